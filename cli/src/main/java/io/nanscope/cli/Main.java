@@ -1,0 +1,105 @@
+package io.nanscope.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code nanscope} command. Each subcommand is one class in this package; register new ones in
+ * the {@code subcommands} list below (keep it sorted by name).
+ *
+ * <p>Exit codes: 0 success, 2 bad input (unknown option, bad value, unreadable file: one line on
+ * stderr saying what was wrong and how to fix it), 1 any other failure.
+ */
+@Command(
+    name = "nanscope",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
+    description = {
+      "Makes floating-point overflow in LLM knowledge editing visible and reproducible on a CPU.",
+      "Run 'nanscope COMMAND --help' for a command's options."
+    },
+    subcommands = {CommandLine.HelpCommand.class})
+public final class Main {
+
+  /** Exit code for input the user can fix. */
+  public static final int EXIT_BAD_INPUT = 2;
+
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /** Runs the command line; returns the exit code (tests call this instead of {@link #main}). */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    CommandLine cl = commandLine();
+    cl.setOut(out);
+    cl.setErr(err);
+    return cl.execute(args);
+  }
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler(Main::handleExecutionException);
+    cl.setParameterExceptionHandler(Main::handleParameterException);
+    cl.setUsageHelpAutoWidth(true);
+    return cl;
+  }
+
+  private static int handleParameterException(CommandLine.ParameterException ex, String[] args) {
+    CommandLine cmd = ex.getCommandLine();
+    cmd.getErr().println("nanscope " + cmd.getCommandName() + ": " + ex.getMessage()
+        + " (see 'nanscope " + qualifiedName(cmd) + " --help')");
+    return EXIT_BAD_INPUT;
+  }
+
+  private static int handleExecutionException(
+      Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
+    PrintWriter err = cmd.getErr();
+    if (isBadInput(ex)) {
+      err.println("nanscope " + cmd.getCommandName() + ": " + describe(ex));
+      return EXIT_BAD_INPUT;
+    }
+    err.println("nanscope " + cmd.getCommandName() + ": internal error: " + describe(ex));
+    ex.printStackTrace(err);
+    return 1;
+  }
+
+  /** Errors a user can fix by changing their input: bad values, missing or malformed files. */
+  static boolean isBadInput(Throwable ex) {
+    return ex instanceof IllegalArgumentException
+        || ex instanceof NoSuchFileException
+        || ex instanceof UncheckedIOException
+        || ex instanceof IOException;
+  }
+
+  private static String describe(Throwable ex) {
+    if (ex instanceof NoSuchFileException nsf) {
+      return "no such file: " + nsf.getFile();
+    }
+    if (ex instanceof UncheckedIOException uio && uio.getCause() != null) {
+      return describe(uio.getCause());
+    }
+    String msg = ex.getMessage();
+    return msg == null ? ex.getClass().getSimpleName() : msg;
+  }
+
+  private static String qualifiedName(CommandLine cmd) {
+    String name = cmd.getCommandName();
+    CommandLine parent = cmd.getParent();
+    return parent == null || parent.getParent() == null && name.equals("nanscope")
+        ? (name.equals("nanscope") ? "" : name)
+        : name;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Main.class.getPackage().getImplementationVersion();
+      return new String[] {"nanscope " + (v == null ? "0.1.0-SNAPSHOT" : v)
+          + " on Java " + Runtime.version()};
+    }
+  }
+}

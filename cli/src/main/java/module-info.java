@@ -1,0 +1,8 @@
+/** nanscope cli: the command line. The only code that reads flags, environment variables and default paths. */
+module io.nanscope.cli {
+  requires io.nanscope.editing;
+  requires info.picocli;
+  requires tools.jackson.databind;
+
+  opens io.nanscope.cli to info.picocli;
+}

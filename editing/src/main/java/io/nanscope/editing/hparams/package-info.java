@@ -1,0 +1,6 @@
+/**
+ * Typed hyperparameter records per algorithm, read from EasyEdit's YAML files as they are.
+ *
+ * <p>May import: java.base, tools.jackson.
+ */
+package io.nanscope.editing.hparams;

@@ -1,0 +1,16 @@
+/** nanscope editing: knowledge editing on the Llama model, evaluation, and the fp16 NaN reproduction. */
+module io.nanscope.editing {
+  requires transitive io.nanscope.llama;
+  requires tools.jackson.databind;
+  requires tools.jackson.dataformat.yaml;
+  requires ejml.core;
+  requires ejml.ddense;
+
+  // exports io.nanscope.editing.request; (add when the package has classes)
+  // exports io.nanscope.editing.hparams; (add when the package has classes)
+  // exports io.nanscope.editing.keys; (add when the package has classes)
+  // exports io.nanscope.editing.stats; (add when the package has classes)
+  // exports io.nanscope.editing.rome; (add when the package has classes)
+  // exports io.nanscope.editing.eval; (add when the package has classes)
+  // exports io.nanscope.editing.repro; (add when the package has classes)
+}

@@ -1,0 +1,6 @@
+/**
+ * One class per operation with forward and backward side by side; each takes a Precision.
+ *
+ * <p>May import: java.base, engine.format, engine.tensor, engine.simd, engine.parallel, engine.autograd, engine.trace.
+ */
+package io.nanscope.engine.op;

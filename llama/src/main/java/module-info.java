@@ -1,0 +1,11 @@
+/** nanscope llama: the Llama-2 model, its loaders, tokenizers and generation. */
+module io.nanscope.llama {
+  requires transitive io.nanscope.engine;
+  requires tools.jackson.databind;
+
+  // exports io.nanscope.llama.config; (add when the package has classes)
+  // exports io.nanscope.llama.weights; (add when the package has classes)
+  // exports io.nanscope.llama.tokenizer; (add when the package has classes)
+  // exports io.nanscope.llama.model; (add when the package has classes)
+  // exports io.nanscope.llama.generate; (add when the package has classes)
+}

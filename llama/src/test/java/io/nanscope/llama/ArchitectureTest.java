@@ -1,0 +1,39 @@
+package io.nanscope.llama;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** Keeps the dependency arrows of ARCHITECTURE.md honest for the llama module. */
+class ArchitectureTest {
+
+  private static final JavaClasses CLASSES =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("io.nanscope.llama");
+
+  @Test
+  void llamaDependsOnlyOnEngine() {
+    noClasses()
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.editing..", "io.nanscope.cli..", "jdk.incubator.vector..")
+        .allowEmptyShould(true)
+        .check(CLASSES);
+  }
+
+  @Test
+  void tokenizerIsIndependentOfTheModel() {
+    noClasses()
+        .that()
+        .resideInAPackage("io.nanscope.llama.tokenizer..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.llama.model..", "io.nanscope.engine..")
+        .allowEmptyShould(true)
+        .check(CLASSES);
+  }
+}
