@@ -70,6 +70,27 @@ public final class RoundingKernels {
     return (short) (h | sign);
   }
 
+  /**
+   * FP32 → nearest FP16 value, as a float: {@code fp16Decode(fp16Encode(x))} without leaving the
+   * FP32 encoding (round the low 13 bits; below 2^-14 round to a multiple of 2^-24 by adding and
+   * subtracting 0.5f, whose ulp is 2^-24). NaN → {@code 0x7FC00000}.
+   */
+  public static float fp16Round(float x) {
+    int b = Float.floatToRawIntBits(x);
+    int a = b & 0x7FFFFFFF;
+    int r;
+    if (a > F32_INF) {
+      return Float.intBitsToFloat(0x7FC00000);
+    } else if (a >= F16_OVERFLOW) {
+      r = F32_INF;
+    } else if (a >= F16_MIN_NORMAL) {
+      r = (a + 0x0FFF + ((a >>> 13) & 1)) & ~0x1FFF;
+    } else {
+      r = Float.floatToRawIntBits((Float.intBitsToFloat(a) + 0.5f) - 0.5f);
+    }
+    return Float.intBitsToFloat(r | (b & 0x80000000));
+  }
+
   /** FP16 bits → FP32, exact. */
   public static float fp16Decode(short bits) {
     int h = bits & 0xFFFF;
@@ -122,6 +143,16 @@ public final class RoundingKernels {
     return h.blend(0x7E00, a.compare(VectorOperators.GT, F32_INF));
   }
 
+  private static IntVector fp16RoundLanes(IntVector b) {
+    IntVector a = b.and(0x7FFFFFFF);
+    IntVector normal =
+        a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0x0FFF).and(~0x1FFF);
+    IntVector sub = a.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+    IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
+    r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
+    return r.blend(0x7FC00000, a.compare(VectorOperators.GT, F32_INF));
+  }
+
   private static IntVector fp16DecodeLanes(IntVector h) {
     IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
     IntVector m = h.and(0x7FFF);
@@ -144,6 +175,11 @@ public final class RoundingKernels {
         b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1))
             .lanewise(VectorOperators.LSHR, 16);
     return r.blend(0x7FC0, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+  }
+
+  private static IntVector bf16RoundLanes(IntVector b) {
+    IntVector r = b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
+    return r.blend(0x7FC00000, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
   }
 
   private static ShortVector narrow(IntVector v) {
@@ -204,15 +240,15 @@ public final class RoundingKernels {
     }
   }
 
-  /** {@code a[i] = fp16Decode(fp16Encode(a[i]))} for {@code from <= i < to}. */
+  /** {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. */
   public static void fp16RoundInPlace(float[] a, int from, int to) {
     int i = from;
     for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
-      fp16DecodeLanes(fp16EncodeLanes(b)).reinterpretAsFloats().intoArray(a, i);
+      fp16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
     }
     for (; i < to; i++) {
-      a[i] = fp16Decode(fp16Encode(a[i]));
+      a[i] = fp16Round(a[i]);
     }
   }
 
@@ -223,11 +259,11 @@ public final class RoundingKernels {
     for (; i < bound; i += I.length()) {
       long at = byteOff + 4 * i;
       IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
-      fp16DecodeLanes(fp16EncodeLanes(b)).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+      fp16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
     }
     for (; i < count; i++) {
       long at = byteOff + 4 * i;
-      seg.set(FLOAT, at, fp16Decode(fp16Encode(seg.get(FLOAT, at))));
+      seg.set(FLOAT, at, fp16Round(seg.get(FLOAT, at)));
     }
   }
 
@@ -286,7 +322,7 @@ public final class RoundingKernels {
     int i = from;
     for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
-      bf16EncodeLanes(b).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(a, i);
+      bf16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
     }
     for (; i < to; i++) {
       a[i] = bf16Decode(bf16Encode(a[i]));
@@ -300,7 +336,7 @@ public final class RoundingKernels {
     for (; i < bound; i += I.length()) {
       long at = byteOff + 4 * i;
       IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
-      bf16EncodeLanes(b).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+      bf16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
     }
     for (; i < count; i++) {
       long at = byteOff + 4 * i;

@@ -86,8 +86,12 @@ class RoundingKernelsTest {
 
   private static void assertTwin(float x) {
     short got = RoundingKernels.fp16Encode(x);
+    int rounded = Float.floatToRawIntBits(RoundingKernels.fp16Round(x));
     if (Float.isNaN(x)) {
       assertThat(got).isEqualTo((short) 0x7E00);
+      assertThat(rounded).isEqualTo(0x7FC00000);
+    } else if (rounded != Float.floatToRawIntBits(Float.float16ToFloat(Float.floatToFloat16(x)))) {
+      throw new AssertionError("twin fp16Round(" + x + ") = " + Float.intBitsToFloat(rounded));
     } else if (got != Float.floatToFloat16(x)) {
       throw new AssertionError("twin fp16Encode(" + x + ") = " + got + ", JDK " + Float.floatToFloat16(x));
     }
