@@ -200,14 +200,34 @@ final class Gemm {
       c32 = x3.fma(y2, c32);
       c33 = x3.fma(y3, c33);
     }
-    FloatVector[] acc = {
-      c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33
-    };
-    int[] bRow = {b0, b1, b2, b3};
-    for (int r = 0; r < mi; r++) {
-      for (int s = 0; s < nj; s++) {
-        c[cOff + r * ldc + s] = finish(acc[r * NR + s], at, r * k, bp, bRow[s], k8, k);
-      }
+    // Straight-line stores: putting the accumulators in an array would make C2 box them.
+    if (mi > 0) {
+      int co = cOff + 0 * ldc, ao = 0 * k;
+      if (nj > 0) c[co + 0] = finish(c00, at, ao, bp, b0, k8, k);
+      if (nj > 1) c[co + 1] = finish(c01, at, ao, bp, b1, k8, k);
+      if (nj > 2) c[co + 2] = finish(c02, at, ao, bp, b2, k8, k);
+      if (nj > 3) c[co + 3] = finish(c03, at, ao, bp, b3, k8, k);
+    }
+    if (mi > 1) {
+      int co = cOff + 1 * ldc, ao = 1 * k;
+      if (nj > 0) c[co + 0] = finish(c10, at, ao, bp, b0, k8, k);
+      if (nj > 1) c[co + 1] = finish(c11, at, ao, bp, b1, k8, k);
+      if (nj > 2) c[co + 2] = finish(c12, at, ao, bp, b2, k8, k);
+      if (nj > 3) c[co + 3] = finish(c13, at, ao, bp, b3, k8, k);
+    }
+    if (mi > 2) {
+      int co = cOff + 2 * ldc, ao = 2 * k;
+      if (nj > 0) c[co + 0] = finish(c20, at, ao, bp, b0, k8, k);
+      if (nj > 1) c[co + 1] = finish(c21, at, ao, bp, b1, k8, k);
+      if (nj > 2) c[co + 2] = finish(c22, at, ao, bp, b2, k8, k);
+      if (nj > 3) c[co + 3] = finish(c23, at, ao, bp, b3, k8, k);
+    }
+    if (mi > 3) {
+      int co = cOff + 3 * ldc, ao = 3 * k;
+      if (nj > 0) c[co + 0] = finish(c30, at, ao, bp, b0, k8, k);
+      if (nj > 1) c[co + 1] = finish(c31, at, ao, bp, b1, k8, k);
+      if (nj > 2) c[co + 2] = finish(c32, at, ao, bp, b2, k8, k);
+      if (nj > 3) c[co + 3] = finish(c33, at, ao, bp, b3, k8, k);
     }
   }
 
@@ -232,58 +252,105 @@ final class Gemm {
         WorkSplit.blocks(n, MATVEC_ROWS),
         threads,
         () -> {
+          float[] scratch = new float[Math.max(NR * DECODE_CHUNK, k)];
           float[] tail = new float[W];
           IntConsumer body =
               task -> {
                 int j1 = Math.min(n, (task + 1) * MATVEC_ROWS);
                 int j = task * MATVEC_ROWS;
                 for (; j + NR <= j1; j += NR) {
-                  matvec4(x, seg, f16, j, k, c, tail);
+                  if (f16 == null) {
+                    matvec4(x, seg, j, k, c, tail);
+                  } else if (f16 == FloatFormat.BF16) {
+                    matvec4Bf16(x, seg, j, k, c, tail);
+                  } else {
+                    matvec4Decoded(x, seg, f16, j, k, c, scratch, tail);
+                  }
                 }
-                for (; j < j1; j++) {
-                  c[j] = matvec1(x, seg, f16, j, k, tail);
+                for (; j < j1; j++) { // at most 3 rows: decode the row, then the same ordered dot
+                  read(b, (long) j * k, scratch, 0, k);
+                  c[j] = Lanes.dot(x, 0, scratch, 0, k);
                 }
               };
           return body;
         });
   }
 
-  private static FloatVector load(MemorySegment seg, FloatFormat f16, long index) {
-    if (f16 == null) {
-      return FloatVector.fromMemorySegment(Lanes.F, seg, index * 4, ByteOrder.LITTLE_ENDIAN);
-    }
-    return Lanes.decode16(f16, seg, index);
-  }
+  /** Elements of each of 4 rows decoded per step of the 16-bit matvec (4 × 2 KB in L1). */
+  private static final int DECODE_CHUNK = 512;
 
-  private static void matvec4(
-      float[] x, MemorySegment seg, FloatFormat f16, int j, int k, float[] c, float[] tail) {
+  /** Four FP32 rows of B streamed straight from storage into 4 independent fma chains. */
+  private static void matvec4(float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail) {
     int k8 = k - k % W;
     long r0 = (long) j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
     FloatVector s0 = FloatVector.zero(Lanes.F), s1 = s0, s2 = s0, s3 = s0;
     for (int p = 0; p < k8; p += W) {
       FloatVector xv = FloatVector.fromArray(Lanes.F, x, p);
-      s0 = xv.fma(load(seg, f16, r0 + p), s0);
-      s1 = xv.fma(load(seg, f16, r1 + p), s1);
-      s2 = xv.fma(load(seg, f16, r2 + p), s2);
-      s3 = xv.fma(load(seg, f16, r3 + p), s3);
+      s0 = xv.fma(loadF32(seg, r0 + p), s0);
+      s1 = xv.fma(loadF32(seg, r1 + p), s1);
+      s2 = xv.fma(loadF32(seg, r2 + p), s2);
+      s3 = xv.fma(loadF32(seg, r3 + p), s3);
     }
-    c[j] = finishSeg(s0, x, seg, f16, r0, k8, k, tail);
-    c[j + 1] = finishSeg(s1, x, seg, f16, r1, k8, k, tail);
-    c[j + 2] = finishSeg(s2, x, seg, f16, r2, k8, k, tail);
-    c[j + 3] = finishSeg(s3, x, seg, f16, r3, k8, k, tail);
+    c[j] = finishSeg(s0, x, seg, null, r0, k8, k, tail);
+    c[j + 1] = finishSeg(s1, x, seg, null, r1, k8, k, tail);
+    c[j + 2] = finishSeg(s2, x, seg, null, r2, k8, k, tail);
+    c[j + 3] = finishSeg(s3, x, seg, null, r3, k8, k, tail);
   }
 
-  private static float matvec1(
-      float[] x, MemorySegment seg, FloatFormat f16, int j, int k, float[] tail) {
+  /** {@link #matvec4} for BF16 rows, decoded in registers (a shift: small enough to inline 4×). */
+  private static void matvec4Bf16(
+      float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail) {
+    int k8 = k - k % W;
+    long r0 = (long) j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
+    FloatVector s0 = FloatVector.zero(Lanes.F), s1 = s0, s2 = s0, s3 = s0;
+    for (int p = 0; p < k8; p += W) {
+      FloatVector xv = FloatVector.fromArray(Lanes.F, x, p);
+      s0 = xv.fma(Lanes.decodeBf16(seg, r0 + p), s0);
+      s1 = xv.fma(Lanes.decodeBf16(seg, r1 + p), s1);
+      s2 = xv.fma(Lanes.decodeBf16(seg, r2 + p), s2);
+      s3 = xv.fma(Lanes.decodeBf16(seg, r3 + p), s3);
+    }
+    c[j] = finishSeg(s0, x, seg, FloatFormat.BF16, r0, k8, k, tail);
+    c[j + 1] = finishSeg(s1, x, seg, FloatFormat.BF16, r1, k8, k, tail);
+    c[j + 2] = finishSeg(s2, x, seg, FloatFormat.BF16, r2, k8, k, tail);
+    c[j + 3] = finishSeg(s3, x, seg, FloatFormat.BF16, r3, k8, k, tail);
+  }
+
+  private static FloatVector loadF32(MemorySegment seg, long index) {
+    return FloatVector.fromMemorySegment(Lanes.F, seg, index * 4, ByteOrder.LITTLE_ENDIAN);
+  }
+
+  /**
+   * Four FP16 rows of B, decoded {@link #DECODE_CHUNK} elements at a time into L1 scratch (the
+   * register decode inlined four times into the fma loop exceeded C2's inlining budget and boxed
+   * every vector: 7x slower), then the same 4 fma chains as {@link #matvec4}.
+   */
+  private static void matvec4Decoded(
+      float[] x, MemorySegment seg, FloatFormat f16, int j, int k, float[] c, float[] scratch,
+      float[] tail) {
     int k8 = k - k % W;
     long r0 = (long) j * k;
-    FloatVector s0 = FloatVector.zero(Lanes.F);
-    for (int p = 0; p < k8; p += W) {
-      s0 = FloatVector.fromArray(Lanes.F, x, p).fma(load(seg, f16, r0 + p), s0);
+    FloatVector s0 = FloatVector.zero(Lanes.F), s1 = s0, s2 = s0, s3 = s0;
+    for (int p0 = 0; p0 < k8; p0 += DECODE_CHUNK) {
+      int len = Math.min(DECODE_CHUNK, k8 - p0);
+      for (int r = 0; r < NR; r++) {
+        Lanes.decode16(f16, seg, r0 + (long) r * k + p0, scratch, r * DECODE_CHUNK, len);
+      }
+      for (int p = 0; p < len; p += W) {
+        FloatVector xv = FloatVector.fromArray(Lanes.F, x, p0 + p);
+        s0 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, p), s0);
+        s1 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, DECODE_CHUNK + p), s1);
+        s2 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 2 * DECODE_CHUNK + p), s2);
+        s3 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 3 * DECODE_CHUNK + p), s3);
+      }
     }
-    return finishSeg(s0, x, seg, f16, r0, k8, k, tail);
+    c[j] = finishSeg(s0, x, seg, f16, r0, k8, k, tail);
+    c[j + 1] = finishSeg(s1, x, seg, f16, r0 + k, k8, k, tail);
+    c[j + 2] = finishSeg(s2, x, seg, f16, r0 + 2L * k, k8, k, tail);
+    c[j + 3] = finishSeg(s3, x, seg, f16, r0 + 3L * k, k8, k, tail);
   }
 
+  /** The end of an ordered dot whose tail b[row + k8 .. row + k) is read from storage. */
   private static float finishSeg(
       FloatVector acc, float[] x, MemorySegment seg, FloatFormat f16, long row, int k8, int k,
       float[] tail) {

