@@ -79,6 +79,9 @@ public final class AnomalyTracer implements Tracer {
     boolean inNan = false;
     boolean inInf = false;
     for (Tensor in : r.inputs()) {
+      if (in == null) {
+        continue; // an optional input the op did not have
+      }
       long[] c = nanAndInf(in);
       inNan |= c[0] > 0;
       inInf |= c[1] > 0;
@@ -89,17 +92,16 @@ public final class AnomalyTracer implements Tracer {
     if (!origin && events.isEmpty()) {
       return; // non-finite values that came in from outside the traced ops: not born here
     }
-    TraceContext.Snapshot ctx = context.snapshot();
-    int step = r.step() >= 0 ? r.step() : ctx.step();
+    OpLocation at = OpLocation.of(index, context.snapshot(), r);
     if (chain.size() < maxChain) {
-      chain.add(new ChainLink(index, ctx, r.phase(), r.site(), r.op(), step, out[0], out[1], origin));
+      chain.add(new ChainLink(at, out[0], out[1], origin));
     } else {
       chainDropped++;
     }
     if (!origin) {
       return;
     }
-    FirstNonFinite e = analyse(index, ctx, step, r, newNan, newInf, !inNan && !inInf);
+    FirstNonFinite e = analyse(at, r, newNan, newInf, !inNan && !inInf);
     events.add(e);
     if (mode == Mode.STOP_AT_FIRST) {
       throw new NonFiniteException(e.summary(), r, e);
@@ -145,16 +147,16 @@ public final class AnomalyTracer implements Tracer {
   }
 
   private FirstNonFinite analyse(
-      long index,
-      TraceContext.Snapshot ctx,
-      int step,
+      OpLocation at,
       OpRecord r,
       boolean newNan,
       boolean newInf,
       boolean inputsFinite) {
     List<TensorStats> inputs = new ArrayList<>(r.inputs().size());
     for (Tensor in : r.inputs()) {
-      inputs.add(TensorStats.of(in));
+      if (in != null) {
+        inputs.add(TensorStats.of(in));
+      }
     }
     Tensor out = r.output();
     Tensor unrounded = r.unrounded();
@@ -181,8 +183,7 @@ public final class AnomalyTracer implements Tracer {
     }
     String limit = limitCrossed(out, unrounded != null, newInf, inputsFinite, crossed, unroundedInf);
     return new FirstNonFinite(
-        index, ctx, r.phase(), r.site(), r.op(), step, inputs, outStats, newNan, newInf,
-        inputsFinite, offending, limit);
+        at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit);
   }
 
   private static String limitCrossed(

@@ -1,7 +1,6 @@
 package io.nanscope.engine.trace;
 
 import java.util.List;
-import java.util.Locale;
 
 /**
  * An op whose output holds a NaN or an infinity that its inputs did not: where non-finite values
@@ -12,12 +11,7 @@ import java.util.Locale;
  * a (second) event whose {@link #inputsFinite()} is false, and an op that merely carries a NaN
  * forward is not an event but a {@link ChainLink}.
  *
- * @param opIndex how many records the tracer had seen before this one (0-based)
- * @param context the caller's context (edit record, step, label) when the op ran
- * @param phase forward, backward, optimiser…
- * @param site where
- * @param op which op
- * @param step the op's step, or the context's when the op gave none (-1 if neither)
+ * @param at where and when the op ran
  * @param inputs stats of each input, as stored
  * @param output stats of the output (with overflow/underflow when the op kept its unrounded output)
  * @param newNan whether NaN values are new here
@@ -28,12 +22,7 @@ import java.util.Locale;
  *     fp16 (values ≥ 65,520 round to inf)}
  */
 public record FirstNonFinite(
-    long opIndex,
-    TraceContext.Snapshot context,
-    Phase phase,
-    Site site,
-    String op,
-    int step,
+    OpLocation at,
     List<TensorStats> inputs,
     TensorStats output,
     boolean newNan,
@@ -52,15 +41,7 @@ public record FirstNonFinite(
    * finite inputs; |x| = 66,975 > maxFinite 65,504 …}.
    */
   public String summary() {
-    StringBuilder b = new StringBuilder();
-    if (context.record() >= 0) {
-      b.append("record ").append(context.record()).append(' ');
-    }
-    b.append(phase.name().toLowerCase(Locale.ROOT)).append(' ').append(site);
-    b.append(" (").append(op).append(')');
-    if (step >= 0) {
-      b.append(" step ").append(step);
-    }
+    StringBuilder b = new StringBuilder(at.describe());
     b.append(": ").append(output.infinities()).append(" inf, ").append(output.nan()).append(" NaN in ");
     b.append(output.format().name());
     b.append(inputsFinite ? " from finite inputs" : " from inputs already holding inf");
@@ -96,16 +77,7 @@ public record FirstNonFinite(
 
   /** One JSON Lines object, {@code "type": "first_non_finite"}. */
   public Json toJson() {
-    return Json.object()
-        .put("type", "first_non_finite")
-        .put("op_index", opIndex)
-        .put("record", context.record())
-        .put("context_step", context.step())
-        .put("label", context.label())
-        .put("phase", phase.name().toLowerCase(Locale.ROOT))
-        .put("site", site.name())
-        .put("op", op)
-        .put("step", step)
+    return at.toJson("first_non_finite")
         .put("new_nan", newNan)
         .put("new_inf", newInf)
         .put("inputs_finite", inputsFinite)

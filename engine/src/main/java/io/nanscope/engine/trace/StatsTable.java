@@ -4,7 +4,6 @@ import io.nanscope.engine.format.FloatFormat;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * Renders {@link SiteStats} rows as the plain-text per-site headroom table the {@code trace} command
@@ -99,8 +98,8 @@ public final class StatsTable {
       mark,
       s.layer() < 0 ? "-" : Integer.toString(s.layer()),
       s.siteInLayer(),
-      s.phase().name().toLowerCase(Locale.ROOT),
-      s.op(),
+      s.at().phaseName(),
+      s.at().op(),
       o.format().name(),
       Numbers.compact(o.maxAbs()),
       Numbers.compact(o.minAbsNonZero()),

@@ -45,12 +45,9 @@ public final class StatsTracer implements Tracer {
     if (!phases.contains(r.phase())) {
       return;
     }
-    TraceContext.Snapshot ctx = context.snapshot();
-    int step = r.step() >= 0 ? r.step() : ctx.step();
     rows.add(
         new SiteStats(
-            index, ctx, r.phase(), r.site(), r.op(), step, 1,
-            TensorStats.of(r.output(), r.unrounded())));
+            OpLocation.of(index, context.snapshot(), r), 1, TensorStats.of(r.output(), r.unrounded())));
   }
 
   /** Every row, in execution order. */
@@ -65,7 +62,8 @@ public final class StatsTracer implements Tracer {
   public synchronized List<SiteStats> bySite() {
     Map<String, SiteStats> merged = new LinkedHashMap<>();
     for (SiteStats s : rows) {
-      String key = s.phase() + "\u0000" + s.site().name() + "\u0000" + s.op() + "\u0000"
+      OpLocation at = s.at();
+      String key = at.phase() + "\u0000" + at.site().name() + "\u0000" + at.op() + "\u0000"
           + s.output().format().name();
       merged.merge(key, s, SiteStats::merge);
     }

@@ -145,10 +145,10 @@ class AdamTest {
     assertThat(p16state.get(2)).isCloseTo(0.499f, org.assertj.core.data.Offset.offset(1e-3f));
 
     FirstNonFinite ev = e.event().orElseThrow();
-    assertThat(ev.phase()).isEqualTo(Phase.OPTIMIZER);
-    assertThat(ev.site().name()).isEqualTo("adam.delta");
-    assertThat(ev.op()).isEqualTo("addcdiv");
-    assertThat(ev.step()).isEqualTo(1);
+    assertThat(ev.at().phase()).isEqualTo(Phase.OPTIMIZER);
+    assertThat(ev.at().site().name()).isEqualTo("adam.delta");
+    assertThat(ev.at().op()).isEqualTo("addcdiv");
+    assertThat(ev.at().step()).isEqualTo(1);
     assertThat(ev.newInf()).isTrue();
     assertThat(ev.newNan()).isTrue();
     assertThat(ev.inputsFinite()).isTrue();
@@ -157,7 +157,7 @@ class AdamTest {
 
     List<SiteStats> rows = stats.rows();
     assertThat(rows)
-        .extracting(r -> r.site().name())
+        .extracting(r -> r.at().site().name())
         .containsExactly("adam.delta.exp_avg", "adam.delta.exp_avg_sq", "adam.delta.denom", "adam.delta");
     assertThat(rows.get(1).output().underflow()).as("v: 1e-11 -> 0").isEqualTo(1);
     assertThat(rows.get(2).output().underflow()).as("denom: 1e-8 -> 0").isEqualTo(2);

@@ -94,7 +94,7 @@ class SgdTest {
     assertThat(sgd.momentumBuffer("w").get(0)).isEqualTo(0.333984375f);
     assertThat(p.get(0)).isEqualTo(1f - 0.1f * 0.333984375f);
     assertThat(stats.rows())
-        .extracting(r -> r.site().name())
+        .extracting(r -> r.at().site().name())
         .containsExactly("sgd.w.momentum_buffer", "sgd.w");
     assertThat(stats.rows().get(0).output().hasUnrounded()).isTrue();
     assertThat(new Sgd(0.1).momentumBuffer("w")).isNull();

@@ -59,13 +59,13 @@ class AnomalyTracerTest {
 
     assertThat(e.record()).isSameAs(script.get(2));
     FirstNonFinite ev = e.event().orElseThrow();
-    assertThat(ev.site().name()).isEqualTo("layers.0.mlp.swiglu");
-    assertThat(ev.op()).isEqualTo("swiglu");
-    assertThat(ev.phase()).isEqualTo(Phase.FORWARD);
-    assertThat(ev.opIndex()).isEqualTo(2);
-    assertThat(ev.step()).isEqualTo(7); // the op gave -1: the context's step
-    assertThat(ev.context().record()).isEqualTo(3);
-    assertThat(ev.context().label()).isEqualTo("fp16 stress");
+    assertThat(ev.at().site().name()).isEqualTo("layers.0.mlp.swiglu");
+    assertThat(ev.at().op()).isEqualTo("swiglu");
+    assertThat(ev.at().phase()).isEqualTo(Phase.FORWARD);
+    assertThat(ev.at().opIndex()).isEqualTo(2);
+    assertThat(ev.at().step()).isEqualTo(7); // the op gave -1: the context's step
+    assertThat(ev.at().context().record()).isEqualTo(3);
+    assertThat(ev.at().context().label()).isEqualTo("fp16 stress");
     assertThat(ev.newInf()).isTrue();
     assertThat(ev.newNan()).isFalse();
     assertThat(ev.inputsFinite()).isTrue();
@@ -104,7 +104,7 @@ class AnomalyTracerTest {
     // swiglu: new inf from finite inputs; down_proj: NaN from an input holding inf (a new kind);
     // rmsnorm and lm_head only carry NaN forward.
     assertThat(tracer.events())
-        .extracting(ev -> ev.site().name())
+        .extracting(ev -> ev.at().site().name())
         .containsExactly("layers.0.mlp.swiglu", "layers.0.mlp.down_proj");
     FirstNonFinite second = tracer.events().get(1);
     assertThat(second.newNan()).isTrue();
@@ -120,7 +120,7 @@ class AnomalyTracerTest {
             "forward layers.0.mlp.down_proj (matmul): 1 NaN, 1 inf [new]",
             "forward layers.1.input_layernorm (rmsnorm): 2 NaN, 0 inf",
             "forward lm_head (matmul): 2 NaN, 0 inf");
-    assertThat(tracer.first().orElseThrow().site().name()).isEqualTo("layers.0.mlp.swiglu");
+    assertThat(tracer.first().orElseThrow().at().site().name()).isEqualTo("layers.0.mlp.swiglu");
   }
 
   @Test
@@ -144,9 +144,9 @@ class AnomalyTracerTest {
                     rec("layers.0.mlp.down_proj", "matmul.backward.dW", Phase.BACKWARD,
                         List.of(dLogits, x), dw, dwU)));
     FirstNonFinite ev = e.event().orElseThrow();
-    assertThat(ev.phase()).isEqualTo(Phase.BACKWARD);
-    assertThat(ev.op()).isEqualTo("matmul.backward.dW");
-    assertThat(ev.opIndex()).isEqualTo(2);
+    assertThat(ev.at().phase()).isEqualTo(Phase.BACKWARD);
+    assertThat(ev.at().op()).isEqualTo("matmul.backward.dW");
+    assertThat(ev.at().opIndex()).isEqualTo(2);
     assertThat(ev.offending())
         .extracting(o -> o.bits().hex())
         .containsExactly("0x7c00", "0xfc00");
@@ -176,7 +176,7 @@ class AnomalyTracerTest {
     Tensor out = t(F, 1, 1, Float.NaN);
     tracer.record(new OpRecord(new Site("loss"), "div", Phase.FORWARD, 4, List.of(in), out, null));
     FirstNonFinite ev = tracer.first().orElseThrow();
-    assertThat(ev.step()).isEqualTo(4); // the op's own step wins over the context
+    assertThat(ev.at().step()).isEqualTo(4); // the op's own step wins over the context
     assertThat(ev.limitCrossed()).startsWith("NaN from finite inputs");
     assertThat(ev.offending().getFirst().bits().hex()).isEqualTo("0x7fc00000");
   }

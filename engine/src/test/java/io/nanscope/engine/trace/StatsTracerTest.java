@@ -31,14 +31,14 @@ class StatsTracerTest {
       tracer.record(rec("adam.delta", Phase.OPTIMIZER, -1, h(1f))); // filtered out
     }
     assertThat(tracer.rows()).hasSize(6);
-    assertThat(tracer.rows().get(2).step()).isEqualTo(1);
-    assertThat(tracer.rows().get(2).opIndex()).isEqualTo(3); // filtered records still count
-    assertThat(tracer.rows().get(0).context().record()).isEqualTo(1);
+    assertThat(tracer.rows().get(2).at().step()).isEqualTo(1);
+    assertThat(tracer.rows().get(2).at().opIndex()).isEqualTo(3); // filtered records still count
+    assertThat(tracer.rows().get(0).at().context().record()).isEqualTo(1);
 
     List<SiteStats> bySite = tracer.bySite();
     assertThat(bySite).hasSize(2);
     SiteStats fwd = bySite.get(0);
-    assertThat(fwd.phase()).isEqualTo(Phase.FORWARD);
+    assertThat(fwd.at().phase()).isEqualTo(Phase.FORWARD);
     assertThat(fwd.times()).isEqualTo(3);
     assertThat(fwd.output().maxAbs()).isEqualTo(300.0);
     assertThat(fwd.output().count()).isEqualTo(6);
@@ -67,7 +67,7 @@ class StatsTracerTest {
         catchThrowableOfType(
             NonFiniteException.class,
             () -> all.record(rec("b", Phase.FORWARD, 0, h(Float.POSITIVE_INFINITY))));
-    assertThat(e.event().orElseThrow().site().name()).isEqualTo("b");
+    assertThat(e.event().orElseThrow().at().site().name()).isEqualTo("b");
     assertThat(stats.rows()).hasSize(2);
     assertThat(after.rows()).hasSize(2);
     assertThat(CompositeTracer.of(Tracer.NONE, Tracer.NONE)).isSameAs(Tracer.NONE);
