@@ -152,6 +152,39 @@ public final class Tensor {
     return out;
   }
 
+  /** All elements as doubles (exact for every format; fails above 2^31 elements). */
+  public double[] toDoubleArray() {
+    double[] out = new double[Math.toIntExact(size())];
+    if (kind == StorageKind.F64) {
+      MemorySegment.copy(segment, F64, 0, out, 0, out.length);
+      return out;
+    }
+    for (int i = 0; i < out.length; i++) {
+      out[i] = get(i);
+    }
+    return out;
+  }
+
+  /**
+   * A new tensor holding {@code values} in {@code format}: exact for FP64, otherwise each value
+   * rounded through FP32 to the format (exact when the value is already representable in it).
+   */
+  public static Tensor ofDoubles(FloatFormat format, Shape shape, double... values) {
+    if (values.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape " + shape + " has " + shape.size() + " elements, got " + values.length + " values");
+    }
+    Tensor t = zeros(format, shape);
+    if (t.kind == StorageKind.F64) {
+      MemorySegment.copy(values, 0, t.segment, F64, 0, values.length);
+      return t;
+    }
+    for (int i = 0; i < values.length; i++) {
+      t.set(i, (float) values[i]);
+    }
+    return t;
+  }
+
   /** Overwrites every element with {@code values}, rounded to the format. */
   public void copyFrom(float[] values) {
     if (values.length != size()) {
