@@ -73,8 +73,7 @@ class TapeTest {
     assertThat(x.grad().get(0)).isEqualTo(2000f);
     assertThat(x.grad().format()).isEqualTo(FloatFormat.FP16);
 
-    // The accumulation rounds to the grad format: 2049 + 2049 would be 4098 but each 2049 is
-    // already 2048 in FP16, and a FP32 grad of the same x keeps 2 * 2049 exactly.
+    // Two paths into an FP32 grad: s = (x·1)·(x·1) gives 2049 + 2049 = 4098 exactly.
     Tape t2 = new Tape();
     Var x32 = t2.param(vec(FloatFormat.FP32, 2049f), "x", FloatFormat.FP32);
     Var ones = t2.constant(vec(FloatFormat.FP32, 1f), "one");
