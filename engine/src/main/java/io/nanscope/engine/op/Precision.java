@@ -21,8 +21,9 @@ import java.util.Objects;
  * </ul>
  *
  * <p>Arithmetic: each + − × ÷ √ is computed in double from values of at most FP32 precision and
- * then rounded to the target format through FP32; double rounding is harmless for these (53 ≥ 2·24+2
- * and 24 ≥ 2·11+2, numerics-facts §0.1), so the result is the correctly rounded one. {@code exp} and
+ * then rounded once to the target format; for FP32 targets the double result is already correctly
+ * rounded in double and 53 ≥ 2·24+2 makes the second rounding harmless (numerics-facts §0.1), so
+ * the result is the correctly rounded one. {@code exp} and
  * {@code log} are {@link Math#exp}/{@link Math#log} (within 1 ulp of double) rounded the same way.
  * Rounding mode: nearest-even only, until {@code engine.format} exposes a rounding spec per format.
  *
@@ -80,16 +81,19 @@ public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat 
   }
 
   /**
-   * {@code v} rounded to {@code format}: exact for FP64, one FP32 rounding for FP32, and through FP32
-   * to the format otherwise (delegating the rule to {@link FloatFormat#round(float)}). When {@code v}
-   * is itself not an FP32 value (a FP64 intermediate) this can double-round in rare ties.
+   * {@code v} rounded once to {@code format} (nearest-even, the format's IEEE default): exact for
+   * FP64, the JLS narrowing for FP32, and {@link FloatFormat#round(double)} otherwise (no double
+   * rounding through FP32), with a fast path when {@code v} is already a float.
    */
   public static double round(FloatFormat format, double v) {
     if (format == FloatFormat.FP64) {
       return v;
     }
     float f = (float) v;
-    return format == FloatFormat.FP32 ? f : format.round(f);
+    if (format == FloatFormat.FP32) {
+      return f;
+    }
+    return f == v ? format.round(f) : format.round(v);
   }
 
   /** Like {@code output=fp16 accumulate=fp32 compute=fp32}. */

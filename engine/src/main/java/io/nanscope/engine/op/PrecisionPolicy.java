@@ -241,17 +241,9 @@ public final class PrecisionPolicy {
     return new Precision(out, acc, cmp);
   }
 
-  /** A format name: fp64, fp32, fp16, bf16 (case-insensitive; float16/half/bfloat16 accepted). */
+  /** A format name as {@link FloatFormat#parse} reads it: fp64, fp32, tf32, bf16, fp16, fp8-e4m3… */
   public static FloatFormat parseFormat(String name) {
-    return switch (name.trim().toLowerCase(Locale.ROOT)) {
-      case "fp64", "float64", "double" -> FloatFormat.FP64;
-      case "fp32", "float32", "float" -> FloatFormat.FP32;
-      case "fp16", "float16", "half" -> FloatFormat.FP16;
-      case "bf16", "bfloat16" -> FloatFormat.BF16;
-      default ->
-          throw new IllegalArgumentException(
-              "unknown number format '" + name + "': expected fp64, fp32, fp16 or bf16");
-    };
+    return FloatFormat.parse(name);
   }
 
   private static Pattern globToRegex(String glob) {

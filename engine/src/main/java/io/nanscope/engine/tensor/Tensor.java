@@ -124,13 +124,12 @@ public final class Tensor {
     }
   }
 
-  /** Stores {@code v} (FP64 tensors keep it exactly; others round it once to the format). */
+  /** Stores {@code v} (FP64 tensors keep it exactly; others round it once, from double, to the format). */
   public void setDouble(long i, double v) {
     if (kind == StorageKind.F64) {
       segment.setAtIndex(F64, i, v);
     } else {
-      // double -> float -> 16-bit can double-round in rare ties; exact FP64 paths use F64 tensors.
-      set(i, (float) v);
+      set(i, (float) format.round(v)); // one rounding from double; the float is exact
     }
   }
 
@@ -167,7 +166,7 @@ public final class Tensor {
 
   /**
    * A new tensor holding {@code values} in {@code format}: exact for FP64, otherwise each value
-   * rounded through FP32 to the format (exact when the value is already representable in it).
+   * rounded once to the format.
    */
   public static Tensor ofDoubles(FloatFormat format, Shape shape, double... values) {
     if (values.length != shape.size()) {
@@ -180,7 +179,7 @@ public final class Tensor {
       return t;
     }
     for (int i = 0; i < values.length; i++) {
-      t.set(i, (float) values[i]);
+      t.setDouble(i, values[i]);
     }
     return t;
   }
@@ -243,13 +242,11 @@ public final class Tensor {
   }
 
   private float decode8(byte b) {
-    throw new UnsupportedOperationException(
-        format.name() + " storage decode lands with FloatFormat's 8-bit formats");
+    return format.decode8(b);
   }
 
   private byte encode8(float v) {
-    throw new UnsupportedOperationException(
-        format.name() + " storage encode lands with FloatFormat's 8-bit formats");
+    return format.encode8(v);
   }
 
   @Override

@@ -89,7 +89,7 @@ class PrecisionPolicyTest {
         .hasMessageContaining("unknown op kind 'gemm'")
         .hasMessageContaining("matmul");
     assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("output", "fp12"))))
-        .hasMessageContaining("fp64, fp32, fp16 or bf16");
+        .hasMessageContaining("unknown format 'fp12'");
     assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("rounding", "fp16"))))
         .hasMessageContaining("expected output, accumulate, compute");
   }

@@ -35,6 +35,39 @@ class TensorTest {
   }
 
   @Test
+  void everyFp8BitPatternRoundTripsThroughByteStorage() {
+    for (FloatFormat f : List.of(FloatFormat.FP8_E4M3, FloatFormat.FP8_E5M2)) {
+      assertThat(StorageKind.of(f)).isEqualTo(StorageKind.BITS8);
+      Tensor t = Tensor.zeros(f, Shape.of(256));
+      for (int b = 0; b < 256; b++) {
+        t.set(b, f.decode8((byte) b));
+      }
+      for (int b = 0; b < 256; b++) {
+        float want = f.decode8((byte) b);
+        if (Float.isNaN(want)) {
+          assertThat(t.get(b)).as("%s %02x", f, b).isNaN();
+        } else {
+          assertThat(t.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, b) & 0xFF).as("%s %02x", f, b).isEqualTo(b);
+          assertThat(t.get(b)).isEqualTo(want);
+        }
+      }
+    }
+    // E4M3 max is 448; 500 rounds to NaN (no infinity), E5M2 overflows to inf.
+    assertThat(Tensor.of(FloatFormat.FP8_E4M3, Shape.of(1), 448f).get(0)).isEqualTo(448f);
+    assertThat(Tensor.of(FloatFormat.FP8_E5M2, Shape.of(1), 1e6f).get(0)).isInfinite();
+  }
+
+  @Test
+  void setDoubleRoundsOnceFromDouble() {
+    // 1 + 2^-11 + 2^-40 is just above the FP16 tie between 1 and 1 + 2^-10: the correct FP16 value
+    // is 1 + 2^-10. Going through float first drops 2^-40 and the tie goes to even, 1.
+    double v = 1 + Math.scalb(1.0, -11) + Math.scalb(1.0, -40);
+    Tensor t = Tensor.zeros(FloatFormat.FP16, Shape.of(1));
+    t.setDouble(0, v);
+    assertThat(t.get(0)).isEqualTo(1 + Math.scalb(1f, -10));
+  }
+
+  @Test
   void fp32AndFp64KeepTheirValuesAndDoubleAccessIsExact() {
     Tensor t32 = Tensor.of(FloatFormat.FP32, Shape.of(3), 0.1f, Float.MIN_VALUE, -Float.MAX_VALUE);
     assertThat(t32.toFloatArray()).containsExactly(0.1f, Float.MIN_VALUE, -Float.MAX_VALUE);
