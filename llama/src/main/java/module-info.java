@@ -5,7 +5,7 @@ module io.nanscope.llama {
 
   // exports io.nanscope.llama.config; (add when the package has classes)
   // exports io.nanscope.llama.weights; (add when the package has classes)
-  // exports io.nanscope.llama.tokenizer; (add when the package has classes)
+  exports io.nanscope.llama.tokenizer;
   // exports io.nanscope.llama.model; (add when the package has classes)
   // exports io.nanscope.llama.generate; (add when the package has classes)
 }
