@@ -7,5 +7,5 @@ module io.nanscope.llama {
   exports io.nanscope.llama.weights;
   exports io.nanscope.llama.tokenizer;
   // exports io.nanscope.llama.model; (add when the package has classes)
-  // exports io.nanscope.llama.generate; (add when the package has classes)
+  exports io.nanscope.llama.generate;
 }
