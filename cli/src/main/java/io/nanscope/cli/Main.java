@@ -24,8 +24,10 @@ import picocli.CommandLine.Command;
     },
     subcommands = {
       CommandLine.HelpCommand.class,
+      ConvertCommand.class,
       FormatsCommand.class,
       RoundCommand.class,
+      SynthCommand.class,
     })
 public final class Main {
 
