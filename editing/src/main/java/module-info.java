@@ -6,7 +6,7 @@ module io.nanscope.editing {
   requires ejml.core;
   requires ejml.ddense;
 
-  // exports io.nanscope.editing.request; (add when the package has classes)
+  exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;
   // exports io.nanscope.editing.keys; (add when the package has classes)
   // exports io.nanscope.editing.stats; (add when the package has classes)
