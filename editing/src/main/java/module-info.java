@@ -11,6 +11,6 @@ module io.nanscope.editing {
   // exports io.nanscope.editing.keys; (add when the package has classes)
   exports io.nanscope.editing.stats;
   // exports io.nanscope.editing.rome; (add when the package has classes)
-  // exports io.nanscope.editing.eval; (add when the package has classes)
+  exports io.nanscope.editing.eval;
   // exports io.nanscope.editing.repro; (add when the package has classes)
 }
