@@ -205,6 +205,15 @@ final class HparamsFields {
         requiredString("mom2_dtype"));
   }
 
+  /** {@code fact_token}, one of the values ROME's {@code repr_tools} understands. */
+  String factToken() {
+    String token = requiredString("fact_token");
+    if (!RomeHyperParams.FACT_TOKENS.contains(token)) {
+      throw invalid("fact_token", "\"" + token + "\" is not one of " + RomeHyperParams.FACT_TOKENS);
+    }
+    return token;
+  }
+
   /** Checks {@code alg_name} equals the expected algorithm, as EasyEdit's {@code from_hparams} asserts. */
   String algName() {
     String name = requiredString("alg_name");

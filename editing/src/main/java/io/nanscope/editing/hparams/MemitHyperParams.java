@@ -53,7 +53,7 @@ public record MemitHyperParams(
             f.optionalInt("device", 0),
             f.requiredIntList("layers"),
             f.requiredString("layer_selection"),
-            f.requiredString("fact_token"),
+            f.factToken(),
             f.valueOptimization(),
             f.secondMoment(),
             f.requiredDouble("mom2_update_weight"),
@@ -61,9 +61,6 @@ public record MemitHyperParams(
             f.optionalBoolean("model_parallel", false),
             f.optionalInt("max_length", 40),
             f.optionalInt("batch_size", 1));
-    if (!RomeHyperParams.FACT_TOKENS.contains(p.factToken())) {
-      throw f.invalid("fact_token", "\"" + p.factToken() + "\" is not one of " + RomeHyperParams.FACT_TOKENS);
-    }
     HyperParamsYaml.checkCommon(f, p.layers(), p.modules());
     return p;
   }

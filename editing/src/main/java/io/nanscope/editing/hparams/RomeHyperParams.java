@@ -58,7 +58,7 @@ public record RomeHyperParams(
             f.optionalString("stats_dir", "./data/stats"),
             f.optionalInt("device", 0),
             f.requiredIntList("layers"),
-            f.requiredString("fact_token"),
+            f.factToken(),
             f.valueOptimization(),
             f.secondMoment(),
             f.requiredIntPairs("context_template_length_params"),
@@ -66,9 +66,6 @@ public record RomeHyperParams(
             f.optionalBoolean("model_parallel", false),
             f.optionalBoolean("fp16", false),
             f.optionalInt("max_length", 40));
-    if (!FACT_TOKENS.contains(p.factToken())) {
-      throw f.invalid("fact_token", "\"" + p.factToken() + "\" is not one of " + FACT_TOKENS);
-    }
     HyperParamsYaml.checkCommon(f, p.layers(), p.modules());
     return p;
   }

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -101,39 +102,31 @@ public final class EditDatasets {
   }
 
   public static List<EditRequest> counterFact(Path file) throws IOException {
-    List<JsonNode> records = JsonRecords.array(file);
-    List<EditRequest> out = new ArrayList<>();
-    for (int i = 0; i < records.size(); i++) {
-      JsonRecords.At r = new JsonRecords.At(file.toString(), i, records.get(i));
-      out.add(
-          new EditRequest(
-              r.text("subject"),
-              r.text("prompt"),
-              r.text("target_new"),
-              Optional.of(r.text("ground_truth")),
-              r.optionalText("rephrase_prompt"),
-              Map.of(),
-              neighborhood(r.text("locality_prompt"), r.text("locality_ground_truth"))));
-    }
-    return out;
+    return records(
+        file,
+        r ->
+            new EditRequest(
+                r.text("subject"),
+                r.text("prompt"),
+                r.text("target_new"),
+                Optional.of(r.text("ground_truth")),
+                r.optionalText("rephrase_prompt"),
+                Map.of(),
+                neighborhood(r.text("locality_prompt"), r.text("locality_ground_truth"))));
   }
 
   public static List<EditRequest> zsre(Path file) throws IOException {
-    List<JsonNode> records = JsonRecords.array(file);
-    List<EditRequest> out = new ArrayList<>();
-    for (int i = 0; i < records.size(); i++) {
-      JsonRecords.At r = new JsonRecords.At(file.toString(), i, records.get(i));
-      out.add(
-          new EditRequest(
-              r.text("subject"),
-              r.text("src"),
-              r.text("alt"),
-              r.firstAlias("answers"),
-              r.optionalText("rephrase"),
-              Map.of(),
-              neighborhood(r.text("loc"), r.text("loc_ans"))));
-    }
-    return out;
+    return records(
+        file,
+        r ->
+            new EditRequest(
+                r.text("subject"),
+                r.text("src"),
+                r.text("alt"),
+                r.firstAlias("answers"),
+                r.optionalText("rephrase"),
+                Map.of(),
+                neighborhood(r.text("loc"), r.text("loc_ans"))));
   }
 
   private static Map<String, List<PromptAnswer>> neighborhood(String prompt, String answer) {
@@ -141,19 +134,24 @@ public final class EditDatasets {
   }
 
   public static List<KnownFact> known1000(Path file) throws IOException {
+    return records(
+        file,
+        r ->
+            new KnownFact(
+                r.integer("known_id"),
+                r.text("subject"),
+                r.text("attribute"),
+                r.text("template"),
+                r.text("prompt"),
+                r.text("prediction"),
+                r.text("relation_id")));
+  }
+
+  private static <T> List<T> records(Path file, Function<JsonRecords.At, T> read) throws IOException {
     List<JsonNode> records = JsonRecords.array(file);
-    List<KnownFact> out = new ArrayList<>();
+    List<T> out = new ArrayList<>();
     for (int i = 0; i < records.size(); i++) {
-      JsonRecords.At r = new JsonRecords.At(file.toString(), i, records.get(i));
-      out.add(
-          new KnownFact(
-              r.integer("known_id"),
-              r.text("subject"),
-              r.text("attribute"),
-              r.text("template"),
-              r.text("prompt"),
-              r.text("prediction"),
-              r.text("relation_id")));
+      out.add(read.apply(new JsonRecords.At(file.toString(), i, records.get(i))));
     }
     return out;
   }
