@@ -6,6 +6,8 @@ import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.TestPaths;
+import io.nanscope.llama.config.RopeLayout;
+import io.nanscope.llama.weights.HfCheckpoint;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -23,7 +26,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Greedy FP32 decoding of stories260K against the golden outputs of our C reference of llama2.c
  * ({@code scripts/golden/refrun.c}, checked against run.c's own output): byte for byte, for every
- * prompt of {@code golden/manifest.tsv}.
+ * prompt of {@code golden/manifest.tsv}; and the same after converting to a HF directory
+ * (safetensors F32, rotate_half RoPE) and reloading it.
  */
 class GoldenTest {
 
@@ -31,11 +35,20 @@ class GoldenTest {
 
   static LlamaModel model;
   static Tokenizer tokenizer;
+  static LlamaModel converted;
+  static Tokenizer convertedTokenizer;
+
+  @TempDir static Path hfDir;
 
   @BeforeAll
   static void load() throws IOException {
     model = LlamaModel.load(TestPaths.stories260K(), FloatFormat.FP32);
     tokenizer = Tokenizer.readFromDirectory(TestPaths.stories260K());
+    // what `nanscope convert --dtype f32` writes: HF layout (q/k rows permuted for rotate_half)
+    HfCheckpoint.write(model.weights(), FloatFormat.FP32, hfDir, 0);
+    tokenizer.writeHfFiles(hfDir);
+    converted = LlamaModel.load(hfDir, FloatFormat.FP32);
+    convertedTokenizer = Tokenizer.readFromDirectory(hfDir);
   }
 
   static Stream<Arguments> manifest() throws IOException {
@@ -67,5 +80,14 @@ class GoldenTest {
     byte[] actual = run(model, tokenizer, prompt, steps, 1);
     assertThat(new String(actual, StandardCharsets.UTF_8)).isEqualTo(new String(expected, StandardCharsets.UTF_8));
     assertThat(actual).isEqualTo(expected);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("manifest")
+  void greedyFp32AfterConvertToSafetensorsMatchesLlama2c(String file, int steps, String prompt) throws IOException {
+    assertThat(converted.config().ropeLayout()).isEqualTo(RopeLayout.HF_ROTATE_HALF);
+    byte[] expected = Files.readAllBytes(GOLDEN.resolve(file));
+    byte[] actual = run(converted, convertedTokenizer, prompt, steps, 2);
+    assertThat(new String(actual, StandardCharsets.UTF_8)).isEqualTo(new String(expected, StandardCharsets.UTF_8));
   }
 }
