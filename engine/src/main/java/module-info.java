@@ -10,4 +10,5 @@ module io.nanscope.engine {
   exports io.nanscope.engine.autograd;
   exports io.nanscope.engine.trace;
   exports io.nanscope.engine.linalg;
+  exports io.nanscope.engine.simd to io.nanscope.llama; // the FP32 decode step calls Kernels directly
 }

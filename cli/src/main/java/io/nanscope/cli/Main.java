@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       CommandLine.HelpCommand.class,
       ConvertCommand.class,
       FormatsCommand.class,
+      GenerateCommand.class,
       RoundCommand.class,
       SynthCommand.class,
     })

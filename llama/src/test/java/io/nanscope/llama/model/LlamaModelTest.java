@@ -11,7 +11,9 @@ import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.TestPaths;
 import io.nanscope.llama.tokenizer.Tokenizer;
+import io.nanscope.llama.config.RopeLayout;
 import java.io.IOException;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -56,6 +58,28 @@ class LlamaModelTest {
       assertBitIdentical(d.next(t[pos]), seq.logitsAt(0, pos), policyName + " position " + pos);
     }
   }
+
+  /** Budget: bit-identical; Fp32Decoder writes the ops' arithmetic out in float. Both RoPE layouts. */
+  @Test
+  void fastFp32DecoderGivesTheBitsOfTheOpPath() throws IOException {
+    int[] t = tokens(GOLDEN_PROMPT);
+    for (LlamaModel m : List.of(model, LlamaModel.of(model.config().withRopeLayout(RopeLayout.HF_ROTATE_HALF),
+        model.weights().withRopeLayout(RopeLayout.HF_ROTATE_HALF)))) {
+      DecodeSession fast = m.decoder(FP32, OpContext.DEFAULT);
+      DecodeSession ops = m.opDecoder(FP32, OpContext.DEFAULT);
+      assertThat(fast).isInstanceOf(Fp32Decoder.class);
+      int token = t[0];
+      // all 512 positions in the Meta layout; the rotate_half variant only needs its RoPE pairing checked
+      int n = m == model ? m.config().maxSeqLen() : 96;
+      for (int pos = 0; pos < n; pos++) {
+        float[] a = fast.next(token);
+        assertBitIdentical(a, ops.next(token), "position " + pos);
+        token = pos + 1 < t.length ? t[pos + 1] : io.nanscope.llama.generate.Sampling.argmax(a);
+      }
+    }
+  }
+
+  static final String GOLDEN_PROMPT = "Once upon a time";
 
   @Test
   void rightPaddingDoesNotChangeRealPositions() {
