@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Decode speed on stories260K: DecodeBench (JMH, 1 and 2 threads) and, in the same run, the
+# llama2.c-equivalent C reference (scripts/golden/refrun.c, cc -O3 -march=native, one thread) timed
+# over the same positions of the same prompt. Prints median and range of tokens/s for each and the
+# ratio of medians. Takes about 1-2 minutes. Extra arguments go to JMH (e.g. -p threads=1).
+# BENCH_JAVA_OPTS=-Djmh.ignoreLock=true runs even while another JMH holds /tmp/jmh.lock (noisier).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$here/scripts/jdk.sh"
+cd "$here"
+positions=256
+prompt="Once upon a time"
+./mvnw -B -DskipTests -pl bench -am package >&2 || { echo "bench-decode: build failed (see above)" >&2; exit 1; }
+work="$(mktemp -d)"
+cc -O3 -march=native -o "$work/refrun" scripts/golden/refrun.c -lm
+"$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector ${BENCH_JAVA_OPTS:-} -jar bench/target/benchmarks.jar \
+  'io.nanscope.bench.DecodeBench' -p model="$here/models/stories260K" -p positions=$positions \
+  -rf json -rff "$work/decode.json" "$@" >&2
+python3 - "$work/decode.json" "$work/refrun" "$here/models/stories260K" "$positions" "$prompt" <<'PY'
+import json, statistics, subprocess, sys, time
+res, refrun, model, positions, prompt = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+def stats(xs):
+    return statistics.median(xs), min(xs), max(xs)
+rows = []
+for r in json.load(open(res)):
+    scores = [s for fork in r["primaryMetric"]["rawData"] for s in fork]  # runs/s per iteration
+    tok = [s * int(r["params"]["positions"]) for s in scores]
+    rows.append((f"nanscope Fp32Decoder, {r['params']['threads']} thread(s)", stats(tok)))
+# C reference: wall time of the whole process (startup + 1 MB model load included), 20 runs
+cmd = [refrun, f"{model}/stories260K.bin", f"{model}/tok512.bin", str(positions), prompt]
+subprocess.run(cmd, check=True, capture_output=True)
+c = []
+for _ in range(20):
+    t0 = time.perf_counter(); subprocess.run(cmd, check=True, capture_output=True); c.append(positions / (time.perf_counter() - t0))
+cref = stats(c)
+rows.append(("llama2.c-equivalent C reference (scripts/golden/refrun.c), 1 thread", cref))
+print(f"stories260K, prompt '{prompt}', {positions} positions, greedy FP32")
+print(f"{'':<72} {'tok/s median':>12} {'range':>17} {'x C':>6}")
+for name, (med, lo, hi) in rows:
+    print(f"{name:<72} {med:>12.0f} {lo:>8.0f}-{hi:<8.0f} {med / cref[0]:>6.2f}")
+PY
