@@ -33,7 +33,7 @@ class RoundingKernelsTest {
    * {@link Float#floatToFloat16}. Default: a 2^28 stratified sample — every value of the top 12
    * bits (sign, exponent, 3 mantissa bits) × 8 patterns of bits 13..19 × all 2^13 values of the low
    * 13 bits, which hold FP16's round and sticky bits (~5 s CPU). With {@code -Pexhaustive}: all 2^32
-   * floats (~40 s CPU).
+   * floats (~45 s CPU).
    */
   @Test
   void fp16EncodeMatchesJdkOnAllFloats() {
