@@ -82,15 +82,15 @@ public final class CausalAttention {
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
       for (int i = 0; i < tq; i++) {
-        for (int j = 0; j < tk; j++) {
-          double s = gemm.roundOutput(Reduce.dot(gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d));
-          s = gemm.roundOutput(gemm.roundCompute(s * scale));
-          scores[j] = m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin));
-        }
         int row = (h * tq + i) * tk;
+        for (int j = 0; j < tk; j++) {
+          double s = gemm.roundOutput(Reduce.dot(gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d), row + j);
+          s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
+          scores[j] = m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
+        }
         Softmax.row(softmax, scores, 0, tk, probs, row);
         for (int j = 0; j < tk; j++) {
-          probs[row + j] = softmax.roundOutput(probs[row + j]);
+          probs[row + j] = softmax.roundOutput(probs[row + j], row + j);
         }
         for (int j = 0; j < tk; j++) { // o_i = Σ_j P_ij·v_j, sequential in j for every c
           Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
@@ -99,9 +99,9 @@ public final class CausalAttention {
     }
     Tensor p = Tensor.ofDoubles(softmax.output(), Shape.of(m.h, tq, tk), probs);
     if (ctx.tracer().enabled()) {
-      Emit.output(ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, softmax.output(), p.shape(), probs, q, k);
+      Emit.output(ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, softmax, p.shape(), probs, q, k);
     }
-    Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm.output(), q.shape(), out, q, k, v);
+    Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }
 
@@ -125,11 +125,11 @@ public final class CausalAttention {
       for (int i = 0; i < tq; i++) {
         int row = (h * tq + i) * tk;
         for (int j = 0; j < tk; j++) {
-          dp[j] = gemm.roundOutput(Reduce.dot(gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d));
+          dp[j] = gemm.roundOutput(Reduce.dot(gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d), row + j);
         }
         Softmax.rowBackward(softmax, pv, row, dp, 0, tk, ds, row);
         for (int j = 0; j < tk; j++) {
-          ds[row + j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j]) * scale));
+          ds[row + j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j], row + j) * scale), row + j);
         }
       }
     }

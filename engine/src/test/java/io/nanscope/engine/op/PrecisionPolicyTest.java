@@ -94,8 +94,8 @@ class PrecisionPolicyTest {
         .hasMessageContaining("matmul");
     assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("output", "fp12"))))
         .hasMessageContaining("unknown format 'fp12'");
-    assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("rounding", "fp16"))))
-        .hasMessageContaining("expected output, accumulate, compute");
+    assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("mode", "fp16"))))
+        .hasMessageContaining("expected output, accumulate, compute, rounding");
   }
 
   private static Map<String, Object> yaml(String name) throws Exception {
