@@ -2,7 +2,10 @@ package io.nanscope.engine.trace;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.FormatInfo;
+import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * What a tensor holds, seen against the limits of a number format: the numbers behind the
@@ -54,27 +57,72 @@ public record TensorStats(
    * FP32; may be null) also the overflow and underflow counts. One pass over both.
    */
   public static TensorStats of(Tensor output, Tensor unrounded) {
-    Accumulator acc = new Accumulator(output.format(), unrounded != null);
     long n = output.size();
-    if (unrounded == null) {
+    if (unrounded != null && unrounded.size() != n) {
+      throw new IllegalArgumentException(
+          "the unrounded tensor has "
+              + unrounded.size()
+              + " elements but the output "
+              + n
+              + ": pass the op's own pre-rounding values, shape "
+              + output.shape());
+    }
+    Accumulator acc = new Accumulator(output.format(), unrounded != null);
+    boolean exact64 =
+        output.storageKind() == StorageKind.F64
+            || (unrounded != null && unrounded.storageKind() == StorageKind.F64);
+    if (exact64) { // FP64 references: element by element, no narrowing
       for (long i = 0; i < n; i++) {
-        acc.add(output.getDouble(i));
+        if (unrounded == null) {
+          acc.add(output.getDouble(i));
+        } else {
+          acc.add(output.getDouble(i), unrounded.getDouble(i));
+        }
       }
-    } else {
-      if (unrounded.size() != n) {
-        throw new IllegalArgumentException(
-            "the unrounded tensor has "
-                + unrounded.size()
-                + " elements but the output "
-                + n
-                + ": pass the op's own pre-rounding values, shape "
-                + output.shape());
-      }
-      for (long i = 0; i < n; i++) {
-        acc.add(output.getDouble(i), unrounded.getDouble(i));
+      return acc.build();
+    }
+    // Decode CHUNK elements at a time into float buffers, then one tight loop per chunk.
+    float[] x = new float[(int) Math.min(CHUNK, n)];
+    float[] u = unrounded == null ? null : new float[x.length];
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      decode(output, from, x, len);
+      if (u == null) {
+        for (int k = 0; k < len; k++) {
+          acc.add(x[k]);
+        }
+      } else {
+        decode(unrounded, from, u, len);
+        for (int k = 0; k < len; k++) {
+          acc.add(x[k], u[k]);
+        }
       }
     }
     return acc.build();
+  }
+
+  private static final int CHUNK = 4096;
+
+  /** Elements [from, from + len) of {@code t} as floats (exact for every non-FP64 format). */
+  private static void decode(Tensor t, long from, float[] buf, int len) {
+    MemorySegment seg = t.segment();
+    if (t.storageKind() == StorageKind.F32) {
+      MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, from * Float.BYTES, buf, 0, len);
+    } else if (t.format() == FloatFormat.FP16) {
+      for (int k = 0; k < len; k++) {
+        buf[k] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k));
+      }
+    } else if (t.format() == FloatFormat.BF16) {
+      for (int k = 0; k < len; k++) {
+        buf[k] =
+            Float.intBitsToFloat(
+                (seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k) & 0xFFFF) << 16);
+      }
+    } else {
+      for (int k = 0; k < len; k++) {
+        buf[k] = t.get(from + k);
+      }
+    }
   }
 
   /**
