@@ -158,14 +158,15 @@ public record TensorStats(
 
   /**
    * Headroom of these values in any format, in binades: {@code log2(other.maxFinite / max|x|)};
-   * +inf when every value is zero or NaN, −inf when the tensor already holds an infinity.
+   * −inf when the tensor already holds an infinity, +inf when every value is zero, NaN when the
+   * only values besides zeros are NaN (nothing finite to measure).
    */
   public double headroomIn(FloatFormat other) {
     if (infinities() > 0) {
       return Double.NEGATIVE_INFINITY;
     }
     if (maxAbs == 0) {
-      return Double.POSITIVE_INFINITY;
+      return nan > 0 ? Double.NaN : Double.POSITIVE_INFINITY;
     }
     return Math.log(other.info().maxFinite() / maxAbs) / Math.log(2);
   }

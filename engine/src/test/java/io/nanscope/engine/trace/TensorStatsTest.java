@@ -155,6 +155,10 @@ class TensorStatsTest {
         .isCloseTo(Math.log10(Float.MAX_VALUE) / log2 - Math.log10(1e6) / log2, within(1e-12));
     assertThat(TensorStats.of(Tensor.zeros(FloatFormat.FP16, Shape.of(3))).headroom())
         .isEqualTo(Double.POSITIVE_INFINITY);
+    assertThat(TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), Float.NaN, 0f)).headroom())
+        .isNaN();
+    assertThat(TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), Float.NaN, 2f)).headroom())
+        .isCloseTo(Math.log10(65504 / 2.0) / log2, within(1e-12));
   }
 
   @Test
