@@ -6,7 +6,7 @@ module io.nanscope.engine {
 
   exports io.nanscope.engine.format;
   exports io.nanscope.engine.tensor;
-  // exports io.nanscope.engine.op; (add when the package has classes)
+  exports io.nanscope.engine.op;
   exports io.nanscope.engine.autograd;
   exports io.nanscope.engine.trace;
   exports io.nanscope.engine.linalg;

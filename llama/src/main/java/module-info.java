@@ -3,9 +3,9 @@ module io.nanscope.llama {
   requires transitive io.nanscope.engine;
   requires tools.jackson.databind;
 
-  // exports io.nanscope.llama.config; (add when the package has classes)
-  // exports io.nanscope.llama.weights; (add when the package has classes)
-  // exports io.nanscope.llama.tokenizer; (add when the package has classes)
+  exports io.nanscope.llama.config;
+  exports io.nanscope.llama.weights;
+  exports io.nanscope.llama.tokenizer;
   // exports io.nanscope.llama.model; (add when the package has classes)
-  // exports io.nanscope.llama.generate; (add when the package has classes)
+  exports io.nanscope.llama.generate;
 }

@@ -22,7 +22,13 @@ import picocli.CommandLine.Command;
       "Makes floating-point overflow in LLM knowledge editing visible and reproducible on a CPU.",
       "Run 'nanscope COMMAND --help' for a command's options."
     },
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      ConvertCommand.class,
+      FormatsCommand.class,
+      RoundCommand.class,
+      SynthCommand.class,
+    })
 public final class Main {
 
   /** Exit code for input the user can fix. */

@@ -1,0 +1,146 @@
+package io.nanscope.llama.weights;
+
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Shape;
+import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.llama.config.LlamaConfig;
+import io.nanscope.llama.config.RopeLayout;
+import io.nanscope.llama.weights.WeightNames.Global;
+import io.nanscope.llama.weights.WeightNames.Layer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * All weights of a Llama model with its config. Tensors read from files are views of the mapped
+ * file (no heap copy); they stay valid while reachable.
+ *
+ * @param config the hyper-parameters; {@code config.ropeLayout()} tells how wq/wk rows are ordered
+ * @param embedding (V, C) token embedding ({@code model.embed_tokens})
+ * @param layers L layers
+ * @param finalNorm (C) final RMSNorm gain ({@code model.norm})
+ * @param classifier (V, C) output projection ({@code lm_head}); the same object as {@code embedding}
+ *     when {@code config.tieWordEmbeddings()}
+ */
+public record LlamaWeights(
+    LlamaConfig config, Tensor embedding, List<LayerWeights> layers, Tensor finalNorm, Tensor classifier) {
+
+  public LlamaWeights {
+    layers = List.copyOf(layers);
+    validate(config, embedding, layers, finalNorm, classifier, "weights");
+  }
+
+  /**
+   * Checks presence and shape of every tensor against {@code config}.
+   *
+   * @param source the file or directory, named in the message
+   */
+  static void validate(
+      LlamaConfig config, Tensor embedding, List<LayerWeights> layers, Tensor finalNorm, Tensor classifier,
+      String source) {
+    if (layers.size() != config.nLayers()) {
+      throw new IllegalArgumentException(
+          source + ": " + layers.size() + " layers, the config says nLayers = " + config.nLayers());
+    }
+    check(embedding, Global.EMBEDDING.shape(config), Global.EMBEDDING.hf(), source);
+    check(finalNorm, Global.FINAL_NORM.shape(config), Global.FINAL_NORM.hf(), source);
+    check(classifier, Global.CLASSIFIER.shape(config), Global.CLASSIFIER.hf(), source);
+    if (config.tieWordEmbeddings() && classifier != embedding) {
+      throw new IllegalArgumentException(
+          source + ": the config ties the classifier to the embedding, but they are different tensors");
+    }
+    for (int l = 0; l < layers.size(); l++) {
+      for (Layer t : Layer.values()) {
+        check(layers.get(l).get(t), t.shape(config), t.hf(l), source);
+      }
+    }
+  }
+
+  private static void check(Tensor t, Shape expected, String name, String source) {
+    if (t == null) {
+      throw new IllegalArgumentException(source + ": tensor " + name + " is missing (expected shape "
+          + expected + ")");
+    }
+    if (!t.shape().equals(expected)) {
+      throw new IllegalArgumentException(source + ": tensor " + name + " has shape " + t.shape()
+          + ", the config expects " + expected);
+    }
+  }
+
+  /** The tensor of layer {@code l} named by {@code which}. */
+  public Tensor get(int l, Layer which) {
+    return layers.get(l).get(which);
+  }
+
+  /** The global tensor named by {@code which}. */
+  public Tensor get(Global which) {
+    return switch (which) {
+      case EMBEDDING -> embedding;
+      case FINAL_NORM -> finalNorm;
+      case CLASSIFIER -> classifier;
+    };
+  }
+
+  /**
+   * These weights with wq/wk rows in {@code layout} (copies of the permuted tensors; this object
+   * if already in that layout). Every other tensor is shared.
+   */
+  public LlamaWeights withRopeLayout(RopeLayout layout) {
+    RopeLayout from = config.ropeLayout();
+    if (from == layout) {
+      return this;
+    }
+    List<LayerWeights> out = new ArrayList<>();
+    for (LayerWeights lw : layers) {
+      out.add(
+          LayerWeights.from(
+              t -> t.ropeHeads(config) == 0
+                  ? lw.get(t)
+                  : RopePermutation.permuteRows(lw.get(t), t.ropeHeads(config), from, layout)));
+    }
+    return new LlamaWeights(config.withRopeLayout(layout), embedding, out, finalNorm, classifier);
+  }
+
+  /** A copy with every tensor converted to {@code format} (nearest-even), torch_dtype updated. */
+  public LlamaWeights to(FloatFormat format) {
+    List<LayerWeights> out = new ArrayList<>();
+    for (LayerWeights lw : layers) {
+      out.add(LayerWeights.from(t -> lw.get(t).to(format)));
+    }
+    Tensor emb = embedding.to(format);
+    Tensor cls = config.tieWordEmbeddings() ? emb : classifier.to(format);
+    return new LlamaWeights(
+        config.withTorchDtype(LlamaConfig.dtypeName(format)), emb, out, finalNorm.to(format), cls);
+  }
+
+  /**
+   * Reads a model: a HF directory (config.json with model.safetensors or a sharded index), a
+   * llama2.c checkpoint file, or a directory holding exactly one llama2.c checkpoint {@code *.bin}
+   * besides its {@code tok*.bin} tokenizer (as {@code models/stories260K}).
+   */
+  public static LlamaWeights read(Path model) throws IOException {
+    if (Files.isDirectory(model)) {
+      if (Files.isRegularFile(model.resolve("config.json"))) {
+        return HfCheckpoint.read(model);
+      }
+      List<Path> bins;
+      try (var s = Files.list(model)) {
+        bins = s.filter(p -> {
+          String n = p.getFileName().toString();
+          return n.endsWith(".bin") && !n.startsWith("tok");
+        }).sorted().toList();
+      }
+      if (bins.size() != 1) {
+        throw new IllegalArgumentException(model + ": expected a HF model directory (config.json +"
+            + " *.safetensors) or exactly one llama2.c checkpoint *.bin, found " + bins.size() + " .bin files");
+      }
+      return Llama2cCheckpoint.read(bins.getFirst());
+    }
+    if (!Files.exists(model)) {
+      throw new java.nio.file.NoSuchFileException(model.toString());
+    }
+    return Llama2cCheckpoint.read(model);
+  }
+}
