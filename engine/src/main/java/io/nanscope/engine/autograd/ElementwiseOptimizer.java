@@ -43,12 +43,15 @@ abstract sealed class ElementwiseOptimizer implements Optimizer permits Adam, Sg
     }
   }
 
-  /** The formats state, parameters and gradients may be in: those {@code round} defines. */
+  /**
+   * The formats state, parameters and gradients may be in: those whose every value is an FP32
+   * value (FP32, TF32, BF16, FP16, FP8, narrower customs), since the kernels compute in FP32.
+   */
   static FloatFormat requireRoundable(FloatFormat f, String what) {
-    if (f != FloatFormat.FP32 && f != FloatFormat.FP16 && f != FloatFormat.BF16) {
+    if (f.info().precisionBits() > 24 || f.info().exponentBits() > 8) {
       throw new IllegalArgumentException(
-          what + " must be fp32, fp16 or bf16, got " + f.name()
-              + " (an FP64 reference belongs in a test, written separately)");
+          what + " must be a format no wider than fp32 (fp32, tf32, bf16, fp16, fp8-…), got "
+              + f.name() + " (an FP64 reference belongs in a test, written separately)");
     }
     return f;
   }

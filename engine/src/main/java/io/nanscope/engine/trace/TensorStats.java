@@ -14,8 +14,8 @@ import java.lang.foreign.ValueLayout;
  * <p>{@code headroom = log2(maxFinite / max|x|)} in binades: 0 means the largest value sits at the
  * format's maximum, negative means it would not fit. Counts are per element. {@code overflow} and
  * {@code underflow} compare the stored output with its unrounded FP32 value and are only meaningful
- * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (or ±maxFinite after
- * when round-to-nearest would have given inf: saturation); underflow = non-zero before rounding, zero after.
+ * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (NaN for formats
+ * without infinity, or ±maxFinite when round-to-nearest would have overflowed: saturation); underflow = non-zero before rounding, zero after.
  *
  * @param format the format the values are stored in (limits and subnormals are judged in it)
  * @param count number of elements
@@ -230,12 +230,23 @@ public record TensorStats(
   }
 
   /**
-   * The smallest magnitude that rounds to inf under round-to-nearest-even: maxFinite plus half an
-   * ulp of the top binade, {@code (2 − 2^−p)·2^emax} (65,520 for FP16).
+   * Where round-to-nearest-even starts to overflow: maxFinite plus half an ulp of the top binade,
+   * {@code maxFinite + 2^(exponent(maxFinite) − p)} — 65,520 for FP16, 61,440 for FP8 E5M2, 464
+   * for FP8 E4M3FN. Whether the threshold itself overflows depends on the tie rule: see
+   * {@link #thresholdOverflows(FloatFormat)}.
    */
-  public static double overflowThreshold(FormatInfo info) {
-    int emax = (1 << (info.exponentBits() - 1)) - 1;
-    return info.maxFinite() + Math.scalb(1.0, emax - info.precisionBits());
+  public static double overflowThreshold(FloatFormat f) {
+    double max = f.info().maxFinite();
+    return max + Math.scalb(1.0, Math.getExponent(max) - f.info().precisionBits());
+  }
+
+  /**
+   * Whether the threshold itself rounds past maxFinite: true for IEEE formats (maxFinite has an odd
+   * last mantissa bit, so the tie goes up: FP16's 65,520 becomes inf), false for E4M3FN (448 is
+   * even, so 464 rounds down to 448). Decided by the format's own rounding.
+   */
+  public static boolean thresholdOverflows(FloatFormat f) {
+    return !Double.isFinite(f.round(overflowThreshold(f)));
   }
 
   private static double maxIgnoringNaN(double a, double b) {
@@ -249,7 +260,7 @@ public record TensorStats(
   private static final class Accumulator {
     private final FloatFormat format;
     private final double maxFinite;
-    private final double overflowThreshold;
+    private final boolean hasInfinity;
     private final double minNormal;
     private final boolean withUnrounded;
     private long count;
@@ -267,7 +278,7 @@ public record TensorStats(
     Accumulator(FloatFormat format, boolean withUnrounded) {
       this.format = format;
       this.maxFinite = format.info().maxFinite();
-      this.overflowThreshold = overflowThreshold(format.info());
+      this.hasInfinity = format.info().hasInfinity();
       this.minNormal = format.info().minNormal();
       this.withUnrounded = withUnrounded;
     }
@@ -312,9 +323,11 @@ public record TensorStats(
         unroundedMaxAbs = au;
       }
       double ax = Math.abs(x);
-      // Saturation counts only where round-to-nearest would have given inf: values between
-      // maxFinite and the threshold round to maxFinite legitimately.
-      if (Double.isInfinite(x) || (ax == maxFinite && au >= overflowThreshold)) {
+      if (Double.isInfinite(x)
+          || (Double.isNaN(x) && !hasInfinity) // E4M3FN: an IEEE overflow gives NaN
+          || (ax == maxFinite && au > maxFinite && !Double.isFinite(format.round(u)))) {
+        // The last case is saturation: counted only where round-to-nearest would have overflowed,
+        // since values just above maxFinite round down to it legitimately.
         overflow++;
       } else if (x == 0 && au != 0) {
         underflow++;
