@@ -6,11 +6,11 @@ module io.nanscope.editing {
   requires ejml.core;
   requires ejml.ddense;
 
-  // exports io.nanscope.editing.request; (add when the package has classes)
-  // exports io.nanscope.editing.hparams; (add when the package has classes)
+  exports io.nanscope.editing.request;
+  exports io.nanscope.editing.hparams;
   // exports io.nanscope.editing.keys; (add when the package has classes)
-  // exports io.nanscope.editing.stats; (add when the package has classes)
+  exports io.nanscope.editing.stats;
   // exports io.nanscope.editing.rome; (add when the package has classes)
-  // exports io.nanscope.editing.eval; (add when the package has classes)
+  exports io.nanscope.editing.eval;
   // exports io.nanscope.editing.repro; (add when the package has classes)
 }

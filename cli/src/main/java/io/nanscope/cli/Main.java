@@ -25,6 +25,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       ConvertCommand.class,
+      FormatsCommand.class,
+      RoundCommand.class,
       SynthCommand.class,
     })
 public final class Main {

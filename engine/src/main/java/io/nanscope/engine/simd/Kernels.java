@@ -1,19 +1,22 @@
 package io.nanscope.engine.simd;
 
-import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
 
 /**
  * The engine's compute kernels: the only entry point ops use for GEMM and reductions. Inputs are
- * tensors in FP32 or 16-bit storage (decoded on the fly); results are FP32 accumulators in a
- * {@code float[]} that the caller rounds to its output format.
+ * tensors in FP32 or 16-bit storage (FP16/BF16 decoded on the fly; FP64 tensors are narrowed);
+ * results are FP32 accumulators in a {@code float[]} that the caller rounds to its output format.
  *
  * <p>Determinism contract: every output element is one reduction over k, computed by one thread in
  * an order fixed by the kernel (never split across threads), so results are bit-identical for any
  * thread count. Shapes use the papers' letters: M rows, N columns, K the reduced axis.
  *
- * <p>This first version is the plain scalar reference (sequential k order, FP32 multiply then add);
- * vectorised, blocked and threaded versions replace the bodies with the same contract.
+ * <p>The order is the {@linkplain Lanes ordered reduction} on a fixed 256-bit width: products are
+ * fused ({@code Math.fma}), lane l of 8 sums the terms k ≡ l (mod 8) below K − K mod 8, the lanes
+ * are combined {@code ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))}, then the last K mod 8 terms are added in
+ * order. It does not depend on the thread count, on the machine's vector width, on M (a decode step
+ * with M = 1 gives the same bits as that row of a batch) or on which of NT/NN/TN computed it.
+ * Error bound: |c − exact| ≤ γ(K/8 + 3)·Σ|a||b| with γ(n) = n·u/(1 − n·u), u = 2^−24.
  */
 public final class Kernels {
 
@@ -21,20 +24,13 @@ public final class Kernels {
 
   /**
    * {@code c[m·N + n] = Σ_k a[m, k] · b[n, k]}: x·Wᵀ, the linear layer. a: (M, K); b: (N, K); c: (M, N).
+   * M = 1 (decode) streams b from its storage (bandwidth-bound); M ≥ 2 runs the packed, blocked GEMM.
    */
   public static void matmulNT(Tensor a, Tensor b, float[] c, int threads) {
     int m = rows(a), k = cols(a), n = rows(b);
     check(cols(b) == k, "matmulNT: a is (%d, %d) but b is (%d, %d); expected b (N, %d)", m, k, n, cols(b), k);
     check(c.length >= (long) m * n, "matmulNT: c holds %d, needs %d", c.length, (long) m * n);
-    float[] arow = new float[k];
-    float[] brow = new float[k];
-    for (int i = 0; i < m; i++) {
-      decodeRow(a, i, arow);
-      for (int j = 0; j < n; j++) {
-        decodeRow(b, j, brow);
-        c[i * n + j] = dot(arow, 0, brow, 0, k);
-      }
-    }
+    Gemm.nt(Gemm.rowsOf(a), Gemm.rowsOf(b), c, threads);
   }
 
   /** {@code c = a · b}: dX = dY·W. a: (M, K); b: (K, N); c: (M, N). */
@@ -42,15 +38,7 @@ public final class Kernels {
     int m = rows(a), k = cols(a), n = cols(b);
     check(rows(b) == k, "matmulNN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)", m, k, rows(b), n, k);
     check(c.length >= (long) m * n, "matmulNN: c holds %d, needs %d", c.length, (long) m * n);
-    for (int i = 0; i < m; i++) {
-      for (int j = 0; j < n; j++) {
-        float acc = 0f;
-        for (int p = 0; p < k; p++) {
-          acc += a.get((long) i * k + p) * b.get((long) p * n + j);
-        }
-        c[i * n + j] = acc;
-      }
-    }
+    Gemm.nt(Gemm.rowsOf(a), Gemm.columnsOf(b), c, threads);
   }
 
   /** {@code c = aᵀ · b}: dW = dYᵀ·X. a: (K, M); b: (K, N); c: (M, N). */
@@ -58,51 +46,42 @@ public final class Kernels {
     int k = rows(a), m = cols(a), n = cols(b);
     check(rows(b) == k, "matmulTN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)", k, m, rows(b), n, k);
     check(c.length >= (long) m * n, "matmulTN: c holds %d, needs %d", c.length, (long) m * n);
-    for (int i = 0; i < m; i++) {
-      for (int j = 0; j < n; j++) {
-        float acc = 0f;
-        for (int p = 0; p < k; p++) {
-          acc += a.get((long) p * m + i) * b.get((long) p * n + j);
-        }
-        c[i * n + j] = acc;
-      }
-    }
+    Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
   }
 
-  /** {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in a fixed order. */
+  /** {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in the fixed order of {@link Lanes#dot}. */
   public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
-    float acc = 0f;
-    for (int i = 0; i < n; i++) {
-      acc += a[aOff + i] * b[bOff + i];
-    }
-    return acc;
+    return Lanes.dot(a, aOff, b, bOff, n);
   }
 
-  /** {@code Σ a[off + i]} over i in [0, n), in a fixed order. */
+  /** {@code Σ a[off + i]} over i in [0, n), in the fixed order of {@link Lanes#sum}. */
   public static float sum(float[] a, int off, int n) {
-    float acc = 0f;
-    for (int i = 0; i < n; i++) {
-      acc += a[off + i];
-    }
-    return acc;
+    return Lanes.sum(a, off, n);
+  }
+
+  /** {@code max a[off + i]} over i in [0, n) with {@link Math#max} semantics (NaN wins); −∞ if n = 0. */
+  public static float max(float[] a, int off, int n) {
+    return Lanes.max(a, off, n);
+  }
+
+  /** {@code y[yOff + i] = fma(alpha, x[xOff + i], y[yOff + i])} for i in [0, n). */
+  public static void axpy(float alpha, float[] x, int xOff, float[] y, int yOff, int n) {
+    Lanes.axpy(alpha, x, xOff, y, yOff, n);
+  }
+
+  /** {@code y[yOff + i] = e^x[xOff + i]}: ≤ 2 ulp from Math.exp, bit-identical on every machine. */
+  public static void exp(float[] x, int xOff, float[] y, int yOff, int n) {
+    Lanes.exp(x, xOff, y, yOff, n);
   }
 
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
-    long cols = t.shape().cols();
-    long base = r * cols;
-    if (t.storageKind() == StorageKind.F32) {
-      java.lang.foreign.MemorySegment.copy(
-          t.segment(), java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, base * 4, dst, 0, (int) cols);
-      return;
-    }
-    for (int i = 0; i < cols; i++) {
-      dst[i] = t.get(base + i);
-    }
+    int cols = cols(t);
+    Gemm.read(t, (long) r * cols, dst, 0, cols);
   }
 
   private static int rows(Tensor t) {
-    return Math.toIntExact(t.shape().rows());
+    return Gemm.intRows(t);
   }
 
   private static int cols(Tensor t) {

@@ -124,13 +124,12 @@ public final class Tensor {
     }
   }
 
-  /** Stores {@code v} (FP64 tensors keep it exactly; others round it once to the format). */
+  /** Stores {@code v} (FP64 tensors keep it exactly; others round it once, from double, to the format). */
   public void setDouble(long i, double v) {
     if (kind == StorageKind.F64) {
       segment.setAtIndex(F64, i, v);
     } else {
-      // double -> float -> 16-bit can double-round in rare ties; exact FP64 paths use F64 tensors.
-      set(i, (float) v);
+      set(i, (float) format.round(v)); // one rounding from double; the float is exact
     }
   }
 
@@ -150,6 +149,39 @@ public final class Tensor {
       out[i] = get(i);
     }
     return out;
+  }
+
+  /** All elements as doubles (exact for every format; fails above 2^31 elements). */
+  public double[] toDoubleArray() {
+    double[] out = new double[Math.toIntExact(size())];
+    if (kind == StorageKind.F64) {
+      MemorySegment.copy(segment, F64, 0, out, 0, out.length);
+      return out;
+    }
+    for (int i = 0; i < out.length; i++) {
+      out[i] = get(i);
+    }
+    return out;
+  }
+
+  /**
+   * A new tensor holding {@code values} in {@code format}: exact for FP64, otherwise each value
+   * rounded once to the format.
+   */
+  public static Tensor ofDoubles(FloatFormat format, Shape shape, double... values) {
+    if (values.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape " + shape + " has " + shape.size() + " elements, got " + values.length + " values");
+    }
+    Tensor t = zeros(format, shape);
+    if (t.kind == StorageKind.F64) {
+      MemorySegment.copy(values, 0, t.segment, F64, 0, values.length);
+      return t;
+    }
+    for (int i = 0; i < values.length; i++) {
+      t.setDouble(i, values[i]);
+    }
+    return t;
   }
 
   /** Overwrites every element with {@code values}, rounded to the format. */
@@ -210,13 +242,11 @@ public final class Tensor {
   }
 
   private float decode8(byte b) {
-    throw new UnsupportedOperationException(
-        format.name() + " storage decode lands with FloatFormat's 8-bit formats");
+    return format.decode8(b);
   }
 
   private byte encode8(float v) {
-    throw new UnsupportedOperationException(
-        format.name() + " storage encode lands with FloatFormat's 8-bit formats");
+    return format.encode8(v);
   }
 
   @Override

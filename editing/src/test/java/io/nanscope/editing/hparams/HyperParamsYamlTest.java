@@ -1,0 +1,213 @@
+package io.nanscope.editing.hparams;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.nanscope.editing.RepoPaths;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class HyperParamsYamlTest {
+
+  /** easyedit-facts §3, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
+  private static final Map<String, Object> ROME_LLAMA_7B = new LinkedHashMap<>();
+
+  static {
+    ROME_LLAMA_7B.put("alg_name", "ROME");
+    ROME_LLAMA_7B.put("model_name", "./hugging_cache/llama-2-7b-chat");
+    ROME_LLAMA_7B.put("stats_dir", "./data/stats");
+    ROME_LLAMA_7B.put("device", 0);
+    ROME_LLAMA_7B.put("layers", List.of(5));
+    ROME_LLAMA_7B.put("fact_token", "subject_last");
+    ROME_LLAMA_7B.put("v_num_grad_steps", 25);
+    ROME_LLAMA_7B.put("v_lr", 0.5);
+    ROME_LLAMA_7B.put("v_loss_layer", 31);
+    ROME_LLAMA_7B.put("v_weight_decay", 1e-3);
+    ROME_LLAMA_7B.put("clamp_norm_factor", 4);
+    ROME_LLAMA_7B.put("kl_factor", 0.0625);
+    ROME_LLAMA_7B.put("mom2_adjustment", false);
+    ROME_LLAMA_7B.put("context_template_length_params", List.of(List.of(5, 10), List.of(10, 10)));
+    ROME_LLAMA_7B.put("rewrite_module_tmp", "model.layers.{}.mlp.down_proj");
+    ROME_LLAMA_7B.put("layer_module_tmp", "model.layers.{}");
+    ROME_LLAMA_7B.put("mlp_module_tmp", "model.layers.{}.mlp");
+    ROME_LLAMA_7B.put("attn_module_tmp", "model.layers.{}.self_attn");
+    ROME_LLAMA_7B.put("ln_f_module", "model.norm");
+    ROME_LLAMA_7B.put("lm_head_module", "lm_head");
+    ROME_LLAMA_7B.put("mom2_dataset", "wikipedia");
+    ROME_LLAMA_7B.put("mom2_n_samples", 100000);
+    ROME_LLAMA_7B.put("mom2_dtype", "float32");
+    ROME_LLAMA_7B.put("model_parallel", false);
+  }
+
+  private static Path config(String name) {
+    return RepoPaths.inRepo("configs/" + name);
+  }
+
+  /** YAML numbers come back as Integer/Long/Double depending on spelling; compare them as doubles. */
+  private static Object normalise(Object v) {
+    if (v instanceof Number n) {
+      return n.doubleValue();
+    }
+    if (v instanceof List<?> list) {
+      return list.stream().map(HyperParamsYamlTest::normalise).toList();
+    }
+    return v;
+  }
+
+  private static Map<String, Object> normalise(Map<String, Object> m) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    m.forEach((k, v) -> out.put(k, normalise(v)));
+    return out;
+  }
+
+  @Test
+  void easyEditRomeLlamaFileHasExactlyTheValuesOfTheReference() throws IOException {
+    Map<String, Object> raw = HyperParamsYaml.readRaw(config("rome/llama-7b.yaml"));
+    assertThat(normalise(raw)).isEqualTo(normalise(ROME_LLAMA_7B));
+  }
+
+  @Test
+  void easyEditRomeLlamaLoadsIntoTypedFieldsWithoutWarnings() throws IOException {
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(config("rome/llama-7b.yaml"));
+    RomeHyperParams p = loaded.hparams();
+    assertThat(loaded.warnings()).isEmpty();
+    assertThat(p.layers()).containsExactly(5);
+    assertThat(p.valueOptimization()).isEqualTo(new ValueOptimization(25, 0.5, 31, 1e-3, 4, 0.0625));
+    assertThat(p.secondMoment()).isEqualTo(new SecondMomentSettings(false, "wikipedia", 100000, "float32"));
+    assertThat(p.contextTemplateLengthParams()).containsExactly(List.of(5, 10), List.of(10, 10));
+    assertThat(ModuleTemplates.atLayer(p.modules().rewriteModule(), 5)).isEqualTo("model.layers.5.mlp.down_proj");
+    assertThat(p.fp16()).as("fp16 is commented out at HEAD, so EasyEdit's default false applies").isFalse();
+    assertThat(p.maxLength()).isEqualTo(40);
+  }
+
+  /** Every key of the file comes back with its value from the record (nothing dropped or altered). */
+  @Test
+  void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
+    for (String name :
+        List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "memit/llama-7b.yaml", "ft/llama-7b.yaml")) {
+      Path file = config(name);
+      LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
+      assertThat(loaded.warnings()).as(name).isEmpty();
+      Map<String, Object> raw = normalise(HyperParamsYaml.readRaw(file));
+      Map<String, Object> fromRecord = normalise(loaded.hparams().toYaml());
+      assertThat(fromRecord).as(name).containsAllEntriesOf(raw);
+      // and through text: write, read back, equal record
+      String text = HyperParamsYaml.write(loaded.hparams());
+      Path tmp = java.nio.file.Files.createTempFile("hparams", ".yaml");
+      try {
+        java.nio.file.Files.writeString(tmp, text);
+        assertThat(HyperParamsYaml.read(tmp).hparams()).as(name).isEqualTo(loaded.hparams());
+      } finally {
+        java.nio.file.Files.delete(tmp);
+      }
+    }
+  }
+
+  @Test
+  void stories260KFileHasTheValuesChosenForTheEmbeddedModel() throws IOException {
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(config("rome/stories260K.yaml"));
+    RomeHyperParams p = loaded.hparams();
+    assertThat(p.layers()).containsExactly(1);
+    assertThat(p.valueOptimization().lossLayer()).isEqualTo(4);
+    assertThat(p.fp16()).isFalse();
+    assertThat(p.secondMoment().dataset()).isEqualTo("configs/corpus/tinystories-corpus.txt");
+    assertThat(RepoPaths.inRepo(p.secondMoment().dataset())).exists();
+  }
+
+  @Test
+  void memitAndFtFilesLoad() throws IOException {
+    MemitHyperParams memit = HyperParamsYaml.readMemit(config("memit/llama-7b.yaml")).hparams();
+    assertThat(memit.layers()).containsExactly(4, 5, 6, 7, 8);
+    assertThat(memit.mom2UpdateWeight()).isEqualTo(15000.0);
+    assertThat(memit.secondMoment().adjustment()).isTrue();
+    FtHyperParams ft = HyperParamsYaml.readFt(config("ft/llama-7b.yaml")).hparams();
+    assertThat(ft.layers()).containsExactly(21);
+    assertThat(ft.lr()).isEqualTo(5e-4);
+    assertThat(ft.normConstraint()).isEmpty();
+    assertThat(ft.objectiveOptimization()).isEqualTo("prompt_last");
+  }
+
+  private static String romeYamlWith(String replaceKey, String newLine) {
+    StringBuilder sb = new StringBuilder();
+    ROME_LLAMA_7B.forEach(
+        (k, v) -> {
+          if (k.equals(replaceKey)) {
+            if (newLine != null) {
+              sb.append(newLine).append('\n');
+            }
+          } else {
+            sb.append(k).append(": ").append(yamlValue(v)).append('\n');
+          }
+        });
+    return sb.toString();
+  }
+
+  private static String yamlValue(Object v) {
+    return v instanceof String s ? "\"" + s + "\"" : v.toString();
+  }
+
+  @Test
+  void unknownKeysAreReportedNotDropped() {
+    String yaml = romeYamlWith("fp16", null) + "fp61: true\nbatch_size: 4\n";
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.parseRome("test.yaml", yaml);
+    assertThat(loaded.warnings()).hasSize(2);
+    assertThat(loaded.warnings().get(0)).contains("test.yaml", "'fp61'", "true", "spelling");
+    assertThat(loaded.warnings().get(1)).contains("'batch_size'");
+  }
+
+  @Test
+  void missingRequiredKeyNamesFileAndKey() {
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("my.yaml", romeYamlWith("v_lr", null)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("my.yaml")
+        .hasMessageContaining("missing required key 'v_lr'");
+  }
+
+  @Test
+  void wrongTypesNameFileAndKey() {
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("v_lr", "v_lr: fast")))
+        .hasMessageContaining("a.yaml: key 'v_lr': expected a number, got the string \"fast\"");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("layers", "layers: 5")))
+        .hasMessageContaining("a.yaml: key 'layers': expected a non-empty list");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("v_num_grad_steps", "v_num_grad_steps: 2.5")))
+        .hasMessageContaining("key 'v_num_grad_steps': expected an integer");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("mom2_adjustment", "mom2_adjustment: 1")))
+        .hasMessageContaining("key 'mom2_adjustment': expected true or false");
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome(
+                "a.yaml", romeYamlWith("context_template_length_params", "context_template_length_params: [[5, 10, 3]]")))
+        .hasMessageContaining("key 'context_template_length_params'");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("fact_token", "fact_token: \"subject\"")))
+        .hasMessageContaining("key 'fact_token': \"subject\" is not one of");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("alg_name", "alg_name: \"MEMIT\"")))
+        .hasMessageContaining("alg_name");
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome(
+                "a.yaml", romeYamlWith("rewrite_module_tmp", "rewrite_module_tmp: \"model.layers.5.mlp\"")))
+        .hasMessageContaining("key 'rewrite_module_tmp'")
+        .hasMessageContaining("{}");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", "layers: [5\n"))
+        .hasMessageContaining("a.yaml: not valid YAML");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", "- 1\n- 2\n"))
+        .hasMessageContaining("expected a YAML mapping");
+  }
+
+  /** EasyEdit converts scientific-notation strings (PyYAML reads 5e-1 as a string) to floats. */
+  @Test
+  void quotedScientificNotationIsANumberAsInEasyEdit() {
+    RomeHyperParams p =
+        HyperParamsYaml.parseRome("q.yaml", romeYamlWith("v_lr", "v_lr: \"5e-1\"")).hparams();
+    assertThat(p.valueOptimization().lr()).isEqualTo(0.5);
+  }
+
+  @Test
+  void fp16TrueIsRead() {
+    RomeHyperParams p = HyperParamsYaml.parseRome("f.yaml", romeYamlWith("model_parallel", "fp16: true")).hparams();
+    assertThat(p.fp16()).isTrue();
+    assertThat(p.modelParallel()).isFalse();
+  }
+}

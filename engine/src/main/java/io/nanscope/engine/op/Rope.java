@@ -1,0 +1,98 @@
+package io.nanscope.engine.op;
+
+import io.nanscope.engine.autograd.Tape;
+import io.nanscope.engine.autograd.Var;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.Site;
+
+/**
+ * Rotary position embedding (Su et al. 2021, RoFormer eq. 34): each pair (a, b) of a head's
+ * coordinates is rotated by {@code θ_i·pos}, {@code θ_i = base^{−2i/D}}:
+ * {@code a' = a·cos − b·sin}, {@code b' = b·cos + a·sin}.
+ *
+ * <p>Two pairings of the same rotation ({@link Layout}): Meta/llama2.c pairs adjacent coordinates
+ * (2i, 2i+1); HF {@code rotate_half} pairs (i, i + D/2). Checkpoints converted to HF have their
+ * q/k rows permuted so both give the same model.
+ *
+ * <p>Shapes: x, y: (T, H·D) (H heads of D, D even); positions: (T).
+ *
+ * <p>Precision: the angle in FP32 (FP64 when compute is FP64), as HF's {@code inv_freq} and
+ * llama2.c's {@code powf}; cos and sin rounded to {@code compute} (HF casts them to the tensor's
+ * dtype); each product and the sum in {@code compute}; output rounded once.
+ *
+ * <p>Backward: a rotation's transpose is the rotation by −angle:
+ * {@code da = da'·cos + db'·sin}, {@code db = −da'·sin + db'·cos}.
+ */
+public final class Rope {
+
+  private Rope() {}
+
+  /** Which coordinates form a rotated pair. */
+  public enum Layout {
+    /** Meta / llama2.c: (2i, 2i+1). */
+    INTERLEAVED,
+    /** HF {@code rotate_half}: (i, i + D/2). */
+    HALF
+  }
+
+  /** The rotation: {@code forward} true for +angle, false for its transpose (the backward). */
+  private static double[] rotate(
+      Precision p, double[] x, int heads, int[] positions, double base, Layout layout, boolean forward) {
+    int t = positions.length;
+    int hd = x.length / Math.max(1, t);
+    int d = hd / heads;
+    FloatFormat af = p.compute() == FloatFormat.FP64 ? FloatFormat.FP64 : FloatFormat.FP32;
+    double[] y = new double[x.length];
+    for (int r = 0; r < t; r++) {
+      for (int i = 0; i < d / 2; i++) {
+        double invFreq =
+            Precision.round(af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
+        double angle = Precision.round(af, positions[r] * invFreq);
+        double c = p.roundCompute(Math.cos(angle));
+        double s = p.roundCompute(forward ? Math.sin(angle) : -Math.sin(angle));
+        for (int h = 0; h < heads; h++) {
+          int ia = r * hd + h * d + (layout == Layout.INTERLEAVED ? 2 * i : i);
+          int ib = layout == Layout.INTERLEAVED ? ia + 1 : ia + d / 2;
+          double a = x[ia], b = x[ib];
+          y[ia] = p.roundCompute(p.roundCompute(a * c) - p.roundCompute(b * s));
+          y[ib] = p.roundCompute(p.roundCompute(b * c) + p.roundCompute(a * s));
+        }
+      }
+    }
+    return y;
+  }
+
+  private static void check(Site site, Tensor x, int heads, int[] positions) {
+    long t = x.shape().rows(), hd = x.shape().cols();
+    Emit.check(t == positions.length, "rope at " + site + ": " + positions.length + " positions for " + t + " rows");
+    Emit.check(heads > 0 && hd % heads == 0 && (hd / heads) % 2 == 0,
+        "rope at " + site + ": rows of " + hd + " do not split into " + heads + " heads of even size");
+  }
+
+  public static Tensor forward(
+      OpContext ctx, Site site, Precision p, Tensor x, int heads, int[] positions, double base, Layout layout) {
+    check(site, x, heads, positions);
+    double[] y = rotate(p, x.toDoubleArray(), heads, positions, base, layout, true);
+    return Emit.output(ctx, site, "rope", Phase.FORWARD, p.output(), x.shape(), y, x);
+  }
+
+  public static Tensor backward(
+      OpContext ctx, Site site, Precision p, Tensor dy, int heads, int[] positions, double base, Layout layout,
+      FloatFormat format) {
+    double[] dx = rotate(p, dy.toDoubleArray(), heads, positions, base, layout, false);
+    return Emit.output(ctx, site, "rope.grad", Phase.BACKWARD, format, dy.shape(), dx, dy);
+  }
+
+  public static Var apply(
+      Tape tape, OpContext ctx, Site site, Precision p, Var x, int heads, int[] positions, double base, Layout layout) {
+    int[] pos = positions.clone();
+    Tensor y = forward(ctx, site, p, x.value(), heads, pos, base, layout);
+    return tape.record(
+        "rope@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, heads, pos, base, layout, x.gradFormat())},
+        x);
+  }
+}

@@ -1,0 +1,76 @@
+package io.nanscope.engine.op;
+
+import io.nanscope.engine.autograd.Tape;
+import io.nanscope.engine.autograd.Var;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.Site;
+
+/**
+ * Softmax over the last axis, {@code y_j = e^{x_j − m} / Σ_k e^{x_k − m}} with {@code m = max_k x_k}
+ * (the max subtraction keeps every exponent ≤ 0, so only the sum can overflow).
+ *
+ * <p>Shapes: x, y: (T, V) (rows are all axes but the last).
+ *
+ * <p>Precision: the differences, the exponentials and the quotients in {@code compute}, the row sum
+ * in {@code accumulate}, output rounded once. A row holding NaN or +inf gives NaN, and a row that is
+ * entirely −inf gives NaN (0/0), as in PyTorch.
+ *
+ * <p>Backward: {@code ∂y_j/∂x_i = y_j(δ_ij − y_i)}, so {@code dX_i = y_i·(dY_i − Σ_j dY_j·y_j)}, read
+ * from the saved output y.
+ */
+public final class Softmax {
+
+  private Softmax() {}
+
+  /** One row: out[oo + j] = softmax(x[xo … xo+n))_j in {@code compute}, not yet rounded to output. */
+  static void row(Precision p, double[] x, int xo, int n, double[] out, int oo) {
+    double m = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      m = Math.max(m, x[xo + j]); // Math.max propagates NaN
+    }
+    for (int j = 0; j < n; j++) {
+      out[oo + j] = p.roundCompute(Math.exp(p.roundCompute(x[xo + j] - m)));
+    }
+    double s = Reduce.sum(p.accumulate(), out, oo, 1, n);
+    for (int j = 0; j < n; j++) {
+      out[oo + j] = p.roundCompute(out[oo + j] / s);
+    }
+  }
+
+  /** One row of the backward: out[oo + i] = y_i·(dy_i − Σ_j dy_j·y_j) in {@code compute}. */
+  static void rowBackward(Precision p, double[] y, int yo, double[] dy, int go, int n, double[] out, int oo) {
+    double dot = Reduce.dot(p.accumulate(), dy, go, 1, y, yo, 1, n);
+    for (int i = 0; i < n; i++) {
+      out[oo + i] = p.roundCompute(y[yo + i] * p.roundCompute(dy[go + i] - dot));
+    }
+  }
+
+  public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
+    int n = Math.toIntExact(x.shape().cols());
+    int rows = Math.toIntExact(x.shape().rows());
+    double[] xv = x.toDoubleArray(), y = new double[xv.length];
+    for (int r = 0; r < rows; r++) {
+      row(p, xv, r * n, n, y, r * n);
+    }
+    return Emit.output(ctx, site, "softmax", Phase.FORWARD, p.output(), x.shape(), y, x);
+  }
+
+  /** dX from dY and the forward's output y, rounded to {@code format}. */
+  public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+    int n = Math.toIntExact(y.shape().cols());
+    int rows = Math.toIntExact(y.shape().rows());
+    double[] yv = y.toDoubleArray(), g = dy.toDoubleArray(), dx = new double[yv.length];
+    for (int r = 0; r < rows; r++) {
+      rowBackward(p, yv, r * n, g, r * n, n, dx, r * n);
+    }
+    return Emit.output(ctx, site, "softmax.grad", Phase.BACKWARD, format, y.shape(), dx, dy, y);
+  }
+
+  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
+    Tensor y = forward(ctx, site, p, x.value());
+    return tape.record(
+        "softmax@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())}, x);
+  }
+}

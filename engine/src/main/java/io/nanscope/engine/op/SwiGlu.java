@@ -1,0 +1,70 @@
+package io.nanscope.engine.op;
+
+import io.nanscope.engine.autograd.Tape;
+import io.nanscope.engine.autograd.Var;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.Site;
+
+/**
+ * SwiGLU gating {@code h = silu(g) ⊙ u} (Shazeer 2020, "GLU Variants Improve Transformer"; HF
+ * {@code act_fn(gate_proj(x)) * up_proj(x)}).
+ *
+ * <p>Shapes: g (gate), u (up), h: (T, F).
+ *
+ * <p>Precision: {@code silu(g)} is computed in {@code compute} and rounded to {@code output} (HF
+ * materialises it as a tensor of the storage dtype), then the product is rounded to {@code output}:
+ * in FP16, {@code 255.875 · 261.75 = 66975 > 65504} overflows here, before {@code down_proj}.
+ *
+ * <p>Backward: with {@code s = silu(g)}, {@code dU = dH ⊙ s} and {@code dG = dH ⊙ u ⊙ silu'(g)},
+ * {@code silu'(g) = σ(g)·(1 + g·(1−σ(g)))}.
+ */
+public final class SwiGlu {
+
+  private SwiGlu() {}
+
+  public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor g, Tensor u) {
+    Emit.sameShape("swiglu at " + site, "gate", g, "up", u);
+    double[] gv = g.toDoubleArray(), uv = u.toDoubleArray();
+    for (int i = 0; i < gv.length; i++) {
+      double s = p.roundOutput(Silu.silu(p, gv[i]));
+      gv[i] = p.roundCompute(s * uv[i]);
+    }
+    return Emit.output(ctx, site, "swiglu", Phase.FORWARD, p.output(), g.shape(), gv, g, u);
+  }
+
+  /** dG = dH ⊙ u ⊙ silu'(g), rounded to {@code format}. */
+  public static Tensor backwardGate(
+      OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, Tensor u, FloatFormat format) {
+    double[] d = dh.toDoubleArray(), gv = g.toDoubleArray(), uv = u.toDoubleArray();
+    for (int i = 0; i < d.length; i++) {
+      d[i] = p.roundCompute(p.roundCompute(d[i] * uv[i]) * Silu.siluDerivative(p, gv[i]));
+    }
+    return Emit.output(ctx, site, "swiglu.dgate", Phase.BACKWARD, format, g.shape(), d, dh, g, u);
+  }
+
+  /** dU = dH ⊙ silu(g), rounded to {@code format}. */
+  public static Tensor backwardUp(
+      OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, FloatFormat format) {
+    double[] d = dh.toDoubleArray(), gv = g.toDoubleArray();
+    for (int i = 0; i < d.length; i++) {
+      d[i] = p.roundCompute(d[i] * p.roundOutput(Silu.silu(p, gv[i])));
+    }
+    return Emit.output(ctx, site, "swiglu.dup", Phase.BACKWARD, format, g.shape(), d, dh, g);
+  }
+
+  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var g, Var u) {
+    Tensor h = forward(ctx, site, p, g.value(), u.value());
+    return tape.record(
+        "swiglu@" + site,
+        h,
+        (dh, needs) ->
+            new Tensor[] {
+              needs[0] ? backwardGate(ctx, site, p, dh, g.value(), u.value(), g.gradFormat()) : null,
+              needs[1] ? backwardUp(ctx, site, p, dh, g.value(), u.gradFormat()) : null
+            },
+        g,
+        u);
+  }
+}

@@ -1,0 +1,351 @@
+package io.nanscope.engine.simd;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Bulk FP32 ↔ FP16/BF16 conversion and in-place rounding, nearest-even with IEEE overflow and
+ * subnormals kept, on integer lanes (the Vector API has no half-float conversion).
+ *
+ * <p>Every kernel is the vector form of one scalar twin below ({@link #fp16Encode(float)},
+ * {@link #fp16Decode(short)}, {@link #bf16Encode(float)}, {@link #bf16Decode(short)}); the twin
+ * handles the tails and is the tests' oracle. NaN becomes the canonical quiet NaN ({@code 0x7E00},
+ * {@code 0x7FC0}; sign and payload dropped), decoding is exact (a NaN keeps its payload and
+ * becomes quiet, as {@link Float#float16ToFloat} does on x86).
+ *
+ * <p>Segments hold native-order values; offsets are in bytes, counts in elements.
+ */
+public final class RoundingKernels {
+
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  /** Same lane count as {@link #I} with 16-bit lanes. */
+  private static final VectorSpecies<Short> S =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
+
+  private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+  private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
+  private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
+
+  // FP32 bit patterns (magnitudes) that bound the FP16 cases.
+  /** 2^-14, FP16 minNormal: below it the result is subnormal or zero. */
+  private static final int F16_MIN_NORMAL = 0x38800000;
+  /** 65520 = 65504 + ulp/2: from here on nearest-even gives infinity. */
+  private static final int F16_OVERFLOW = 0x477FF000;
+  private static final int F32_INF = 0x7F800000;
+  /** FP32 quiet-NaN bit. */
+  private static final int QUIET = 0x00400000;
+  /** (127 - 15) << 23: rebiases an FP32 exponent to FP16. */
+  private static final int REBIAS = 0x38000000;
+  /** 0.5f: adding it to |x| < 2^-14 rounds |x| to a multiple of 2^-24 (the ulp of 0.5f), nearest-even. */
+  private static final int HALF = 0x3F000000;
+
+  private RoundingKernels() {}
+
+  // ---------------------------------------------------------------- scalar twins
+
+  /** FP32 → FP16 bits, nearest-even, IEEE overflow, NaN → 0x7E00. */
+  public static short fp16Encode(float x) {
+    int b = Float.floatToRawIntBits(x);
+    int a = b & 0x7FFFFFFF;
+    int sign = (b >>> 16) & 0x8000;
+    int h;
+    if (a > F32_INF) {
+      return (short) 0x7E00;
+    } else if (a >= F16_OVERFLOW) {
+      h = 0x7C00;
+    } else if (a >= F16_MIN_NORMAL) {
+      // Round the low 13 bits to nearest-even; a carry moves into the exponent correctly.
+      h = (a - REBIAS + 0x0FFF + ((a >>> 13) & 1)) >>> 13;
+    } else {
+      h = Float.floatToRawIntBits(Float.intBitsToFloat(a) + 0.5f) - HALF;
+    }
+    return (short) (h | sign);
+  }
+
+  /**
+   * FP32 → nearest FP16 value, as a float: {@code fp16Decode(fp16Encode(x))} without leaving the
+   * FP32 encoding (round the low 13 bits; below 2^-14 round to a multiple of 2^-24 by adding and
+   * subtracting 0.5f, whose ulp is 2^-24). NaN → {@code 0x7FC00000}.
+   */
+  public static float fp16Round(float x) {
+    int b = Float.floatToRawIntBits(x);
+    int a = b & 0x7FFFFFFF;
+    int r;
+    if (a > F32_INF) {
+      return Float.intBitsToFloat(0x7FC00000);
+    } else if (a >= F16_OVERFLOW) {
+      r = F32_INF;
+    } else if (a >= F16_MIN_NORMAL) {
+      r = (a + 0x0FFF + ((a >>> 13) & 1)) & ~0x1FFF;
+    } else {
+      r = Float.floatToRawIntBits((Float.intBitsToFloat(a) + 0.5f) - 0.5f);
+    }
+    return Float.intBitsToFloat(r | (b & 0x80000000));
+  }
+
+  /** FP16 bits → FP32, exact. */
+  public static float fp16Decode(short bits) {
+    int h = bits & 0xFFFF;
+    int sign = (h & 0x8000) << 16;
+    int m = h & 0x7FFF;
+    int o = m << 13;
+    int exp = m & 0x7C00;
+    if (exp == 0x7C00) {
+      // inf / NaN: exponent field all ones, payload kept, NaN made quiet (as x86 vcvtph2ps does)
+      o += 0x70000000;
+      if ((m & 0x3FF) != 0) {
+        o |= QUIET;
+      }
+    } else if (exp == 0) {
+      // subnormal or zero: (2^-14 + m·2^-24) - 2^-14, exact
+      o = Float.floatToRawIntBits(Float.intBitsToFloat(o + F16_MIN_NORMAL) - Float.intBitsToFloat(F16_MIN_NORMAL));
+    } else {
+      o += REBIAS;
+    }
+    return Float.intBitsToFloat(o | sign);
+  }
+
+  /** FP32 → BF16 bits, nearest-even, IEEE overflow, NaN → 0x7FC0. */
+  public static short bf16Encode(float x) {
+    int b = Float.floatToRawIntBits(x);
+    if ((b & 0x7FFFFFFF) > F32_INF) {
+      return (short) 0x7FC0;
+    }
+    // Round the low 16 bits to nearest-even; a carry out of the largest binade gives infinity.
+    return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+  }
+
+  /** BF16 bits → FP32, exact. */
+  public static float bf16Decode(short bits) {
+    return Float.intBitsToFloat((bits & 0xFFFF) << 16);
+  }
+
+  // ---------------------------------------------------------------- lane bodies
+
+  private static IntVector fp16EncodeLanes(IntVector b) {
+    IntVector a = b.and(0x7FFFFFFF);
+    IntVector sign = b.lanewise(VectorOperators.LSHR, 16).and(0x8000);
+    IntVector normal =
+        a.sub(REBIAS - 0x0FFF).add(a.lanewise(VectorOperators.LSHR, 13).and(1))
+            .lanewise(VectorOperators.LSHR, 13);
+    IntVector sub =
+        a.reinterpretAsFloats().add(0.5f).reinterpretAsInts().sub(HALF);
+    IntVector h = normal.blend(sub, a.lt(F16_MIN_NORMAL));
+    h = h.blend(0x7C00, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
+    return h.blend(0x7E00, a.compare(VectorOperators.GT, F32_INF));
+  }
+
+  private static IntVector fp16RoundLanes(IntVector b) {
+    IntVector a = b.and(0x7FFFFFFF);
+    IntVector normal =
+        a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0x0FFF).and(~0x1FFF);
+    IntVector sub = a.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+    IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
+    r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
+    return r.blend(0x7FC00000, a.compare(VectorOperators.GT, F32_INF));
+  }
+
+  private static IntVector fp16DecodeLanes(IntVector h) {
+    IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+    IntVector m = h.and(0x7FFF);
+    IntVector o = m.lanewise(VectorOperators.LSHL, 13);
+    IntVector exp = m.and(0x7C00);
+    IntVector sub =
+        o.add(F16_MIN_NORMAL).reinterpretAsFloats()
+            .sub(Float.intBitsToFloat(F16_MIN_NORMAL)).reinterpretAsInts();
+    IntVector r = o.add(REBIAS);
+    IntVector infNan = o.add(0x70000000);
+    infNan = infNan.blend(infNan.or(QUIET), m.and(0x3FF).compare(VectorOperators.NE, 0));
+    r = r.blend(infNan, exp.eq(0x7C00));
+    r = r.blend(sub, exp.eq(0));
+    return r.or(sign);
+  }
+
+  /** BF16 bits in the low 16 bits of each lane (upper bits garbage). */
+  private static IntVector bf16EncodeLanes(IntVector b) {
+    IntVector r =
+        b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1))
+            .lanewise(VectorOperators.LSHR, 16);
+    return r.blend(0x7FC0, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+  }
+
+  private static IntVector bf16RoundLanes(IntVector b) {
+    IntVector r = b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
+    return r.blend(0x7FC00000, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+  }
+
+  private static ShortVector narrow(IntVector v) {
+    return (ShortVector) v.convertShape(VectorOperators.I2S, S, 0);
+  }
+
+  private static IntVector widen(ShortVector v) {
+    return (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+  }
+
+  // ---------------------------------------------------------------- FP16 bulk
+
+  /** {@code dst[dstOff + i] = fp16Encode(src[srcOff + i])} for {@code i < n}. */
+  public static void fp16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
+      narrow(fp16EncodeLanes(b)).intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = fp16Encode(src[srcOff + i]);
+    }
+  }
+
+  /** Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}. */
+  public static void fp16Encode(float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
+      narrow(fp16EncodeLanes(b)).intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
+    }
+    for (; i < n; i++) {
+      dst.set(SHORT, dstByteOff + 2L * i, fp16Encode(src[srcOff + i]));
+    }
+  }
+
+  /** {@code dst[dstOff + i] = fp16Decode(src[srcOff + i])} for {@code i < n}. */
+  public static void fp16Decode(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector h = widen(ShortVector.fromArray(S, src, srcOff + i));
+      fp16DecodeLanes(h).reinterpretAsFloats().intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = fp16Decode(src[srcOff + i]);
+    }
+  }
+
+  /** Decodes {@code n} 16-bit lanes of {@code src} starting at byte {@code srcByteOff}. */
+  public static void fp16Decode(MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
+      fp16DecodeLanes(h).reinterpretAsFloats().intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = fp16Decode(src.get(SHORT, srcByteOff + 2L * i));
+    }
+  }
+
+  /** {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. */
+  public static void fp16RoundInPlace(float[] a, int from, int to) {
+    int i = from;
+    for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
+      fp16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
+    }
+    for (; i < to; i++) {
+      a[i] = fp16Round(a[i]);
+    }
+  }
+
+  /** Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to FP16 in place. */
+  public static void fp16RoundInPlace(MemorySegment seg, long byteOff, long count) {
+    long i = 0;
+    long bound = count - count % I.length();
+    for (; i < bound; i += I.length()) {
+      long at = byteOff + 4 * i;
+      IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
+      fp16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+    }
+    for (; i < count; i++) {
+      long at = byteOff + 4 * i;
+      seg.set(FLOAT, at, fp16Round(seg.get(FLOAT, at)));
+    }
+  }
+
+  // ---------------------------------------------------------------- BF16 bulk
+
+  /** {@code dst[dstOff + i] = bf16Encode(src[srcOff + i])} for {@code i < n}. */
+  public static void bf16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
+      narrow(bf16EncodeLanes(b)).intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = bf16Encode(src[srcOff + i]);
+    }
+  }
+
+  /** Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}. */
+  public static void bf16Encode(float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
+      narrow(bf16EncodeLanes(b)).intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
+    }
+    for (; i < n; i++) {
+      dst.set(SHORT, dstByteOff + 2L * i, bf16Encode(src[srcOff + i]));
+    }
+  }
+
+  /** {@code dst[dstOff + i] = bf16Decode(src[srcOff + i])} for {@code i < n}. */
+  public static void bf16Decode(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector h = widen(ShortVector.fromArray(S, src, srcOff + i));
+      h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = bf16Decode(src[srcOff + i]);
+    }
+  }
+
+  /** Decodes {@code n} 16-bit lanes of {@code src} starting at byte {@code srcByteOff}. */
+  public static void bf16Decode(MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
+      h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
+    }
+    for (; i < n; i++) {
+      dst[dstOff + i] = bf16Decode(src.get(SHORT, srcByteOff + 2L * i));
+    }
+  }
+
+  /** {@code a[i] = bf16Decode(bf16Encode(a[i]))} for {@code from <= i < to}. */
+  public static void bf16RoundInPlace(float[] a, int from, int to) {
+    int i = from;
+    for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
+      bf16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
+    }
+    for (; i < to; i++) {
+      a[i] = bf16Decode(bf16Encode(a[i]));
+    }
+  }
+
+  /** Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to BF16 in place. */
+  public static void bf16RoundInPlace(MemorySegment seg, long byteOff, long count) {
+    long i = 0;
+    long bound = count - count % I.length();
+    for (; i < bound; i += I.length()) {
+      long at = byteOff + 4 * i;
+      IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
+      bf16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+    }
+    for (; i < count; i++) {
+      long at = byteOff + 4 * i;
+      seg.set(FLOAT, at, bf16Decode(bf16Encode(seg.get(FLOAT, at))));
+    }
+  }
+
+  /** Lane count of the kernels (for tests that pick tail lengths). */
+  public static int lanes() {
+    return I.length();
+  }
+}

@@ -1,0 +1,89 @@
+package io.nanscope.engine.trace;
+
+import java.util.List;
+
+/**
+ * An op whose output holds a NaN or an infinity that its inputs did not: where non-finite values
+ * are born. The first one of a run is the answer to "which op overflowed first".
+ *
+ * <p>"Did not hold" is judged per kind: a NaN is new when no input holds a NaN; an infinity is new
+ * when no input holds a NaN or an infinity. So {@code inf − inf = NaN} downstream of an overflow is
+ * a (second) event whose {@link #inputsFinite()} is false, and an op that merely carries a NaN
+ * forward is not an event but a {@link ChainLink}.
+ *
+ * @param at where and when the op ran
+ * @param inputs stats of each input, as stored
+ * @param output stats of the output (with overflow/underflow when the op kept its unrounded output)
+ * @param newNan whether NaN values are new here
+ * @param newInf whether infinities are new here
+ * @param inputsFinite whether every input was free of NaN and inf
+ * @param offending the first few non-finite output elements, with their bits
+ * @param limitCrossed the limit the values crossed, e.g. {@code |x| = 66,975 > maxFinite 65,504 of
+ *     fp16 (values ≥ 65,520 round to inf)}
+ */
+public record FirstNonFinite(
+    OpLocation at,
+    List<TensorStats> inputs,
+    TensorStats output,
+    boolean newNan,
+    boolean newInf,
+    boolean inputsFinite,
+    List<OffendingValue> offending,
+    String limitCrossed) {
+
+  public FirstNonFinite {
+    inputs = List.copyOf(inputs);
+    offending = List.copyOf(offending);
+  }
+
+  /**
+   * One line: {@code forward layers.5.mlp.down_proj (matmul) step 3: 2 inf, 0 NaN in fp16 from
+   * finite inputs; |x| = 66,975 > maxFinite 65,504 …}.
+   */
+  public String summary() {
+    StringBuilder b = new StringBuilder(at.describe());
+    b.append(": ").append(output.infinities()).append(" inf, ").append(output.nan()).append(" NaN in ");
+    b.append(output.format().name());
+    b.append(inputsFinite ? " from finite inputs" : " from inputs already holding inf");
+    b.append("; ").append(limitCrossed);
+    return b.toString();
+  }
+
+  /** A multi-line report: the summary, input and output stats, the offending values. */
+  public String report() {
+    StringBuilder b = new StringBuilder("first non-finite value: ").append(summary()).append('\n');
+    for (int i = 0; i < inputs.size(); i++) {
+      b.append("  input ").append(i).append(": ").append(describe(inputs.get(i))).append('\n');
+    }
+    b.append("  output : ").append(describe(output)).append('\n');
+    for (OffendingValue v : offending) {
+      b.append("    ").append(v.describe()).append('\n');
+    }
+    return b.toString();
+  }
+
+  private static String describe(TensorStats s) {
+    StringBuilder b = new StringBuilder(s.format().name());
+    b.append(" max|x| ").append(Numbers.human(s.maxAbs()));
+    b.append(", headroom ").append(Numbers.binades(s.headroom())).append(" binades");
+    b.append(", NaN ").append(s.nan()).append(", inf ").append(s.infinities());
+    b.append(", subnormal ").append(s.subnormal()).append(", zero ").append(s.zero());
+    if (s.hasUnrounded()) {
+      b.append(", overflow ").append(s.overflow()).append(", underflow ").append(s.underflow());
+      b.append(", unrounded max|x| ").append(Numbers.human(s.unroundedMaxAbs()));
+    }
+    return b.toString();
+  }
+
+  /** One JSON Lines object, {@code "type": "first_non_finite"}. */
+  public Json toJson() {
+    return at.toJson("first_non_finite")
+        .put("new_nan", newNan)
+        .put("new_inf", newInf)
+        .put("inputs_finite", inputsFinite)
+        .put("limit_crossed", limitCrossed)
+        .putObjects("inputs", inputs.stream().map(TensorStats::toJson).toList())
+        .put("output", output.toJson())
+        .putObjects("offending", offending.stream().map(OffendingValue::toJson).toList());
+  }
+}

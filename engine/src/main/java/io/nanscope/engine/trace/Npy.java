@@ -1,0 +1,229 @@
+package io.nanscope.engine.trace;
+
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Shape;
+import io.nanscope.engine.tensor.Tensor;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * numpy {@code .npy} files (format version 1.0, C order, little-endian): FP32 as {@code '<f4'},
+ * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16 has no numpy dtype, so a BF16 tensor is
+ * written as {@code '<f4'} (exact: every BF16 value is an FP32 value). The header is laid out
+ * byte for byte as numpy 2.4 writes it (the dict, 21 - len(repr(shape[0])) spare spaces so the
+ * first axis can grow in place, then spaces up to a 64-byte boundary and a newline), so files
+ * compare equal to {@code np.save}'s.
+ *
+ * <p>The reader accepts versions 1.0, 2.0 and 3.0, the three dtypes above, C order only.
+ */
+public final class Npy {
+
+  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
+  private static final int ARRAY_ALIGN = 64;
+  private static final int GROWTH_AXIS_MAX_DIGITS = 21;
+
+  private Npy() {}
+
+  /** Writes {@code t} to {@code file} (temporary file + atomic rename). */
+  public static void write(Path file, Tensor t) {
+    AtomicFile.write(file, out -> writeTo(out, t));
+  }
+
+  /** The bytes of {@code t} as a {@code .npy} file (fails above 2 GB). */
+  public static byte[] toBytes(Tensor t) {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    try {
+      writeTo(b, t);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return b.toByteArray();
+  }
+
+  /** Reads a {@code .npy} file into a tensor of FP32, FP16 or FP64. */
+  public static Tensor read(Path file) {
+    try (InputStream in = Files.newInputStream(file)) {
+      return readFrom(in, file.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("could not read " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads a {@code .npy} image from bytes. */
+  public static Tensor fromBytes(byte[] bytes) {
+    try {
+      return readFrom(new ByteArrayInputStream(bytes), "<bytes>");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String descr(FloatFormat f) {
+    if (f == FloatFormat.FP32 || f == FloatFormat.BF16) {
+      return "<f4";
+    }
+    if (f == FloatFormat.FP16) {
+      return "<f2";
+    }
+    if (f == FloatFormat.FP64) {
+      return "<f8";
+    }
+    throw new IllegalArgumentException(
+        "no .npy dtype for "
+            + f.name()
+            + " tensors: convert with tensor.to(FloatFormat.FP32) first (exact for narrower formats)");
+  }
+
+  static String header(String descr, Shape shape) {
+    StringBuilder h = new StringBuilder("{'descr': '").append(descr);
+    h.append("', 'fortran_order': False, 'shape': ").append(shapeRepr(shape)).append(", }");
+    if (shape.rank() > 0) {
+      h.append(" ".repeat(GROWTH_AXIS_MAX_DIGITS - Long.toString(shape.dim(0)).length()));
+    }
+    int hlen = h.length() + 1; // + '\n'
+    int pad = ARRAY_ALIGN - ((MAGIC.length + 2 + 2 + hlen) % ARRAY_ALIGN);
+    if (pad == ARRAY_ALIGN) {
+      pad = 0;
+    }
+    return h.append(" ".repeat(pad)).append('\n').toString();
+  }
+
+  private static String shapeRepr(Shape s) {
+    StringBuilder b = new StringBuilder("(");
+    for (int i = 0; i < s.rank(); i++) {
+      b.append(i == 0 ? "" : ", ").append(s.dim(i));
+    }
+    return b.append(s.rank() == 1 ? ",)" : ")").toString();
+  }
+
+  private static void writeTo(OutputStream out, Tensor t) throws IOException {
+    FloatFormat f = t.format();
+    String descr = descr(f);
+    byte[] header = header(descr, t.shape()).getBytes(StandardCharsets.US_ASCII);
+    if (header.length > 0xFFFF) {
+      throw new IllegalArgumentException(
+          "shape " + t.shape() + " gives a .npy header over 65535 bytes (needs format 2.0)");
+    }
+    out.write(MAGIC);
+    out.write(1);
+    out.write(0);
+    out.write(header.length & 0xFF);
+    out.write(header.length >>> 8);
+    out.write(header);
+    int width = descr.equals("<f2") ? 2 : descr.equals("<f4") ? 4 : 8;
+    ByteBuffer buf = ByteBuffer.allocate(8192 * 8).order(ByteOrder.LITTLE_ENDIAN);
+    long n = t.size();
+    for (long i = 0; i < n; i++) {
+      if (buf.remaining() < width) {
+        out.write(buf.array(), 0, buf.position());
+        buf.clear();
+      }
+      switch (width) {
+        case 2 -> buf.putShort(t.segment().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i)); // raw FP16 bits
+        case 4 -> buf.putFloat(t.get(i));
+        default -> buf.putDouble(t.getDouble(i));
+      }
+    }
+    out.write(buf.array(), 0, buf.position());
+  }
+
+  private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
+  private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
+  private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
+
+  private static Tensor readFrom(InputStream in, String name) throws IOException {
+    byte[] pre = in.readNBytes(8);
+    for (int i = 0; i < MAGIC.length; i++) {
+      if (pre.length < 8 || pre[i] != MAGIC[i]) {
+        throw new IllegalArgumentException(name + " is not a .npy file (no \\x93NUMPY magic)");
+      }
+    }
+    int major = pre[6];
+    long hlen;
+    if (major == 1) {
+      byte[] l = in.readNBytes(2);
+      hlen = (l[0] & 0xFF) | (l[1] & 0xFF) << 8;
+    } else if (major == 2 || major == 3) {
+      byte[] l = in.readNBytes(4);
+      hlen = ByteBuffer.wrap(l).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFF_FFFFL;
+    } else {
+      throw new IllegalArgumentException(name + ": unsupported .npy version " + major + "." + pre[7]);
+    }
+    String header = new String(in.readNBytes(Math.toIntExact(hlen)), StandardCharsets.UTF_8);
+    Matcher d = DESCR.matcher(header);
+    Matcher o = ORDER.matcher(header);
+    Matcher s = SHAPE.matcher(header);
+    if (!d.find() || !o.find() || !s.find()) {
+      throw new IllegalArgumentException(name + ": malformed .npy header " + header.strip());
+    }
+    if (o.group(1).equals("True")) {
+      throw new IllegalArgumentException(
+          name + ": Fortran-order arrays are not supported; save with np.ascontiguousarray(a)");
+    }
+    List<Long> dims = new ArrayList<>();
+    for (String part : s.group(1).split(",")) {
+      if (!part.isBlank()) {
+        dims.add(Long.parseLong(part.strip()));
+      }
+    }
+    Shape shape = Shape.of(dims.stream().mapToLong(Long::longValue).toArray());
+    FloatFormat f;
+    int width;
+    switch (d.group(1)) {
+      case "<f2" -> {
+        f = FloatFormat.FP16;
+        width = 2;
+      }
+      case "<f4" -> {
+        f = FloatFormat.FP32;
+        width = 4;
+      }
+      case "<f8" -> {
+        f = FloatFormat.FP64;
+        width = 8;
+      }
+      default ->
+          throw new IllegalArgumentException(
+              name
+                  + ": dtype '"
+                  + d.group(1)
+                  + "' is not supported; expected '<f2', '<f4' or '<f8' (use a.astype('<f4'))");
+    }
+    Tensor t = Tensor.zeros(f, shape);
+    long n = shape.size();
+    byte[] chunk = new byte[8192 * width];
+    long i = 0;
+    while (i < n) {
+      int want = (int) Math.min(chunk.length / width, n - i);
+      int got = in.readNBytes(chunk, 0, want * width);
+      if (got != want * width) {
+        throw new IllegalArgumentException(
+            name + " is truncated: expected " + n + " elements of " + d.group(1) + " for shape " + shape);
+      }
+      ByteBuffer b = ByteBuffer.wrap(chunk, 0, got).order(ByteOrder.LITTLE_ENDIAN);
+      for (int k = 0; k < want; k++, i++) {
+        switch (width) {
+          case 2 ->
+              t.segment().setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, b.getShort());
+          case 4 -> t.set(i, b.getFloat());
+          default -> t.setDouble(i, b.getDouble());
+        }
+      }
+    }
+    return t;
+  }
+}

@@ -1,0 +1,292 @@
+package io.nanscope.engine.trace;
+
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.format.FormatInfo;
+import io.nanscope.engine.tensor.Tensor;
+
+/**
+ * What a tensor holds, seen against the limits of a number format: the numbers behind the
+ * per-site headroom table and the first-overflow report.
+ *
+ * <p>{@code headroom = log2(maxFinite / max|x|)} in binades: 0 means the largest value sits at the
+ * format's maximum, negative means it would not fit. Counts are per element. {@code overflow} and
+ * {@code underflow} compare the stored output with its unrounded FP32 value and are only meaningful
+ * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (or ±maxFinite after
+ * when round-to-nearest would have given inf: saturation); underflow = non-zero before rounding, zero after.
+ *
+ * @param format the format the values are stored in (limits and subnormals are judged in it)
+ * @param count number of elements
+ * @param maxAbs largest finite |x| (0 when there is none)
+ * @param minAbsNonZero smallest finite non-zero |x| (0 when there is none)
+ * @param nan NaN count
+ * @param posInf +inf count
+ * @param negInf −inf count
+ * @param subnormal count of non-zero finite values below the format's minNormal
+ * @param zero count of ±0
+ * @param hasUnrounded whether the unrounded values were seen (overflow/underflow are 0 otherwise)
+ * @param overflow finite before rounding, ±inf or saturated after
+ * @param underflow non-zero before rounding, zero after
+ * @param unroundedMaxAbs largest finite |x| before rounding (NaN without unrounded values): the value
+ *     that crossed the limit, e.g. 66,975 for an FP16 output that became inf
+ */
+public record TensorStats(
+    FloatFormat format,
+    long count,
+    double maxAbs,
+    double minAbsNonZero,
+    long nan,
+    long posInf,
+    long negInf,
+    long subnormal,
+    long zero,
+    boolean hasUnrounded,
+    long overflow,
+    long underflow,
+    double unroundedMaxAbs) {
+
+  /** Stats of a tensor as stored, without overflow/underflow (no unrounded values). */
+  public static TensorStats of(Tensor t) {
+    return of(t, null);
+  }
+
+  /**
+   * Stats of {@code output} in its format; with {@code unrounded} (same size, any format, usually
+   * FP32; may be null) also the overflow and underflow counts. One pass over both.
+   */
+  public static TensorStats of(Tensor output, Tensor unrounded) {
+    Accumulator acc = new Accumulator(output.format(), unrounded != null);
+    long n = output.size();
+    if (unrounded == null) {
+      for (long i = 0; i < n; i++) {
+        acc.add(output.getDouble(i));
+      }
+    } else {
+      if (unrounded.size() != n) {
+        throw new IllegalArgumentException(
+            "the unrounded tensor has "
+                + unrounded.size()
+                + " elements but the output "
+                + n
+                + ": pass the op's own pre-rounding values, shape "
+                + output.shape());
+      }
+      for (long i = 0; i < n; i++) {
+        acc.add(output.getDouble(i), unrounded.getDouble(i));
+      }
+    }
+    return acc.build();
+  }
+
+  /**
+   * Stats the values of {@code t} would have if they were rounded to {@code target} (nearest-even,
+   * overflow to inf): for teaching, "what FP16 would do to this FP32 activation". Overflow and
+   * underflow count what that rounding would lose. {@code target} must be a format that
+   * {@link FloatFormat#round(float)} supports (FP32, FP16, BF16).
+   */
+  public static TensorStats ifRoundedTo(Tensor t, FloatFormat target) {
+    Accumulator acc = new Accumulator(target, true);
+    long n = t.size();
+    for (long i = 0; i < n; i++) {
+      float u = t.get(i);
+      acc.add(target.round(u), u);
+    }
+    return acc.build();
+  }
+
+  /** Number of ±inf values. */
+  public long infinities() {
+    return posInf + negInf;
+  }
+
+  /** Number of NaN and ±inf values. */
+  public long nonFinite() {
+    return nan + posInf + negInf;
+  }
+
+  /** Headroom in this tensor's own format: {@code log2(maxFinite / max|x|)}. */
+  public double headroom() {
+    return headroomIn(format);
+  }
+
+  /**
+   * Headroom of these values in any format, in binades: {@code log2(other.maxFinite / max|x|)};
+   * +inf when every value is zero or NaN, −inf when the tensor already holds an infinity.
+   */
+  public double headroomIn(FloatFormat other) {
+    if (infinities() > 0) {
+      return Double.NEGATIVE_INFINITY;
+    }
+    if (maxAbs == 0) {
+      return Double.POSITIVE_INFINITY;
+    }
+    return Math.log(other.info().maxFinite() / maxAbs) / Math.log(2);
+  }
+
+  /**
+   * Combines the stats of two tensors in the same format (for a site seen at many steps): counts
+   * add, extremes combine; overflow/underflow are known only if both sides had unrounded values.
+   */
+  public TensorStats merge(TensorStats o) {
+    if (o.format != format) {
+      throw new IllegalArgumentException(
+          "cannot merge stats in " + format + " with stats in " + o.format + ": merge per format");
+    }
+    double minNz;
+    if (minAbsNonZero == 0) {
+      minNz = o.minAbsNonZero;
+    } else if (o.minAbsNonZero == 0) {
+      minNz = minAbsNonZero;
+    } else {
+      minNz = Math.min(minAbsNonZero, o.minAbsNonZero);
+    }
+    boolean both = hasUnrounded && o.hasUnrounded;
+    return new TensorStats(
+        format,
+        count + o.count,
+        Math.max(maxAbs, o.maxAbs),
+        minNz,
+        nan + o.nan,
+        posInf + o.posInf,
+        negInf + o.negInf,
+        subnormal + o.subnormal,
+        zero + o.zero,
+        both,
+        both ? overflow + o.overflow : 0,
+        both ? underflow + o.underflow : 0,
+        both ? maxIgnoringNaN(unroundedMaxAbs, o.unroundedMaxAbs) : Double.NaN);
+  }
+
+  /**
+   * The stats as a JSON object, with the headroom in this format and in FP16 and BF16
+   * ({@code headroom}, {@code headroom_fp16}, {@code headroom_bf16}).
+   */
+  public Json toJson() {
+    return Json.object()
+        .put("format", format.name())
+        .put("count", count)
+        .put("max_abs", maxAbs)
+        .put("min_abs_nonzero", minAbsNonZero)
+        .put("headroom", headroom())
+        .put("headroom_fp16", headroomIn(FloatFormat.FP16))
+        .put("headroom_bf16", headroomIn(FloatFormat.BF16))
+        .put("nan", nan)
+        .put("pos_inf", posInf)
+        .put("neg_inf", negInf)
+        .put("subnormal", subnormal)
+        .put("zero", zero)
+        .put("has_unrounded", hasUnrounded)
+        .put("overflow", overflow)
+        .put("underflow", underflow)
+        .put("unrounded_max_abs", unroundedMaxAbs);
+  }
+
+  /**
+   * The smallest magnitude that rounds to inf under round-to-nearest-even: maxFinite plus half an
+   * ulp of the top binade, {@code (2 − 2^−p)·2^emax} (65,520 for FP16).
+   */
+  public static double overflowThreshold(FormatInfo info) {
+    int emax = (1 << (info.exponentBits() - 1)) - 1;
+    return info.maxFinite() + Math.scalb(1.0, emax - info.precisionBits());
+  }
+
+  private static double maxIgnoringNaN(double a, double b) {
+    if (Double.isNaN(a)) {
+      return b;
+    }
+    return Double.isNaN(b) ? a : Math.max(a, b);
+  }
+
+  /** One-pass counter shared by {@link #of} and {@link #ifRoundedTo}. */
+  private static final class Accumulator {
+    private final FloatFormat format;
+    private final double maxFinite;
+    private final double overflowThreshold;
+    private final double minNormal;
+    private final boolean withUnrounded;
+    private long count;
+    private double maxAbs;
+    private double minAbsNonZero = Double.POSITIVE_INFINITY;
+    private long nan;
+    private long posInf;
+    private long negInf;
+    private long subnormal;
+    private long zero;
+    private long overflow;
+    private long underflow;
+    private double unroundedMaxAbs = Double.NaN;
+
+    Accumulator(FloatFormat format, boolean withUnrounded) {
+      this.format = format;
+      this.maxFinite = format.info().maxFinite();
+      this.overflowThreshold = overflowThreshold(format.info());
+      this.minNormal = format.info().minNormal();
+      this.withUnrounded = withUnrounded;
+    }
+
+    void add(double x) {
+      count++;
+      if (Double.isNaN(x)) {
+        nan++;
+        return;
+      }
+      if (Double.isInfinite(x)) {
+        if (x > 0) {
+          posInf++;
+        } else {
+          negInf++;
+        }
+        return;
+      }
+      double a = Math.abs(x);
+      if (a == 0) {
+        zero++;
+        return;
+      }
+      if (a > maxAbs) {
+        maxAbs = a;
+      }
+      if (a < minAbsNonZero) {
+        minAbsNonZero = a;
+      }
+      if (a < minNormal) {
+        subnormal++;
+      }
+    }
+
+    void add(double x, double u) {
+      add(x);
+      if (Double.isNaN(u) || Double.isInfinite(u)) {
+        return;
+      }
+      double au = Math.abs(u);
+      if (Double.isNaN(unroundedMaxAbs) || au > unroundedMaxAbs) {
+        unroundedMaxAbs = au;
+      }
+      double ax = Math.abs(x);
+      // Saturation counts only where round-to-nearest would have given inf: values between
+      // maxFinite and the threshold round to maxFinite legitimately.
+      if (Double.isInfinite(x) || (ax == maxFinite && au >= overflowThreshold)) {
+        overflow++;
+      } else if (x == 0 && au != 0) {
+        underflow++;
+      }
+    }
+
+    TensorStats build() {
+      return new TensorStats(
+          format,
+          count,
+          maxAbs,
+          minAbsNonZero == Double.POSITIVE_INFINITY ? 0 : minAbsNonZero,
+          nan,
+          posInf,
+          negInf,
+          subnormal,
+          zero,
+          withUnrounded,
+          overflow,
+          underflow,
+          unroundedMaxAbs);
+    }
+  }
+}
