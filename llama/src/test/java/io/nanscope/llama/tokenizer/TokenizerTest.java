@@ -353,6 +353,24 @@ class TokenizerTest {
     }
   }
 
+  /** Newer transformers write a Metaspace pre-tokenizer instead of Prepend+Replace: same ids. */
+  @Test
+  void metaspaceFormOfTokenizerJsonGivesTheSameIds(@TempDir Path dir) throws IOException {
+    var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
+    var root = (tools.jackson.databind.node.ObjectNode) mapper.readTree(LLAMA2.resolve("tokenizer.json").toFile());
+    root.putNull("normalizer");
+    var meta = root.putObject("pre_tokenizer");
+    meta.put("type", "Metaspace").put("replacement", "▁").put("prepend_scheme", "first").put("split", false);
+    Path f = Files.write(dir.resolve("tokenizer.json"), mapper.writeValueAsBytes(root));
+    Tokenizer t = Tokenizer.readHfJson(f);
+    for (Case c : llamaCppCases()) {
+      assertThat(t.encode(c.text(), false, false)).as(c.toString()).containsExactly(c.ids());
+    }
+    meta.put("split", true);
+    Files.write(f, mapper.writeValueAsBytes(root));
+    assertThatThrownBy(() -> Tokenizer.readHfJson(f)).hasMessageContaining("split=true");
+  }
+
   @Test
   void readFromDirectoryFindsTok512() throws IOException {
     Tokenizer t = Tokenizer.readFromDirectory(TestPaths.stories260K());
