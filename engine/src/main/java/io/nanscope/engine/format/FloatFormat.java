@@ -559,9 +559,13 @@ public final class FloatFormat {
       RoundingKernels.bf16RoundInPlace(floats, byteOffset, count);
     } else {
       ValueLayout.OfFloat layout = ValueLayout.JAVA_FLOAT_UNALIGNED;
+      boolean onlyNaN = coversFloat && spec.subnormals() == Subnormals.KEEP;
       for (long i = 0; i < count; i++) {
         long at = byteOffset + 4 * i;
-        floats.set(layout, at, round(floats.get(layout, at), spec, at / 4));
+        float x = floats.get(layout, at);
+        if (!onlyNaN || Float.isNaN(x)) {
+          floats.set(layout, at, round(x, spec, at / 4));
+        }
       }
     }
   }

@@ -30,6 +30,9 @@ public final class RoundingKernels {
   private static final VectorSpecies<Short> S =
       VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
 
+  /** Elements per block of the two-pass array kernels: 8 KB of floats, well inside L1. */
+  private static final int BLOCK = 2048;
+
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
   private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
@@ -203,18 +206,21 @@ public final class RoundingKernels {
    * (see RoundingBench); a NaN test inside that loop would stop C2 from vectorising it.
    */
   public static void fp16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
-    for (int i = 0; i < n; i++) {
-      dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
-    }
-    int i = 0;
-    for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-      ShortVector h = ShortVector.fromArray(S, dst, dstOff + i);
-      h.blend((short) 0x7E00, h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) 0x7C00))
-          .intoArray(dst, dstOff + i);
-    }
-    for (; i < n; i++) {
-      if ((dst[dstOff + i] & 0x7FFF) > 0x7C00) {
-        dst[dstOff + i] = 0x7E00;
+    for (int start = 0; start < n; start += BLOCK) { // block: the NaN pass reads from L1, not memory
+      int end = Math.min(n, start + BLOCK);
+      for (int i = start; i < end; i++) {
+        dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
+      }
+      int i = start;
+      for (int bound = start + S.loopBound(end - start); i < bound; i += S.length()) {
+        ShortVector h = ShortVector.fromArray(S, dst, dstOff + i);
+        h.blend((short) 0x7E00, h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) 0x7C00))
+            .intoArray(dst, dstOff + i);
+      }
+      for (; i < end; i++) {
+        if ((dst[dstOff + i] & 0x7FFF) > 0x7C00) {
+          dst[dstOff + i] = 0x7E00;
+        }
       }
     }
   }
@@ -261,17 +267,20 @@ public final class RoundingKernels {
    * NaN-canonicalising pass beats {@link #fp16RoundLanes}; segments use the lanes.
    */
   public static void fp16RoundInPlace(float[] a, int from, int to) {
-    for (int i = from; i < to; i++) {
-      a[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
-    }
-    int i = from;
-    for (int bound = from + F.loopBound(to - from); i < bound; i += F.length()) {
-      FloatVector x = FloatVector.fromArray(F, a, i);
-      x.blend(Float.NaN, x.test(VectorOperators.IS_NAN)).intoArray(a, i);
-    }
-    for (; i < to; i++) {
-      if (Float.isNaN(a[i])) {
-        a[i] = Float.NaN;
+    for (int start = from; start < to; start += BLOCK) { // block: the NaN pass reads from L1
+      int end = Math.min(to, start + BLOCK);
+      for (int i = start; i < end; i++) {
+        a[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+      }
+      int i = start;
+      for (int bound = start + F.loopBound(end - start); i < bound; i += F.length()) {
+        FloatVector x = FloatVector.fromArray(F, a, i);
+        x.blend(Float.NaN, x.test(VectorOperators.IS_NAN)).intoArray(a, i);
+      }
+      for (; i < end; i++) {
+        if (Float.isNaN(a[i])) {
+          a[i] = Float.NaN;
+        }
       }
     }
   }
