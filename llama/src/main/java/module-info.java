@@ -6,6 +6,6 @@ module io.nanscope.llama {
   exports io.nanscope.llama.config;
   exports io.nanscope.llama.weights;
   exports io.nanscope.llama.tokenizer;
-  // exports io.nanscope.llama.model; (add when the package has classes)
+  exports io.nanscope.llama.model;
   exports io.nanscope.llama.generate;
 }
