@@ -45,6 +45,26 @@ public record ContextTemplates(List<String> templates, String description) {
     return new ContextTemplates(t, description);
   }
 
+  /**
+   * Samples the templates as EasyEdit does: for each (length, count) of {@code lengthParams},
+   * {@code count / 5} texts of at most {@code length} tokens (BOS counted) from each of {@link
+   * #PROMPTS}, top-k 5, on the model {@code gen} wraps (EasyEdit: the unedited model at the first
+   * edit).
+   */
+  public static ContextTemplates sample(
+      FastGeneration gen, List<List<Integer>> lengthParams, long seed, String description) {
+    java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
+    List<String> texts = new ArrayList<>();
+    for (List<Integer> lc : lengthParams) {
+      if (lc.size() != 2 || lc.get(0) < 1 || lc.get(1) < 0) {
+        throw new IllegalArgumentException(
+            "context_template_length_params entries are [length, count] with length >= 1, got " + lc);
+      }
+      texts.addAll(gen.generate(PROMPTS, lc.get(1) / PROMPTS.size(), lc.get(0), 5, rng));
+    }
+    return fromSamples(texts, description + ", seed " + seed);
+  }
+
   /** {@code templ.format(prompt)} for every template: the subject's {@code {}} stays in. */
   public List<String> around(String promptTemplate) {
     return templates.stream().map(t -> t.replace("{}", promptTemplate)).toList();

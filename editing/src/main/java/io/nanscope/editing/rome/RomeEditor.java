@@ -67,7 +67,7 @@ public final class RomeEditor implements EditSession.Editor {
   /** CRC-32 of a tensor's stored bytes (a cheap bit-for-bit identity check). */
   static long crc(Tensor t) {
     CRC32 c = new CRC32();
-    c.update(t.segment().asByteBuffer());
+    c.update(t.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
     return c.getValue();
   }
 }
