@@ -23,8 +23,9 @@ import jdk.incubator.vector.FloatVector;
  * micro-kernel computes a 4×4 block of c with 16 vector accumulators and 8 loads per 16 fmas. Panels
  * are the parallel tasks (split over N, and over M when N alone has too few panels); a task owns its
  * block of c. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M = 1
- * with row-major B (matrix-vector, decode) skips the panel and streams B straight from its storage,
- * decoding 16-bit weights in registers: that path is bound by memory bandwidth.
+ * with row-major B (matrix-vector, decode) skips the panel and streams B straight from its storage
+ * (BF16 decoded in registers, FP16 through a small L1 scratch): that path is bound by memory
+ * bandwidth.
  */
 final class Gemm {
 
