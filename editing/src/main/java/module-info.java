@@ -8,9 +8,9 @@ module io.nanscope.editing {
 
   exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;
-  // exports io.nanscope.editing.keys; (add when the package has classes)
+  exports io.nanscope.editing.keys;
   exports io.nanscope.editing.stats;
-  // exports io.nanscope.editing.rome; (add when the package has classes)
+  exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
   // exports io.nanscope.editing.repro; (add when the package has classes)
 }

@@ -2,9 +2,7 @@ package io.nanscope.bench;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.simd.Kernels;
-import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
-import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;

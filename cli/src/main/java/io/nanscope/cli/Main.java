@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
     subcommands = {
       CommandLine.HelpCommand.class,
       ConvertCommand.class,
+      EditCommand.class,
       FormatsCommand.class,
       GenerateCommand.class,
       RoundCommand.class,

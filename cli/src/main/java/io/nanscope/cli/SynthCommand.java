@@ -89,7 +89,6 @@ public final class SynthCommand implements Callable<Integer> {
         shards++;
       }
     }
-
     PrintWriter o = spec.commandLine().getOut();
     o.printf(Locale.ROOT, "wrote %s: %s shape, %,d parameters, %s, %,d bytes in %d shard(s), seed %d, in %.1f s%n",
         out, shape, c.parameterCount(), LlamaConfig.dtypeName(format), bytes, shards, seed, seconds);

@@ -9,7 +9,11 @@ package io.nanscope.editing.request;
  */
 public record RomeRequest(String promptTemplate, String subject, String targetNew) {
 
-  /** The prompt with the subject filled in ({@code prompt.format(subject)}). */
+  /**
+   * The prompt with the subject filled in ({@code prompt.format(subject)}). Every {@code {}} is filled;
+   * Python's {@code format} with one argument would raise on a second {@code {}} (no record of the
+   * shared CounterFact or zsRE files has its subject twice).
+   */
   public String prompt() {
     return promptTemplate.replace("{}", subject);
   }

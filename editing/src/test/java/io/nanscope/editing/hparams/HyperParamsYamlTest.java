@@ -116,6 +116,9 @@ class HyperParamsYamlTest {
     assertThat(p.fp16()).isFalse();
     assertThat(p.secondMoment().dataset()).isEqualTo("configs/corpus/tinystories-corpus.txt");
     assertThat(RepoPaths.inRepo(p.secondMoment().dataset())).exists();
+    assertThat(io.nanscope.editing.stats.TextCorpus.read(RepoPaths.inRepo(p.secondMoment().dataset())).texts())
+        .as("mom2_n_samples is the size of the bundled corpus")
+        .hasSize((int) p.secondMoment().nSamples());
   }
 
   @Test

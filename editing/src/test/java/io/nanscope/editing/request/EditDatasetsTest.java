@@ -146,6 +146,8 @@ class EditDatasetsTest {
     assertThat(kept.targetNew()).isEqualTo(" ");
     // EasyEdit prepends even when the target already starts with a space
     assertThat(EditRequest.of("Lily", "{} is", " x").forRome().targetNew()).isEqualTo("  x");
+    assertThat(EditRequest.of("Lily", "{} has a", "cat").filledPrompt()).isEqualTo("Lily has a");
+    assertThatThrownBy(() -> EditRequest.of(" ", "x", "y")).hasMessageContaining("'subject' is missing or blank");
     assertThatThrownBy(() -> EditRequest.of("Ben", "Lily likes", "cats").forRome())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("\"Ben\" does not occur in prompt \"Lily likes\"");

@@ -35,7 +35,7 @@ import java.util.Map;
  * {@code adam.<name>.exp_avg_sq}, {@code adam.<name>.denom}, and {@code adam.<name>} for the
  * parameter update, each with its unrounded FP32 values.
  */
-public final class Adam implements Optimizer {
+public final class Adam extends ElementwiseOptimizer {
 
   /** The per-parameter state: step count and the two moments, in the state format. */
   public record State(int step, Tensor expAvg, Tensor expAvgSq) {}
@@ -45,7 +45,6 @@ public final class Adam implements Optimizer {
   private final double beta2;
   private final double eps;
   private final double weightDecay;
-  private final FloatFormat stateFormat;
   private final Map<String, MutableState> state = new HashMap<>();
 
   private static final class MutableState {
@@ -72,6 +71,7 @@ public final class Adam implements Optimizer {
   /** Every hyperparameter, validated as torch.optim.Adam does. */
   public Adam(
       double lr, double beta1, double beta2, double eps, double weightDecay, FloatFormat stateFormat) {
+    super(stateFormat, "Adam");
     if (!(lr >= 0)) {
       throw new IllegalArgumentException("Invalid learning rate: " + lr + " (must be >= 0)");
     }
@@ -92,12 +92,6 @@ public final class Adam implements Optimizer {
     this.beta2 = beta2;
     this.eps = eps;
     this.weightDecay = weightDecay;
-    this.stateFormat = Roundable.require(stateFormat, "the Adam state format");
-  }
-
-  @Override
-  public FloatFormat stateFormat() {
-    return stateFormat;
   }
 
   /** The state of a parameter after its last step (live tensors: do not modify), or null. */
@@ -107,27 +101,16 @@ public final class Adam implements Optimizer {
   }
 
   @Override
-  public void step(List<ParamGrad> params, Tracer tracer) {
-    for (ParamGrad pg : params) {
-      step(pg, tracer);
-    }
-  }
-
-  private void step(ParamGrad pg, Tracer tracer) {
+  void step(ParamGrad pg, Tracer tracer) {
     Tensor param = pg.param();
     Tensor grad = pg.grad();
-    FloatFormat pf = Roundable.require(param.format(), "parameter '" + pg.name() + "'");
-    FloatFormat gf = Roundable.require(grad.format(), "the gradient of '" + pg.name() + "'");
-    FloatFormat sf = stateFormat;
+    FloatFormat gf = grad.format();
+    FloatFormat sf = stateFormat();
     MutableState s =
         state.computeIfAbsent(
             pg.name(),
             k -> new MutableState(Tensor.zeros(sf, param.shape()), Tensor.zeros(sf, param.shape())));
-    if (!s.expAvg.shape().equals(param.shape())) {
-      throw new IllegalArgumentException(
-          "parameter '" + pg.name() + "' was " + s.expAvg.shape() + " at the previous step and is "
-              + param.shape() + " now: give each parameter a stable name and shape");
-    }
+    requireSameShape(pg, s.expAvg.shape());
     s.step++;
     // Python-float scalars, then FP32 as the kernels see them.
     double bc1 = 1 - Math.pow(beta1, s.step);

@@ -109,7 +109,7 @@ public final class LossScaler {
           "unscale() has already been called since the last update(): call it at most once per step");
     }
     for (ParamGrad pg : params) {
-      Roundable.require(pg.grad().format(), "the gradient of '" + pg.name() + "'");
+      ElementwiseOptimizer.requireRoundable(pg.grad().format(), "the gradient of '" + pg.name() + "'");
       if (pg.grad().format() == FloatFormat.FP16 && !allowFp16Gradients) {
         throw new IllegalArgumentException(
             "Attempting to unscale FP16 gradients ('" + pg.name() + "'): like PyTorch's GradScaler,"

@@ -24,14 +24,13 @@ import java.util.Map;
  * FP32 and rounds once to the state format (b), the grad's format (g) or the parameter's (p).
  * Trace sites (phase OPTIMIZER): {@code sgd.<name>.momentum_buffer} and {@code sgd.<name>}.
  */
-public final class Sgd implements Optimizer {
+public final class Sgd extends ElementwiseOptimizer {
 
   private final double lr;
   private final double momentum;
   private final double dampening;
   private final double weightDecay;
   private final boolean nesterov;
-  private final FloatFormat stateFormat;
   private final Map<String, Tensor> buffers = new HashMap<>();
   private final Map<String, Integer> steps = new HashMap<>();
 
@@ -48,6 +47,7 @@ public final class Sgd implements Optimizer {
       double weightDecay,
       boolean nesterov,
       FloatFormat stateFormat) {
+    super(stateFormat, "SGD");
     if (!(lr >= 0)) {
       throw new IllegalArgumentException("Invalid learning rate: " + lr + " (must be >= 0)");
     }
@@ -65,12 +65,6 @@ public final class Sgd implements Optimizer {
     this.dampening = dampening;
     this.weightDecay = weightDecay;
     this.nesterov = nesterov;
-    this.stateFormat = Roundable.require(stateFormat, "the SGD state format");
-  }
-
-  @Override
-  public FloatFormat stateFormat() {
-    return stateFormat;
   }
 
   /** The momentum buffer of a parameter (live tensor: do not modify), or null. */
@@ -79,18 +73,11 @@ public final class Sgd implements Optimizer {
   }
 
   @Override
-  public void step(List<ParamGrad> params, Tracer tracer) {
-    for (ParamGrad pg : params) {
-      step(pg, tracer);
-    }
-  }
-
-  private void step(ParamGrad pg, Tracer tracer) {
+  void step(ParamGrad pg, Tracer tracer) {
     Tensor param = pg.param();
     Tensor grad = pg.grad();
-    Roundable.require(param.format(), "parameter '" + pg.name() + "'");
-    FloatFormat gf = Roundable.require(grad.format(), "the gradient of '" + pg.name() + "'");
-    FloatFormat sf = stateFormat;
+    FloatFormat gf = grad.format();
+    FloatFormat sf = stateFormat();
     int step = steps.merge(pg.name(), 1, Integer::sum);
     Tensor buf = null;
     boolean first = false;
@@ -100,10 +87,8 @@ public final class Sgd implements Optimizer {
         buf = Tensor.zeros(sf, param.shape());
         buffers.put(pg.name(), buf);
         first = true;
-      } else if (!buf.shape().equals(param.shape())) {
-        throw new IllegalArgumentException(
-            "parameter '" + pg.name() + "' was " + buf.shape() + " at the previous step and is "
-                + param.shape() + " now: give each parameter a stable name and shape");
+      } else {
+        requireSameShape(pg, buf.shape());
       }
     }
     float wd = (float) weightDecay;

@@ -227,6 +227,9 @@ public final class FloatFormat {
     if (spec.isIeeeDefault() && (this == FP16 || this == BF16)) {
       return round(x);
     }
+    if (coversFloat && spec.subnormals() == Subnormals.KEEP) {
+      return Float.isNaN(x) ? Float.NaN : x; // every float is a value of this format
+    }
     return (float) round((double) x, spec, index); // exact: the result is a float (checked above)
   }
 
@@ -523,6 +526,12 @@ public final class FloatFormat {
       RoundingKernels.fp16RoundInPlace(a, from, to);
     } else if (spec.isIeeeDefault() && this == BF16) {
       RoundingKernels.bf16RoundInPlace(a, from, to);
+    } else if (coversFloat && spec.subnormals() == Subnormals.KEEP) {
+      for (int i = from; i < to; i++) {
+        if (Float.isNaN(a[i])) {
+          a[i] = Float.NaN; // FP32/FP64: rounding a float only canonicalises NaN
+        }
+      }
     } else {
       for (int i = from; i < to; i++) {
         a[i] = round(a[i], spec, i);
@@ -550,9 +559,13 @@ public final class FloatFormat {
       RoundingKernels.bf16RoundInPlace(floats, byteOffset, count);
     } else {
       ValueLayout.OfFloat layout = ValueLayout.JAVA_FLOAT_UNALIGNED;
+      boolean onlyNaN = coversFloat && spec.subnormals() == Subnormals.KEEP;
       for (long i = 0; i < count; i++) {
         long at = byteOffset + 4 * i;
-        floats.set(layout, at, round(floats.get(layout, at), spec, at / 4));
+        float x = floats.get(layout, at);
+        if (!onlyNaN || Float.isNaN(x)) {
+          floats.set(layout, at, round(x, spec, at / 4));
+        }
       }
     }
   }

@@ -28,7 +28,7 @@ public final class Add {
     for (int i = 0; i < x.length; i++) {
       x[i] = p.roundCompute(x[i] + y[i]);
     }
-    return Emit.output(ctx, site, "add", Phase.FORWARD, p.output(), a.shape(), x, a, b);
+    return Emit.output(ctx, site, "add", Phase.FORWARD, p, a.shape(), x, a, b);
   }
 
   /** dA = dB = dY, rounded to {@code format}. */
@@ -64,7 +64,7 @@ public final class Add {
         y[r * c + j] = p.roundCompute(y[r * c + j] + d[j]);
       }
     }
-    return Emit.output(ctx, site, "add_rows", Phase.FORWARD, p.output(), x.shape(), y, x, delta);
+    return Emit.output(ctx, site, "add_rows", Phase.FORWARD, p, x.shape(), y, x, delta);
   }
 
   /** dDelta = Σ_{t ∈ rows} dY[t], accumulated in {@code p.accumulate()}, rounded to {@code format}. */

@@ -73,6 +73,7 @@ public final class CausalAttention {
     Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
+    float[] qf = Reduce.floatsFor(gemm.accumulate(), qv), kf = Reduce.floatsFor(gemm.accumulate(), kv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
     double maskMin = -gemm.output().info().maxFinite();
     double[] probs = new double[Math.multiplyExact(Math.multiplyExact(m.h, tq), tk)];
@@ -81,26 +82,26 @@ public final class CausalAttention {
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
       for (int i = 0; i < tq; i++) {
-        for (int j = 0; j < tk; j++) {
-          double s = gemm.roundOutput(Reduce.dot(gemm.accumulate(), qv, i * qs + h * d, 1, kv, j * ks + kvh * d, 1, d));
-          s = gemm.roundOutput(gemm.roundCompute(s * scale));
-          scores[j] = m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin));
-        }
         int row = (h * tq + i) * tk;
+        for (int j = 0; j < tk; j++) {
+          double s = gemm.roundOutput(Reduce.dot(gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d), row + j);
+          s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
+          scores[j] = m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
+        }
         Softmax.row(softmax, scores, 0, tk, probs, row);
         for (int j = 0; j < tk; j++) {
-          probs[row + j] = softmax.roundOutput(probs[row + j]);
+          probs[row + j] = softmax.roundOutput(probs[row + j], row + j);
         }
-        for (int c = 0; c < d; c++) {
-          out[i * qs + h * d + c] = Reduce.dot(gemm.accumulate(), probs, row, 1, vv, kvh * d + c, ks, tk);
+        for (int j = 0; j < tk; j++) { // o_i = Σ_j P_ij·v_j, sequential in j for every c
+          Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
         }
       }
     }
     Tensor p = Tensor.ofDoubles(softmax.output(), Shape.of(m.h, tq, tk), probs);
     if (ctx.tracer().enabled()) {
-      Emit.output(ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, softmax.output(), p.shape(), probs, q, k);
+      Emit.output(ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, softmax, p.shape(), probs, q, k);
     }
-    Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm.output(), q.shape(), out, q, k, v);
+    Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }
 
@@ -114,6 +115,7 @@ public final class CausalAttention {
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
     double[] g = dOut.toDoubleArray(), pv = probs.toDoubleArray();
+    float[] gf = Reduce.floatsFor(gemm.accumulate(), g), vf = Reduce.floatsFor(gemm.accumulate(), vv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
     // dS for every head: (H, Tq, Tk), already scaled by 1/√D.
     double[] ds = new double[pv.length];
@@ -123,11 +125,11 @@ public final class CausalAttention {
       for (int i = 0; i < tq; i++) {
         int row = (h * tq + i) * tk;
         for (int j = 0; j < tk; j++) {
-          dp[j] = gemm.roundOutput(Reduce.dot(gemm.accumulate(), g, i * qs + h * d, 1, vv, j * ks + kvh * d, 1, d));
+          dp[j] = gemm.roundOutput(Reduce.dot(gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d), row + j);
         }
         Softmax.rowBackward(softmax, pv, row, dp, 0, tk, ds, row);
         for (int j = 0; j < tk; j++) {
-          ds[row + j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j]) * scale));
+          ds[row + j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j], row + j) * scale), row + j);
         }
       }
     }
@@ -137,9 +139,8 @@ public final class CausalAttention {
       for (int h = 0; h < m.h; h++) {
         int kvh = h / m.group();
         for (int i = 0; i < tq; i++) {
-          for (int c = 0; c < d; c++) {
-            out[i * qs + h * d + c] =
-                Reduce.dot(gemm.accumulate(), ds, (h * tq + i) * tk, 1, kv, kvh * d + c, ks, tk);
+          for (int j = 0; j < tk; j++) { // dQ_i = Σ_j dS_ij·k_j, sequential in j
+            Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, ds[(h * tq + i) * tk + j], kv, j * ks + kvh * d, d);
           }
         }
       }
@@ -157,19 +158,17 @@ public final class CausalAttention {
 
   /**
    * {@code out[j, kvh, c] = Σ_{h in group(kvh)} Σ_i w[h, i, j]·x[i, h, c]}: dK (w = dS, x = q) or
-   * dV (w = P, x = dO); summed in {@code accumulate}, heads then queries in order.
+   * dV (w = P, x = dO); one sequential sum in {@code accumulate} over (h, i), heads outer.
    */
   private static double[] kvGrad(Precision gemm, Dims m, double[] w, double[] x) {
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] out = new double[Math.multiplyExact(tk, ks)];
     for (int kvh = 0; kvh < m.hkv; kvh++) {
       for (int j = 0; j < tk; j++) {
-        for (int c = 0; c < d; c++) {
-          double s = 0;
-          for (int h = kvh * m.group(); h < (kvh + 1) * m.group(); h++) {
-            s = gemm.roundAccumulate(s + Reduce.dot(gemm.accumulate(), w, h * tq * tk + j, tk, x, h * d + c, qs, tq));
+        for (int h = kvh * m.group(); h < (kvh + 1) * m.group(); h++) {
+          for (int i = 0; i < tq; i++) {
+            Reduce.axpy(gemm.accumulate(), out, j * ks + kvh * d, w[(h * tq + i) * tk + j], x, i * qs + h * d, d);
           }
-          out[j * ks + kvh * d + c] = s;
         }
       }
     }

@@ -33,7 +33,7 @@ public final class Embedding {
         x[t * c + j] = table.getDouble((long) tokens[t] * c + j);
       }
     }
-    return Emit.output(ctx, site, "embedding", Phase.FORWARD, p.output(), Shape.of(tokens.length, c), x, table);
+    return Emit.output(ctx, site, "embedding", Phase.FORWARD, p, Shape.of(tokens.length, c), x, table);
   }
 
   /** dE (V, C): the rows of dX scattered to their tokens, rounded to {@code format}. */

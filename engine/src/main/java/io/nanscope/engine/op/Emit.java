@@ -1,6 +1,7 @@
 package io.nanscope.engine.op;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.format.RoundingSpec;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
@@ -17,12 +18,26 @@ final class Emit {
 
   private Emit() {}
 
+  /** Rounds to {@code format} nearest-even (gradients, casts). */
   static Tensor output(
       OpContext ctx, Site site, String op, Phase phase, FloatFormat format, Shape shape, double[] values,
       Tensor... inputs) {
+    return output(ctx, site, op, phase, format, RoundingSpec.NEAREST_EVEN, shape, values, inputs);
+  }
+
+  /** Rounds to {@code p.output()} with {@code p.rounding()}, element i drawing stochastic bits i. */
+  static Tensor output(
+      OpContext ctx, Site site, String op, Phase phase, Precision p, Shape shape, double[] values,
+      Tensor... inputs) {
+    return output(ctx, site, op, phase, p.output(), p.rounding(), shape, values, inputs);
+  }
+
+  private static Tensor output(
+      OpContext ctx, Site site, String op, Phase phase, FloatFormat format, RoundingSpec spec, Shape shape,
+      double[] values, Tensor... inputs) {
     Tensor out = Tensor.zeros(format, shape);
     for (int i = 0; i < values.length; i++) {
-      out.setDouble(i, Precision.round(format, values[i]));
+      out.setDouble(i, Precision.round(format, spec, values[i], i));
     }
     if (ctx.tracer().enabled()) {
       Tensor unrounded = null;

@@ -29,7 +29,7 @@ public final class Gather {
       Emit.check(index[r] >= 0 && index[r] < v, "gather at " + site + ": index " + index[r] + " in row " + r + " is outside [0, " + v + ")");
       y[r] = x.getDouble((long) r * v + index[r]);
     }
-    return Emit.output(ctx, site, "gather", Phase.FORWARD, p.output(), Shape.of(t), y, x);
+    return Emit.output(ctx, site, "gather", Phase.FORWARD, p, Shape.of(t), y, x);
   }
 
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, Shape xShape, int[] index, FloatFormat format) {

@@ -35,7 +35,7 @@ public final class KlDiv {
     }
     double s = Reduce.sum(p.accumulate(), iv, 0, 1, iv.length);
     double loss = p.roundCompute(s / batch(input));
-    return Emit.output(ctx, site, "kl_div", Phase.FORWARD, p.output(), Shape.of(), new double[] {loss}, input, target);
+    return Emit.output(ctx, site, "kl_div", Phase.FORWARD, p, Shape.of(), new double[] {loss}, input, target);
   }
 
   /** dInput = −e^{t}·dL/B, rounded to {@code format}. */

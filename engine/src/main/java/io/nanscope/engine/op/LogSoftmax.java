@@ -40,7 +40,7 @@ public final class LogSoftmax {
         y[r * n + j] = p.roundCompute(y[r * n + j] - lse);
       }
     }
-    return Emit.output(ctx, site, "log_softmax", Phase.FORWARD, p.output(), x.shape(), y, x);
+    return Emit.output(ctx, site, "log_softmax", Phase.FORWARD, p, x.shape(), y, x);
   }
 
   /** dX = dY − e^{y}·Σ dY, rounded to {@code format}. */

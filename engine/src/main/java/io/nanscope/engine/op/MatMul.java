@@ -29,7 +29,7 @@ public final class MatMul {
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w) {
     Emit.check(w.shape().rank() == 2, "matmul at " + site + ": W must be (N, C), got " + w.shape());
     double[] y = Gemm.nt(p.accumulate(), x, w, ctx.threads());
-    return Emit.output(ctx, site, "matmul", Phase.FORWARD, p.output(), outShape(x, w.shape().dim(0)), y, x, w);
+    return Emit.output(ctx, site, "matmul", Phase.FORWARD, p, outShape(x, w.shape().dim(0)), y, x, w);
   }
 
   /** dX = dY·W. dY: (T, N); W: (N, C); dX: (T, C) in {@code format}. */

@@ -26,7 +26,7 @@ public final class Mul {
     for (int i = 0; i < x.length; i++) {
       x[i] = p.roundCompute(x[i] * y[i]);
     }
-    return Emit.output(ctx, site, "mul", Phase.FORWARD, p.output(), a.shape(), x, a, b);
+    return Emit.output(ctx, site, "mul", Phase.FORWARD, p, a.shape(), x, a, b);
   }
 
   /** dA = dY ⊙ other (call with other = b for dA, other = a for dB), rounded to {@code format}. */

@@ -52,7 +52,7 @@ public final class Nll {
       }
     }
     double loss = p.roundCompute(-s / count(mask, targets.length));
-    return Emit.output(ctx, site, "nll", Phase.FORWARD, p.output(), Shape.of(), new double[] {loss}, logp);
+    return Emit.output(ctx, site, "nll", Phase.FORWARD, p, Shape.of(), new double[] {loss}, logp);
   }
 
   public static Tensor backward(

@@ -29,7 +29,7 @@ public final class Norm {
       v[i] = p.roundCompute(v[i] * v[i]);
     }
     double n = p.roundCompute(Math.sqrt(Reduce.sum(p.accumulate(), v, 0, 1, v.length)));
-    return Emit.output(ctx, site, "norm", Phase.FORWARD, p.output(), Shape.of(), new double[] {n}, x);
+    return Emit.output(ctx, site, "norm", Phase.FORWARD, p, Shape.of(), new double[] {n}, x);
   }
 
   /** dX = dN·x/n (n the forward's output), rounded to {@code format}. */

@@ -1,6 +1,7 @@
 package io.nanscope.engine.op;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.format.RoundingSpec;
 import java.util.Objects;
 
 /**
@@ -25,13 +26,20 @@ import java.util.Objects;
  * rounded in double and 53 ≥ 2·24+2 makes the second rounding harmless (numerics-facts §0.1), so
  * the result is the correctly rounded one. {@code exp} and
  * {@code log} are {@link Math#exp}/{@link Math#log} (within 1 ulp of double) rounded the same way.
- * Rounding mode: nearest-even only, until {@code engine.format} exposes a rounding spec per format.
+ *
+ * <p>{@code rounding} is how values are rounded to the OUTPUT format (the op's result and the
+ * intermediate tensors an op materialises in that format, like RMSNorm's x̂): the mode, the overflow
+ * rule (IEEE infinity or saturate to ±maxFinite) and subnormal flushing, with stochastic draws
+ * indexed by the element's flat position (reproducible for any thread count; the same seed gives
+ * the same draws in every op, so give policy entries distinct seeds for independent draws).
+ * Accumulation and compute roundings, and gradients, always round to nearest-even, as hardware does.
  *
  * @param output format of the op's outputs
  * @param accumulate format of running sums (products and partial sums rounded to it at each step)
  * @param compute format of element-wise intermediates
+ * @param rounding how values are rounded to {@code output}
  */
-public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat compute) {
+public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat compute, RoundingSpec rounding) {
 
   /** Everything in FP64: the reference every op can run in (gradient checks use it). */
   public static final Precision FP64 = uniform(FloatFormat.FP64);
@@ -43,6 +51,12 @@ public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat 
     Objects.requireNonNull(output, "output");
     Objects.requireNonNull(accumulate, "accumulate");
     Objects.requireNonNull(compute, "compute");
+    Objects.requireNonNull(rounding, "rounding (use RoundingSpec.NEAREST_EVEN)");
+  }
+
+  /** Nearest-even output rounding (the IEEE default). */
+  public Precision(FloatFormat output, FloatFormat accumulate, FloatFormat compute) {
+    this(output, accumulate, compute, RoundingSpec.NEAREST_EVEN);
   }
 
   /** One format for output, accumulation and intermediates. */
@@ -52,7 +66,12 @@ public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat 
 
   /** The same precision with another output format. */
   public Precision withOutput(FloatFormat format) {
-    return new Precision(format, accumulate, compute);
+    return new Precision(format, accumulate, compute, rounding);
+  }
+
+  /** The same precision with another output rounding (mode, overflow rule, subnormals, seed). */
+  public Precision withRounding(RoundingSpec spec) {
+    return new Precision(output, accumulate, compute, spec);
   }
 
   /** Whether every accumulation step is rounded to a format narrower than FP32 (slow, for teaching). */
@@ -60,9 +79,9 @@ public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat 
     return accumulate.info().precisionBits() < FloatFormat.FP32.info().precisionBits();
   }
 
-  /** {@code v} rounded to the output format. */
-  public double roundOutput(double v) {
-    return round(output, v);
+  /** {@code v}, element {@code index} of a tensor in the output format, rounded with {@link #rounding()}. */
+  public double roundOutput(double v, long index) {
+    return round(output, rounding, v, index);
   }
 
   /** {@code v} rounded to the compute format. */
@@ -96,9 +115,15 @@ public record Precision(FloatFormat output, FloatFormat accumulate, FloatFormat 
     return f == v ? format.round(f) : format.round(v);
   }
 
+  /** {@code v} rounded once to {@code format} with {@code spec}; {@code index} picks the stochastic draw. */
+  public static double round(FloatFormat format, RoundingSpec spec, double v, long index) {
+    return spec.isIeeeDefault() ? round(format, v) : format.round(v, spec, index);
+  }
+
   /** Like {@code output=fp16 accumulate=fp32 compute=fp32}. */
   @Override
   public String toString() {
-    return "output=" + output + " accumulate=" + accumulate + " compute=" + compute;
+    return "output=" + output + " accumulate=" + accumulate + " compute=" + compute
+        + (rounding.isIeeeDefault() ? "" : " rounding=" + rounding);
   }
 }

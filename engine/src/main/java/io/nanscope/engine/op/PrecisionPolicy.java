@@ -1,6 +1,10 @@
 package io.nanscope.engine.op;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.format.Overflow;
+import io.nanscope.engine.format.Rounding;
+import io.nanscope.engine.format.RoundingSpec;
+import io.nanscope.engine.format.Subnormals;
 import io.nanscope.engine.trace.Site;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -133,7 +137,9 @@ public final class PrecisionPolicy {
    *   "layers.*.mlp.down_proj": {output: fp32}
    * </pre>
    *
-   * A precision entry may leave out fields: they keep the value of what it overrides.
+   * A precision entry may leave out fields: they keep the value of what it overrides. Besides the
+   * three formats it may set the output rounding: {@code rounding} (nearest-even, toward-zero, up,
+   * down, stochastic), {@code overflow} (ieee, saturate), {@code subnormals} (keep, flush), {@code seed}.
    */
   public static PrecisionPolicy fromMap(Map<String, Object> config) {
     Objects.requireNonNull(config, "config");
@@ -227,18 +233,41 @@ public final class PrecisionPolicy {
     FloatFormat out = start.output();
     FloatFormat acc = start.accumulate();
     FloatFormat cmp = start.compute();
+    RoundingSpec spec = start.rounding();
     for (Map.Entry<String, Object> e : m.entrySet()) {
-      FloatFormat f = parseFormat(String.valueOf(e.getValue()));
+      String v = String.valueOf(e.getValue());
       switch (e.getKey()) {
-        case "output" -> out = f;
-        case "accumulate" -> acc = f;
-        case "compute" -> cmp = f;
+        case "output" -> out = parseFormat(v);
+        case "accumulate" -> acc = parseFormat(v);
+        case "compute" -> cmp = parseFormat(v);
+        case "rounding" -> spec = new RoundingSpec(Rounding.parse(v), spec.overflow(), spec.subnormals(), spec.seed());
+        case "overflow" -> spec = spec.withOverflow(parseEnum(Overflow.class, v, where + ".overflow"));
+        case "subnormals" -> spec = spec.withSubnormals(parseEnum(Subnormals.class, v, where + ".subnormals"));
+        case "seed" -> {
+          try {
+            spec = spec.withSeed(Long.parseLong(v.trim()));
+          } catch (NumberFormatException ex) {
+            throw new IllegalArgumentException(where + ".seed must be an integer, got '" + v + "'", ex);
+          }
+        }
         default ->
             throw new IllegalArgumentException(
-                "unknown key '" + e.getKey() + "' in " + where + ": expected output, accumulate, compute");
+                "unknown key '" + e.getKey() + "' in " + where
+                    + ": expected output, accumulate, compute, rounding, overflow, subnormals, seed");
       }
     }
-    return new Precision(out, acc, cmp);
+    return new Precision(out, acc, cmp, spec);
+  }
+
+  private static <E extends Enum<E>> E parseEnum(Class<E> type, String v, String where) {
+    for (E c : type.getEnumConstants()) {
+      if (c.name().equalsIgnoreCase(v.trim())) {
+        return c;
+      }
+    }
+    throw new IllegalArgumentException(
+        "unknown value '" + v + "' for " + where + ": expected one of "
+            + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT)).toList());
   }
 
   /** A format name as {@link FloatFormat#parse} reads it: fp64, fp32, tf32, bf16, fp16, fp8-e4m3… */

@@ -41,11 +41,11 @@ public final class RmsNorm {
       double mean = p.roundCompute(Reduce.sum(p.accumulate(), sq, 0, 1, c) / c);
       rstd[r] = p.roundCompute(1.0 / Math.sqrt(p.roundCompute(mean + e)));
       for (int j = 0; j < c; j++) {
-        double xhat = p.roundOutput(p.roundCompute(xv[r * c + j] * rstd[r]));
+        double xhat = p.roundOutput(p.roundCompute(xv[r * c + j] * rstd[r]), r * c + j);
         xv[r * c + j] = p.roundCompute(wv[j] * xhat);
       }
     }
-    Tensor y = Emit.output(ctx, site, "rmsnorm", Phase.FORWARD, p.output(), x.shape(), xv, x, w);
+    Tensor y = Emit.output(ctx, site, "rmsnorm", Phase.FORWARD, p, x.shape(), xv, x, w);
     return new Forward(y, rstd);
   }
 
@@ -78,7 +78,7 @@ public final class RmsNorm {
     double[] xv = x.toDoubleArray(), gv = dy.toDoubleArray(), terms = new double[xv.length];
     for (int r = 0; r < t; r++) {
       for (int j = 0; j < c; j++) {
-        double xhat = p.roundOutput(p.roundCompute(xv[r * c + j] * rstd[r]));
+        double xhat = p.roundOutput(p.roundCompute(xv[r * c + j] * rstd[r]), r * c + j);
         terms[r * c + j] = p.roundCompute(gv[r * c + j] * xhat);
       }
     }

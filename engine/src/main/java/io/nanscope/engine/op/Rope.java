@@ -75,7 +75,7 @@ public final class Rope {
       OpContext ctx, Site site, Precision p, Tensor x, int heads, int[] positions, double base, Layout layout) {
     check(site, x, heads, positions);
     double[] y = rotate(p, x.toDoubleArray(), heads, positions, base, layout, true);
-    return Emit.output(ctx, site, "rope", Phase.FORWARD, p.output(), x.shape(), y, x);
+    return Emit.output(ctx, site, "rope", Phase.FORWARD, p, x.shape(), y, x);
   }
 
   public static Tensor backward(

@@ -25,7 +25,7 @@ public final class Scale {
     for (int i = 0; i < v.length; i++) {
       v[i] = p.roundCompute(sc * v[i]);
     }
-    return Emit.output(ctx, site, "scale", Phase.FORWARD, p.output(), x.shape(), v, x);
+    return Emit.output(ctx, site, "scale", Phase.FORWARD, p, x.shape(), v, x);
   }
 
   public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, double s, FloatFormat format) {

@@ -43,7 +43,7 @@ public final class Silu {
     for (int i = 0; i < v.length; i++) {
       v[i] = silu(p, v[i]);
     }
-    return Emit.output(ctx, site, "silu", Phase.FORWARD, p.output(), x.shape(), v, x);
+    return Emit.output(ctx, site, "silu", Phase.FORWARD, p, x.shape(), v, x);
   }
 
   public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {

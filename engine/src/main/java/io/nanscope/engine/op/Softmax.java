@@ -54,7 +54,7 @@ public final class Softmax {
     for (int r = 0; r < rows; r++) {
       row(p, xv, r * n, n, y, r * n);
     }
-    return Emit.output(ctx, site, "softmax", Phase.FORWARD, p.output(), x.shape(), y, x);
+    return Emit.output(ctx, site, "softmax", Phase.FORWARD, p, x.shape(), y, x);
   }
 
   /** dX from dY and the forward's output y, rounded to {@code format}. */

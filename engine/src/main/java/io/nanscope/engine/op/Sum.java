@@ -25,13 +25,13 @@ public final class Sum {
   public static Tensor sum(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     double s = Reduce.sum(p.accumulate(), v, 0, 1, v.length);
-    return Emit.output(ctx, site, "sum", Phase.FORWARD, p.output(), Shape.of(), new double[] {s}, x);
+    return Emit.output(ctx, site, "sum", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);
   }
 
   public static Tensor mean(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     double s = p.roundCompute(Reduce.sum(p.accumulate(), v, 0, 1, v.length) / v.length);
-    return Emit.output(ctx, site, "mean", Phase.FORWARD, p.output(), Shape.of(), new double[] {s}, x);
+    return Emit.output(ctx, site, "mean", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);
   }
 
   /** dX = dOut / divisor everywhere (divisor 1 for sum, N for mean), rounded to {@code format}. */

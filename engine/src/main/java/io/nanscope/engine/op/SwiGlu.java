@@ -28,10 +28,10 @@ public final class SwiGlu {
     Emit.sameShape("swiglu at " + site, "gate", g, "up", u);
     double[] gv = g.toDoubleArray(), uv = u.toDoubleArray();
     for (int i = 0; i < gv.length; i++) {
-      double s = p.roundOutput(Silu.silu(p, gv[i]));
+      double s = p.roundOutput(Silu.silu(p, gv[i]), i);
       gv[i] = p.roundCompute(s * uv[i]);
     }
-    return Emit.output(ctx, site, "swiglu", Phase.FORWARD, p.output(), g.shape(), gv, g, u);
+    return Emit.output(ctx, site, "swiglu", Phase.FORWARD, p, g.shape(), gv, g, u);
   }
 
   /** dG = dH ⊙ u ⊙ silu'(g), rounded to {@code format}. */
@@ -49,7 +49,7 @@ public final class SwiGlu {
       OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, FloatFormat format) {
     double[] d = dh.toDoubleArray(), gv = g.toDoubleArray();
     for (int i = 0; i < d.length; i++) {
-      d[i] = p.roundCompute(d[i] * p.roundOutput(Silu.silu(p, gv[i])));
+      d[i] = p.roundCompute(d[i] * p.roundOutput(Silu.silu(p, gv[i]), i));
     }
     return Emit.output(ctx, site, "swiglu.dup", Phase.BACKWARD, format, g.shape(), d, dh, g);
   }

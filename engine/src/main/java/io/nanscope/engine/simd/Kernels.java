@@ -16,7 +16,8 @@ import io.nanscope.engine.tensor.Tensor;
  * are combined {@code ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))}, then the last K mod 8 terms are added in
  * order. It does not depend on the thread count, on the machine's vector width, on M (a decode step
  * with M = 1 gives the same bits as that row of a batch) or on which of NT/NN/TN computed it.
- * Error bound: |c − exact| ≤ γ(K/8 + 3)·Σ|a||b| with γ(n) = n·u/(1 − n·u), u = 2^−24.
+ * Error bound: |c − exact| ≤ γ(⌊K/8⌋ + 10)·Σ|a||b| with γ(n) = n·u/(1 − n·u), u = 2^−24 (each
+ * term meets at most ⌊K/8⌋ lane fmas, 3 combining adds and 7 tail fmas).
  */
 public final class Kernels {
 
@@ -69,7 +70,7 @@ public final class Kernels {
     Lanes.axpy(alpha, x, xOff, y, yOff, n);
   }
 
-  /** {@code y[yOff + i] = e^x[xOff + i]}: ≤ 2 ulp from Math.exp, bit-identical on every machine. */
+  /** {@code y[yOff + i] = e^x[xOff + i]}: &lt; 1 ulp from Math.exp, bit-identical on every machine. */
   public static void exp(float[] x, int xOff, float[] y, int yOff, int n) {
     Lanes.exp(x, xOff, y, yOff, n);
   }

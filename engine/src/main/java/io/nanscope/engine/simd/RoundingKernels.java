@@ -30,6 +30,9 @@ public final class RoundingKernels {
   private static final VectorSpecies<Short> S =
       VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
 
+  /** Elements per block of the two-pass array kernels: 8 KB of floats, well inside L1. */
+  private static final int BLOCK = 2048;
+
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
   private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
   private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
@@ -46,6 +49,10 @@ public final class RoundingKernels {
   private static final int REBIAS = 0x38000000;
   /** 0.5f: adding it to |x| < 2^-14 rounds |x| to a multiple of 2^-24 (the ulp of 0.5f), nearest-even. */
   private static final int HALF = 0x3F000000;
+
+  // The FP16 and BF16 loops below are written out separately on purpose: selecting the lane body
+  // with a flag inside one loop merges two vector values in a phi, which C2 boxes (measured 5-20x
+  // slower), so each loop names its lane body directly.
 
   private RoundingKernels() {}
 
@@ -192,15 +199,29 @@ public final class RoundingKernels {
 
   // ---------------------------------------------------------------- FP16 bulk
 
-  /** {@code dst[dstOff + i] = fp16Encode(src[srcOff + i])} for {@code i < n}. */
+  /**
+   * {@code dst[dstOff + i] = fp16Encode(src[srcOff + i])} for {@code i < n}. Array to array, the
+   * plain {@link Float#floatToFloat16} loop (a HotSpot intrinsic that C2 vectorises to vcvtps2ph)
+   * followed by a NaN-canonicalising pass over the shorts beats {@link #fp16EncodeLanes} in cache
+   * (see RoundingBench); a NaN test inside that loop would stop C2 from vectorising it.
+   */
   public static void fp16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
-    int i = 0;
-    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
-      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
-      narrow(fp16EncodeLanes(b)).intoArray(dst, dstOff + i);
-    }
-    for (; i < n; i++) {
-      dst[dstOff + i] = fp16Encode(src[srcOff + i]);
+    for (int start = 0; start < n; start += BLOCK) { // block: the NaN pass reads from L1, not memory
+      int end = Math.min(n, start + BLOCK);
+      for (int i = start; i < end; i++) {
+        dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
+      }
+      int i = start;
+      for (int bound = start + S.loopBound(end - start); i < bound; i += S.length()) {
+        ShortVector h = ShortVector.fromArray(S, dst, dstOff + i);
+        h.blend((short) 0x7E00, h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) 0x7C00))
+            .intoArray(dst, dstOff + i);
+      }
+      for (; i < end; i++) {
+        if ((dst[dstOff + i] & 0x7FFF) > 0x7C00) {
+          dst[dstOff + i] = 0x7E00;
+        }
+      }
     }
   }
 
@@ -240,15 +261,27 @@ public final class RoundingKernels {
     }
   }
 
-  /** {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. */
+  /**
+   * {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. On arrays, as in
+   * {@link #fp16Encode(float[], int, short[], int, int)}, the vectorised JDK round trip plus a
+   * NaN-canonicalising pass beats {@link #fp16RoundLanes}; segments use the lanes.
+   */
   public static void fp16RoundInPlace(float[] a, int from, int to) {
-    int i = from;
-    for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
-      IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
-      fp16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
-    }
-    for (; i < to; i++) {
-      a[i] = fp16Round(a[i]);
+    for (int start = from; start < to; start += BLOCK) { // block: the NaN pass reads from L1
+      int end = Math.min(to, start + BLOCK);
+      for (int i = start; i < end; i++) {
+        a[i] = Float.float16ToFloat(Float.floatToFloat16(a[i]));
+      }
+      int i = start;
+      for (int bound = start + F.loopBound(end - start); i < bound; i += F.length()) {
+        FloatVector x = FloatVector.fromArray(F, a, i);
+        x.blend(Float.NaN, x.test(VectorOperators.IS_NAN)).intoArray(a, i);
+      }
+      for (; i < end; i++) {
+        if (Float.isNaN(a[i])) {
+          a[i] = Float.NaN;
+        }
+      }
     }
   }
 

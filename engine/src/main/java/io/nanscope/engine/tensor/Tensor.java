@@ -129,7 +129,8 @@ public final class Tensor {
     if (kind == StorageKind.F64) {
       segment.setAtIndex(F64, i, v);
     } else {
-      set(i, (float) format.round(v)); // one rounding from double; the float is exact
+      float f = (float) v;
+      set(i, f == v ? f : (float) format.round(v)); // one rounding, from double when v is no float
     }
   }
 

@@ -1,5 +1,6 @@
 package io.nanscope.engine.trace;
 
+import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.FormatInfo;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
@@ -162,7 +163,7 @@ public final class AnomalyTracer implements Tracer {
     Tensor unrounded = r.unrounded();
     TensorStats outStats = TensorStats.of(out, unrounded);
     List<OffendingValue> offending = new ArrayList<>();
-    double crossed = Double.NaN; // largest finite |unrounded| among outputs that became inf
+    double crossed = Double.NaN; // largest finite |unrounded| among outputs that became non-finite
     boolean unroundedInf = false;
     long n = out.size();
     for (long i = 0; i < n; i++) {
@@ -172,7 +173,7 @@ public final class AnomalyTracer implements Tracer {
         continue;
       }
       double u = unrounded == null ? Double.NaN : unrounded.getDouble(i);
-      if (Double.isInfinite(x) && Double.isFinite(u)) {
+      if (Double.isFinite(u)) { // finite before rounding: it overflowed (E4M3FN gives NaN)
         crossed = Double.isNaN(crossed) ? Math.abs(u) : Math.max(crossed, Math.abs(u));
       }
       unroundedInf |= Double.isInfinite(u);
@@ -181,7 +182,8 @@ public final class AnomalyTracer implements Tracer {
             new OffendingValue(i, coordinates(out.shape(), i), x, BitPattern.of(out, i), u));
       }
     }
-    String limit = limitCrossed(out, unrounded != null, newInf, inputsFinite, crossed, unroundedInf);
+    String limit =
+        limitCrossed(out, unrounded != null, newInf, inputsFinite, crossed, unroundedInf);
     return new FirstNonFinite(
         at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit);
   }
@@ -193,13 +195,15 @@ public final class AnomalyTracer implements Tracer {
       boolean inputsFinite,
       double crossed,
       boolean unroundedInf) {
-    FormatInfo info = out.format().info();
-    String name = out.format().name();
-    String max = "maxFinite " + Numbers.human(info.maxFinite()) + " of " + name;
-    if (newInf && !Double.isNaN(crossed)) {
+    FloatFormat f = out.format();
+    FormatInfo info = f.info();
+    String max = "maxFinite " + Numbers.human(info.maxFinite()) + " of " + f.name();
+    if (!Double.isNaN(crossed)) {
       String s = "|x| = " + Numbers.human(crossed) + " > " + max;
       if (info.bits() < 64) {
-        s += " (values >= " + Numbers.human(TensorStats.overflowThreshold(info)) + " round to inf)";
+        s += " (values " + (TensorStats.thresholdOverflows(f) ? ">= " : "> ")
+            + Numbers.human(TensorStats.overflowThreshold(f))
+            + (info.hasInfinity() ? " round to inf)" : " round to NaN: no infinity)");
       }
       return s;
     }

@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
 
 /**
  * numpy {@code .npy} files (format version 1.0, C order, little-endian): FP32 as {@code '<f4'},
- * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16 has no numpy dtype, so a BF16 tensor is
- * written as {@code '<f4'} (exact: every BF16 value is an FP32 value). The header is laid out
+ * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16, TF32 and FP8 have no numpy dtype, so they
+ * are written as {@code '<f4'} (exact: every value of theirs is an FP32 value). The header is laid out
  * byte for byte as numpy 2.4 writes it (the dict, 21 - len(repr(shape[0])) spare spaces so the
  * first axis can grow in place, then spaces up to a 64-byte boundary and a newline), so files
  * compare equal to {@code np.save}'s.
@@ -73,19 +73,19 @@ public final class Npy {
   }
 
   private static String descr(FloatFormat f) {
-    if (f == FloatFormat.FP32 || f == FloatFormat.BF16) {
-      return "<f4";
-    }
     if (f == FloatFormat.FP16) {
       return "<f2";
     }
     if (f == FloatFormat.FP64) {
       return "<f8";
     }
+    if (f.info().precisionBits() <= 24 && f.info().exponentBits() <= 8) {
+      return "<f4"; // FP32 itself, or a narrower format whose every value is an FP32 value
+    }
     throw new IllegalArgumentException(
-        "no .npy dtype for "
+        "no .npy dtype holds every "
             + f.name()
-            + " tensors: convert with tensor.to(FloatFormat.FP32) first (exact for narrower formats)");
+            + " value exactly: convert with tensor.to(FloatFormat.FP64) first");
   }
 
   static String header(String descr, Shape shape) {

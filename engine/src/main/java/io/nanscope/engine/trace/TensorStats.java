@@ -2,7 +2,10 @@ package io.nanscope.engine.trace;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.FormatInfo;
+import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * What a tensor holds, seen against the limits of a number format: the numbers behind the
@@ -11,8 +14,8 @@ import io.nanscope.engine.tensor.Tensor;
  * <p>{@code headroom = log2(maxFinite / max|x|)} in binades: 0 means the largest value sits at the
  * format's maximum, negative means it would not fit. Counts are per element. {@code overflow} and
  * {@code underflow} compare the stored output with its unrounded FP32 value and are only meaningful
- * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (or ±maxFinite after
- * when round-to-nearest would have given inf: saturation); underflow = non-zero before rounding, zero after.
+ * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (NaN for formats
+ * without infinity, or ±maxFinite when round-to-nearest would have overflowed: saturation); underflow = non-zero before rounding, zero after.
  *
  * @param format the format the values are stored in (limits and subnormals are judged in it)
  * @param count number of elements
@@ -54,27 +57,72 @@ public record TensorStats(
    * FP32; may be null) also the overflow and underflow counts. One pass over both.
    */
   public static TensorStats of(Tensor output, Tensor unrounded) {
-    Accumulator acc = new Accumulator(output.format(), unrounded != null);
     long n = output.size();
-    if (unrounded == null) {
+    if (unrounded != null && unrounded.size() != n) {
+      throw new IllegalArgumentException(
+          "the unrounded tensor has "
+              + unrounded.size()
+              + " elements but the output "
+              + n
+              + ": pass the op's own pre-rounding values, shape "
+              + output.shape());
+    }
+    Accumulator acc = new Accumulator(output.format(), unrounded != null);
+    boolean exact64 =
+        output.storageKind() == StorageKind.F64
+            || (unrounded != null && unrounded.storageKind() == StorageKind.F64);
+    if (exact64) { // FP64 references: element by element, no narrowing
       for (long i = 0; i < n; i++) {
-        acc.add(output.getDouble(i));
+        if (unrounded == null) {
+          acc.add(output.getDouble(i));
+        } else {
+          acc.add(output.getDouble(i), unrounded.getDouble(i));
+        }
       }
-    } else {
-      if (unrounded.size() != n) {
-        throw new IllegalArgumentException(
-            "the unrounded tensor has "
-                + unrounded.size()
-                + " elements but the output "
-                + n
-                + ": pass the op's own pre-rounding values, shape "
-                + output.shape());
-      }
-      for (long i = 0; i < n; i++) {
-        acc.add(output.getDouble(i), unrounded.getDouble(i));
+      return acc.build();
+    }
+    // Decode CHUNK elements at a time into float buffers, then one tight loop per chunk.
+    float[] x = new float[(int) Math.min(CHUNK, n)];
+    float[] u = unrounded == null ? null : new float[x.length];
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      decode(output, from, x, len);
+      if (u == null) {
+        for (int k = 0; k < len; k++) {
+          acc.add(x[k]);
+        }
+      } else {
+        decode(unrounded, from, u, len);
+        for (int k = 0; k < len; k++) {
+          acc.add(x[k], u[k]);
+        }
       }
     }
     return acc.build();
+  }
+
+  private static final int CHUNK = 4096;
+
+  /** Elements [from, from + len) of {@code t} as floats (exact for every non-FP64 format). */
+  private static void decode(Tensor t, long from, float[] buf, int len) {
+    MemorySegment seg = t.segment();
+    if (t.storageKind() == StorageKind.F32) {
+      MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, from * Float.BYTES, buf, 0, len);
+    } else if (t.format() == FloatFormat.FP16) {
+      for (int k = 0; k < len; k++) {
+        buf[k] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k));
+      }
+    } else if (t.format() == FloatFormat.BF16) {
+      for (int k = 0; k < len; k++) {
+        buf[k] =
+            Float.intBitsToFloat(
+                (seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k) & 0xFFFF) << 16);
+      }
+    } else {
+      for (int k = 0; k < len; k++) {
+        buf[k] = t.get(from + k);
+      }
+    }
   }
 
   /**
@@ -110,14 +158,15 @@ public record TensorStats(
 
   /**
    * Headroom of these values in any format, in binades: {@code log2(other.maxFinite / max|x|)};
-   * +inf when every value is zero or NaN, −inf when the tensor already holds an infinity.
+   * −inf when the tensor already holds an infinity, +inf when every value is zero, NaN when the
+   * only values besides zeros are NaN (nothing finite to measure).
    */
   public double headroomIn(FloatFormat other) {
     if (infinities() > 0) {
       return Double.NEGATIVE_INFINITY;
     }
     if (maxAbs == 0) {
-      return Double.POSITIVE_INFINITY;
+      return nan > 0 ? Double.NaN : Double.POSITIVE_INFINITY;
     }
     return Math.log(other.info().maxFinite() / maxAbs) / Math.log(2);
   }
@@ -181,12 +230,23 @@ public record TensorStats(
   }
 
   /**
-   * The smallest magnitude that rounds to inf under round-to-nearest-even: maxFinite plus half an
-   * ulp of the top binade, {@code (2 − 2^−p)·2^emax} (65,520 for FP16).
+   * Where round-to-nearest-even starts to overflow: maxFinite plus half an ulp of the top binade,
+   * {@code maxFinite + 2^(exponent(maxFinite) − p)} — 65,520 for FP16, 61,440 for FP8 E5M2, 464
+   * for FP8 E4M3FN. Whether the threshold itself overflows depends on the tie rule: see
+   * {@link #thresholdOverflows(FloatFormat)}.
    */
-  public static double overflowThreshold(FormatInfo info) {
-    int emax = (1 << (info.exponentBits() - 1)) - 1;
-    return info.maxFinite() + Math.scalb(1.0, emax - info.precisionBits());
+  public static double overflowThreshold(FloatFormat f) {
+    double max = f.info().maxFinite();
+    return max + Math.scalb(1.0, Math.getExponent(max) - f.info().precisionBits());
+  }
+
+  /**
+   * Whether the threshold itself rounds past maxFinite: true for IEEE formats (maxFinite has an odd
+   * last mantissa bit, so the tie goes up: FP16's 65,520 becomes inf), false for E4M3FN (448 is
+   * even, so 464 rounds down to 448). Decided by the format's own rounding.
+   */
+  public static boolean thresholdOverflows(FloatFormat f) {
+    return !Double.isFinite(f.round(overflowThreshold(f)));
   }
 
   private static double maxIgnoringNaN(double a, double b) {
@@ -200,7 +260,7 @@ public record TensorStats(
   private static final class Accumulator {
     private final FloatFormat format;
     private final double maxFinite;
-    private final double overflowThreshold;
+    private final boolean hasInfinity;
     private final double minNormal;
     private final boolean withUnrounded;
     private long count;
@@ -218,7 +278,7 @@ public record TensorStats(
     Accumulator(FloatFormat format, boolean withUnrounded) {
       this.format = format;
       this.maxFinite = format.info().maxFinite();
-      this.overflowThreshold = overflowThreshold(format.info());
+      this.hasInfinity = format.info().hasInfinity();
       this.minNormal = format.info().minNormal();
       this.withUnrounded = withUnrounded;
     }
@@ -263,9 +323,11 @@ public record TensorStats(
         unroundedMaxAbs = au;
       }
       double ax = Math.abs(x);
-      // Saturation counts only where round-to-nearest would have given inf: values between
-      // maxFinite and the threshold round to maxFinite legitimately.
-      if (Double.isInfinite(x) || (ax == maxFinite && au >= overflowThreshold)) {
+      if (Double.isInfinite(x)
+          || (Double.isNaN(x) && !hasInfinity) // E4M3FN: an IEEE overflow gives NaN
+          || (ax == maxFinite && au > maxFinite && !Double.isFinite(format.round(u)))) {
+        // The last case is saturation: counted only where round-to-nearest would have overflowed,
+        // since values just above maxFinite round down to it legitimately.
         overflow++;
       } else if (x == 0 && au != 0) {
         underflow++;

@@ -180,6 +180,21 @@ class AdamTest {
   }
 
   @Test
+  void fp8StateHoldsOnlyFp8ValuesAndTheStepStillMoves() {
+    // FP8 E4M3 state (as in 8-bit optimisers, minus their block scaling): m and v are FP8 values.
+    Tensor p = Tensor.of(FloatFormat.FP32, Shape.of(2), 1f, -1f);
+    Adam adam = new Adam(1e-2, FloatFormat.FP8_E4M3);
+    adam.step(List.of(new ParamGrad("w", p, Tensor.of(FloatFormat.FP32, Shape.of(2), 0.5f, -2f))));
+    Adam.State s = adam.state("w");
+    assertThat(s.expAvg().format()).isEqualTo(FloatFormat.FP8_E4M3);
+    // m = 0.1·g rounded to E4M3 (3 mantissa bits): 0.05 -> 0.05078125, -0.2 -> -0.203125.
+    assertThat(s.expAvg().get(0)).isEqualTo(0.05078125f);
+    assertThat(s.expAvg().get(1)).isEqualTo(-0.203125f);
+    assertThat(p.get(0)).isLessThan(1f);
+    assertThat(p.get(1)).isGreaterThan(-1f);
+  }
+
+  @Test
   void rejectsBadHyperparametersAndFormatsWithTorchMessages() {
     assertThatThrownBy(() -> new Adam(-1, FloatFormat.FP32))
         .hasMessageStartingWith("Invalid learning rate: -1.0");

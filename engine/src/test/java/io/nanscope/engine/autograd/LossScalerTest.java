@@ -4,12 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.op.MatMul;
+import io.nanscope.engine.op.OpContext;
+import io.nanscope.engine.op.OpKind;
+import io.nanscope.engine.op.Precision;
+import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.StatsTracer;
+import io.nanscope.engine.trace.TraceContext;
 import io.nanscope.engine.trace.Tracer;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.util.List;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
 class LossScalerTest {
@@ -120,6 +129,51 @@ class LossScalerTest {
     List<ParamGrad> g = grads(FloatFormat.FP16, 3 * 0x1p-24f * 65536f);
     allowed.unscale(g);
     assertThat(g.getFirst().grad().get(0)).isEqualTo(3 * 0x1p-24f);
+  }
+
+  /**
+   * Why loss scaling exists: an FP16 activation gradient of 1e-8 (below half of FP16's smallest
+   * subnormal, 2^-25 ≈ 2.98e-8) flushes to 0 in backward; scaled by 2^16 it is 6.55e-4 and
+   * survives, and unscaling into the FP32 master gradient gives 1e-8 back. Real ops and Tape.
+   */
+  @Test
+  void scalingRescuesAnFp16GradientThatUnderflows() {
+    Precision p =
+        PrecisionPolicy.named("pytorch-fp16").of(OpKind.MATMUL);
+    float[] dxUnscaled = new float[2];
+    long[] underflows = new long[2];
+    for (int scaled = 0; scaled < 2; scaled++) {
+      LossScaler scaler = new LossScaler();
+      StatsTracer stats =
+          new StatsTracer(new TraceContext());
+      OpContext ctx = OpContext.DEFAULT.withTracer(stats);
+      Tape tape = new Tape();
+      // FP16 weights with FP32 master gradients, as GradScaler requires.
+      Var x =
+          tape.param(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1f), "x", FloatFormat.FP32);
+      Var w1 = tape.constant(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1f), "w1");
+      Var w2 = tape.constant(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1e-4f), "w2");
+      Site s = Site.of("layers", 0);
+      Var h = MatMul.apply(tape, ctx, s.child("a"), p, x, w1);
+      Var y = MatMul.apply(tape, ctx, s.child("b"), p, h, w2);
+      // dLoss/dy = 1e-4 (FP16: 1.0002e-4), times the scale when scaling.
+      float seed = scaled == 1 ? scaler.scaleLoss(1e-4f) : 1e-4f;
+      tape.backward(y, Tensor.of(FloatFormat.FP16, Shape.of(1, 1), seed));
+      List<ParamGrad> params = List.of(new ParamGrad("x", x.value(), x.grad()));
+      if (scaled == 1) {
+        assertThat(scaler.unscale(params)).isFalse();
+      }
+      dxUnscaled[scaled] = x.grad().get(0);
+      underflows[scaled] =
+          stats.rows().stream()
+              .filter(r -> r.at().op().equals("matmul.dx") && r.at().site().name().equals("layers.0.b"))
+              .mapToLong(r -> r.output().underflow())
+              .sum();
+    }
+    assertThat(dxUnscaled[0]).as("unscaled: dh = 1e-8 flushed to 0 in FP16").isZero();
+    assertThat(underflows[0]).isEqualTo(1);
+    assertThat(dxUnscaled[1]).as("scaled by 2^16 then unscaled").isCloseTo(1e-8f, Offset.offset(1e-10f));
+    assertThat(underflows[1]).isZero();
   }
 
   @Test

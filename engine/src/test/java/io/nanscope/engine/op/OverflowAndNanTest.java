@@ -168,4 +168,48 @@ class OverflowAndNanTest {
     assertThat(first.unrounded().get(0)).isEqualTo(90000f);
     assertThat(first.output().get(0)).isEqualTo(Float.POSITIVE_INFINITY);
   }
+
+  @Test
+  void outputRoundingSpecSaturatesTruncatesOrRoundsStochastically() {
+    Precision ieee = new Precision(FP16, FP32, FP32);
+    Precision saturate = ieee.withRounding(
+        io.nanscope.engine.format.RoundingSpec.NEAREST_EVEN.withOverflow(io.nanscope.engine.format.Overflow.SATURATE));
+    // the overflowing SwiGLU product clamps to maxFinite instead of inf (what a clamp fix does)
+    assertThat(SwiGlu.forward(CTX, S, saturate, row(FP16, 255.875f), row(FP16, 261.75f)).get(0)).isEqualTo(65504f);
+    // toward zero: 1 + 1.9·2^-10 truncates to 1 + 2^-10 (nearest would give 1 + 2^-9)
+    Precision rz = ieee.withRounding(io.nanscope.engine.format.RoundingSpec.of(io.nanscope.engine.format.Rounding.TOWARD_ZERO));
+    float v = 1 + 1.9f * Math.scalb(1f, -10);
+    assertThat(Add.forward(CTX, S, rz, row(FP32, v), row(FP32, 0f)).get(0)).isEqualTo(1 + Math.scalb(1f, -10));
+    assertThat(Add.forward(CTX, S, ieee, row(FP32, v), row(FP32, 0f)).get(0)).isEqualTo(1 + Math.scalb(1f, -9));
+    // stochastic: 1 + 2^-12 lies a quarter of the way from 1 to 1 + 2^-10; over 4096 elements about
+    // a quarter round up (binomial sd ≈ 28, so ±6 sd = 170), and the draws repeat for the same seed.
+    Precision sr = ieee.withRounding(io.nanscope.engine.format.RoundingSpec.stochastic(42));
+    float[] xs = new float[4096];
+    Arrays.fill(xs, 1 + Math.scalb(1f, -12));
+    Tensor a = Scale.forward(CTX, S, sr, Tensor.of(FP32, Shape.of(4096), xs), 1.0);
+    Tensor b = Scale.forward(CTX, S, sr, Tensor.of(FP32, Shape.of(4096), xs), 1.0);
+    int up = 0;
+    for (int i = 0; i < 4096; i++) {
+      assertThat(a.get(i)).isIn(1f, 1 + Math.scalb(1f, -10));
+      up += a.get(i) > 1f ? 1 : 0;
+      assertThat(b.get(i)).isEqualTo(a.get(i));
+    }
+    assertThat(up).isBetween(1024 - 170, 1024 + 170);
+  }
+
+  @Test
+  void policyFilesCanSetTheOutputRounding() {
+    PrecisionPolicy p = PrecisionPolicy.fromMap(java.util.Map.of(
+        "base", "pytorch-fp16",
+        "ops", java.util.Map.of("swiglu", java.util.Map.of("overflow", "saturate", "rounding", "stochastic", "seed", "7"))));
+    Precision sw = p.of(OpKind.SWIGLU);
+    assertThat(sw.rounding().overflow()).isEqualTo(io.nanscope.engine.format.Overflow.SATURATE);
+    assertThat(sw.rounding().rounding()).isEqualTo(io.nanscope.engine.format.Rounding.STOCHASTIC);
+    assertThat(sw.rounding().seed()).isEqualTo(7L);
+    assertThat(sw.toString()).contains("saturate");
+    assertThat(p.of(OpKind.MATMUL).rounding().isIeeeDefault()).isTrue();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> PrecisionPolicy.fromMap(java.util.Map.of(
+            "default", java.util.Map.of("overflow", "clamp"))))
+        .hasMessageContaining("expected one of [ieee, saturate]");
+  }
 }

@@ -5,10 +5,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.trace.Site;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
+import tools.jackson.databind.ObjectMapper;
+import tools.jackson.dataformat.yaml.YAMLMapper;
 
 class PrecisionPolicyTest {
 
@@ -90,7 +94,36 @@ class PrecisionPolicyTest {
         .hasMessageContaining("matmul");
     assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("output", "fp12"))))
         .hasMessageContaining("unknown format 'fp12'");
-    assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("rounding", "fp16"))))
-        .hasMessageContaining("expected output, accumulate, compute");
+    assertThatThrownBy(() -> PrecisionPolicy.fromMap(Map.of("default", Map.of("mode", "fp16"))))
+        .hasMessageContaining("expected output, accumulate, compute, rounding");
+  }
+
+  private static Map<String, Object> yaml(String name) throws Exception {
+    Path p = Path.of("..", "configs", "precision", name);
+    assertThat(p).as("run from the engine module directory").exists();
+    ObjectMapper m = YAMLMapper.builder().build();
+    @SuppressWarnings("unchecked")
+    Map<String, Object> map = m.readValue(Files.readString(p), Map.class);
+    return map;
+  }
+
+  @Test
+  void yamlFilesOfTheBuiltInsEqualTheBuiltIns() throws Exception {
+    for (String name : new String[] {"pytorch-fp16", "naive-fp16", "strict-fp16"}) {
+      PrecisionPolicy fromYaml = PrecisionPolicy.fromMap(yaml(name + ".yaml"));
+      PrecisionPolicy builtIn = PrecisionPolicy.named(name);
+      assertThat(fromYaml.storage()).isEqualTo(builtIn.storage());
+      for (OpKind k : OpKind.values()) {
+        assertThat(fromYaml.of(k)).as("%s %s", name, k).isEqualTo(builtIn.of(k));
+      }
+    }
+  }
+
+  @Test
+  void customYamlKeepsDownProjInFp32() throws Exception {
+    PrecisionPolicy p = PrecisionPolicy.fromMap(yaml("fp16-down-proj-fp32.yaml"));
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "down_proj"))).isEqualTo(new Precision(FP32, FP32, FP32));
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "gate_proj"))).isEqualTo(new Precision(FP16, FP32, FP32));
+    assertThat(p.describe()).contains("layers.*.mlp.down_proj");
   }
 }

@@ -48,7 +48,7 @@ class KernelsTest {
   static Stream<Arguments> shapes() {
     int[][] mnk = {
       {1, 1, 1}, {1, 7, 31}, {1, 33, 4095}, {2, 5, 7}, {7, 31, 33}, {31, 33, 7}, {33, 7, 64},
-      {4, 4, 8}, {5, 9, 4095}, {3, 130, 100}
+      {4, 4, 8}, {5, 9, 4095}, {3, 130, 100}, {1, 600, 33}, {9, 600, 15}
     };
     Stream.Builder<Arguments> b = Stream.builder();
     for (int[] s : mnk) {

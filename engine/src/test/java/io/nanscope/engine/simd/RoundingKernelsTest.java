@@ -22,41 +22,69 @@ class RoundingKernelsTest {
 
   private static final int CHUNK = 1 << 20;
 
-  /** All 2^32 floats through the vector FP16 encoder vs {@link Float#floatToFloat16}: ~10 s on 2 cores. */
+  /** {@code -Pexhaustive} (system property nanscope.exhaustive): all 2^32 floats instead of 2^28. */
+  private static final boolean EXHAUSTIVE = Boolean.getBoolean("nanscope.exhaustive");
+
+  /** Middle-bit patterns (float bits 13..19) of the stratified sample. */
+  private static final int[] MIDDLE = {0x00, 0x01, 0x02, 0x2A, 0x40, 0x55, 0x7E, 0x7F};
+
+  /**
+   * Both FP16 encoders and rounders (arrays: JDK-intrinsic path; segments: integer lanes) vs
+   * {@link Float#floatToFloat16}. Default: a 2^28 stratified sample — every value of the top 12
+   * bits (sign, exponent, 3 mantissa bits) × 8 patterns of bits 13..19 × all 2^13 values of the low
+   * 13 bits, which hold FP16's round and sticky bits (~5 s CPU). With {@code -Pexhaustive}: all 2^32
+   * floats (~45 s CPU).
+   */
   @Test
   void fp16EncodeMatchesJdkOnAllFloats() {
+    int n = EXHAUSTIVE ? CHUNK : 1 << 16; // per top-12-bit prefix
     long mismatches =
         IntStream.range(0, 1 << 12)
             .parallel()
             .mapToLong(
                 chunk -> {
-                  float[] src = new float[CHUNK];
-                  short[] dst = new short[CHUNK];
-                  float[] rounded = new float[CHUNK];
+                  float[] src = new float[n];
+                  short[] dst = new short[n];
+                  float[] rounded = new float[n];
                   int base = chunk << 20;
-                  for (int i = 0; i < CHUNK; i++) {
-                    src[i] = Float.intBitsToFloat(base + i);
+                  for (int i = 0; i < n; i++) {
+                    int low = EXHAUSTIVE ? i : (MIDDLE[(i >>> 13) & 7] << 13) | (i & 0x1FFF);
+                    src[i] = Float.intBitsToFloat(base + low);
                   }
-                  RoundingKernels.fp16Encode(src, 0, dst, 0, CHUNK);
-                  System.arraycopy(src, 0, rounded, 0, CHUNK);
-                  RoundingKernels.fp16RoundInPlace(rounded, 0, CHUNK);
+                  // arrays take the JDK-intrinsic path, segments the integer-lane kernels: check both
+                  RoundingKernels.fp16Encode(src, 0, dst, 0, n);
+                  System.arraycopy(src, 0, rounded, 0, n);
+                  RoundingKernels.fp16RoundInPlace(rounded, 0, n);
+                  short[] dstLanes = new short[n];
+                  float[] roundedLanes = new float[n];
+                  try (Arena arena = Arena.ofConfined()) {
+                    MemorySegment h = arena.allocate(2L * n);
+                    MemorySegment f = arena.allocate(4L * n);
+                    RoundingKernels.fp16Encode(src, 0, h, 0, n);
+                    MemorySegment.copy(src, 0, f, ValueLayout.JAVA_FLOAT, 0, n);
+                    RoundingKernels.fp16RoundInPlace(f, 0, n);
+                    MemorySegment.copy(h, ValueLayout.JAVA_SHORT, 0, dstLanes, 0, n);
+                    MemorySegment.copy(f, ValueLayout.JAVA_FLOAT, 0, roundedLanes, 0, n);
+                  }
                   long bad = 0;
-                  for (int i = 0; i < CHUNK; i++) {
+                  for (int i = 0; i < n; i++) {
                     float x = src[i];
                     short want = Float.floatToFloat16(x);
                     boolean ok;
                     if (Float.isNaN(x)) {
-                      ok = dst[i] == (short) 0x7E00 && Float.floatToRawIntBits(rounded[i]) == 0x7FC00000;
+                      ok = dst[i] == (short) 0x7E00 && Float.floatToRawIntBits(rounded[i]) == 0x7FC00000
+                          && dstLanes[i] == (short) 0x7E00 && Float.floatToRawIntBits(roundedLanes[i]) == 0x7FC00000;
                     } else {
-                      ok = dst[i] == want
-                          && Float.floatToRawIntBits(rounded[i])
-                              == Float.floatToRawIntBits(Float.float16ToFloat(want));
+                      int wantRounded = Float.floatToRawIntBits(Float.float16ToFloat(want));
+                      ok = dst[i] == want && dstLanes[i] == want
+                          && Float.floatToRawIntBits(rounded[i]) == wantRounded
+                          && Float.floatToRawIntBits(roundedLanes[i]) == wantRounded;
                     }
                     if (!ok) {
                       if (bad < 5) {
                         System.err.printf(
-                            "fp16 mismatch x=%s (0x%08x): kernel 0x%04x round %s, JDK 0x%04x%n",
-                            x, base + i, dst[i], rounded[i], want);
+                            "fp16 mismatch x=%s (0x%08x): arrays 0x%04x / %s, segments 0x%04x / %s, JDK 0x%04x%n",
+                            x, Float.floatToRawIntBits(x), dst[i], rounded[i], dstLanes[i], roundedLanes[i], want);
                       }
                       bad++;
                     }

@@ -216,11 +216,35 @@ class AnomalyTracerTest {
     // Independent: the smallest float that JDK's floatToFloat16 sends to inf is 65520.
     assertThat(Float.float16ToFloat(Float.floatToFloat16(65520f))).isInfinite();
     assertThat(Float.float16ToFloat(Float.floatToFloat16(Math.nextDown(65520f)))).isEqualTo(65504f);
-    assertThat(TensorStats.overflowThreshold(FloatFormat.FP16.info())).isEqualTo(65520.0);
+    assertThat(TensorStats.overflowThreshold(FloatFormat.FP16)).isEqualTo(65520.0);
+    assertThat(TensorStats.thresholdOverflows(FloatFormat.FP16)).isTrue();
     // BF16: 0x7F7F8000 as FP32 bits is the midpoint above bf16 max; FP32 max + half ulp for FP32.
-    assertThat(TensorStats.overflowThreshold(FloatFormat.BF16.info()))
+    assertThat(TensorStats.overflowThreshold(FloatFormat.BF16))
         .isEqualTo((double) Float.intBitsToFloat(0x7F7F8000));
-    assertThat(TensorStats.overflowThreshold(FloatFormat.FP32.info()))
+    assertThat(TensorStats.overflowThreshold(FloatFormat.FP32))
         .isEqualTo(Float.MAX_VALUE + Math.scalb(1.0, 103));
+    // numerics-facts §3: E5M2 goes to inf at >= 61440. E4M3FN: max 448 = 1.110b x 2^8, next
+    // (unrepresentable) step 480, midpoint 464; 448's last mantissa bit is 0, so the tie rounds
+    // DOWN and only values above 464 overflow (to NaN: no infinity).
+    assertThat(TensorStats.overflowThreshold(FloatFormat.FP8_E5M2)).isEqualTo(61440.0);
+    assertThat(TensorStats.thresholdOverflows(FloatFormat.FP8_E5M2)).isTrue();
+    assertThat(TensorStats.overflowThreshold(FloatFormat.FP8_E4M3)).isEqualTo(464.0);
+    assertThat(TensorStats.thresholdOverflows(FloatFormat.FP8_E4M3)).isFalse();
+  }
+
+  @Test
+  void fp8E4m3OverflowIsANanWithTheValueThatCrossed() {
+    AnomalyTracer tracer = AnomalyTracer.recording(new TraceContext());
+    Tensor in = t(F, 1, 2, 20f, 25f);
+    Tensor u = t(F, 1, 2, 500f, 400f);
+    Tensor out = t(FloatFormat.FP8_E4M3, 1, 2, 500f, 400f); // 500 -> NaN, 400 -> 384 or 416
+    assertThat(out.get(0)).isNaN();
+    tracer.record(rec("layers.0.mlp.swiglu", "swiglu", Phase.FORWARD, List.of(in), out, u));
+    FirstNonFinite ev = tracer.first().orElseThrow();
+    assertThat(ev.newNan()).isTrue();
+    assertThat(ev.output().overflow()).isEqualTo(1);
+    assertThat(ev.offending().getFirst().bits().hex()).isEqualTo("0x7f");
+    assertThat(ev.limitCrossed())
+        .isEqualTo("|x| = 500 > maxFinite 448 of fp8-e4m3 (values > 464 round to NaN: no infinity)");
   }
 }

@@ -106,6 +106,30 @@ class TensorStatsTest {
   }
 
   @Test
+  void chunkBoundariesAndTailsAreCountedOnce() {
+    // Sizes around the 4096-element decoding chunk; specials on both sides of each boundary.
+    for (int n : new int[] {1, 7, 4095, 4096, 4097, 10007}) {
+      float[] v = new float[n];
+      java.util.Arrays.fill(v, 1f);
+      int[] where = {0, n / 2, n - 1, Math.min(4095, n - 1), Math.min(4096, n - 1)};
+      java.util.Set<Integer> distinct = new java.util.TreeSet<>();
+      for (int w : where) {
+        distinct.add(w);
+      }
+      for (int w : distinct) {
+        v[w] = 1e5f; // overflows FP16
+      }
+      Tensor u = Tensor.of(FloatFormat.FP32, Shape.of(n), v);
+      Tensor out = Tensor.of(FloatFormat.FP16, Shape.of(n), v);
+      TensorStats s = TensorStats.of(out, u);
+      assertThat(s.count()).as("n=%d", n).isEqualTo(n);
+      assertThat(s.posInf()).as("n=%d", n).isEqualTo(distinct.size());
+      assertThat(s.overflow()).as("n=%d", n).isEqualTo(distinct.size());
+      assertThat(TensorStats.of(u).maxAbs()).as("n=%d", n).isEqualTo(1e5f);
+    }
+  }
+
+  @Test
   void saturationToMaxFiniteCountsOnlyWhereNearestWouldGiveInf() {
     // A saturating rounding (as FP8 E4M3 "fn" does) stores maxFinite where IEEE gives inf.
     Tensor out = fromBits16(FloatFormat.FP16, 0x7bff, 0x7bff, 0xfbff);
@@ -131,6 +155,10 @@ class TensorStatsTest {
         .isCloseTo(Math.log10(Float.MAX_VALUE) / log2 - Math.log10(1e6) / log2, within(1e-12));
     assertThat(TensorStats.of(Tensor.zeros(FloatFormat.FP16, Shape.of(3))).headroom())
         .isEqualTo(Double.POSITIVE_INFINITY);
+    assertThat(TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), Float.NaN, 0f)).headroom())
+        .isNaN();
+    assertThat(TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), Float.NaN, 2f)).headroom())
+        .isCloseTo(Math.log10(65504 / 2.0) / log2, within(1e-12));
   }
 
   @Test

@@ -145,6 +145,10 @@ final class HfTokenizerJsonFile {
         case "Replace" -> escapes |= " ".equals(s.path("pattern").path("String").asString(""))
             && Tokenizer.SPACE_SYMBOL.equals(s.path("content").asString(""));
         case "Metaspace" -> {
+          if (s.path("split").asBoolean(false)) {
+            throw bad(file, "Metaspace with split=true (BPE per word) is not supported; Llama's"
+                + " SentencePiece-converted tokenizers use split=false");
+          }
           escapes = true;
           String scheme = s.path("prepend_scheme").asString("");
           prepend |= scheme.equals("always") || scheme.equals("first")

@@ -422,6 +422,23 @@ public final class Tokenizer {
   }
 
   /**
+   * The bytes run.c prints for a token sequence that starts with BOS: for each token after the
+   * first, {@link #llama2cPiece}(previous, token) if {@link #llama2cPrintable}. (run.c then prints
+   * one final newline, not included here.) Byte-fallback pieces of a multi-byte character print
+   * nothing, as in run.c.
+   */
+  public byte[] llama2cDecode(int[] ids) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (int i = 1; i < ids.length; i++) {
+      byte[] piece = llama2cPiece(ids[i - 1], ids[i]);
+      if (llama2cPrintable(piece)) {
+        out.writeBytes(piece);
+      }
+    }
+    return out.toByteArray();
+  }
+
+  /**
    * run.c's {@code safe_printf} filter: a one-byte piece is printed only if it is printable or
    * white space in the C locale ({@code isprint || isspace}); longer pieces always are.
    */

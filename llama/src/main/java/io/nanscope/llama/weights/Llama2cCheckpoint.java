@@ -59,7 +59,13 @@ public final class Llama2cCheckpoint {
     }
     LlamaConfig c = LlamaConfig.fromLlama2cHeader(
         all.asSlice(0, LlamaConfig.LLAMA2C_HEADER_BYTES).asByteBuffer(), file.toString());
-    long expected = expectedBytes(c);
+    long expected;
+    try {
+      expected = expectedBytes(c);
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException(file + ": the header " + describe(c)
+          + " describes a file of more than 2^63 bytes: not a llama2.c checkpoint, or a corrupt header");
+    }
     if (size != expected) {
       throw new IllegalArgumentException(file + ": " + size + " bytes, but the header " + describe(c)
           + " needs exactly " + expected + " (legacy v0 layout)" + (size < expected ? ": the file is truncated" : ""));

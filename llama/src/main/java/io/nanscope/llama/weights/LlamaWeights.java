@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * All weights of a Llama model with its config. Tensors read from files are views of the mapped
@@ -81,6 +82,41 @@ public record LlamaWeights(
       case FINAL_NORM -> finalNorm;
       case CLASSIFIER -> classifier;
     };
+  }
+
+  /**
+   * The first tensor (HF name, then what differs) whose format, shape or stored bits differ from
+   * {@code other}'s, in file order; empty if every tensor is bit-identical. Configs are not compared.
+   */
+  public Optional<String> firstBitwiseDifference(LlamaWeights other) {
+    List<String> names = new ArrayList<>();
+    List<Tensor[]> pairs = new ArrayList<>();
+    for (Global g : Global.values()) {
+      names.add(g.hf());
+      pairs.add(new Tensor[] {get(g), other.get(g)});
+    }
+    for (int l = 0; l < Math.min(layers.size(), other.layers.size()); l++) {
+      for (Layer t : Layer.values()) {
+        names.add(t.hf(l));
+        pairs.add(new Tensor[] {get(l, t), other.get(l, t)});
+      }
+    }
+    if (layers.size() != other.layers.size()) {
+      return Optional.of(layers.size() + " layers vs " + other.layers.size());
+    }
+    for (int i = 0; i < names.size(); i++) {
+      Tensor a = pairs.get(i)[0];
+      Tensor b = pairs.get(i)[1];
+      if (a.format() != b.format() || !a.shape().equals(b.shape())) {
+        return Optional.of(names.get(i) + ": " + a + " vs " + b);
+      }
+      long at = a.segment().mismatch(b.segment());
+      if (at >= 0) {
+        long element = at / a.storageKind().bytes();
+        return Optional.of(names.get(i) + ": element " + element + " is " + a.get(element) + " vs " + b.get(element));
+      }
+    }
+    return Optional.empty();
   }
 
   /**

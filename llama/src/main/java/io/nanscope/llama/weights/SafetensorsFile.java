@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import tools.jackson.core.JacksonException;
+import tools.jackson.core.StreamReadFeature;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
@@ -38,7 +39,9 @@ public final class SafetensorsFile implements TensorSource {
   /** Largest header accepted (the safetensors library's own limit). */
   public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-  private static final ObjectMapper JSON = JsonMapper.builder().build();
+  /** Duplicate keys would make two tensors share a name: refuse them instead of keeping the last. */
+  private static final ObjectMapper JSON =
+      JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
   /** Every dtype name of the safetensors format, with its element size in bytes (F4: 0 = packed). */
   private static final Map<String, Integer> KNOWN_DTYPES = Map.ofEntries(

@@ -302,6 +302,32 @@ class TokenizerTest {
     assertThat(Tokenizer.llama2cPrintable("é".getBytes(StandardCharsets.UTF_8))).isTrue();
   }
 
+  /**
+   * run.c prints the prompt before the generated text, so each golden output of
+   * {@code src/test/resources/golden} (made by a C reference of run.c) starts with the printed
+   * prompt: encoding with tok512 and decoding with run.c's quirks must give that prefix, including
+   * the dropped byte-fallback bytes of "Émile" and 🐶 and the kept spaces of "  two  spaces".
+   */
+  @Test
+  void llama2cDecodeOfThePromptPrefixesEveryGoldenOutput() throws IOException {
+    Tokenizer tok512 = Tokenizer.readLlama2c(TOK512);
+    Path golden = TestPaths.repoRoot().resolve("llama/src/test/resources/golden");
+    int checked = 0;
+    for (String line : Files.readAllLines(golden.resolve("manifest.tsv"))) {
+      if (line.startsWith("#") || line.isBlank()) {
+        continue;
+      }
+      String[] f = line.split("\t", -1);
+      byte[] out = Files.readAllBytes(golden.resolve(f[0]));
+      byte[] prompt = tok512.llama2cDecode(tok512.encode(f[2], true, false));
+      assertThat(Arrays.copyOf(out, Math.min(out.length, prompt.length))).as(f[0]).containsExactly(prompt);
+      checked++;
+    }
+    assertThat(checked).isEqualTo(9);
+    assertThat(new String(tok512.llama2cDecode(tok512.encode("Émile saw a café 🐶", true, false)), StandardCharsets.UTF_8))
+        .isEqualTo("mile saw a café ");
+  }
+
   @Test
   void decodeDropsControlAndJoinsBytes() {
     int[] ids = spm.encode("🦙 x", true, true);
@@ -325,6 +351,24 @@ class TokenizerTest {
       assertThat(dir.resolve("tokenizer_config.json")).exists();
       assertThat(dir.resolve("special_tokens_map.json")).content().contains("\"bos_token\" : \"<s>\"");
     }
+  }
+
+  /** Newer transformers write a Metaspace pre-tokenizer instead of Prepend+Replace: same ids. */
+  @Test
+  void metaspaceFormOfTokenizerJsonGivesTheSameIds(@TempDir Path dir) throws IOException {
+    var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
+    var root = (tools.jackson.databind.node.ObjectNode) mapper.readTree(LLAMA2.resolve("tokenizer.json").toFile());
+    root.putNull("normalizer");
+    var meta = root.putObject("pre_tokenizer");
+    meta.put("type", "Metaspace").put("replacement", "▁").put("prepend_scheme", "first").put("split", false);
+    Path f = Files.write(dir.resolve("tokenizer.json"), mapper.writeValueAsBytes(root));
+    Tokenizer t = Tokenizer.readHfJson(f);
+    for (Case c : llamaCppCases()) {
+      assertThat(t.encode(c.text(), false, false)).as(c.toString()).containsExactly(c.ids());
+    }
+    meta.put("split", true);
+    Files.write(f, mapper.writeValueAsBytes(root));
+    assertThatThrownBy(() -> Tokenizer.readHfJson(f)).hasMessageContaining("split=true");
   }
 
   @Test

@@ -8,10 +8,8 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.TestPaths;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.config.RopeLayout;
-import io.nanscope.llama.weights.WeightNames.Global;
 import io.nanscope.llama.weights.WeightNames.Layer;
 import java.io.IOException;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,23 +21,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class HfCheckpointTest {
 
-  static void assertSameBits(Tensor actual, Tensor expected, String what) {
-    assertThat(actual.format()).as(what).isSameAs(expected.format());
-    assertThat(actual.shape()).as(what).isEqualTo(expected.shape());
-    assertThat(actual.segment().toArray(ValueLayout.JAVA_BYTE)).as(what)
-        .isEqualTo(expected.segment().toArray(ValueLayout.JAVA_BYTE));
-  }
-
-  /** Every tensor of {@code a} equals (bit for bit) the same tensor of {@code b}. */
-  static void assertSameWeights(LlamaWeights a, LlamaWeights b) {
-    for (Global g : Global.values()) {
-      assertSameBits(a.get(g), b.get(g), g.hf());
-    }
-    for (int l = 0; l < a.config().nLayers(); l++) {
-      for (Layer t : Layer.values()) {
-        assertSameBits(a.get(l, t), b.get(l, t), t.hf(l));
-      }
-    }
+  /** Every tensor of {@code actual} is bit-identical to the same tensor of {@code expected}. */
+  static void assertSameWeights(LlamaWeights actual, LlamaWeights expected) {
+    assertThat(actual.firstBitwiseDifference(expected)).isEmpty();
   }
 
   @ParameterizedTest
@@ -62,6 +46,18 @@ class HfCheckpointTest {
     LlamaWeights expected = f == FloatFormat.FP32 ? original : original.to(f);
     assertSameWeights(unpermuted, expected);
     assertThat(Files.list(tmp).map(p -> p.getFileName().toString()).toList()).containsExactly("hf");
+  }
+
+  @Test
+  void bitwiseDifferenceNamesTheFirstDifferingTensor() throws IOException {
+    LlamaWeights w = LlamaWeights.read(TestPaths.stories260K());
+    LlamaWeights copy = w.to(FloatFormat.FP32);
+    assertThat(w.firstBitwiseDifference(copy)).isEmpty();
+    copy.get(2, Layer.W_UP).set(17, Math.nextUp(copy.get(2, Layer.W_UP).get(17)));
+    assertThat(w.firstBitwiseDifference(copy)).hasValueSatisfying(
+        s -> assertThat(s).startsWith("model.layers.2.mlp.up_proj.weight: element 17 is "));
+    assertThat(w.firstBitwiseDifference(w.to(FloatFormat.BF16))).hasValueSatisfying(
+        s -> assertThat(s).startsWith("model.embed_tokens.weight: Tensor[fp32"));
   }
 
   @Test

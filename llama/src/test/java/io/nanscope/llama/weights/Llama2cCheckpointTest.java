@@ -111,6 +111,13 @@ class Llama2cCheckpointTest {
     ByteBuffer.wrap(v1).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x616b3432);
     Path versioned = Files.write(dir.resolve("v1.bin"), v1);
     assertThatThrownBy(() -> Llama2cCheckpoint.read(versioned)).hasMessageContaining("magic 'ak42'");
+    // a valid config (2^61.8 parameters fit in a long) whose file size in bytes does not
+    byte[] huge = all.clone();
+    ByteBuffer hb = ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN);
+    hb.putInt(0, 65536).putInt(4, 65536).putInt(8, 1 << 27).putInt(12, 2).putInt(16, 2).putInt(20, 32).putInt(24, 16);
+    Path hugeFile = Files.write(dir.resolve("huge.bin"), huge);
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(hugeFile)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(hugeFile.toString()).hasMessageContaining("more than 2^63 bytes");
     byte[] absurd = all.clone();
     ByteBuffer.wrap(absurd).order(ByteOrder.LITTLE_ENDIAN).putInt(8, -5);
     Path bad = Files.write(dir.resolve("a.bin"), absurd);

@@ -109,6 +109,7 @@ class SafetensorsTest {
       "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}} | 8 | has no dtype",
       "{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}} | 8 | data_offsets",
       "{\"a\": | 8 | not valid JSON",
+      "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}} | 8 | Duplicate",
       "[1] | 8 | wrong magic",
       "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}} | 8 | more than 2^63 elements",
       "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,1073741824],\"data_offsets\":[0,8]}} | 8 | too large",

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the JMH jar, runs a chosen subset of the kernel benchmarks and numpy/OpenBLAS baselines in
+# the same run, and prints ours/theirs ratios (medians and ranges).
+#
+#   scripts/bench-gemm.sh [quick|full|smoke]     (default quick, ~10 min on 2 idle cores)
+#
+# The machine is shared: numbers are noisy; compare medians, read the ranges.
+# Results: target/bench-gemm/{jmh.json,numpy.jsonl,table.txt}.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/jdk.sh
+
+subset="${1:-quick}"
+out=target/bench-gemm
+mkdir -p "$out"
+
+case "$subset" in
+  smoke)
+    gemm_shapes="512x512x512"; gemm_weights="fp32"; matvec_weights="bf16"; copy_bytes="90177536"
+    jmh_time=(-wi 1 -w 1 -i 3 -r 1); np_seconds=1 ;;
+  quick)
+    gemm_shapes="1024x1024x1024,2048x2048x2048,512x11008x4096"; gemm_weights="fp32,bf16"
+    matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
+    jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
+  full)
+    gemm_shapes="512x512x512,1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,128x11008x4096,256x11008x4096,512x11008x4096,512x4096x11008"
+    gemm_weights="fp32,bf16,fp16"; matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
+    jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
+  *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke]" >&2; exit 2 ;;
+esac
+
+./mvnw -B -pl bench -am package -DskipTests >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
+
+# One JMH run per question (one fork per case, see the classes' annotations).
+"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar \
+  'io.nanscope.bench.GemmBench' \
+  -p shape="$gemm_shapes" -p weights="$gemm_weights" -p threads=1,2 "${jmh_time[@]}" \
+  -rf json -rff "$out/jmh-gemm.json" >"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+# MatVec takes its own shapes and weights; Copy its byte sizes.
+"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.MatVecBench' \
+  -p shape=4096x11008 -p weights="$matvec_weights" -p threads=1,2 "${jmh_time[@]}" \
+  -rf json -rff "$out/jmh-matvec.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.CopyBench' \
+  -p bytes="$copy_bytes" "${jmh_time[@]}" \
+  -rf json -rff "$out/jmh-copy.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+python3 - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+rows = []
+for f in ("jmh-gemm.json", "jmh-matvec.json", "jmh-copy.json"):
+    rows += json.load(open(f"{out}/{f}"))
+json.dump(rows, open(f"{out}/jmh.json", "w"))
+PY
+
+echo "OPENBLAS variables in this environment (unset for the numpy run only): $(env | grep '^OPENBLAS' | tr '\n' ' ')"
+# numpy copies with one thread; give it the same byte sizes as CopyBench and the matvec weights.
+env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py \
+  --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } --threads 1 2 --seconds "$np_seconds" \
+  >"$out/numpy.jsonl"
+
+python3 scripts/bench_numpy.py compare "$out/jmh.json" "$out/numpy.jsonl" | tee "$out/table.txt"

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""numpy/OpenBLAS baselines for scripts/bench-gemm.sh: sgemm c = a @ b.T and a memory copy.
+
+Prints one JSON object per line: {"kind": "sgemm"|"copy", "shape": ..., "threads": t, "seconds": [...]}.
+sgemm shapes are MxNxK (a: (M, K), b: (N, K) float32, like Kernels.matmulNT); copy sizes are bytes.
+Thread counts are set with threadpoolctl when it is installed, else with OPENBLAS_NUM_THREADS by
+the caller. Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks its own kernel.
+
+`bench_numpy.py compare JMH.json NUMPY.jsonl` prints the table of ours vs theirs (medians, ranges,
+ratios of medians) from a JMH JSON result file and this script's output.
+"""
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def timed(fn, seconds, min_reps):
+    fn()  # warm-up: page faults, thread start
+    out, t_end = [], time.perf_counter() + seconds
+    while len(out) < min_reps or time.perf_counter() < t_end:
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def stats(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    med = xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+    return med, xs[0], xs[-1]
+
+
+def compare(jmh_file, numpy_file):
+    """Our JMH samples (ms/op) next to numpy's (s), as GFLOP/s or GB/s; ratio = ours / theirs."""
+    theirs = {}
+    info = None
+    with open(numpy_file) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "info":
+                info = r
+            else:
+                theirs[(r["kind"], r["shape"], r["threads"])] = [x * 1e3 for x in r["seconds"]]
+    with open(jmh_file) as f:
+        jmh = json.load(f)
+    if info:
+        tp = info["threadpool"]
+        arch = tp[0].get("architecture") if isinstance(tp, list) and tp else tp
+        print(f"numpy {info['numpy']}, OpenBLAS kernel (threadpoolctl): {arch}")
+    copy_ref = {}
+    rows = []
+    for r in jmh:
+        name = r["benchmark"].rsplit(".", 2)[-2]
+        prm = r.get("params", {})
+        ms = [x for fork in r["primaryMetric"]["rawData"] for x in fork]
+        if name == "CopyBench":
+            nbytes = int(prm["bytes"])
+            copy_ref[nbytes] = ms
+            rows.append(("copy (JVM)", f"{nbytes} B", 1, "GB/s", nbytes, ms, theirs.get(("copy", str(nbytes), 1))))
+        elif name == "GemmBench":
+            m, n, k = (int(x) for x in prm["shape"].split("x"))
+            key = ("sgemm", prm["shape"], int(prm["threads"]))
+            rows.append((f"gemm b={prm['weights']}", prm["shape"], int(prm["threads"]), "GFLOP/s", 2 * m * n * k, ms, theirs.get(key)))
+        elif name == "MatVecBench":
+            n, k = (int(x) for x in prm["shape"].split("x"))
+            nbytes = n * k * {"fp32": 4, "bf16": 2, "fp16": 2}[prm["weights"]]
+            ref = theirs.get(("copy", str(nbytes), 1))
+            rows.append((f"matvec W={prm['weights']}", prm["shape"], int(prm["threads"]), "GB/s", nbytes, ms, ref))
+    hdr = f"{'case':<16} {'shape':<16} {'thr':>3}  {'ours median [min-max]':<26} {'numpy/OpenBLAS median [min-max]':<32} {'ours/theirs':>10}"
+    print(hdr)
+    print("-" * len(hdr))
+    for case, shape, t, unit, work, ms, ref in rows:
+        med, lo, hi = stats(ms)
+        ours = f"{work / med / 1e6:7.1f} [{work / hi / 1e6:.1f}-{work / lo / 1e6:.1f}] {unit}"
+        if ref:
+            rmed, rlo, rhi = stats(ref)
+            their = f"{work / rmed / 1e6:7.1f} [{work / rhi / 1e6:.1f}-{work / rlo / 1e6:.1f}] {unit}"
+            ratio = f"{rmed / med:10.2f}"
+        else:
+            their, ratio = "-", "-"
+        print(f"{case:<16} {shape:<16} {t:>3}  {ours:<26} {their:<32} {ratio:>10}")
+    print("matvec ratios are against numpy's single-threaded copy of the same number of bytes (bytes read / time).")
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "compare":
+        return compare(sys.argv[2], sys.argv[3])
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--gemm", nargs="*", default=["1024x1024x1024"], help="MxNxK shapes")
+    p.add_argument("--copy", nargs="*", default=["90177536"], help="bytes to copy")
+    p.add_argument("--threads", nargs="*", type=int, default=[1, 2])
+    p.add_argument("--seconds", type=float, default=5.0, help="measuring time per case")
+    args = p.parse_args()
+
+    try:
+        from threadpoolctl import threadpool_info, threadpool_limits
+    except ImportError:
+        threadpool_info, threadpool_limits = None, None
+    info = threadpool_info() if threadpool_info else "threadpoolctl not installed"
+    print(json.dumps({"kind": "info", "numpy": np.__version__, "threadpool": info}), flush=True)
+
+    rng = np.random.default_rng(1)
+    for t in args.threads:
+        for shape in args.gemm:
+            m, n, k = (int(x) for x in shape.split("x"))
+            a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+            b = rng.uniform(-1, 1, (n, k)).astype(np.float32)
+            c = np.empty((m, n), np.float32)
+
+            def gemm():
+                np.matmul(a, b.T, out=c)
+
+            if threadpool_limits:
+                with threadpool_limits(limits=t, user_api="blas"):
+                    s = timed(gemm, args.seconds, 5)
+            else:
+                s = timed(gemm, args.seconds, 5)
+            print(json.dumps({"kind": "sgemm", "shape": shape, "threads": t, "seconds": s}), flush=True)
+    for size in args.copy:
+        nbytes = int(size)
+        src = rng.integers(0, 255, nbytes, dtype=np.uint8)
+        dst = np.empty_like(src)
+        s = timed(lambda: np.copyto(dst, src), args.seconds, 5)
+        print(json.dumps({"kind": "copy", "shape": size, "threads": 1, "seconds": s}), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
