@@ -25,13 +25,12 @@ import java.util.Arrays;
  *       {@code RmsNorm}, then {@code w·(x·rstd)};
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k sequential in float (no FMA), times {@code (float)(1/√D)}, softmax with
+ *   <li>attention: q·k by {@link Kernels#dot} as the op, times {@code (float)(1/√D)}, softmax with
  *       {@code (float)exp(x − max)}, sequential sum, division; P·v sequential over keys;
  *   <li>SiLU {@code x / (1 + (float)exp(−x))}, then {@code ·up}; residual adds in float.
  * </ul>
  *
- * Buffers are allocated once; the KV cache per layer (keys transposed (Hkv·D, T), values (T, Hkv·D))
- * grows by doubling.
+ * Buffers are allocated once; the KV cache per layer, keys and values (T, Hkv·D), grows by doubling.
  */
 final class Fp32Decoder implements DecodeSession {
 
@@ -123,9 +122,7 @@ final class Fp32Decoder implements DecodeSession {
       matvec(xbT, lw.wv(), v);
       rope(q, heads);
       rope(k, kvHeads);
-      for (int i = 0; i < kvDim; i++) {
-        kCache[l][i * capacity + pos] = k[i];
-      }
+      System.arraycopy(k, 0, kCache[l], pos * kvDim, kvDim);
       System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
       attention(kCache[l], vCache[l]);
       matvec(attnT, lw.wo(), o);
@@ -184,21 +181,16 @@ final class Fp32Decoder implements DecodeSession {
   }
 
   /**
-   * Causal GQA attention of the current query over positions 0…pos. Keys are cached transposed,
-   * (Hkv·D, capacity), so the score loop runs over positions in the inner loop (vectorisable)
-   * while each score keeps the op's order: {@code ((0 + q_0·k_0) + q_1·k_1) + …}.
+   * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
+   * computes it with an FP32 accumulator: each score is {@link Kernels#dot} (the kernels' fixed
+   * order), the softmax and the P·v sums are sequential in float.
    */
-  private void attention(float[] kt, float[] vc) {
+  private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
     for (int h = 0; h < heads; h++) {
       int qo = h * headDim, ko = (h / group) * headDim;
-      Arrays.fill(att, 0, n, 0f);
-      for (int i = 0; i < headDim; i++) {
-        float qi = q[qo + i];
-        int base = (ko + i) * capacity;
-        for (int t = 0; t < n; t++) {
-          att[t] += qi * kt[base + t];
-        }
+      for (int t = 0; t < n; t++) {
+        att[t] = Kernels.dot(q, qo, kc, t * kvDim + ko, headDim);
       }
       float max = Float.NEGATIVE_INFINITY;
       for (int t = 0; t < n; t++) {
@@ -255,13 +247,7 @@ final class Fp32Decoder implements DecodeSession {
     }
     int cap = Math.min(c.maxSeqLen(), Math.max(16, 2 * capacity));
     for (int l = 0; l < c.nLayers(); l++) {
-      float[] kt = new float[Math.multiplyExact(cap, kvDim)];
-      if (kCache[l] != null) {
-        for (int i = 0; i < kvDim; i++) {
-          System.arraycopy(kCache[l], i * capacity, kt, i * cap, capacity);
-        }
-      }
-      kCache[l] = kt;
+      kCache[l] = kCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(kCache[l], cap * kvDim);
       vCache[l] = vCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(vCache[l], cap * kvDim);
     }
     capacity = cap;
