@@ -7,6 +7,7 @@ import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.LoadedHparams;
+import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.FastGeneration;
@@ -14,6 +15,11 @@ import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
 import io.nanscope.editing.rome.RomeEditor;
+import io.nanscope.editing.stats.KeyStatistics;
+import io.nanscope.editing.stats.SecondMoment;
+import io.nanscope.editing.stats.SecondMomentFile;
+import io.nanscope.editing.stats.SecondMomentProvenance;
+import io.nanscope.editing.stats.TextCorpus;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.model.LlamaModel;
@@ -26,7 +32,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.IntFunction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -116,7 +124,11 @@ public final class EditCommand implements Callable<Integer> {
     SplittableRandom fluencyRng = new SplittableRandom(seed + 1);
     Evaluator evaluator = new Evaluator(new ModelProbes(m, tok, policy, ctx),
         noFluency ? null : prompt -> gen.generateOne(prompt, 100, 5, fluencyRng));
-    RomeEditor editor = new RomeEditor(m, tok, h, templates, Rome.Options.of(policy, ctx), o::println, outcome -> {});
+    Rome.Options options = Rome.Options.of(policy, ctx);
+    if (h.secondMoment().adjustment()) {
+      options = options.withKeySecondMoment(keySecondMoments(m, tok, h, policy, ctx, modelPath, err));
+    }
+    RomeEditor editor = new RomeEditor(m, tok, h, templates, options, o::println, outcome -> {});
     int n = records.size();
     List<EditResult> results = EditSession.run(records, evaluator, editor, sequential,
         i -> err.println("[edit " + (i + 1) + "/" + n + "] done"));
@@ -129,6 +141,53 @@ public final class EditCommand implements Callable<Integer> {
       o.println("results written to " + out);
     }
     return 0;
+  }
+
+  /**
+   * C = E[k kᵀ] per edited layer for {@code mom2_adjustment: true}: read from EasyEdit's cache path
+   * under {@code stats_dir} when present, else computed from {@code mom2_dataset} (a text or JSONL
+   * file) and saved there as EasyEdit-compatible .npz with its provenance.
+   */
+  static IntFunction<double[]> keySecondMoments(
+      LlamaModel m, Tokenizer tok, RomeHyperParams h, PrecisionPolicy policy, OpContext ctx, Path modelPath,
+      PrintWriter err) throws IOException {
+    Map<Integer, double[]> byLayer = new java.util.HashMap<>();
+    Path corpusPath = home().resolve(h.secondMoment().dataset());
+    String dataset = corpusPath.getFileName().toString().replaceFirst("\\.[^.]*$", "");
+    for (int layer : h.layers()) {
+      String module = ModuleTemplates.atLayer(h.modules().rewriteModule(), layer);
+      Path cache = SecondMomentFile.cachePath(home().resolve(h.statsDir()), modelPath.getFileName().toString(),
+          dataset, module, h.secondMoment().dtype(), h.secondMoment().nSamples());
+      SecondMoment c;
+      if (Files.isRegularFile(cache)) {
+        c = SecondMomentFile.read(cache);
+        err.println("key second moment of " + module + " read from " + cache + " (" + c.count() + " keys)");
+      } else {
+        if (!Files.isRegularFile(corpusPath)) {
+          throw new IllegalArgumentException("mom2_dataset " + corpusPath + " does not exist: give a text or JSONL"
+              + " file, or set mom2_adjustment: false");
+        }
+        TextCorpus corpus = TextCorpus.read(corpusPath);
+        List<String> texts = corpus.first(h.secondMoment().nSamples());
+        SecondMomentProvenance prov = new SecondMomentProvenance(corpusPath.toString(), corpus.sha256(),
+            texts.size(), 0, module, policy.storage().name(), "fp64, fixed order", h.secondMoment().dtype(),
+            modelPath.toString(), "", "nanscope " + Main.class.getPackage().getImplementationVersion());
+        int n = texts.size();
+        c = KeyStatistics.compute(m, tok, policy, ctx, layer, texts, 256, Optional.of(prov),
+            i -> { if ((i + 1) % 50 == 0 || i + 1 == n) err.println("[key statistics " + module + "] " + (i + 1) + "/" + n + " texts"); });
+        SecondMomentFile.write(cache, c, h.secondMoment().dtype(), h.secondMoment().nSamples());
+        err.println("key second moment of " + module + " computed from " + n + " texts (" + c.count()
+            + " keys), saved to " + cache);
+      }
+      byLayer.put(layer, c.moment());
+    }
+    return layer -> {
+      double[] c = byLayer.get(layer);
+      if (c == null) {
+        throw new IllegalArgumentException("no key second moment for layer " + layer);
+      }
+      return c;
+    };
   }
 
   static Path home() {

@@ -8,6 +8,7 @@ import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.linalg.Cholesky;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
@@ -16,6 +17,7 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
+import java.util.function.IntFunction;
 
 /**
  * ROME — Rank-One Model Editing (Meng, Bau, Andonian, Belinkov, NeurIPS 2022), with EasyEdit's
@@ -51,18 +53,26 @@ public final class Rome {
    */
   public record Options(
       PrecisionPolicy policy, OpContext ctx, OptionalDouble divisionFactorOverride,
-      TargetValue.StepListener listener) {
+      TargetValue.StepListener listener, IntFunction<double[]> keySecondMoment) {
 
     public static Options of(PrecisionPolicy policy, OpContext ctx) {
-      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS);
+      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS, null);
     }
 
     public Options withDivisionFactor(double value) {
-      return new Options(policy, ctx, OptionalDouble.of(value), listener);
+      return new Options(policy, ctx, OptionalDouble.of(value), listener, keySecondMoment);
     }
 
     public Options withListener(TargetValue.StepListener l) {
-      return new Options(policy, ctx, divisionFactorOverride, l);
+      return new Options(policy, ctx, divisionFactorOverride, l, keySecondMoment);
+    }
+
+    /**
+     * For {@code mom2_adjustment: true}: layer → C = E[k kᵀ] as a row-major F×F array (see
+     * {@code stats.KeyStatistics}); u becomes C⁻¹k̄/‖C⁻¹k̄‖, computed by a Cholesky solve in FP64.
+     */
+    public Options withKeySecondMoment(IntFunction<double[]> c) {
+      return new Options(policy, ctx, divisionFactorOverride, listener, c);
     }
   }
 
@@ -100,10 +110,10 @@ public final class Rome {
   public static Outcome compute(
       LlamaModel model, Tokenizer tok, RomeHyperParams hp, RomeRequest request,
       ContextTemplates contexts, Options opt, EditLog log) {
-    if (hp.secondMoment().adjustment()) {
+    if (hp.secondMoment().adjustment() && opt.keySecondMoment() == null) {
       throw new IllegalArgumentException(
-          "mom2_adjustment: true needs second-moment statistics, which this version does not compute"
-              + " yet: set mom2_adjustment: false (EasyEdit's Llama-2 setting)");
+          "mom2_adjustment: true needs the key second moment C of each edited layer: pass it with"
+              + " Rome.Options.withKeySecondMoment (the edit command computes it from mom2_dataset)");
     }
     log.line(request.logLine());
     List<LayerUpdate> updates = new ArrayList<>();
@@ -116,6 +126,9 @@ public final class Rome {
         log.line("Selected u projection object " + request.subject());
         float[] kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer,
             contexts.around(request.promptTemplate()), request.subject());
+        if (hp.secondMoment().adjustment()) {
+          kMean = solve(opt.keySecondMoment().apply(layer), kMean);
+        }
         float[] u = unit(kMean, fmt);
         log.line("Left vector shape: (" + u.length + ",)");
         log.line("Computing right vector (v)");
@@ -189,6 +202,28 @@ public final class Rome {
       u[i] = (float) fmt.round(kk[i] / n);
     }
     return u;
+  }
+
+  /** x = C⁻¹k by a Cholesky solve in FP64 (EasyEdit inverts C; a solve is the same map, better conditioned). */
+  static float[] solve(double[] c, float[] k) {
+    int f = k.length;
+    if (c.length != (long) f * f) {
+      throw new IllegalArgumentException("the key second moment has " + c.length + " entries, expected " + f + "x" + f);
+    }
+    double[][] m = new double[f][f];
+    for (int i = 0; i < f; i++) {
+      System.arraycopy(c, i * f, m[i], 0, f);
+    }
+    double[] b = new double[f];
+    for (int i = 0; i < f; i++) {
+      b[i] = k[i];
+    }
+    double[] x = Cholesky.solveSpd(m, b);
+    float[] out = new float[f];
+    for (int i = 0; i < f; i++) {
+      out[i] = (float) x[i];
+    }
+    return out;
   }
 
   static double dot(float[] a, float[] b) {
