@@ -104,7 +104,7 @@ public final class EditCommand implements Callable<Integer> {
     LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     RomeHyperParams h = loaded.hparams();
-    PrecisionPolicy policy = PrecisionPolicy.named(policyName != null ? policyName : h.fp16() ? "pytorch-fp16" : "fp32");
+    PrecisionPolicy policy = Policies.resolve(policyName != null ? policyName : h.fp16() ? "pytorch-fp16" : "fp32");
     List<EditRequest> records = readRecords(dataPath);
     if (dsSize != null) {
       if (dsSize < 1) {

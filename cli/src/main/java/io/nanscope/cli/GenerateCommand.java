@@ -72,7 +72,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    PrecisionPolicy p = PrecisionPolicy.named(policy);
+    PrecisionPolicy p = Policies.resolve(policy);
     Sampler sampler = new Sampler(temperature, topK, topP, seed);
     if (threads < 1) {
       throw new IllegalArgumentException("--threads is " + threads + ", expected at least 1");
