@@ -10,6 +10,7 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.editing.report.EditReport;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -86,6 +87,10 @@ public final class EditCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "FILE", description = "write the results JSON here")
   Path out;
 
+  @Option(names = "--report", paramLabel = "FILE.html",
+      description = "write a self-contained HTML report: loss and avg prob per step, edits, metrics (PNGs beside it)")
+  Path report;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -93,6 +98,7 @@ public final class EditCommand implements Callable<Integer> {
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     Path hp = hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS);
     Path dataPath = data != null ? data : home().resolve(DEFAULT_DATA);
+    TraceCommand.checkWritable(report, "--report");
     LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     RomeHyperParams h = loaded.hparams();
@@ -116,17 +122,27 @@ public final class EditCommand implements Callable<Integer> {
     SplittableRandom fluencyRng = new SplittableRandom(seed + 1);
     Evaluator evaluator = new Evaluator(new ModelProbes(m, tok, policy, ctx),
         noFluency ? null : prompt -> gen.generateOne(prompt, 100, 5, fluencyRng));
-    RomeEditor editor = new RomeEditor(m, tok, h, templates, Rome.Options.of(policy, ctx), o::println, outcome -> {});
+    EditReport rep = new EditReport();
+    RomeEditor editor = new RomeEditor(m, tok, h, templates, rep.wrap(Rome.Options.of(policy, ctx), "edit"), o::println,
+        rep::add);
     int n = records.size();
     List<EditResult> results = EditSession.run(records, evaluator, editor, sequential,
         i -> err.println("[edit " + (i + 1) + "/" + n + "] done"));
     o.println();
-    o.println(EditSummary.table(EditSummary.of(results, true), EditSummary.of(results, false)));
+    EditSummary pre = EditSummary.of(results, true), post = EditSummary.of(results, false);
+    o.println(EditSummary.table(pre, post));
     if (out != null) {
       List<Map<String, Object>> json = new ArrayList<>();
       results.forEach(r -> json.add(r.toMap()));
       writeJson(out, json);
       o.println("results written to " + out);
+    }
+    if (report != null) {
+      rep.build("nanscope edit: ROME, policy " + policy.name(), "ROME (EasyEdit semantics) on " + modelPath + ", "
+          + records.size() + " record(s) from " + dataPath + ", hparams " + hp + ", policy " + policy.name() + ", "
+          + (sequential ? "sequential (no restore)" : "single edits (restored)") + ", seed " + seed + ".", pre, post)
+          .write(report);
+      o.println("report written to " + report);
     }
     return 0;
   }

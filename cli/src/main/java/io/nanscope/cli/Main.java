@@ -29,6 +29,7 @@ import picocli.CommandLine.Command;
       FormatsCommand.class,
       RoundCommand.class,
       SynthCommand.class,
+      TraceCommand.class,
     })
 public final class Main {
 

@@ -11,7 +11,8 @@ import java.util.TreeSet;
 
 /**
  * The layer × site headroom grid of a traced run: one row per site name inside a layer ({@code
- * mlp.down_proj}) or outside any layer ({@code lm_head}), one column per layer ({@code L0}, {@code
+ * mlp.down_proj}, or {@code mlp.down_proj matmul.dw} when the site ran several ops in the phase) or
+ * outside any layer ({@code lm_head}), one column per layer ({@code L0}, {@code
  * L1}, …) plus a column {@code model} for the sites outside the layers. A cell is the headroom
  * {@code log2(maxFinite / max|x|)} of that site's output in {@code format}, the smallest over the
  * rows merged into it; −∞ when the output held a NaN or an inf (whatever the format); NaN (blank)
@@ -37,6 +38,14 @@ public record HeadroomGrid(
    * @throws IllegalArgumentException when no row is of that phase
    */
   public static HeadroomGrid of(List<SiteStats> rows, Phase phase, FloatFormat format) {
+    // A site that ran more than one op in this phase (matmul.dx and matmul.dw in backward) gets one
+    // row per op: "mlp.down_proj matmul.dw".
+    Map<String, java.util.Set<String>> ops = new LinkedHashMap<>();
+    for (SiteStats s : rows) {
+      if (s.at().phase() == phase) {
+        ops.computeIfAbsent(s.siteInLayer(), k -> new java.util.LinkedHashSet<>()).add(s.at().op());
+      }
+    }
     Map<String, Map<Integer, Double>> cells = new LinkedHashMap<>();
     TreeSet<Integer> layers = new TreeSet<>();
     boolean global = false;
@@ -51,7 +60,8 @@ public record HeadroomGrid(
         global = true;
       }
       double h = s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(format);
-      cells.computeIfAbsent(s.siteInLayer(), k -> new LinkedHashMap<>()).merge(layer, h, Math::min);
+      String row = ops.get(s.siteInLayer()).size() > 1 ? s.siteInLayer() + " " + s.at().op() : s.siteInLayer();
+      cells.computeIfAbsent(row, k -> new LinkedHashMap<>()).merge(layer, h, Math::min);
     }
     if (cells.isEmpty()) {
       throw new IllegalArgumentException("no traced op ran in phase " + phase.name().toLowerCase(java.util.Locale.ROOT)

@@ -374,8 +374,8 @@ public final class Report {
         for (int i = 0; i < v.coordinates().length; i++) {
           coords.append(i == 0 ? "" : ", ").append(v.coordinates()[i]);
         }
-        off.add(List.of(Long.toString(v.index()), coords.append(']').toString(), Text.num(v.value()), v.bits().hex(),
-            v.bits().fields(), Text.num(v.unrounded())));
+        off.add(List.of(Long.toString(v.index()), coords.append(']').toString(), Text.human(v.value()), v.bits().hex(),
+            v.bits().fields(), Text.human(v.unrounded())));
       }
       table(b, new Table("offending values", List.of("index", "coordinates", "stored", "bits", "sign exponent mantissa",
           "unrounded"), off, Set.of()));
@@ -401,10 +401,10 @@ public final class Report {
 
   private static List<String> statsRow(String what, TensorStats s) {
     boolean u = s.hasUnrounded();
-    return List.of(what, s.format().name(), Text.num(s.maxAbs()), Text.num(s.headroom()), Long.toString(s.nan()),
+    return List.of(what, s.format().name(), Text.human(s.maxAbs()), Text.num(s.headroom()), Long.toString(s.nan()),
         Long.toString(s.infinities()), Long.toString(s.subnormal()), Long.toString(s.zero()),
         u ? Long.toString(s.overflow()) : "-", u ? Long.toString(s.underflow()) : "-",
-        u ? Text.num(s.unroundedMaxAbs()) : "-");
+        u ? Text.human(s.unroundedMaxAbs()) : "-");
   }
 
   private static void dt(StringBuilder b, String k, String v) {
@@ -417,7 +417,11 @@ public final class Report {
     Path tmp = null;
     try {
       Files.createDirectories(abs.getParent());
-      tmp = Files.createTempFile(abs.getParent(), "." + abs.getFileName(), ".tmp");
+      // A fresh sibling created with the default permissions (umask), unlike createTempFile's 0600:
+      // a report is meant to be shared.
+      Path candidate = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
+      Files.createFile(candidate); // fails on a name clash: never touch another writer's file
+      tmp = candidate;
       Files.write(tmp, bytes);
       try {
         Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

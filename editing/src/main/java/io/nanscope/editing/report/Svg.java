@@ -21,7 +21,7 @@ final class Svg {
   };
 
   static final int LINE_W = 760, LINE_H = 360;
-  private static final int LEFT = 72, RIGHT_LEGEND = 190, TOP = 36, BOTTOM = 52;
+  private static final int LEFT = 72, RIGHT_LEGEND = 190, TOP = 46, BOTTOM = 52;
 
   /** Axis ticks: "nice" values (1, 2, 5 × 10^k) covering [lo, hi]. */
   record Ticks(double lo, double hi, double step) {
@@ -85,13 +85,16 @@ final class Svg {
       xhi = Math.max(xhi, c.xAt(i));
     }
     Ticks yt = Ticks.of(ylo, yhi, 5), xt = Ticks.of(xlo, xhi, 8);
+    if (xt.step() < 1 && integers(c, n)) {
+      xt = new Ticks(Math.floor(xt.lo()), Math.ceil(xt.hi()), 1); // steps and layers: no 0.5 ticks
+    }
     StringBuilder b = new StringBuilder();
     b.append("<svg class=\"plot line\" width=\"").append(LINE_W).append("\" height=\"").append(LINE_H)
         .append("\" viewBox=\"0 0 ").append(LINE_W).append(' ').append(LINE_H)
         .append("\" role=\"img\" aria-label=\"").append(esc(c.title())).append("\">\n");
     b.append("<rect x=\"0\" y=\"0\" width=\"").append(LINE_W).append("\" height=\"").append(LINE_H)
         .append("\" fill=\"#ffffff\"/>\n");
-    b.append(text(LINE_W / 2.0 - RIGHT_LEGEND / 2.0, 20, "middle", "title", c.title()));
+    b.append(text(LINE_W / 2.0 - RIGHT_LEGEND / 2.0, 18, "middle", "title", c.title()));
     // Grid and ticks.
     for (double v : yt.values()) {
       double y = map(v, yt.lo(), yt.hi(), plotB, plotT);
@@ -167,6 +170,15 @@ final class Svg {
     return b.toString();
   }
 
+  private static boolean integers(LineChart c, int n) {
+    for (int i = 0; i < n; i++) {
+      if (c.xAt(i) != Math.rint(c.xAt(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static final int CELL_W = 46, CELL_H = 20;
 
   static String heatmap(Heatmap h) {
@@ -181,7 +193,7 @@ final class Svg {
     int w = rowLabelW + cols * CELL_W + 20;
     int legendTop = top + rows * CELL_H + 16;
     int height = legendTop + 44;
-    w = Math.max(w, 420);
+    w = Math.max(w, Math.max(420, 16 + (int) Math.ceil(8.2 * h.title().length())));
     StringBuilder b = new StringBuilder();
     b.append("<svg class=\"plot heatmap\" width=\"").append(w).append("\" height=\"").append(height)
         .append("\" viewBox=\"0 0 ").append(w).append(' ').append(height).append("\" role=\"img\" aria-label=\"")

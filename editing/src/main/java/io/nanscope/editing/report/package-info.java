@@ -5,6 +5,6 @@
  * io.nanscope.editing.report.HeadroomGrid}, {@link io.nanscope.editing.report.StepCurves}.
  *
  * <p>May import: java.base, java.desktop (PNG rendering), XChart, engine, llama, editing.keys,
- * editing.rome.
+ * editing.rome, editing.eval.
  */
 package io.nanscope.editing.report;
