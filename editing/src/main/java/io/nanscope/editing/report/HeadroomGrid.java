@@ -87,14 +87,7 @@ public record HeadroomGrid(
 
   /** The smallest finite cell, or NaN when there is none. */
   public double minFinite() {
-    double m = Double.POSITIVE_INFINITY;
-    for (double[] row : values) {
-      for (double v : row) {
-        if (Double.isFinite(v)) {
-          m = Math.min(m, v);
-        }
-      }
-    }
+    double m = Heatmap.finiteRange(java.util.Arrays.asList(values))[0];
     return m == Double.POSITIVE_INFINITY ? Double.NaN : m;
   }
 
@@ -104,15 +97,8 @@ public record HeadroomGrid(
    * is drawn in the red end too.
    */
   public Heatmap heatmap(String title) {
-    double hi = Double.NEGATIVE_INFINITY, lo = 0;
-    for (double[] row : values) {
-      for (double v : row) {
-        if (Double.isFinite(v)) {
-          hi = Math.max(hi, v);
-          lo = Math.min(lo, v);
-        }
-      }
-    }
+    double[] r = Heatmap.finiteRange(java.util.Arrays.asList(values));
+    double lo = Math.min(0, r[0]), hi = r[1];
     if (!(hi > lo)) {
       hi = lo + 1;
     }

@@ -55,17 +55,8 @@ public record Heatmap(
    */
   public static Heatmap autoRange(
       String title, List<String> rowLabels, List<String> colLabels, double[][] values, String unit) {
-    double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
-    if (values != null) {
-      for (double[] row : values) {
-        for (double v : row == null ? new double[0] : row) {
-          if (Double.isFinite(v)) {
-            lo = Math.min(lo, v);
-            hi = Math.max(hi, v);
-          }
-        }
-      }
-    }
+    double[] r = finiteRange(values == null ? List.of() : java.util.Arrays.asList(values));
+    double lo = r[0], hi = r[1];
     if (lo > hi) {
       lo = 0;
       hi = 1;
@@ -74,6 +65,23 @@ public record Heatmap(
       hi += 0.5;
     }
     return new Heatmap(title, rowLabels, colLabels, values, unit, lo, hi);
+  }
+
+  /**
+   * {lo, hi}: the smallest and largest finite value of the arrays (null arrays skipped), or {+inf,
+   * -inf} when there is none.
+   */
+  static double[] finiteRange(Iterable<double[]> arrays) {
+    double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY;
+    for (double[] a : arrays) {
+      for (double v : a == null ? new double[0] : a) {
+        if (Double.isFinite(v)) {
+          lo = Math.min(lo, v);
+          hi = Math.max(hi, v);
+        }
+      }
+    }
+    return new double[] {lo, hi};
   }
 
   /** The position of v in the colour range, clamped to [0, 1]; NaN for NaN. */

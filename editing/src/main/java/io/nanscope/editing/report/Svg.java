@@ -66,15 +66,8 @@ final class Svg {
   static String lineChart(LineChart c) {
     int plotL = LEFT, plotR = LINE_W - RIGHT_LEGEND, plotT = TOP, plotB = LINE_H - BOTTOM;
     int n = c.points();
-    double ylo = Double.POSITIVE_INFINITY, yhi = Double.NEGATIVE_INFINITY;
-    for (double[] s : c.series().values()) {
-      for (double v : s) {
-        if (Double.isFinite(v)) {
-          ylo = Math.min(ylo, v);
-          yhi = Math.max(yhi, v);
-        }
-      }
-    }
+    double[] yr = Heatmap.finiteRange(c.series().values());
+    double ylo = yr[0], yhi = yr[1];
     if (ylo > yhi) {
       ylo = 0;
       yhi = 1;

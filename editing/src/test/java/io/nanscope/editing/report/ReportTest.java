@@ -200,6 +200,27 @@ class ReportTest {
   }
 
   @Test
+  void manySeriesAndAllNonFiniteSeriesStillRender(@TempDir Path tmp) throws Exception {
+    Map<String, double[]> s = new LinkedHashMap<>();
+    for (int i = 0; i < 20; i++) {
+      s.put("edit #" + (i + 1), new double[] {i, i + 1});
+    }
+    Path html = tmp.resolve("r.html");
+    List<Path> files = new Report("t").lineChart("many", "step", "loss", s)
+        .lineChart("broken", "step", "loss", Map.of("fp16", new double[] {Double.NaN, Double.POSITIVE_INFINITY}))
+        .write(html);
+    readPng(files.get(0));
+    readPng(files.get(1));
+    String page = Files.readString(html);
+    // 262 px of plot height fit 14 legend rows of 18 px: 13 names, then a count of the other 7.
+    assertThat(page).contains(">edit #13<").doesNotContain(">edit #14<").contains("+ 7 more series");
+    Document d = parse(html);
+    assertThat(all(d, "g").stream().filter(g -> g.getAttribute("data-series").equals("fp16")).findFirst()
+        .orElseThrow().getElementsByTagName("polyline").getLength()).isZero();
+    assertThat(page).contains(">NaN</text>");
+  }
+
+  @Test
   void heatmapColoursLowRedHighBlueMinusInfBlackAndLeavesNaNBlank() {
     Heatmap h = new Heatmap("h", List.of("r"), List.of("a", "b", "c", "d"),
         new double[][] {{0, 16, Double.NEGATIVE_INFINITY, Double.NaN}}, "binades", 0, 16);
