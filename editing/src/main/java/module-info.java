@@ -5,6 +5,8 @@ module io.nanscope.editing {
   requires tools.jackson.dataformat.yaml;
   requires ejml.core;
   requires ejml.ddense;
+  requires java.desktop;
+  requires xchart;
 
   exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;
@@ -12,5 +14,6 @@ module io.nanscope.editing {
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
+  exports io.nanscope.editing.report;
   // exports io.nanscope.editing.repro; (add when the package has classes)
 }

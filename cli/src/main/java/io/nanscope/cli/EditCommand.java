@@ -11,6 +11,7 @@ import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.editing.report.EditReport;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -94,6 +95,10 @@ public final class EditCommand implements Callable<Integer> {
   @Option(names = "--out", paramLabel = "FILE", description = "write the results JSON here")
   Path out;
 
+  @Option(names = "--report", paramLabel = "FILE.html",
+      description = "write a self-contained HTML report: loss and avg prob per step, edits, metrics (PNGs beside it)")
+  Path report;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -101,6 +106,7 @@ public final class EditCommand implements Callable<Integer> {
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     Path hp = hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS);
     Path dataPath = data != null ? data : home().resolve(DEFAULT_DATA);
+    TraceCommand.checkWritable(report, "--report");
     LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     RomeHyperParams h = loaded.hparams();
@@ -128,17 +134,26 @@ public final class EditCommand implements Callable<Integer> {
     if (h.secondMoment().adjustment()) {
       options = options.withKeySecondMoment(keySecondMoments(m, tok, h, policy, ctx, modelPath, err));
     }
-    RomeEditor editor = new RomeEditor(m, tok, h, templates, options, o::println, outcome -> {});
+    EditReport rep = new EditReport();
+    RomeEditor editor = new RomeEditor(m, tok, h, templates, rep.wrap(options, "edit"), o::println, rep::add);
     int n = records.size();
     List<EditResult> results = EditSession.run(records, evaluator, editor, sequential,
         i -> err.println("[edit " + (i + 1) + "/" + n + "] done"));
     o.println();
-    o.println(EditSummary.table(EditSummary.of(results, true), EditSummary.of(results, false)));
+    EditSummary pre = EditSummary.of(results, true), post = EditSummary.of(results, false);
+    o.println(EditSummary.table(pre, post));
     if (out != null) {
       List<Map<String, Object>> json = new ArrayList<>();
       results.forEach(r -> json.add(r.toMap()));
       writeJson(out, json);
       o.println("results written to " + out);
+    }
+    if (report != null) {
+      rep.build("nanscope edit: ROME, policy " + policy.name(), "ROME (EasyEdit semantics) on " + modelPath + ", "
+          + records.size() + " record(s) from " + dataPath + ", hparams " + hp + ", policy " + policy.name() + ", "
+          + (sequential ? "sequential (no restore)" : "single edits (restored)") + ", seed " + seed + ".", pre, post)
+          .write(report);
+      o.println("report written to " + report);
     }
     return 0;
   }

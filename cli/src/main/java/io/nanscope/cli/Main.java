@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       RoundCommand.class,
       SynthCommand.class,
+      TraceCommand.class,
     })
 public final class Main {
 
