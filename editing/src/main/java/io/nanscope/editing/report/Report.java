@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import io.nanscope.engine.trace.AtomicFile;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
@@ -413,31 +414,7 @@ public final class Report {
 
   /** Writes bytes through a temporary sibling and an atomic rename. */
   static void writeAtomically(Path file, byte[] bytes) {
-    Path abs = file.toAbsolutePath();
-    Path tmp = null;
-    try {
-      Files.createDirectories(abs.getParent());
-      // A fresh sibling created with the default permissions (umask), unlike createTempFile's 0600:
-      // a report is meant to be shared.
-      Path candidate = abs.resolveSibling("." + abs.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
-      Files.createFile(candidate); // fails on a name clash: never touch another writer's file
-      tmp = candidate;
-      Files.write(tmp, bytes);
-      try {
-        Files.move(tmp, abs, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING);
-      }
-    } catch (IOException e) {
-      if (tmp != null) {
-        try {
-          Files.deleteIfExists(tmp);
-        } catch (IOException suppressed) {
-          e.addSuppressed(suppressed);
-        }
-      }
-      throw new UncheckedIOException("could not write " + abs + ": " + e.getMessage(), e);
-    }
+    AtomicFile.write(file, bytes);
   }
 
   private static final String CSS = """
