@@ -11,6 +11,11 @@ import io.nanscope.editing.repro.ReproPipeline;
 import io.nanscope.editing.repro.ReproReport;
 import io.nanscope.editing.repro.RunResult;
 import io.nanscope.editing.repro.Scenario;
+import io.nanscope.editing.report.HeadroomGrid;
+import io.nanscope.editing.report.Report;
+import io.nanscope.editing.report.StepCurves;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.trace.Phase;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -120,6 +125,15 @@ public final class ReproCommand implements Callable<Integer> {
       description = "where the first-overflow JSON reports go (default: ${DEFAULT-VALUE})")
   Path out;
 
+  @Option(names = "--loss-scale", paramLabel = "none|dynamic", defaultValue = "none",
+      description = "dynamic: GradScaler-style loss scaling of the delta's backward (not in EasyEdit;"
+          + " helps FP16 gradient underflow, cannot help a forward overflow) (default: ${DEFAULT-VALUE})")
+  String lossScale;
+
+  @Option(names = "--report", paramLabel = "FILE.html",
+      description = "also write one self-contained offline HTML report (plots, PNG copies, the JSONL trace)")
+  Path report;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter o = spec.commandLine().getOut();
@@ -128,6 +142,9 @@ public final class ReproCommand implements Callable<Integer> {
     List<ReproPipeline.Mode> modes = modes();
     if (dsSize < 1) {
       throw new IllegalArgumentException("--ds-size must be at least 1, got " + dsSize);
+    }
+    if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
+      throw new IllegalArgumentException("--loss-scale must be none or dynamic, got " + lossScale);
     }
     if (!context.equals("sampled") && !context.equals("bare")) {
       throw new IllegalArgumentException("--context must be sampled or bare, got " + context);
@@ -150,7 +167,8 @@ public final class ReproCommand implements Callable<Integer> {
 
     o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "
         + records.size() + " record(s) from " + dataPath + ", precisions "
-        + modes.stream().map(ReproPipeline.Mode::label).toList() + ", seed " + seed);
+        + modes.stream().map(ReproPipeline.Mode::label).toList() + ", seed " + seed
+        + (lossScale.equals("dynamic") ? ", dynamic loss scaling of the delta's backward (not EasyEdit)" : ""));
     ContextTemplates templates;
     if (context.equals("bare")) {
       templates = ContextTemplates.bare();
@@ -161,6 +179,7 @@ public final class ReproCommand implements Callable<Integer> {
           h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
     }
     o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
+    Report html = report == null ? null : new Report("nanscope repro");
     for (Scenario sc : scenarios) {
       o.println();
       o.println("=".repeat(100));
@@ -173,7 +192,8 @@ public final class ReproCommand implements Callable<Integer> {
       }
       boolean disabling = sc == Scenario.DISABLING_EDIT;
       ReproPipeline.Settings settings = new ReproPipeline.Settings(h, records, templates, seed, threads, !noFluency,
-          disabling || sequential, disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(), !noStats);
+          disabling || sequential, disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(), !noStats,
+          lossScale.equals("dynamic"));
       List<RunResult> runs = new ArrayList<>();
       for (ReproPipeline.Mode mode : modes) {
         o.println();
@@ -218,9 +238,49 @@ public final class ReproCommand implements Callable<Integer> {
       }
       o.println();
       o.println("conclusion (" + sc.cliName() + "):");
-      o.println(disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs));
+      String conclusion = disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs);
+      o.println(conclusion);
+      if (html != null) {
+        addToReport(html, sc, runs, sw, conclusion);
+      }
+    }
+    if (html != null) {
+      List<Path> written = html.write(report);
+      o.println();
+      o.println("report written to " + report + " (" + written.size() + " files)");
     }
     return 0;
+  }
+
+  /** The scenario's section of the HTML report: table, curves, headroom heatmap, first event, fallbacks, sweep. */
+  private void addToReport(Report html, Scenario sc, List<RunResult> runs, Optional<DivisionFactorSweep.Result> sw,
+      String conclusion) {
+    html.heading("Scenario " + sc.cliName()).text(sc.description()).text(conclusion);
+    html.pre("comparison", ReproReport.comparisonTable(runs));
+    StepCurves curves = new StepCurves();
+    for (RunResult r : runs) {
+      for (var rec : r.records()) {
+        rec.steps().forEach(step -> curves.record(r.label() + " edit " + rec.index(), step));
+      }
+    }
+    curves.addTo(html);
+    for (RunResult r : runs) {
+      if (!r.headroom().isEmpty()) {
+        html.heatmap(HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
+            .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
+      }
+      if (r.anomaly().first().isPresent()) {
+        html.heading("First non-finite value, " + sc.cliName() + ", " + r.label());
+        html.event(r.anomaly().first().get(), r.anomaly().chain());
+        Path trace = out.resolve("trace-" + sc.cliName() + "-" + fileLabel(r.label()) + ".jsonl");
+        r.anomaly().writeJsonl(trace);
+        html.attach(trace, "the anomaly trace (events, then the chain) of " + r.label());
+      }
+      if (!r.fallbacks().isEmpty()) {
+        html.list("fallback switches, " + r.label(), r.fallbacks());
+      }
+    }
+    sw.ifPresent(res -> html.pre("sweep of the k.u override", res.table()));
   }
 
   private List<Scenario> scenarios() {

@@ -17,6 +17,7 @@ class ReproCommandTest {
       {"repro", "--ds-size", "0"},
       {"repro", "--context", "none"},
       {"repro", "--division-factor", "0"},
+      {"repro", "--loss-scale", "static"},
     }) {
       Result r = MainTest.run(args);
       assertThat(r.code()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);

@@ -45,19 +45,15 @@ public final class ReproConclusion {
       }
     }
     for (RunResult r : runs) {
-      long under = 0, nz = 0;
-      for (SiteStats s : r.headroom()) {
-        TensorStats t = s.output();
-        if (s.at().phase() == Phase.BACKWARD && t.hasUnrounded() && t.format() == FloatFormat.FP16) {
-          under += t.underflow();
-          nz += t.count() - t.zero() + t.underflow();
-        }
-      }
-      if (nz > 0) {
+      ReproReport.Underflow u = ReproReport.underflow(r.headroom());
+      if (u.flushed() > 0) {
+        SiteStats worst = u.worst().getFirst();
+        TensorStats t = worst.output();
         b.append(String.format(Locale.ROOT,
-            "%nFP16's trouble is the other end: in its backward %.1f%% of the non-zero gradient values"
-                + " (%,d of %,d) are smaller than FP16's smallest subnormal and round to 0 (underflow)",
-            100.0 * under / nz, under, nz));
+            "%n%s's trouble is at the other end of the range: in its backward %,d non-zero gradient values round"
+                + " to 0 (underflow), worst at %s (%s) where %.1f%% of the non-zero values are lost",
+            r.label(), u.flushed(), worst.at().site(), worst.at().op(),
+            100.0 * t.underflow() / ReproReport.nonZeroBeforeRounding(t)));
         b.append(finalLosses(runs)).append('.');
       }
     }

@@ -74,10 +74,12 @@ public final class ReproPipeline {
    * @param divisionFactorOverride a LABELLED override of kᵀu applied to the FIRST record only (the
    *     disabling edit); the records after it are faithful ROME edits of the edited model
    * @param collectStats keep per-site stats of the edits (the headroom report)
+   * @param dynamicLossScale dynamic loss scaling of the delta's backward (GradScaler; not in EasyEdit)
    */
   public record Settings(
       RomeHyperParams hp, List<EditRequest> records, ContextTemplates templates, long seed, int threads,
-      boolean fluency, boolean sequential, OptionalDouble divisionFactorOverride, boolean collectStats) {
+      boolean fluency, boolean sequential, OptionalDouble divisionFactorOverride, boolean collectStats,
+      boolean dynamicLossScale) {
 
     public Settings {
       records = List.copyOf(records);
@@ -225,7 +227,7 @@ public final class ReproPipeline {
       LlamaModel model, Tokenizer tok, Settings s, EditRequest r, PrecisionPolicy p, OpContext ctx,
       ReproTracer tracer, OptionalDouble override, EditLog log, boolean stopAtFirstBadStep) {
     StepCheck check = new StepCheck(stopAtFirstBadStep, tracer.context());
-    Rome.Options o = Rome.Options.of(p, ctx).withListener(check);
+    Rome.Options o = Rome.Options.of(p, ctx).withListener(check).withDynamicLossScale(s.dynamicLossScale());
     if (override.isPresent()) {
       o = o.withDivisionFactor(override.getAsDouble());
     }

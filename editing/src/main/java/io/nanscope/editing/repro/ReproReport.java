@@ -110,29 +110,20 @@ public final class ReproReport {
           p.name().toLowerCase(Locale.ROOT), num(top.output().maxAbs()), top.at().site(), top.at().op(),
           top.output().headroomIn(FloatFormat.FP16), top.output().headroomIn(FloatFormat.BF16)));
     }
-    long under = 0, nonZeroBefore = 0;
     List<SiteStats> back = rows(r.headroom(), Phase.BACKWARD);
-    for (SiteStats s : back) {
-      TensorStats t = s.output();
-      if (t.hasUnrounded()) {
-        under += t.underflow();
-        nonZeroBefore += t.count() - t.zero() + t.underflow();
+    Underflow u = underflow(r.headroom());
+    if (u.nonZero() > 0) {
+      b.append(String.format(Locale.ROOT,
+          "  backward underflow: %,d of %,d non-zero gradient values (%.1f%%) of the 16-bit gradient sites rounded to 0%n",
+          u.flushed(), u.nonZero(), u.percent()));
+      for (SiteStats s : u.worst()) {
+        TensorStats t = s.output();
+        long nz = nonZeroBeforeRounding(t);
+        b.append(String.format(Locale.ROOT, "    %s (%s, %s): %,d of %,d (%.1f%%)%n", s.at().site(), s.at().op(),
+            t.format().name(), t.underflow(), nz, 100.0 * t.underflow() / nz));
       }
-    }
-    if (nonZeroBefore > 0) {
-      b.append(String.format(Locale.ROOT, "  backward underflow: %,d of %,d non-zero gradient values (%.1f%%) rounded to 0 in %s%n",
-          under, nonZeroBefore, 100.0 * under / nonZeroBefore, back.getFirst().output().format().name()));
-      back.stream().filter(s -> s.output().hasUnrounded() && s.output().underflow() > 0)
-          .sorted(Comparator.comparingLong((SiteStats s) -> -s.output().underflow())).limit(3)
-          .forEach(s -> {
-            TensorStats t = s.output();
-            long nz = t.count() - t.zero() + t.underflow();
-            b.append(String.format(Locale.ROOT, "    %s (%s): %,d of %,d (%.1f%%)%n", s.at().site(), s.at().op(),
-                t.underflow(), nz, 100.0 * t.underflow() / nz));
-          });
     } else if (!back.isEmpty()) {
-      b.append("  backward underflow: none counted (").append(back.getFirst().output().format().name())
-          .append(" gradients keep no unrounded copy or lose nothing)\n");
+      b.append("  backward underflow: none (no gradient is rounded to a 16-bit format in this precision)\n");
     }
     Set<SiteStats> pick = new LinkedHashSet<>();
     tightest(rows(r.headroom(), Phase.FORWARD), 6).forEach(pick::add);
@@ -140,6 +131,35 @@ public final class ReproReport {
     List<SiteStats> ordered = new ArrayList<>(pick);
     b.append(StatsTable.render(ordered, FloatFormat.FP16, 6));
     return b.toString();
+  }
+
+  /**
+   * Gradient underflow of the backward rows rounded to a narrower format than FP32 (non-zero before
+   * rounding, zero after), with the three sites that lose the most values.
+   */
+  public record Underflow(long flushed, long nonZero, List<SiteStats> worst) {
+    public double percent() {
+      return nonZero == 0 ? 0 : 100.0 * flushed / nonZero;
+    }
+  }
+
+  /** The backward underflow of a run's stats rows. */
+  public static Underflow underflow(List<SiteStats> rows) {
+    List<SiteStats> narrow = rows.stream().filter(s -> s.at().phase() == Phase.BACKWARD && s.output().hasUnrounded()
+        && s.output().format().info().bits() < 32).toList();
+    long flushed = 0, nonZero = 0;
+    for (SiteStats s : narrow) {
+      flushed += s.output().underflow();
+      nonZero += nonZeroBeforeRounding(s.output());
+    }
+    List<SiteStats> worst = narrow.stream().filter(s -> s.output().underflow() > 0)
+        .sorted(Comparator.comparingLong((SiteStats s) -> -s.output().underflow())).limit(3).toList();
+    return new Underflow(flushed, nonZero, worst);
+  }
+
+  /** Values that were non-zero before rounding: stored zeros minus the underflowed ones are true zeros. */
+  static long nonZeroBeforeRounding(TensorStats t) {
+    return t.count() - t.zero() + t.underflow();
   }
 
   private static List<SiteStats> rows(List<SiteStats> all, Phase p) {

@@ -54,7 +54,7 @@ final class ReproFixture {
 
   ReproPipeline.Settings settings(int nRecords, boolean sequential, OptionalDouble override, boolean stats) {
     return new ReproPipeline.Settings(hp, records.subList(0, nRecords), ContextTemplates.bare(), 42, 1, true,
-        sequential, override, stats);
+        sequential, override, stats, false);
   }
 
   static Path root() {
