@@ -19,7 +19,8 @@ import java.util.Optional;
  *     weights), if any — EasyEdit checks none of them and goes on
  * @param post post-edit metrics, empty when the evaluation failed
  * @param storyNll mean NLL (nats per token) of {@link ReproPipeline#PROBE_STORY} under the edited model
- *     (a health check: a collapsed model scores far worse than the unedited one), NaN when non-finite
+ *     (a health check: a collapsed model scores far worse than the unedited one), NaN when non-finite;
+ *     in auto mode, in the fallback precision when the FP16 forward of the story is not finite
  * @param failure where the run crashed as EasyEdit would (the multinomial error), if it did
  */
 public record RecordOutcome(

@@ -28,8 +28,8 @@ public final class ReproConclusion {
       }
     }
     if (failed.isEmpty()) {
-      b.append("All ").append(runs.size()).append(" precisions finished with every value finite: ")
-          .append("no NaN or inf in any forward, backward, update or generation.");
+      b.append(runs.size() == 1 ? "The " + runs.getFirst().label() + " run" : "All " + runs.size() + " precisions")
+          .append(" finished with every value finite: no NaN or inf in any forward, backward, update or generation.");
     } else {
       b.append("Non-finite values appeared in: ").append(String.join(", ", failed))
           .append(" (see the first-overflow report above).");

@@ -203,6 +203,10 @@ public final class ReproPipeline {
         }
       }
       double storyNll = storyNll(model, tok, evalPolicy, ctx.withTracer(Tracer.NONE));
+      if (Double.isNaN(storyNll) && fallback != null && evalPolicy != fallback) {
+        // the weights are finite but their FP16 forward overflows: judge the model as auto would run it
+        storyNll = storyNll(model, tok, fallback, ctx.withTracer(Tracer.NONE));
+      }
       Rome.LayerUpdate first = a.outcome().layers().getFirst();
       long nonFiniteUpdate = a.outcome().layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
       outcomes.add(new RecordOutcome(i, r.subject(), r.targetNew(), first.value().steps(), first.divisionFactor(),
