@@ -14,6 +14,6 @@ module io.nanscope.editing {
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
+  exports io.nanscope.editing.repro;
   exports io.nanscope.editing.report;
-  // exports io.nanscope.editing.repro; (add when the package has classes)
 }

@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       EditCommand.class,
       FormatsCommand.class,
       GenerateCommand.class,
+      ReproCommand.class,
       RoundCommand.class,
       SynthCommand.class,
       TraceCommand.class,
