@@ -12,5 +12,5 @@ module io.nanscope.editing {
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
-  // exports io.nanscope.editing.repro; (add when the package has classes)
+  exports io.nanscope.editing.repro;
 }
