@@ -42,7 +42,7 @@ import java.util.function.Consumer;
  * generation (100 tokens, top-5 multinomial). Per precision it reports the first op that produced a
  * non-finite value ({@link AnomalyTracer} in recording mode: edit, stage, step, phase, site, op), the
  * symptoms that followed (loss nan, NaN weights, the multinomial error) and the closest approach of
- * the SwiGLU product to 65,504; then the same over a sweep of peak fractions, so the width of the
+ * the scaled MLP outputs (up_proj, silu(gate)·up) to 65,504; then the same over a sweep of peak fractions, so the width of the
  * failing window is visible.
  *
  * <p>The NaN always comes from the computation: nothing is planted; runs are seeded and deterministic.
@@ -227,7 +227,8 @@ public final class StressScenario {
    * @param nanWeightsEdit first edit that wrote non-finite weights (1-based), or -1
    * @param multinomialEdit first edit whose fluency generation raised the multinomial error, or -1
    * @param multinomialMessage that error's message, or ""
-   * @param peak the largest |silu(gate)·up| (before rounding) any forward pass produced, all layers
+   * @param peak the largest |up_proj| or |silu(gate)·up| (before rounding) any forward pass produced,
+   *     all layers: the closest approach to (or the overshoot of) FP16's maximum
    * @param lastLossLine the last step's EasyEdit log line
    * @param report the first event's multi-line report, or ""
    */
@@ -437,8 +438,9 @@ public final class StressScenario {
   /**
    * Stamps the ROME stage on the trace context before each record reaches the anomaly tracer
    * (compute_u until the first record of the value optimisation, compute_v while steps run, then the
-   * key at the bare prompt that r divides by), and keeps the largest |silu(gate)·up| of any forward
-   * pass, before rounding (so an overflowed value is counted at its true size).
+   * key at the bare prompt that r divides by), and keeps the largest |up_proj| or |silu(gate)·up| (the
+   * two outputs the MLP scale a_l multiplies) of any forward pass, before rounding (so an overflowed
+   * value is counted at its true size).
    */
   private static final class StageTracer implements Tracer {
     private final TraceContext tc;
@@ -475,7 +477,8 @@ public final class StressScenario {
           tc.setLabel(sawStep ? "key at the bare prompt" : "compute_u");
         }
       }
-      if (r.phase() == Phase.FORWARD && r.site().name().endsWith("." + Calibration.MLP_PRODUCT)) {
+      String site = r.site().name();
+      if (r.phase() == Phase.FORWARD && (site.endsWith("." + Calibration.MLP_PRODUCT) || site.endsWith(".mlp.up_proj"))) {
         Tensor t = r.unrounded() != null ? r.unrounded() : r.output();
         for (long i = 0; i < t.size(); i++) {
           double x = Math.abs(t.getDouble(i));
