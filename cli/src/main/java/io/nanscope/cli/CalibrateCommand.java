@@ -53,11 +53,11 @@ public final class CalibrateCommand implements Callable<Integer> {
       description = "edit records whose prompts join the probe set (default: " + EditCommand.DEFAULT_DATA + ")")
   Path data;
 
-  @Option(names = "--stories", defaultValue = "4", paramLabel = "N",
+  @Option(names = "--stories", defaultValue = "24", paramLabel = "N",
       description = "stories sampled for the probe set (default: ${DEFAULT-VALUE})")
   int stories;
 
-  @Option(names = "--story-tokens", defaultValue = "128", paramLabel = "N",
+  @Option(names = "--story-tokens", defaultValue = "256", paramLabel = "N",
       description = "tokens per sampled story, BOS counted (default: ${DEFAULT-VALUE})")
   int storyTokens;
 

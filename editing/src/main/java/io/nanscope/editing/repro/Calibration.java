@@ -14,9 +14,10 @@ import io.nanscope.llama.model.Hooks;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.model.SequenceBatch;
 import io.nanscope.llama.tokenizer.Tokenizer;
-import io.nanscope.llama.weights.LlamaWeights;
 import io.nanscope.llama.weights.HfCheckpoint;
+import io.nanscope.llama.weights.LlamaWeights;
 import io.nanscope.llama.weights.StagedDirectory;
+import io.nanscope.llama.weights.WeightNames;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -324,7 +325,7 @@ public final class Calibration {
       return false;
     }
     for (var lw : w.layers()) {
-      for (var t : io.nanscope.llama.weights.WeightNames.Layer.values()) {
+      for (WeightNames.Layer t : WeightNames.Layer.values()) {
         if (lw.get(t).format() != FloatFormat.FP32) {
           return false;
         }

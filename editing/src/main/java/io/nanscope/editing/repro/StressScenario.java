@@ -112,86 +112,136 @@ public final class StressScenario {
     }
 
     /**
-     * Defaults: fraction 0.92 on the late layers, no residual scale, pytorch-fp16, pytorch-bf16 and
-     * fp32, 20 edits, the sweep 0.5–0.95 with 10 edits each, EasyEdit's sampled templates, 100-token
-     * fluency, one edit after the failure, 4 probe stories of 128 tokens, seed 42, one thread.
+     * A builder with the defaults: fraction 0.92 on the late layers, no residual scale,
+     * pytorch-fp16, pytorch-bf16 and fp32, 20 edits, the sweep 0.5–0.95 with 10 edits each,
+     * EasyEdit's sampled templates, 100-token fluency, one edit after the failure, 24 probe stories
+     * of 256 tokens (findings Part B), seed 42, one thread.
      */
-    public static Settings defaults(Path model, RomeHyperParams hparams, List<EditRequest> records) {
-      return new Settings(model, hparams, records, DEFAULT_FRACTION, "late", 1,
-          List.of("pytorch-fp16", "pytorch-bf16", "fp32"), 20, DEFAULT_SWEEP, 10, true, 100, 1, 4, 128, 42, 1,
-          s -> {});
+    public static Builder builder(Path model, RomeHyperParams hparams, List<EditRequest> records) {
+      return new Builder(model, hparams, records);
     }
 
-    public Settings withFraction(double f) {
-      return new Settings(model, hparams, records, f, layers, residualScale, policies, edits, sweepFractions,
+    /** A builder holding these settings. */
+    public Builder toBuilder() {
+      Builder b = new Builder(model, hparams, records);
+      b.fraction = fraction;
+      b.layers = layers;
+      b.residualScale = residualScale;
+      b.policies = policies;
+      b.edits = edits;
+      b.sweepFractions = sweepFractions;
+      b.sweepEdits = sweepEdits;
+      b.sampledTemplates = sampledTemplates;
+      b.fluencyTokens = fluencyTokens;
+      b.editsAfterFailure = editsAfterFailure;
+      b.probeStories = probeStories;
+      b.probeStoryTokens = probeStoryTokens;
+      b.seed = seed;
+      b.threads = threads;
+      b.progress = progress;
+      return b;
+    }
+  }
+
+  /** Builds {@link Settings}; every value is checked by {@link #build()}. */
+  public static final class Builder {
+    private final Path model;
+    private final RomeHyperParams hparams;
+    private final List<EditRequest> records;
+    private double fraction = Settings.DEFAULT_FRACTION;
+    private String layers = "late";
+    private double residualScale = 1;
+    private List<String> policies = List.of("pytorch-fp16", "pytorch-bf16", "fp32");
+    private int edits = 20;
+    private List<Double> sweepFractions = Settings.DEFAULT_SWEEP;
+    private int sweepEdits = 10;
+    private boolean sampledTemplates = true;
+    private int fluencyTokens = 100;
+    private int editsAfterFailure = 1;
+    private int probeStories = 24;
+    private int probeStoryTokens = 256;
+    private long seed = 42;
+    private int threads = 1;
+    private Consumer<String> progress = s -> {};
+
+    private Builder(Path model, RomeHyperParams hparams, List<EditRequest> records) {
+      this.model = model;
+      this.hparams = hparams;
+      this.records = records;
+    }
+
+    public Builder fraction(double f) {
+      fraction = f;
+      return this;
+    }
+
+    public Builder layers(String l) {
+      layers = l;
+      return this;
+    }
+
+    public Builder residualScale(double c) {
+      residualScale = c;
+      return this;
+    }
+
+    public Builder policies(List<String> p) {
+      policies = p;
+      return this;
+    }
+
+    public Builder edits(int n) {
+      edits = n;
+      return this;
+    }
+
+    /** The sweep's fractions and the edits of each sweep run (0 edits or no fractions: no sweep). */
+    public Builder sweep(List<Double> fractions, int editsEach) {
+      sweepFractions = fractions;
+      sweepEdits = editsEach;
+      return this;
+    }
+
+    public Builder sampledTemplates(boolean sampled) {
+      sampledTemplates = sampled;
+      return this;
+    }
+
+    public Builder fluencyTokens(int n) {
+      fluencyTokens = n;
+      return this;
+    }
+
+    public Builder editsAfterFailure(int n) {
+      editsAfterFailure = n;
+      return this;
+    }
+
+    public Builder probe(int stories, int storyTokens) {
+      probeStories = stories;
+      probeStoryTokens = storyTokens;
+      return this;
+    }
+
+    public Builder seed(long s) {
+      seed = s;
+      return this;
+    }
+
+    public Builder threads(int n) {
+      threads = n;
+      return this;
+    }
+
+    public Builder progress(Consumer<String> p) {
+      progress = p;
+      return this;
+    }
+
+    public Settings build() {
+      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits, sweepFractions,
           sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
           threads, progress);
-    }
-
-    public Settings withLayers(String l) {
-      return new Settings(model, hparams, records, fraction, l, residualScale, policies, edits, sweepFractions,
-          sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withResidualScale(double c) {
-      return new Settings(model, hparams, records, fraction, layers, c, policies, edits, sweepFractions,
-          sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withPolicies(List<String> p) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, p, edits, sweepFractions,
-          sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withEdits(int n) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, n, sweepFractions,
-          sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withSweep(List<Double> fractions, int editsEach) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits, fractions,
-          editsEach, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withSampledTemplates(boolean sampled) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampled, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens,
-          seed, threads, progress);
-    }
-
-    public Settings withFluencyTokens(int n) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampledTemplates, n, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
-    }
-
-    public Settings withProbe(int stories, int storyTokens) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, stories, storyTokens,
-          seed, threads, progress);
-    }
-
-    public Settings withSeed(long s) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories,
-          probeStoryTokens, s, threads, progress);
-    }
-
-    public Settings withThreads(int n) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories,
-          probeStoryTokens, seed, n, progress);
-    }
-
-    public Settings withProgress(Consumer<String> p) {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits,
-          sweepFractions, sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories,
-          probeStoryTokens, seed, threads, p);
     }
   }
 

@@ -16,6 +16,7 @@ import io.nanscope.llama.model.SequenceBatch;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LayerWeights;
 import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.llama.weights.WeightNames.Layer;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
@@ -100,14 +101,14 @@ class ReparametrisationTest {
     assertThat(relDiff(logits(w64, FP64), logits(both, FP64))).isLessThanOrEqualTo(1e-12);
     // The tensors changed as claimed (element 7 of each, FP64 so exact up to one rounding of the product).
     assertThat(both.embedding().getDouble(7)).isEqualTo(w64.embedding().getDouble(7) * C);
-    assertThat(both.get(2, io.nanscope.llama.weights.WeightNames.Layer.WO).getDouble(7))
-        .isEqualTo(w64.get(2, io.nanscope.llama.weights.WeightNames.Layer.WO).getDouble(7) * C);
-    assertThat(both.get(4, io.nanscope.llama.weights.WeightNames.Layer.W_UP).getDouble(7))
-        .isEqualTo(w64.get(4, io.nanscope.llama.weights.WeightNames.Layer.W_UP).getDouble(7) * 5000);
-    assertThat(both.get(4, io.nanscope.llama.weights.WeightNames.Layer.W_DOWN).getDouble(7))
-        .isEqualTo(w64.get(4, io.nanscope.llama.weights.WeightNames.Layer.W_DOWN).getDouble(7) * C * (1.0 / 5000)); // two roundings, as applied
-    assertThat(both.get(0, io.nanscope.llama.weights.WeightNames.Layer.W_UP)).isSameAs(
-        w64.get(0, io.nanscope.llama.weights.WeightNames.Layer.W_UP));
+    assertThat(both.get(2, Layer.WO).getDouble(7))
+        .isEqualTo(w64.get(2, Layer.WO).getDouble(7) * C);
+    assertThat(both.get(4, Layer.W_UP).getDouble(7))
+        .isEqualTo(w64.get(4, Layer.W_UP).getDouble(7) * 5000);
+    assertThat(both.get(4, Layer.W_DOWN).getDouble(7))
+        .isEqualTo(w64.get(4, Layer.W_DOWN).getDouble(7) * C * (1.0 / 5000)); // two roundings, as applied
+    assertThat(both.get(0, Layer.W_UP)).isSameAs(
+        w64.get(0, Layer.W_UP));
   }
 
   /** Negative control: without eps ×c² the identity breaks (findings Part B §1: 5.2e-5 at c = 26). */

@@ -36,9 +36,9 @@ class StressScenarioTest {
     records = EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"));
   }
 
-  static StressScenario.Settings quick(List<EditRequest> recs) {
-    return StressScenario.Settings.defaults(MODEL, hp, recs).withPolicies(List.of("pytorch-fp16", "fp32"))
-        .withEdits(2).withSweep(List.of(), 0).withSampledTemplates(false).withFluencyTokens(12).withProbe(2, 48);
+  static StressScenario.Builder quick(List<EditRequest> recs) {
+    return StressScenario.Settings.builder(MODEL, hp, recs).policies(List.of("pytorch-fp16", "fp32"))
+        .edits(2).sweep(List.of(), 0).sampledTemplates(false).fluencyTokens(12).probe(2, 48);
   }
 
   @Test
@@ -46,7 +46,7 @@ class StressScenarioTest {
     List<String> progress = new ArrayList<>();
     List<String> log = new ArrayList<>();
     StressScenario.Report r = StressScenario.run(
-        quick(records.subList(0, 3)).withFraction(0.5).withSweep(List.of(0.6), 1).withProgress(progress::add),
+        quick(records.subList(0, 3)).fraction(0.5).sweep(List.of(0.6), 1).progress(progress::add).build(),
         log::add);
     assertThat(r.main().maxRelativeDifference()).isLessThanOrEqualTo(Calibration.MAX_RELATIVE_DIFFERENCE);
     assertThat(r.main().outcomes()).extracting(StressScenario.Outcome::policy).containsExactly("pytorch-fp16", "fp32");
@@ -72,7 +72,7 @@ class StressScenarioTest {
   @Test
   void anUnderestimatedPeakOverflowsInFp16AtTheScaledMlpButNotInFp32() {
     // Probe = the first record's two prompts only: the ROME batches of that record reach further.
-    StressScenario.Report r = StressScenario.run(quick(records.subList(0, 1)).withFraction(1).withProbe(0, 2),
+    StressScenario.Report r = StressScenario.run(quick(records.subList(0, 1)).fraction(1).probe(0, 2).build(),
         EditLog.NONE);
     StressScenario.Outcome fp16 = r.main().outcomes().get(0);
     StressScenario.Outcome fp32 = r.main().outcomes().get(1);
@@ -95,11 +95,13 @@ class StressScenarioTest {
 
   @Test
   void badSettingsAreRejected() {
-    assertThatThrownBy(() -> quick(records).withFraction(1.5)).hasMessageContaining("--mlp-peak");
-    assertThatThrownBy(() -> quick(records).withEdits(0)).hasMessageContaining("edits >= 1");
-    assertThatThrownBy(() -> quick(records).withPolicies(List.of("fp17"))).hasMessageContaining("unknown precision policy");
-    assertThatThrownBy(() -> quick(List.of())).hasMessageContaining("at least one edit record");
-    assertThatThrownBy(() -> StressScenario.run(quick(records).withLayers("9"), EditLog.NONE))
+    assertThatThrownBy(() -> quick(records).fraction(1.5).build()).hasMessageContaining("--mlp-peak");
+    assertThatThrownBy(() -> quick(records).edits(0).build()).hasMessageContaining("edits >= 1");
+    assertThatThrownBy(() -> quick(records).policies(List.of("fp17")).build())
+        .hasMessageContaining("unknown precision policy");
+    assertThatThrownBy(() -> quick(List.of()).build()).hasMessageContaining("at least one edit record");
+    assertThat(quick(records).edits(7).build().toBuilder().build().edits()).isEqualTo(7);
+    assertThatThrownBy(() -> StressScenario.run(quick(records).layers("9").build(), EditLog.NONE))
         .hasMessageContaining("names layer 9");
   }
 }
