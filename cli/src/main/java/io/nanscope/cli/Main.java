@@ -28,6 +28,7 @@ import picocli.CommandLine.Command;
       ConvertCommand.class,
       EditCommand.class,
       FormatsCommand.class,
+      ReproCommand.class,
       RoundCommand.class,
       SynthCommand.class,
     })

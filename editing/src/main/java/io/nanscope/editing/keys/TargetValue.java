@@ -3,6 +3,7 @@ package io.nanscope.editing.keys;
 import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.rome.PyFloat;
 import io.nanscope.engine.autograd.Adam;
+import io.nanscope.engine.autograd.LossScaler;
 import io.nanscope.engine.autograd.ParamGrad;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
@@ -99,6 +100,20 @@ public final class TargetValue {
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
       String targetNew, EditLog log, StepListener listener) {
+    return optimise(model, tok, policy, ctx, layer, hp, contexts, promptTemplate, subject, targetNew, log, listener, null);
+  }
+
+  /**
+   * The same with dynamic loss scaling of the delta's backward ({@code torch.amp.GradScaler}
+   * semantics; not in EasyEdit): the backward is seeded with the scale S instead of 1, δ's FP32
+   * gradient is unscaled, and a step whose scaled gradient holds inf/NaN is skipped and S halved.
+   *
+   * @param scaler the loss scaler, or null for EasyEdit's plain backward
+   */
+  public static Result optimise(
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
+      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
+      String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
     int[] targetIds = tok.encode(targetNew, false, false);
     if (targetIds.length == 0) {
       throw new IllegalArgumentException("the target \"" + targetNew + "\" encodes to no tokens");
@@ -196,8 +211,14 @@ public final class TargetValue {
       if (step.loss() < EARLY_STOP || it == hp.numGradSteps() - 1) {
         break;
       }
-      tape.backward(loss);
-      adam.step(List.of(new ParamGrad("delta", delta, d.grad())), stepCtx.tracer());
+      if (scaler == null) {
+        tape.backward(loss);
+        adam.step(List.of(new ParamGrad("delta", delta, d.grad())), stepCtx.tracer());
+      } else {
+        tape.backward(loss, Tape.scalar(scaler.scale()));
+        scaler.step(adam, List.of(new ParamGrad("delta", delta, d.grad())), stepCtx.tracer());
+        scaler.update();
+      }
       double maxNorm = hp.clampNormFactor() * initNorm;
       double dn = l2(delta.toFloatArray());
       if (dn > maxNorm) {

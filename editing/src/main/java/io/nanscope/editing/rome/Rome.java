@@ -7,6 +7,7 @@ import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.RomeRequest;
+import io.nanscope.engine.autograd.LossScaler;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -48,21 +49,27 @@ public final class Rome {
    * @param divisionFactorOverride a LABELLED intervention: use this kᵀu instead of the computed one
    *     (the "disabling edit" of the reproduction); empty for the faithful algorithm
    * @param listener sees each optimisation step (the precision fallback stops at the first non-finite one)
+   * @param dynamicLossScale whether the delta's backward uses a fresh {@link LossScaler} per layer
+   *     (GradScaler semantics; not in EasyEdit, off by default)
    */
   public record Options(
       PrecisionPolicy policy, OpContext ctx, OptionalDouble divisionFactorOverride,
-      TargetValue.StepListener listener) {
+      TargetValue.StepListener listener, boolean dynamicLossScale) {
 
     public static Options of(PrecisionPolicy policy, OpContext ctx) {
-      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS);
+      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS, false);
     }
 
     public Options withDivisionFactor(double value) {
-      return new Options(policy, ctx, OptionalDouble.of(value), listener);
+      return new Options(policy, ctx, OptionalDouble.of(value), listener, dynamicLossScale);
     }
 
     public Options withListener(TargetValue.StepListener l) {
-      return new Options(policy, ctx, divisionFactorOverride, l);
+      return new Options(policy, ctx, divisionFactorOverride, l, dynamicLossScale);
+    }
+
+    public Options withDynamicLossScale(boolean on) {
+      return new Options(policy, ctx, divisionFactorOverride, listener, on);
     }
   }
 
@@ -121,7 +128,7 @@ public final class Rome {
         log.line("Computing right vector (v)");
         TargetValue.Result v = TargetValue.optimise(model, tok, opt.policy(), opt.ctx(), layer,
             hp.valueOptimization(), contexts, request.promptTemplate(), request.subject(),
-            request.targetNew(), log, opt.listener());
+            request.targetNew(), log, opt.listener(), opt.dynamicLossScale() ? new LossScaler() : null);
         SubjectKey.AtToken cur = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
             request.promptTemplate(), request.subject());
         // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its dtype.

@@ -1,0 +1,90 @@
+package io.nanscope.editing.repro;
+
+import io.nanscope.editing.rome.RankOneUpdate;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Shape;
+import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.engine.trace.OpRecord;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.Tracer;
+import java.util.List;
+
+/**
+ * The last part of a ROME edit — the right vector and the rank-one update — for a given Division
+ * Factor, with the values before rounding kept so the first-overflow report can say what crossed the
+ * limit. Neither is an engine op, so no tracer sees them unless this class reports them (phase
+ * {@link Phase#RANK_ONE_UPDATE}).
+ *
+ * <pre>
+ *   diff = round(v* − W k)            (C)
+ *   r    = round(diff / (kᵀu))        (C)      kᵀu: computed, or the labelled override
+ *   W'   = round(W + round(r ⊗ u))    (C, F)   RankOneUpdate
+ * </pre>
+ *
+ * The same arithmetic as {@code Rome.compute} (rounded to the storage format at each step); a test
+ * checks that this gives bit for bit the update {@code Rome.compute} returns. The sweep of the
+ * disabling edit uses it to try several factors on one optimised v* instead of re-running the edit.
+ *
+ * @param layer edited layer L
+ * @param r (C) right vector as stored; @param rUnrounded (C) the same before rounding (FP32)
+ * @param updated (C, F) the new W_down, not written anywhere
+ * @param updatedUnrounded (C, F) W + round(r ⊗ u) before the last rounding (FP32), null for FP32 weights
+ */
+public record RankOneStep(
+    int layer, double divisionFactor, float[] diff, float[] r, float[] rUnrounded, Tensor updated,
+    Tensor updatedUnrounded, long nonFiniteWeights) {
+
+  /**
+   * @param target v* (C); @param curOutput W k at the subject of the bare prompt (C)
+   * @param u (F) left vector; @param w (C, F) current W_down (not changed)
+   */
+  public static RankOneStep of(
+      int layer, float[] target, float[] curOutput, float[] u, double divisionFactor, Tensor w) {
+    FloatFormat fmt = w.format();
+    int c = target.length;
+    float[] diff = new float[c];
+    float[] r = new float[c];
+    float[] rRaw = new float[c];
+    for (int i = 0; i < c; i++) {
+      diff[i] = fmt.round(target[i] - curOutput[i]);
+      double q = diff[i] / divisionFactor;
+      rRaw[i] = (float) q;
+      r[i] = (float) fmt.round(q);
+    }
+    Tensor updated = RankOneUpdate.updated(w, u, r);
+    Tensor raw = null;
+    if (fmt != FloatFormat.FP32) {
+      int f = u.length;
+      raw = Tensor.zeros(FloatFormat.FP32, w.shape());
+      for (int i = 0; i < c; i++) {
+        for (int j = 0; j < f; j++) {
+          long at = (long) i * f + j;
+          raw.set(at, (float) (w.getDouble(at) + fmt.round((double) r[i] * u[j])));
+        }
+      }
+    }
+    return new RankOneStep(layer, divisionFactor, diff, r, rRaw, updated, raw, RankOneUpdate.nonFinite(updated));
+  }
+
+  /**
+   * Reports the right vector ({@code rome.right_vector}, op {@code div}) and the update ({@code
+   * layers.L.mlp.down_proj.weight}, op {@code rank_one_update}) to {@code tracer} as phase
+   * RANK_ONE_UPDATE records.
+   */
+  public void report(Tracer tracer, Tensor w, float[] u) {
+    if (!tracer.enabled()) {
+      return;
+    }
+    FloatFormat fmt = w.format();
+    Tensor diffT = Tensor.of(fmt, Shape.of(diff.length), diff);
+    Tensor rT = Tensor.of(fmt, Shape.of(r.length), r);
+    Tensor rRaw = fmt == FloatFormat.FP32 ? null : Tensor.of(FloatFormat.FP32, Shape.of(r.length), rUnrounded);
+    Tensor factor = Tensor.of(FloatFormat.FP32, Shape.of(1), (float) divisionFactor);
+    Site site = Site.of("layers", layer, "mlp", "down_proj");
+    tracer.record(new OpRecord(site.child("right_vector"), "div", Phase.RANK_ONE_UPDATE, -1,
+        List.of(diffT, factor), rT, rRaw));
+    tracer.record(new OpRecord(site.child("weight"), "rank_one_update", Phase.RANK_ONE_UPDATE, -1,
+        List.of(w, Tensor.of(fmt, Shape.of(u.length), u), rT), updated, updatedUnrounded));
+  }
+}
