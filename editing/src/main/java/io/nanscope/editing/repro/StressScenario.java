@@ -344,6 +344,58 @@ public final class StressScenario {
       return b.toString();
     }
 
+    /**
+     * A plain-language conclusion from what was measured: which precisions went non-finite at the
+     * main fraction and where, or that none did and how close the scaled MLP came; the sweep's
+     * failing fractions.
+     */
+    public String conclusion() {
+      StringBuilder b = new StringBuilder();
+      List<String> failed = new ArrayList<>();
+      List<String> finite = new ArrayList<>();
+      double closest = 0;
+      for (Outcome o : main.outcomes()) {
+        (o.failure().isPresent() ? failed : finite).add(o.policy());
+        if (o.failure().isEmpty()) {
+          closest = Math.max(closest, o.peak() / Calibration.FP16_MAX);
+        }
+      }
+      b.append(String.format(Locale.ROOT, "At a calibrated late SwiGLU peak of %.3g x 65,504 (%s), ", main.fraction(),
+          Calibration.LABEL));
+      if (failed.isEmpty()) {
+        b.append(String.format(Locale.ROOT, "no precision produced a non-finite value in %d sequential edits"
+            + " without restore; the scaled MLP outputs came within %.3f x 65,504 at most.", maxEdits(main),
+            closest));
+      } else {
+        b.append(String.join(", ", failed)).append(" went non-finite (");
+        for (Outcome o : main.outcomes()) {
+          o.failure().ifPresent(f -> b.append(o.policy()).append(": ").append(f.describe()).append("; "));
+        }
+        b.setLength(b.length() - 2);
+        b.append(')');
+        b.append(finite.isEmpty() ? "." : "; " + String.join(", ", finite) + " stayed finite.");
+      }
+      if (!sweep.isEmpty()) {
+        List<String> failing = new ArrayList<>();
+        for (Run r : sweep) {
+          for (Outcome o : r.outcomes()) {
+            o.failure().ifPresent(f -> failing.add(String.format(Locale.ROOT, "%.3g (%s, edit %d)", r.fraction(),
+                o.policy(), f.edit())));
+          }
+        }
+        b.append(failing.isEmpty()
+            ? String.format(Locale.ROOT, " In the sweep (%d edits each) nothing failed at any fraction.", sweepEdits)
+            : " In the sweep (" + sweepEdits + " edits each) failures at: " + String.join(", ", failing) + ".");
+      }
+      b.append(" Why the window is narrow (findings Part B §4): RMSNorm bounds how far any input can drive a late"
+          + " MLP above its natural maximum (4-7x at layer level), and ROME edits rarely get near that bound.");
+      return b.toString();
+    }
+
+    private static int maxEdits(Run r) {
+      return r.outcomes().stream().mapToInt(Outcome::editsRun).max().orElse(0);
+    }
+
     private static String factors(double[] a) {
       StringBuilder b = new StringBuilder("[");
       for (int i = 0; i < a.length; i++) {
