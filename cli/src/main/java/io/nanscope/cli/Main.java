@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
     },
     subcommands = {
       CommandLine.HelpCommand.class,
+      CalibrateCommand.class,
       ConvertCommand.class,
       EditCommand.class,
       FormatsCommand.class,

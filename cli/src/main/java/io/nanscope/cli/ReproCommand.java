@@ -5,22 +5,26 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.editing.repro.Calibration;
 import io.nanscope.editing.repro.DivisionFactorSweep;
 import io.nanscope.editing.repro.ReproConclusion;
 import io.nanscope.editing.repro.ReproPipeline;
 import io.nanscope.editing.repro.ReproReport;
 import io.nanscope.editing.repro.RunResult;
 import io.nanscope.editing.repro.Scenario;
+import io.nanscope.editing.repro.StressScenario;
 import io.nanscope.editing.report.HeadroomGrid;
 import io.nanscope.editing.report.Report;
 import io.nanscope.editing.report.StepCurves;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.trace.JsonLines;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
+import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -47,7 +51,8 @@ import picocli.CommandLine.Spec;
       "  natural         the model as it is (all precisions finish; the headroom report shows why)",
       "  disabling-edit  a LABELLED override of ROME's Division Factor k.u on the first record,",
       "                  then the next record edited on the edited model, plus a sweep of the override",
-      "  stress          magnitude calibration (built on the calibrate branch, not here yet)",
+      "  stress          an exact magnitude calibration (late SwiGLU peaks at --mlp-peak of FP16's max;",
+      "                  NOT Llama-2-7B magnitudes), sequential edits without restore, plus a peak sweep",
       "Deterministic: the same command prints the same numbers every run."
     })
 public final class ReproCommand implements Callable<Integer> {
@@ -130,6 +135,38 @@ public final class ReproCommand implements Callable<Integer> {
           + " helps FP16 gradient underflow, cannot help a forward overflow) (default: ${DEFAULT-VALUE})")
   String lossScale;
 
+  @Option(names = "--mlp-peak", paramLabel = "FRACTION", defaultValue = "0.92",
+      description = "stress: the late SwiGLU peak as a fraction of 65504, in (0, 1] (default: ${DEFAULT-VALUE})")
+  double mlpPeak;
+
+  @Option(names = "--layers", paramLabel = "late|all|L,L", defaultValue = "late",
+      description = "stress: layers to calibrate (default: ${DEFAULT-VALUE})")
+  String layers;
+
+  @Option(names = "--residual-scale", paramLabel = "C", defaultValue = "1",
+      description = "stress: also scale the residual stream by C (v_lr and wd x C: the same edit) (default: 1)")
+  double residualScale;
+
+  @Option(names = "--edits", paramLabel = "N", defaultValue = "20",
+      description = "stress: sequential edits per precision, records cycled (default: ${DEFAULT-VALUE})")
+  int stressEdits;
+
+  @Option(names = "--peak-sweep", paramLabel = "LIST", split = ",",
+      description = "stress: peak fractions to sweep (default: 0.5,0.6,0.7,0.8,0.9,0.95; --no-sweep skips it)")
+  List<Double> peakSweep;
+
+  @Option(names = "--sweep-edits", paramLabel = "N", defaultValue = "5",
+      description = "stress: sequential edits per precision in each sweep run (default: ${DEFAULT-VALUE})")
+  int sweepEdits;
+
+  @Option(names = "--stories", paramLabel = "N", defaultValue = "24",
+      description = "stress: stories sampled for the calibration probe set (default: ${DEFAULT-VALUE})")
+  int stories;
+
+  @Option(names = "--story-tokens", paramLabel = "N", defaultValue = "256",
+      description = "stress: tokens per probe story, BOS counted (default: ${DEFAULT-VALUE})")
+  int storyTokens;
+
   @Option(names = "--report", paramLabel = "FILE.html",
       description = "also write one self-contained offline HTML report (plots, PNG copies, the JSONL trace)")
   Path report;
@@ -140,6 +177,9 @@ public final class ReproCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     List<Scenario> scenarios = scenarios();
     List<ReproPipeline.Mode> modes = modes();
+    if (scenarios.contains(Scenario.STRESS)) {
+      checkStressOptions();
+    }
     if (dsSize < 1) {
       throw new IllegalArgumentException("--ds-size must be at least 1, got " + dsSize);
     }
@@ -186,8 +226,7 @@ public final class ReproCommand implements Callable<Integer> {
       o.println("scenario " + sc.cliName() + ": " + sc.description());
       o.println("=".repeat(100));
       if (sc == Scenario.STRESS) {
-        o.println("The stress scenario (function-preserving magnitude calibration) is built by the 'calibrate'"
-            + " work and is not part of this build yet.");
+        stress(h, all, modelPath, html, o, err);
         continue;
       }
       boolean disabling = sc == Scenario.DISABLING_EDIT;
@@ -250,6 +289,59 @@ public final class ReproCommand implements Callable<Integer> {
       o.println("report written to " + report + " (" + written.size() + " files)");
     }
     return 0;
+  }
+
+  /** The stress options, checked before any scenario runs (the layers against the model's config). */
+  private void checkStressOptions() throws IOException {
+    Calibration.checkFraction(mlpPeak);
+    if (peakSweep != null) {
+      peakSweep.forEach(Calibration::checkFraction);
+    }
+    if (stressEdits < 1 || sweepEdits < 0 || stories < 0 || storyTokens < 2) {
+      throw new IllegalArgumentException("stress: need --edits >= 1, --sweep-edits >= 0, --stories >= 0 and"
+          + " --story-tokens >= 2; got " + stressEdits + ", " + sweepEdits + ", " + stories + ", " + storyTokens);
+    }
+    if (!(residualScale > 0 && Double.isFinite(residualScale))) {
+      throw new IllegalArgumentException("--residual-scale must be finite and > 0, got " + residualScale);
+    }
+    Path modelPath = model != null ? model : ConvertCommand.defaultModel();
+    Calibration.parseLayers(layers, LlamaWeights.read(modelPath).config().nLayers());
+  }
+
+  /** The stress scenario: calibrate, sequential edits without restore per precision, the peak sweep. */
+  private void stress(RomeHyperParams h, List<EditRequest> all, Path modelPath, Report html, PrintWriter o,
+      PrintWriter err) {
+    if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
+      throw new IllegalArgumentException("the stress scenario compares fixed precisions; --policy auto is not"
+          + " supported there (give a list such as pytorch-fp16,fp32)");
+    }
+    List<String> policies = policy == null ? List.of("pytorch-fp16", "pytorch-bf16", "fp32")
+        : List.of(policy.split(",")).stream().map(String::trim).toList();
+    StressScenario.Settings s = StressScenario.Settings.builder(modelPath, h, all).fraction(mlpPeak).layers(layers)
+        .residualScale(residualScale).policies(policies).edits(stressEdits)
+        .sweep(noSweep ? List.of() : peakSweep != null ? peakSweep : StressScenario.Settings.DEFAULT_SWEEP,
+            noSweep ? 0 : sweepEdits)
+        .sampledTemplates(context.equals("sampled")).fluencyTokens(noFluency ? 0 : 100).probe(stories, storyTokens)
+        .seed(seed).threads(threads).progress(err::println).build();
+    StressScenario.Report r = StressScenario.run(s, o::println);
+    o.println();
+    o.print(r.table());
+    for (StressScenario.Outcome oc : r.main().outcomes()) {
+      oc.failure().filter(f -> f.event() != null).ifPresent(f -> {
+        o.println();
+        o.print(oc.report());
+        Path file = out.resolve("first-overflow-stress-" + fileLabel(oc.policy()) + ".jsonl");
+        JsonLines.write(file, List.of(f.event().toJson()));
+        o.println("  written to " + file);
+      });
+    }
+    o.println();
+    o.println("conclusion (stress):");
+    o.println(r.conclusion());
+    if (html != null) {
+      html.heading("Scenario stress").text(Scenario.STRESS.description()).text(r.conclusion());
+      html.pre("stress: sequential edits on the calibrated model, and the peak sweep", r.table());
+    }
   }
 
   /** The scenario's section of the HTML report: table, curves, headroom heatmap, first event, fallbacks, sweep. */
