@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope convert}: any model nanscope reads, written as a Hugging Face directory. */
 @Command(
     name = "convert",
+    header = "Writes any model nanscope reads as a Hugging Face directory (safetensors + tokenizer).",
     mixinStandardHelpOptions = true,
     description = {
       "Writes a model as a Hugging Face Llama directory: config.json, model.safetensors (q/k rows in",

@@ -47,6 +47,7 @@ import tools.jackson.databind.json.JsonMapper;
 /** {@code nanscope edit}: EasyEdit-style ROME editing with pre/post metrics. */
 @Command(
     name = "edit",
+    header = "Edits the model with ROME (EasyEdit semantics): log lines, pre/post metrics, results JSON.",
     mixinStandardHelpOptions = true,
     description = {
       "Edits the model with ROME (EasyEdit semantics) for each record of a data set, with EasyEdit's",

@@ -20,6 +20,7 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope synth}: a seeded random Llama-shaped model, streamed to sharded safetensors. */
 @Command(
     name = "synth",
+    header = "Writes a seeded random Llama-shaped model (e.g. Llama-2-7B shapes) as sharded safetensors.",
     mixinStandardHelpOptions = true,
     description = {
       "Writes a Llama-shaped model with seeded random weights (uniform, std 0.02; norm gains 1) as",

@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope trace}: the per-site headroom table of one pass over a prompt. */
 @Command(
     name = "trace",
+    header = "Per-site max|x| and FP16/BF16 headroom of a prompt under a precision policy, forward and backward.",
     mixinStandardHelpOptions = true,
     description = {
       "Runs the model on a prompt under a precision policy and prints, for every op output (site),",
