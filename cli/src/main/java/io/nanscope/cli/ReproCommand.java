@@ -126,7 +126,7 @@ public final class ReproCommand implements Callable<Integer> {
   @Option(names = "--threads", defaultValue = "1", description = "GEMM threads (results do not depend on it)")
   int threads;
 
-  @Option(names = "--out", paramLabel = "DIR", defaultValue = "repro-out",
+  @Option(names = "--out", paramLabel = "DIR", defaultValue = "out/repro",
       description = "where the first-overflow JSON reports go (default: ${DEFAULT-VALUE})")
   Path out;
 
