@@ -44,7 +44,7 @@ class ReproCommandTest {
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out())
         .contains("Division Factor: 5e-05   [OVERRIDE")
-        .contains("RuntimeException: probability tensor contains either `inf`, `nan` or element < 0")
+        .contains("RuntimeError: probability tensor contains either `inf`, `nan` or element < 0")
         .contains("FAILED: generation of record 0")
         .contains("first non-finite value: record 0 forward layers.1.mlp.down_proj (matmul)")
         .contains("conclusion (disabling-edit):");

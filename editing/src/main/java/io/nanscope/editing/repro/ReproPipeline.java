@@ -187,7 +187,8 @@ public final class ReproPipeline {
         post = Optional.of(evaluator.evaluate(r, preIds).metrics());
       } catch (InvalidDistributionException e) {
         ReproTracer.Stage where = tracer.stage();
-        log.line("RuntimeException: " + e.getMessage());
+        // torch.multinomial raises RuntimeError with this message (EasyEdit#290)
+        log.line("RuntimeError: " + e.getMessage());
         if (fallbackEvaluator == null) {
           log.line("[EasyEdit's run stops here; nanscope goes on to show what follows]");
           failure = new RecordOutcome.Failure(i, where, -1, e.getMessage());

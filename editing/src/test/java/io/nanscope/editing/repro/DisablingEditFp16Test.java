@@ -41,7 +41,7 @@ class DisablingEditFp16Test {
     assertThat(first.failure()).isPresent();
     assertThat(first.failure().get().stage()).isEqualTo(ReproTracer.Stage.GENERATION);
     assertThat(first.failure().get().message()).isEqualTo(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
-    assertThat(log).contains("RuntimeException: " + InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
+    assertThat(log).contains("RuntimeError: " + InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
 
     FirstNonFinite e = r.anomaly().first().orElseThrow();
     assertThat(e.at().context().record()).isZero();
