@@ -377,12 +377,11 @@ public final class StressScenario {
             + " without restore; the scaled MLP outputs came within %.3f x 65,504 at most.", maxEdits(main),
             closest));
       } else {
-        b.append(String.join(", ", failed)).append(" went non-finite (");
+        List<String> where = new ArrayList<>();
         for (Outcome o : main.outcomes()) {
-          o.failure().ifPresent(f -> b.append(o.policy()).append(": ").append(f.describe()).append("; "));
+          o.failure().ifPresent(f -> where.add(o.policy() + " at " + f.describe()));
         }
-        b.setLength(b.length() - 2);
-        b.append(')');
+        b.append("the first non-finite value appeared in ").append(String.join("; in ", where));
         b.append(finite.isEmpty() ? "." : "; " + String.join(", ", finite) + " stayed finite.");
       }
       if (!sweep.isEmpty()) {
