@@ -81,6 +81,7 @@ public final class ReproReport {
     return where + " of record " + f.record() + (f.step() >= 0 ? " step " + f.step() : "");
   }
 
+  /** EasyEdit's summary of post-edit metrics (EditSummary reads only the metrics of each result). */
   private static EditSummary summary(List<EditMetrics> posts) {
     List<io.nanscope.editing.eval.EditResult> fake = new ArrayList<>();
     for (int i = 0; i < posts.size(); i++) {

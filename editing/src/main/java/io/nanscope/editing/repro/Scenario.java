@@ -7,7 +7,7 @@ import java.util.Locale;
  * calibration) runs {@link StressScenario}.
  */
 public enum Scenario {
-  NATURAL("natural", "the model as it is, EasyEdit settings: single edits, restored after each record"),
+  NATURAL("natural", "the model as it is, EasyEdit settings (single edits restored after each record unless --sequential)"),
   DISABLING_EDIT("disabling-edit",
       "a LABELLED override of ROME's Division Factor kᵀu on the first record (a 'disabling edit'),"
           + " then the next record edited sequentially on the edited model"),
