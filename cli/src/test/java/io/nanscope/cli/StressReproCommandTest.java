@@ -38,11 +38,13 @@ class StressReproCommandTest {
   @Test
   void oneEditInFp16EndToEnd(@TempDir Path dir) {
     Result r = MainTest.run(args(dir, "--policy", "pytorch-fp16", "--context", "bare", "--edits", "1", "--no-sweep",
-        "--no-fluency", "--stories", "1", "--story-tokens", "16", "--mlp-peak", "0.5"));
+        "--no-fluency", "--stories", "1", "--story-tokens", "16", "--mlp-peak", "0.5", "--report",
+        dir.resolve("r.html").toString()));
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).contains("scenario stress").contains("NOT Llama-2-7B magnitudes")
         .contains("Executing ROME algorithm for the update:").contains("sequential edits WITHOUT restore")
         .contains("pytorch-fp16      1  none").contains("conclusion (stress):");
     assertThat(r.err()).contains("[stress 0.500 pytorch-fp16] edit 1/1 done");
+    assertThat(dir.resolve("r.html")).content().contains("Scenario stress").contains("NOT Llama-2-7B magnitudes");
   }
 }

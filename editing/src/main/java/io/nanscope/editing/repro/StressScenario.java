@@ -68,6 +68,7 @@ public final class StressScenario {
    * @param sweepFractions peak fractions of the sweep (empty: no sweep)
    * @param sweepEdits sequential edits per sweep run
    * @param sampledTemplates EasyEdit's sampled context templates (else only "{}": fast, for tests)
+   * @param templates given context templates (e.g. the prototype's 21), used instead of sampling
    * @param fluencyTokens tokens of the fluency generation after each edit (0: none)
    * @param editsAfterFailure edits still run after the one where the first non-finite value
    *     appeared (to show the next edit's {@code loss nan} line)
@@ -79,8 +80,8 @@ public final class StressScenario {
   public record Settings(
       Path model, RomeHyperParams hparams, List<EditRequest> records, double fraction, String layers,
       double residualScale, List<String> policies, int edits, List<Double> sweepFractions, int sweepEdits,
-      boolean sampledTemplates, int fluencyTokens, int editsAfterFailure, int probeStories,
-      int probeStoryTokens, long seed, int threads, Consumer<String> progress) {
+      boolean sampledTemplates, Optional<ContextTemplates> templates, int fluencyTokens, int editsAfterFailure,
+      int probeStories, int probeStoryTokens, long seed, int threads, Consumer<String> progress) {
 
     /** The default peak fraction: findings Part B's failing calibration (T = 60k ≈ 0.92·65,504). */
     public static final double DEFAULT_FRACTION = 0.92;
@@ -109,6 +110,7 @@ public final class StressScenario {
         throw new IllegalArgumentException("the residual scale must be finite and > 0, got " + residualScale);
       }
       progress = progress == null ? s -> {} : progress;
+      templates = templates == null ? Optional.empty() : templates;
     }
 
     /**
@@ -132,6 +134,7 @@ public final class StressScenario {
       b.sweepFractions = sweepFractions;
       b.sweepEdits = sweepEdits;
       b.sampledTemplates = sampledTemplates;
+      b.templates = templates.orElse(null);
       b.fluencyTokens = fluencyTokens;
       b.editsAfterFailure = editsAfterFailure;
       b.probeStories = probeStories;
@@ -156,6 +159,7 @@ public final class StressScenario {
     private List<Double> sweepFractions = Settings.DEFAULT_SWEEP;
     private int sweepEdits = 10;
     private boolean sampledTemplates = true;
+    private ContextTemplates templates;
     private int fluencyTokens = 100;
     private int editsAfterFailure = 1;
     private int probeStories = 24;
@@ -207,6 +211,12 @@ public final class StressScenario {
       return this;
     }
 
+    /** Use these context templates for every precision instead of sampling them. */
+    public Builder templates(ContextTemplates t) {
+      templates = t;
+      return this;
+    }
+
     public Builder fluencyTokens(int n) {
       fluencyTokens = n;
       return this;
@@ -240,8 +250,8 @@ public final class StressScenario {
 
     public Settings build() {
       return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits, sweepFractions,
-          sweepEdits, sampledTemplates, fluencyTokens, editsAfterFailure, probeStories, probeStoryTokens, seed,
-          threads, progress);
+          sweepEdits, sampledTemplates, Optional.ofNullable(templates), fluencyTokens, editsAfterFailure,
+          probeStories, probeStoryTokens, seed, threads, progress);
     }
   }
 
@@ -367,12 +377,11 @@ public final class StressScenario {
             + " without restore; the scaled MLP outputs came within %.3f x 65,504 at most.", maxEdits(main),
             closest));
       } else {
-        b.append(String.join(", ", failed)).append(" went non-finite (");
+        List<String> where = new ArrayList<>();
         for (Outcome o : main.outcomes()) {
-          o.failure().ifPresent(f -> b.append(o.policy()).append(": ").append(f.describe()).append("; "));
+          o.failure().ifPresent(f -> where.add(o.policy() + " at " + f.describe()));
         }
-        b.setLength(b.length() - 2);
-        b.append(')');
+        b.append("the first non-finite value appeared in ").append(String.join("; in ", where));
         b.append(finite.isEmpty() ? "." : "; " + String.join(", ", finite) + " stayed finite.");
       }
       if (!sweep.isEmpty()) {
@@ -418,7 +427,7 @@ public final class StressScenario {
       Calibration.Probe probe = Calibration.probe(m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(),
           s.seed(), ctx);
       Calibration.Profile natural = Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
-      ContextTemplates templates = s.sampledTemplates()
+      ContextTemplates templates = s.templates().isPresent() ? s.templates().get() : s.sampledTemplates()
           ? ContextTemplates.sample(new FastGeneration(m0, tok, PrecisionPolicy.named("fp32"), ctx),
               s.hparams().contextTemplateLengthParams(), s.seed(), "sampled top-k 5 on the original model, fp32")
           : ContextTemplates.bare();

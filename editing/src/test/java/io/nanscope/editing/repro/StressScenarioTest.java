@@ -67,6 +67,8 @@ class StressScenarioTest {
     String table = r.table();
     assertThat(table).contains(Calibration.LABEL).contains("WITHOUT restore").contains("pytorch-fp16")
         .contains("sweep over the peak fraction (1 sequential edits each)").contains("none");
+    assertThat(r.conclusion()).contains("no precision produced a non-finite value in 2 sequential edits")
+        .contains("nothing failed at any fraction");
   }
 
   @Test
@@ -91,6 +93,8 @@ class StressScenarioTest {
     assertThat(fp32.editsRun()).isEqualTo(2);
     assertThat(fp32.peak()).isGreaterThan(Calibration.FP16_MAX); // the same excursion, representable in FP32
     assertThat(r.table()).contains("first non-finite value at edit 1");
+    assertThat(r.conclusion()).contains("the first non-finite value appeared in pytorch-fp16 at edit 1, ")
+        .contains("; fp32 stayed finite.");
   }
 
   @Test
