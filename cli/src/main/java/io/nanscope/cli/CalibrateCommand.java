@@ -21,6 +21,7 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope calibrate}: an exact rescaling that moves late SwiGLU peaks towards FP16's maximum. */
 @Command(
     name = "calibrate",
+    header = "Exact function-preserving rescaling of a model toward FP16's limit (a labelled stress test).",
     mixinStandardHelpOptions = true,
     description = {
       "Stress calibration (NOT Llama-2-7B magnitudes): measures each layer's natural max |silu(gate)*up| on a",

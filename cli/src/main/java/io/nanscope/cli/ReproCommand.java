@@ -43,6 +43,7 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope repro}: the fp16 NaN bug of EasyEdit ROME, side by side in FP32, BF16 and FP16. */
 @Command(
     name = "repro",
+    header = "The fp16 NaN bug of EasyEdit ROME on CPU: FP32 vs BF16 vs FP16 in labelled scenarios, first overflow named.",
     mixinStandardHelpOptions = true,
     description = {
       "Runs the KnowEdit-style ROME pipeline (edit -> evaluate, incl. fluency generation with top-5",
