@@ -41,8 +41,8 @@ public final class RankOneUpdate {
     for (int i = 0; i < c; i++) {
       for (int j = 0; j < f; j++) {
         long at = (long) i * f + j;
-        double upd = round(fmt, (double) r[i] * u[j]);
-        out.setDouble(at, round(fmt, w.getDouble(at) + upd));
+        double upd = fmt.round((double) r[i] * u[j]);
+        out.setDouble(at, fmt.round(w.getDouble(at) + upd));
       }
     }
     return out;
@@ -65,10 +65,5 @@ public final class RankOneUpdate {
       throw new IllegalArgumentException("cannot copy " + src + " into " + dst);
     }
     MemorySegment.copy(src.segment(), 0, dst.segment(), 0, src.segment().byteSize());
-  }
-
-  /** {@code v} rounded once to {@code fmt} (nearest-even), straight from double. */
-  static double round(FloatFormat fmt, double v) {
-    return fmt.round(v);
   }
 }
