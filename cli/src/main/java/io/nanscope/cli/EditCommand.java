@@ -186,7 +186,7 @@ public final class EditCommand implements Callable<Integer> {
         TextCorpus corpus = TextCorpus.read(corpusPath);
         List<String> texts = corpus.first(h.secondMoment().nSamples());
         SecondMomentProvenance prov = new SecondMomentProvenance(corpusPath.toString(), corpus.sha256(),
-            texts.size(), 0, module, policy.storage().name(), "fp64, fixed order", h.secondMoment().dtype(),
+            texts.size(), 0, module, policy.storage().name(), KeyStatistics.ACCUMULATION, h.secondMoment().dtype(),
             modelPath.toString(), "", "nanscope " + Main.class.getPackage().getImplementationVersion());
         int n = texts.size();
         c = KeyStatistics.compute(m, tok, policy, ctx, layer, texts, 256, Optional.of(prov),

@@ -13,8 +13,10 @@ import java.util.Optional;
  * (n − 1)·2⁻⁵³·Σ_t |k_ti k_tj| (sequential summation bound). Only the upper triangle is accumulated and
  * mirrored on {@link #result}, so C is exactly symmetric.
  *
- * <p>This is the reference path (O(rows·dim²/2) scalar FMA-free adds); a GEMM path may replace it when it
- * matches this one within its stated budget.
+ * <p>{@link #accumulate} is the reference path (O(rows·dim²/2) scalar adds). {@link #addGram} is the fast
+ * path {@link KeyStatistics} takes: the batch's Gram matrix KᵀK comes from the engine's FP32 GEMM
+ * ({@code MatMul.gram}), and only the sum across batches is FP64. Its extra error per batch of T rows is
+ * the FP32 reduction's, at most about T·2⁻²⁴·Σ_t |k_ti k_tj| (tested against this reference).
  */
 public final class SecondMomentAccumulator {
 
@@ -66,6 +68,29 @@ public final class SecondMomentAccumulator {
         for (int j = i; j < dim; j++) {
           upper[out + j] += ki * keys[row + j]; // exact product, one rounding in the add
         }
+      }
+    }
+    count += rows;
+  }
+
+  /**
+   * Adds a batch's precomputed Gram matrix G = KᵀK (e.g. from the GEMM kernel) for {@code rows} keys:
+   * S[i][j] += G[i][j] in FP64 for j ≥ i.
+   *
+   * @param gram (dim, dim) row-major; only the upper triangle is read
+   */
+  public void addGram(float[] gram, long rows) {
+    if (gram.length != upper.length) {
+      throw new IllegalArgumentException(
+          "a Gram matrix of " + gram.length + " values does not fit a " + dim + "×" + dim + " accumulator");
+    }
+    if (rows < 0) {
+      throw new IllegalArgumentException("rows must be >= 0, got " + rows);
+    }
+    for (int i = 0; i < dim; i++) {
+      int out = i * dim;
+      for (int j = i; j < dim; j++) {
+        upper[out + j] += gram[out + j];
       }
     }
     count += rows;

@@ -49,6 +49,19 @@ public final class MatMul {
         ctx, site, "matmul.dw", Phase.BACKWARD, format, Shape.of(dy.shape().cols(), x.shape().cols()), dw, dy, x);
   }
 
+  /**
+   * The Gram matrix G = Xᵀ·X of the rows of X (ROME's key statistics: {@code mom2 += aᵀa}): the same
+   * GEMM as {@link #backwardWeight} with dY = X, so each G[i, j] is one reduction over the T rows in
+   * {@code p.accumulate()} (FP32: the Kernels GEMM), rounded once to {@code p.output()}. Forward only:
+   * statistics are never differentiated. X: (T, C); G: (C, C).
+   */
+  public static Tensor gram(OpContext ctx, Site site, Precision p, Tensor x) {
+    Tensor x2 = x.reshape(Shape.of(x.shape().rows(), x.shape().cols()));
+    double[] g = Gemm.tn(p.accumulate(), x2, x2, ctx.threads());
+    long c = x2.shape().cols();
+    return Emit.output(ctx, site, "gram", Phase.FORWARD, p, Shape.of(c, c), g, x);
+  }
+
   /** y = x·Wᵀ on the tape; gradients flow to whichever of x, W requires one. */
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x, Var w) {
     Tensor y = forward(ctx, site, p, x.value(), w.value());

@@ -54,6 +54,36 @@ class MatMulTest {
     }
   }
 
+  /**
+   * Gram matrix XᵀX vs a separately written FP64 double loop, over T = 1, 7, 31, 33, 4095 rows.
+   * Budget (FP32 accumulate, FP32 out): T·u₃₂·Σ_t|x_ti·x_tj| + u₃₂·|G_ij|, as for the forward. G is
+   * also exactly symmetric (each G[i, j] and G[j, i] is the same reduction of the same products).
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 7, 31, 33, 4095})
+  void gramMatchesReferenceWithinBudget(int t) {
+    SplittableRandom rnd = new SplittableRandom(100 + t);
+    int c = 9;
+    Tensor x = GradCheck.random(rnd, FloatFormat.FP32, 3.0, t, c);
+    Tensor g = MatMul.gram(OpContext.DEFAULT, SITE, Precision.FP32, x);
+    assertThat(g.shape()).isEqualTo(Shape.of(c, c));
+    double u = Math.scalb(1.0, -24);
+    for (int i = 0; i < c; i++) {
+      for (int j = 0; j < c; j++) {
+        double ref = 0, abs = 0;
+        for (int r = 0; r < t; r++) {
+          double p = x.getDouble((long) r * c + i) * x.getDouble((long) r * c + j);
+          ref += p;
+          abs += Math.abs(p);
+        }
+        assertThat(Math.abs(g.getDouble((long) i * c + j) - ref))
+            .as("T=%d G[%d,%d]", t, i, j)
+            .isLessThanOrEqualTo(t * u * abs * (1 + u) + u * Math.abs(ref));
+        assertThat(g.get((long) i * c + j)).isEqualTo(g.get((long) j * c + i));
+      }
+    }
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {1, 7, 33})
   void backwardMatchesCentralDifferences(int c) {
