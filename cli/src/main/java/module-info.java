@@ -2,6 +2,7 @@
 module io.nanscope.cli {
   requires io.nanscope.editing;
   requires info.picocli;
+  requires me.tongfei.progressbar;
   requires tools.jackson.databind;
 
   opens io.nanscope.cli to info.picocli;

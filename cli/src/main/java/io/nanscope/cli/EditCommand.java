@@ -138,8 +138,10 @@ public final class EditCommand implements Callable<Integer> {
     EditReport rep = new EditReport();
     RomeEditor editor = new RomeEditor(m, tok, h, templates, rep.wrap(options, "edit"), o::println, rep::add);
     int n = records.size();
-    List<EditResult> results = EditSession.run(records, evaluator, editor, sequential,
-        i -> err.println("[edit " + (i + 1) + "/" + n + "] done"));
+    List<EditResult> results;
+    try (Progress bar = Progress.start("edit", n, err)) {
+      results = EditSession.run(records, evaluator, editor, sequential, i -> bar.stepTo(i + 1));
+    }
     o.println();
     EditSummary pre = EditSummary.of(results, true), post = EditSummary.of(results, false);
     o.println(EditSummary.table(pre, post));
@@ -189,9 +191,13 @@ public final class EditCommand implements Callable<Integer> {
             texts.size(), 0, module, policy.storage().name(), KeyStatistics.ACCUMULATION, h.secondMoment().dtype(),
             modelPath.toString(), "", "nanscope " + Main.class.getPackage().getImplementationVersion());
         int n = texts.size();
-        c = KeyStatistics.compute(m, tok, policy, ctx, layer, texts, 256, Optional.of(prov),
-            i -> { if ((i + 1) % 50 == 0 || i + 1 == n) err.println("[key statistics " + module + "] " + (i + 1) + "/" + n + " texts"); });
+        try (Progress bar = Progress.start("key statistics " + module, n, err)) {
+          c = KeyStatistics.compute(m, tok, policy, ctx, layer, texts, 256, Optional.of(prov), i -> bar.stepTo(i + 1));
+        }
         SecondMomentFile.write(cache, c, h.secondMoment().dtype(), h.secondMoment().nSamples());
+        // Use C as stored (mom2_dtype, e.g. float32), so this run and every later run that reads the
+        // cache edit with the same C.
+        c = SecondMomentFile.read(cache);
         err.println("key second moment of " + module + " computed from " + n + " texts (" + c.count()
             + " keys), saved to " + cache);
       }

@@ -1,0 +1,86 @@
+package io.nanscope.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.ObjectMapper;
+
+/** `nanscope edit` end to end on the embedded model (a few records; each edit takes a few seconds). */
+class EditCommandTest {
+
+  static final Path ROOT = ConvertAndSynthCommandTest.repoRoot();
+  static final String MODEL = ConvertAndSynthCommandTest.STORIES.toString();
+  static final String HPARAMS = ROOT.resolve(EditCommand.DEFAULT_HPARAMS).toString();
+  static final String DATA = ROOT.resolve(EditCommand.DEFAULT_DATA).toString();
+
+  @Test
+  void editsEvaluatesAndWritesEasyEditShapedResults(@TempDir Path tmp) throws Exception {
+    Path json = tmp.resolve("results.json");
+    MainTest.Result r = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
+        "--ds-size", "2", "--no-fluency", "--out", json.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out().lines().filter(l -> l.startsWith("Executing ROME algorithm for the update: ")).count())
+        .isEqualTo(2);
+    assertThat(r.out()).contains("Edit Succ.").contains("Locality").contains("results written to " + json);
+    // The progress bar: a line whenever it moved, ending at 2/2.
+    List<String> bar = r.err().lines().filter(l -> l.startsWith("edit ")).toList();
+    assertThat(bar).isNotEmpty();
+    assertThat(bar.getLast()).contains("100%").contains("2/2");
+    assertThat(bar).doesNotHaveDuplicates();
+
+    JsonNode results = new ObjectMapper().readTree(json.toFile());
+    assertThat(results.size()).isEqualTo(2);
+    for (JsonNode rec : results) {
+      assertThat(rec.has("case_id")).isTrue();
+      assertThat(rec.get("requested_rewrite").get("subject").isString()).isTrue();
+      for (String phase : List.of("pre", "post")) {
+        JsonNode acc = rec.get(phase).get("rewrite_acc");
+        assertThat(acc.isArray()).as(phase).isTrue();
+        assertThat(acc.get(0).asDouble()).isBetween(0.0, 1.0);
+      }
+      assertThat(rec.get("post").get("locality").get("Relation_Specificity_acc").isArray()).isTrue();
+    }
+    assertThat(Files.list(tmp).filter(p -> !p.equals(json)).toList()).as("no temp files left").isEmpty();
+  }
+
+  @Test
+  void secondMomentIsComputedOnceWithAProgressBarThenReadFromTheCache(@TempDir Path tmp) throws Exception {
+    Path stats = tmp.resolve("stats");
+    Path hp = tmp.resolve("mom2.yaml");
+    Files.writeString(hp, Files.readString(Path.of(HPARAMS))
+        .replace("mom2_adjustment: false", "mom2_adjustment: true")
+        .replace("mom2_n_samples: 300", "mom2_n_samples: 6")
+        .replaceFirst("stats_dir: .*", "stats_dir: \"" + stats + "\"")
+        .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
+    String[] args = {"edit", "--model", MODEL, "--hparams", hp.toString(), "--data", DATA, "--ds-size", "1",
+        "--no-fluency"};
+    MainTest.Result first = MainTest.run(args);
+    assertThat(first.code()).as(first.err()).isZero();
+    assertThat(first.err()).contains("key statistics model.layers.1.mlp.down_proj 100%").contains("6/6")
+        .contains("computed from 6 texts");
+    Path npz = stats.resolve("stories260K/tinystories-corpus_stats/model.layers.1.mlp.down_proj_float32_mom2_6.npz");
+    assertThat(npz).isRegularFile();
+    MainTest.Result second = MainTest.run(args);
+    assertThat(second.code()).as(second.err()).isZero();
+    assertThat(second.err()).contains("read from " + npz).doesNotContain("key statistics model");
+    // Same C, same edit: the two runs print the same log.
+    assertThat(second.out()).isEqualTo(first.out());
+  }
+
+  @Test
+  void badInputIsOneLineAndExitTwo(@TempDir Path tmp) {
+    MainTest.Result missing = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS,
+        "--data", tmp.resolve("nope.json").toString());
+    assertThat(missing.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(missing.err().strip().lines().toList()).singleElement().asString().contains("nope.json");
+    MainTest.Result zero = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
+        "--ds-size", "0");
+    assertThat(zero.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(zero.err().strip().lines().toList()).singleElement().asString().contains("--ds-size");
+  }
+}
