@@ -194,7 +194,8 @@ final class HparamsFields {
         requiredInt("v_loss_layer"),
         requiredDouble("v_weight_decay"),
         requiredDouble("clamp_norm_factor"),
-        requiredDouble("kl_factor"));
+        requiredDouble("kl_factor"),
+        TargetTokens.parse(source, optionalString("target_tokens", TargetTokens.EASYEDIT.key())));
   }
 
   SecondMomentSettings secondMoment() {

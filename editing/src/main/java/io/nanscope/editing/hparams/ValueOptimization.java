@@ -13,6 +13,7 @@ import java.util.Map;
  * @param weightDecay {@code v_weight_decay}
  * @param clampNormFactor {@code clamp_norm_factor}
  * @param klFactor {@code kl_factor}
+ * @param targetTokens {@code target_tokens} (nanscope extension; EasyEdit's behaviour by default)
  */
 public record ValueOptimization(
     int numGradSteps,
@@ -20,7 +21,14 @@ public record ValueOptimization(
     int lossLayer,
     double weightDecay,
     double clampNormFactor,
-    double klFactor) {
+    double klFactor,
+    TargetTokens targetTokens) {
+
+  /** EasyEdit's settings (its target tokenization). */
+  public ValueOptimization(
+      int numGradSteps, double lr, int lossLayer, double weightDecay, double clampNormFactor, double klFactor) {
+    this(numGradSteps, lr, lossLayer, weightDecay, clampNormFactor, klFactor, TargetTokens.EASYEDIT);
+  }
 
   void putInto(Map<String, Object> yaml) {
     yaml.put("v_num_grad_steps", numGradSteps);
@@ -29,5 +37,8 @@ public record ValueOptimization(
     yaml.put("v_weight_decay", weightDecay);
     yaml.put("clamp_norm_factor", clampNormFactor);
     yaml.put("kl_factor", klFactor);
+    if (targetTokens != TargetTokens.EASYEDIT) {
+      yaml.put("target_tokens", targetTokens.key());
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.nanscope.editing.keys;
 
+import io.nanscope.editing.hparams.TargetTokens;
 import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.rome.PyFloat;
 import io.nanscope.engine.autograd.Adam;
@@ -114,22 +115,59 @@ public final class TargetValue {
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
       String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
-    int[] targetIds = tok.encode(targetNew, false, false);
-    if (targetIds.length == 0) {
-      throw new IllegalArgumentException("the target \"" + targetNew + "\" encodes to no tokens");
-    }
-    String targetPrefix = tok.decode(Arrays.copyOf(targetIds, targetIds.length - 1));
-    List<String> prompts = new ArrayList<>();
-    for (String c : contexts.around(promptTemplate)) {
-      prompts.add(c + targetPrefix);
-    }
-    int nRewrite = prompts.size();
-    prompts.add("{} is a"); // the KL prompt
-    int b = prompts.size();
+    List<String> rewriting = contexts.around(promptTemplate);
+    int nRewrite = rewriting.size();
+    int b = nRewrite + 1; // + the KL prompt "{} is a"
     int[][] tokens = new int[b][];
     int[] lookup = new int[b];
+    int[] targetIds;
+    List<String> prompts = new ArrayList<>();
+    if (hp.targetTokens() == TargetTokens.EASYEDIT) {
+      // EasyEdit: tok.encode(target) on its own; prompts = context + tok.decode(target_ids[:-1]).
+      targetIds = tok.encode(targetNew, false, false);
+      if (targetIds.length == 0) {
+        throw new IllegalArgumentException("the target \"" + targetNew + "\" encodes to no tokens");
+      }
+      String targetPrefix = tok.decode(Arrays.copyOf(targetIds, targetIds.length - 1));
+      for (String c : rewriting) {
+        prompts.add(c + targetPrefix);
+      }
+      prompts.add("{} is a");
+      for (int i = 0; i < b; i++) {
+        tokens[i] = tok.encode(SubjectPositions.fill(prompts.get(i), subject), true, false);
+      }
+    } else {
+      // In context: the tokens that follow each prompt in the encoding of prompt + target, as the
+      // evaluation teacher-forces them; the model reads all but the last.
+      targetIds = null;
+      for (int i = 0; i < nRewrite; i++) {
+        String prompt = SubjectPositions.fill(rewriting.get(i), subject);
+        int[] alone = tok.encode(prompt, true, false);
+        int[] full = tok.encode(prompt + targetNew, true, false);
+        int[] ids = Arrays.copyOfRange(full, Math.min(alone.length, full.length), full.length);
+        if (ids.length == 0 || !Arrays.equals(alone, Arrays.copyOf(full, alone.length))) {
+          throw new IllegalArgumentException("target_tokens in_context: \"" + prompt + "\" does not encode as a"
+              + " prefix of \"" + prompt + targetNew + "\"; use target_tokens: easyedit");
+        }
+        if (targetIds == null) {
+          targetIds = ids;
+          log.line("nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): "
+              + pieces(tok, ids));
+        } else if (!Arrays.equals(ids, targetIds)) {
+          throw new IllegalArgumentException("target_tokens in_context: the target encodes as " + pieces(tok, ids)
+              + " after \"" + prompt + "\" but as " + pieces(tok, targetIds) + " after the first prompt;"
+              + " use target_tokens: easyedit");
+        }
+        tokens[i] = Arrays.copyOf(full, full.length - 1);
+        // The text the model reads: the prompt and all target tokens but the last (for the log line).
+        String read = tok.decode(Arrays.copyOfRange(full, 1, full.length - 1));
+        String shown = tok.decode(Arrays.copyOfRange(alone, 1, alone.length));
+        prompts.add(rewriting.get(i) + (read.startsWith(shown) ? read.substring(shown.length()) : ""));
+      }
+      prompts.add("{} is a");
+      tokens[b - 1] = tok.encode(SubjectPositions.fill(prompts.get(b - 1), subject), true, false);
+    }
     for (int i = 0; i < b; i++) {
-      tokens[i] = tok.encode(SubjectPositions.fill(prompts.get(i), subject), true, false);
       lookup[i] = SubjectPositions.subjectLast(tok, prompts.get(i), subject);
     }
     int t = Arrays.stream(tokens).mapToInt(r -> r.length).max().orElseThrow();
@@ -236,6 +274,10 @@ public final class TargetValue {
       target[j] = outFmt.round(init[j] + outFmt.round(dd[j]));
     }
     return new Result(target, init, dd, List.copyOf(steps));
+  }
+
+  private static String pieces(Tokenizer tok, int[] ids) {
+    return Arrays.stream(ids).mapToObj(tok::piece).toList().toString();
   }
 
   /** EasyEdit's "avg prob": mean over rewriting prompts of exp(−per-prompt mean NLL). */

@@ -459,7 +459,7 @@ public final class StressScenario {
     }
     ValueOptimization v = h.valueOptimization();
     ValueOptimization scaled = new ValueOptimization(v.numGradSteps(), v.lr() * c, v.lossLayer(),
-        v.weightDecay() * c, v.clampNormFactor(), v.klFactor());
+        v.weightDecay() * c, v.clampNormFactor(), v.klFactor(), v.targetTokens());
     return new RomeHyperParams(h.algName(), h.modelName(), h.statsDir(), h.device(), h.layers(), h.factToken(),
         scaled, h.secondMoment(), h.contextTemplateLengthParams(), h.modules(), h.modelParallel(), h.fp16(),
         h.maxLength());

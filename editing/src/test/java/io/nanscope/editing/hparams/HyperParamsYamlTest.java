@@ -84,6 +84,22 @@ class HyperParamsYamlTest {
     assertThat(p.maxLength()).isEqualTo(40);
   }
 
+  /** target_tokens is nanscope's: absent means EasyEdit's; written back only when it differs. */
+  @Test
+  void targetTokensExtensionDefaultsToEasyEditAndIsChecked() throws IOException {
+    String yaml = java.nio.file.Files.readString(config("rome/stories260K.yaml"));
+    RomeHyperParams plain = HyperParamsYaml.parseRome("plain", yaml).hparams();
+    assertThat(plain.valueOptimization().targetTokens()).isEqualTo(TargetTokens.EASYEDIT);
+    assertThat(plain.toYaml()).doesNotContainKey("target_tokens");
+    LoadedHparams<RomeHyperParams> inContext = HyperParamsYaml.parseRome("ext", yaml + "\ntarget_tokens: in_context\n");
+    assertThat(inContext.warnings()).isEmpty();
+    assertThat(inContext.hparams().valueOptimization().targetTokens()).isEqualTo(TargetTokens.IN_CONTEXT);
+    assertThat(inContext.hparams().toYaml()).containsEntry("target_tokens", "in_context");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("bad.yaml", yaml + "\ntarget_tokens: joint\n"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("bad.yaml: key 'target_tokens': expected one of [easyedit, in_context], got \"joint\"");
+  }
+
   /** Every key of the file comes back with its value from the record (nothing dropped or altered). */
   @Test
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {

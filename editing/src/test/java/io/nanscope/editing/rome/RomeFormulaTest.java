@@ -65,6 +65,41 @@ class RomeFormulaTest {
   }
 
   /** Single-edit mode restores the weights bit for bit: the logits after restore equal the original's. */
+  /**
+   * The two target tokenizations: EasyEdit's own encoding of " doll" starts with the lone "▁" piece and
+   * the first rewriting prompt reads "... is a do"; in_context asks for the pieces that follow the
+   * prompt in "... is a doll", the ones the evaluation teacher-forces, and is labelled in the log.
+   */
+  @Test
+  void targetTokensEasyEditVersusInContext() throws Exception {
+    LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), io.nanscope.engine.format.FloatFormat.FP32);
+    Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
+    RomeRequest req = EditRequest.of("Lily", "{}'s favorite toy is a", "doll").forRome();
+    String yaml = Files.readString(ROOT.resolve("configs/rome/stories260K.yaml"))
+        .replace("v_num_grad_steps: 25", "v_num_grad_steps: 1");
+    java.util.Map<String, List<String>> logs = new java.util.LinkedHashMap<>();
+    for (String mode : List.of("easyedit", "in_context")) {
+      RomeHyperParams hp = HyperParamsYaml.parseRome("t", yaml + "\ntarget_tokens: " + mode + "\n").hparams();
+      List<String> lines = new java.util.ArrayList<>();
+      io.nanscope.editing.keys.TargetValue.optimise(model, tok, PrecisionPolicy.named("fp32"), OpContext.DEFAULT,
+          1, hp.valueOptimization(), TWO, req.promptTemplate(), req.subject(), req.targetNew(), lines::add,
+          (step, delta) -> true);
+      logs.put(mode, lines);
+    }
+    assertThat(java.util.Arrays.stream(tok.encode(" doll", false, false)).mapToObj(tok::piece)).containsExactly("▁", "▁do", "ll");
+    assertThat(logs.get("easyedit")).noneMatch(l -> l.startsWith("nanscope:"))
+        .contains("Lookup index found: 1 | Sentence: Lily's favorite toy is a do | Token: Lily");
+    assertThat(logs.get("in_context"))
+        .contains("nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): [▁do, ll]")
+        .contains("Lookup index found: 1 | Sentence: Lily's favorite toy is a do | Token: Lily");
+    // Different supervision, so a different first loss: EasyEdit's includes the unlikely lone "▁".
+    double first = Double.parseDouble(logs.get("easyedit").stream().filter(l -> l.startsWith("loss ")).findFirst()
+        .orElseThrow().split(" ")[1]);
+    double inContext = Double.parseDouble(logs.get("in_context").stream().filter(l -> l.startsWith("loss "))
+        .findFirst().orElseThrow().split(" ")[1]);
+    assertThat(inContext).isLessThan(first);
+  }
+
   @Test
   void restoreIsExact() throws Exception {
     PrecisionPolicy policy = PrecisionPolicy.named("pytorch-fp16");
