@@ -100,11 +100,23 @@ class HyperParamsYamlTest {
         .hasMessage("bad.yaml: key 'target_tokens': expected one of [easyedit, in_context], got \"joint\"");
   }
 
+  /** The in-context file is the stories260K file with target_tokens changed, and nothing else. */
+  @Test
+  void inContextFileDiffersFromTheEmbeddedModelsFileOnlyInTargetTokens() throws IOException {
+    RomeHyperParams base = HyperParamsYaml.readRome(config("rome/stories260K.yaml")).hparams();
+    LoadedHparams<RomeHyperParams> in = HyperParamsYaml.readRome(config("rome/stories260K-in-context.yaml"));
+    assertThat(in.warnings()).isEmpty();
+    Map<String, Object> expected = new LinkedHashMap<>(base.toYaml());
+    expected.put("target_tokens", "in_context");
+    assertThat(in.hparams().toYaml()).isEqualTo(expected);
+  }
+
   /** Every key of the file comes back with its value from the record (nothing dropped or altered). */
   @Test
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
     for (String name :
-        List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "memit/llama-7b.yaml", "ft/llama-7b.yaml")) {
+        List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "rome/stories260K-in-context.yaml",
+            "memit/llama-7b.yaml", "ft/llama-7b.yaml")) {
       Path file = config(name);
       LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
       assertThat(loaded.warnings()).as(name).isEmpty();
