@@ -49,12 +49,12 @@ import tools.jackson.databind.json.JsonMapper;
     name = "edit",
     header = "Edits the model with ROME (EasyEdit semantics): log lines, pre/post metrics, results JSON.",
     mixinStandardHelpOptions = true,
-    description = {
-      "Edits the model with ROME (EasyEdit semantics) for each record of a data set, with EasyEdit's",
-      "log lines, pre- and post-edit metrics (rewrite, rephrase, portability, locality, fluency), a",
-      "summary table and an EasyEdit-shaped results JSON. Single-edit mode restores the weights after",
-      "each record (verified bit for bit); --sequential keeps every edit."
-    })
+    description =
+        "Edits the model with ROME (EasyEdit semantics) for each record of a data set, with EasyEdit's"
+            + " log lines, pre- and post-edit metrics (rewrite, rephrase, portability, locality, fluency), a"
+            + " summary table and an EasyEdit-shaped results JSON. Single-edit mode restores the weights after"
+            + " each record (verified bit for bit); --sequential keeps every edit. A progress bar goes to"
+            + " stderr. See docs/rome.md.")
 public final class EditCommand implements Callable<Integer> {
 
   static final String DEFAULT_HPARAMS = "configs/rome/stories260K.yaml";
