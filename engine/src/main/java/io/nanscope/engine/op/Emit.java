@@ -35,9 +35,14 @@ final class Emit {
   private static Tensor output(
       OpContext ctx, Site site, String op, Phase phase, FloatFormat format, RoundingSpec spec, Shape shape,
       double[] values, Tensor... inputs) {
-    Tensor out = Tensor.zeros(format, shape);
-    for (int i = 0; i < values.length; i++) {
-      out.setDouble(i, Precision.round(format, spec, values[i], i));
+    Tensor out;
+    if (spec.isIeeeDefault()) {
+      out = Tensor.ofDoubles(format, shape, values); // one nearest-even rounding each, in bulk
+    } else {
+      out = Tensor.zeros(format, shape);
+      for (int i = 0; i < values.length; i++) {
+        out.setDouble(i, Precision.round(format, spec, values[i], i));
+      }
     }
     if (ctx.tracer().enabled()) {
       Tensor unrounded = null;

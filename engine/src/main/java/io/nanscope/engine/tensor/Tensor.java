@@ -146,6 +146,10 @@ public final class Tensor {
       MemorySegment.copy(segment, F32, 0, out, 0, out.length);
       return out;
     }
+    if (kind == StorageKind.BITS16) {
+      format.decode16(segment, 0, out, 0, out.length); // bulk, = decode16 per element
+      return out;
+    }
     for (int i = 0; i < out.length; i++) {
       out[i] = get(i);
     }
@@ -154,13 +158,15 @@ public final class Tensor {
 
   /** All elements as doubles (exact for every format; fails above 2^31 elements). */
   public double[] toDoubleArray() {
-    double[] out = new double[Math.toIntExact(size())];
     if (kind == StorageKind.F64) {
+      double[] out = new double[Math.toIntExact(size())];
       MemorySegment.copy(segment, F64, 0, out, 0, out.length);
       return out;
     }
-    for (int i = 0; i < out.length; i++) {
-      out[i] = get(i);
+    float[] f = toFloatArray(); // bulk copy or decode, then widen (exact)
+    double[] out = new double[f.length];
+    for (int i = 0; i < f.length; i++) {
+      out[i] = f[i];
     }
     return out;
   }
@@ -179,9 +185,20 @@ public final class Tensor {
       MemorySegment.copy(values, 0, t.segment, F64, 0, values.length);
       return t;
     }
-    for (int i = 0; i < values.length; i++) {
-      t.setDouble(i, values[i]);
+    if (t.kind == StorageKind.BITS8) {
+      for (int i = 0; i < values.length; i++) {
+        t.setDouble(i, values[i]);
+      }
+      return t;
     }
+    // As setDouble, in bulk: one rounding from double when the value is no float, then set's rounding.
+    float[] f = new float[values.length];
+    for (int i = 0; i < values.length; i++) {
+      double v = values[i];
+      float x = (float) v;
+      f[i] = x == v ? x : (float) format.round(v);
+    }
+    t.storeRounded(f);
     return t;
   }
 
@@ -191,8 +208,32 @@ public final class Tensor {
       throw new IllegalArgumentException(
           "expected " + size() + " values for shape " + shape + ", got " + values.length);
     }
-    for (int i = 0; i < values.length; i++) {
-      set(i, values[i]);
+    if (kind == StorageKind.F64 || kind == StorageKind.BITS8) {
+      for (int i = 0; i < values.length; i++) {
+        set(i, values[i]);
+      }
+      return;
+    }
+    storeRounded(values.clone());
+  }
+
+  /** {@code set(i, f[i])} for every i of an F32 or 16-bit tensor, in bulk; {@code f} is overwritten. */
+  private void storeRounded(float[] f) {
+    if (kind == StorageKind.F32) {
+      if (format == FloatFormat.FP32) {
+        for (int i = 0; i < f.length; i++) {
+          if (Float.isNaN(f[i])) {
+            f[i] = Float.NaN; // = FP32.round: canonical NaN
+          }
+        }
+      } else {
+        for (int i = 0; i < f.length; i++) {
+          f[i] = format.round(f[i]);
+        }
+      }
+      MemorySegment.copy(f, 0, segment, F32, 0, f.length);
+    } else {
+      format.encode16(f, 0, segment, 0, f.length); // bulk, = encode16 per element
     }
   }
 

@@ -111,4 +111,58 @@ class TensorTest {
     assertThatThrownBy(() -> Tensor.wrap(FloatFormat.FP16, Shape.of(2, 3), seg)).hasMessageContaining("needs 12 bytes");
     assertThat(Tensor.wrap(FloatFormat.FP16, Shape.of(5), seg).size()).isEqualTo(5);
   }
+
+  /**
+   * The bulk paths (ofDoubles, copyFrom, toFloatArray, toDoubleArray) store and read exactly what the
+   * per-element setDouble/set/get do, for every built-in format, on values that hit every case: floats
+   * and non-floats, ties, overflow, subnormals and underflow, ±0, ±inf, NaNs with payloads.
+   */
+  @Test
+  void bulkPathsAreElementwiseBitForBit() {
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+    int n = 4099;
+    double[] d = new double[n];
+    double[] special = {0.0, -0.0, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NaN,
+        Double.longBitsToDouble(0x7ff0000000000123L), Double.longBitsToDouble(0xfff8000000000001L), 65504, 65520,
+        65519.999, 1e-8, 5.96e-8, 2.98e-8, 3.4028235677973366e38, 1e39, Double.MIN_VALUE, 1 + Math.ulp(1.0f) / 2,
+        448, 464, 57344, 61440};
+    for (int i = 0; i < n; i++) {
+      d[i] = i < special.length ? special[i]
+          : switch (i % 3) {
+            case 0 -> (float) (rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-30, 30))); // a float
+            case 1 -> rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-150, 140)); // any double
+            default -> Float.intBitsToFloat(rnd.nextInt()); // any float bit pattern, NaN payloads too
+          };
+    }
+    float[] f = new float[n];
+    for (int i = 0; i < n; i++) {
+      f[i] = (float) d[i];
+    }
+    for (FloatFormat fmt : FloatFormat.builtIns()) {
+      Shape shape = Shape.of(n);
+      Tensor one = Tensor.zeros(fmt, shape);
+      Tensor oneF = Tensor.zeros(fmt, shape);
+      for (int i = 0; i < n; i++) {
+        one.setDouble(i, d[i]);
+        oneF.set(i, f[i]);
+      }
+      Tensor bulk = Tensor.ofDoubles(fmt, shape, d);
+      Tensor bulkF = Tensor.zeros(fmt, shape);
+      bulkF.copyFrom(f);
+      assertThat(bytes(bulk)).as("%s ofDoubles", fmt).isEqualTo(bytes(one));
+      assertThat(bytes(bulkF)).as("%s copyFrom", fmt).isEqualTo(bytes(oneF));
+      float[] read = one.toFloatArray();
+      double[] readD = one.toDoubleArray();
+      for (int i = 0; i < n; i++) {
+        assertThat(Float.floatToRawIntBits(read[i])).as("%s toFloatArray[%d]", fmt, i)
+            .isEqualTo(Float.floatToRawIntBits(one.get(i)));
+        assertThat(Double.doubleToRawLongBits(readD[i])).as("%s toDoubleArray[%d]", fmt, i)
+            .isEqualTo(Double.doubleToRawLongBits(one.getDouble(i)));
+      }
+    }
+  }
+
+  private static byte[] bytes(Tensor t) {
+    return t.segment().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+  }
 }
