@@ -75,6 +75,25 @@ public final class Kernels {
     Lanes.exp(x, xOff, y, yOff, n);
   }
 
+  /**
+   * {@code y[yo+j] = Σ_p x[xo+p]·w[wo + p·ld + j]}, j in [0, n), p in [0, k): the ordered dot of x
+   * with each column of a (k, ld) row-major view, 8 columns per vector; equals {@link #dot} of x and
+   * column j bit for bit. A matvec over a transposed weight, for short rows (see {@link Lanes#dotColumns}).
+   */
+  public static void dotColumns(
+      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
+    Lanes.dotColumns(x, xo, w, wo, ld, k, y, yo, n);
+  }
+
+  /**
+   * {@code y[yo+i] = Σ_t p[po+t]·v[vo + t·ld + i]}, i in [0, d): sums sequential in t from +0, each
+   * product rounded then added (no fma), as the attention op's P·V.
+   */
+  public static void weightedRows(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    Lanes.weightedRows(p, po, v, vo, ld, n, y, yo, d);
+  }
+
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);

@@ -180,6 +180,97 @@ public final class Lanes {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Short rows: many ordered dots against the columns of a row-major matrix, and P·V rows
+  //
+  // A dot of k = 8 or 64 terms costs less than its lane reduction (two rearranges and a lane
+  // extract, boxed when C2 does not inline the call). dotColumns puts 8 OUTPUTS in the lanes
+  // instead: accumulator a_l (l = p mod 8) holds lane l of the ordered reduction of 8 columns at
+  // once, so the lane combine is 7 lanewise adds and no horizontal step is left.
+
+  /**
+   * {@code y[yo+j] = Σ_p x[xo+p]·w[wo + p·ld + j]}, j in [0, n), p in [0, k): each output is the
+   * ordered dot (class javadoc) of x with column j of the (k, ld) row-major view at {@code wo}, so
+   * it equals {@link #dot} of x and that column bit for bit. Columns [0, n) must lie within the row.
+   */
+  public static void dotColumns(
+      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
+    int n8 = n - n % W, k8 = k - k % W;
+    for (int j = 0; j < n8; j += W) {
+      FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+      FloatVector a7 = a0;
+      int r = wo + j;
+      for (int p = 0; p < k8; p += W, r += W * ld) {
+        a0 = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), a0);
+        a1 = bx(x, xo + p + 1).fma(FloatVector.fromArray(F, w, r + ld), a1);
+        a2 = bx(x, xo + p + 2).fma(FloatVector.fromArray(F, w, r + 2 * ld), a2);
+        a3 = bx(x, xo + p + 3).fma(FloatVector.fromArray(F, w, r + 3 * ld), a3);
+        a4 = bx(x, xo + p + 4).fma(FloatVector.fromArray(F, w, r + 4 * ld), a4);
+        a5 = bx(x, xo + p + 5).fma(FloatVector.fromArray(F, w, r + 5 * ld), a5);
+        a6 = bx(x, xo + p + 6).fma(FloatVector.fromArray(F, w, r + 6 * ld), a6);
+        a7 = bx(x, xo + p + 7).fma(FloatVector.fromArray(F, w, r + 7 * ld), a7);
+      }
+      FloatVector s = a0.add(a4).add(a2.add(a6)).add(a1.add(a5).add(a3.add(a7)));
+      for (int p = k8; p < k; p++, r += ld) {
+        s = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), s);
+      }
+      s.intoArray(y, yo + j);
+    }
+    dotColumnsScalar(x, xo, w, wo + n8, ld, k, y, yo + n8, n - n8);
+  }
+
+  private static FloatVector bx(float[] x, int i) {
+    return FloatVector.broadcast(F, x[i]);
+  }
+
+  /** Scalar twin of {@link #dotColumns}: one {@link #dotScalar} order per column. */
+  public static void dotColumnsScalar(
+      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
+    int k8 = k - k % W;
+    float[] lane = new float[W];
+    for (int j = 0; j < n; j++) {
+      java.util.Arrays.fill(lane, 0f);
+      for (int p = 0; p < k8; p++) {
+        lane[p % W] = Math.fma(x[xo + p], w[wo + p * ld + j], lane[p % W]);
+      }
+      float s = reduce8Scalar(lane, 0);
+      for (int p = k8; p < k; p++) {
+        s = Math.fma(x[xo + p], w[wo + p * ld + j], s);
+      }
+      y[yo + j] = s;
+    }
+  }
+
+  /**
+   * {@code y[yo+i] = Σ_t p[po+t]·v[vo + t·ld + i]}, i in [0, d), t in [0, n): each sum from +0
+   * sequential in increasing t, the product rounded and then added (no fma), the attention op's
+   * P·V order; 8 outputs per vector.
+   */
+  public static void weightedRows(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    int d8 = d - d % W;
+    for (int i = 0; i < d8; i += W) {
+      FloatVector s = FloatVector.zero(F);
+      for (int t = 0, r = vo + i; t < n; t++, r += ld) {
+        s = s.add(bx(p, po + t).mul(FloatVector.fromArray(F, v, r)));
+      }
+      s.intoArray(y, yo + i);
+    }
+    weightedRowsScalar(p, po, v, vo + d8, ld, n, y, yo + d8, d - d8);
+  }
+
+  /** Scalar twin of {@link #weightedRows}. */
+  public static void weightedRowsScalar(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    for (int i = 0; i < d; i++) {
+      float s = 0f;
+      for (int t = 0; t < n; t++) {
+        s += p[po + t] * v[vo + t * ld + i];
+      }
+      y[yo + i] = s;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // exp (for softmax)
   //
   // e^x = 2^k · e^r with k = rint(x·log2 e) and r = x − k·ln 2 (Cody–Waite: ln 2 = LN2_HI + LN2_LO,

@@ -20,19 +20,37 @@ import java.util.Arrays;
  * FP32, which for + − × ÷ of two floats is the float operation itself):
  *
  * <ul>
- *   <li>linear layers: {@link Kernels#matmulNT} as {@code MatMul} (same kernel, same order);
+ *   <li>linear layers: the ordered dot of {@code MatMul} ({@link Kernels#matmulNT}, or {@link
+ *       Kernels#dotColumns} on a transposed copy: the same order, the same bits);
  *   <li>RMSNorm: Σx² sequential in float, {@code rstd = (float)(1/√(float)(mean + ε))} in double as
  *       {@code RmsNorm}, then {@code w·(x·rstd)};
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k by {@link Kernels#dot} as the op, times {@code (float)(1/√D)}, softmax with
+ *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)}, softmax with
  *       {@code (float)exp(x − max)}, sequential sum, division; P·v sequential over keys;
  *   <li>SiLU {@code x / (1 + (float)exp(−x))}, then {@code ·up}; residual adds in float.
  * </ul>
  *
- * Buffers are allocated once; the KV cache per layer, keys and values (T, Hkv·D), grows by doubling.
+ * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
+ * every weight W (N, K) transposed once into a float (K, N) copy, and its matvecs run {@link
+ * Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a small model
+ * are too short to amortise one); bigger models stream W from its storage with {@link
+ * Kernels#matmulNT} (bandwidth-bound, split over threads). Keys are cached transposed, (Hkv·D, T)
+ * per layer, so the scores of a head are one {@code dotColumns}; values stay (T, Hkv·D) for {@link
+ * Kernels#weightedRows}. cos/sin are computed once per position, not once per layer. Buffers are
+ * allocated once; the caches grow by doubling.
  */
 final class Fp32Decoder implements DecodeSession {
+
+  /**
+   * Largest model (bytes of its linear weights in FP32) whose weights are transposed into a heap
+   * copy for {@link Kernels#dotColumns}: stories-sized models (260K: 1 MB; 110M: 0.4 GB stays
+   * streamed). Above it a row is long enough for the streamed matvec to amortise its reduction.
+   */
+  static final long PACK_LIMIT_BYTES = 64L << 20;
+
+  /** y = W·x with W (N, K): either a transposed FP32 copy {@code wt} (K, N) or the stored tensor. */
+  private record Linear(Tensor w, float[] wt, int n, int k) {}
 
   private final LlamaConfig c;
   private final LlamaWeights w;
@@ -42,9 +60,12 @@ final class Fp32Decoder implements DecodeSession {
   private final float eps, scale;
   private final float[][] attnNorm, ffnNorm;
   private final float[] finalNorm;
+  private final Linear[] wq, wk, wv, wo, wGate, wUp, wDown;
+  private final Linear classifier;
   private final float[] x, xb, q, k, v, att, o, hb, hb2, logits, attn;
   private final Tensor xbT, attnT, hbT;
-  private final float[] invFreq;
+  private final float[] invFreq, cos, sin;
+  /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
   private int capacity;
   private int pos;
@@ -63,12 +84,30 @@ final class Fp32Decoder implements DecodeSession {
     interleaved = c.ropeLayout() == RopeLayout.META_INTERLEAVED;
     eps = (float) Precision.round(FloatFormat.FP32, c.normEps());
     scale = (float) (1.0 / Math.sqrt(headDim));
-    attnNorm = new float[c.nLayers()][];
-    ffnNorm = new float[c.nLayers()][];
-    for (int l = 0; l < c.nLayers(); l++) {
-      attnNorm[l] = w.layers().get(l).attnNorm().toFloatArray();
-      ffnNorm[l] = w.layers().get(l).ffnNorm().toFloatArray();
+    int layers = c.nLayers();
+    attnNorm = new float[layers][];
+    ffnNorm = new float[layers][];
+    wq = new Linear[layers];
+    wk = new Linear[layers];
+    wv = new Linear[layers];
+    wo = new Linear[layers];
+    wGate = new Linear[layers];
+    wUp = new Linear[layers];
+    wDown = new Linear[layers];
+    boolean pack = linearBytes(c) <= PACK_LIMIT_BYTES;
+    for (int l = 0; l < layers; l++) {
+      LayerWeights lw = w.layers().get(l);
+      attnNorm[l] = lw.attnNorm().toFloatArray();
+      ffnNorm[l] = lw.ffnNorm().toFloatArray();
+      wq[l] = linear(lw.wq(), pack);
+      wk[l] = linear(lw.wk(), pack);
+      wv[l] = linear(lw.wv(), pack);
+      wo[l] = linear(lw.wo(), pack);
+      wGate[l] = linear(lw.wGate(), pack);
+      wUp[l] = linear(lw.wUp(), pack);
+      wDown[l] = linear(lw.wDown(), pack);
     }
+    classifier = linear(w.classifier(), pack);
     finalNorm = w.finalNorm().toFloatArray();
     x = new float[dim];
     xb = new float[dim];
@@ -85,13 +124,38 @@ final class Fp32Decoder implements DecodeSession {
     attnT = wrap(attn);
     hbT = wrap(hb);
     invFreq = new float[headDim / 2];
+    cos = new float[headDim / 2];
+    sin = new float[headDim / 2];
     for (int i = 0; i < headDim / 2; i++) {
       // as Rope: the angle in FP32
       float p = (float) ((2.0 * i) / headDim);
       invFreq[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta(), p));
     }
-    kCache = new float[c.nLayers()][];
-    vCache = new float[c.nLayers()][];
+    kCache = new float[layers][];
+    vCache = new float[layers][];
+  }
+
+  /** Bytes of all linear weights (and the classifier) in FP32: what packing would allocate. */
+  private static long linearBytes(LlamaConfig c) {
+    long perLayer = 2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim() + 3L * c.hiddenDim() * c.dim();
+    return 4 * (c.nLayers() * perLayer + (long) c.vocabSize() * c.dim());
+  }
+
+  /** W (N, K) as a {@link Linear}: transposed into a float (K, N) copy when packing. */
+  private static Linear linear(Tensor weight, boolean pack) {
+    int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
+    if (!pack) {
+      return new Linear(weight, null, n, kk);
+    }
+    float[] wt = new float[Math.multiplyExact(n, kk)];
+    float[] row = new float[kk];
+    for (int j = 0; j < n; j++) {
+      Kernels.decodeRow(weight, j, row);
+      for (int p = 0; p < kk; p++) {
+        wt[p * n + j] = row[p];
+      }
+    }
+    return new Linear(null, wt, n, kk);
   }
 
   private static Tensor wrap(float[] a) {
@@ -114,42 +178,50 @@ final class Fp32Decoder implements DecodeSession {
     }
     grow();
     Kernels.decodeRow(w.embedding(), token, x);
+    ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
-      LayerWeights lw = w.layers().get(l);
       rmsnorm(xb, x, attnNorm[l]);
-      matvec(xbT, lw.wq(), q);
-      matvec(xbT, lw.wk(), k);
-      matvec(xbT, lw.wv(), v);
+      matvec(wq[l], xb, xbT, q);
+      matvec(wk[l], xb, xbT, k);
+      matvec(wv[l], xb, xbT, v);
       rope(q, heads);
       rope(k, kvHeads);
-      System.arraycopy(k, 0, kCache[l], pos * kvDim, kvDim);
+      float[] kc = kCache[l];
+      for (int i = 0; i < kvDim; i++) {
+        kc[i * capacity + pos] = k[i];
+      }
       System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
-      attention(kCache[l], vCache[l]);
-      matvec(attnT, lw.wo(), o);
+      attention(kc, vCache[l]);
+      matvec(wo[l], attn, attnT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvec(xbT, lw.wGate(), hb);
-      matvec(xbT, lw.wUp(), hb2);
+      matvec(wGate[l], xb, xbT, hb);
+      matvec(wUp[l], xb, xbT, hb2);
       for (int i = 0; i < hidden; i++) {
         float g = hb[i];
         float s = g / (1f + (float) Math.exp(-g));
         hb[i] = s * hb2[i];
       }
-      matvec(hbT, lw.wDown(), o);
+      matvec(wDown[l], hb, hbT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
     rmsnorm(xb, x, finalNorm);
-    matvec(xbT, w.classifier(), logits);
+    matvec(classifier, xb, xbT, logits);
     pos++;
     return logits.clone();
   }
 
-  private void matvec(Tensor in, Tensor weight, float[] out) {
-    Kernels.matmulNT(in, weight, out, threads);
+  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
+  private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
+    if (lin.wt() != null) {
+      Kernels.dotColumns(in, 0, lin.wt(), 0, lin.n(), lin.k(), out, 0, lin.n());
+    } else {
+      Kernels.matmulNT(inT, lin.w(), out, threads);
+    }
   }
 
   private void rmsnorm(float[] out, float[] in, float[] weight) {
@@ -164,16 +236,23 @@ final class Fp32Decoder implements DecodeSession {
     }
   }
 
-  /** Rotates each head's pairs by pos·θ_i (cos/sin rounded to float as Rope does). */
+  /** cos/sin of pos·θ_i rounded to float, as Rope computes them: once per position. */
+  private void ropeAngles() {
+    for (int i = 0; i < headDim / 2; i++) {
+      float angle = (float) (pos * (double) invFreq[i]);
+      cos[i] = (float) Math.cos(angle);
+      sin[i] = (float) Math.sin(angle);
+    }
+  }
+
+  /** Rotates each head's pairs by pos·θ_i. */
   private void rope(float[] vec, int nHeads) {
     int half = headDim / 2;
-    for (int i = 0; i < half; i++) {
-      float angle = (float) (pos * (double) invFreq[i]);
-      float cs = (float) Math.cos(angle), sn = (float) Math.sin(angle);
-      for (int h = 0; h < nHeads; h++) {
+    for (int h = 0; h < nHeads; h++) {
+      for (int i = 0; i < half; i++) {
         int ia = h * headDim + (interleaved ? 2 * i : i);
         int ib = interleaved ? ia + 1 : ia + half;
-        float a = vec[ia], b = vec[ib];
+        float a = vec[ia], b = vec[ib], cs = cos[i], sn = sin[i];
         vec[ia] = a * cs - b * sn;
         vec[ib] = b * cs + a * sn;
       }
@@ -182,16 +261,15 @@ final class Fp32Decoder implements DecodeSession {
 
   /**
    * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
-   * computes it with an FP32 accumulator: each score is {@link Kernels#dot} (the kernels' fixed
-   * order), the softmax and the P·v sums are sequential in float.
+   * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query with
+   * the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link Kernels#dot}'s
+   * bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
    */
   private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
     for (int h = 0; h < heads; h++) {
       int qo = h * headDim, ko = (h / group) * headDim;
-      for (int t = 0; t < n; t++) {
-        att[t] = Kernels.dot(q, qo, kc, t * kvDim + ko, headDim);
-      }
+      Kernels.dotColumns(q, qo, kc, ko * capacity, capacity, headDim, att, 0, n);
       float max = Float.NEGATIVE_INFINITY;
       for (int t = 0; t < n; t++) {
         float s = att[t] * scale;
@@ -207,48 +285,29 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = 0; t < n; t++) {
         att[t] = att[t] / sum;
       }
-      weightedValues(vc, qo, ko, n);
+      Kernels.weightedRows(att, 0, vc, ko, kvDim, n, attn, qo, headDim);
     }
   }
 
   /**
-   * {@code attn[qo + i] = Σ_t P_t·v[t, ko + i]}, each sum sequential over t from 0f as the op's
-   * dot; four output coordinates per pass in locals (independent chains, no stores in the loop).
+   * Makes room for position {@code pos} in every layer's cache (doubling, at most T_max positions);
+   * the transposed keys move row by row to the new stride.
    */
-  private void weightedValues(float[] vc, int qo, int ko, int n) {
-    int i = 0;
-    for (; i + 4 <= headDim; i += 4) {
-      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-      for (int t = 0, vb = ko + i; t < n; t++, vb += kvDim) {
-        float p = att[t];
-        s0 += p * vc[vb];
-        s1 += p * vc[vb + 1];
-        s2 += p * vc[vb + 2];
-        s3 += p * vc[vb + 3];
-      }
-      attn[qo + i] = s0;
-      attn[qo + i + 1] = s1;
-      attn[qo + i + 2] = s2;
-      attn[qo + i + 3] = s3;
-    }
-    for (; i < headDim; i++) {
-      float s = 0f;
-      for (int t = 0, vb = ko + i; t < n; t++, vb += kvDim) {
-        s += att[t] * vc[vb];
-      }
-      attn[qo + i] = s;
-    }
-  }
-
-  /** Makes room for position {@code pos} in every layer's cache (doubling, at most T_max positions). */
   private void grow() {
     if (pos < capacity) {
       return;
     }
     int cap = Math.min(c.maxSeqLen(), Math.max(16, 2 * capacity));
+    int size = Math.multiplyExact(cap, kvDim);
     for (int l = 0; l < c.nLayers(); l++) {
-      kCache[l] = kCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(kCache[l], cap * kvDim);
-      vCache[l] = vCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(vCache[l], cap * kvDim);
+      float[] kt = new float[size];
+      if (kCache[l] != null) {
+        for (int i = 0; i < kvDim; i++) {
+          System.arraycopy(kCache[l], i * capacity, kt, i * cap, capacity);
+        }
+      }
+      kCache[l] = kt;
+      vCache[l] = vCache[l] == null ? new float[size] : Arrays.copyOf(vCache[l], size);
     }
     capacity = cap;
   }

@@ -1,0 +1,105 @@
+package io.nanscope.engine.simd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@link Lanes#dotColumns} and {@link Lanes#weightedRows} (the short-row kernels of the decode
+ * step): vector against scalar twin bit for bit, dotColumns against {@link Lanes#dot} of each
+ * column copied out (its contract: the same bits), and both against FP64 within the stated budget.
+ * Sizes cover the 8-column body, every column tail and every k tail.
+ */
+class ShortRowKernelsTest {
+
+  /** Random values with ±0 and a wide exponent range mixed in (signed-zero and absorption cases). */
+  static float[] values(SplittableRandom rnd, int n) {
+    float[] x = new float[n];
+    for (int i = 0; i < n; i++) {
+      int kind = rnd.nextInt(16);
+      x[i] = kind == 0 ? 0f : kind == 1 ? -0f
+          : (float) (rnd.nextDouble(-2, 2) * Math.pow(2, rnd.nextInt(-20, 21)));
+    }
+    return x;
+  }
+
+  static void assertSameBits(float[] a, float[] b, int from, int n, String what) {
+    for (int i = from; i < from + n; i++) {
+      if (Float.floatToRawIntBits(a[i]) != Float.floatToRawIntBits(b[i])) {
+        throw new AssertionError(what + ": first difference at " + i + ": " + a[i] + " vs " + b[i]);
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"0,5", "1,1", "7,7", "8,8", "8,9", "8,257", "9,15", "16,33", "64,64", "64,172", "172,64",
+      "64,512", "128,17"})
+  void dotColumnsIsTheOrderedDotOfEachColumn(int k, int n) {
+    SplittableRandom rnd = new SplittableRandom(31L * k + n);
+    int xo = 2, wo = 5, yo = 3, ld = n + 3;
+    float[] x = values(rnd, xo + k);
+    float[] w = values(rnd, wo + k * ld + 8);
+    float[] y = new float[yo + n + 2];
+    float[] twin = y.clone();
+    Lanes.dotColumns(x, xo, w, wo, ld, k, y, yo, n);
+    Lanes.dotColumnsScalar(x, xo, w, wo, ld, k, twin, yo, n);
+    assertSameBits(y, twin, 0, y.length, "vector vs twin");
+    float[] col = new float[k];
+    for (int j = 0; j < n; j++) {
+      double exact = 0, abs = 0;
+      for (int p = 0; p < k; p++) {
+        col[p] = w[wo + p * ld + j];
+        exact += (double) x[xo + p] * col[p];
+        abs += Math.abs((double) x[xo + p] * col[p]);
+      }
+      float dot = Lanes.dot(x, xo, col, 0, k);
+      assertThat(Float.floatToRawIntBits(y[yo + j])).as("column %d vs Lanes.dot", j)
+          .isEqualTo(Float.floatToRawIntBits(dot));
+      // each term meets at most k/8 lane fmas, 3 combining adds and 7 tail fmas
+      assertThat(Math.abs(y[yo + j] - exact)).isLessThanOrEqualTo(LanesTest.gamma(k / 8 + 10) * abs);
+    }
+    assertThat(y[0]).isZero();
+    assertThat(y[yo + n]).as("no write past n").isZero();
+  }
+
+  @Test
+  void dotColumnsOfNegativeZeroProductsIsPositiveZeroAsDot() {
+    float[] x = {-0f, -0f, -0f, -0f, -0f, -0f, -0f, -0f, -0f};
+    float[] w = new float[9 * 16];
+    java.util.Arrays.fill(w, 1f);
+    float[] y = new float[16];
+    Lanes.dotColumns(x, 0, w, 0, 16, 9, y, 0, 16);
+    float dot = Lanes.dot(x, 0, w, 0, 9);
+    for (float v : y) {
+      assertThat(Float.floatToRawIntBits(v)).isEqualTo(Float.floatToRawIntBits(dot));
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"0,8", "1,8", "9,8", "100,8", "5,1", "5,7", "33,128", "17,136"})
+  void weightedRowsIsTheSequentialSumOfRoundedProducts(int n, int d) {
+    SplittableRandom rnd = new SplittableRandom(7L * n + d);
+    int po = 1, vo = 4, yo = 2, ld = d + 5;
+    float[] p = values(rnd, po + n);
+    float[] v = values(rnd, vo + n * ld + 8);
+    float[] y = new float[yo + d + 1];
+    float[] twin = y.clone();
+    Lanes.weightedRows(p, po, v, vo, ld, n, y, yo, d);
+    Lanes.weightedRowsScalar(p, po, v, vo, ld, n, twin, yo, d);
+    assertSameBits(y, twin, 0, y.length, "vector vs twin");
+    for (int i = 0; i < d; i++) {
+      double exact = 0, abs = 0;
+      for (int t = 0; t < n; t++) {
+        double term = (double) p[po + t] * v[vo + t * ld + i];
+        exact += term;
+        abs += Math.abs(term);
+      }
+      // n rounded products and n − 1 sequential adds: γ(n + 1)·Σ|p||v|
+      assertThat(Math.abs(y[yo + i] - exact)).isLessThanOrEqualTo(LanesTest.gamma(n + 1) * abs);
+    }
+    assertThat(y[yo + d]).as("no write past d").isZero();
+  }
+}
