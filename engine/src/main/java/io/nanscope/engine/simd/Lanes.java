@@ -190,12 +190,15 @@ public final class Lanes {
   /**
    * {@code y[yo+j] = Σ_p x[xo+p]·w[wo + p·ld + j]}, j in [0, n), p in [0, k): each output is the
    * ordered dot (class javadoc) of x with column j of the (k, ld) row-major view at {@code wo}, so
-   * it equals {@link #dot} of x and that column bit for bit. Columns [0, n) must lie within the row.
+   * it equals {@link #dot} of x and that column bit for bit. A last partial block of columns runs
+   * as a full vector (extra lanes discarded, only y[yo, yo+n) written) when {@code w} holds 8
+   * columns there, else through the scalar twin: pad the rows to a multiple of 8 to keep it vector.
    */
   public static void dotColumns(
       float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
     int n8 = n - n % W, k8 = k - k % W;
-    for (int j = 0; j < n8; j += W) {
+    int nv = n8 < n && wo + n8 + (k - 1L) * ld + W <= w.length ? n8 + W : n8;
+    for (int j = 0; j < nv; j += W) {
       FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
       FloatVector a7 = a0;
       int r = wo + j;
@@ -213,9 +216,15 @@ public final class Lanes {
       for (int p = k8; p < k; p++, r += ld) {
         s = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), s);
       }
-      s.intoArray(y, yo + j);
+      if (j + W <= n) {
+        s.intoArray(y, yo + j);
+      } else {
+        s.intoArray(y, yo + j, F.indexInRange(j, n));
+      }
     }
-    dotColumnsScalar(x, xo, w, wo + n8, ld, k, y, yo + n8, n - n8);
+    if (nv < n) {
+      dotColumnsScalar(x, xo, w, wo + n8, ld, k, y, yo + n8, n - n8);
+    }
   }
 
   private static FloatVector bx(float[] x, int i) {

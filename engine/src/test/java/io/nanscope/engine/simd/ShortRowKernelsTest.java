@@ -41,7 +41,13 @@ class ShortRowKernelsTest {
     SplittableRandom rnd = new SplittableRandom(31L * k + n);
     int xo = 2, wo = 5, yo = 3, ld = n + 3;
     float[] x = values(rnd, xo + k);
+    // padded: the last partial column block is read as a full vector; tight: it cannot be
     float[] w = values(rnd, wo + k * ld + 8);
+    check(x, xo, w, wo, ld, k, yo, n);
+    check(x, xo, java.util.Arrays.copyOf(w, k == 0 ? 0 : wo + (k - 1) * ld + n), wo, ld, k, yo, n);
+  }
+
+  static void check(float[] x, int xo, float[] w, int wo, int ld, int k, int yo, int n) {
     float[] y = new float[yo + n + 2];
     float[] twin = y.clone();
     Lanes.dotColumns(x, xo, w, wo, ld, k, y, yo, n);

@@ -49,8 +49,11 @@ final class Fp32Decoder implements DecodeSession {
    */
   static final long PACK_LIMIT_BYTES = 64L << 20;
 
-  /** y = W·x with W (N, K): either a transposed FP32 copy {@code wt} (K, N) or the stored tensor. */
-  private record Linear(Tensor w, float[] wt, int n, int k) {}
+  /**
+   * y = W·x with W (N, K): either a transposed FP32 copy {@code wt} (K, ld), ld = N rounded up to
+   * a multiple of 8 (zero columns, so the last block of outputs stays one vector), or the stored tensor.
+   */
+  private record Linear(Tensor w, float[] wt, int ld, int n, int k) {}
 
   private final LlamaConfig c;
   private final LlamaWeights w;
@@ -71,6 +74,11 @@ final class Fp32Decoder implements DecodeSession {
   private int pos;
 
   Fp32Decoder(LlamaWeights w, OpContext ctx) {
+    this(w, ctx, linearBytes(w.config()) <= PACK_LIMIT_BYTES);
+  }
+
+  /** {@code pack}: transposed float copies of the weights (small models) or streamed storage. */
+  Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack) {
     this.c = w.config();
     this.w = w;
     this.threads = ctx.threads();
@@ -94,7 +102,6 @@ final class Fp32Decoder implements DecodeSession {
     wGate = new Linear[layers];
     wUp = new Linear[layers];
     wDown = new Linear[layers];
-    boolean pack = linearBytes(c) <= PACK_LIMIT_BYTES;
     for (int l = 0; l < layers; l++) {
       LayerWeights lw = w.layers().get(l);
       attnNorm[l] = lw.attnNorm().toFloatArray();
@@ -145,17 +152,18 @@ final class Fp32Decoder implements DecodeSession {
   private static Linear linear(Tensor weight, boolean pack) {
     int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
     if (!pack) {
-      return new Linear(weight, null, n, kk);
+      return new Linear(weight, null, 0, n, kk);
     }
-    float[] wt = new float[Math.multiplyExact(n, kk)];
+    int ld = n + (-n & 7);
+    float[] wt = new float[Math.multiplyExact(ld, kk)];
     float[] row = new float[kk];
     for (int j = 0; j < n; j++) {
       Kernels.decodeRow(weight, j, row);
       for (int p = 0; p < kk; p++) {
-        wt[p * n + j] = row[p];
+        wt[p * ld + j] = row[p];
       }
     }
-    return new Linear(null, wt, n, kk);
+    return new Linear(null, wt, ld, n, kk);
   }
 
   private static Tensor wrap(float[] a) {
@@ -218,7 +226,7 @@ final class Fp32Decoder implements DecodeSession {
   /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
   private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
     if (lin.wt() != null) {
-      Kernels.dotColumns(in, 0, lin.wt(), 0, lin.n(), lin.k(), out, 0, lin.n());
+      Kernels.dotColumns(in, 0, lin.wt(), 0, lin.ld(), lin.k(), out, 0, lin.n());
     } else {
       Kernels.matmulNT(inT, lin.w(), out, threads);
     }
