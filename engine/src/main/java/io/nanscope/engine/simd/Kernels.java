@@ -94,6 +94,15 @@ public final class Kernels {
     Lanes.weightedRows(p, po, v, vo, ld, n, y, yo, d);
   }
 
+  /**
+   * {@code y[yo+i] = (float) Math.exp(x[xo+i])} bit for bit (the exp of the FP32 ops), computed 4
+   * lanes at a time in double with a Math.exp fallback where rounding could differ ({@link
+   * Lanes#mathExp}); unlike {@link #exp}, whose bits are its own.
+   */
+  public static void mathExp(float[] x, int xo, float[] y, int yo, int n) {
+    Lanes.mathExp(x, xo, y, yo, n);
+  }
+
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);

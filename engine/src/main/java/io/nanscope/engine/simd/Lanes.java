@@ -4,8 +4,10 @@ import io.nanscope.engine.format.FloatFormat;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -348,6 +350,84 @@ public final class Lanes {
     int k1 = k >> 1;
     int k2 = k - k1;
     return p * Float.intBitsToFloat((k1 + 127) << 23) * Float.intBitsToFloat((k2 + 127) << 23);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // mathExp: (float) Math.exp(x) for float x, bit for bit, 4 lanes in double
+  //
+  // The FP32 softmax and SiLU of the ops round Math.exp to float; the decode step must give their
+  // bits. In double: k = rint(x·log2 e) (the magic-number add), r = fma(k, −LN2_HI, x) − k·LN2_LO,
+  // |r| ≤ 0.35; e^r by its degree-13 Taylor polynomial (truncation r^14/14! < 2^-57) in
+  // Horner form with fma; times 2^k, exact. Measured within 1 ulp (of double) of Math.exp over
+  // every 307th float with |x| ≤ 87 (ShortRowKernelsTest), and Math.exp is within 1 ulp of e^x
+  // (its spec), so both lie within a few ulps of e^x. Rounding our double to float gives (float)
+  // Math.exp(x) unless a float rounding boundary (a value with 25 significant bits) lies within
+  // those few ulps: the 29 bits below the float's last bit would then be near 2^28. A lane within
+  // MATH_EXP_MARGIN = 2^10 ulps of that, or whose x is outside [−87, 88] (subnormal or infinite
+  // float results) or NaN, takes Math.exp itself (~4·10^-6 of inputs): Math.exp's bits on every input.
+
+  private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+  private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+  private static final double LOG2E_D = 1.4426950408889634;
+  private static final double LN2_HI_D = 0x1.62e42fefa3800p-1; // ln 2 to 43 bits: k·LN2_HI exact
+  private static final double LN2_LO_D = 0x1.ef35793c76730p-45; // ln 2 − LN2_HI
+  private static final double MAGIC_D = 0x1.8p52; // x + 1.5·2^52 has rint(x) in its low bits
+  private static final long MAGIC_BITS = Double.doubleToRawLongBits(MAGIC_D);
+  private static final long MATH_EXP_MARGIN = 1 << 10;
+  private static final double[] TAYLOR = new double[14]; // 1/i!
+
+  static {
+    double f = 1;
+    for (int i = 0; i < TAYLOR.length; i++) {
+      f = i == 0 ? 1 : f * i;
+      TAYLOR[i] = 1 / f;
+    }
+  }
+
+  /** {@code y[yo+i] = (float) Math.exp(x[xo+i])}, bit for bit (see the comment above). */
+  public static void mathExp(float[] x, int xo, float[] y, int yo, int n) {
+    int n4 = n - n % 4;
+    for (int i = 0; i < n4; i += 4) {
+      DoubleVector xd =
+          (DoubleVector) FloatVector.fromArray(F4, x, xo + i).convertShape(VectorOperators.F2D, D4, 0);
+      DoubleVector t = xd.fma(LOG2E_D, MAGIC_D);
+      DoubleVector kd = t.sub(MAGIC_D);
+      DoubleVector r = kd.fma(DoubleVector.broadcast(D4, -LN2_HI_D), xd).add(kd.mul(-LN2_LO_D));
+      DoubleVector p = DoubleVector.broadcast(D4, TAYLOR[13]);
+      for (int c = 12; c >= 0; c--) {
+        p = p.fma(r, DoubleVector.broadcast(D4, TAYLOR[c]));
+      }
+      LongVector scale = t.reinterpretAsLongs().sub(MAGIC_BITS - 1023).lanewise(VectorOperators.LSHL, 52);
+      DoubleVector e = p.mul(scale.reinterpretAsDoubles());
+      LongVector low = e.reinterpretAsLongs().and(0x1FFFFFFFL).sub(1L << 28);
+      boolean safe = xd.compare(VectorOperators.GE, -87.0).and(xd.compare(VectorOperators.LE, 88.0)).allTrue()
+          && !low.lanewise(VectorOperators.ABS).compare(VectorOperators.LT, MATH_EXP_MARGIN).anyTrue();
+      if (safe) {
+        ((FloatVector) e.convertShape(VectorOperators.D2F, F4, 0)).intoArray(y, yo + i);
+      } else {
+        mathExpScalar(x, xo + i, y, yo + i, 4);
+      }
+    }
+    mathExpScalar(x, xo + n4, y, yo + n4, n - n4);
+  }
+
+  /** Scalar twin (and definition) of {@link #mathExp}. */
+  public static void mathExpScalar(float[] x, int xo, float[] y, int yo, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yo + i] = (float) Math.exp(x[xo + i]);
+    }
+  }
+
+  /** The double approximation of e^x that {@link #mathExp} rounds, in scalar (for its tests). */
+  static double mathExpApprox(float x) {
+    double t = Math.fma(x, LOG2E_D, MAGIC_D);
+    double kd = t - MAGIC_D;
+    double r = Math.fma(kd, -LN2_HI_D, x) + kd * -LN2_LO_D;
+    double p = TAYLOR[13];
+    for (int c = 12; c >= 0; c--) {
+      p = Math.fma(p, r, TAYLOR[c]);
+    }
+    return p * Double.longBitsToDouble((Double.doubleToRawLongBits(t) - (MAGIC_BITS - 1023)) << 52);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -27,8 +27,10 @@ import java.util.Arrays;
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
  *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)}, softmax with
- *       {@code (float)exp(x − max)}, sequential sum, division; P·v sequential over keys;
- *   <li>SiLU {@code x / (1 + (float)exp(−x))}, then {@code ·up}; residual adds in float.
+ *       {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4 lanes at a
+ *       time), sequential sum, division; P·v sequential over keys;
+ *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
+ *       in float.
  * </ul>
  *
  * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
@@ -65,7 +67,7 @@ final class Fp32Decoder implements DecodeSession {
   private final float[] finalNorm;
   private final Linear[] wq, wk, wv, wo, wGate, wUp, wDown;
   private final Linear classifier;
-  private final float[] x, xb, q, k, v, att, o, hb, hb2, logits, attn;
+  private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
   private final float[] invFreq, cos, sin;
   /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
@@ -126,6 +128,7 @@ final class Fp32Decoder implements DecodeSession {
     o = new float[dim];
     hb = new float[hidden];
     hb2 = new float[hidden];
+    expNeg = new float[hidden];
     logits = new float[vocab];
     xbT = wrap(xb);
     attnT = wrap(attn);
@@ -208,9 +211,11 @@ final class Fp32Decoder implements DecodeSession {
       matvec(wGate[l], xb, xbT, hb);
       matvec(wUp[l], xb, xbT, hb2);
       for (int i = 0; i < hidden; i++) {
-        float g = hb[i];
-        float s = g / (1f + (float) Math.exp(-g));
-        hb[i] = s * hb2[i];
+        expNeg[i] = -hb[i];
+      }
+      Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
+      for (int i = 0; i < hidden; i++) {
+        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
       }
       matvec(wDown[l], hb, hbT, o);
       for (int i = 0; i < dim; i++) {
@@ -284,11 +289,13 @@ final class Fp32Decoder implements DecodeSession {
         att[t] = s;
         max = Math.max(max, s);
       }
+      for (int t = 0; t < n; t++) {
+        att[t] -= max;
+      }
+      Kernels.mathExp(att, 0, att, 0, n);
       float sum = 0f;
       for (int t = 0; t < n; t++) {
-        float e = (float) Math.exp(att[t] - max);
-        att[t] = e;
-        sum += e;
+        sum += att[t];
       }
       for (int t = 0; t < n; t++) {
         att[t] = att[t] / sum;
