@@ -76,13 +76,14 @@ public final class Kernels {
   }
 
   /**
-   * {@code y[yo+j] = Σ_p x[xo+p]·w[wo + p·ld + j]}, j in [0, n), p in [0, k): the ordered dot of x
-   * with each column of a (k, ld) row-major view, 8 columns per vector; equals {@link #dot} of x and
-   * column j bit for bit. A matvec over a transposed weight, for short rows (see {@link Lanes#dotColumns}).
+   * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), W read in panels of 8 columns,
+   * {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (row-major (k, N): ld = N, panel = 8; packed
+   * panels: ld = 8, panel = 8k): the ordered dot of x with each column, {@link #dot}'s bits, 8
+   * outputs per vector and no per-output lane reduction. A matvec for short rows ({@link Lanes#dotColumns}).
    */
   public static void dotColumns(
-      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
-    Lanes.dotColumns(x, xo, w, wo, ld, k, y, yo, n);
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    Lanes.dotColumns(x, xo, w, wo, ld, panel, k, y, yo, n);
   }
 
   /**

@@ -190,20 +190,63 @@ public final class Lanes {
   // once, so the lane combine is 7 lanewise adds and no horizontal step is left.
 
   /**
-   * {@code y[yo+j] = Σ_p x[xo+p]·w[wo + p·ld + j]}, j in [0, n), p in [0, k): each output is the
-   * ordered dot (class javadoc) of x with column j of the (k, ld) row-major view at {@code wo}, so
-   * it equals {@link #dot} of x and that column bit for bit. A last partial block of columns runs
-   * as a full vector (extra lanes discarded, only y[yo, yo+n) written) when {@code w} holds 8
-   * columns there, else through the scalar twin: pad the rows to a multiple of 8 to keep it vector.
+   * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), where W is read in panels of 8
+   * columns: {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (a row-major (k, N) matrix is ld = N,
+   * panel = 8; 8-column panels stored one after the other are ld = 8, panel = 8k). Each output is
+   * the ordered dot (class javadoc) of x with column j, so it equals {@link #dot} of x and that
+   * column bit for bit. Two panels per pass share the broadcasts of x. A last partial panel runs as
+   * a full vector (extra lanes discarded, only y[yo, yo+n) written) when {@code w} holds all 8 of
+   * its columns, else through the scalar twin: pad panels to 8 columns to keep it vector.
    */
   public static void dotColumns(
-      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
     int n8 = n - n % W, k8 = k - k % W;
-    int nv = n8 < n && wo + n8 + (k - 1L) * ld + W <= w.length ? n8 + W : n8;
-    for (int j = 0; j < nv; j += W) {
+    int nv = n8 < n && wo + (long) (n8 / W) * panel + (k - 1L) * ld + W <= w.length ? n8 + W : n8;
+    int j = 0;
+    for (; j + 2 * W <= nv; j += 2 * W) {
+      int r = wo + (j / W) * panel, q = r + panel;
+      FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+      FloatVector a7 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+      for (int p = 0; p < k8; p += W, r += W * ld, q += W * ld) {
+        FloatVector x0 = bx(x, xo + p), x1 = bx(x, xo + p + 1), x2 = bx(x, xo + p + 2);
+        FloatVector x3 = bx(x, xo + p + 3);
+        a0 = x0.fma(FloatVector.fromArray(F, w, r), a0);
+        b0 = x0.fma(FloatVector.fromArray(F, w, q), b0);
+        a1 = x1.fma(FloatVector.fromArray(F, w, r + ld), a1);
+        b1 = x1.fma(FloatVector.fromArray(F, w, q + ld), b1);
+        a2 = x2.fma(FloatVector.fromArray(F, w, r + 2 * ld), a2);
+        b2 = x2.fma(FloatVector.fromArray(F, w, q + 2 * ld), b2);
+        a3 = x3.fma(FloatVector.fromArray(F, w, r + 3 * ld), a3);
+        b3 = x3.fma(FloatVector.fromArray(F, w, q + 3 * ld), b3);
+        FloatVector x4 = bx(x, xo + p + 4), x5 = bx(x, xo + p + 5), x6 = bx(x, xo + p + 6);
+        FloatVector x7 = bx(x, xo + p + 7);
+        a4 = x4.fma(FloatVector.fromArray(F, w, r + 4 * ld), a4);
+        b4 = x4.fma(FloatVector.fromArray(F, w, q + 4 * ld), b4);
+        a5 = x5.fma(FloatVector.fromArray(F, w, r + 5 * ld), a5);
+        b5 = x5.fma(FloatVector.fromArray(F, w, q + 5 * ld), b5);
+        a6 = x6.fma(FloatVector.fromArray(F, w, r + 6 * ld), a6);
+        b6 = x6.fma(FloatVector.fromArray(F, w, q + 6 * ld), b6);
+        a7 = x7.fma(FloatVector.fromArray(F, w, r + 7 * ld), a7);
+        b7 = x7.fma(FloatVector.fromArray(F, w, q + 7 * ld), b7);
+      }
+      FloatVector sa = a0.add(a4).add(a2.add(a6)).add(a1.add(a5).add(a3.add(a7)));
+      FloatVector sb = b0.add(b4).add(b2.add(b6)).add(b1.add(b5).add(b3.add(b7)));
+      for (int p = k8; p < k; p++, r += ld, q += ld) {
+        FloatVector xp = bx(x, xo + p);
+        sa = xp.fma(FloatVector.fromArray(F, w, r), sa);
+        sb = xp.fma(FloatVector.fromArray(F, w, q), sb);
+      }
+      sa.intoArray(y, yo + j);
+      if (j + 2 * W <= n) {
+        sb.intoArray(y, yo + j + W);
+      } else {
+        sb.intoArray(y, yo + j + W, F.indexInRange(j + W, n));
+      }
+    }
+    for (; j < nv; j += W) {
       FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
       FloatVector a7 = a0;
-      int r = wo + j;
+      int r = wo + (j / W) * panel;
       for (int p = 0; p < k8; p += W, r += W * ld) {
         a0 = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), a0);
         a1 = bx(x, xo + p + 1).fma(FloatVector.fromArray(F, w, r + ld), a1);
@@ -225,7 +268,7 @@ public final class Lanes {
       }
     }
     if (nv < n) {
-      dotColumnsScalar(x, xo, w, wo + n8, ld, k, y, yo + n8, n - n8);
+      dotColumnsScalar(x, xo, w, wo, ld, panel, k, y, yo, n8, n);
     }
   }
 
@@ -233,19 +276,25 @@ public final class Lanes {
     return FloatVector.broadcast(F, x[i]);
   }
 
-  /** Scalar twin of {@link #dotColumns}: one {@link #dotScalar} order per column. */
+  /** Scalar twin of {@link #dotColumns}: one {@link #dotScalar} order per column j in [0, n). */
   public static void dotColumnsScalar(
-      float[] x, int xo, float[] w, int wo, int ld, int k, float[] y, int yo, int n) {
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    dotColumnsScalar(x, xo, w, wo, ld, panel, k, y, yo, 0, n);
+  }
+
+  private static void dotColumnsScalar(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int j0, int n) {
     int k8 = k - k % W;
     float[] lane = new float[W];
-    for (int j = 0; j < n; j++) {
+    for (int j = j0; j < n; j++) {
+      int c = wo + (j / W) * panel + j % W;
       java.util.Arrays.fill(lane, 0f);
       for (int p = 0; p < k8; p++) {
-        lane[p % W] = Math.fma(x[xo + p], w[wo + p * ld + j], lane[p % W]);
+        lane[p % W] = Math.fma(x[xo + p], w[c + p * ld], lane[p % W]);
       }
       float s = reduce8Scalar(lane, 0);
       for (int p = k8; p < k; p++) {
-        s = Math.fma(x[xo + p], w[wo + p * ld + j], s);
+        s = Math.fma(x[xo + p], w[c + p * ld], s);
       }
       y[yo + j] = s;
     }

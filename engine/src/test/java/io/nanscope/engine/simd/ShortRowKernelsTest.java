@@ -39,25 +39,31 @@ class ShortRowKernelsTest {
       "64,512", "128,17"})
   void dotColumnsIsTheOrderedDotOfEachColumn(int k, int n) {
     SplittableRandom rnd = new SplittableRandom(31L * k + n);
-    int xo = 2, wo = 5, yo = 3, ld = n + 3;
+    int xo = 2, wo = 5, yo = 3;
     float[] x = values(rnd, xo + k);
-    // padded: the last partial column block is read as a full vector; tight: it cannot be
-    float[] w = values(rnd, wo + k * ld + 8);
-    check(x, xo, w, wo, ld, k, yo, n);
-    check(x, xo, java.util.Arrays.copyOf(w, k == 0 ? 0 : wo + (k - 1) * ld + n), wo, ld, k, yo, n);
+    int panels = (n + 7) / 8;
+    // row-major (k, ld) with ld > n: panels 8 apart; then packed panels (ld 8), 8k + 3 apart.
+    // padded: a last partial panel is read as a full vector; tight: it cannot be.
+    for (int[] layout : new int[][] {{n + 3, 8, wo + k * (n + 3) + 8}, {8, 8 * k + 3, wo + panels * (8 * k + 3)}}) {
+      int ld = layout[0], panel = layout[1];
+      float[] w = values(rnd, layout[2]);
+      check(x, xo, w, wo, ld, panel, k, yo, n);
+      int tight = n == 0 || k == 0 ? 0 : wo + ((n - 1) / 8) * panel + (k - 1) * ld + (n - 1) % 8 + 1;
+      check(x, xo, java.util.Arrays.copyOf(w, tight), wo, ld, panel, k, yo, n);
+    }
   }
 
-  static void check(float[] x, int xo, float[] w, int wo, int ld, int k, int yo, int n) {
+  static void check(float[] x, int xo, float[] w, int wo, int ld, int panel, int k, int yo, int n) {
     float[] y = new float[yo + n + 2];
     float[] twin = y.clone();
-    Lanes.dotColumns(x, xo, w, wo, ld, k, y, yo, n);
-    Lanes.dotColumnsScalar(x, xo, w, wo, ld, k, twin, yo, n);
+    Lanes.dotColumns(x, xo, w, wo, ld, panel, k, y, yo, n);
+    Lanes.dotColumnsScalar(x, xo, w, wo, ld, panel, k, twin, yo, n);
     assertSameBits(y, twin, 0, y.length, "vector vs twin");
     float[] col = new float[k];
     for (int j = 0; j < n; j++) {
       double exact = 0, abs = 0;
       for (int p = 0; p < k; p++) {
-        col[p] = w[wo + p * ld + j];
+        col[p] = w[wo + (j / 8) * panel + p * ld + j % 8];
         exact += (double) x[xo + p] * col[p];
         abs += Math.abs((double) x[xo + p] * col[p]);
       }
@@ -77,7 +83,7 @@ class ShortRowKernelsTest {
     float[] w = new float[9 * 16];
     java.util.Arrays.fill(w, 1f);
     float[] y = new float[16];
-    Lanes.dotColumns(x, 0, w, 0, 16, 9, y, 0, 16);
+    Lanes.dotColumns(x, 0, w, 0, 16, 8, 9, y, 0, 16);
     float dot = Lanes.dot(x, 0, w, 0, 9);
     for (float v : y) {
       assertThat(Float.floatToRawIntBits(v)).isEqualTo(Float.floatToRawIntBits(dot));

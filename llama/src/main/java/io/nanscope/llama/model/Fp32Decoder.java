@@ -34,7 +34,7 @@ import java.util.Arrays;
  * </ul>
  *
  * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
- * every weight W (N, K) transposed once into a float (K, N) copy, and its matvecs run {@link
+ * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run {@link
  * Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a small model
  * are too short to amortise one); bigger models stream W from its storage with {@link
  * Kernels#matmulNT} (bandwidth-bound, split over threads). Keys are cached transposed, (Hkv·D, T)
@@ -52,10 +52,11 @@ final class Fp32Decoder implements DecodeSession {
   static final long PACK_LIMIT_BYTES = 64L << 20;
 
   /**
-   * y = W·x with W (N, K): either a transposed FP32 copy {@code wt} (K, ld), ld = N rounded up to
-   * a multiple of 8 (zero columns, so the last block of outputs stays one vector), or the stored tensor.
+   * y = W·x with W (N, K): either Wᵀ packed in FP32 panels of 8 columns ({@code wt}: panel b holds
+   * Wᵀ[p, 8b + l] at {@code (b·K + p)·8 + l}, the last panel zero-padded so that it stays one
+   * vector), or the stored tensor.
    */
-  private record Linear(Tensor w, float[] wt, int ld, int n, int k) {}
+  private record Linear(Tensor w, float[] wt, int n, int k) {}
 
   private final LlamaConfig c;
   private final LlamaWeights w;
@@ -155,18 +156,18 @@ final class Fp32Decoder implements DecodeSession {
   private static Linear linear(Tensor weight, boolean pack) {
     int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
     if (!pack) {
-      return new Linear(weight, null, 0, n, kk);
+      return new Linear(weight, null, n, kk);
     }
-    int ld = n + (-n & 7);
-    float[] wt = new float[Math.multiplyExact(ld, kk)];
+    float[] wt = new float[Math.multiplyExact(n + (-n & 7), kk)];
     float[] row = new float[kk];
     for (int j = 0; j < n; j++) {
       Kernels.decodeRow(weight, j, row);
+      int base = (j / 8) * 8 * kk + j % 8;
       for (int p = 0; p < kk; p++) {
-        wt[p * ld + j] = row[p];
+        wt[base + 8 * p] = row[p];
       }
     }
-    return new Linear(null, wt, ld, n, kk);
+    return new Linear(null, wt, n, kk);
   }
 
   private static Tensor wrap(float[] a) {
@@ -231,7 +232,7 @@ final class Fp32Decoder implements DecodeSession {
   /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
   private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
     if (lin.wt() != null) {
-      Kernels.dotColumns(in, 0, lin.wt(), 0, lin.ld(), lin.k(), out, 0, lin.n());
+      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
     } else {
       Kernels.matmulNT(inT, lin.w(), out, threads);
     }
@@ -282,7 +283,7 @@ final class Fp32Decoder implements DecodeSession {
     int group = heads / kvHeads, n = pos + 1;
     for (int h = 0; h < heads; h++) {
       int qo = h * headDim, ko = (h / group) * headDim;
-      Kernels.dotColumns(q, qo, kc, ko * capacity, capacity, headDim, att, 0, n);
+      Kernels.dotColumns(q, qo, kc, ko * capacity, capacity, 8, headDim, att, 0, n);
       float max = Float.NEGATIVE_INFINITY;
       for (int t = 0; t < n; t++) {
         float s = att[t] * scale;
