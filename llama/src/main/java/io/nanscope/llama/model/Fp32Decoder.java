@@ -70,7 +70,7 @@ final class Fp32Decoder implements DecodeSession {
   private final Linear classifier;
   private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
-  private final float[] invFreq, cos, sin;
+  private final float[] invFreq, cos, sin, headSum;
   /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
   private int capacity;
@@ -124,7 +124,8 @@ final class Fp32Decoder implements DecodeSession {
     q = new float[heads * headDim];
     k = new float[kvDim];
     v = new float[kvDim];
-    att = new float[c.maxSeqLen()];
+    att = new float[Math.multiplyExact(heads, c.maxSeqLen())];
+    headSum = new float[heads];
     attn = new float[heads * headDim];
     o = new float[dim];
     hb = new float[hidden];
@@ -281,27 +282,49 @@ final class Fp32Decoder implements DecodeSession {
    */
   private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
+    // att: (H, n), the scores and then the probabilities of every head
     for (int h = 0; h < heads; h++) {
-      int qo = h * headDim, ko = (h / group) * headDim;
-      Kernels.dotColumns(q, qo, kc, ko * capacity, capacity, 8, headDim, att, 0, n);
+      int a = h * n, ko = (h / group) * headDim;
+      Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
       float max = Float.NEGATIVE_INFINITY;
-      for (int t = 0; t < n; t++) {
+      for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
         att[t] = s;
         max = Math.max(max, s);
       }
-      for (int t = 0; t < n; t++) {
+      for (int t = a; t < a + n; t++) {
         att[t] -= max;
       }
-      Kernels.mathExp(att, 0, att, 0, n);
-      float sum = 0f;
-      for (int t = 0; t < n; t++) {
-        sum += att[t];
+    }
+    Kernels.mathExp(att, 0, att, 0, heads * n);
+    // each head's sum is sequential in t; four heads at a time are four independent chains
+    int h = 0;
+    for (; h + 4 <= heads; h += 4) {
+      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        s0 += att[t];
+        s1 += att[t + n];
+        s2 += att[t + 2 * n];
+        s3 += att[t + 3 * n];
       }
-      for (int t = 0; t < n; t++) {
+      headSum[h] = s0;
+      headSum[h + 1] = s1;
+      headSum[h + 2] = s2;
+      headSum[h + 3] = s3;
+    }
+    for (; h < heads; h++) {
+      float s0 = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        s0 += att[t];
+      }
+      headSum[h] = s0;
+    }
+    for (h = 0; h < heads; h++) {
+      float sum = headSum[h];
+      for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRows(att, 0, vc, ko, kvDim, n, attn, qo, headDim);
+      Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
 
