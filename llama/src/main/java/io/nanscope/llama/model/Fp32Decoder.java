@@ -37,7 +37,7 @@ import java.util.Arrays;
  * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run {@link
  * Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a small model
  * are too short to amortise one); bigger models stream W from its storage with {@link
- * Kernels#matmulNT} (bandwidth-bound, split over threads). Keys are cached transposed, (Hkv·D, T)
+ * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached transposed, (Hkv·D, T)
  * per layer, so the scores of a head are one {@code dotColumns}; values stay (T, Hkv·D) for {@link
  * Kernels#weightedRows}. cos/sin are computed once per position, not once per layer. Buffers are
  * allocated once; the caches grow by doubling.
@@ -70,6 +70,7 @@ final class Fp32Decoder implements DecodeSession {
   private final Linear classifier;
   private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
+  private final float[][] qkv, gateUp;
   private final float[] invFreq, cos, sin, headSum;
   /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
@@ -135,6 +136,8 @@ final class Fp32Decoder implements DecodeSession {
     xbT = wrap(xb);
     attnT = wrap(attn);
     hbT = wrap(hb);
+    qkv = new float[][] {q, k, v};
+    gateUp = new float[][] {hb, hb2};
     invFreq = new float[headDim / 2];
     cos = new float[headDim / 2];
     sin = new float[headDim / 2];
@@ -194,9 +197,7 @@ final class Fp32Decoder implements DecodeSession {
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
-      matvec(wq[l], xb, xbT, q);
-      matvec(wk[l], xb, xbT, k);
-      matvec(wv[l], xb, xbT, v);
+      matvecs(xb, xbT, new Linear[] {wq[l], wk[l], wv[l]}, qkv);
       rope(q, heads);
       rope(k, kvHeads);
       float[] kc = kCache[l];
@@ -210,8 +211,7 @@ final class Fp32Decoder implements DecodeSession {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvec(wGate[l], xb, xbT, hb);
-      matvec(wUp[l], xb, xbT, hb2);
+      matvecs(xb, xbT, new Linear[] {wGate[l], wUp[l]}, gateUp);
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
@@ -232,10 +232,22 @@ final class Fp32Decoder implements DecodeSession {
 
   /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
   private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
-    if (lin.wt() != null) {
-      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
-    } else {
-      Kernels.matmulNT(inT, lin.w(), out, threads);
+    matvecs(in, inT, new Linear[] {lin}, new float[][] {out});
+  }
+
+  /** outs[m] = lins[m]·in: packed, one after the other; streamed, as one split over threads. */
+  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs) {
+    if (lins[0].wt() == null) {
+      Tensor[] ws = new Tensor[lins.length];
+      for (int m = 0; m < lins.length; m++) {
+        ws[m] = lins[m].w();
+      }
+      MatvecSplit.matvecs(inT, ws, outs, threads);
+      return;
+    }
+    for (int m = 0; m < lins.length; m++) {
+      Linear lin = lins[m];
+      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
     }
   }
 
