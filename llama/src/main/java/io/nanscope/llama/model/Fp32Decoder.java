@@ -26,21 +26,21 @@ import java.util.Arrays;
  *       {@code RmsNorm}, then {@code w·(x·rstd)};
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)}, softmax with
- *       {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4 lanes at a
+ *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)},
+ *       softmax with {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4 lanes at a
  *       time), sequential sum, division; P·v sequential over keys;
  *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
  *       in float.
  * </ul>
  *
  * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
- * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run {@link
- * Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a small model
- * are too short to amortise one); bigger models stream W from its storage with {@link
- * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached transposed, (Hkv·D, T)
- * per layer, so the scores of a head are one {@code dotColumns}; values stay (T, Hkv·D) for {@link
- * Kernels#weightedRows}. cos/sin are computed once per position, not once per layer. Buffers are
- * allocated once; the caches grow by doubling.
+ * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run
+ * {@link Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a
+ * small model are too short to amortise one); bigger models stream W from its storage with {@link
+ * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached
+ * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values
+ * stay (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not
+ * once per layer. Buffers are allocated once; the caches grow by doubling.
  */
 final class Fp32Decoder implements DecodeSession {
 
