@@ -94,7 +94,7 @@ public final class GenerateCommand implements Callable<Integer> {
     text.finish();
     out.println();
     out.flush();
-    spec.commandLine().getErr().printf(Locale.ROOT, "achieved tok/s: %.1f (%d positions, policy %s, %d thread%s)%n",
+    spec.commandLine().getErr().printf(Locale.ROOT, "achieved tok/s: %.2f (%d positions, policy %s, %d thread%s)%n",
         r.tokensPerSecond(), r.positions(), p.name(), threads, threads == 1 ? "" : "s");
     return 0;
   }

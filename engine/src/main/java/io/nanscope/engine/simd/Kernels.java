@@ -75,6 +75,35 @@ public final class Kernels {
     Lanes.exp(x, xOff, y, yOff, n);
   }
 
+  /**
+   * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), W read in panels of 8 columns,
+   * {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (row-major (k, N): ld = N, panel = 8; packed
+   * panels: ld = 8, panel = 8k): the ordered dot of x with each column, {@link #dot}'s bits, 8
+   * outputs per vector and no per-output lane reduction. A matvec for short rows ({@link Lanes#dotColumns}).
+   */
+  public static void dotColumns(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    Lanes.dotColumns(x, xo, w, wo, ld, panel, k, y, yo, n);
+  }
+
+  /**
+   * {@code y[yo+i] = Σ_t p[po+t]·v[vo + t·ld + i]}, i in [0, d): sums sequential in t from +0, each
+   * product rounded then added (no fma), as the attention op's P·V.
+   */
+  public static void weightedRows(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    Lanes.weightedRows(p, po, v, vo, ld, n, y, yo, d);
+  }
+
+  /**
+   * {@code y[yo+i] = (float) Math.exp(x[xo+i])} bit for bit (the exp of the FP32 ops), computed 4
+   * lanes at a time in double with a Math.exp fallback where rounding could differ ({@link
+   * Lanes#mathExp}); unlike {@link #exp}, whose bits are its own.
+   */
+  public static void mathExp(float[] x, int xo, float[] y, int yo, int n) {
+    Lanes.mathExp(x, xo, y, yo, n);
+  }
+
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);

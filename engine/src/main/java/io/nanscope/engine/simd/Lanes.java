@@ -4,8 +4,10 @@ import io.nanscope.engine.format.FloatFormat;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShuffle;
@@ -180,6 +182,155 @@ public final class Lanes {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Short rows: many ordered dots against the columns of a row-major matrix, and P·V rows
+  //
+  // A dot of k = 8 or 64 terms costs less than its lane reduction (two rearranges and a lane
+  // extract, boxed when C2 does not inline the call). dotColumns puts 8 OUTPUTS in the lanes
+  // instead: accumulator a_l (l = p mod 8) holds lane l of the ordered reduction of 8 columns at
+  // once, so the lane combine is 7 lanewise adds and no horizontal step is left.
+
+  /**
+   * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), where W is read in panels of 8
+   * columns: {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (a row-major (k, N) matrix is ld = N,
+   * panel = 8; 8-column panels stored one after the other are ld = 8, panel = 8k). Each output is
+   * the ordered dot (class javadoc) of x with column j, so it equals {@link #dot} of x and that
+   * column bit for bit. Two panels per pass share the broadcasts of x. A last partial panel runs as
+   * a full vector (extra lanes discarded, only y[yo, yo+n) written) when {@code w} holds all 8 of
+   * its columns, else through the scalar twin: pad panels to 8 columns to keep it vector.
+   */
+  public static void dotColumns(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    int n8 = n - n % W, k8 = k - k % W;
+    int nv = n8 < n && wo + (long) (n8 / W) * panel + (k - 1L) * ld + W <= w.length ? n8 + W : n8;
+    int j = 0;
+    for (; j + 2 * W <= nv; j += 2 * W) {
+      int r = wo + (j / W) * panel, q = r + panel;
+      FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+      FloatVector a7 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;
+      for (int p = 0; p < k8; p += W, r += W * ld, q += W * ld) {
+        FloatVector x0 = bx(x, xo + p), x1 = bx(x, xo + p + 1), x2 = bx(x, xo + p + 2);
+        FloatVector x3 = bx(x, xo + p + 3);
+        a0 = x0.fma(FloatVector.fromArray(F, w, r), a0);
+        b0 = x0.fma(FloatVector.fromArray(F, w, q), b0);
+        a1 = x1.fma(FloatVector.fromArray(F, w, r + ld), a1);
+        b1 = x1.fma(FloatVector.fromArray(F, w, q + ld), b1);
+        a2 = x2.fma(FloatVector.fromArray(F, w, r + 2 * ld), a2);
+        b2 = x2.fma(FloatVector.fromArray(F, w, q + 2 * ld), b2);
+        a3 = x3.fma(FloatVector.fromArray(F, w, r + 3 * ld), a3);
+        b3 = x3.fma(FloatVector.fromArray(F, w, q + 3 * ld), b3);
+        FloatVector x4 = bx(x, xo + p + 4), x5 = bx(x, xo + p + 5), x6 = bx(x, xo + p + 6);
+        FloatVector x7 = bx(x, xo + p + 7);
+        a4 = x4.fma(FloatVector.fromArray(F, w, r + 4 * ld), a4);
+        b4 = x4.fma(FloatVector.fromArray(F, w, q + 4 * ld), b4);
+        a5 = x5.fma(FloatVector.fromArray(F, w, r + 5 * ld), a5);
+        b5 = x5.fma(FloatVector.fromArray(F, w, q + 5 * ld), b5);
+        a6 = x6.fma(FloatVector.fromArray(F, w, r + 6 * ld), a6);
+        b6 = x6.fma(FloatVector.fromArray(F, w, q + 6 * ld), b6);
+        a7 = x7.fma(FloatVector.fromArray(F, w, r + 7 * ld), a7);
+        b7 = x7.fma(FloatVector.fromArray(F, w, q + 7 * ld), b7);
+      }
+      FloatVector sa = a0.add(a4).add(a2.add(a6)).add(a1.add(a5).add(a3.add(a7)));
+      FloatVector sb = b0.add(b4).add(b2.add(b6)).add(b1.add(b5).add(b3.add(b7)));
+      for (int p = k8; p < k; p++, r += ld, q += ld) {
+        FloatVector xp = bx(x, xo + p);
+        sa = xp.fma(FloatVector.fromArray(F, w, r), sa);
+        sb = xp.fma(FloatVector.fromArray(F, w, q), sb);
+      }
+      sa.intoArray(y, yo + j);
+      if (j + 2 * W <= n) {
+        sb.intoArray(y, yo + j + W);
+      } else {
+        sb.intoArray(y, yo + j + W, F.indexInRange(j + W, n));
+      }
+    }
+    for (; j < nv; j += W) {
+      FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+      FloatVector a7 = a0;
+      int r = wo + (j / W) * panel;
+      for (int p = 0; p < k8; p += W, r += W * ld) {
+        a0 = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), a0);
+        a1 = bx(x, xo + p + 1).fma(FloatVector.fromArray(F, w, r + ld), a1);
+        a2 = bx(x, xo + p + 2).fma(FloatVector.fromArray(F, w, r + 2 * ld), a2);
+        a3 = bx(x, xo + p + 3).fma(FloatVector.fromArray(F, w, r + 3 * ld), a3);
+        a4 = bx(x, xo + p + 4).fma(FloatVector.fromArray(F, w, r + 4 * ld), a4);
+        a5 = bx(x, xo + p + 5).fma(FloatVector.fromArray(F, w, r + 5 * ld), a5);
+        a6 = bx(x, xo + p + 6).fma(FloatVector.fromArray(F, w, r + 6 * ld), a6);
+        a7 = bx(x, xo + p + 7).fma(FloatVector.fromArray(F, w, r + 7 * ld), a7);
+      }
+      FloatVector s = a0.add(a4).add(a2.add(a6)).add(a1.add(a5).add(a3.add(a7)));
+      for (int p = k8; p < k; p++, r += ld) {
+        s = bx(x, xo + p).fma(FloatVector.fromArray(F, w, r), s);
+      }
+      if (j + W <= n) {
+        s.intoArray(y, yo + j);
+      } else {
+        s.intoArray(y, yo + j, F.indexInRange(j, n));
+      }
+    }
+    if (nv < n) {
+      dotColumnsScalar(x, xo, w, wo, ld, panel, k, y, yo, n8, n);
+    }
+  }
+
+  private static FloatVector bx(float[] x, int i) {
+    return FloatVector.broadcast(F, x[i]);
+  }
+
+  /** Scalar twin of {@link #dotColumns}: one {@link #dotScalar} order per column j in [0, n). */
+  public static void dotColumnsScalar(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    dotColumnsScalar(x, xo, w, wo, ld, panel, k, y, yo, 0, n);
+  }
+
+  private static void dotColumnsScalar(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int j0, int n) {
+    int k8 = k - k % W;
+    float[] lane = new float[W];
+    for (int j = j0; j < n; j++) {
+      int c = wo + (j / W) * panel + j % W;
+      java.util.Arrays.fill(lane, 0f);
+      for (int p = 0; p < k8; p++) {
+        lane[p % W] = Math.fma(x[xo + p], w[c + p * ld], lane[p % W]);
+      }
+      float s = reduce8Scalar(lane, 0);
+      for (int p = k8; p < k; p++) {
+        s = Math.fma(x[xo + p], w[c + p * ld], s);
+      }
+      y[yo + j] = s;
+    }
+  }
+
+  /**
+   * {@code y[yo+i] = Σ_t p[po+t]·v[vo + t·ld + i]}, i in [0, d), t in [0, n): each sum from +0
+   * sequential in increasing t, the product rounded and then added (no fma), the attention op's
+   * P·V order; 8 outputs per vector.
+   */
+  public static void weightedRows(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    int d8 = d - d % W;
+    for (int i = 0; i < d8; i += W) {
+      FloatVector s = FloatVector.zero(F);
+      for (int t = 0, r = vo + i; t < n; t++, r += ld) {
+        s = s.add(bx(p, po + t).mul(FloatVector.fromArray(F, v, r)));
+      }
+      s.intoArray(y, yo + i);
+    }
+    weightedRowsScalar(p, po, v, vo + d8, ld, n, y, yo + d8, d - d8);
+  }
+
+  /** Scalar twin of {@link #weightedRows}. */
+  public static void weightedRowsScalar(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    for (int i = 0; i < d; i++) {
+      float s = 0f;
+      for (int t = 0; t < n; t++) {
+        s += p[po + t] * v[vo + t * ld + i];
+      }
+      y[yo + i] = s;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // exp (for softmax)
   //
   // e^x = 2^k · e^r with k = rint(x·log2 e) and r = x − k·ln 2 (Cody–Waite: ln 2 = LN2_HI + LN2_LO,
@@ -248,6 +399,84 @@ public final class Lanes {
     int k1 = k >> 1;
     int k2 = k - k1;
     return p * Float.intBitsToFloat((k1 + 127) << 23) * Float.intBitsToFloat((k2 + 127) << 23);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // mathExp: (float) Math.exp(x) for float x, bit for bit, 4 lanes in double
+  //
+  // The FP32 softmax and SiLU of the ops round Math.exp to float; the decode step must give their
+  // bits. In double: k = rint(x·log2 e) (the magic-number add), r = fma(k, −LN2_HI, x) − k·LN2_LO,
+  // |r| ≤ 0.35; e^r by its degree-13 Taylor polynomial (truncation r^14/14! < 2^-57) in
+  // Horner form with fma; times 2^k, exact. Measured within 1 ulp (of double) of Math.exp over
+  // every 307th float with |x| ≤ 87 (ShortRowKernelsTest), and Math.exp is within 1 ulp of e^x
+  // (its spec), so both lie within a few ulps of e^x. Rounding our double to float gives (float)
+  // Math.exp(x) unless a float rounding boundary (a value with 25 significant bits) lies within
+  // those few ulps: the 29 bits below the float's last bit would then be near 2^28. A lane within
+  // MATH_EXP_MARGIN = 2^10 ulps of that, or whose x is outside [−87, 88] (subnormal or infinite
+  // float results) or NaN, takes Math.exp itself (~4·10^-6 of inputs): Math.exp's bits on every input.
+
+  private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
+  private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
+  private static final double LOG2E_D = 1.4426950408889634;
+  private static final double LN2_HI_D = 0x1.62e42fefa3800p-1; // ln 2 to 43 bits: k·LN2_HI exact
+  private static final double LN2_LO_D = 0x1.ef35793c76730p-45; // ln 2 − LN2_HI
+  private static final double MAGIC_D = 0x1.8p52; // x + 1.5·2^52 has rint(x) in its low bits
+  private static final long MAGIC_BITS = Double.doubleToRawLongBits(MAGIC_D);
+  private static final long MATH_EXP_MARGIN = 1 << 10;
+  private static final double[] TAYLOR = new double[14]; // 1/i!
+
+  static {
+    double f = 1;
+    for (int i = 0; i < TAYLOR.length; i++) {
+      f = i == 0 ? 1 : f * i;
+      TAYLOR[i] = 1 / f;
+    }
+  }
+
+  /** {@code y[yo+i] = (float) Math.exp(x[xo+i])}, bit for bit (see the comment above). */
+  public static void mathExp(float[] x, int xo, float[] y, int yo, int n) {
+    int n4 = n - n % 4;
+    for (int i = 0; i < n4; i += 4) {
+      DoubleVector xd =
+          (DoubleVector) FloatVector.fromArray(F4, x, xo + i).convertShape(VectorOperators.F2D, D4, 0);
+      DoubleVector t = xd.fma(LOG2E_D, MAGIC_D);
+      DoubleVector kd = t.sub(MAGIC_D);
+      DoubleVector r = kd.fma(DoubleVector.broadcast(D4, -LN2_HI_D), xd).add(kd.mul(-LN2_LO_D));
+      DoubleVector p = DoubleVector.broadcast(D4, TAYLOR[13]);
+      for (int c = 12; c >= 0; c--) {
+        p = p.fma(r, DoubleVector.broadcast(D4, TAYLOR[c]));
+      }
+      LongVector scale = t.reinterpretAsLongs().sub(MAGIC_BITS - 1023).lanewise(VectorOperators.LSHL, 52);
+      DoubleVector e = p.mul(scale.reinterpretAsDoubles());
+      LongVector low = e.reinterpretAsLongs().and(0x1FFFFFFFL).sub(1L << 28);
+      boolean safe = xd.compare(VectorOperators.GE, -87.0).and(xd.compare(VectorOperators.LE, 88.0)).allTrue()
+          && !low.lanewise(VectorOperators.ABS).compare(VectorOperators.LT, MATH_EXP_MARGIN).anyTrue();
+      if (safe) {
+        ((FloatVector) e.convertShape(VectorOperators.D2F, F4, 0)).intoArray(y, yo + i);
+      } else {
+        mathExpScalar(x, xo + i, y, yo + i, 4);
+      }
+    }
+    mathExpScalar(x, xo + n4, y, yo + n4, n - n4);
+  }
+
+  /** Scalar twin (and definition) of {@link #mathExp}. */
+  public static void mathExpScalar(float[] x, int xo, float[] y, int yo, int n) {
+    for (int i = 0; i < n; i++) {
+      y[yo + i] = (float) Math.exp(x[xo + i]);
+    }
+  }
+
+  /** The double approximation of e^x that {@link #mathExp} rounds, in scalar (for its tests). */
+  static double mathExpApprox(float x) {
+    double t = Math.fma(x, LOG2E_D, MAGIC_D);
+    double kd = t - MAGIC_D;
+    double r = Math.fma(kd, -LN2_HI_D, x) + kd * -LN2_LO_D;
+    double p = TAYLOR[13];
+    for (int c = 12; c >= 0; c--) {
+      p = Math.fma(p, r, TAYLOR[c]);
+    }
+    return p * Double.longBitsToDouble((Double.doubleToRawLongBits(t) - (MAGIC_BITS - 1023)) << 52);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -20,19 +20,43 @@ import java.util.Arrays;
  * FP32, which for + − × ÷ of two floats is the float operation itself):
  *
  * <ul>
- *   <li>linear layers: {@link Kernels#matmulNT} as {@code MatMul} (same kernel, same order);
+ *   <li>linear layers: the ordered dot of {@code MatMul} ({@link Kernels#matmulNT}, or {@link
+ *       Kernels#dotColumns} on a transposed copy: the same order, the same bits);
  *   <li>RMSNorm: Σx² sequential in float, {@code rstd = (float)(1/√(float)(mean + ε))} in double as
  *       {@code RmsNorm}, then {@code w·(x·rstd)};
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k by {@link Kernels#dot} as the op, times {@code (float)(1/√D)}, softmax with
- *       {@code (float)exp(x − max)}, sequential sum, division; P·v sequential over keys;
- *   <li>SiLU {@code x / (1 + (float)exp(−x))}, then {@code ·up}; residual adds in float.
+ *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)},
+ *       softmax with {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4 lanes at a
+ *       time), sequential sum, division; P·v sequential over keys;
+ *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
+ *       in float.
  * </ul>
  *
- * Buffers are allocated once; the KV cache per layer, keys and values (T, Hkv·D), grows by doubling.
+ * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
+ * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run
+ * {@link Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a
+ * small model are too short to amortise one); bigger models stream W from its storage with {@link
+ * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached
+ * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values
+ * stay (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not
+ * once per layer. Buffers are allocated once; the caches grow by doubling.
  */
 final class Fp32Decoder implements DecodeSession {
+
+  /**
+   * Largest model (bytes of its linear weights in FP32) whose weights are transposed into a heap
+   * copy for {@link Kernels#dotColumns}: stories-sized models (260K: 1 MB; 110M: 0.4 GB stays
+   * streamed). Above it a row is long enough for the streamed matvec to amortise its reduction.
+   */
+  static final long PACK_LIMIT_BYTES = 64L << 20;
+
+  /**
+   * y = W·x with W (N, K): either Wᵀ packed in FP32 panels of 8 columns ({@code wt}: panel b holds
+   * Wᵀ[p, 8b + l] at {@code (b·K + p)·8 + l}, the last panel zero-padded so that it stays one
+   * vector), or the stored tensor.
+   */
+  private record Linear(Tensor w, float[] wt, int n, int k) {}
 
   private final LlamaConfig c;
   private final LlamaWeights w;
@@ -42,14 +66,23 @@ final class Fp32Decoder implements DecodeSession {
   private final float eps, scale;
   private final float[][] attnNorm, ffnNorm;
   private final float[] finalNorm;
-  private final float[] x, xb, q, k, v, att, o, hb, hb2, logits, attn;
+  private final Linear[] wq, wk, wv, wo, wGate, wUp, wDown;
+  private final Linear classifier;
+  private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
-  private final float[] invFreq;
+  private final float[][] qkv, gateUp;
+  private final float[] invFreq, cos, sin, headSum;
+  /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
   private int capacity;
   private int pos;
 
   Fp32Decoder(LlamaWeights w, OpContext ctx) {
+    this(w, ctx, linearBytes(w.config()) <= PACK_LIMIT_BYTES);
+  }
+
+  /** {@code pack}: transposed float copies of the weights (small models) or streamed storage. */
+  Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack) {
     this.c = w.config();
     this.w = w;
     this.threads = ctx.threads();
@@ -63,35 +96,82 @@ final class Fp32Decoder implements DecodeSession {
     interleaved = c.ropeLayout() == RopeLayout.META_INTERLEAVED;
     eps = (float) Precision.round(FloatFormat.FP32, c.normEps());
     scale = (float) (1.0 / Math.sqrt(headDim));
-    attnNorm = new float[c.nLayers()][];
-    ffnNorm = new float[c.nLayers()][];
-    for (int l = 0; l < c.nLayers(); l++) {
-      attnNorm[l] = w.layers().get(l).attnNorm().toFloatArray();
-      ffnNorm[l] = w.layers().get(l).ffnNorm().toFloatArray();
+    int layers = c.nLayers();
+    attnNorm = new float[layers][];
+    ffnNorm = new float[layers][];
+    wq = new Linear[layers];
+    wk = new Linear[layers];
+    wv = new Linear[layers];
+    wo = new Linear[layers];
+    wGate = new Linear[layers];
+    wUp = new Linear[layers];
+    wDown = new Linear[layers];
+    for (int l = 0; l < layers; l++) {
+      LayerWeights lw = w.layers().get(l);
+      attnNorm[l] = lw.attnNorm().toFloatArray();
+      ffnNorm[l] = lw.ffnNorm().toFloatArray();
+      wq[l] = linear(lw.wq(), pack);
+      wk[l] = linear(lw.wk(), pack);
+      wv[l] = linear(lw.wv(), pack);
+      wo[l] = linear(lw.wo(), pack);
+      wGate[l] = linear(lw.wGate(), pack);
+      wUp[l] = linear(lw.wUp(), pack);
+      wDown[l] = linear(lw.wDown(), pack);
     }
+    classifier = linear(w.classifier(), pack);
     finalNorm = w.finalNorm().toFloatArray();
     x = new float[dim];
     xb = new float[dim];
     q = new float[heads * headDim];
     k = new float[kvDim];
     v = new float[kvDim];
-    att = new float[c.maxSeqLen()];
+    att = new float[Math.multiplyExact(heads, c.maxSeqLen())];
+    headSum = new float[heads];
     attn = new float[heads * headDim];
     o = new float[dim];
     hb = new float[hidden];
     hb2 = new float[hidden];
+    expNeg = new float[hidden];
     logits = new float[vocab];
     xbT = wrap(xb);
     attnT = wrap(attn);
     hbT = wrap(hb);
+    qkv = new float[][] {q, k, v};
+    gateUp = new float[][] {hb, hb2};
     invFreq = new float[headDim / 2];
+    cos = new float[headDim / 2];
+    sin = new float[headDim / 2];
     for (int i = 0; i < headDim / 2; i++) {
       // as Rope: the angle in FP32
       float p = (float) ((2.0 * i) / headDim);
       invFreq[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta(), p));
     }
-    kCache = new float[c.nLayers()][];
-    vCache = new float[c.nLayers()][];
+    kCache = new float[layers][];
+    vCache = new float[layers][];
+  }
+
+  /** Bytes of all linear weights (and the classifier) in FP32: what packing would allocate. */
+  private static long linearBytes(LlamaConfig c) {
+    long perLayer = 2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim() + 3L * c.hiddenDim() * c.dim();
+    return 4 * (c.nLayers() * perLayer + (long) c.vocabSize() * c.dim());
+  }
+
+  /** W (N, K) as a {@link Linear}: transposed into a float (K, N) copy when packing. */
+  private static Linear linear(Tensor weight, boolean pack) {
+    int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
+    if (!pack) {
+      return new Linear(weight, null, n, kk);
+    }
+    float[] wt = new float[Math.multiplyExact(n + (-n & 7), kk)];
+    float[] row = new float[kk];
+    for (int j = 0; j < n; j++) {
+      Kernels.decodeRow(weight, j, row);
+      int base = (j / 8) * 8 * kk + j % 8;
+      for (int p = 0; p < kk; p++) {
+        wt[base + 8 * p] = row[p];
+      }
+    }
+    return new Linear(null, wt, n, kk);
   }
 
   private static Tensor wrap(float[] a) {
@@ -114,42 +194,61 @@ final class Fp32Decoder implements DecodeSession {
     }
     grow();
     Kernels.decodeRow(w.embedding(), token, x);
+    ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
-      LayerWeights lw = w.layers().get(l);
       rmsnorm(xb, x, attnNorm[l]);
-      matvec(xbT, lw.wq(), q);
-      matvec(xbT, lw.wk(), k);
-      matvec(xbT, lw.wv(), v);
+      matvecs(xb, xbT, new Linear[] {wq[l], wk[l], wv[l]}, qkv);
       rope(q, heads);
       rope(k, kvHeads);
-      System.arraycopy(k, 0, kCache[l], pos * kvDim, kvDim);
+      float[] kc = kCache[l];
+      for (int i = 0; i < kvDim; i++) {
+        kc[i * capacity + pos] = k[i];
+      }
       System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
-      attention(kCache[l], vCache[l]);
-      matvec(attnT, lw.wo(), o);
+      attention(kc, vCache[l]);
+      matvec(wo[l], attn, attnT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvec(xbT, lw.wGate(), hb);
-      matvec(xbT, lw.wUp(), hb2);
+      matvecs(xb, xbT, new Linear[] {wGate[l], wUp[l]}, gateUp);
       for (int i = 0; i < hidden; i++) {
-        float g = hb[i];
-        float s = g / (1f + (float) Math.exp(-g));
-        hb[i] = s * hb2[i];
+        expNeg[i] = -hb[i];
       }
-      matvec(hbT, lw.wDown(), o);
+      Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
+      for (int i = 0; i < hidden; i++) {
+        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
+      }
+      matvec(wDown[l], hb, hbT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
     rmsnorm(xb, x, finalNorm);
-    matvec(xbT, w.classifier(), logits);
+    matvec(classifier, xb, xbT, logits);
     pos++;
     return logits.clone();
   }
 
-  private void matvec(Tensor in, Tensor weight, float[] out) {
-    Kernels.matmulNT(in, weight, out, threads);
+  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
+  private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
+    matvecs(in, inT, new Linear[] {lin}, new float[][] {out});
+  }
+
+  /** outs[m] = lins[m]·in: packed, one after the other; streamed, as one split over threads. */
+  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs) {
+    if (lins[0].wt() == null) {
+      Tensor[] ws = new Tensor[lins.length];
+      for (int m = 0; m < lins.length; m++) {
+        ws[m] = lins[m].w();
+      }
+      MatvecSplit.matvecs(inT, ws, outs, threads);
+      return;
+    }
+    for (int m = 0; m < lins.length; m++) {
+      Linear lin = lins[m];
+      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
+    }
   }
 
   private void rmsnorm(float[] out, float[] in, float[] weight) {
@@ -164,16 +263,23 @@ final class Fp32Decoder implements DecodeSession {
     }
   }
 
-  /** Rotates each head's pairs by pos·θ_i (cos/sin rounded to float as Rope does). */
+  /** cos/sin of pos·θ_i rounded to float, as Rope computes them: once per position. */
+  private void ropeAngles() {
+    for (int i = 0; i < headDim / 2; i++) {
+      float angle = (float) (pos * (double) invFreq[i]);
+      cos[i] = (float) Math.cos(angle);
+      sin[i] = (float) Math.sin(angle);
+    }
+  }
+
+  /** Rotates each head's pairs by pos·θ_i. */
   private void rope(float[] vec, int nHeads) {
     int half = headDim / 2;
-    for (int i = 0; i < half; i++) {
-      float angle = (float) (pos * (double) invFreq[i]);
-      float cs = (float) Math.cos(angle), sn = (float) Math.sin(angle);
-      for (int h = 0; h < nHeads; h++) {
+    for (int h = 0; h < nHeads; h++) {
+      for (int i = 0; i < half; i++) {
         int ia = h * headDim + (interleaved ? 2 * i : i);
         int ib = interleaved ? ia + 1 : ia + half;
-        float a = vec[ia], b = vec[ib];
+        float a = vec[ia], b = vec[ib], cs = cos[i], sn = sin[i];
         vec[ia] = a * cs - b * sn;
         vec[ib] = b * cs + a * sn;
       }
@@ -182,73 +288,77 @@ final class Fp32Decoder implements DecodeSession {
 
   /**
    * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
-   * computes it with an FP32 accumulator: each score is {@link Kernels#dot} (the kernels' fixed
-   * order), the softmax and the P·v sums are sequential in float.
+   * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query with
+   * the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link Kernels#dot}'s
+   * bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
    */
   private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
+    // att: (H, n), the scores and then the probabilities of every head
     for (int h = 0; h < heads; h++) {
-      int qo = h * headDim, ko = (h / group) * headDim;
-      for (int t = 0; t < n; t++) {
-        att[t] = Kernels.dot(q, qo, kc, t * kvDim + ko, headDim);
-      }
+      int a = h * n, ko = (h / group) * headDim;
+      Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
       float max = Float.NEGATIVE_INFINITY;
-      for (int t = 0; t < n; t++) {
+      for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
         att[t] = s;
         max = Math.max(max, s);
       }
-      float sum = 0f;
-      for (int t = 0; t < n; t++) {
-        float e = (float) Math.exp(att[t] - max);
-        att[t] = e;
-        sum += e;
+      for (int t = a; t < a + n; t++) {
+        att[t] -= max;
       }
-      for (int t = 0; t < n; t++) {
+    }
+    Kernels.mathExp(att, 0, att, 0, heads * n);
+    // each head's sum is sequential in t; four heads at a time are four independent chains
+    int h = 0;
+    for (; h + 4 <= heads; h += 4) {
+      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        s0 += att[t];
+        s1 += att[t + n];
+        s2 += att[t + 2 * n];
+        s3 += att[t + 3 * n];
+      }
+      headSum[h] = s0;
+      headSum[h + 1] = s1;
+      headSum[h + 2] = s2;
+      headSum[h + 3] = s3;
+    }
+    for (; h < heads; h++) {
+      float s0 = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        s0 += att[t];
+      }
+      headSum[h] = s0;
+    }
+    for (h = 0; h < heads; h++) {
+      float sum = headSum[h];
+      for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      weightedValues(vc, qo, ko, n);
+      Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
 
   /**
-   * {@code attn[qo + i] = Σ_t P_t·v[t, ko + i]}, each sum sequential over t from 0f as the op's
-   * dot; four output coordinates per pass in locals (independent chains, no stores in the loop).
+   * Makes room for position {@code pos} in every layer's cache (doubling, at most T_max positions);
+   * the transposed keys move row by row to the new stride.
    */
-  private void weightedValues(float[] vc, int qo, int ko, int n) {
-    int i = 0;
-    for (; i + 4 <= headDim; i += 4) {
-      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-      for (int t = 0, vb = ko + i; t < n; t++, vb += kvDim) {
-        float p = att[t];
-        s0 += p * vc[vb];
-        s1 += p * vc[vb + 1];
-        s2 += p * vc[vb + 2];
-        s3 += p * vc[vb + 3];
-      }
-      attn[qo + i] = s0;
-      attn[qo + i + 1] = s1;
-      attn[qo + i + 2] = s2;
-      attn[qo + i + 3] = s3;
-    }
-    for (; i < headDim; i++) {
-      float s = 0f;
-      for (int t = 0, vb = ko + i; t < n; t++, vb += kvDim) {
-        s += att[t] * vc[vb];
-      }
-      attn[qo + i] = s;
-    }
-  }
-
-  /** Makes room for position {@code pos} in every layer's cache (doubling, at most T_max positions). */
   private void grow() {
     if (pos < capacity) {
       return;
     }
     int cap = Math.min(c.maxSeqLen(), Math.max(16, 2 * capacity));
+    int size = Math.multiplyExact(cap, kvDim);
     for (int l = 0; l < c.nLayers(); l++) {
-      kCache[l] = kCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(kCache[l], cap * kvDim);
-      vCache[l] = vCache[l] == null ? new float[Math.multiplyExact(cap, kvDim)] : Arrays.copyOf(vCache[l], cap * kvDim);
+      float[] kt = new float[size];
+      if (kCache[l] != null) {
+        for (int i = 0; i < kvDim; i++) {
+          System.arraycopy(kCache[l], i * capacity, kt, i * cap, capacity);
+        }
+      }
+      kCache[l] = kt;
+      vCache[l] = vCache[l] == null ? new float[size] : Arrays.copyOf(vCache[l], size);
     }
     capacity = cap;
   }

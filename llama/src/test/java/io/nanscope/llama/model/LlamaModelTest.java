@@ -81,6 +81,26 @@ class LlamaModelTest {
 
   static final String GOLDEN_PROMPT = "Once upon a time";
 
+  /**
+   * Budget: bit-identical. The two weight layouts of Fp32Decoder (transposed copies through
+   * dotColumns for small models, streamed storage through matmulNT for big ones) run the same
+   * ordered dots; 1 and 2 threads on the streamed one. 300 positions: the key cache grows past 256.
+   */
+  @Test
+  void packedAndStreamedWeightsGiveTheSameBits() {
+    int[] t = tokens(GOLDEN_PROMPT);
+    DecodeSession packed = new Fp32Decoder(model.weights(), OpContext.DEFAULT, true);
+    DecodeSession streamed = new Fp32Decoder(model.weights(), OpContext.DEFAULT, false);
+    DecodeSession streamed2 = new Fp32Decoder(model.weights(), OpContext.DEFAULT.withThreads(2), false);
+    int token = t[0];
+    for (int pos = 0; pos < 300; pos++) {
+      float[] a = packed.next(token);
+      assertBitIdentical(a, streamed.next(token), "position " + pos);
+      assertBitIdentical(a, streamed2.next(token), "2 threads, position " + pos);
+      token = pos + 1 < t.length ? t[pos + 1] : io.nanscope.llama.generate.Sampling.argmax(a);
+    }
+  }
+
   @Test
   void rightPaddingDoesNotChangeRealPositions() {
     int[] a = tokens("Tom had a red ball");
