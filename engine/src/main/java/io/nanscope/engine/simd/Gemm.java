@@ -24,7 +24,7 @@ import jdk.incubator.vector.FloatVector;
  * are the parallel tasks (split over N, and over M when N alone has too few panels); a task owns its
  * block of c. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M = 1
  * with row-major B (matrix-vector, decode) skips the panel and streams B straight from its storage
- * (BF16 decoded in registers, FP16 through a small L1 scratch): that path is bound by memory
+ * (16-bit weights decoded in registers): that path is bound by memory
  * bandwidth.
  */
 final class Gemm {
@@ -257,7 +257,7 @@ final class Gemm {
         WorkSplit.blocks(n, MATVEC_ROWS),
         threads,
         () -> {
-          float[] scratch = new float[Math.max(NR * DECODE_CHUNK, k)];
+          float[] scratch = new float[k];
           float[] tail = new float[W];
           IntConsumer body =
               task -> {
@@ -269,7 +269,7 @@ final class Gemm {
                   } else if (f16 == FloatFormat.BF16) {
                     matvec4Bf16(x, seg, j, k, c, tail);
                   } else {
-                    matvec4Decoded(x, seg, f16, j, k, c, scratch, tail);
+                    matvec4Fp16(x, seg, j, k, c, tail, scratch);
                   }
                 }
                 for (; j < j1; j++) { // at most 3 rows: decode the row, then the same ordered dot
@@ -280,9 +280,6 @@ final class Gemm {
           return body;
         });
   }
-
-  /** Elements of each of 4 rows decoded per step of the 16-bit matvec (4 × 2 KB in L1). */
-  private static final int DECODE_CHUNK = 512;
 
   /** Four FP32 rows of B streamed straight from storage into 4 independent fma chains. */
   private static void matvec4(float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail) {
@@ -326,33 +323,34 @@ final class Gemm {
   }
 
   /**
-   * Four FP16 rows of B, decoded {@link #DECODE_CHUNK} elements at a time into L1 scratch (the
-   * register decode inlined four times into the fma loop exceeded C2's inlining budget and boxed
-   * every vector: 7x slower), then the same 4 fma chains as {@link #matvec4}.
+   * {@link #matvec4} for FP16 rows, decoded in registers by {@link Lanes#decodeFp16Finite}: exact
+   * for finite weights; a row holding an inf or NaN weight gets a non-finite result there, and any
+   * non-finite result is recomputed from the exactly decoded row (same ordered dot, so the bits are
+   * those of {@link #ntScalar} either way). Measured against the former decode into L1 scratch
+   * through {@code Float.float16ToFloat}: see docs/kernels.md.
    */
-  private static void matvec4Decoded(
-      float[] x, MemorySegment seg, FloatFormat f16, int j, int k, float[] c, float[] scratch,
-      float[] tail) {
+  private static void matvec4Fp16(
+      float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail, float[] row) {
     int k8 = k - k % W;
-    long r0 = (long) j * k;
+    long r0 = (long) j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
     FloatVector s0 = FloatVector.zero(Lanes.F), s1 = s0, s2 = s0, s3 = s0;
-    for (int p0 = 0; p0 < k8; p0 += DECODE_CHUNK) {
-      int len = Math.min(DECODE_CHUNK, k8 - p0);
-      for (int r = 0; r < NR; r++) {
-        Lanes.decode16(f16, seg, r0 + (long) r * k + p0, scratch, r * DECODE_CHUNK, len);
-      }
-      for (int p = 0; p < len; p += W) {
-        FloatVector xv = FloatVector.fromArray(Lanes.F, x, p0 + p);
-        s0 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, p), s0);
-        s1 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, DECODE_CHUNK + p), s1);
-        s2 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 2 * DECODE_CHUNK + p), s2);
-        s3 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 3 * DECODE_CHUNK + p), s3);
+    for (int p = 0; p < k8; p += W) {
+      FloatVector xv = FloatVector.fromArray(Lanes.F, x, p);
+      s0 = xv.fma(Lanes.decodeFp16Finite(seg, r0 + p), s0);
+      s1 = xv.fma(Lanes.decodeFp16Finite(seg, r1 + p), s1);
+      s2 = xv.fma(Lanes.decodeFp16Finite(seg, r2 + p), s2);
+      s3 = xv.fma(Lanes.decodeFp16Finite(seg, r3 + p), s3);
+    }
+    c[j] = finishSeg(s0, x, seg, FloatFormat.FP16, r0, k8, k, tail);
+    c[j + 1] = finishSeg(s1, x, seg, FloatFormat.FP16, r1, k8, k, tail);
+    c[j + 2] = finishSeg(s2, x, seg, FloatFormat.FP16, r2, k8, k, tail);
+    c[j + 3] = finishSeg(s3, x, seg, FloatFormat.FP16, r3, k8, k, tail);
+    for (int r = 0; r < NR; r++) {
+      if (!Float.isFinite(c[j + r])) {
+        Lanes.decode16(FloatFormat.FP16, seg, r0 + (long) r * k, row, 0, k);
+        c[j + r] = Lanes.dot(x, 0, row, 0, k);
       }
     }
-    c[j] = finishSeg(s0, x, seg, f16, r0, k8, k, tail);
-    c[j + 1] = finishSeg(s1, x, seg, f16, r0 + k, k8, k, tail);
-    c[j + 2] = finishSeg(s2, x, seg, f16, r0 + 2L * k, k8, k, tail);
-    c[j + 3] = finishSeg(s3, x, seg, f16, r0 + 3L * k, k8, k, tail);
   }
 
   /** The end of an ordered dot whose tail b[row + k8 .. row + k) is read from storage. */

@@ -152,6 +152,29 @@ class KernelsTest {
   }
 
   @Test
+  void fp16MatvecRecomputesRowsWithInfOrNanWeightsExactly() {
+    // The register decode maps every exponent-all-ones pattern to ±inf; those rows are recomputed.
+    int n = 13, k = 1000 + 5; // 4-row blocks, one 1-row rest, a tail of 5
+    short[][] specials = {{0x7c00}, {(short) 0xfc00}, {0x7c01}, {0x7e00}, {(short) 0xfd55}};
+    Tensor x = random(FloatFormat.FP32, 1, k, 21);
+    for (short[] sp : specials) {
+      Tensor w = random(FloatFormat.FP16, n, k, 22);
+      java.lang.foreign.MemorySegment seg = w.segment();
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 1L * k + 17, sp[0]); // body
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 6L * k + k - 2, sp[0]); // tail
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 12L * k, sp[0]); // last row
+      float[] c = new float[n];
+      Kernels.matmulNT(x, w, c, 2);
+      float[] twin = new float[n];
+      Gemm.ntScalar(Gemm.rowsOf(x), Gemm.rowsOf(w), twin);
+      assertThat(c).as("0x%04x", sp[0]).isEqualTo(twin);
+      for (int j = 0; j < n; j++) {
+        assertThat(Float.isFinite(c[j])).as("row %d", j).isEqualTo(j != 1 && j != 6 && j != 12);
+      }
+    }
+  }
+
+  @Test
   void nanAndInfinityPropagateToTheirOutputsOnly() {
     int m = 6, n = 5, k = 33;
     for (FloatFormat f : FORMATS) {
