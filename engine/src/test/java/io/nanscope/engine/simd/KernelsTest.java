@@ -113,7 +113,7 @@ class KernelsTest {
 
   @Test
   void largeBlockedShapeIsThreadIndependentAndMatchesTwin() {
-    // Big enough for several B panels (K = 1000: 128 rows per panel) and several M tiles.
+    // Two B panels (N > Gemm.NB), two K blocks (the second ragged) and several M tiles.
     int m = 37, n = 300, k = 1000;
     for (FloatFormat fb : FORMATS) {
       Tensor a = random(FloatFormat.FP32, m, k, 1);
@@ -129,6 +129,30 @@ class KernelsTest {
       float[] twin = new float[m * n];
       Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
       assertThat(c1).isEqualTo(twin);
+    }
+  }
+
+  @Test
+  void kBlockedGemmKeepsTheUnblockedOrderBitForBit() {
+    // Several K blocks, the last one ragged, plus a tail of 5; M and N each over one task's block,
+    // so tasks split both ways; the twin is one unblocked ordered dot per output.
+    int m = Gemm.MC + 13, n = Gemm.NB + 9, k = 2 * Gemm.KC + 200 + 5;
+    Tensor a = random(FloatFormat.FP32, m, k, 5);
+    float[] twin = new float[m * n];
+    for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
+      Tensor b = random(fb, n, k, 6);
+      Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+      for (int threads : new int[] {1, 2, 3}) {
+        float[] c = new float[m * n];
+        Kernels.matmulNT(a, b, c, threads);
+        assertThat(c).as("%s, %d threads", fb, threads).isEqualTo(twin);
+      }
+      float[] nn = new float[m * n];
+      Kernels.matmulNN(a, transpose(b), nn, 2);
+      assertThat(nn).as("NN %s", fb).isEqualTo(twin);
+      float[] row = new float[n];
+      Kernels.matmulNT(a.slice(m - 1, m), b, row, 1); // the decode path (M = 1)
+      assertThat(row).isEqualTo(java.util.Arrays.copyOfRange(twin, (m - 1) * n, m * n));
     }
   }
 
