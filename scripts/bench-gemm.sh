@@ -3,6 +3,8 @@
 # the same run, and prints ours/theirs ratios (medians and ranges).
 #
 #   scripts/bench-gemm.sh [quick|full|smoke]     (default quick, ~10 min on 2 idle cores)
+#   scripts/bench-gemm.sh cputime                (one thread, CPU time, ~5 min: the load-robust
+#                                                 comparison; io.nanscope.bench.CpuTimeBench)
 #
 # The machine is shared: numbers are noisy; compare medians, read the ranges.
 # Results: target/bench-gemm/{jmh.json,numpy.jsonl,table.txt}.
@@ -26,10 +28,26 @@ case "$subset" in
     gemm_shapes="512x512x512,1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,128x11008x4096,256x11008x4096,512x11008x4096,512x4096x11008"
     gemm_weights="fp32,bf16,fp16"; matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
     jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
-  *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke]" >&2; exit 2 ;;
+  cputime)
+    gemm_shapes="1024x1024x1024,2048x2048x2048,512x11008x4096,512x4096x11008"
+    matvec_shapes="4096x11008"; copy_bytes="90177536,180355072" ;;
+  *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke|cputime]" >&2; exit 2 ;;
 esac
 
 ./mvnw -B -pl bench -am package -DskipTests >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
+
+if [ "$subset" = cputime ]; then
+  echo "load before: $(uptime)"
+  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g -cp bench/target/benchmarks.jar \
+    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 \
+    --gemm ${gemm_shapes//,/ } --matvec $matvec_shapes --reps 8 \
+    >"$out/cpu-ours.jsonl" 2>"$out/cpu-ours.log" || { tail -n 30 "$out/cpu-ours.log" >&2; exit 1; }
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps 8 \
+    --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } >"$out/cpu-numpy.jsonl"
+  echo "load after: $(uptime)"
+  python3 scripts/bench_numpy.py compare-cpu "$out/cpu-ours.jsonl" "$out/cpu-numpy.jsonl" | tee "$out/table-cpu.txt"
+  exit 0
+fi
 
 # One JMH run per question (one fork per case, see the classes' annotations).
 "$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar \

@@ -142,11 +142,12 @@ final class Gemm {
         threads,
         () -> {
           int kcMax = Math.min(KC, k - k % W);
-          float[] panel = new float[Math.max(1, NB * kcMax)];
+          int nb = WorkSplit.blocks(Math.min(NB, n), NR) * NR; // small N: small scratch
+          float[] panel = new float[Math.max(1, nb * kcMax)];
           float[] tile = new float[Math.max(1, MR * kcMax)];
-          float[] acc = new float[mc * NB * W];
+          float[] acc = new float[mc * nb * W];
           float[] aTail = new float[mc * W];
-          float[] bTail = new float[NB * W];
+          float[] bTail = new float[nb * W];
           return task -> {
             int j0 = (task / chunks) * NB;
             int jn = Math.min(NB, n - j0);
