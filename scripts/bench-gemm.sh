@@ -29,7 +29,7 @@ case "$subset" in
     gemm_weights="fp32,bf16,fp16"; matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
     jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
   cputime)
-    gemm_shapes="1024x1024x1024,2048x2048x2048,512x11008x4096,512x4096x11008"
+    gemm_shapes="1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,512x11008x4096,512x4096x11008"
     matvec_shapes="4096x11008"; copy_bytes="90177536,180355072" ;;
   *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke|cputime]" >&2; exit 2 ;;
 esac
@@ -49,31 +49,35 @@ if [ "$subset" = cputime ]; then
   exit 0
 fi
 
-# One JMH run per question (one fork per case, see the classes' annotations).
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar \
-  'io.nanscope.bench.GemmBench' \
-  -p shape="$gemm_shapes" -p weights="$gemm_weights" -p threads=1,2 "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-gemm.json" >"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+echo "OPENBLAS variables in this environment (unset for the numpy runs only): $(env | grep '^OPENBLAS' | tr '\n' ' ')"
+numpy() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --threads 1 2 --seconds "$np_seconds" "$@"; }
+jmh() { "$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar "$@" "${jmh_time[@]}" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }; }
+rm -f "$out"/jmh-*.json "$out/jmh.log" "$out/numpy.jsonl"
+echo "load before: $(uptime)"
+# Interleaved, so that ours and numpy see about the same load: each GEMM shape (one JMH fork per
+# case, see the classes' annotations), then numpy at that shape; then the matvec, the JVM copy and
+# numpy's copy of the same bytes.
+n=0
+for shape in ${gemm_shapes//,/ }; do
+  n=$((n + 1))
+  jmh 'io.nanscope.bench.GemmBench' -p shape="$shape" -p weights="$gemm_weights" -p threads=1,2 \
+    -rf json -rff "$out/jmh-gemm-$n.json"
+  numpy --gemm "$shape" --copy >>"$out/numpy.jsonl"
+done
 # MatVec takes its own shapes and weights; Copy its byte sizes.
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.MatVecBench' \
-  -p shape=4096x11008 -p weights="$matvec_weights" -p threads=1,2 "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-matvec.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.CopyBench' \
-  -p bytes="$copy_bytes" "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-copy.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+jmh 'io.nanscope.bench.MatVecBench' -p shape=4096x11008 -p weights="$matvec_weights" -p threads=1,2 \
+  -rf json -rff "$out/jmh-matvec.json"
+jmh 'io.nanscope.bench.CopyBench' -p bytes="$copy_bytes" -rf json -rff "$out/jmh-copy.json"
+# numpy copies with one thread; give it the same byte sizes as CopyBench and the matvec weights.
+numpy --gemm --copy ${copy_bytes//,/ } >>"$out/numpy.jsonl"
+echo "load after: $(uptime)"
 python3 - "$out" <<'PY'
-import json, sys
+import glob, json, sys
 out = sys.argv[1]
 rows = []
-for f in ("jmh-gemm.json", "jmh-matvec.json", "jmh-copy.json"):
-    rows += json.load(open(f"{out}/{f}"))
+for f in sorted(glob.glob(f"{out}/jmh-*.json")):
+    rows += json.load(open(f))
 json.dump(rows, open(f"{out}/jmh.json", "w"))
 PY
-
-echo "OPENBLAS variables in this environment (unset for the numpy run only): $(env | grep '^OPENBLAS' | tr '\n' ' ')"
-# numpy copies with one thread; give it the same byte sizes as CopyBench and the matvec weights.
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py \
-  --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } --threads 1 2 --seconds "$np_seconds" \
-  >"$out/numpy.jsonl"
 
 python3 scripts/bench_numpy.py compare "$out/jmh.json" "$out/numpy.jsonl" | tee "$out/table.txt"
