@@ -3,7 +3,7 @@
 # the same run, and prints ours/theirs ratios (medians and ranges).
 #
 #   scripts/bench-gemm.sh [quick|full|smoke]     (default quick, ~10 min on 2 idle cores)
-#   scripts/bench-gemm.sh cputime                (one thread, CPU time, ~5 min: the load-robust
+#   scripts/bench-gemm.sh cputime                (CPU time, 1 and 2 threads, ~12 min: the load-robust
 #                                                 comparison; io.nanscope.bench.CpuTimeBench)
 #
 # The machine is shared: numbers are noisy; compare medians, read the ranges.
@@ -39,10 +39,10 @@ esac
 if [ "$subset" = cputime ]; then
   echo "load before: $(uptime)"
   "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g -cp bench/target/benchmarks.jar \
-    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 \
+    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 --threads 1,2 \
     --gemm ${gemm_shapes//,/ } --matvec $matvec_shapes --reps 8 \
     >"$out/cpu-ours.jsonl" 2>"$out/cpu-ours.log" || { tail -n 30 "$out/cpu-ours.log" >&2; exit 1; }
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps 8 \
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps 8 --threads 1 2 \
     --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } >"$out/cpu-numpy.jsonl"
   echo "load after: $(uptime)"
   python3 scripts/bench_numpy.py compare-cpu "$out/cpu-ours.jsonl" "$out/cpu-numpy.jsonl" | tee "$out/table-cpu.txt"

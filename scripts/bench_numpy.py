@@ -47,9 +47,9 @@ def compare_cpu(ours_file, numpy_file):
         with open(path) as f:
             return [json.loads(line) for line in f if line.strip()]
     ours, theirs = load(ours_file), load(numpy_file)
-    ref = {(r["kind"], r["shape"]): r["seconds"] for r in theirs if r["kind"] != "info"}
+    ref = {(r["kind"], r["shape"], r["threads"]): r["seconds"] for r in theirs if r["kind"] != "info"}
     jvm_copy = {r["shape"]: r["seconds"] for r in ours if r["kind"] == "copy-cpu"}
-    hdr = (f"{'case':<16} {'shape':<16} {'ours median [min-max]':<28} "
+    hdr = (f"{'case':<16} {'shape':<16} {'thr':>3}  {'ours median [min-max]':<28} "
            f"{'reference median [min-max]':<30} {'ratio':>6}  reference")
     print(hdr)
     print("-" * len(hdr))
@@ -59,27 +59,28 @@ def compare_cpu(ours_file, numpy_file):
         return f"{work / med / 1e9:7.1f} [{work / hi / 1e9:.1f}-{work / lo / 1e9:.1f}] {unit}"
 
     for r in ours:
-        kind, shape, w = r["kind"], r["shape"], r["weights"]
+        kind, shape, w, t = r["kind"], r["shape"], r["weights"], r["threads"]
         if kind == "sgemm-cpu":
             m, n, k = (int(x) for x in shape.split("x"))
-            work, unit, refs = 2 * m * n * k, "GFLOP/s", [("numpy sgemm", ref.get(("sgemm-cpu", shape)))]
+            work, unit, refs = 2 * m * n * k, "GFLOP/s", [("numpy sgemm", ref.get(("sgemm-cpu", shape, t)))]
             case = f"gemm b={w}"
         elif kind == "matvec-cpu":
             n, k = (int(x) for x in shape.split("x"))
             work = n * k * {"fp32": 4, "bf16": 2, "fp16": 2}[w]
             unit, case = "GB/s", f"matvec W={w}"
-            refs = [("JVM copy", jvm_copy.get(str(work))), ("numpy copy", ref.get(("copy-cpu", str(work))))]
+            refs = [("JVM copy", jvm_copy.get(str(work))), ("numpy copy", ref.get(("copy-cpu", str(work), 1)))]
         else:
             work, unit, case = int(shape), "GB/s", "copy (JVM)"
-            refs = [("numpy copy", ref.get(("copy-cpu", shape)))]
+            refs = [("numpy copy", ref.get(("copy-cpu", shape, 1)))]
         for name, xs in refs:
             if xs:
                 ratio = f"{stats(xs)[0] / stats(r['seconds'])[0]:6.2f}"
-                print(f"{case:<16} {shape:<16} {fmt(work, r['seconds'], unit):<28} {fmt(work, xs, unit):<30} {ratio:>6}  {name}")
+                print(f"{case:<16} {shape:<16} {t:>3}  {fmt(work, r['seconds'], unit):<28} {fmt(work, xs, unit):<30} {ratio:>6}  {name}")
             else:
-                print(f"{case:<16} {shape:<16} {fmt(work, r['seconds'], unit):<28} {'-':<30} {'-':>6}  {name}")
-    print("One thread, CPU time (thread CPU time for ours, process CPU time with 1 BLAS thread for numpy);"
-          " ratio = ours / reference (medians).")
+                print(f"{case:<16} {shape:<16} {t:>3}  {fmt(work, r['seconds'], unit):<28} {'-':<30} {'-':>6}  {name}")
+    print("CPU time: 1 thread = the thread's (ours) / the process's with 1 BLAS thread (numpy); 2 threads ="
+          " the process's, summed over the workers (work per CPU-second, not speed-up; OpenBLAS workers"
+          " may spin while waiting, which counts against numpy); ratio = ours / reference (medians).")
 
 
 def stats(xs):
@@ -190,17 +191,18 @@ def main():
 
 
 def cpu_cases(args, rng, threadpool_limits):
-    """The --cpu run: one BLAS thread, process CPU time per call."""
+    """The --cpu run: process CPU time per call (summed over the BLAS threads for more than one)."""
     if threadpool_limits is None:
         sys.exit("--cpu needs threadpoolctl (to hold OpenBLAS to one thread)")
-    with threadpool_limits(limits=1, user_api="blas"):
-        for shape in args.gemm:
-            m, n, k = (int(x) for x in shape.split("x"))
-            a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
-            b = rng.uniform(-1, 1, (n, k)).astype(np.float32)
-            c = np.empty((m, n), np.float32)
-            s = timed_cpu(lambda: np.matmul(a, b.T, out=c), args.reps)
-            print(json.dumps({"kind": "sgemm-cpu", "shape": shape, "threads": 1, "seconds": s}), flush=True)
+    for t in args.threads:
+        with threadpool_limits(limits=t, user_api="blas"):
+            for shape in args.gemm:
+                m, n, k = (int(x) for x in shape.split("x"))
+                a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+                b = rng.uniform(-1, 1, (n, k)).astype(np.float32)
+                c = np.empty((m, n), np.float32)
+                s = timed_cpu(lambda: np.matmul(a, b.T, out=c), args.reps)
+                print(json.dumps({"kind": "sgemm-cpu", "shape": shape, "threads": t, "seconds": s}), flush=True)
     for size in args.copy:
         src = rng.integers(0, 255, int(size), dtype=np.uint8)
         dst = np.empty_like(src)

@@ -17,11 +17,12 @@ import java.util.Locale;
  * scripts/bench-gemm.sh cputime} with numpy/OpenBLAS under {@code time.process_time()} with one
  * BLAS thread, measured in the same run.
  *
- * <p>Not JMH (JMH has no thread-CPU-time mode): warm-up calls until C2 has compiled the kernels,
- * then {@code --reps} timed calls. Arguments: {@code --gemm MxNxK... --matvec NxK... --copy
- * BYTES... --weights fp32,bf16,fp16 --reps R --warmup W}. Prints one JSON line per case: {@code
- * {"kind": "sgemm-cpu" | "matvec-cpu" | "copy-cpu", "shape", "weights", "threads": 1, "seconds":
- * [...]}}.
+ * <p>Not JMH (JMH has no thread-CPU-time mode): warm-up calls (at least {@code --warmup} and 3 s)
+ * until C2 has compiled the kernels, then {@code --reps} timed calls. Arguments: {@code --gemm MxNxK... --matvec NxK... --copy
+ * BYTES... --weights fp32,bf16,fp16 --threads 1,2 --reps R --warmup W}. With more than one thread
+ * the time is the sum of all threads' CPU time (work done, not speed-up). Prints one
+ * JSON line per case: {@code {"kind": "sgemm-cpu" | "matvec-cpu" | "copy-cpu", "shape", "weights",
+ * "threads", "seconds": [...]}}.
  */
 public final class CpuTimeBench {
 
@@ -32,8 +33,9 @@ public final class CpuTimeBench {
     List<String> matvec = new ArrayList<>();
     List<String> copy = new ArrayList<>();
     String[] weights = {"fp32"};
+    int[] threadCounts = {1};
     int reps = 8;
-    int warmup = 4;
+    int warmup = 3;
     List<String> current = null;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
@@ -41,6 +43,8 @@ public final class CpuTimeBench {
         case "--matvec" -> current = matvec;
         case "--copy" -> current = copy;
         case "--weights" -> weights = args[++i].split(",");
+        case "--threads" ->
+            threadCounts = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--reps" -> reps = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
         default -> {
@@ -54,39 +58,59 @@ public final class CpuTimeBench {
       }
     }
     for (String bytes : copy) {
-      print("copy-cpu", bytes, "-", copyTime(Long.parseLong(bytes), reps, warmup));
+      print("copy-cpu", bytes, "-", 1, copyTime(Long.parseLong(bytes), reps, warmup));
     }
-    for (String w : weights) {
-      for (String shape : gemm) {
-        String[] d = shape.split("x");
-        int m = Integer.parseInt(d[0]), n = Integer.parseInt(d[1]), k = Integer.parseInt(d[2]);
-        Tensor a = BenchData.random(BenchData.format("fp32"), m, k, 1);
-        Tensor b = BenchData.random(BenchData.format(w), n, k, 2);
-        print("sgemm-cpu", shape, w, time(a, b, new float[m * n], reps, warmup));
-      }
-      for (String shape : matvec) {
-        String[] d = shape.split("x");
-        int n = Integer.parseInt(d[0]), k = Integer.parseInt(d[1]);
-        Tensor x = BenchData.random(BenchData.format("fp32"), 1, k, 3);
-        Tensor b = BenchData.random(BenchData.format(w), n, k, 4);
-        print("matvec-cpu", shape, w, time(x, b, new float[n], reps, warmup));
+    for (int threads : threadCounts) {
+      for (String w : weights) {
+        for (String shape : gemm) {
+          String[] d = shape.split("x");
+          int m = Integer.parseInt(d[0]), n = Integer.parseInt(d[1]), k = Integer.parseInt(d[2]);
+          Tensor a = BenchData.random(BenchData.format("fp32"), m, k, 1);
+          Tensor b = BenchData.random(BenchData.format(w), n, k, 2);
+          print("sgemm-cpu", shape, w, threads, time(a, b, new float[m * n], threads, reps, warmup));
+        }
+        for (String shape : matvec) {
+          String[] d = shape.split("x");
+          int n = Integer.parseInt(d[0]), k = Integer.parseInt(d[1]);
+          Tensor x = BenchData.random(BenchData.format("fp32"), 1, k, 3);
+          Tensor b = BenchData.random(BenchData.format(w), n, k, 4);
+          print("matvec-cpu", shape, w, threads, time(x, b, new float[n], threads, reps, warmup));
+        }
       }
     }
   }
 
-  /** Thread CPU seconds of each of {@code reps} calls, after {@code warmup} untimed ones. */
-  static double[] time(Tensor a, Tensor b, float[] c, int reps, int warmup) {
+  /**
+   * CPU seconds of each of {@code reps} calls after the warm-up: the calling thread's CPU time for
+   * one thread, the sum over all the JVM's threads (the workers; JIT and GC are quiet by then) for
+   * more.
+   */
+  static double[] time(Tensor a, Tensor b, float[] c, int threads, int reps, int warmup) {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
-    for (int i = 0; i < warmup; i++) {
-      Kernels.matmulNT(a, b, c, 1);
+    java.util.function.LongSupplier cpu =
+        threads == 1 ? mx::getCurrentThreadCpuTime : () -> allThreadsCpuTime(mx);
+    // At least `warmup` calls and 3 s: with 4 calls of a 1024³ GEMM (~0.1 s) C2 had not reached its
+    // final code yet (median 74 GFLOP/s against 81 after 30 calls, same minutes).
+    long until = System.nanoTime() + 3_000_000_000L;
+    for (int i = 0; i < warmup || System.nanoTime() < until; i++) {
+      Kernels.matmulNT(a, b, c, threads);
     }
     double[] s = new double[reps];
     for (int i = 0; i < reps; i++) {
-      long t0 = mx.getCurrentThreadCpuTime();
-      Kernels.matmulNT(a, b, c, 1);
-      s[i] = (mx.getCurrentThreadCpuTime() - t0) * 1e-9;
+      long t0 = cpu.getAsLong();
+      Kernels.matmulNT(a, b, c, threads);
+      s[i] = (cpu.getAsLong() - t0) * 1e-9;
     }
     return s;
+  }
+
+  /** CPU nanoseconds of every live thread of the JVM (the process's, at thread-clock resolution). */
+  private static long allThreadsCpuTime(ThreadMXBean mx) {
+    long sum = 0;
+    for (long t : ((com.sun.management.ThreadMXBean) mx).getThreadCpuTime(mx.getAllThreadIds())) {
+      sum += Math.max(0, t);
+    }
+    return sum;
   }
 
   /** Thread CPU seconds of {@link MemorySegment#copy} of {@code bytes} (the {@link CopyBench} copy). */
@@ -109,14 +133,14 @@ public final class CpuTimeBench {
     }
   }
 
-  private static void print(String kind, String shape, String weights, double[] seconds) {
+  private static void print(String kind, String shape, String weights, int threads, double[] seconds) {
     StringBuilder sb = new StringBuilder();
     for (double v : seconds) {
       sb.append(sb.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.6f", v));
     }
     System.out.printf(
         Locale.ROOT,
-        "{\"kind\": \"%s\", \"shape\": \"%s\", \"weights\": \"%s\", \"threads\": 1, \"seconds\": [%s]}%n",
-        kind, shape, weights, sb);
+        "{\"kind\": \"%s\", \"shape\": \"%s\", \"weights\": \"%s\", \"threads\": %d, \"seconds\": [%s]}%n",
+        kind, shape, weights, threads, sb);
   }
 }
