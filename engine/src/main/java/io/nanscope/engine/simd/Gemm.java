@@ -132,9 +132,11 @@ final class Gemm {
     }
     int nBlocks = WorkSplit.blocks(n, NB);
     int mTiles = WorkSplit.blocks(m, MR);
-    // At most MC rows per task (its accumulators stay in L2); more M chunks when N alone has too
+    // At most MC rows per task (at most 2 MB of accumulators); more M chunks when N alone has too
     // few blocks for every thread (x2 for balance).
-    int mChunks = Math.max(WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
+    int mChunks =
+        Math.max(
+            WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
     int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
     int chunks = WorkSplit.blocks(m, mc);
     WorkSplit.run(
