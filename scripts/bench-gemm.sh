@@ -3,7 +3,7 @@
 # the same run, and prints ours/theirs ratios (medians and ranges).
 #
 #   scripts/bench-gemm.sh [quick|full|smoke]     (default quick, ~10 min on 2 idle cores)
-#   scripts/bench-gemm.sh cputime                (CPU time, 1 and 2 threads, ~12 min: the load-robust
+#   scripts/bench-gemm.sh cputime                (CPU time, 1 and 2 threads, ~8 min: the load-robust
 #                                                 comparison; io.nanscope.bench.CpuTimeBench)
 #
 # The machine is shared: numbers are noisy; compare medians, read the ranges.
