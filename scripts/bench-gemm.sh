@@ -3,6 +3,8 @@
 # the same run, and prints ours/theirs ratios (medians and ranges).
 #
 #   scripts/bench-gemm.sh [quick|full|smoke]     (default quick, ~10 min on 2 idle cores)
+#   scripts/bench-gemm.sh cputime                (CPU time, 1 and 2 threads, ~8 min: the load-robust
+#                                                 comparison; io.nanscope.bench.CpuTimeBench)
 #
 # The machine is shared: numbers are noisy; compare medians, read the ranges.
 # Results: target/bench-gemm/{jmh.json,numpy.jsonl,table.txt}.
@@ -26,36 +28,56 @@ case "$subset" in
     gemm_shapes="512x512x512,1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,128x11008x4096,256x11008x4096,512x11008x4096,512x4096x11008"
     gemm_weights="fp32,bf16,fp16"; matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
     jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
-  *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke]" >&2; exit 2 ;;
+  cputime)
+    gemm_shapes="1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,512x11008x4096,512x4096x11008"
+    matvec_shapes="4096x11008"; copy_bytes="90177536,180355072" ;;
+  *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke|cputime]" >&2; exit 2 ;;
 esac
 
 ./mvnw -B -pl bench -am package -DskipTests >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
 
-# One JMH run per question (one fork per case, see the classes' annotations).
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar \
-  'io.nanscope.bench.GemmBench' \
-  -p shape="$gemm_shapes" -p weights="$gemm_weights" -p threads=1,2 "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-gemm.json" >"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+if [ "$subset" = cputime ]; then
+  echo "load before: $(uptime)"
+  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g -cp bench/target/benchmarks.jar \
+    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 --threads 1,2 \
+    --gemm ${gemm_shapes//,/ } --matvec $matvec_shapes --reps 8 \
+    >"$out/cpu-ours.jsonl" 2>"$out/cpu-ours.log" || { tail -n 30 "$out/cpu-ours.log" >&2; exit 1; }
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps 8 --threads 1 2 \
+    --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } >"$out/cpu-numpy.jsonl"
+  echo "load after: $(uptime)"
+  python3 scripts/bench_numpy.py compare-cpu "$out/cpu-ours.jsonl" "$out/cpu-numpy.jsonl" | tee "$out/table-cpu.txt"
+  exit 0
+fi
+
+echo "OPENBLAS variables in this environment (unset for the numpy runs only): $(env | grep '^OPENBLAS' | tr '\n' ' ')"
+numpy() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --threads 1 2 --seconds "$np_seconds" "$@"; }
+jmh() { "$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar "$@" "${jmh_time[@]}" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }; }
+rm -f "$out"/jmh-*.json "$out/jmh.log" "$out/numpy.jsonl"
+echo "load before: $(uptime)"
+# Interleaved, so that ours and numpy see about the same load: each GEMM shape (one JMH fork per
+# case, see the classes' annotations), then numpy at that shape; then the matvec, the JVM copy and
+# numpy's copy of the same bytes.
+n=0
+for shape in ${gemm_shapes//,/ }; do
+  n=$((n + 1))
+  jmh 'io.nanscope.bench.GemmBench' -p shape="$shape" -p weights="$gemm_weights" -p threads=1,2 \
+    -rf json -rff "$out/jmh-gemm-$n.json"
+  numpy --gemm "$shape" --copy >>"$out/numpy.jsonl"
+done
 # MatVec takes its own shapes and weights; Copy its byte sizes.
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.MatVecBench' \
-  -p shape=4096x11008 -p weights="$matvec_weights" -p threads=1,2 "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-matvec.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
-"$JAVA_HOME/bin/java" -jar bench/target/benchmarks.jar 'io.nanscope.bench.CopyBench' \
-  -p bytes="$copy_bytes" "${jmh_time[@]}" \
-  -rf json -rff "$out/jmh-copy.json" >>"$out/jmh.log" 2>&1 || { tail -n 30 "$out/jmh.log" >&2; exit 1; }
+jmh 'io.nanscope.bench.MatVecBench' -p shape=4096x11008 -p weights="$matvec_weights" -p threads=1,2 \
+  -rf json -rff "$out/jmh-matvec.json"
+jmh 'io.nanscope.bench.CopyBench' -p bytes="$copy_bytes" -rf json -rff "$out/jmh-copy.json"
+# numpy copies with one thread; give it the same byte sizes as CopyBench and the matvec weights.
+numpy --gemm --copy ${copy_bytes//,/ } >>"$out/numpy.jsonl"
+echo "load after: $(uptime)"
 python3 - "$out" <<'PY'
-import json, sys
+import glob, json, sys
 out = sys.argv[1]
 rows = []
-for f in ("jmh-gemm.json", "jmh-matvec.json", "jmh-copy.json"):
-    rows += json.load(open(f"{out}/{f}"))
+for f in sorted(glob.glob(f"{out}/jmh-*.json")):
+    rows += json.load(open(f))
 json.dump(rows, open(f"{out}/jmh.json", "w"))
 PY
-
-echo "OPENBLAS variables in this environment (unset for the numpy run only): $(env | grep '^OPENBLAS' | tr '\n' ' ')"
-# numpy copies with one thread; give it the same byte sizes as CopyBench and the matvec weights.
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py \
-  --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } --threads 1 2 --seconds "$np_seconds" \
-  >"$out/numpy.jsonl"
 
 python3 scripts/bench_numpy.py compare "$out/jmh.json" "$out/numpy.jsonl" | tee "$out/table.txt"

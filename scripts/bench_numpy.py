@@ -8,6 +8,10 @@ the caller. Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS p
 
 `bench_numpy.py compare JMH.json NUMPY.jsonl` prints the table of ours vs theirs (medians, ranges,
 ratios of medians) from a JMH JSON result file and this script's output.
+
+With --cpu it times with time.process_time() (process CPU time) under one BLAS thread instead
+(kinds "sgemm-cpu" and "copy-cpu"), the counterpart of io.nanscope.bench.CpuTimeBench;
+`bench_numpy.py compare-cpu OURS.jsonl NUMPY.jsonl` prints that comparison.
 """
 import argparse
 import json
@@ -25,6 +29,58 @@ def timed(fn, seconds, min_reps):
         fn()
         out.append(time.perf_counter() - t0)
     return out
+
+
+def timed_cpu(fn, reps):
+    fn()
+    out = []
+    for _ in range(reps):
+        t0 = time.process_time()
+        fn()
+        out.append(time.process_time() - t0)
+    return out
+
+
+def compare_cpu(ours_file, numpy_file):
+    """CpuTimeBench lines next to numpy's --cpu lines; matvec against both copies of the same bytes."""
+    def load(path):
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+    ours, theirs = load(ours_file), load(numpy_file)
+    ref = {(r["kind"], r["shape"], r["threads"]): r["seconds"] for r in theirs if r["kind"] != "info"}
+    jvm_copy = {r["shape"]: r["seconds"] for r in ours if r["kind"] == "copy-cpu"}
+    hdr = (f"{'case':<16} {'shape':<16} {'thr':>3}  {'ours median [min-max]':<28} "
+           f"{'reference median [min-max]':<30} {'ratio':>6}  reference")
+    print(hdr)
+    print("-" * len(hdr))
+
+    def fmt(work, xs, unit):
+        med, lo, hi = stats(xs)
+        return f"{work / med / 1e9:7.1f} [{work / hi / 1e9:.1f}-{work / lo / 1e9:.1f}] {unit}"
+
+    for r in ours:
+        kind, shape, w, t = r["kind"], r["shape"], r["weights"], r["threads"]
+        if kind == "sgemm-cpu":
+            m, n, k = (int(x) for x in shape.split("x"))
+            work, unit, refs = 2 * m * n * k, "GFLOP/s", [("numpy sgemm", ref.get(("sgemm-cpu", shape, t)))]
+            case = f"gemm b={w}"
+        elif kind == "matvec-cpu":
+            n, k = (int(x) for x in shape.split("x"))
+            work = n * k * {"fp32": 4, "bf16": 2, "fp16": 2}[w]
+            unit, case = "GB/s", f"matvec W={w}"
+            refs = [("JVM copy", jvm_copy.get(str(work))), ("numpy copy", ref.get(("copy-cpu", str(work), 1)))]
+        else:
+            work, unit, case = int(shape), "GB/s", "copy (JVM)"
+            refs = [("numpy copy", ref.get(("copy-cpu", shape, 1)))]
+        for name, xs in refs:
+            if xs:
+                ratio = f"{stats(xs)[0] / stats(r['seconds'])[0]:6.2f}"
+                print(f"{case:<16} {shape:<16} {t:>3}  {fmt(work, r['seconds'], unit):<28} {fmt(work, xs, unit):<30} {ratio:>6}  {name}")
+            else:
+                print(f"{case:<16} {shape:<16} {t:>3}  {fmt(work, r['seconds'], unit):<28} {'-':<30} {'-':>6}  {name}")
+    print("CPU time: 1 thread = the thread's (ours) / the process's with 1 BLAS thread (numpy); 2 threads ="
+          " the process's, summed over the workers (work per CPU-second, not speed-up; OpenBLAS workers"
+          " may spin while waiting, which counts against numpy); ratio = ours / reference (medians).")
 
 
 def stats(xs):
@@ -89,11 +145,15 @@ def compare(jmh_file, numpy_file):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "compare":
         return compare(sys.argv[2], sys.argv[3])
+    if len(sys.argv) == 4 and sys.argv[1] == "compare-cpu":
+        return compare_cpu(sys.argv[2], sys.argv[3])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gemm", nargs="*", default=["1024x1024x1024"], help="MxNxK shapes")
     p.add_argument("--copy", nargs="*", default=["90177536"], help="bytes to copy")
     p.add_argument("--threads", nargs="*", type=int, default=[1, 2])
     p.add_argument("--seconds", type=float, default=5.0, help="measuring time per case")
+    p.add_argument("--cpu", action="store_true", help="process CPU time, one BLAS thread, --reps calls")
+    p.add_argument("--reps", type=int, default=8, help="timed calls per case with --cpu")
     args = p.parse_args()
 
     try:
@@ -104,6 +164,8 @@ def main():
     print(json.dumps({"kind": "info", "numpy": np.__version__, "threadpool": info}), flush=True)
 
     rng = np.random.default_rng(1)
+    if args.cpu:
+        return cpu_cases(args, rng, threadpool_limits)
     for t in args.threads:
         for shape in args.gemm:
             m, n, k = (int(x) for x in shape.split("x"))
@@ -126,6 +188,26 @@ def main():
         dst = np.empty_like(src)
         s = timed(lambda: np.copyto(dst, src), args.seconds, 5)
         print(json.dumps({"kind": "copy", "shape": size, "threads": 1, "seconds": s}), flush=True)
+
+
+def cpu_cases(args, rng, threadpool_limits):
+    """The --cpu run: process CPU time per call (summed over the BLAS threads for more than one)."""
+    if threadpool_limits is None:
+        sys.exit("--cpu needs threadpoolctl (to hold OpenBLAS to one thread)")
+    for t in args.threads:
+        with threadpool_limits(limits=t, user_api="blas"):
+            for shape in args.gemm:
+                m, n, k = (int(x) for x in shape.split("x"))
+                a = rng.uniform(-1, 1, (m, k)).astype(np.float32)
+                b = rng.uniform(-1, 1, (n, k)).astype(np.float32)
+                c = np.empty((m, n), np.float32)
+                s = timed_cpu(lambda: np.matmul(a, b.T, out=c), args.reps)
+                print(json.dumps({"kind": "sgemm-cpu", "shape": shape, "threads": t, "seconds": s}), flush=True)
+    for size in args.copy:
+        src = rng.integers(0, 255, int(size), dtype=np.uint8)
+        dst = np.empty_like(src)
+        s = timed_cpu(lambda: np.copyto(dst, src), args.reps)
+        print(json.dumps({"kind": "copy-cpu", "shape": size, "threads": 1, "seconds": s}), flush=True)
 
 
 if __name__ == "__main__":

@@ -18,23 +18,17 @@ import jdk.incubator.vector.FloatVector;
  * tail), so c is bit-identical to {@link #ntScalar} for any M, N, tiling, thread count and machine
  * vector width; in particular a row computed alone (decode, M = 1) equals the same row of a batch.
  *
- * <p>Blocking: B is taken in panels of {@code nb} rows decoded to FP32 (at most {@link
- * #PANEL_BYTES}, so a panel and one A tile stay in the 1 MB L2), A in tiles of 4 rows; the
- * micro-kernel computes a 4×4 block of c with 16 vector accumulators and 8 loads per 16 fmas. Panels
- * are the parallel tasks (split over N, and over M when N alone has too few panels); a task owns its
- * block of c. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M = 1
- * with row-major B (matrix-vector, decode) skips the panel and streams B straight from its storage
- * (BF16 decoded in registers, FP16 through a small L1 scratch): that path is bound by memory
- * bandwidth.
+ * <p>Blocking: a task owns a block of c of at most {@link #MC} × {@link #NB} outputs (tasks split
+ * N, and M when N alone has too few blocks) and walks K in blocks of {@link #KC}: the B panel (NB ×
+ * KC, decoded to FP32) stays in L2, each A tile (4 × KC) and B micro-panel in L1; the micro-kernel
+ * computes a 4×4 block with 16 vector accumulators and 8 loads per 16 fmas, and keeps the
+ * accumulators of the task's block in a scratch between K blocks, so every lane's fma chain is the
+ * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M =
+ * 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
+ * storage (16-bit weights decoded in registers): that path is bound by memory bandwidth.
  */
 final class Gemm {
 
-  /**
-   * Bytes of one decoded B panel: 3/4 of Zen 4's 1 MB L2, leaving room for the A tile. Each panel
-   * re-reads every A tile, so bigger panels pay: measured (CPU time, 1 thread, FP32) 52/43 GFLOP/s
-   * at n = 1024/2048 with 128 KB, 66/73 with 512 KB, 74/78 with 768 KB, 72/78 with 1.5 MB.
-   */
-  static final int PANEL_BYTES = 768 * 1024;
   /** Rows of B per matrix-vector task. */
   static final int MATVEC_ROWS = 256;
 
@@ -63,16 +57,24 @@ final class Gemm {
     }
 
     /** Writes rows {@code [r0, r0 + n)} to {@code dst[(r − r0)·k + p]}. */
-    abstract void fill(int r0, int n, float[] dst);
+    final void fill(int r0, int n, float[] dst) {
+      fill(r0, n, 0, k, dst);
+    }
+
+    /**
+     * Writes columns {@code [p0, p0 + len)} of rows {@code [r0, r0 + n)} to {@code dst[(r − r0)·len
+     * + (p − p0)]} (one K block of the rows, packed).
+     */
+    abstract void fill(int r0, int n, int p0, int len, float[] dst);
   }
 
   /** The rows of a row-major (R, K) tensor. */
   static Rows rowsOf(Tensor t) {
     return new Rows(t, intRows(t), intCols(t), true) {
       @Override
-      void fill(int r0, int n, float[] dst) {
+      void fill(int r0, int n, int p0, int len, float[] dst) {
         for (int r = 0; r < n; r++) {
-          read(t, (long) (r0 + r) * k, dst, r * k, k);
+          read(t, (long) (r0 + r) * k + p0, dst, r * len, len);
         }
       }
     };
@@ -82,13 +84,13 @@ final class Gemm {
   static Rows columnsOf(Tensor t) {
     return new Rows(t, intCols(t), intRows(t), false) {
       @Override
-      void fill(int r0, int n, float[] dst) {
+      void fill(int r0, int n, int p0, int len, float[] dst) {
         float[] line = new float[n];
         long stride = count;
-        for (int p = 0; p < k; p++) {
-          read(t, p * stride + r0, line, 0, n);
+        for (int p = 0; p < len; p++) {
+          read(t, (p0 + p) * stride + r0, line, 0, n);
           for (int r = 0; r < n; r++) {
-            dst[r * k + p] = line[r];
+            dst[r * len + p] = line[r];
           }
         }
       }
@@ -128,58 +130,139 @@ final class Gemm {
       matvec(a, b.t, n, k, c, threads);
       return;
     }
-    int nb = panelRows(k);
-    int nBlocks = WorkSplit.blocks(n, nb);
+    int nBlocks = WorkSplit.blocks(n, NB);
     int mTiles = WorkSplit.blocks(m, MR);
-    // Enough tasks for every thread (x2 for balance): split M too when N has few panels.
-    int mChunks = Math.min(mTiles, Math.max(1, WorkSplit.blocks(2 * threads, nBlocks)));
+    // At most MC rows per task (at most 2 MB of accumulators); more M chunks when N alone has too
+    // few blocks for every thread (x2 for balance).
+    int mChunks =
+        Math.max(
+            WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
     int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
-    mChunks = WorkSplit.blocks(m, mc);
-    int chunks = mChunks;
+    int chunks = WorkSplit.blocks(m, mc);
     WorkSplit.run(
         nBlocks * chunks,
         threads,
         () -> {
-          float[] panel = new float[Math.multiplyExact(nb, k)];
-          float[] tile = new float[MR * k];
+          int kcMax = Math.min(KC, k - k % W);
+          int nb = WorkSplit.blocks(Math.min(NB, n), NR) * NR; // small N: small scratch
+          float[] panel = new float[Math.max(1, nb * kcMax)];
+          float[] tile = new float[Math.max(1, MR * kcMax)];
+          float[] acc = new float[mc * nb * W];
+          float[] aTail = new float[mc * W];
+          float[] bTail = new float[nb * W];
           return task -> {
-            int j0 = (task / chunks) * nb;
-            int jn = Math.min(nb, n - j0);
+            int j0 = (task / chunks) * NB;
+            int jn = Math.min(NB, n - j0);
             int i0 = (task % chunks) * mc;
-            int i1 = Math.min(m, i0 + mc);
-            b.fill(j0, jn, panel);
-            for (int i = i0; i < i1; i += MR) {
-              int mi = Math.min(MR, i1 - i);
-              a.fill(i, mi, tile);
-              for (int jj = 0; jj < jn; jj += NR) {
-                kernel4x4(tile, mi, panel, jj * k, Math.min(NR, jn - jj), k, c, i * n + j0 + jj, n);
-              }
-            }
+            int mi = Math.min(mc, m - i0);
+            block(a, b, i0, mi, j0, jn, c, n, panel, tile, acc, aTail, bTail);
           };
         });
   }
 
-  /** Panel height: as many rows as fit {@link #PANEL_BYTES}, a multiple of 4, at least 4. */
-  static int panelRows(int k) {
-    int rows = PANEL_BYTES / (4 * k);
-    return Math.max(NR, Math.min(1024, rows - rows % NR));
+  /**
+   * The block c[i0 .. i0+mi, j0 .. j0+jn) of one task, K-blocked: for each K block of at most
+   * {@link #KC} (a multiple of 8) the B panel (jn × kl) and then each A tile (4 × kl) are packed,
+   * and every 4×4 micro-kernel carries its 16 vector accumulators over from the previous K block
+   * through {@code acc} (loaded before, stored after). Each lane therefore sees the same fma chain in
+   * the same order as with no blocking; the lane combine and the sequential tail over [K8, K) come
+   * once at the end ({@link #finish}).
+   */
+  private static void block(
+      Rows a, Rows b, int i0, int mi, int j0, int jn, float[] c, int ldc, float[] panel,
+      float[] tile, float[] acc, float[] aTail, float[] bTail) {
+    int k = a.k;
+    int k8 = k - k % W;
+    int jTiles = WorkSplit.blocks(jn, NR);
+    int t = k - k8;
+    a.fill(i0, mi, k8, t, aTail);
+    b.fill(j0, jn, k8, t, bTail);
+    for (int p0 = 0; p0 < k8; p0 += KC) {
+      int kl = Math.min(KC, k8 - p0);
+      b.fill(j0, jn, p0, kl, panel);
+      for (int i = 0; i < mi; i += MR) {
+        a.fill(i0 + i, Math.min(MR, mi - i), p0, kl, tile);
+        int accRow = (i / MR) * jTiles;
+        for (int jj = 0; jj < jTiles; jj++) {
+          kernel4x4(tile, panel, jj * NR * kl, kl, acc, (accRow + jj) * MR * NR * W, p0 == 0);
+        }
+      }
+    }
+    if (k8 == 0) {
+      Arrays.fill(acc, 0, WorkSplit.blocks(mi, MR) * jTiles * MR * NR * W, 0f);
+    }
+    finish(acc, mi, jn, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
   }
 
   /**
-   * A 4×4 block of c from 4 rows of A at {@code at[r·k]} and 4 rows of B at {@code bp[bOff + s·k]};
-   * rows past {@code mi}/{@code nj} hold stale data (the tile and panel always have room for 4) and
-   * their outputs are dropped: an output depends only on its own two rows. Writes c[cOff + r·ldc + s].
+   * The end of every ordered dot of a task's block: the lane combine of its 8 accumulators
+   * ({@link Lanes#reduce8}), then the sequential fma tail over the last {@code t} terms (rows of the
+   * tails at {@code aTail[r·t]}, {@code bTail[s·t]}). Writes c[cOff + r·ldc + s].
+   */
+  private static void finish(
+      float[] acc, int mi, int jn, int jTiles, float[] aTail, float[] bTail, int t, float[] c,
+      int cOff, int ldc) {
+    for (int i = 0; i < mi; i += MR) {
+      for (int j = 0; j < jn; j += NR) {
+        int off = ((i / MR) * jTiles + j / NR) * MR * NR * W;
+        for (int r = 0; r < Math.min(MR, mi - i); r++) {
+          for (int s = 0; s < Math.min(NR, jn - j); s++) {
+            float v = Lanes.reduce8(FloatVector.fromArray(Lanes.F, acc, off + (r * NR + s) * W));
+            for (int p = 0; p < t; p++) {
+              v = Math.fma(aTail[(i + r) * t + p], bTail[(j + s) * t + p], v);
+            }
+            c[cOff + (i + r) * ldc + j + s] = v;
+          }
+        }
+      }
+    }
+  }
+
+  // Block sizes, measured (CPU time, 1 thread, FP32; GFLOP/s at 2048³ / 512×4096×11008):
+  // KC/NB/MC 512/64/128: 70/73; 512/128/128: 79/78; 512/128/256: 78/85; 256/128/256: 79/81;
+  // 1024/128/128: 80/78; 512/256/512: 84/86 (but 66 at 1024³); 512/384/512: 77/87; 256/512/512:
+  // 69/52; 512/256/256: 82-84/85 (77 at 1024³), kept.
+
+  /** K-block size: the A tile (4 × KC, 8 KB) and a B micro-panel (4 × KC) stay in L1. */
+  static final int KC = 512;
+  /** B rows per task: the packed panel (NB × KC, 512 KB) stays in L2. */
+  static final int NB = 256;
+  /**
+   * Most A rows per task. Its accumulators (MC × NB × 8 floats, 2 MB) live in L3; each is loaded and
+   * stored once per K block (per 4×4 block: 32 vector moves per 1024 fmas), streaming.
+   */
+  static final int MC = 256;
+
+  private static final float[] ZEROS = new float[MR * NR * W];
+
+  /**
+   * A 4×4 block of accumulators over one K block: rows of A at {@code at[r·kl]} and of B at
+   * {@code bp[bOff + s·kl]}, lane vectors of output (r, s) at {@code acc[accOff + (4r + s)·8]}.
+   * Rows of the tile or panel past the block's edge hold stale data; their outputs are never read.
    */
   static void kernel4x4(
-      float[] at, int mi, float[] bp, int bOff, int nj, int k, float[] c, int cOff, int ldc) {
-    int k8 = k - k % W;
-    int a1 = k, a2 = 2 * k, a3 = 3 * k;
-    int b0 = bOff, b1 = bOff + k, b2 = bOff + 2 * k, b3 = bOff + 3 * k;
-    FloatVector c00 = FloatVector.zero(Lanes.F), c01 = c00, c02 = c00, c03 = c00;
-    FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-    FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-    FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-    for (int p = 0; p < k8; p += W) {
+      float[] at, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
+    int a1 = kl, a2 = 2 * kl, a3 = 3 * kl;
+    int b0 = bOff, b1 = bOff + kl, b2 = bOff + 2 * kl, b3 = bOff + 3 * kl;
+    float[] in = first ? ZEROS : acc; // the first K block starts from zero
+    int inOff = first ? 0 : accOff;
+    FloatVector c00 = FloatVector.fromArray(Lanes.F, in, inOff);
+    FloatVector c01 = FloatVector.fromArray(Lanes.F, in, inOff + W);
+    FloatVector c02 = FloatVector.fromArray(Lanes.F, in, inOff + 2 * W);
+    FloatVector c03 = FloatVector.fromArray(Lanes.F, in, inOff + 3 * W);
+    FloatVector c10 = FloatVector.fromArray(Lanes.F, in, inOff + 4 * W);
+    FloatVector c11 = FloatVector.fromArray(Lanes.F, in, inOff + 5 * W);
+    FloatVector c12 = FloatVector.fromArray(Lanes.F, in, inOff + 6 * W);
+    FloatVector c13 = FloatVector.fromArray(Lanes.F, in, inOff + 7 * W);
+    FloatVector c20 = FloatVector.fromArray(Lanes.F, in, inOff + 8 * W);
+    FloatVector c21 = FloatVector.fromArray(Lanes.F, in, inOff + 9 * W);
+    FloatVector c22 = FloatVector.fromArray(Lanes.F, in, inOff + 10 * W);
+    FloatVector c23 = FloatVector.fromArray(Lanes.F, in, inOff + 11 * W);
+    FloatVector c30 = FloatVector.fromArray(Lanes.F, in, inOff + 12 * W);
+    FloatVector c31 = FloatVector.fromArray(Lanes.F, in, inOff + 13 * W);
+    FloatVector c32 = FloatVector.fromArray(Lanes.F, in, inOff + 14 * W);
+    FloatVector c33 = FloatVector.fromArray(Lanes.F, in, inOff + 15 * W);
+    for (int p = 0; p < kl; p += W) {
       FloatVector x0 = FloatVector.fromArray(Lanes.F, at, p);
       FloatVector x1 = FloatVector.fromArray(Lanes.F, at, a1 + p);
       FloatVector x2 = FloatVector.fromArray(Lanes.F, at, a2 + p);
@@ -206,43 +289,22 @@ final class Gemm {
       c33 = x3.fma(y3, c33);
     }
     // Straight-line stores: putting the accumulators in an array would make C2 box them.
-    if (mi > 0) {
-      int co = cOff + 0 * ldc, ao = 0 * k;
-      if (nj > 0) c[co + 0] = finish(c00, at, ao, bp, b0, k8, k);
-      if (nj > 1) c[co + 1] = finish(c01, at, ao, bp, b1, k8, k);
-      if (nj > 2) c[co + 2] = finish(c02, at, ao, bp, b2, k8, k);
-      if (nj > 3) c[co + 3] = finish(c03, at, ao, bp, b3, k8, k);
-    }
-    if (mi > 1) {
-      int co = cOff + 1 * ldc, ao = 1 * k;
-      if (nj > 0) c[co + 0] = finish(c10, at, ao, bp, b0, k8, k);
-      if (nj > 1) c[co + 1] = finish(c11, at, ao, bp, b1, k8, k);
-      if (nj > 2) c[co + 2] = finish(c12, at, ao, bp, b2, k8, k);
-      if (nj > 3) c[co + 3] = finish(c13, at, ao, bp, b3, k8, k);
-    }
-    if (mi > 2) {
-      int co = cOff + 2 * ldc, ao = 2 * k;
-      if (nj > 0) c[co + 0] = finish(c20, at, ao, bp, b0, k8, k);
-      if (nj > 1) c[co + 1] = finish(c21, at, ao, bp, b1, k8, k);
-      if (nj > 2) c[co + 2] = finish(c22, at, ao, bp, b2, k8, k);
-      if (nj > 3) c[co + 3] = finish(c23, at, ao, bp, b3, k8, k);
-    }
-    if (mi > 3) {
-      int co = cOff + 3 * ldc, ao = 3 * k;
-      if (nj > 0) c[co + 0] = finish(c30, at, ao, bp, b0, k8, k);
-      if (nj > 1) c[co + 1] = finish(c31, at, ao, bp, b1, k8, k);
-      if (nj > 2) c[co + 2] = finish(c32, at, ao, bp, b2, k8, k);
-      if (nj > 3) c[co + 3] = finish(c33, at, ao, bp, b3, k8, k);
-    }
-  }
-
-  /** Lane combine then the sequential fma tail over [k8, k): the end of an ordered dot. */
-  private static float finish(FloatVector acc, float[] a, int ao, float[] b, int bo, int k8, int k) {
-    float s = Lanes.reduce8(acc);
-    for (int p = k8; p < k; p++) {
-      s = Math.fma(a[ao + p], b[bo + p], s);
-    }
-    return s;
+    c00.intoArray(acc, accOff);
+    c01.intoArray(acc, accOff + W);
+    c02.intoArray(acc, accOff + 2 * W);
+    c03.intoArray(acc, accOff + 3 * W);
+    c10.intoArray(acc, accOff + 4 * W);
+    c11.intoArray(acc, accOff + 5 * W);
+    c12.intoArray(acc, accOff + 6 * W);
+    c13.intoArray(acc, accOff + 7 * W);
+    c20.intoArray(acc, accOff + 8 * W);
+    c21.intoArray(acc, accOff + 9 * W);
+    c22.intoArray(acc, accOff + 10 * W);
+    c23.intoArray(acc, accOff + 11 * W);
+    c30.intoArray(acc, accOff + 12 * W);
+    c31.intoArray(acc, accOff + 13 * W);
+    c32.intoArray(acc, accOff + 14 * W);
+    c33.intoArray(acc, accOff + 15 * W);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -257,7 +319,7 @@ final class Gemm {
         WorkSplit.blocks(n, MATVEC_ROWS),
         threads,
         () -> {
-          float[] scratch = new float[Math.max(NR * DECODE_CHUNK, k)];
+          float[] scratch = new float[k];
           float[] tail = new float[W];
           IntConsumer body =
               task -> {
@@ -269,7 +331,7 @@ final class Gemm {
                   } else if (f16 == FloatFormat.BF16) {
                     matvec4Bf16(x, seg, j, k, c, tail);
                   } else {
-                    matvec4Decoded(x, seg, f16, j, k, c, scratch, tail);
+                    matvec4Fp16(x, seg, j, k, c, tail, scratch);
                   }
                 }
                 for (; j < j1; j++) { // at most 3 rows: decode the row, then the same ordered dot
@@ -280,9 +342,6 @@ final class Gemm {
           return body;
         });
   }
-
-  /** Elements of each of 4 rows decoded per step of the 16-bit matvec (4 × 2 KB in L1). */
-  private static final int DECODE_CHUNK = 512;
 
   /** Four FP32 rows of B streamed straight from storage into 4 independent fma chains. */
   private static void matvec4(float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail) {
@@ -326,33 +385,34 @@ final class Gemm {
   }
 
   /**
-   * Four FP16 rows of B, decoded {@link #DECODE_CHUNK} elements at a time into L1 scratch (the
-   * register decode inlined four times into the fma loop exceeded C2's inlining budget and boxed
-   * every vector: 7x slower), then the same 4 fma chains as {@link #matvec4}.
+   * {@link #matvec4} for FP16 rows, decoded in registers by {@link Lanes#decodeFp16Finite}: exact
+   * for finite weights; a row holding an inf or NaN weight gets a non-finite result there, and any
+   * non-finite result is recomputed from the exactly decoded row (same ordered dot, so the bits are
+   * those of {@link #ntScalar} either way). Measured against the former decode into L1 scratch
+   * through {@code Float.float16ToFloat}: see docs/kernels.md.
    */
-  private static void matvec4Decoded(
-      float[] x, MemorySegment seg, FloatFormat f16, int j, int k, float[] c, float[] scratch,
-      float[] tail) {
+  private static void matvec4Fp16(
+      float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail, float[] row) {
     int k8 = k - k % W;
-    long r0 = (long) j * k;
+    long r0 = (long) j * k, r1 = r0 + k, r2 = r1 + k, r3 = r2 + k;
     FloatVector s0 = FloatVector.zero(Lanes.F), s1 = s0, s2 = s0, s3 = s0;
-    for (int p0 = 0; p0 < k8; p0 += DECODE_CHUNK) {
-      int len = Math.min(DECODE_CHUNK, k8 - p0);
-      for (int r = 0; r < NR; r++) {
-        Lanes.decode16(f16, seg, r0 + (long) r * k + p0, scratch, r * DECODE_CHUNK, len);
-      }
-      for (int p = 0; p < len; p += W) {
-        FloatVector xv = FloatVector.fromArray(Lanes.F, x, p0 + p);
-        s0 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, p), s0);
-        s1 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, DECODE_CHUNK + p), s1);
-        s2 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 2 * DECODE_CHUNK + p), s2);
-        s3 = xv.fma(FloatVector.fromArray(Lanes.F, scratch, 3 * DECODE_CHUNK + p), s3);
+    for (int p = 0; p < k8; p += W) {
+      FloatVector xv = FloatVector.fromArray(Lanes.F, x, p);
+      s0 = xv.fma(Lanes.decodeFp16Finite(seg, r0 + p), s0);
+      s1 = xv.fma(Lanes.decodeFp16Finite(seg, r1 + p), s1);
+      s2 = xv.fma(Lanes.decodeFp16Finite(seg, r2 + p), s2);
+      s3 = xv.fma(Lanes.decodeFp16Finite(seg, r3 + p), s3);
+    }
+    c[j] = finishSeg(s0, x, seg, FloatFormat.FP16, r0, k8, k, tail);
+    c[j + 1] = finishSeg(s1, x, seg, FloatFormat.FP16, r1, k8, k, tail);
+    c[j + 2] = finishSeg(s2, x, seg, FloatFormat.FP16, r2, k8, k, tail);
+    c[j + 3] = finishSeg(s3, x, seg, FloatFormat.FP16, r3, k8, k, tail);
+    for (int r = 0; r < NR; r++) {
+      if (!Float.isFinite(c[j + r])) {
+        Lanes.decode16(FloatFormat.FP16, seg, r0 + (long) r * k, row, 0, k);
+        c[j + r] = Lanes.dot(x, 0, row, 0, k);
       }
     }
-    c[j] = finishSeg(s0, x, seg, f16, r0, k8, k, tail);
-    c[j + 1] = finishSeg(s1, x, seg, f16, r0 + k, k8, k, tail);
-    c[j + 2] = finishSeg(s2, x, seg, f16, r0 + 2L * k, k8, k, tail);
-    c[j + 3] = finishSeg(s3, x, seg, f16, r0 + 3L * k, k8, k, tail);
   }
 
   /** The end of an ordered dot whose tail b[row + k8 .. row + k) is read from storage. */

@@ -496,6 +496,30 @@ public final class Lanes {
   }
 
   /**
+   * 8 FP16 patterns at element {@code index} of a 16-bit segment, decoded to FP32 in registers for
+   * the matvec: exact ({@link Float#float16ToFloat}, bit for bit) for every finite pattern, and ±∞
+   * for every pattern with the exponent all ones (inf and NaN), so that a row holding one gives a
+   * non-finite dot and the caller recomputes it exactly (the decode has no room for a lane select:
+   * four inlined copies must stay under C2's inlining node budget).
+   *
+   * <p>The shorts are sign-extended to ints; {@code (h << 13) & 0x8fff_e000} keeps the sign in bit
+   * 31 and the 15 magnitude bits in 27..13: an FP32 pattern whose value times 2^112 is the FP16
+   * value, normals and subnormals alike (an FP32 subnormal scaled into the normal range). Times
+   * 2^112 once more overflows to ±∞ exactly when the value is ≥ 2^16 (exponent all ones: the
+   * largest finite FP16 is 65504), and the final 2^−112 is exact for every finite value.
+   */
+  static FloatVector decodeFp16Finite(MemorySegment seg, long index) {
+    ShortVector s = ShortVector.fromMemorySegment(S, seg, index * 2, ByteOrder.LITTLE_ENDIAN);
+    IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
+    return h.lanewise(VectorOperators.LSHL, 13)
+        .and(0x8fff_e000)
+        .reinterpretAsFloats()
+        .mul(0x1p112f)
+        .mul(0x1p112f)
+        .mul(0x1p-112f);
+  }
+
+  /**
    * Decodes {@code n} 16-bit patterns of {@code format} (FP16 or BF16) from element {@code index}
    * of {@code seg} into {@code dst[off..off+n)}.
    */

@@ -113,7 +113,7 @@ class KernelsTest {
 
   @Test
   void largeBlockedShapeIsThreadIndependentAndMatchesTwin() {
-    // Big enough for several B panels (K = 1000: 128 rows per panel) and several M tiles.
+    // Two B panels (N > Gemm.NB), two K blocks (the second ragged) and several M tiles.
     int m = 37, n = 300, k = 1000;
     for (FloatFormat fb : FORMATS) {
       Tensor a = random(FloatFormat.FP32, m, k, 1);
@@ -133,6 +133,30 @@ class KernelsTest {
   }
 
   @Test
+  void kBlockedGemmKeepsTheUnblockedOrderBitForBit() {
+    // Several K blocks, the last one ragged, plus a tail of 5; M and N each over one task's block,
+    // so tasks split both ways; the twin is one unblocked ordered dot per output.
+    int m = Gemm.MC + 13, n = Gemm.NB + 9, k = 2 * Gemm.KC + 200 + 5;
+    Tensor a = random(FloatFormat.FP32, m, k, 5);
+    float[] twin = new float[m * n];
+    for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
+      Tensor b = random(fb, n, k, 6);
+      Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+      for (int threads : new int[] {1, 2, 3}) {
+        float[] c = new float[m * n];
+        Kernels.matmulNT(a, b, c, threads);
+        assertThat(c).as("%s, %d threads", fb, threads).isEqualTo(twin);
+      }
+      float[] nn = new float[m * n];
+      Kernels.matmulNN(a, transpose(b), nn, 2);
+      assertThat(nn).as("NN %s", fb).isEqualTo(twin);
+      float[] row = new float[n];
+      Kernels.matmulNT(a.slice(m - 1, m), b, row, 1); // the decode path (M = 1)
+      assertThat(row).isEqualTo(java.util.Arrays.copyOfRange(twin, (m - 1) * n, m * n));
+    }
+  }
+
+  @Test
   void matvecReadsNativeAndMappedLikeStorage() {
     int n = 37, k = 4095;
     try (Arena arena = Arena.ofConfined()) {
@@ -147,6 +171,29 @@ class KernelsTest {
         Kernels.matmulNT(x, heap, c1, 1);
         Kernels.matmulNT(x, offHeap, c2, 2);
         assertThat(c2).isEqualTo(c1);
+      }
+    }
+  }
+
+  @Test
+  void fp16MatvecRecomputesRowsWithInfOrNanWeightsExactly() {
+    // The register decode maps every exponent-all-ones pattern to ±inf; those rows are recomputed.
+    int n = 13, k = 1000 + 5; // 4-row blocks, one 1-row rest, a tail of 5
+    short[][] specials = {{0x7c00}, {(short) 0xfc00}, {0x7c01}, {0x7e00}, {(short) 0xfd55}};
+    Tensor x = random(FloatFormat.FP32, 1, k, 21);
+    for (short[] sp : specials) {
+      Tensor w = random(FloatFormat.FP16, n, k, 22);
+      java.lang.foreign.MemorySegment seg = w.segment();
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 1L * k + 17, sp[0]); // body
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 6L * k + k - 2, sp[0]); // tail
+      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 12L * k, sp[0]); // last row
+      float[] c = new float[n];
+      Kernels.matmulNT(x, w, c, 2);
+      float[] twin = new float[n];
+      Gemm.ntScalar(Gemm.rowsOf(x), Gemm.rowsOf(w), twin);
+      assertThat(c).as("0x%04x", sp[0]).isEqualTo(twin);
+      for (int j = 0; j < n; j++) {
+        assertThat(Float.isFinite(c[j])).as("row %d", j).isEqualTo(j != 1 && j != 6 && j != 12);
       }
     }
   }

@@ -202,4 +202,35 @@ class LanesTest {
       assertThat(tail[i]).isEqualTo(Float.float16ToFloat((short) (0x3c01 + i)));
     }
   }
+
+  @Test
+  void registerFp16DecodeIsExactForEveryFinitePatternAndInfiniteOtherwise() {
+    short[] all = new short[1 << 16];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = (short) i;
+    }
+    // Native memory, like weights (the matvec reads heap, native and mapped segments alike).
+    try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+      MemorySegment seg = arena.allocate(2L * all.length, 64);
+      seg.copyFrom(MemorySegment.ofArray(all));
+      float[] got = new float[all.length];
+      for (int i = 0; i < all.length; i += Lanes.W) {
+        Lanes.decodeFp16Finite(seg, i).intoArray(got, i);
+      }
+      int finite = 0;
+      for (int i = 0; i < all.length; i++) {
+        float jdk = Float.float16ToFloat(all[i]); // independent reference: the JDK
+        if (Float.isFinite(jdk)) {
+          finite++;
+          assertThat(Float.floatToRawIntBits(got[i]))
+              .as("fp16 0x%04x", i)
+              .isEqualTo(Float.floatToRawIntBits(jdk));
+        } else {
+          // inf and every NaN (exponent all ones): ±inf with the pattern's sign
+          assertThat(got[i]).as("fp16 0x%04x", i).isEqualTo((i & 0x8000) == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
+        }
+      }
+      assertThat(finite).isEqualTo(2 * 31 * 1024); // both signs, exponents 0..30, every mantissa
+    }
+  }
 }
