@@ -55,6 +55,9 @@ public final class Main {
     CommandLine cl = new CommandLine(new Main());
     cl.setExecutionExceptionHandler(Main::handleExecutionException);
     cl.setParameterExceptionHandler(Main::handleParameterException);
+    // The descriptions are written as lines of up to ~105 columns: keep them whole when the terminal
+    // width is unknown (pipes, logs); a terminal's own width still wins.
+    cl.setUsageHelpWidth(110);
     cl.setUsageHelpAutoWidth(true);
     return cl;
   }
