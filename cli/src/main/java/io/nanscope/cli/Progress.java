@@ -1,6 +1,7 @@
 package io.nanscope.cli;
 
 import java.io.PrintWriter;
+import java.util.function.Consumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -26,7 +27,7 @@ final class Progress implements AutoCloseable {
         .setInitialMax(max)
         .setStyle(ProgressBarStyle.ASCII)
         .setUpdateIntervalMillis(1000)
-        .setConsumer(new DelegatingProgressBarConsumer(new java.util.function.Consumer<String>() {
+        .setConsumer(new DelegatingProgressBarConsumer(new Consumer<String>() {
           private String last = "";
 
           @Override

@@ -1,10 +1,9 @@
 package io.nanscope.engine.parallel;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 import java.util.function.Supplier;
 
@@ -17,7 +16,10 @@ import java.util.function.Supplier;
  *
  * <p>Worker threads come from one lazily created {@link ForkJoinPool} of daemon threads sized to
  * the machine; the calling thread is always one of the workers, so {@code threads = 1} never touches
- * the pool and nested calls from a pool thread cannot deadlock (a joining pool thread helps).
+ * the pool. The caller waits for the tasks, not for the helper threads: a task is only ever claimed
+ * by a thread that then runs it, so a helper that gets no core before the tasks run out costs
+ * nothing (on a shared machine, joining it would wait a scheduler time slice), and nested calls from
+ * a pool thread cannot deadlock.
  */
 public final class WorkSplit {
 
@@ -33,8 +35,8 @@ public final class WorkSplit {
   }
 
   /**
-   * Runs every task once. {@code worker} is called once per participating thread and returns that
-   * thread's task body (so each thread can own scratch buffers).
+   * Runs every task once. {@code worker} is called once by each thread that runs at least one task
+   * and returns that thread's task body (so each thread can own scratch buffers).
    *
    * @param tasks number of independent tasks (0 is allowed)
    * @param threads maximum number of threads, ≥ 1 (more than {@code tasks} is clamped)
@@ -55,39 +57,51 @@ public final class WorkSplit {
       return;
     }
     AtomicInteger next = new AtomicInteger();
+    CountDownLatch done = new CountDownLatch(tasks);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
     Runnable loop =
         () -> {
-          IntConsumer body = worker.get();
+          IntConsumer body = null; // created on the first claimed task: a late helper allocates nothing
           for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
-            body.accept(i);
+            try {
+              if (failure.get() == null) { // after a failure the remaining tasks are only counted
+                if (body == null) {
+                  body = worker.get();
+                }
+                body.accept(i);
+              }
+            } catch (RuntimeException | Error e) {
+              if (!failure.compareAndSet(null, e)) {
+                failure.get().addSuppressed(e);
+              }
+            } finally {
+              done.countDown();
+            }
           }
         };
-    List<ForkJoinTask<?>> helpers = new ArrayList<>(t - 1);
     for (int i = 1; i < t; i++) {
-      helpers.add(Pool.POOL.submit(loop));
+      Pool.POOL.execute(loop);
     }
-    Throwable failure = null;
-    try {
-      loop.run();
-    } catch (RuntimeException | Error e) {
-      failure = e;
-      next.set(tasks); // let the helpers stop early
-    }
-    for (ForkJoinTask<?> h : helpers) {
+    loop.run();
+    // Wait for the tasks, not for the helpers: every task is claimed by a thread that is running it,
+    // so a helper that got no core before the tasks ran out is never waited for (it finds none left).
+    boolean interrupted = false;
+    while (true) {
       try {
-        h.join();
-      } catch (RuntimeException | Error e) {
-        if (failure == null) {
-          failure = e;
-        } else {
-          failure.addSuppressed(e);
-        }
+        done.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
       }
     }
-    if (failure instanceof RuntimeException re) {
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    Throwable f = failure.get();
+    if (f instanceof RuntimeException re) {
       throw re;
     }
-    if (failure instanceof Error err) {
+    if (f instanceof Error err) {
       throw err;
     }
   }

@@ -220,17 +220,7 @@ public final class Tensor {
   /** {@code set(i, f[i])} for every i of an F32 or 16-bit tensor, in bulk; {@code f} is overwritten. */
   private void storeRounded(float[] f) {
     if (kind == StorageKind.F32) {
-      if (format == FloatFormat.FP32) {
-        for (int i = 0; i < f.length; i++) {
-          if (Float.isNaN(f[i])) {
-            f[i] = Float.NaN; // = FP32.round: canonical NaN
-          }
-        }
-      } else {
-        for (int i = 0; i < f.length; i++) {
-          f[i] = format.round(f[i]);
-        }
-      }
+      format.roundInPlace(f, 0, f.length); // bulk, = format.round per element
       MemorySegment.copy(f, 0, segment, F32, 0, f.length);
     } else {
       format.encode16(f, 0, segment, 0, f.length); // bulk, = encode16 per element

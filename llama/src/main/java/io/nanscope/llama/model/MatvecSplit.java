@@ -1,10 +1,8 @@
 package io.nanscope.llama.model;
 
+import io.nanscope.engine.parallel.WorkSplit;
 import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The matvecs of a big model's decode step on several threads: {@code outs[m] = ws[m]·x} for every
@@ -12,22 +10,14 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link #ROWS} rows; each block is {@link Kernels#matmulNT} on one thread, so every output is the
  * same ordered dot whatever the thread count (bit-identical for any split).
  *
- * <p>Why not one {@code WorkSplit} per matvec: on a shared machine a helper thread may not get a
- * core before the caller has done every block; joining it would then wait a scheduler time slice
- * for nothing, at every matvec (7 per layer). Here the caller waits only for blocks a helper has
- * claimed: a helper that starts late finds no block left and returns. Fewer splits (q/k/v and
- * gate/up grouped) also mean fewer hand-offs.
+ * <p>One {@link WorkSplit} over the blocks of all the matrices: fewer splits (q/k/v and gate/up
+ * grouped) mean fewer hand-offs, and WorkSplit waits only for blocks a thread has claimed, so a
+ * helper that gets no core on a shared machine costs nothing.
  */
 final class MatvecSplit {
 
   /** Rows per block: 256 rows of a 4096-wide BF16 weight are 2 MB, well above the hand-off cost. */
   static final int ROWS = 256;
-
-  private static final class Pool {
-    static final ForkJoinPool POOL =
-        new ForkJoinPool(Math.max(1, Runtime.getRuntime().availableProcessors()),
-            ForkJoinPool.defaultForkJoinWorkerThreadFactory, null, false);
-  }
 
   private MatvecSplit() {}
 
@@ -48,46 +38,17 @@ final class MatvecSplit {
       }
       return;
     }
-    AtomicInteger next = new AtomicInteger();
-    AtomicInteger done = new AtomicInteger();
-    AtomicReference<Throwable> failure = new AtomicReference<>();
-    Runnable work = () -> {
-      for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
-        try {
-          int m = 0;
-          while (first[m + 1] <= t) {
-            m++;
-          }
-          int r0 = (t - first[m]) * ROWS;
-          int r1 = Math.min(rows(ws[m]), r0 + ROWS);
-          float[] block = new float[r1 - r0];
-          Kernels.matmulNT(x, ws[m].slice(r0, r1), block, 1);
-          System.arraycopy(block, 0, outs[m], r0, r1 - r0);
-        } catch (RuntimeException | Error e) {
-          failure.compareAndSet(null, e);
-        } finally {
-          done.incrementAndGet();
-        }
+    WorkSplit.run(tasks, threads, () -> t -> {
+      int m = 0;
+      while (first[m + 1] <= t) {
+        m++;
       }
-    };
-    for (int i = 1; i < threads; i++) {
-      Pool.POOL.execute(work);
-    }
-    work.run();
-    for (int spins = 0; done.get() < tasks; spins++) {
-      if (spins < 1 << 10) {
-        Thread.onSpinWait();
-      } else {
-        Thread.yield();
-      }
-    }
-    Throwable f = failure.get();
-    if (f instanceof RuntimeException re) {
-      throw re;
-    }
-    if (f instanceof Error err) {
-      throw err;
-    }
+      int r0 = (t - first[m]) * ROWS;
+      int r1 = Math.min(rows(ws[m]), r0 + ROWS);
+      float[] block = new float[r1 - r0];
+      Kernels.matmulNT(x, ws[m].slice(r0, r1), block, 1);
+      System.arraycopy(block, 0, outs[m], r0, r1 - r0);
+    });
   }
 
   private static int rows(Tensor w) {
