@@ -482,11 +482,12 @@ public final class Lanes {
   // ---------------------------------------------------------------------------------------------
   // 16-bit decode (exact: every FP16 and BF16 value is an FP32 value)
   //
-  // BF16: the FP32 pattern is bits << 16, done in registers. FP16: a plain loop over the
-  // Float.float16ToFloat intrinsic, which C2 auto-vectorises (vcvtph2ps): 12.6 G elements/s here
+  // BF16: the FP32 pattern is bits << 16, done in registers. FP16 into an array: a plain loop over
+  // the Float.float16ToFloat intrinsic, which C2 auto-vectorises (vcvtph2ps): 12.6 G elements/s here
   // from a heap segment, 5.8 from native memory, against 5.6 for a Vector API bit-manipulation
-  // decode (float(em << 13) · 2^112 plus an inf/NaN select), which was therefore dropped.
-  // Both are checked on all 65,536 patterns.
+  // decode with an inf/NaN select. FP16 inside the matvec's fma loop: decodeFp16Finite below, in
+  // registers without a select (inf/NaN rows are recomputed by the caller). All are checked on all
+  // 65,536 patterns.
 
   /** 8 BF16 patterns at element {@code index} of a 16-bit segment, decoded to FP32 in registers. */
   static FloatVector decodeBf16(MemorySegment seg, long index) {

@@ -66,7 +66,9 @@ final class Fp32Decoder implements DecodeSession {
   private final float eps, scale;
   private final float[][] attnNorm, ffnNorm;
   private final float[] finalNorm;
-  private final Linear[] wq, wk, wv, wo, wGate, wUp, wDown;
+  private final Linear[] wo, wDown;
+  /** Per layer: {q, k, v} and {gate, up}, each group one split over threads when streamed. */
+  private final Linear[][] wQkv, wGateUp;
   private final Linear classifier;
   private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
@@ -99,23 +101,17 @@ final class Fp32Decoder implements DecodeSession {
     int layers = c.nLayers();
     attnNorm = new float[layers][];
     ffnNorm = new float[layers][];
-    wq = new Linear[layers];
-    wk = new Linear[layers];
-    wv = new Linear[layers];
     wo = new Linear[layers];
-    wGate = new Linear[layers];
-    wUp = new Linear[layers];
     wDown = new Linear[layers];
+    wQkv = new Linear[layers][];
+    wGateUp = new Linear[layers][];
     for (int l = 0; l < layers; l++) {
       LayerWeights lw = w.layers().get(l);
       attnNorm[l] = lw.attnNorm().toFloatArray();
       ffnNorm[l] = lw.ffnNorm().toFloatArray();
-      wq[l] = linear(lw.wq(), pack);
-      wk[l] = linear(lw.wk(), pack);
-      wv[l] = linear(lw.wv(), pack);
+      wQkv[l] = new Linear[] {linear(lw.wq(), pack), linear(lw.wk(), pack), linear(lw.wv(), pack)};
       wo[l] = linear(lw.wo(), pack);
-      wGate[l] = linear(lw.wGate(), pack);
-      wUp[l] = linear(lw.wUp(), pack);
+      wGateUp[l] = new Linear[] {linear(lw.wGate(), pack), linear(lw.wUp(), pack)};
       wDown[l] = linear(lw.wDown(), pack);
     }
     classifier = linear(w.classifier(), pack);
@@ -197,7 +193,7 @@ final class Fp32Decoder implements DecodeSession {
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
-      matvecs(xb, xbT, new Linear[] {wq[l], wk[l], wv[l]}, qkv);
+      matvecs(xb, xbT, wQkv[l], qkv);
       rope(q, heads);
       rope(k, kvHeads);
       float[] kc = kCache[l];
@@ -211,7 +207,7 @@ final class Fp32Decoder implements DecodeSession {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvecs(xb, xbT, new Linear[] {wGate[l], wUp[l]}, gateUp);
+      matvecs(xb, xbT, wGateUp[l], gateUp);
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
