@@ -1,6 +1,7 @@
 package io.nanscope.cli;
 
-import io.nanscope.editing.report.PromptTrace;
+import io.nanscope.editing.report.TraceReport;
+import io.nanscope.llama.trace.PromptTrace;
 import io.nanscope.editing.report.Report;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -134,7 +135,7 @@ public final class TraceCommand implements Callable<Integer> {
           + " could take before it overflows the format. FP16's maxFinite is 65,504 (log2 ≈ 16); BF16's is"
           + " about 3.4e38 (log2 ≈ 128), so BF16 headroom is FP16 headroom + 112.");
       r.heading("Headroom");
-      PromptTrace.addTo(r, res, rank, tightest);
+      TraceReport.addTo(r, res, rank, tightest);
       Path trace = jsonl;
       Path tmpDir = null;
       if (trace == null) {
