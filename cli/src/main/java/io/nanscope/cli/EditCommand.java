@@ -11,7 +11,7 @@ import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.FastGeneration;
-import io.nanscope.editing.report.EditReport;
+import io.nanscope.report.EditReport;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;

@@ -1,8 +1,8 @@
 package io.nanscope.cli;
 
-import io.nanscope.editing.report.TraceReport;
+import io.nanscope.report.TraceReport;
 import io.nanscope.llama.trace.PromptTrace;
-import io.nanscope.editing.report.Report;
+import io.nanscope.report.Report;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.trace.Phase;

@@ -1,6 +1,6 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
-import static io.nanscope.editing.report.Text.esc;
+import static io.nanscope.report.Text.esc;
 
 import io.nanscope.engine.trace.ChainLink;
 import io.nanscope.engine.trace.FirstNonFinite;

@@ -1,7 +1,7 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
-import static io.nanscope.editing.report.Text.esc;
-import static io.nanscope.editing.report.Text.px;
+import static io.nanscope.report.Text.esc;
+import static io.nanscope.report.Text.px;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
 import java.util.List;
 import java.util.Objects;

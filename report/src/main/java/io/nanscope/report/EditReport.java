@@ -1,4 +1,4 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
 import io.nanscope.editing.eval.EditSummary;
 import io.nanscope.editing.keys.TargetValue;

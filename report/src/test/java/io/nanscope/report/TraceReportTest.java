@@ -1,8 +1,7 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.nanscope.editing.RepoPaths;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.trace.SiteStats;

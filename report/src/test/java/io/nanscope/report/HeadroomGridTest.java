@@ -1,4 +1,4 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.nanscope.editing.report;
+package io.nanscope.report;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.trace.Phase;
