@@ -10,7 +10,7 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.report.EditReport;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
@@ -124,7 +124,7 @@ public final class EditCommand implements Callable<Integer> {
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);
     o.println("nanscope edit: ROME, " + records.size() + " record(s) from " + dataPath + ", policy "
         + policy.name() + ", " + (sequential ? "sequential (no restore)" : "single edits (restored)"));
-    FastGeneration gen = new FastGeneration(m, tok, policy, ctx);
+    GenerateFast gen = new GenerateFast(m, tok, policy, ctx);
     ContextTemplates templates = ContextTemplates.sample(gen, h.contextTemplateLengthParams(), seed,
         "sampled top-k 5 on the unedited model, policy " + policy.name());
     o.println("Cached context templates " + templates.pythonList());

@@ -4,7 +4,7 @@ import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.repro.Calibration;
 import io.nanscope.editing.repro.DivisionFactorSweep;
 import io.nanscope.editing.repro.ReproConclusion;
@@ -216,7 +216,7 @@ public final class ReproCommand implements Callable<Integer> {
     } else {
       PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
       LlamaModel m = source.load(fp32.storage());
-      templates = ContextTemplates.sample(new FastGeneration(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
+      templates = ContextTemplates.sample(new GenerateFast(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
           h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
     }
     o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");

@@ -1,5 +1,6 @@
 package io.nanscope.editing.keys;
 
+import io.nanscope.llama.generate.GenerateFast;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,7 +53,7 @@ public record ContextTemplates(List<String> templates, String description) {
    * edit).
    */
   public static ContextTemplates sample(
-      FastGeneration gen, List<List<Integer>> lengthParams, long seed, String description) {
+      GenerateFast gen, List<List<Integer>> lengthParams, long seed, String description) {
     java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
     List<String> texts = new ArrayList<>();
     for (List<Integer> lc : lengthParams) {

@@ -1,6 +1,6 @@
 package io.nanscope.editing.repro;
 
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
@@ -94,7 +94,7 @@ public final class Calibration {
       throw new IllegalArgumentException("need stories >= 0 and storyTokens >= 2, got " + stories + " and "
           + storyTokens);
     }
-    FastGeneration gen = new FastGeneration(model, tok, PrecisionPolicy.named("fp32"), ctx);
+    GenerateFast gen = new GenerateFast(model, tok, PrecisionPolicy.named("fp32"), ctx);
     SplittableRandom rng = new SplittableRandom(seed);
     Set<String> texts = new LinkedHashSet<>();
     for (int i = 0; i < stories; i++) {
