@@ -76,7 +76,7 @@ public final class ConvertCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     LlamaWeights w = LlamaWeights.read(src);
     Path srcDir = Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
-    Tokenizer tok = Tokenizer.readFromDirectory(srcDir);
+    Tokenizer tok = Tokenizer.besideModel(src);
     if (tok.vocabSize() != w.config().vocabSize()) {
       throw new IllegalArgumentException("the tokenizer " + tok.source() + " has " + tok.vocabSize()
           + " pieces but the model's vocab_size is " + w.config().vocabSize());

@@ -120,7 +120,7 @@ public final class EditCommand implements Callable<Integer> {
       records = records.subList(0, Math.min(dsSize, records.size()));
     }
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);
     o.println("nanscope edit: ROME, " + records.size() + " record(s) from " + dataPath + ", policy "
         + policy.name() + ", " + (sequential ? "sequential (no restore)" : "single edits (restored)"));

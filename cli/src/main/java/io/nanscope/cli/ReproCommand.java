@@ -27,7 +27,6 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -202,8 +201,7 @@ public final class ReproCommand implements Callable<Integer> {
     RomeHyperParams h = loaded.hparams();
     List<EditRequest> all = EditCommand.readRecords(dataPath);
     List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
-    Tokenizer tok = Tokenizer.readFromDirectory(
-        Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
 
     o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "

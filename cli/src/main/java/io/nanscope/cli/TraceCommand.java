@@ -85,7 +85,7 @@ public final class TraceCommand implements Callable<Integer> {
     PrecisionPolicy policy = PrecisionPolicy.named(policyName);
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     int[] ids = tok.encode(prompt, true, false);
     PromptTrace.Result res = PromptTrace.run(m, ids, policy, threads, backward);
 

@@ -25,7 +25,6 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -418,8 +417,7 @@ public final class StressScenario {
   public static Report run(Settings s, EditLog log) {
     try {
       LlamaWeights original = LlamaWeights.read(s.model());
-      Path dir = Files.isDirectory(s.model()) ? s.model() : s.model().toAbsolutePath().getParent();
-      Tokenizer tok = Tokenizer.readFromDirectory(dir);
+      Tokenizer tok = Tokenizer.besideModel(s.model());
       LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
       OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
       LlamaModel m0 = LlamaModel.of(w32.config(), w32);
