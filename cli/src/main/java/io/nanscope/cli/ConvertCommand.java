@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.tokenizer.Tokenizer;
@@ -86,7 +87,7 @@ public final class ConvertCommand implements Callable<Integer> {
       tok.writeHfFiles(dir);
       try (var files = Files.list(srcDir)) {
         for (Path p : files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
-          Files.copy(p, dir.resolve(p.getFileName()));
+          AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
         }
       }
     });

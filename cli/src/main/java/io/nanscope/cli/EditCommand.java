@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.editing.eval.EditResult;
 import io.nanscope.editing.eval.EditSession;
 import io.nanscope.editing.eval.EditSummary;
@@ -232,21 +233,9 @@ public final class EditCommand implements Callable<Integer> {
     return EditDatasets.knowEdit(file);
   }
 
-  /** Writes JSON atomically (temp file, then rename). */
+  /** Writes JSON atomically ({@link AtomicFile}). */
   static void writeJson(Path target, Object value) throws IOException {
     ObjectMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
-    Path abs = target.toAbsolutePath();
-    Path dir = abs.getParent();
-    if (dir != null) {
-      Files.createDirectories(dir);
-    }
-    Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-    try {
-      mapper.writeValue(tmp.toFile(), value);
-      Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFile.write(target, mapper.writeValueAsBytes(value));
   }
 }

@@ -10,7 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import io.nanscope.engine.trace.AtomicFile;
+import io.nanscope.engine.io.AtomicFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,5 +1,6 @@
 package io.nanscope.engine.trace;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
