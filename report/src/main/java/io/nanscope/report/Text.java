@@ -1,8 +1,12 @@
 package io.nanscope.report;
 
+import io.nanscope.engine.trace.Numbers;
 import java.util.Locale;
 
-/** Escaping and number formatting shared by the HTML and SVG writers. */
+/**
+ * Escaping, coordinates, colours and file names for the HTML and SVG writers; numbers come from the
+ * engine's {@link Numbers}, the one number formatter.
+ */
 final class Text {
 
   private Text() {}
@@ -29,38 +33,14 @@ final class Text {
     return b.toString();
   }
 
-  /** 4 significant digits ({@code 34.03}, {@code 65500}), scientific outside [1e-3, 1e6); {@code NaN}, {@code inf}. */
+  /** {@link Numbers#significant}: 4 significant digits; {@code NaN}, {@code inf}. */
   static String num(double v) {
-    if (!Double.isFinite(v)) {
-      return nonFinite(v);
-    }
-    if (v == 0) {
-      return "0";
-    }
-    double a = Math.abs(v);
-    if (a >= 1e-3 && a < 1e6) {
-      return new java.math.BigDecimal(v).round(new java.math.MathContext(4)).stripTrailingZeros().toPlainString();
-    }
-    return String.format(Locale.ROOT, "%.3e", v);
+    return Numbers.significant(v);
   }
 
-  /**
-   * Every digit an FP16/BF16 value needs: grouped decimal with up to 3 decimals between 1e-3 and
-   * 1e9 ({@code 66,975.281}, {@code 255.875}), scientific with 5 significant digits outside.
-   */
+  /** {@link Numbers#human}: every digit an FP16/BF16 value needs. */
   static String human(double v) {
-    if (!Double.isFinite(v)) {
-      return nonFinite(v);
-    }
-    double a = Math.abs(v);
-    if (a == 0 || (a >= 1e-3 && a < 1e9)) {
-      return new java.text.DecimalFormat("#,##0.###", java.text.DecimalFormatSymbols.getInstance(Locale.ROOT)).format(v);
-    }
-    return String.format(Locale.ROOT, "%.4e", v);
-  }
-
-  private static String nonFinite(double v) {
-    return Double.isNaN(v) ? "NaN" : v > 0 ? "inf" : "-inf";
+    return Numbers.human(v);
   }
 
   /** A coordinate with at most 2 decimals. */
