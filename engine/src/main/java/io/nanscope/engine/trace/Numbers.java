@@ -11,7 +11,7 @@ import java.util.Locale;
  * numbers: {@code NaN}, {@code inf} and {@code -inf} (never Java's {@code Infinity}, never {@code
  * nan}). The exceptions are texts that follow Python's spelling on purpose and keep {@code nan}:
  * EasyEdit's log lines, reproduced character for character ({@code
- * io.nanscope.editing.rome.PyFloat}), and the {@code round} command's value, written as numpy
+ * io.nanscope.editing.keys.PyFloat}), and the {@code round} command's value, written as numpy
  * writes it (it also reads {@code nan}, {@code inf} back).
  */
 public final class Numbers {
