@@ -5,6 +5,6 @@
  * io.nanscope.report.HeadroomGrid}, {@link io.nanscope.report.StepCurves}.
  *
  * <p>May import: java.base, java.desktop (PNG rendering), XChart, engine, llama, editing.keys,
- * editing.rome, editing.eval.
+ * editing.rome, editing.eval, editing.request.
  */
 package io.nanscope.report;
