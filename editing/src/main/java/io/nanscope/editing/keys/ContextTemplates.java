@@ -11,7 +11,7 @@ import java.util.List;
  * {@code text.replace("{", "").replace("}", "") + ". {}"}.
  *
  * <p>EasyEdit caches them in a process-wide global computed on the first edit's unedited model; here
- * the caller owns the value (STYLE.md: no hidden global caches) and passes it to every edit.
+ * the caller owns the value (docs/architecture.md, design rules: no hidden global caches) and passes it to every edit.
  *
  * @param templates each with exactly one {@code {}}; the first is {@code "{}"}
  * @param description how they were made (model, policy, seed), for the log and the results

@@ -13,7 +13,7 @@ import java.util.Objects;
 import java.util.random.RandomGenerator;
 
 /**
- * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; easyedit-facts §1.2), the
+ * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; docs/reference/easyedit.md §2), the
  * sampler behind ROME's context templates and the fluency metric — and the call that raised
  * {@code probability tensor contains either `inf`, `nan` or element < 0} in EasyEdit#290:
  *
