@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * Fine-tuning (FT-L / FT-M) hyperparameters with EasyEdit's keys ({@code FTHyperParams},
- * easyedit-facts §2, §3). EasyEdit's FT has no fp16 field.
+ * docs/reference/easyedit.md §5). EasyEdit's FT has no fp16 field.
  *
  * @param algName always "FT"
  * @param modelName {@code model_name}

@@ -6,8 +6,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams}, easyedit-facts
- * §3). Required keys are those without a default in EasyEdit's dataclass; {@code max_length} (40),
+ * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams}, docs/reference/easyedit.md
+ * §5). Required keys are those without a default in EasyEdit's dataclass; {@code max_length} (40),
  * {@code model_parallel} (false) and {@code fp16} (false) default as there; {@code model_name},
  * {@code stats_dir} and {@code device} are bookkeeping and default to "", "./data/stats" and 0.
  *
