@@ -59,6 +59,9 @@ public final class Main {
     // width is unknown (pipes, logs); a terminal's own width still wins.
     cl.setUsageHelpWidth(110);
     cl.setUsageHelpAutoWidth(true);
+    // round's values may start with '-' ("-inf", "-nan", "-0x1p-14"): picocli reads only numbers like
+    // -1 as values by itself; anything that is not one of round's options is a value there.
+    cl.getSubcommands().get("round").setUnmatchedOptionsArePositionalParams(true);
     return cl;
   }
 
