@@ -65,7 +65,7 @@ public record RomeHyperParams(
             f.moduleTemplates(),
             f.optionalBoolean("model_parallel", false),
             f.optionalBoolean("fp16", false),
-            f.optionalInt("max_length", 40));
+            f.has("max_length") ? f.intInRange("max_length", 1, 1 << 20) : 40);
     HyperParamsYaml.checkCommon(f, p.layers(), p.modules());
     return p;
   }
