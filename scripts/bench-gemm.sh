@@ -34,11 +34,19 @@ case "$subset" in
   *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke|cputime]" >&2; exit 2 ;;
 esac
 
+# The CPU measured (model, family/model numbers, vector flags): ratios depend on it.
+cpu_info() {
+  lscpu | sed -n 's/^\(Model name\|Vendor ID\|CPU family\|Model\|Hypervisor vendor\|CPU(s)\|L2 cache\):\s*/\1: /p' | tr '\n' ';'
+  echo " AVX-512: $(grep -o -w 'avx512f\|avx512_bf16\|avx512_fp16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+}
+echo "CPU: $(cpu_info)"
+
 ./mvnw -B -pl bench -am package -DskipTests >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
 
 if [ "$subset" = cputime ]; then
   echo "load before: $(uptime)"
-  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g -cp bench/target/benchmarks.jar \
+  # JAVA_OPTS may force the GEMM width (-Dnanscope.simd.width=256|512) for a comparison.
+  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g ${JAVA_OPTS:-} -cp bench/target/benchmarks.jar \
     io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 --threads 1,2 \
     --gemm ${gemm_shapes//,/ } --matvec $matvec_shapes --reps 8 \
     >"$out/cpu-ours.jsonl" 2>"$out/cpu-ours.log" || { tail -n 30 "$out/cpu-ours.log" >&2; exit 1; }

@@ -50,6 +50,14 @@ public final class Kernels {
     Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
   }
 
+  /**
+   * The vector width of the GEMM micro-kernel in this JVM, 256 or 512 bits (chosen from the CPU at
+   * start-up, or forced with {@code -Dnanscope.simd.width}); the results are the same bits either way.
+   */
+  public static int gemmWidthBits() {
+    return Width.bits();
+  }
+
   /** {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in the fixed order of {@link Lanes#dot}. */
   public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
     return Lanes.dot(a, aOff, b, bOff, n);
