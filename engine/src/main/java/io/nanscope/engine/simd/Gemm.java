@@ -213,15 +213,21 @@ final class Gemm {
     b.fill(0, n, 0, k8, bp);
     float[] aTail = new float[m * t];
     float[] bTail = new float[n * t];
-    a.fill(0, m, k8, t, aTail);
-    b.fill(0, n, k8, t, bTail);
+    if (t > 0) {
+      a.fill(0, m, k8, t, aTail);
+      b.fill(0, n, k8, t, bTail);
+    }
     float[] acc = new float[MR * NR * W];
+    float[] sums = new float[MR * NR];
     for (int i = 0; i < m; i += MR) {
       for (int j = 0; j < n; j += NR) {
         kernel4x4(ap, i * k8, bp, j * k8, k8, acc, 0, true);
+        // Lane combine of all 16 outputs, 8 at a time (rows r, r + 1 of the tile)
+        Lanes.reduce8x8(acc, 0, sums, 0);
+        Lanes.reduce8x8(acc, 8 * W, sums, 8);
         for (int r = 0; r < Math.min(MR, m - i); r++) {
           for (int s = 0; s < Math.min(NR, n - j); s++) {
-            float v = Lanes.reduce8(FloatVector.fromArray(Lanes.F, acc, (r * NR + s) * W));
+            float v = sums[r * NR + s];
             for (int p = 0; p < t; p++) {
               v = Math.fma(aTail[(i + r) * t + p], bTail[(j + s) * t + p], v);
             }

@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * one without AVX-512 the 512-bit one is emulated, slowly but with the same lanes). Shapes hit
  * every edge: M and N not multiples of the micro-tiles (8×6 wide, 4×4 narrow), K tails 1..7, K
  * over several K blocks (the last ragged), N over one task block; row-major and column views (the
- * staged packing), FP32, BF16 and FP16 storage, 1 and 2 threads; NaN, ±inf, ±0 and subnormals.
+ * staged packing), FP32, BF16 and FP16 storage, 1 and 2 threads; NaN, ±inf, ±0 and subnormals
+ * (NaN compared as NaN: see {@link #bits}).
  */
 class GemmWidthTest {
 
@@ -42,11 +43,15 @@ class GemmWidthTest {
     return b.build();
   }
 
-  /** The bits of c (NaN payloads included). */
+  /**
+   * The bits of c, every NaN as the canonical one: Java arithmetic does not specify which NaN
+   * payload or sign an operation returns (x86 gives −NaN for ∞ − ∞ and the first operand's NaN
+   * when both are NaN), so the contract is "NaN exactly where the twin has NaN".
+   */
   static int[] bits(float[] c) {
     int[] out = new int[c.length];
     for (int i = 0; i < c.length; i++) {
-      out[i] = Float.floatToRawIntBits(c[i]);
+      out[i] = Float.floatToIntBits(c[i]);
     }
     return out;
   }
@@ -137,6 +142,31 @@ class GemmWidthTest {
     assertThat(c[0]).isNaN(); // a NaN reaches its row
     assertThat(Float.isInfinite(c[2 * n + 2])).as("finite row · column with -inf").isTrue();
     assertThat(c[3 * n + 10]).isEqualTo(Float.POSITIVE_INFINITY); // 3e38 · 3e38 overflows
+  }
+
+  @Test
+  void reduce8x8IsEightReduce8ScalarsBitForBit() {
+    SplittableRandom rnd = new SplittableRandom(9);
+    float[] specials = {
+      Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE,
+      -Float.MIN_NORMAL / 3, Float.MAX_VALUE, 1e-30f
+    };
+    for (int trial = 0; trial < 2000; trial++) {
+      float[] acc = new float[64 + 5];
+      for (int i = 0; i < acc.length; i++) {
+        acc[i] = rnd.nextInt(8) == 0
+            ? specials[rnd.nextInt(specials.length)]
+            : (float) (rnd.nextDouble(-1, 1) * Math.pow(2, rnd.nextInt(-30, 30)));
+      }
+      int off = trial % 6;
+      float[] out = new float[8];
+      Lanes.reduce8x8(acc, off, out, 0);
+      for (int o = 0; o < 8; o++) {
+        assertThat(Float.floatToIntBits(out[o]))
+            .as("trial %d output %d", trial, o)
+            .isEqualTo(Float.floatToIntBits(Lanes.reduce8Scalar(acc, off + 8 * o)));
+      }
+    }
   }
 
   @Test
