@@ -27,6 +27,11 @@ import jdk.incubator.vector.VectorSpecies;
  * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M =
  * 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
  * storage (16-bit weights decoded in registers): that path is bound by memory bandwidth.
+ *
+ * <p>With {@code -Dnanscope.simd.width=512} ({@link Width}) the blocked GEMM runs {@link
+ * #kernelPairs} instead: 512-bit registers each holding the 8 lanes of two outputs, 8 × 6 outputs
+ * per tile, the same fma chain per lane. Small shapes (M·N·K ≤ {@link #SMALL}) skip the blocking
+ * ({@link #small}).
  */
 final class Gemm {
 

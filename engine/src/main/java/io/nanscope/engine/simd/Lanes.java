@@ -17,10 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  * The Vector API lane primitives of nanscope, each with a scalar twin ({@code ...Scalar}) that
  * defines its result bit for bit: the twins handle tails and are the test oracles.
  *
- * <p><b>One fixed width.</b> Every primitive uses the {@code static final} 256-bit species {@link
- * #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore every bit
- * of a result, is the same on AVX2 and AVX-512 machines (on Zen 4 a 512-bit FMA is two 256-bit
- * halves, so nothing is lost). A species held in a variable instead of a constant ran ~35× slower.
+ * <p><b>One fixed order.</b> Every primitive here uses the {@code static final} 256-bit species
+ * {@link #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore
+ * every bit of a result, is the same on AVX2 and AVX-512 machines. The GEMM's 512-bit kernel
+ * ({@link Gemm#kernelPairs}) keeps this order by holding the 8 lanes of two outputs per register. A
+ * species held in a variable instead of a constant ran ~35× slower.
  *
  * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of {@link
  * Gemm}): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 = n − n mod 8, in

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
-import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -170,21 +169,15 @@ class GemmWidthTest {
   }
 
   @Test
-  void widthIsForcedByThePropertyElseChosenFromTheCpu() {
-    List<String> intel = List.of("vendor_id\t: GenuineIntel", "cpu family\t: 6", "model\t\t: 143");
-    List<String> zen4 = List.of("vendor_id\t: AuthenticAMD", "cpu family\t: 25", "model\t\t: 17");
-    List<String> zen5 = List.of("vendor_id\t: AuthenticAMD", "cpu family\t: 26", "model\t\t: 2");
-    assertThat(Width.wide(null, 512, intel)).isTrue();
-    assertThat(Width.wide(null, 512, zen5)).isTrue();
-    assertThat(Width.wide(null, 512, zen4)).isFalse();
-    assertThat(Width.wide(null, 256, intel)).isFalse();
-    assertThat(Width.wide(null, 512, List.of())).isTrue();
-    assertThat(Width.wide("256", 512, intel)).isFalse();
-    assertThat(Width.wide("512", 256, zen4)).isTrue();
-    assertThat(Width.wide(" 512 ", 256, List.of())).isTrue();
-    assertThatThrownBy(() -> Width.wide("1024", 512, intel))
+  void widthIsSelectedByThePropertyAndDefaultsTo256() {
+    assertThat(Width.wide(null)).isFalse();
+    assertThat(Width.wide("256")).isFalse();
+    assertThat(Width.wide("512")).isTrue();
+    assertThat(Width.wide(" 512 ")).isTrue();
+    assertThatThrownBy(() -> Width.wide("1024"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nanscope.simd.width must be 256 or 512, got '1024'");
     assertThat(Kernels.gemmWidthBits()).isIn(256, 512);
   }
+
 }
