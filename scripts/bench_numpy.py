@@ -4,9 +4,10 @@
 Prints one JSON object per line: {"kind": "sgemm"|"copy", "shape": ..., "threads": t, "seconds": [...]}.
 sgemm shapes are MxNxK (a: (M, K), b: (N, K) float32, like Kernels.matmulNT); copy sizes are bytes.
 Thread counts are set through ctypes on the OpenBLAS library that numpy bundles
-(`openblas_set_num_threads`, or the `scipy_openblas_..64_` names of numpy >= 2), with threadpoolctl
-only as a fallback, so nothing has to be installed. The first line names the OpenBLAS build and the
-core (kernel) it runs (`openblas_get_corename`). Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks its own kernel.
+(`openblas_set_num_threads`, or the `scipy_openblas_..64_` names of numpy >= 2), so nothing has to
+be installed (no threadpoolctl). The first line names the OpenBLAS build and the core (kernel) it
+runs (`openblas_get_corename`). Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS
+picks its own kernel.
 
 `bench_numpy.py compare JMH.json NUMPY.jsonl` prints the table of ours vs theirs (medians, ranges,
 ratios of medians) from a JMH JSON result file and this script's output.
@@ -37,7 +38,8 @@ class Blas:
         self.lib, self.prefix = None, None
         for path in libs:
             lib = ctypes.CDLL(path)
-            for prefix, suffix in (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", "")):
+            names = (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", ""))
+            for prefix, suffix in names:
                 if hasattr(lib, f"{prefix}set_num_threads{suffix}"):
                     self.lib, self.names = lib, (prefix, suffix)
                     break

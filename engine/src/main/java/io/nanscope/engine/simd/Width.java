@@ -1,7 +1,5 @@
 package io.nanscope.engine.simd;
 
-import jdk.incubator.vector.FloatVector;
-
 /**
  * Which GEMM micro-kernel this JVM runs: 512-bit vectors holding the 8 lanes of two outputs
  * ({@link Gemm#kernelPairs}) or 256-bit vectors holding one ({@link Gemm#kernel4x4}). Both give
@@ -37,11 +35,6 @@ final class Width {
           throw new IllegalArgumentException(
               "-D" + PROPERTY + " must be 256 or 512, got '" + value + "'");
     };
-  }
-
-  /** The machine's preferred vector size in bits (512 on AVX-512), for benchmark output. */
-  static int preferredBits() {
-    return FloatVector.SPECIES_PREFERRED.vectorBitSize();
   }
 
   /** 512 or 256. */
