@@ -14,6 +14,8 @@ module io.nanscope.editing {
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
+  exports io.nanscope.editing.session;
+  exports io.nanscope.editing.run;
   exports io.nanscope.editing.repro;
   exports io.nanscope.editing.report;
 }

@@ -19,6 +19,7 @@ import io.nanscope.editing.report.StepCurves;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.trace.JsonLines;
 import io.nanscope.engine.trace.Phase;
+import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -200,7 +201,7 @@ public final class ReproCommand implements Callable<Integer> {
     LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     RomeHyperParams h = loaded.hparams();
-    List<EditRequest> all = EditCommand.readRecords(dataPath);
+    List<EditRequest> all = EditDatasets.read(dataPath);
     List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
     Tokenizer tok = Tokenizer.readFromDirectory(
         Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());

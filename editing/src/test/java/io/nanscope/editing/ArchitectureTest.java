@@ -1,6 +1,7 @@
 package io.nanscope.editing;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -22,6 +23,38 @@ class ArchitectureTest {
         .dependOnClassesThat()
         .resideInAnyPackage("io.nanscope.cli..", "jdk.incubator.vector..")
         .allowEmptyShould(true)
+        .check(CLASSES);
+  }
+
+  @Test
+  void packagesFormNoCycles() {
+    slices().matching("io.nanscope.editing.(*)..").should().beFreeOfCycles().check(CLASSES);
+  }
+
+  @Test
+  void keysAndTheSessionKnowNoAlgorithm() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.nanscope.editing.keys..", "io.nanscope.editing.session..",
+            "io.nanscope.editing.stats..", "io.nanscope.editing.request..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..", "io.nanscope.editing.repro..",
+            "io.nanscope.editing.run..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void algorithmsDoNotReachIntoEvaluationOrDrivers() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.editing.eval..", "io.nanscope.editing.repro..",
+            "io.nanscope.editing.run..", "io.nanscope.editing.report..")
         .check(CLASSES);
   }
 

@@ -6,8 +6,8 @@ import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.FastGeneration;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
-import io.nanscope.editing.rome.RankOneUpdate;
 import io.nanscope.editing.rome.Rome;
+import io.nanscope.editing.session.WeightSnapshot;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
@@ -115,7 +115,6 @@ public final class DivisionFactorSweep {
       computed.add(l.computedDivisionFactor());
       SubjectKey.AtToken cur = SubjectKey.at(model, tok, policy, quiet, layer, request.forRome().promptTemplate(), request.subject());
       Tensor w = model.writableDownProj(layer);
-      Tensor original = w.copy();
       for (int v = 0; v < values.size(); v++) {
         RankOneStep step = RankOneStep.of(layer, l.value().target(), cur.output(), l.u(), values.get(v), w);
         double maxW = maxAbsFinite(step.updated());
@@ -126,7 +125,8 @@ public final class DivisionFactorSweep {
           grid[v][p] = new Cell(values.get(v), policy.name(), what, false, maxW, step.nonFiniteWeights());
           continue;
         }
-        RankOneUpdate.copyInto(step.updated(), w);
+        WeightSnapshot applied = WeightSnapshot.of(model);
+        applied.overwrite(l.weightName(), layer, step.updated());
         try {
           ReproTracer tracer = new ReproTracer(new TraceContext(), ReproPipeline.shortName(policy.name()), false);
           tracer.stage(ReproTracer.Stage.GENERATION);
@@ -140,7 +140,7 @@ public final class DivisionFactorSweep {
           String where = tracer.anomaly().first().map(DivisionFactorSweep::where).orElse("-");
           grid[v][p] = new Cell(values.get(v), policy.name(), where, error, maxW, 0);
         } finally {
-          RankOneUpdate.copyInto(original, w);
+          applied.restore();
         }
       }
     }

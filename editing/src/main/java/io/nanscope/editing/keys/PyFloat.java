@@ -1,4 +1,4 @@
-package io.nanscope.editing.rome;
+package io.nanscope.editing.keys;
 
 import java.math.BigDecimal;
 
