@@ -94,10 +94,19 @@ public final class DivisionFactorSweep {
     }
   }
 
-  /** Runs the sweep on {@code request} (single-layer hparams only). */
+  /** Runs the sweep on {@code request} (single-layer hparams only) for built-in policies by name. */
   public static Result run(
       ReproPipeline.ModelSource source, Tokenizer tok, RomeHyperParams hp, ContextTemplates templates,
       EditRequest request, List<String> policies, List<Double> values, long seed, int threads) throws IOException {
+    return runPolicies(source, tok, hp, templates, request, policies.stream().map(PrecisionPolicy::named).toList(),
+        values, seed, threads);
+  }
+
+  /** Runs the sweep on {@code request} (single-layer hparams only). */
+  public static Result runPolicies(
+      ReproPipeline.ModelSource source, Tokenizer tok, RomeHyperParams hp, ContextTemplates templates,
+      EditRequest request, List<PrecisionPolicy> policies, List<Double> values, long seed, int threads)
+      throws IOException {
     if (hp.layers().size() != 1) {
       throw new IllegalArgumentException(
           "the Division Factor sweep edits one layer; the hparams edit layers " + hp.layers());
@@ -107,7 +116,7 @@ public final class DivisionFactorSweep {
     List<Double> computed = new ArrayList<>();
     Cell[][] grid = new Cell[values.size()][policies.size()];
     for (int p = 0; p < policies.size(); p++) {
-      PrecisionPolicy policy = PrecisionPolicy.named(policies.get(p));
+      PrecisionPolicy policy = policies.get(p);
       LlamaModel model = source.load(policy.storage());
       OpContext quiet = OpContext.DEFAULT.withThreads(threads);
       Rome.Outcome o = Rome.compute(model, tok, hp, request.forRome(), templates, Rome.Options.of(policy, quiet), EditLog.NONE);
@@ -147,7 +156,7 @@ public final class DivisionFactorSweep {
     for (Cell[] row : grid) {
       cells.addAll(List.of(row));
     }
-    return new Result(List.copyOf(policies), List.copyOf(values), computed, cells);
+    return new Result(policies.stream().map(PrecisionPolicy::name).toList(), List.copyOf(values), computed, cells);
   }
 
   private static String where(FirstNonFinite e) {

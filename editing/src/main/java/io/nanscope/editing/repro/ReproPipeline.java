@@ -103,25 +103,29 @@ public final class ReproPipeline {
   /**
    * A fixed precision policy, or the FP16 policy with a fallback.
    *
-   * @param policy e.g. {@code pytorch-fp16}
-   * @param fallback the fallback policy's name for auto, empty otherwise
+   * @param policy e.g. {@code pytorch-fp16}, or a custom policy read from YAML
+   * @param fallback the fallback policy for auto, empty otherwise
    */
-  public record Mode(String policy, Optional<String> fallback) {
+  public record Mode(PrecisionPolicy policy, Optional<PrecisionPolicy> fallback) {
 
+    /** A built-in policy by name (fails early on a bad name). */
     public static Mode fixed(String policy) {
-      PrecisionPolicy.named(policy); // fail early on a bad name
+      return fixed(PrecisionPolicy.named(policy));
+    }
+
+    public static Mode fixed(PrecisionPolicy policy) {
       return new Mode(policy, Optional.empty());
     }
 
     /** FP16 ({@code pytorch-fp16}) with {@code fallback} ({@code fp32} or {@code pytorch-bf16}). */
     public static Mode auto(String fallback) {
-      PrecisionPolicy.named(fallback);
-      return new Mode("pytorch-fp16", Optional.of(fallback));
+      return new Mode(PrecisionPolicy.named("pytorch-fp16"), Optional.of(PrecisionPolicy.named(fallback)));
     }
 
     /** {@code fp16}, {@code bf16}, {@code fp32}, or {@code auto (fp16 -> fp32)}. */
     public String label() {
-      return fallback.map(f -> "auto (" + shortName(policy) + " -> " + shortName(f) + ")").orElse(shortName(policy));
+      return fallback.map(f -> "auto (" + shortName(policy.name()) + " -> " + shortName(f.name()) + ")")
+          .orElse(shortName(policy.name()));
     }
   }
 
@@ -133,8 +137,8 @@ public final class ReproPipeline {
   /** Runs the pipeline; {@code log} receives EasyEdit's log lines and the fallback lines. */
   public static RunResult run(ModelSource source, Tokenizer tok, Settings s, Mode mode, EditLog log)
       throws IOException {
-    PrecisionPolicy policy = PrecisionPolicy.named(mode.policy());
-    PrecisionPolicy fallback = mode.fallback().map(PrecisionPolicy::named).orElse(null);
+    PrecisionPolicy policy = mode.policy();
+    PrecisionPolicy fallback = mode.fallback().orElse(null);
     LlamaModel model = source.load(policy.storage());
     TraceContext tc = new TraceContext();
     ReproTracer tracer = new ReproTracer(tc, mode.label(), s.collectStats());

@@ -40,7 +40,8 @@ public record EditContext(
 
   /** The faithful algorithm in {@code policy}: no override, no loss scaling, every step accepted. */
   public static EditContext of(PrecisionPolicy policy, OpContext ops, EditLog log) {
-    return new EditContext(0, policy, ops, log, TargetValue.StepListener.ALWAYS, OptionalDouble.empty(), false, stage -> {});
+    return new EditContext(0, policy, ops, log, TargetValue.StepListener.ALWAYS, OptionalDouble.empty(), false,
+        stage -> {});
   }
 
   public EditContext withEdit(int index) {
