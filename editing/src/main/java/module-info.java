@@ -12,5 +12,6 @@ module io.nanscope.editing {
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.eval;
+  exports io.nanscope.editing.session;
   exports io.nanscope.editing.repro;
 }

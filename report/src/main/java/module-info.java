@@ -4,8 +4,10 @@
  */
 module io.nanscope.report {
   requires transitive io.nanscope.editing;
+  requires tools.jackson.databind;
   requires java.desktop;
   requires xchart;
 
   exports io.nanscope.report;
+  exports io.nanscope.report.run;
 }

@@ -3,6 +3,7 @@ package io.nanscope.cli;
 import io.nanscope.report.TraceReport;
 import io.nanscope.llama.trace.PromptTrace;
 import io.nanscope.report.Report;
+import io.nanscope.editing.hparams.Policies;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.trace.Numbers;
@@ -45,7 +46,8 @@ public final class TraceCommand implements Callable<Integer> {
   String prompt;
 
   @Option(names = "--policy", required = true, paramLabel = "NAME",
-      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16, strict-bf16")
+      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16, strict-bf16,"
+          + " a policy YAML file, or the name of one in configs/precision/")
   String policyName;
 
   @Option(names = "--backward", description = "also trace the backward pass of the next-token NLL (every weight a parameter)")
@@ -83,7 +85,7 @@ public final class TraceCommand implements Callable<Integer> {
     };
     checkWritable(jsonl, "--jsonl");
     checkWritable(report, "--report");
-    PrecisionPolicy policy = PrecisionPolicy.named(policyName);
+    PrecisionPolicy policy = Policies.resolve(policyName, EditCommand.home());
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
     Tokenizer tok = Tokenizer.besideModel(modelPath);

@@ -32,7 +32,7 @@ class ArchitectureTest {
    * algorithm (rome today; memit, ft, alphaedit as they come) and imports no other algorithm.
    */
   static final List<String> SHARED =
-      List.of("request", "hparams", "keys", "stats", "eval", "repro");
+      List.of("request", "hparams", "keys", "stats", "eval", "repro", "session");
 
   static List<String> algorithms() {
     return CLASSES.stream()
@@ -43,6 +43,33 @@ class ArchitectureTest {
         .distinct()
         .sorted()
         .toList();
+  }
+
+  @Test
+  void keysAndTheSessionKnowNoAlgorithm() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.nanscope.editing.keys..", "io.nanscope.editing.session..",
+            "io.nanscope.editing.stats..", "io.nanscope.editing.request..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..", "io.nanscope.editing.repro..",
+            "io.nanscope.editing.run..")
+        .check(CLASSES);
+  }
+
+  @Test
+  void algorithmsDoNotReachIntoEvaluationOrDrivers() {
+    noClasses()
+        .that()
+        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.editing.eval..", "io.nanscope.editing.repro..",
+            "io.nanscope.editing.run..", "io.nanscope.editing.report..")
+        .check(CLASSES);
   }
 
   @Test

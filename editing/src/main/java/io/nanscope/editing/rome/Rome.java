@@ -5,9 +5,11 @@ import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.RomeRequest;
+import io.nanscope.editing.session.WeightSnapshot;
 import io.nanscope.engine.autograd.LossScaler;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.linalg.Cholesky;
@@ -19,6 +21,7 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalDouble;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 
 /**
@@ -44,6 +47,9 @@ public final class Rome {
 
   private Rome() {}
 
+  /** The stages {@link #compute} reports ({@link Options#withStages}), in EasyEdit's function names. */
+  public static final String STAGE_U = "compute_u", STAGE_V = "compute_v", STAGE_KEY = "key at the bare prompt";
+
   /**
    * How to run one edit.
    *
@@ -54,22 +60,24 @@ public final class Rome {
    * @param listener sees each optimisation step (the precision fallback stops at the first non-finite one)
    * @param dynamicLossScale whether the delta's backward uses a fresh {@link LossScaler} per layer
    *     (GradScaler semantics; not in EasyEdit, off by default)
+   * @param stages told each stage's name as the edit enters it ({@link #withStages})
    */
   public record Options(
       PrecisionPolicy policy, OpContext ctx, OptionalDouble divisionFactorOverride,
       TargetValue.StepListener listener, IntFunction<double[]> keySecondMoment,
-      boolean dynamicLossScale) {
+      boolean dynamicLossScale, Consumer<String> stages) {
 
     public static Options of(PrecisionPolicy policy, OpContext ctx) {
-      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS, null, false);
+      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS, null, false,
+          stage -> {});
     }
 
     public Options withDivisionFactor(double value) {
-      return new Options(policy, ctx, OptionalDouble.of(value), listener, keySecondMoment, dynamicLossScale);
+      return new Options(policy, ctx, OptionalDouble.of(value), listener, keySecondMoment, dynamicLossScale, stages);
     }
 
     public Options withListener(TargetValue.StepListener l) {
-      return new Options(policy, ctx, divisionFactorOverride, l, keySecondMoment, dynamicLossScale);
+      return new Options(policy, ctx, divisionFactorOverride, l, keySecondMoment, dynamicLossScale, stages);
     }
 
     /**
@@ -77,12 +85,21 @@ public final class Rome {
      * {@code stats.KeyStatistics}); u becomes C⁻¹k̄/‖C⁻¹k̄‖, computed by a Cholesky solve in FP64.
      */
     public Options withKeySecondMoment(IntFunction<double[]> c) {
-      return new Options(policy, ctx, divisionFactorOverride, listener, c, dynamicLossScale);
+      return new Options(policy, ctx, divisionFactorOverride, listener, c, dynamicLossScale, stages);
     }
 
     /** GradScaler-style dynamic loss scaling of the delta's backward (a labelled option, not EasyEdit). */
     public Options withDynamicLossScale(boolean on) {
-      return new Options(policy, ctx, divisionFactorOverride, listener, keySecondMoment, on);
+      return new Options(policy, ctx, divisionFactorOverride, listener, keySecondMoment, on, stages);
+    }
+
+    /**
+     * Told the name of each stage as the edit enters it: {@code compute_u} (the key k̄ and u),
+     * {@code compute_v} (the optimisation of v*), {@code key at the bare prompt} (k and W k that r
+     * divides by), per layer.
+     */
+    public Options withStages(Consumer<String> s) {
+      return new Options(policy, ctx, divisionFactorOverride, listener, keySecondMoment, dynamicLossScale, s);
     }
   }
 
@@ -127,11 +144,12 @@ public final class Rome {
     }
     log.line(request.logLine());
     List<LayerUpdate> updates = new ArrayList<>();
-    List<Tensor> originals = new ArrayList<>();
+    WeightSnapshot applied = WeightSnapshot.of(model);
     FloatFormat fmt = opt.policy().storage();
     try {
       for (int layer : hp.layers().stream().sorted().toList()) {
         String weightName = ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
+        opt.stages().accept(STAGE_U);
         log.line("Computing left vector (u)...");
         log.line("Selected u projection object " + request.subject());
         float[] kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer,
@@ -142,9 +160,11 @@ public final class Rome {
         float[] u = unit(kMean, fmt);
         log.line("Left vector shape: (" + u.length + ",)");
         log.line("Computing right vector (v)");
+        opt.stages().accept(STAGE_V);
         TargetValue.Result v = TargetValue.optimise(model, tok, opt.policy(), opt.ctx(), layer,
             hp.valueOptimization(), contexts, request.promptTemplate(), request.subject(),
             request.targetNew(), log, opt.listener(), opt.dynamicLossScale() ? new LossScaler() : null);
+        opt.stages().accept(STAGE_KEY);
         SubjectKey.AtToken cur = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
             request.promptTemplate(), request.subject());
         // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its dtype.
@@ -176,23 +196,28 @@ public final class Rome {
         updates.add(new LayerUpdate(layer, weightName, u, r, factor, computedFactor,
             opt.divisionFactorOverride().isPresent(), v, updated, RankOneUpdate.nonFinite(updated)));
         // execute_rome applies each layer's update before computing the next one.
-        originals.add(w.copy());
-        RankOneUpdate.copyInto(updated, w);
+        applied.overwrite(weightName, layer, updated);
       }
     } finally {
-      for (int i = originals.size() - 1; i >= 0; i--) {
-        RankOneUpdate.copyInto(originals.get(i), model.writableDownProj(updates.get(i).layer()));
-      }
+      applied.restore();
     }
     log.line("Deltas successfully computed for " + names(updates));
     return new Outcome(request, List.copyOf(updates));
   }
 
-  /** Writes the updates into the model (even non-finite ones: EasyEdit checks nothing). */
+  /**
+   * Writes the updates into the model (even non-finite ones: EasyEdit checks nothing). An edit
+   * session writes through {@code RomeEditor} instead, which can also undo the write.
+   */
   public static void apply(LlamaModel model, Outcome outcome, EditLog log) {
     for (LayerUpdate l : outcome.layers()) {
       RankOneUpdate.copyInto(l.updated(), model.writableDownProj(l.layer()));
     }
+    logInserted(outcome, log);
+  }
+
+  /** EasyEdit's line after the new weights are written. */
+  static void logInserted(Outcome outcome, EditLog log) {
     log.line("New weights successfully inserted into " + names(outcome.layers()));
   }
 

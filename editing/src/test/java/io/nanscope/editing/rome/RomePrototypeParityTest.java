@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
