@@ -273,12 +273,14 @@ def main():
                                 "losses": losses, "init_norm": float(np.linalg.norm(init)),
                                 "z_norm": float(np.linalg.norm(z)), "z": z.tolist()})
     zs = np.stack(zs, 1)  # (C, n)
+    # C of every edit layer on the unedited model (the statistics EasyEdit caches on disk)
+    covs = {l: second_moment(w, tok, l) for l in LAYERS}
     for i, l in enumerate(LAYERS):
         k = np.stack([keys_at(w, tok, l, p, s) for p, s, _ in REQUESTS], 1)  # (F, n)
         cur = np.stack([run(w, tok.encode(p.replace("{}", s), True), zl)[0][zl][subject_last(tok, p, s)]
                         for p, s, _ in REQUESTS], 1)
         r = (zs - cur) / (len(LAYERS) - i)
-        cov = second_moment(w, tok, l)
+        cov = covs[l]
         adj = np.linalg.solve(LAMBDA * cov + k @ k.T, k)
         dw = r @ adj.T  # (C, F)
         w["w2"][l] = w["w2"][l] + dw
