@@ -86,8 +86,8 @@ class MemitPrecisionTest {
       assertThat(sites).contains(s + "memit.residual_spread div fp64", s + "memit.covariance_solve cholesky_solve fp64",
           s + "memit.delta matmul fp64", s + "weight memit_update " + policy.storage().name());
     }
-    assertThat(sites).anyMatch(x -> x.startsWith("layers.2.delta add " + policy.storage().name()));
-    assertThat(sites).anyMatch(x -> x.startsWith("layers.3.mlp.down_proj matmul " + policy.storage().name()));
+    assertThat(sites).anyMatch(x -> x.equals("layers.2.delta add_rows " + policy.storage().name()));
+    assertThat(sites).anyMatch(x -> x.equals("layers.3.mlp.down_proj matmul " + policy.storage().name()));
 
     AlphaEditHyperParams a0 =
         HyperParamsYaml.readAlphaEdit(RepoPaths.inRepo("configs/alphaedit/stories260K.yaml")).hparams();
