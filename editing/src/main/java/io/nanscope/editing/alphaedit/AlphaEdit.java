@@ -88,7 +88,8 @@ public final class AlphaEdit {
       Tensor updated, long nonFiniteWeights) {}
 
   /** Every layer's update for one batch. */
-  public record Outcome(List<RomeRequest> requests, List<TargetValue.Result> values, List<LayerUpdate> layers) {
+  public record Outcome(
+      List<RomeRequest> requests, List<TargetValue.Result> values, List<LayerUpdate> layers) {
 
     public boolean finite() {
       for (TargetValue.Result v : values) {
@@ -279,7 +280,7 @@ public final class AlphaEdit {
     return Tensor.ofDoubles(fmt, Shape.of(rows, cols), flat);
   }
 
-  /** W + ΔW in W's format; {@code roundDelta}: {@code w += upd.to(w.dtype)} (apply), else one rounding. */
+  /** W + ΔW in W's format; {@code roundDelta}: {@code w += upd.to(w.dtype)}, else one rounding. */
   static Tensor plus(Tensor w, double[] delta, boolean roundDelta) {
     FloatFormat fmt = w.format();
     double[] sum = new double[delta.length];

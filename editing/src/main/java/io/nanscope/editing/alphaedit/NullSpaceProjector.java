@@ -20,7 +20,8 @@ public record NullSpaceProjector(double[][] p, int nullity, double[] eigenvalues
   /** P from C: (F, F) row-major. */
   public static NullSpaceProjector of(double[] c, int f, double threshold) {
     if (c.length != (long) f * f) {
-      throw new IllegalArgumentException("the key second moment has " + c.length + " entries, expected " + f + "x" + f);
+      throw new IllegalArgumentException(
+          "the key second moment has " + c.length + " entries, expected " + f + "x" + f);
     }
     double[][] m = new double[f][f];
     for (int i = 0; i < f; i++) {

@@ -83,7 +83,8 @@ public final class LayerKeys {
 
   /** Z at {@code layer}: (C, n) as {@code double[C][n]}, the residual after the layer (stored values). */
   public static double[][] residuals(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, List<Prompt> requests) {
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
+      List<Prompt> requests) {
     int n = requests.size();
     int[][] tokens = new int[n][];
     int[] pos = new int[n];

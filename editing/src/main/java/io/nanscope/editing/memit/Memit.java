@@ -102,7 +102,8 @@ public final class Memit {
    *
    * @param values z optimisation of each request (in batch order)
    */
-  public record Outcome(List<RomeRequest> requests, List<TargetValue.Result> values, List<LayerUpdate> layers) {
+  public record Outcome(
+      List<RomeRequest> requests, List<TargetValue.Result> values, List<LayerUpdate> layers) {
 
     /** Whether every loss, z and the new weights are finite. */
     public boolean finite() {
@@ -115,7 +116,7 @@ public final class Memit {
     }
   }
 
-  /** Computes the update of every layer in {@code hp.layers()} for the whole batch (the model is left as it was). */
+  /** Computes every edit layer's update for the whole batch (the model is left as it was). */
   public static Outcome compute(
       LlamaModel model, Tokenizer tok, MemitHyperParams hp, List<EditRequest> batch,
       TemplateGroups contexts, Options opt, EditLog log) {
@@ -177,7 +178,8 @@ public final class Memit {
           tracer.record(new OpRecord(site.child("weight"), "memit_update", Phase.RANK_ONE_UPDATE, -1,
               List.of(w), updated, null));
         }
-        updates.add(new LayerUpdate(layer, weightName, k, u.spread(), u.delta(), updated, nonFinite(updated)));
+        updates.add(
+            new LayerUpdate(layer, weightName, k, u.spread(), u.delta(), updated, nonFinite(updated)));
         // execute_memit: updated_weight = W + upd (in float64), copied into the dtype parameter.
         originals.add(w.copy());
         copyInto(plus(w, u.delta(), false), w);
