@@ -40,6 +40,11 @@ public final class HyperParamsYaml {
     return read(file, "MEMIT", MemitHyperParams::read);
   }
 
+  /** Reads an AlphaEdit file. */
+  public static LoadedHparams<AlphaEditHyperParams> readAlphaEdit(Path file) throws IOException {
+    return read(file, "AlphaEdit", AlphaEditHyperParams::read);
+  }
+
   /** Reads an FT file. */
   public static LoadedHparams<FtHyperParams> readFt(Path file) throws IOException {
     return read(file, "FT", FtHyperParams::read);
@@ -52,15 +57,16 @@ public final class HyperParamsYaml {
     String name = alg != null && alg.isString() ? alg.stringValue() : null;
     if (name == null) {
       throw new IllegalArgumentException(
-          file + ": missing required key 'alg_name' (one of ROME, MEMIT, FT) that says which algorithm this is");
+          file + ": missing required key 'alg_name' (one of ROME, MEMIT, FT, AlphaEdit) that says which algorithm this is");
     }
     return switch (name) {
       case "ROME" -> bind(file.toString(), root, "ROME", RomeHyperParams::read);
       case "MEMIT" -> bind(file.toString(), root, "MEMIT", MemitHyperParams::read);
       case "FT" -> bind(file.toString(), root, "FT", FtHyperParams::read);
+      case "AlphaEdit" -> bind(file.toString(), root, "AlphaEdit", AlphaEditHyperParams::read);
       default ->
           throw new IllegalArgumentException(
-              file + ": key 'alg_name': \"" + name + "\" is not supported; expected ROME, MEMIT or FT");
+              file + ": key 'alg_name': \"" + name + "\" is not supported; expected ROME, MEMIT, FT or AlphaEdit");
     };
   }
 

@@ -116,7 +116,8 @@ class HyperParamsYamlTest {
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
     for (String name :
         List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "rome/stories260K-in-context.yaml",
-            "memit/llama-7b.yaml", "ft/llama-7b.yaml")) {
+            "memit/llama-7b.yaml", "ft/llama-7b.yaml", "memit/stories260K.yaml",
+            "alphaedit/llama-7b.yaml", "alphaedit/stories260K.yaml")) {
       Path file = config(name);
       LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
       assertThat(loaded.warnings()).as(name).isEmpty();
@@ -160,6 +161,24 @@ class HyperParamsYamlTest {
     assertThat(ft.lr()).isEqualTo(5e-4);
     assertThat(ft.normConstraint()).isEmpty();
     assertThat(ft.objectiveOptimization()).isEqualTo("prompt_last");
+  }
+
+  @Test
+  void alphaEditFilesLoadWithEasyEditsValues() throws IOException {
+    // EasyEdit hparams/AlphaEdit/llama3-8b.yaml (the closest Llama file; none exists for Llama-2)
+    AlphaEditHyperParams a = HyperParamsYaml.readAlphaEdit(config("alphaedit/llama-7b.yaml")).hparams();
+    assertThat(a.layers()).containsExactly(4, 5, 6, 7, 8);
+    assertThat(a.nullspaceThreshold()).isEqualTo(2e-2);
+    assertThat(a.l2()).isEqualTo(1.0);
+    assertThat(a.valueOptimization().clampNormFactor()).isEqualTo(0.75);
+    assertThat(a.valueOptimization().lr()).isEqualTo(0.1);
+    assertThat(a.valueOptimization().weightDecay()).isEqualTo(0.5);
+    assertThat(a.pLoc()).isEqualTo("./null_space_project.pt");
+    AlphaEditHyperParams small = HyperParamsYaml.readAlphaEdit(config("alphaedit/stories260K.yaml")).hparams();
+    MemitHyperParams memit = HyperParamsYaml.readMemit(config("memit/stories260K.yaml")).hparams();
+    assertThat(small.layers()).as("AlphaEdit edits MEMIT's layers").isEqualTo(memit.layers());
+    assertThatThrownBy(() -> HyperParamsYaml.readMemit(config("alphaedit/llama-7b.yaml")))
+        .hasMessageContaining("'alg_name' is \"AlphaEdit\"");
   }
 
   private static String romeYamlWith(String replaceKey, String newLine) {
