@@ -16,7 +16,7 @@ public class KeySimilarity {
     PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
     LlamaModel m = LlamaModel.load(dir, FloatFormat.FP32);
     Tokenizer tok = Tokenizer.readFromDirectory(dir);
-    TemplateGroups t = TemplateGroups.sample(new FastGeneration(m, tok, fp32, OpContext.DEFAULT), 42, "x");
+    TemplateGroups t = TemplateGroups.sample(new GenerateFast(m, tok, fp32, OpContext.DEFAULT), 42, "x");
     List<EditRequest> rs = EditDatasets.knowEdit(Path.of("configs/edits/tinystories-edits.json"));
     List<LayerKeys.Prompt> ps = rs.stream().map(r -> { RomeRequest q = r.forRome(); return new LayerKeys.Prompt(q.promptTemplate(), q.subject()); }).toList();
     for (int layer : new int[] {1, 2}) {

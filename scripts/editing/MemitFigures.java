@@ -22,7 +22,7 @@ import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.SecondMomentSettings;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.memit.Memit;
 import io.nanscope.editing.request.EditDatasets;
@@ -75,7 +75,7 @@ public class MemitFigures {
     for (int layer : h.layers()) {
       cov.put(layer, KeyStatistics.compute(m0, tok, fp32, ctx, layer, texts, 256, Optional.empty(), i -> {}).moment());
     }
-    TemplateGroups templates = TemplateGroups.sample(new FastGeneration(m0, tok, fp32, ctx), 42, "figures");
+    TemplateGroups templates = TemplateGroups.sample(new GenerateFast(m0, tok, fp32, ctx), 42, "figures");
     System.out.println("Cached context templates " + templates.pythonList());
     List<EditRequest> records = EditDatasets.knowEdit(data);
     Evaluator evaluator = new Evaluator(new ModelProbes(model, tok, policy, ctx), null);

@@ -1,5 +1,6 @@
 package io.nanscope.editing.keys;
 
+import io.nanscope.llama.generate.GenerateFast;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -47,7 +48,7 @@ public record TemplateGroups(List<List<String>> groups, String description) {
   }
 
   /** Samples them as EasyEdit does: one text of {@link #LENGTH} tokens per prompt word, top-k 5. */
-  public static TemplateGroups sample(FastGeneration gen, long seed, String description) {
+  public static TemplateGroups sample(GenerateFast gen, long seed, String description) {
     java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
     List<String> texts = gen.generate(ContextTemplates.PROMPTS, 1, LENGTH, 5, rng);
     return fromSamples(texts, description + ", seed " + seed);

@@ -9,7 +9,7 @@ import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.MemitHyperParams;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
@@ -54,7 +54,7 @@ class MemitEndToEndTest {
       cov.put(layer, KeyStatistics.compute(model, tok, fp32, ctx, layer, texts, 256, Optional.empty(), i -> {})
           .moment());
     }
-    TemplateGroups templates = TemplateGroups.sample(new FastGeneration(model, tok, fp32, ctx), 42, "test");
+    TemplateGroups templates = TemplateGroups.sample(new GenerateFast(model, tok, fp32, ctx), 42, "test");
     List<EditRequest> batch =
         EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json")).subList(0, RECORDS);
     Evaluator evaluator = new Evaluator(new ModelProbes(model, tok, fp32, ctx), null);
