@@ -13,6 +13,7 @@ module io.nanscope.editing {
   exports io.nanscope.editing.keys;
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
+  exports io.nanscope.editing.finetune;
   exports io.nanscope.editing.eval;
   exports io.nanscope.editing.repro;
   exports io.nanscope.editing.report;

@@ -6,7 +6,7 @@ import java.util.Map;
 /** Hyperparameters of one editing algorithm, read from an EasyEdit YAML file. */
 public sealed interface EditHyperParams permits RomeHyperParams, MemitHyperParams, FtHyperParams {
 
-  /** EasyEdit's {@code alg_name}: "ROME", "MEMIT" or "FT". */
+  /** EasyEdit's {@code alg_name}: "ROME", "R-ROME", "MEMIT" or "FT". */
   String algName();
 
   /** The layers the algorithm rewrites. */
