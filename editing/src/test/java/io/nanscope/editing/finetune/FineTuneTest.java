@@ -456,6 +456,29 @@ class FineTuneTest {
     assertThat(adamFormats).containsExactly(FloatFormat.FP32);
   }
 
+  /**
+   * Pure FP16 Adam (the weight is FP16, so torch.optim.Adam's moments are FP16 too): eps = 1e-8 rounds
+   * to 0 and g² underflows, so the first step divides by zero where the gradient is small. The
+   * first-overflow report names the optimiser's site; with FP32 moments the same run stays finite.
+   */
+  @Test
+  void pureFp16AdamOverflowsAtTheOptimiserAndTheReportNamesIt() throws Exception {
+    PrecisionPolicy fp16 = PrecisionPolicy.named("pytorch-fp16");
+    FtHyperParams hp = hparams("stories260K-ftm.yaml", "num_steps: 25", "num_steps: 2");
+    List<EditRequest> one = List.of(EditRequest.of("Tom", "Tom was very", "happy"));
+    LlamaModel m = LlamaModel.load(ROOT.resolve("models/stories260K"), fp16.storage());
+    io.nanscope.engine.trace.AnomalyTracer anomalies =
+        io.nanscope.engine.trace.AnomalyTracer.recording(new io.nanscope.engine.trace.TraceContext());
+    FineTune.Outcome o = FineTune.compute(m, tok(), hp, one,
+        FineTune.Options.of(fp16, OpContext.DEFAULT.withTracer(anomalies)), EditLog.NONE);
+    assertThat(o.finite()).isFalse();
+    assertThat(anomalies.first()).hasValueSatisfying(f -> assertThat(f.summary())
+        .as(f.report()).contains("adam.layers.3.mlp.down_proj.weight").contains("from finite inputs"));
+    FineTune.Outcome fp32Moments = FineTune.compute(m, tok(), hp, one,
+        FineTune.Options.of(fp16, OpContext.DEFAULT).withAdamStateFormat(FloatFormat.FP32), EditLog.NONE);
+    assertThat(fp32Moments.finite()).isTrue();
+  }
+
   @Test
   void badConfigurationsAreRefusedWithAReason() throws Exception {
     LlamaModel m = LlamaModel.load(ROOT.resolve("models/stories260K"), FloatFormat.FP32);

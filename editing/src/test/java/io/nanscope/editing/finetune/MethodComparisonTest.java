@@ -88,6 +88,51 @@ class MethodComparisonTest {
     }
   }
 
+  /**
+   * FT-L and FT-M under each precision policy (and FP16 with FP32 Adam moments, the labelled option):
+   * Edit Succ., Locality and how many of the 15 edits produced a non-finite weight. Opt-in as above.
+   */
+  @Test
+  @EnabledIfSystemProperty(named = "nanscope.methodTable", matches = "true")
+  void fineTuningUnderEveryPolicy() throws Exception {
+    List<EditRequest> records = EditDatasets.knowEdit(ROOT.resolve("configs/edits/tinystories-edits.json"));
+    StringBuilder table = new StringBuilder("| method | policy | Adam state | Edit Succ. post | Locality post | non-finite edits |\n");
+    for (String config : List.of("ft/stories260K.yaml", "ft/stories260K-ftm.yaml")) {
+      FtHyperParams hp = HyperParamsYaml.readFt(ROOT.resolve("configs/" + config)).hparams();
+      for (String policyName : List.of("fp32", "pytorch-bf16", "pytorch-fp16", "pytorch-fp16+fp32-adam")) {
+        boolean fp32Adam = policyName.endsWith("+fp32-adam");
+        PrecisionPolicy policy = PrecisionPolicy.named(policyName.replace("+fp32-adam", ""));
+        OpContext ctx = OpContext.DEFAULT;
+        LlamaModel m = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
+        Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
+        int[] nonFinite = {0};
+        FineTune.Options opt = FineTune.Options.of(policy, ctx);
+        if (fp32Adam) {
+          opt = opt.withAdamStateFormat(io.nanscope.engine.format.FloatFormat.FP32);
+        }
+        FineTune.Options options = opt;
+        EditSession.Editor editor = (r, i) -> {
+          FineTune.Outcome o = FineTune.compute(m, tok, hp, List.of(r), options, EditLog.NONE);
+          nonFinite[0] += o.finite() ? 0 : 1;
+          List<Tensor> saved = o.layers().stream().map(l -> m.writableDownProj(l.layer()).copy()).toList();
+          FineTune.apply(m, o, EditLog.NONE);
+          return () -> {
+            for (int k = 0; k < saved.size(); k++) {
+              Tensor w = m.writableDownProj(o.layers().get(k).layer());
+              java.lang.foreign.MemorySegment.copy(saved.get(k).segment(), 0, w.segment(), 0, w.segment().byteSize());
+            }
+          };
+        };
+        EditSummary[] s = run(m, tok, policy, ctx, records, editor);
+        table.append(String.format("| %s | %s | %s | %.2f | %.2f | %d |%n",
+            hp.objectiveOptimization().equals("prompt_last") ? "FT-L" : "FT-M", policy.name(),
+            fp32Adam ? "fp32" : policy.storage().name(), s[1].editSucc(), s[1].locality().orElse(Double.NaN),
+            nonFinite[0]));
+      }
+    }
+    System.out.println(table);
+  }
+
   static EditSummary[] run(
       LlamaModel m, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, List<EditRequest> records,
       EditSession.Editor editor) {
