@@ -76,8 +76,15 @@ class MethodComparisonTest {
       RomeHyperParams hp = HyperParamsYaml.readRome(ROOT.resolve("configs/" + config)).hparams();
       ContextTemplates templates = ContextTemplates.sample(new FastGeneration(m, tok, policy, ctx),
           hp.contextTemplateLengthParams(), 42, "test");
-      RomeEditor editor = new RomeEditor(m, tok, hp, templates, Rome.Options.of(policy, ctx), EditLog.NONE, o -> {});
+      List<double[]> factors = new java.util.ArrayList<>();
+      RomeEditor editor = new RomeEditor(m, tok, hp, templates, Rome.Options.of(policy, ctx), EditLog.NONE,
+          o -> o.layers().forEach(l -> factors.add(new double[] {l.divisionFactor(), norm(l.r())})));
       rows.put(hp.algName(), run(m, tok, policy, ctx, records, editor));
+      double[] kTu = factors.stream().mapToDouble(f -> f[0]).sorted().toArray();
+      double[] rNorm = factors.stream().mapToDouble(f -> f[1]).sorted().toArray();
+      System.out.printf("%s: division factor min %.4g median %.4g max %.4g; |r| min %.4g median %.4g max %.4g%n",
+          hp.algName(), kTu[0], kTu[kTu.length / 2], kTu[kTu.length - 1], rNorm[0], rNorm[rNorm.length / 2],
+          rNorm[rNorm.length - 1]);
     }
     StringBuilder table = new StringBuilder("| method | Edit Succ. pre | Edit Succ. post | Locality post |\n");
     rows.forEach((name, s) -> table.append(String.format("| %s | %.2f | %.2f | %.2f |%n", name, s[0].editSucc(),
@@ -131,6 +138,14 @@ class MethodComparisonTest {
       }
     }
     System.out.println(table);
+  }
+
+  static double norm(float[] x) {
+    double s = 0;
+    for (float f : x) {
+      s += (double) f * f;
+    }
+    return Math.sqrt(s);
   }
 
   static EditSummary[] run(
