@@ -27,11 +27,12 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * Fine-tuning edits, FT-L and FT-M (Zhang et al. 2024, "A Comprehensive Study of Knowledge Editing for
- * Large Language Models", arXiv 2401.01286, §4: FT-L after Meng et al. 2022's constrained fine-tuning
- * baseline, FT-M its teacher-forced variant), with EasyEdit's semantics (easyeditor/models/ft/ft_main.py,
- * {@code execute_ft}): the weights named by {@code rewrite_module_tmp} at {@code layers} (Llama-2:
- * {@code model.layers.21.mlp.down_proj.weight}) are trained with
+ * Fine-tuning edits, FT-L and FT-M (Zhang et al. 2024, "A Comprehensive Study of Knowledge Editing
+ * for Large Language Models", arXiv 2401.01286, §4: FT-L after Meng et al. 2022's constrained
+ * fine-tuning baseline, FT-M its teacher-forced variant), with EasyEdit's semantics
+ * (easyeditor/models/ft/ft_main.py, {@code execute_ft}): the weights named by {@code
+ * rewrite_module_tmp} at {@code layers} (Llama-2: {@code model.layers.21.mlp.down_proj.weight}) are
+ * trained with
  *
  * <pre>
  *   Adam(lr, betas (0.9, 0.999), eps 1e-8, weight_decay)       torch.optim.Adam defaults otherwise
@@ -47,20 +48,24 @@ import java.util.Objects;
  * <p>Precision: the forward and backward run in the {@link PrecisionPolicy} (weights in its storage
  * format, their gradient in the same format, as PyTorch's {@code .grad}); Adam's state is in the
  * weight's format by default — {@code torch.optim.Adam} creates it with {@code zeros_like(param)} —
- * or in {@link Options#adamStateFormat} when set (FP32 moments, a labelled option). ΔW, W₀ ± ε and W₀ + ΔW
- * are computed in FP32 and rounded once to the weight's format, as PyTorch's kernels do. The tracer
- * sees the model's sites, the losses ({@code loss.b.*}), Adam ({@code adam.layers.L.mlp.down_proj.weight.*})
- * and {@code ft.layers.L.mlp.down_proj.weight.{norm_constraint,delta,updated}}.
+ * or in {@link Options#adamStateFormat} when set (FP32 moments, a labelled option). ΔW, W₀ ± ε and
+ * W₀ + ΔW are computed in FP32 and rounded once to the weight's format, as PyTorch's kernels do.
+ * The tracer sees the model's sites, the losses ({@code loss.b.*}), Adam ({@code
+ * adam.layers.L.mlp.down_proj.weight.*}) and {@code
+ * ft.layers.L.mlp.down_proj.weight.{norm_constraint,delta,updated}}.
  *
  * <p>{@link #compute} never writes the model: it trains copies and returns the new weights; {@link
- * #apply} writes them. Only {@code down_proj} weights can be rewritten (the model has no other writable
- * weight); {@code kl_factor} and {@code max_length} are read but, as in EasyEdit's FT, unused.
+ * #apply} writes them. Only {@code down_proj} weights can be rewritten (the model has no other
+ * writable weight); {@code kl_factor} and {@code max_length} are read but, as in EasyEdit's FT,
+ * unused.
  */
 public final class FineTune {
 
   private FineTune() {}
 
-  /** EasyEdit's thresholds: a batch with loss below it does not step; an epoch mean below it stops. */
+  /**
+   * EasyEdit's thresholds: a batch with loss below it does not step; an epoch mean below it stops.
+   */
   public static final double STOP_LOSS = 1e-2;
 
   /**
@@ -68,10 +73,12 @@ public final class FineTune {
    *
    * @param policy the precision policy of every forward and backward
    * @param ctx tracer, threads
-   * @param listener sees every batch's loss (the precision fallback stops at the first non-finite one)
+   * @param listener sees every batch's loss (the precision fallback stops at the first non-finite
+   *     one)
    * @param adamStateFormat Adam's moment format, or null for the weight's own (PyTorch)
    */
-  public record Options(PrecisionPolicy policy, OpContext ctx, StepListener listener, FloatFormat adamStateFormat) {
+  public record Options(
+      PrecisionPolicy policy, OpContext ctx, StepListener listener, FloatFormat adamStateFormat) {
 
     public Options {
       Objects.requireNonNull(policy, "policy");
@@ -87,7 +94,9 @@ public final class FineTune {
       return new Options(policy, ctx, l, adamStateFormat);
     }
 
-    /** Adam's moments in {@code f} instead of the weight's format (not what PyTorch does; labelled). */
+    /**
+     * Adam's moments in {@code f} instead of the weight's format (not what PyTorch does; labelled).
+     */
     public Options withAdamStateFormat(FloatFormat f) {
       return new Options(policy, ctx, listener, f);
     }
@@ -117,7 +126,8 @@ public final class FineTune {
    * @param updated W' = W₀ + ΔW, not yet written into the model
    * @param nonFiniteWeights NaN or infinite values in {@code updated}
    */
-  public record LayerUpdate(int layer, String weightName, Tensor delta, Tensor updated, long nonFiniteWeights) {}
+  public record LayerUpdate(
+      int layer, String weightName, Tensor delta, Tensor updated, long nonFiniteWeights) {}
 
   /**
    * Every trained weight for a batch of requests.
@@ -126,7 +136,10 @@ public final class FineTune {
    * @param stoppedByListener whether the listener ended the training
    */
   public record Outcome(
-      List<EditRequest> requests, List<LayerUpdate> layers, List<Step> steps, boolean stoppedByListener) {
+      List<EditRequest> requests,
+      List<LayerUpdate> layers,
+      List<Step> steps,
+      boolean stoppedByListener) {
 
     public Outcome {
       requests = List.copyOf(requests);
@@ -136,13 +149,19 @@ public final class FineTune {
 
     /** Whether every loss and every new weight is finite. */
     public boolean finite() {
-      return layers.stream().allMatch(l -> l.nonFiniteWeights() == 0) && steps.stream().allMatch(Step::finite);
+      return layers.stream().allMatch(l -> l.nonFiniteWeights() == 0)
+          && steps.stream().allMatch(Step::finite);
     }
   }
 
   /** Trains on {@code requests} and returns the new weights (the model is left as it was). */
   public static Outcome compute(
-      LlamaModel model, Tokenizer tok, FtHyperParams hp, List<EditRequest> requests, Options opt, EditLog log) {
+      LlamaModel model,
+      Tokenizer tok,
+      FtHyperParams hp,
+      List<EditRequest> requests,
+      Options opt,
+      EditLog log) {
     if (requests.isEmpty()) {
       throw new IllegalArgumentException("fine-tuning needs at least one edit request");
     }
@@ -167,20 +186,33 @@ public final class FineTune {
       original[i] = model.weights().get(layers.get(i), WeightNames.Layer.W_DOWN);
       if (original[i].format() != wf) {
         throw new IllegalArgumentException(
-            names.get(i) + " is stored in " + original[i].format().name() + " but the policy " + opt.policy().name()
-                + " stores weights in " + wf.name() + ": load the model with the policy's storage format");
+            names.get(i)
+                + " is stored in "
+                + original[i].format().name()
+                + " but the policy "
+                + opt.policy().name()
+                + " stores weights in "
+                + wf.name()
+                + ": load the model with the policy's storage format");
       }
       trained[i] = original[i].copy();
       sites[i] = names.get(i).substring("model.".length());
     }
-    Adam adam = new Adam(hp.lr(), 0.9, 0.999, 1e-8, hp.weightDecay(),
-        opt.adamStateFormat() != null ? opt.adamStateFormat() : wf);
+    Adam adam =
+        new Adam(
+            hp.lr(),
+            0.9,
+            0.999,
+            1e-8,
+            hp.weightDecay(),
+            opt.adamStateFormat() != null ? opt.adamStateFormat() : wf);
 
     List<FtLoss.Batch> batches = new ArrayList<>();
     List<Integer> sizes = new ArrayList<>();
     for (int from = 0; from < requests.size(); from += hp.batchSize()) {
       int to = Math.min(requests.size(), from + hp.batchSize());
-      batches.add(FtLoss.batch(tok, objective, prompts.subList(from, to), targets.subList(from, to)));
+      batches.add(
+          FtLoss.batch(tok, objective, prompts.subList(from, to), targets.subList(from, to)));
       sizes.add(to - from);
     }
     Tracer tracer = opt.ctx().tracer();
@@ -225,8 +257,13 @@ public final class FineTune {
         }
         if (hp.normConstraint().isPresent()) {
           for (int i = 0; i < layers.size(); i++) {
-            clamp(trained[i], original[i], hp.normConstraint().getAsDouble(), tracer,
-                Site.of("ft", sites[i], "norm_constraint"), step);
+            clamp(
+                trained[i],
+                original[i],
+                hp.normConstraint().getAsDouble(),
+                tracer,
+                Site.of("ft", sites[i], "norm_constraint"),
+                step);
           }
         }
       }
@@ -241,7 +278,8 @@ public final class FineTune {
     }
     List<LayerUpdate> updates = new ArrayList<>();
     for (int i = 0; i < layers.size(); i++) {
-      Tensor delta = difference(trained[i], original[i], tracer, Site.of("ft", sites[i], "delta"), step);
+      Tensor delta =
+          difference(trained[i], original[i], tracer, Site.of("ft", sites[i], "delta"), step);
       Tensor updated = sum(original[i], delta, tracer, Site.of("ft", sites[i], "updated"), step);
       updates.add(new LayerUpdate(layers.get(i), names.get(i), delta, updated, nonFinite(updated)));
     }
@@ -254,18 +292,20 @@ public final class FineTune {
     for (LayerUpdate l : outcome.layers()) {
       Tensor w = model.writableDownProj(l.layer());
       if (w.format() != l.updated().format() || !w.shape().equals(l.updated().shape())) {
-        throw new IllegalArgumentException("cannot write " + l.updated() + " over " + l.weightName() + " " + w);
+        throw new IllegalArgumentException(
+            "cannot write " + l.updated() + " over " + l.weightName() + " " + w);
       }
       MemorySegment.copy(l.updated().segment(), 0, w.segment(), 0, w.segment().byteSize());
     }
-    log.line("New weights successfully inserted into "
-        + pyList(outcome.layers().stream().map(LayerUpdate::weightName).toList()));
+    log.line(
+        "New weights successfully inserted into "
+            + pyList(outcome.layers().stream().map(LayerUpdate::weightName).toList()));
   }
 
   /**
    * The layers whose weights EasyEdit's {@code named_parameters()} filter selects ({@code
-   * rewrite_module_tmp.format(layer) in name}), in the model's order; every selected weight must be a
-   * {@code down_proj}.
+   * rewrite_module_tmp.format(layer) in name}), in the model's order; every selected weight must be
+   * a {@code down_proj}.
    */
   static List<Integer> trainedLayers(LlamaModel model, FtHyperParams hp) {
     int n = model.config().nLayers();
@@ -282,26 +322,41 @@ public final class FineTune {
     for (int layer : hp.layers()) {
       if (layer >= n) {
         throw new IllegalArgumentException(
-            "layers: " + layer + " is not a layer of this model (it has " + n + ", 0 to " + (n - 1) + ")");
+            "layers: "
+                + layer
+                + " is not a layer of this model (it has "
+                + n
+                + ", 0 to "
+                + (n - 1)
+                + ")");
       }
     }
     for (String name : all) {
-      boolean selected = hp.layers().stream()
-          .anyMatch(l -> name.contains(ModuleTemplates.atLayer(hp.modules().rewriteModule(), l)));
+      boolean selected =
+          hp.layers().stream()
+              .anyMatch(
+                  l -> name.contains(ModuleTemplates.atLayer(hp.modules().rewriteModule(), l)));
       if (!selected) {
         continue;
       }
       int layer = downProjLayer(name, n);
       if (layer < 0) {
         throw new IllegalArgumentException(
-            "rewrite_module_tmp \"" + hp.modules().rewriteModule() + "\" selects " + name
-                + "; only down_proj weights can be rewritten here: use \"model.layers.{}.mlp.down_proj.weight\"");
+            "rewrite_module_tmp \""
+                + hp.modules().rewriteModule()
+                + "\" selects "
+                + name
+                + "; only down_proj weights can be rewritten here: use"
+                + " \"model.layers.{}.mlp.down_proj.weight\"");
       }
       layers.add(layer);
     }
     if (layers.isEmpty()) {
       throw new IllegalArgumentException(
-          "rewrite_module_tmp \"" + hp.modules().rewriteModule() + "\" at layers " + hp.layers()
+          "rewrite_module_tmp \""
+              + hp.modules().rewriteModule()
+              + "\" at layers "
+              + hp.layers()
               + " names no weight of the model: use \"model.layers.{}.mlp.down_proj.weight\"");
     }
     return layers;
@@ -318,7 +373,8 @@ public final class FineTune {
 
   /**
    * {@code W ← clamp(W, W₀ − ε, W₀ + ε)} (torch.clamp with tensor bounds: min(max(W, lo), hi), NaN
-   * stays NaN); the bounds are computed in FP32 and rounded to W's format, as {@code weights_copy[k] − eps}.
+   * stays NaN); the bounds are computed in FP32 and rounded to W's format, as {@code
+   * weights_copy[k] − eps}.
    */
   static void clamp(Tensor w, Tensor w0, double eps, Tracer tracer, Site site, int step) {
     FloatFormat f = w.format();
@@ -331,7 +387,8 @@ public final class FineTune {
       w.set(i, Math.min(Math.max(w.get(i), lo), hi));
     }
     if (before != null) {
-      tracer.record(new OpRecord(site, "clamp", Phase.OPTIMIZER, step, List.of(before, w0), w.copy(), null));
+      tracer.record(
+          new OpRecord(site, "clamp", Phase.OPTIMIZER, step, List.of(before, w0), w.copy(), null));
     }
   }
 
@@ -345,10 +402,12 @@ public final class FineTune {
     return elementwise(a, b, 1, "add", tracer, site, step);
   }
 
-  private static Tensor elementwise(Tensor a, Tensor b, int sign, String op, Tracer tracer, Site site, int step) {
+  private static Tensor elementwise(
+      Tensor a, Tensor b, int sign, String op, Tracer tracer, Site site, int step) {
     FloatFormat f = a.format();
     Tensor out = Tensor.zeros(f, a.shape());
-    float[] unrounded = tracer.enabled() && f != FloatFormat.FP32 ? new float[Math.toIntExact(a.size())] : null;
+    float[] unrounded =
+        tracer.enabled() && f != FloatFormat.FP32 ? new float[Math.toIntExact(a.size())] : null;
     for (long i = 0; i < a.size(); i++) {
       float v = sign > 0 ? a.get(i) + b.get(i) : a.get(i) - b.get(i);
       out.set(i, f.round(v));

@@ -36,15 +36,15 @@ import java.util.Map;
  * </pre>
  *
  * Log-probabilities come from the logits as the model leaves them (FP32 under the {@code pytorch-*}
- * policies: {@code logits.float()}); the gather, log-softmax and NLL run in the policy's precision for
- * {@link OpKind#GATHER}, {@link OpKind#LOG_SOFTMAX} and {@link OpKind#LOSS}, the batch mean in {@link
- * OpKind#SUM}'s, at sites {@code loss.b.*}.
+ * policies: {@code logits.float()}); the gather, log-softmax and NLL run in the policy's precision
+ * for {@link OpKind#GATHER}, {@link OpKind#LOG_SOFTMAX} and {@link OpKind#LOSS}, the batch mean in
+ * {@link OpKind#SUM}'s, at sites {@code loss.b.*}.
  *
- * <p>Rows of different length: EasyEdit left-pads FT batches (its padding side for methods other than
- * ROME/MEMIT/…) and runs the model without position ids, so a padded row's positions shift, and its
- * {@code prompt_last} index ({@code attention_mask.sum − 1}) then points into the prompt. Here each row
- * is read as if it were alone (right padding, masked), which is what the loss means; with EasyEdit's
- * {@code batch_size: 1} the two agree.
+ * <p>Rows of different length: EasyEdit left-pads FT batches (its padding side for methods other
+ * than ROME/MEMIT/…) and runs the model without position ids, so a padded row's positions shift,
+ * and its {@code prompt_last} index ({@code attention_mask.sum − 1}) then points into the prompt.
+ * Here each row is read as if it were alone (right padding, masked), which is what the loss means;
+ * with EasyEdit's {@code batch_size: 1} the two agree.
  */
 public final class FtLoss {
 
@@ -74,7 +74,9 @@ public final class FtLoss {
         }
       }
       throw new IllegalArgumentException(
-          "objective_optimization \"" + key + "\" is not one of prompt_last (FT-L), target_new (FT-M)");
+          "objective_optimization \""
+              + key
+              + "\" is not one of prompt_last (FT-L), target_new (FT-M)");
     }
   }
 
@@ -86,7 +88,8 @@ public final class FtLoss {
    * @param targets per row, the token each scored position must give (same length as positions)
    * @param mask per row, whether the scored token counts (FT-L: not unk; FT-M: all)
    */
-  public record Batch(Objective objective, int[][] tokens, int[][] positions, int[][] targets, boolean[][] mask) {
+  public record Batch(
+      Objective objective, int[][] tokens, int[][] positions, int[][] targets, boolean[][] mask) {
 
     public int rows() {
       return tokens.length;
@@ -94,13 +97,17 @@ public final class FtLoss {
   }
 
   /**
-   * Tokenises {@code prompts} and {@code targets} (targets with their leading space) for {@code objective}.
+   * Tokenises {@code prompts} and {@code targets} (targets with their leading space) for {@code
+   * objective}.
    */
-  public static Batch batch(Tokenizer tok, Objective objective, List<String> prompts, List<String> targets) {
+  public static Batch batch(
+      Tokenizer tok, Objective objective, List<String> prompts, List<String> targets) {
     if (prompts.size() != targets.size() || prompts.isEmpty()) {
       throw new IllegalArgumentException(
-          "a fine-tuning batch needs as many targets as prompts (at least one), got " + prompts.size()
-              + " and " + targets.size());
+          "a fine-tuning batch needs as many targets as prompts (at least one), got "
+              + prompts.size()
+              + " and "
+              + targets.size());
     }
     int b = prompts.size();
     int[][] tokens = new int[b][];
@@ -108,8 +115,8 @@ public final class FtLoss {
     int[][] targetIds = new int[b][];
     boolean[][] mask = new boolean[b][];
     if (objective == Objective.PROMPT_LAST) {
-      // tok(tgt, padding=True): BOS + pieces, padded with pad_token_id = eos_token_id (EasyEdit sets
-      // it for Llama); the pad side does not matter for a bag of tokens.
+      // tok(tgt, padding=True): BOS + pieces, padded with pad_token_id = eos_token_id (EasyEdit
+      // sets it for Llama); the pad side does not matter for a bag of tokens.
       int[][] raw = new int[b][];
       int longest = 0;
       for (int r = 0; r < b; r++) {
@@ -136,8 +143,15 @@ public final class FtLoss {
         int n = full.length - promptLen;
         if (n <= 0) {
           throw new IllegalArgumentException(
-              "target \"" + targets.get(r) + "\" adds no token after the prompt \"" + prompts.get(r)
-                  + "\" (" + promptLen + " tokens alone, " + full.length + " with the target): FT-M has nothing"
+              "target \""
+                  + targets.get(r)
+                  + "\" adds no token after the prompt \""
+                  + prompts.get(r)
+                  + "\" ("
+                  + promptLen
+                  + " tokens alone, "
+                  + full.length
+                  + " with the target): FT-M has nothing"
                   + " to supervise (EasyEdit's loss would be 0/0)");
         }
         positions[r] = new int[n];
@@ -160,7 +174,12 @@ public final class FtLoss {
    * @return the scalar loss (shape ())
    */
   public static Var loss(
-      LlamaModel model, PrecisionPolicy policy, OpContext ctx, Tape tape, Batch batch, Map<String, Var> params) {
+      LlamaModel model,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      Tape tape,
+      Batch batch,
+      Map<String, Var> params) {
     SequenceBatch seq = new SequenceBatch(batch.tokens());
     Var logits = model.forward(seq, policy, ctx, tape, Hooks.none(), params).logits(); // (B·T, V)
     int t = seq.length();
@@ -173,13 +192,25 @@ public final class FtLoss {
       if (batch.objective() == Objective.PROMPT_LAST) {
         // log_softmax(logits[b, last]) once, then the bag of targets read from it
         Site g = rs.child("gather");
-        Var row = Embedding.apply(tape, ctx, g, policy.of(OpKind.GATHER, g), logits, new int[] {r * t + pos[0]});
+        Var row =
+            Embedding.apply(
+                tape, ctx, g, policy.of(OpKind.GATHER, g), logits, new int[] {r * t + pos[0]});
         Site ls = rs.child("log_softmax");
         Var logp = LogSoftmax.apply(tape, ctx, ls, policy.of(OpKind.LOG_SOFTMAX, ls), row);
         Site bag = rs.child("bag");
-        Var rows = Embedding.apply(tape, ctx, bag, policy.of(OpKind.GATHER, bag), logp, new int[pos.length]);
+        Var rows =
+            Embedding.apply(
+                tape, ctx, bag, policy.of(OpKind.GATHER, bag), logp, new int[pos.length]);
         Site nll = rs.child("nll");
-        rowLoss = Nll.apply(tape, ctx, nll, policy.of(OpKind.LOSS, nll), rows, batch.targets()[r], batch.mask()[r]);
+        rowLoss =
+            Nll.apply(
+                tape,
+                ctx,
+                nll,
+                policy.of(OpKind.LOSS, nll),
+                rows,
+                batch.targets()[r],
+                batch.mask()[r]);
       } else {
         int[] flat = new int[pos.length];
         for (int j = 0; j < pos.length; j++) {
@@ -190,7 +221,15 @@ public final class FtLoss {
         Site ls = rs.child("log_softmax");
         Var logp = LogSoftmax.apply(tape, ctx, ls, policy.of(OpKind.LOG_SOFTMAX, ls), rows);
         Site nll = rs.child("nll");
-        rowLoss = Nll.apply(tape, ctx, nll, policy.of(OpKind.LOSS, nll), logp, batch.targets()[r], batch.mask()[r]);
+        rowLoss =
+            Nll.apply(
+                tape,
+                ctx,
+                nll,
+                policy.of(OpKind.LOSS, nll),
+                logp,
+                batch.targets()[r],
+                batch.mask()[r]);
       }
       if (sum == null) {
         sum = rowLoss;

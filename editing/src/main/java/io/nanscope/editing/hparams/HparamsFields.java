@@ -140,8 +140,8 @@ final class HparamsFields {
 
   /**
    * {@code false} means "not set" (EasyEdit's FT {@code norm_constraint: false}); a float sets it.
-   * An integer is refused: EasyEdit tests {@code type(norm_constraint) is float}, so {@code 1} would
-   * silently mean "no constraint" there.
+   * An integer is refused: EasyEdit tests {@code type(norm_constraint) is float}, so {@code 1}
+   * would silently mean "no constraint" there.
    */
   OptionalDouble requiredFalseOrDouble(String key) {
     JsonNode node = take(key);
@@ -153,8 +153,9 @@ final class HparamsFields {
     }
     if (node.isIntegralNumber()) {
       throw new IllegalArgumentException(
-          source + ": key '" + key + "': " + node + " is an integer, which EasyEdit ignores (it applies "
-              + key + " only when it is a float): write " + node + ".0 to apply it or false for none");
+          source + ": key '" + key + "': " + node + " is an integer, which EasyEdit ignores (it"
+              + " applies " + key + " only when it is a float): write " + node
+              + ".0 to apply it or false for none");
     }
     return OptionalDouble.of(number(key, node));
   }

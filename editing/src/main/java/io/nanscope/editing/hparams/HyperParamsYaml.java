@@ -47,17 +47,19 @@ public final class HyperParamsYaml {
     String name = alg != null && alg.isString() ? alg.stringValue() : null;
     if (name == null) {
       throw new IllegalArgumentException(
-          file + ": missing required key 'alg_name' (one of ROME, R-ROME, MEMIT, FT) that says which algorithm"
-              + " this is");
+          file + ": missing required key 'alg_name' (one of ROME, R-ROME, MEMIT, FT) that says"
+              + " which algorithm this is");
     }
     return switch (name) {
       case "ROME" -> bind(file.toString(), root, "ROME", RomeHyperParams::read);
-      case RomeHyperParams.R_ROME -> bind(file.toString(), root, RomeHyperParams.R_ROME, RomeHyperParams::read);
+      case RomeHyperParams.R_ROME ->
+          bind(file.toString(), root, RomeHyperParams.R_ROME, RomeHyperParams::read);
       case "MEMIT" -> bind(file.toString(), root, "MEMIT", MemitHyperParams::read);
       case "FT" -> bind(file.toString(), root, "FT", FtHyperParams::read);
       default ->
           throw new IllegalArgumentException(
-              file + ": key 'alg_name': \"" + name + "\" is not supported; expected ROME, R-ROME, MEMIT or FT");
+              file + ": key 'alg_name': \"" + name
+                  + "\" is not supported; expected ROME, R-ROME, MEMIT or FT");
     };
   }
 
@@ -75,7 +77,7 @@ public final class HyperParamsYaml {
     return bind(source, parse(source, yaml), "FT", FtHyperParams::read);
   }
 
-  /** "R-ROME" when the document says so, else "ROME" (whose check then names any other alg_name). */
+  /** "R-ROME" when the document says so, else "ROME" (whose check names any other alg_name). */
   private static String romeVariant(JsonNode root) {
     JsonNode alg = root == null || !root.isObject() ? null : root.get("alg_name");
     return alg != null && alg.isString() && alg.stringValue().equals(RomeHyperParams.R_ROME)

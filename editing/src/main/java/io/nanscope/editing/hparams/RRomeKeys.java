@@ -5,10 +5,10 @@ import java.util.Map;
 /**
  * R-ROME's key options (Gupta, Baskaran, Anumanchipalli 2024, "Rebuilding ROME", arXiv 2403.07175;
  * EasyEdit {@code R_ROMEHyperParams}, keys {@code enable_prompt_keys}, {@code
- * enable_random_prefix_keys}, {@code original_implementation}). ROME's update
- * {@code r = (v* − W k)/(kᵀu)} uses two keys: the one u is built from and the one in {@code kᵀu} and
- * {@code W k}. ROME builds u from the template-averaged key k̄ but puts the bare prompt's key k in the
- * update; R-ROME uses the same key in both places. EasyEdit's r_rome code decides:
+ * enable_random_prefix_keys}, {@code original_implementation}). ROME's update {@code r = (v* − W
+ * k)/(kᵀu)} uses two keys: the one u is built from and the one in {@code kᵀu} and {@code W k}. ROME
+ * builds u from the template-averaged key k̄ but puts the bare prompt's key k in the update; R-ROME
+ * uses the same key in both places. EasyEdit's r_rome code decides:
  *
  * <pre>
  *   u from k̄              if original_implementation or enable_random_prefix_keys, else from k
@@ -30,12 +30,16 @@ public record RRomeKeys(
     return originalImplementation || enableRandomPrefixKeys;
   }
 
-  /** Whether kᵀu and W k use k̄ and the template-averaged output (else the bare prompt's k and W k). */
+  /**
+   * Whether kᵀu and W k use k̄ and the template-averaged output (else the bare prompt's k and W k).
+   */
   public boolean templateKeyInUpdate() {
     return enableRandomPrefixKeys;
   }
 
-  /** The method EasyEdit prints ("Using key modification method: ..."), or null when it prints none. */
+  /**
+   * The method EasyEdit prints ("Using key modification method: ..."), or null when it prints none.
+   */
   public String methodName() {
     if (originalImplementation) {
       return null;
@@ -52,8 +56,10 @@ public record RRomeKeys(
     if (!k.originalImplementation && k.enablePromptKeys == k.enableRandomPrefixKeys) {
       throw f.invalid(
           "enable_prompt_keys",
-          "enable_prompt_keys and enable_random_prefix_keys are both " + k.enablePromptKeys
-              + "; R-ROME needs exactly one of them (or original_implementation: true), as EasyEdit asserts");
+          "enable_prompt_keys and enable_random_prefix_keys are both "
+              + k.enablePromptKeys
+              + "; R-ROME needs exactly one of them (or original_implementation: true), as EasyEdit"
+              + " asserts");
     }
     return k;
   }

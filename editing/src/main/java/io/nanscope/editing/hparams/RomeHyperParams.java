@@ -8,8 +8,9 @@ import java.util.Set;
 
 /**
  * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams}, easyedit-facts
- * §3), and R-ROME's ({@code alg_name: "R-ROME"}, EasyEdit {@code R_ROMEHyperParams}: ROME's keys plus
- * the three of {@link RRomeKeys}). Required keys are those without a default in EasyEdit's dataclass; {@code max_length} (40),
+ * §3), and R-ROME's ({@code alg_name: "R-ROME"}, EasyEdit {@code R_ROMEHyperParams}: ROME's keys
+ * plus the three of {@link RRomeKeys}).
+ * Required keys are those without a default in EasyEdit's dataclass; {@code max_length} (40),
  * {@code model_parallel} (false) and {@code fp16} (false) default as there; {@code model_name},
  * {@code stats_dir} and {@code device} are bookkeeping and default to "", "./data/stats" and 0.
  *
@@ -57,17 +58,17 @@ public record RomeHyperParams(
     contextTemplateLengthParams = List.copyOf(contextTemplateLengthParams);
     if (rRome.isPresent() != R_ROME.equals(algName)) {
       throw new IllegalArgumentException(
-          "R-ROME's key options go with alg_name \"R-ROME\" and only with it; got alg_name \"" + algName
-              + "\" with" + (rRome.isPresent() ? "" : "out") + " them");
+          "R-ROME's key options go with alg_name \"R-ROME\" and only with it; got alg_name \""
+              + algName + "\" with" + (rRome.isPresent() ? "" : "out") + " them");
     }
   }
 
   /** ROME (no R-ROME options): the components as before R-ROME was added. */
   public RomeHyperParams(
-      String algName, String modelName, String statsDir, int device, List<Integer> layers, String factToken,
-      ValueOptimization valueOptimization, SecondMomentSettings secondMoment,
-      List<List<Integer>> contextTemplateLengthParams, ModuleTemplates modules, boolean modelParallel,
-      boolean fp16, int maxLength) {
+      String algName, String modelName, String statsDir, int device, List<Integer> layers,
+      String factToken, ValueOptimization valueOptimization, SecondMomentSettings secondMoment,
+      List<List<Integer>> contextTemplateLengthParams, ModuleTemplates modules,
+      boolean modelParallel, boolean fp16, int maxLength) {
     this(algName, modelName, statsDir, device, layers, factToken, valueOptimization, secondMoment,
         contextTemplateLengthParams, modules, modelParallel, fp16, maxLength,
         R_ROME.equals(algName) ? Optional.of(RRomeKeys.DEFAULTS) : Optional.empty());

@@ -42,11 +42,11 @@ import java.util.function.IntFunction;
  *
  * <p>R-ROME (Gupta, Baskaran, Anumanchipalli 2024, "Rebuilding ROME", arXiv 2403.07175; EasyEdit
  * easyeditor/models/r_rome), selected by {@code alg_name: "R-ROME"}: ROME builds u from the
- * template-averaged key k̄ but puts the bare prompt's k in {@code kᵀu} and {@code W k}; when the two
- * differ, kᵀu can be tiny and ‖r‖ huge (the "disabling edits"). R-ROME puts k̄ in both places:
+ * template-averaged key k̄ but puts the bare prompt's k in {@code kᵀu} and {@code W k}; when the
+ * two differ, kᵀu can be tiny and ‖r‖ huge (the "disabling edits"). R-ROME puts k̄ in both places:
  *
  * <pre>
- *   r  = (v* − mean_i W k_i) / (k̄ᵀu)     k_i, W k_i: down_proj input/output at the subject of context i
+ *   r  = (v* − mean_i W k_i) / (k̄ᵀu)     k_i, W k_i: down_proj input/output, subject of context i
  *   W' = W + r uᵀ                          so that W' k̄ = v*
  * </pre>
  *
@@ -144,7 +144,8 @@ public final class Rome {
     // R-ROME's key options; ROME: u from k̄, the update from the bare prompt's k.
     boolean meanForU = hp.rRome().map(RRomeKeys::templateKeyForU).orElse(true);
     boolean meanInUpdate = hp.rRome().map(RRomeKeys::templateKeyInUpdate).orElse(false);
-    hp.rRome().map(RRomeKeys::methodName).ifPresent(m -> log.line("Using key modification method: " + m));
+    hp.rRome().map(RRomeKeys::methodName)
+        .ifPresent(m -> log.line("Using key modification method: " + m));
     log.line(request.logLine());
     List<LayerUpdate> updates = new ArrayList<>();
     List<Tensor> originals = new ArrayList<>();
@@ -158,14 +159,15 @@ public final class Rome {
         TemplateMean templates = null;
         float[] kMean;
         if (!meanForU) {
-          kMean = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer, request.promptTemplate(),
-              request.subject()).input();
+          kMean = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
+              request.promptTemplate(), request.subject()).input();
         } else if (meanInUpdate) {
-          // one forward gives k̄ (the same bits as SubjectKey.mean) and the mean output for the update
+          // one forward gives k̄ (SubjectKey.mean's bits) and the mean output for the update
           templates = templateMean(model, tok, opt, layer, around, request.subject());
           kMean = templates.input();
         } else {
-          kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer, around, request.subject());
+          kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer, around,
+              request.subject());
         }
         if (hp.secondMoment().adjustment()) {
           kMean = solve(opt.keySecondMoment().apply(layer), kMean);
@@ -246,8 +248,8 @@ public final class Rome {
 
   /**
    * The means over {@code texts} of the down_proj input (k̄) and output (mean of W k_i) at the
-   * subject's last token, FP32 (FP64 sums divided by the count, as {@link SubjectKey#mean}, over the
-   * same batch: the input mean has the same bits).
+   * subject's last token, FP32 (FP64 sums divided by the count, as {@link SubjectKey#mean}, over
+   * the same batch: the input mean has the same bits).
    */
   record TemplateMean(float[] input, float[] output) {}
 
@@ -262,7 +264,8 @@ public final class Rome {
       pos[i] = SubjectPositions.subjectLast(tok, texts.get(i), subject);
       hooks = hooks.captureDownProjInput(layer, i, pos[i]).captureMlpOutput(layer, i, pos[i]);
     }
-    SequenceOutput out = model.forward(new SequenceBatch(tokens), opt.policy(), opt.ctx(), null, hooks);
+    SequenceOutput out =
+        model.forward(new SequenceBatch(tokens), opt.policy(), opt.ctx(), null, hooks);
     double[] in = null;
     double[] o = null;
     for (int i = 0; i < n; i++) {

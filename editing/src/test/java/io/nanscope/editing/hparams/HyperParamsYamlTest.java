@@ -116,7 +116,8 @@ class HyperParamsYamlTest {
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
     for (String name :
         List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "rome/stories260K-in-context.yaml",
-            "memit/llama-7b.yaml", "ft/llama-7b.yaml", "ft/stories260K.yaml", "ft/stories260K-ftm.yaml",
+            "memit/llama-7b.yaml", "ft/llama-7b.yaml", "ft/stories260K.yaml",
+            "ft/stories260K-ftm.yaml",
             "r-rome/llama-7b.yaml", "r-rome/stories260K.yaml")) {
       Path file = config(name);
       LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
@@ -165,8 +166,8 @@ class HyperParamsYamlTest {
 
   /**
    * EasyEdit's hparams/R-ROME/llama-7b.yaml (HEAD 14cea82) differs from the ROME reference above in
-   * alg_name, model_name and fp16: true (read from the upstream file); its R-ROME keys are absent, so
-   * EasyEdit's defaults apply.
+   * alg_name, model_name and fp16: true (read from the upstream file); its R-ROME keys are absent,
+   * so EasyEdit's defaults apply.
    */
   @Test
   void rRomeLlamaFileHasEasyEditsValuesAndDefaults() throws IOException {
@@ -174,16 +175,17 @@ class HyperParamsYamlTest {
     expected.put("alg_name", "R-ROME");
     expected.put("model_name", "./hugging_cache/llama-2-7b");
     expected.put("fp16", true);
-    assertThat(normalise(HyperParamsYaml.readRaw(config("r-rome/llama-7b.yaml")))).isEqualTo(normalise(expected));
-    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(config("r-rome/llama-7b.yaml"));
+    Path file = config("r-rome/llama-7b.yaml");
+    assertThat(normalise(HyperParamsYaml.readRaw(file))).isEqualTo(normalise(expected));
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(file);
     assertThat(loaded.warnings()).isEmpty();
     assertThat(loaded.hparams().rRome()).hasValue(RRomeKeys.DEFAULTS);
     assertThat(RRomeKeys.DEFAULTS.templateKeyForU()).isTrue();
     assertThat(RRomeKeys.DEFAULTS.templateKeyInUpdate()).isTrue();
-    assertThat(HyperParamsYaml.read(config("r-rome/llama-7b.yaml")).hparams()).isEqualTo(loaded.hparams());
+    assertThat(HyperParamsYaml.read(file).hparams()).isEqualTo(loaded.hparams());
   }
 
-  /** The embedded model's R-ROME file is its ROME file with alg_name R-ROME (and R-ROME's defaults). */
+  /** The embedded model's R-ROME file is its ROME file with alg_name R-ROME (and the defaults). */
   @Test
   void rRomeStories260KDiffersFromRomeOnlyInTheAlgorithm() throws IOException {
     RomeHyperParams rome = HyperParamsYaml.readRome(config("rome/stories260K.yaml")).hparams();
@@ -194,15 +196,16 @@ class HyperParamsYamlTest {
     RRomeKeys.DEFAULTS.putInto(expected);
     assertThat(r.hparams().toYaml()).isEqualTo(expected);
     // ROME files do not take R-ROME's keys: they would be unknown there
-    assertThat(HyperParamsYaml.parseRome("x.yaml", romeYamlWith("model_parallel", "enable_prompt_keys: true"))
-        .warnings()).singleElement().asString().contains("'enable_prompt_keys'");
+    String withKey = romeYamlWith("model_parallel", "enable_prompt_keys: true");
+    assertThat(HyperParamsYaml.parseRome("x.yaml", withKey).warnings()).singleElement().asString().contains("'enable_prompt_keys'");
   }
 
   @Test
   void rRomeKeyOptionsAreCheckedAsEasyEditAsserts() {
     String base = romeYamlWith("alg_name", "alg_name: \"R-ROME\"");
     assertThatThrownBy(() -> HyperParamsYaml.parseRome("r.yaml", base + "enable_prompt_keys: true\n"))
-        .hasMessageContaining("r.yaml: key 'enable_prompt_keys'").hasMessageContaining("exactly one");
+        .hasMessageContaining("r.yaml: key 'enable_prompt_keys'")
+        .hasMessageContaining("exactly one");
     RomeHyperParams orig = HyperParamsYaml.parseRome("r.yaml",
         base + "enable_random_prefix_keys: false\noriginal_implementation: true\n").hparams();
     assertThat(orig.rRome().orElseThrow().templateKeyForU()).isTrue();

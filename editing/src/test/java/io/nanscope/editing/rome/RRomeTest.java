@@ -22,18 +22,22 @@ import org.junit.jupiter.api.Test;
 
 /**
  * R-ROME against ROME on the same request: the same v*, the same u, and the update solved for the
- * template-averaged key k̄ (W' k̄ = v*) instead of the bare prompt's key k (W' k = v*), checked in FP64
- * from the updated FP32 weights.
+ * template-averaged key k̄ (W' k̄ = v*) instead of the bare prompt's key k (W' k = v*), checked in
+ * FP64 from the updated FP32 weights.
  */
 class RRomeTest {
 
   static final Path ROOT = RomePrototypeParityTest.root();
+
   /** Three contexts, so that k̄ differs clearly from the bare prompt's k. */
-  static final ContextTemplates CONTEXTS = new ContextTemplates(
-      List.of("{}", "Once upon a time. {}", "The sun was shining and the birds sang. {}"), "test");
+  static final ContextTemplates CONTEXTS =
+      new ContextTemplates(
+          List.of("{}", "Once upon a time. {}", "The sun was shining and the birds sang. {}"),
+          "test");
 
   static RomeHyperParams hparams(String file) throws Exception {
-    String yaml = Files.readString(ROOT.resolve(file)).replace("v_num_grad_steps: 25", "v_num_grad_steps: 6");
+    String yaml =
+        Files.readString(ROOT.resolve(file)).replace("v_num_grad_steps: 25", "v_num_grad_steps: 6");
     return HyperParamsYaml.parseRome(file, yaml).hparams();
   }
 
@@ -51,8 +55,15 @@ class RRomeTest {
     for (int i = 0; i < 2; i++) {
       LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
       List<String> log = new ArrayList<>();
-      Rome.Outcome o = Rome.compute(model, tok, i == 0 ? rome : rRome, req, CONTEXTS,
-          Rome.Options.of(policy, OpContext.DEFAULT), log::add);
+      Rome.Outcome o =
+          Rome.compute(
+              model,
+              tok,
+              i == 0 ? rome : rRome,
+              req,
+              CONTEXTS,
+              Rome.Options.of(policy, OpContext.DEFAULT),
+              log::add);
       Rome.apply(model, o, EditLog.NONE);
       updates[i] = o.layers().getFirst();
       after[i] = model.writableDownProj(updates[i].layer()).copy();
@@ -60,9 +71,19 @@ class RRomeTest {
     }
     LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
     int layer = updates[0].layer();
-    float[] kBar = SubjectKey.mean(model, tok, policy, OpContext.DEFAULT, layer, CONTEXTS.around(req.promptTemplate()),
-        req.subject());
-    float[] k = SubjectKey.at(model, tok, policy, OpContext.DEFAULT, layer, req.promptTemplate(), req.subject()).input();
+    float[] kBar =
+        SubjectKey.mean(
+            model,
+            tok,
+            policy,
+            OpContext.DEFAULT,
+            layer,
+            CONTEXTS.around(req.promptTemplate()),
+            req.subject());
+    float[] k =
+        SubjectKey.at(
+                model, tok, policy, OpContext.DEFAULT, layer, req.promptTemplate(), req.subject())
+            .input();
     // The same optimisation and the same left vector: only the update's key differs.
     assertThat(updates[1].value().target()).isEqualTo(updates[0].value().target());
     assertThat(updates[1].u()).isEqualTo(updates[0].u());
@@ -76,9 +97,12 @@ class RRomeTest {
     assertThat(relDiff(times(after[0], kBar), vStar)).as("ROME: W' k̄ ≠ v*").isGreaterThan(1e-3);
     assertThat(relDiff(times(after[1], k), vStar)).as("R-ROME: W' k ≠ v*").isGreaterThan(1e-3);
     // The division factors are k·u and k̄·u.
-    assertThat(updates[0].divisionFactor()).isCloseTo(dot(k, updates[0].u()), org.assertj.core.data.Offset.offset(1e-5));
-    assertThat(updates[1].divisionFactor()).isCloseTo(dot(kBar, updates[1].u()), org.assertj.core.data.Offset.offset(1e-5));
-    assertThat(logs.get(1).getFirst()).isEqualTo("Using key modification method: use_random_prefix_keys");
+    assertThat(updates[0].divisionFactor())
+        .isCloseTo(dot(k, updates[0].u()), org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(updates[1].divisionFactor())
+        .isCloseTo(dot(kBar, updates[1].u()), org.assertj.core.data.Offset.offset(1e-5));
+    assertThat(logs.get(1).getFirst())
+        .isEqualTo("Using key modification method: use_random_prefix_keys");
     assertThat(logs.get(0)).noneMatch(l -> l.startsWith("Using key modification method"));
   }
 
@@ -90,26 +114,37 @@ class RRomeTest {
       LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
       Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
       List<String> texts = CONTEXTS.around("{} was very");
-      Rome.TemplateMean tm = Rome.templateMean(model, tok, Rome.Options.of(policy, OpContext.DEFAULT), 1, texts, "Tom");
-      assertThat(tm.input()).isEqualTo(SubjectKey.mean(model, tok, policy, OpContext.DEFAULT, 1, texts, "Tom"));
+      Rome.TemplateMean tm =
+          Rome.templateMean(
+              model, tok, Rome.Options.of(policy, OpContext.DEFAULT), 1, texts, "Tom");
+      assertThat(tm.input())
+          .isEqualTo(SubjectKey.mean(model, tok, policy, OpContext.DEFAULT, 1, texts, "Tom"));
       assertThat(tm.output()).hasSize(model.config().dim());
     }
   }
 
-  /** enable_prompt_keys: the bare prompt's key in both places, v* = W k + δ (r_rome without prefixes). */
+  /**
+   * enable_prompt_keys: the bare prompt's key in both places, v* = W k + δ (r_rome without
+   * prefixes).
+   */
   @Test
   void promptKeysUseTheBarePromptInBothPlaces() throws Exception {
     PrecisionPolicy policy = PrecisionPolicy.named("fp32");
     Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
-    String yaml = Files.readString(ROOT.resolve("configs/r-rome/stories260K.yaml"))
-        .replace("v_num_grad_steps: 25", "v_num_grad_steps: 6")
-        + "\nenable_prompt_keys: true\nenable_random_prefix_keys: false\n";
+    String yaml =
+        Files.readString(ROOT.resolve("configs/r-rome/stories260K.yaml"))
+                .replace("v_num_grad_steps: 25", "v_num_grad_steps: 6")
+            + "\nenable_prompt_keys: true\nenable_random_prefix_keys: false\n";
     RomeHyperParams hp = HyperParamsYaml.parseRome("prompt-keys", yaml).hparams();
     LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
     RomeRequest req = EditRequest.of("Tom", "{} was very", "happy").forRome();
-    SubjectKey.AtToken bare = SubjectKey.at(model, tok, policy, OpContext.DEFAULT, 1, req.promptTemplate(), req.subject());
+    SubjectKey.AtToken bare =
+        SubjectKey.at(
+            model, tok, policy, OpContext.DEFAULT, 1, req.promptTemplate(), req.subject());
     List<String> log = new ArrayList<>();
-    Rome.Outcome o = Rome.compute(model, tok, hp, req, CONTEXTS, Rome.Options.of(policy, OpContext.DEFAULT), log::add);
+    Rome.Outcome o =
+        Rome.compute(
+            model, tok, hp, req, CONTEXTS, Rome.Options.of(policy, OpContext.DEFAULT), log::add);
     Rome.LayerUpdate l = o.layers().getFirst();
     float[] u = Rome.unit(bare.input(), policy.storage());
     assertThat(l.u()).isEqualTo(u);
