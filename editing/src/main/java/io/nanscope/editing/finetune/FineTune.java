@@ -237,14 +237,14 @@ public final class FineTune {
         log.line("Batch loss " + l);
         sum += l * sizes.get(c);
         count += sizes.get(c);
-        boolean steps1 = l >= STOP_LOSS;
-        Step s = new Step(epoch, c, l, steps1);
+        boolean willStep = l >= STOP_LOSS;
+        Step s = new Step(epoch, c, l, willStep);
         steps.add(s);
         if (!opt.listener().onStep(s)) {
           stopped = true;
           break;
         }
-        if (steps1) {
+        if (willStep) {
           tape.backward(loss);
           List<ParamGrad> grads = new ArrayList<>();
           for (int i = 0; i < layers.size(); i++) {
