@@ -5,8 +5,6 @@ module io.nanscope.editing {
   requires tools.jackson.dataformat.yaml;
   requires ejml.core;
   requires ejml.ddense;
-  requires java.desktop;
-  requires xchart;
 
   exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;
@@ -16,5 +14,4 @@ module io.nanscope.editing {
   exports io.nanscope.editing.finetune;
   exports io.nanscope.editing.eval;
   exports io.nanscope.editing.repro;
-  exports io.nanscope.editing.report;
 }

@@ -86,7 +86,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     LlamaWeights w = LlamaWeights.read(src);
     int[] chosen = Calibration.parseLayers(layers, w.config().nLayers());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(src) ? src : src.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(src);
     List<EditRequest> records = EditCommand.readRecords(data != null ? data : EditCommand.home().resolve(
         EditCommand.DEFAULT_DATA));
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);

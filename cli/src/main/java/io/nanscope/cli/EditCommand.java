@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.editing.eval.EditResult;
 import io.nanscope.editing.eval.EditSession;
 import io.nanscope.editing.eval.EditSummary;
@@ -10,8 +11,8 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
-import io.nanscope.editing.report.EditReport;
+import io.nanscope.llama.generate.GenerateFast;
+import io.nanscope.report.EditReport;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -120,11 +121,11 @@ public final class EditCommand implements Callable<Integer> {
       records = records.subList(0, Math.min(dsSize, records.size()));
     }
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);
     o.println("nanscope edit: ROME, " + records.size() + " record(s) from " + dataPath + ", policy "
         + policy.name() + ", " + (sequential ? "sequential (no restore)" : "single edits (restored)"));
-    FastGeneration gen = new FastGeneration(m, tok, policy, ctx);
+    GenerateFast gen = new GenerateFast(m, tok, policy, ctx);
     ContextTemplates templates = ContextTemplates.sample(gen, h.contextTemplateLengthParams(), seed,
         "sampled top-k 5 on the unedited model, policy " + policy.name());
     o.println("Cached context templates " + templates.pythonList());
@@ -232,21 +233,9 @@ public final class EditCommand implements Callable<Integer> {
     return EditDatasets.knowEdit(file);
   }
 
-  /** Writes JSON atomically (temp file, then rename). */
+  /** Writes JSON atomically ({@link AtomicFile}). */
   static void writeJson(Path target, Object value) throws IOException {
     ObjectMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
-    Path abs = target.toAbsolutePath();
-    Path dir = abs.getParent();
-    if (dir != null) {
-      Files.createDirectories(dir);
-    }
-    Path tmp = Files.createTempFile(dir, abs.getFileName().toString(), ".tmp");
-    try {
-      mapper.writeValue(tmp.toFile(), value);
-      Files.move(tmp, abs, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-          java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFile.write(target, mapper.writeValueAsBytes(value));
   }
 }

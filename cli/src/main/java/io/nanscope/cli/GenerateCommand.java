@@ -86,7 +86,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     // fp32 reads 16-bit weights exactly as stored (no copy); a 16-bit policy stores them in its format
     LlamaModel m = p.storage() == FloatFormat.FP32 ? LlamaModel.load(src) : LlamaModel.load(src, p.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(src) ? src : src.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(src);
     Generator g = new Generator(m, tok, p, OpContext.DEFAULT.withThreads(threads));
     PrintWriter out = spec.commandLine().getOut();
     Utf8Stream text = new Utf8Stream(out);

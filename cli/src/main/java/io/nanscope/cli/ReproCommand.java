@@ -4,7 +4,7 @@ import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.repro.Calibration;
 import io.nanscope.editing.repro.DivisionFactorSweep;
 import io.nanscope.editing.repro.ReproConclusion;
@@ -13,9 +13,9 @@ import io.nanscope.editing.repro.ReproReport;
 import io.nanscope.editing.repro.RunResult;
 import io.nanscope.editing.repro.Scenario;
 import io.nanscope.editing.repro.StressScenario;
-import io.nanscope.editing.report.HeadroomGrid;
-import io.nanscope.editing.report.Report;
-import io.nanscope.editing.report.StepCurves;
+import io.nanscope.report.HeadroomGrid;
+import io.nanscope.report.Report;
+import io.nanscope.report.StepCurves;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.trace.JsonLines;
 import io.nanscope.engine.trace.Phase;
@@ -27,7 +27,6 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -202,8 +201,7 @@ public final class ReproCommand implements Callable<Integer> {
     RomeHyperParams h = loaded.hparams();
     List<EditRequest> all = EditCommand.readRecords(dataPath);
     List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
-    Tokenizer tok = Tokenizer.readFromDirectory(
-        Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
 
     o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "
@@ -216,7 +214,7 @@ public final class ReproCommand implements Callable<Integer> {
     } else {
       PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
       LlamaModel m = source.load(fp32.storage());
-      templates = ContextTemplates.sample(new FastGeneration(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
+      templates = ContextTemplates.sample(new GenerateFast(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
           h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
     }
     o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");

@@ -3,6 +3,7 @@ package io.nanscope.editing.finetune;
 import io.nanscope.editing.hparams.FtHyperParams;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.autograd.Adam;
 import io.nanscope.engine.autograd.ParamGrad;
@@ -234,7 +235,7 @@ public final class FineTune {
         }
         Var loss = FtLoss.loss(model, opt.policy(), ctx, tape, batches.get(c), params);
         double l = loss.value().getDouble(0);
-        log.line("Batch loss " + l);
+        log.line("Batch loss " + PyFloat.repr(l));
         sum += l * sizes.get(c);
         count += sizes.get(c);
         boolean willStep = l >= STOP_LOSS;
@@ -271,7 +272,7 @@ public final class FineTune {
         break;
       }
       double avg = sum / count;
-      log.line("Total loss " + avg);
+      log.line("Total loss " + PyFloat.repr(avg));
       if (avg < STOP_LOSS) {
         break;
       }

@@ -8,7 +8,7 @@ import java.util.Set;
 
 /**
  * Fine-tuning (FT-L / FT-M) hyperparameters with EasyEdit's keys ({@code FTHyperParams},
- * easyedit-facts §2, §3). EasyEdit's FT has no fp16 field. {@code batch_size} (64) and
+ * docs/reference/easyedit.md §5). EasyEdit's FT has no fp16 field. {@code batch_size} (64) and
  * {@code max_length} (40) default as in EasyEdit's dataclass.
  *
  * @param algName always "FT"

@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.function.Function;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
+import tools.jackson.core.StreamReadFeature;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
@@ -20,7 +21,12 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  */
 public final class HyperParamsYaml {
 
-  private static final YAMLMapper YAML = YAMLMapper.builder().build();
+  /** Duplicate keys are refused (YAML says keys are unique; a second value would silently win). */
+  private static final YAMLMapper YAML =
+      YAMLMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+  /** EasyEdit's files are about 1 KB; anything above this is not a hyperparameter file. */
+  static final long MAX_FILE_BYTES = 1 << 20;
 
   private HyperParamsYaml() {}
 
@@ -42,7 +48,7 @@ public final class HyperParamsYaml {
 
   /** Reads any supported file, choosing the record by its {@code alg_name}. */
   public static LoadedHparams<? extends EditHyperParams> read(Path file) throws IOException {
-    JsonNode root = parse(file.toString(), Files.readString(file));
+    JsonNode root = parse(file.toString(), readText(file));
     JsonNode alg = root == null ? null : root.get("alg_name");
     String name = alg != null && alg.isString() ? alg.stringValue() : null;
     if (name == null) {
@@ -92,7 +98,10 @@ public final class HyperParamsYaml {
 
   /** The file's top-level keys and values as plain Java objects (for round-trip checks). */
   public static Map<String, Object> readRaw(Path file) throws IOException {
-    JsonNode root = parse(file.toString(), Files.readString(file));
+    JsonNode root = parse(file.toString(), readText(file));
+    if (root == null || !root.isObject()) {
+      throw new IllegalArgumentException(file + ": expected a YAML mapping of key: value lines");
+    }
     @SuppressWarnings("unchecked")
     Map<String, Object> raw = YAML.convertValue(root, Map.class);
     return raw;
@@ -100,7 +109,7 @@ public final class HyperParamsYaml {
 
   private static <T extends EditHyperParams> LoadedHparams<T> read(
       Path file, String algorithm, Function<HparamsFields, T> reader) throws IOException {
-    return bind(file.toString(), parse(file.toString(), Files.readString(file)), algorithm, reader);
+    return bind(file.toString(), parse(file.toString(), readText(file)), algorithm, reader);
   }
 
   private static <T extends EditHyperParams> LoadedHparams<T> bind(
@@ -108,6 +117,27 @@ public final class HyperParamsYaml {
     HparamsFields fields = new HparamsFields(source, algorithm, root);
     T hparams = reader.apply(fields);
     return new LoadedHparams<>(source, hparams, fields.unknownKeyWarnings());
+  }
+
+  /**
+   * The text of a small regular file: a FIFO, a device or a huge file is refused before reading
+   * (reading /dev/urandom would never end, a FIFO would block).
+   */
+  static String readText(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + ": not a regular file (a directory, FIFO or device?)"
+          + "; give the path of a YAML file");
+    }
+    long size = Files.size(file);
+    if (size > MAX_FILE_BYTES) {
+      throw new IllegalArgumentException(file + ": " + size + " bytes is too large for a"
+          + " hyperparameter or policy file (at most " + MAX_FILE_BYTES + "): is this the right file?");
+    }
+    try {
+      return Files.readString(file);
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw new IllegalArgumentException(file + ": not UTF-8 text; give a YAML file");
+    }
   }
 
   private static JsonNode parse(String source, String text) {
@@ -133,6 +163,10 @@ public final class HyperParamsYaml {
             "layer_module_tmp", modules.layerModule(),
             "mlp_module_tmp", modules.mlpModule(),
             "attn_module_tmp", modules.attnModule());
+    if (!modules.rewriteModule().replace(".weight", "").endsWith("mlp.down_proj")) {
+      throw f.invalid("rewrite_module_tmp", "\"" + modules.rewriteModule() + "\" is not an MLP"
+          + " down projection: nanscope edits model.layers.{}.mlp.down_proj (as EasyEdit's Llama files)");
+    }
     for (Map.Entry<String, String> e : templated.entrySet()) {
       if (!e.getValue().contains("{}")) {
         throw f.invalid(

@@ -7,10 +7,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams}, easyedit-facts
- * §3), and R-ROME's ({@code alg_name: "R-ROME"}, EasyEdit {@code R_ROMEHyperParams}: ROME's keys
- * plus the three of {@link RRomeKeys}).
- * Required keys are those without a default in EasyEdit's dataclass; {@code max_length} (40),
+ * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams},
+ * docs/reference/easyedit.md §5), and R-ROME's ({@code alg_name: "R-ROME"}, EasyEdit {@code
+ * R_ROMEHyperParams}: ROME's keys plus the three of {@link RRomeKeys}). Required keys are those
+ * without a default in EasyEdit's dataclass; {@code max_length} (40),
  * {@code model_parallel} (false) and {@code fp16} (false) default as there; {@code model_name},
  * {@code stats_dir} and {@code device} are bookkeeping and default to "", "./data/stats" and 0.
  *
@@ -95,7 +95,7 @@ public record RomeHyperParams(
             f.moduleTemplates(),
             f.optionalBoolean("model_parallel", false),
             f.optionalBoolean("fp16", false),
-            f.optionalInt("max_length", 40),
+            f.has("max_length") ? f.intInRange("max_length", 1, 1 << 20) : 40,
             R_ROME.equals(alg) ? Optional.of(RRomeKeys.read(f)) : Optional.empty());
     HyperParamsYaml.checkCommon(f, p.layers(), p.modules());
     return p;

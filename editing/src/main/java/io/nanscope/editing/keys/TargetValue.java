@@ -2,7 +2,6 @@ package io.nanscope.editing.keys;
 
 import io.nanscope.editing.hparams.TargetTokens;
 import io.nanscope.editing.hparams.ValueOptimization;
-import io.nanscope.editing.rome.PyFloat;
 import io.nanscope.engine.autograd.Adam;
 import io.nanscope.engine.autograd.LossScaler;
 import io.nanscope.engine.autograd.ParamGrad;

@@ -3,7 +3,7 @@ package io.nanscope.editing.repro;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.RankOneUpdate;
@@ -130,7 +130,7 @@ public final class DivisionFactorSweep {
         try {
           ReproTracer tracer = new ReproTracer(new TraceContext(), ReproPipeline.shortName(policy.name()), false);
           tracer.stage(ReproTracer.Stage.GENERATION);
-          FastGeneration gen = new FastGeneration(model, tok, policy, quiet.withTracer(tracer));
+          GenerateFast gen = new GenerateFast(model, tok, policy, quiet.withTracer(tracer));
           boolean error = false;
           try {
             gen.generateOne(request.filledPrompt(), 100, 5, new SplittableRandom(seed + 1));

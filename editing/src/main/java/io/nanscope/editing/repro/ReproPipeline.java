@@ -6,7 +6,7 @@ import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.EditRequest;
@@ -315,7 +315,7 @@ public final class ReproPipeline {
   private static Evaluator evaluator(
       LlamaModel model, Tokenizer tok, PrecisionPolicy p, OpContext ctx, ReproTracer tracer, boolean fluency,
       SplittableRandom rng) {
-    FastGeneration gen = new FastGeneration(model, tok, p, ctx);
+    GenerateFast gen = new GenerateFast(model, tok, p, ctx);
     Function<String, String> fluencyGen = prompt -> {
       ReproTracer.Stage prev = tracer.stage();
       tracer.stage(ReproTracer.Stage.GENERATION);

@@ -4,7 +4,7 @@ import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -25,7 +25,6 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -418,8 +417,7 @@ public final class StressScenario {
   public static Report run(Settings s, EditLog log) {
     try {
       LlamaWeights original = LlamaWeights.read(s.model());
-      Path dir = Files.isDirectory(s.model()) ? s.model() : s.model().toAbsolutePath().getParent();
-      Tokenizer tok = Tokenizer.readFromDirectory(dir);
+      Tokenizer tok = Tokenizer.besideModel(s.model());
       LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
       OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
       LlamaModel m0 = LlamaModel.of(w32.config(), w32);
@@ -428,7 +426,7 @@ public final class StressScenario {
           s.seed(), ctx);
       Calibration.Profile natural = Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
       ContextTemplates templates = s.templates().isPresent() ? s.templates().get() : s.sampledTemplates()
-          ? ContextTemplates.sample(new FastGeneration(m0, tok, PrecisionPolicy.named("fp32"), ctx),
+          ? ContextTemplates.sample(new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
               s.hparams().contextTemplateLengthParams(), s.seed(), "sampled top-k 5 on the original model, fp32")
           : ContextTemplates.bare();
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
@@ -489,7 +487,7 @@ public final class StressScenario {
     AnomalyTracer anomaly = AnomalyTracer.recording(tc);
     StageTracer stages = new StageTracer(tc);
     OpContext c = ctx.withTracer(CompositeTracer.of(stages, anomaly));
-    FastGeneration gen = new FastGeneration(model, tok, policy, c);
+    GenerateFast gen = new GenerateFast(model, tok, policy, c);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Failure failure = null;
     int[] nanLoss = null;

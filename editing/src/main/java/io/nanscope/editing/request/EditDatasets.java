@@ -16,7 +16,7 @@ import tools.jackson.databind.JsonNode;
  *
  * <ul>
  *   <li>KnowEdit ({@code wiki_recent}, {@code wiki_counterfact}, {@code zsre}, {@code wikibio}) as
- *       EasyEdit's {@code KnowEditDataset} maps it (easyedit-facts §5.2): {@code subject} (or
+ *       EasyEdit's {@code KnowEditDataset} maps it (docs/reference/easyedit.md §6): {@code subject} (or
  *       {@code concept}), {@code prompt} (or {@code text}), {@code target_new} (or {@code labels}),
  *       {@code ground_truth} (string, list, or list of alias lists: first alias), {@code rephrase} or
  *       {@code rephrase_prompt}, and every {@code portability} / {@code locality} category, each probe's

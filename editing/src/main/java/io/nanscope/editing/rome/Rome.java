@@ -1,5 +1,6 @@
 package io.nanscope.editing.rome;
 
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RRomeKeys;
 import io.nanscope.editing.hparams.RomeHyperParams;

@@ -13,7 +13,6 @@ import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -21,6 +20,7 @@ import io.nanscope.editing.rome.RomeEditor;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -83,7 +83,7 @@ class MethodComparisonTest {
       RomeHyperParams hp = HyperParamsYaml.readRome(ROOT.resolve("configs/" + config)).hparams();
       ContextTemplates templates =
           ContextTemplates.sample(
-              new FastGeneration(m, tok, policy, ctx),
+              new GenerateFast(m, tok, policy, ctx),
               hp.contextTemplateLengthParams(),
               42,
               "test");

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class HyperParamsYamlTest {
 
-  /** easyedit-facts §3, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
+  /** docs/reference/easyedit.md §5, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
   private static final Map<String, Object> ROME_LLAMA_7B = new LinkedHashMap<>();
 
   static {

@@ -1,5 +1,6 @@
 package io.nanscope.editing.rome;
 
+import io.nanscope.editing.keys.PyFloat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

@@ -14,7 +14,7 @@ import io.nanscope.engine.trace.Site;
  * <p>Shapes: x: any; s, μ: ().
  *
  * <p>Precision: the sum in {@code accumulate} (sequential, index 0 first), the division in {@code
- * compute}. With a 16-bit accumulator {@code ones(10000)} sums to 2048 (numerics-facts §5).
+ * compute}. With a 16-bit accumulator {@code ones(10000)} sums to 2048 (docs/reference/numerics.md §2).
  *
  * <p>Backward: {@code ∂s/∂x_i = 1}, {@code ∂μ/∂x_i = 1/N}: {@code dX = dS} or {@code dμ/N} everywhere.
  */
