@@ -13,6 +13,7 @@ module io.nanscope.editing {
   exports io.nanscope.editing.rome;
   exports io.nanscope.editing.memit;
   exports io.nanscope.editing.alphaedit;
+  exports io.nanscope.editing.finetune;
   exports io.nanscope.editing.eval;
   exports io.nanscope.editing.session;
   exports io.nanscope.editing.repro;

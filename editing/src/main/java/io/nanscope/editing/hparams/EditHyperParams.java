@@ -7,7 +7,7 @@ import java.util.Map;
 public sealed interface EditHyperParams permits RomeHyperParams, MemitHyperParams, FtHyperParams,
     AlphaEditHyperParams {
 
-  /** EasyEdit's {@code alg_name}: "ROME", "MEMIT", "FT" or "AlphaEdit". */
+  /** EasyEdit's {@code alg_name}: "ROME", "R-ROME", "MEMIT", "FT" or "AlphaEdit". */
   String algName();
 
   /** The layers the algorithm rewrites. */

@@ -138,7 +138,11 @@ final class HparamsFields {
     throw wrongType(key, "a number", node);
   }
 
-  /** {@code false} means "not set" (EasyEdit's FT {@code norm_constraint: false}); a number sets it. */
+  /**
+   * {@code false} means "not set" (EasyEdit's FT {@code norm_constraint: false}); a float sets it.
+   * An integer is refused: EasyEdit tests {@code type(norm_constraint) is float}, so {@code 1}
+   * would silently mean "no constraint" there.
+   */
   OptionalDouble requiredFalseOrDouble(String key) {
     JsonNode node = take(key);
     if (node.isBoolean()) {
@@ -146,6 +150,12 @@ final class HparamsFields {
         throw wrongType(key, "false or a number", node);
       }
       return OptionalDouble.empty();
+    }
+    if (node.isIntegralNumber()) {
+      throw new IllegalArgumentException(
+          source + ": key '" + key + "': " + node + " is an integer, which EasyEdit ignores (it"
+              + " applies " + key + " only when it is a float): write " + node
+              + ".0 to apply it or false for none");
     }
     return OptionalDouble.of(number(key, node));
   }

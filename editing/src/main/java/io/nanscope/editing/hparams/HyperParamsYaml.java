@@ -30,9 +30,10 @@ public final class HyperParamsYaml {
 
   private HyperParamsYaml() {}
 
-  /** Reads a ROME file. */
+  /** Reads a ROME or R-ROME file ({@code alg_name} "ROME" or "R-ROME"). */
   public static LoadedHparams<RomeHyperParams> readRome(Path file) throws IOException {
-    return read(file, "ROME", RomeHyperParams::read);
+    JsonNode root = parse(file.toString(), Files.readString(file));
+    return bind(file.toString(), root, romeVariant(root), RomeHyperParams::read);
   }
 
   /** Reads a MEMIT file. */
@@ -57,22 +58,43 @@ public final class HyperParamsYaml {
     String name = alg != null && alg.isString() ? alg.stringValue() : null;
     if (name == null) {
       throw new IllegalArgumentException(
-          file + ": missing required key 'alg_name' (one of ROME, MEMIT, FT, AlphaEdit) that says which algorithm this is");
+          file + ": missing required key 'alg_name' (one of ROME, R-ROME, MEMIT, FT, AlphaEdit)"
+              + " that says which algorithm this is");
     }
     return switch (name) {
       case "ROME" -> bind(file.toString(), root, "ROME", RomeHyperParams::read);
+      case RomeHyperParams.R_ROME ->
+          bind(file.toString(), root, RomeHyperParams.R_ROME, RomeHyperParams::read);
       case "MEMIT" -> bind(file.toString(), root, "MEMIT", MemitHyperParams::read);
       case "FT" -> bind(file.toString(), root, "FT", FtHyperParams::read);
       case "AlphaEdit" -> bind(file.toString(), root, "AlphaEdit", AlphaEditHyperParams::read);
       default ->
           throw new IllegalArgumentException(
-              file + ": key 'alg_name': \"" + name + "\" is not supported; expected ROME, MEMIT, FT or AlphaEdit");
+              file + ": key 'alg_name': \"" + name
+                  + "\" is not supported; expected ROME, R-ROME, MEMIT, FT or AlphaEdit");
     };
   }
 
-  /** Parses YAML text (for tests and in-memory configs); {@code source} names it in messages. */
+  /**
+   * Parses ROME or R-ROME YAML text (for tests and in-memory configs); {@code source} names it in
+   * messages.
+   */
   public static LoadedHparams<RomeHyperParams> parseRome(String source, String yaml) {
-    return bind(source, parse(source, yaml), "ROME", RomeHyperParams::read);
+    JsonNode root = parse(source, yaml);
+    return bind(source, root, romeVariant(root), RomeHyperParams::read);
+  }
+
+  /** Parses FT YAML text (for tests and in-memory configs). */
+  public static LoadedHparams<FtHyperParams> parseFt(String source, String yaml) {
+    return bind(source, parse(source, yaml), "FT", FtHyperParams::read);
+  }
+
+  /** "R-ROME" when the document says so, else "ROME" (whose check names any other alg_name). */
+  private static String romeVariant(JsonNode root) {
+    JsonNode alg = root == null || !root.isObject() ? null : root.get("alg_name");
+    return alg != null && alg.isString() && alg.stringValue().equals(RomeHyperParams.R_ROME)
+        ? RomeHyperParams.R_ROME
+        : "ROME";
   }
 
   /** Serialises a record with EasyEdit's keys; reading the text back gives an equal record. */

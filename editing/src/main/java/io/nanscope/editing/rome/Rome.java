@@ -2,11 +2,13 @@ package io.nanscope.editing.rome;
 
 import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.hparams.ModuleTemplates;
+import io.nanscope.editing.hparams.RRomeKeys;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.keys.SubjectKey;
+import io.nanscope.editing.keys.SubjectPositions;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.editing.session.WeightSnapshot;
@@ -16,7 +18,10 @@ import io.nanscope.engine.linalg.Cholesky;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.llama.model.Hooks;
 import io.nanscope.llama.model.LlamaModel;
+import io.nanscope.llama.model.SequenceBatch;
+import io.nanscope.llama.model.SequenceOutput;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,6 +43,18 @@ import java.util.function.IntFunction;
  * All of it in the model's precision policy: k, u, v*, r and the update are values of the storage
  * format (FP16 under {@code pytorch-fp16}), as EasyEdit computes them in the model dtype; δ and its
  * Adam state are FP32, as in EasyEdit.
+ *
+ * <p>R-ROME (Gupta, Baskaran, Anumanchipalli 2024, "Rebuilding ROME", arXiv 2403.07175; EasyEdit
+ * easyeditor/models/r_rome), selected by {@code alg_name: "R-ROME"}: ROME builds u from the
+ * template-averaged key k̄ but puts the bare prompt's k in {@code kᵀu} and {@code W k}; when the
+ * two differ, kᵀu can be tiny and ‖r‖ huge (the "disabling edits"). R-ROME puts k̄ in both places:
+ *
+ * <pre>
+ *   r  = (v* − mean_i W k_i) / (k̄ᵀu)     k_i, W k_i: down_proj input/output, subject of context i
+ *   W' = W + r uᵀ                          so that W' k̄ = v*
+ * </pre>
+ *
+ * with EasyEdit's other key options ({@link RRomeKeys}) as r_rome implements them.
  *
  * <p>{@link #compute} never changes the model: it returns the updated weights, and {@link #apply}
  * writes them. Between layers of a multi-layer edit the update is applied temporarily, as
@@ -142,6 +159,11 @@ public final class Rome {
           "mom2_adjustment: true needs the key second moment C of each edited layer: pass it with"
               + " Rome.Options.withKeySecondMoment (the edit command computes it from mom2_dataset)");
     }
+    // R-ROME's key options; ROME: u from k̄, the update from the bare prompt's k.
+    boolean meanForU = hp.rRome().map(RRomeKeys::templateKeyForU).orElse(true);
+    boolean meanInUpdate = hp.rRome().map(RRomeKeys::templateKeyInUpdate).orElse(false);
+    hp.rRome().map(RRomeKeys::methodName)
+        .ifPresent(m -> log.line("Using key modification method: " + m));
     log.line(request.logLine());
     List<LayerUpdate> updates = new ArrayList<>();
     WeightSnapshot applied = WeightSnapshot.of(model);
@@ -152,8 +174,20 @@ public final class Rome {
         opt.stages().accept(STAGE_U);
         log.line("Computing left vector (u)...");
         log.line("Selected u projection object " + request.subject());
-        float[] kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer,
-            contexts.around(request.promptTemplate()), request.subject());
+        List<String> around = contexts.around(request.promptTemplate());
+        TemplateMean templates = null;
+        float[] kMean;
+        if (!meanForU) {
+          kMean = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
+              request.promptTemplate(), request.subject()).input();
+        } else if (meanInUpdate) {
+          // one forward gives k̄ (SubjectKey.mean's bits) and the mean output for the update
+          templates = templateMean(model, tok, opt, layer, around, request.subject());
+          kMean = templates.input();
+        } else {
+          kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer, around,
+              request.subject());
+        }
         if (hp.secondMoment().adjustment()) {
           kMean = solve(opt.keySecondMoment().apply(layer), kMean);
         }
@@ -164,15 +198,40 @@ public final class Rome {
         TargetValue.Result v = TargetValue.optimise(model, tok, opt.policy(), opt.ctx(), layer,
             hp.valueOptimization(), contexts, request.promptTemplate(), request.subject(),
             request.targetNew(), log, opt.listener(), opt.dynamicLossScale() ? new LossScaler() : null);
+        // The key and output in the update, and v*: ROME's bare prompt (v* = v_init + δ); R-ROME's
+        // template means (stacked and averaged in the model's dtype), or the bare prompt with
+        // v* = W k + δ (r_rome's compute_v without random-prefix keys).
         opt.stages().accept(STAGE_KEY);
-        SubjectKey.AtToken cur = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
-            request.promptTemplate(), request.subject());
-        // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its dtype.
-        float[] diff = new float[v.target().length];
-        for (int i = 0; i < diff.length; i++) {
-          diff[i] = fmt.round(v.target()[i] - cur.output()[i]);
+        float[] keyIn;
+        float[] outAt;
+        float[] target;
+        if (meanInUpdate) {
+          if (templates == null) {
+            templates = templateMean(model, tok, opt, layer, around, request.subject());
+          }
+          keyIn = rounded(templates.input(), fmt);
+          outAt = rounded(templates.output(), fmt);
+          target = v.target();
+        } else {
+          SubjectKey.AtToken cur = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
+              request.promptTemplate(), request.subject());
+          keyIn = cur.input();
+          outAt = cur.output();
+          if (hp.rRome().isPresent()) {
+            target = new float[outAt.length];
+            for (int i = 0; i < target.length; i++) {
+              target[i] = fmt.round(outAt[i] + fmt.round(v.delta()[i]));
+            }
+          } else {
+            target = v.target();
+          }
         }
-        double computedFactor = fmt.round(dot(cur.input(), u));
+        // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its dtype.
+        float[] diff = new float[target.length];
+        for (int i = 0; i < diff.length; i++) {
+          diff[i] = fmt.round(target[i] - outAt[i]);
+        }
+        double computedFactor = fmt.round(dot(keyIn, u));
         double factor = opt.divisionFactorOverride().orElse(computedFactor);
         float[] r = new float[diff.length];
         for (int i = 0; i < r.length; i++) {
@@ -180,7 +239,7 @@ public final class Rome {
         }
         log.line("Delta norm: " + PyFloat.repr(fmt.round(norm(diff))));
         double before = fmt.round(norm(v.init()));
-        double after = fmt.round(norm(v.target()));
+        double after = fmt.round(norm(target));
         log.line("Change in target norm: " + PyFloat.repr(before) + " to " + PyFloat.repr(after)
             + " => " + PyFloat.repr(fmt.round(after - before)));
         if (opt.divisionFactorOverride().isPresent()) {
@@ -203,6 +262,61 @@ public final class Rome {
     }
     log.line("Deltas successfully computed for " + names(updates));
     return new Outcome(request, List.copyOf(updates));
+  }
+
+  /**
+   * The means over {@code texts} of the down_proj input (k̄) and output (mean of W k_i) at the
+   * subject's last token, FP32 (FP64 sums divided by the count, as {@link SubjectKey#mean}, over
+   * the same batch: the input mean has the same bits).
+   */
+  record TemplateMean(float[] input, float[] output) {}
+
+  static TemplateMean templateMean(
+      LlamaModel model, Tokenizer tok, Options opt, int layer, List<String> texts, String subject) {
+    int n = texts.size();
+    int[][] tokens = new int[n][];
+    int[] pos = new int[n];
+    Hooks hooks = Hooks.none();
+    for (int i = 0; i < n; i++) {
+      tokens[i] = tok.encode(SubjectPositions.fill(texts.get(i), subject), true, false);
+      pos[i] = SubjectPositions.subjectLast(tok, texts.get(i), subject);
+      hooks = hooks.captureDownProjInput(layer, i, pos[i]).captureMlpOutput(layer, i, pos[i]);
+    }
+    SequenceOutput out =
+        model.forward(new SequenceBatch(tokens), opt.policy(), opt.ctx(), null, hooks);
+    double[] in = null;
+    double[] o = null;
+    for (int i = 0; i < n; i++) {
+      float[] k = out.captured(Hooks.downProjInputKey(layer, i, pos[i]));
+      float[] w = out.captured(Hooks.mlpOutputKey(layer, i, pos[i]));
+      if (in == null) {
+        in = new double[k.length];
+        o = new double[w.length];
+      }
+      for (int j = 0; j < k.length; j++) {
+        in[j] += k[j];
+      }
+      for (int j = 0; j < w.length; j++) {
+        o[j] += w[j];
+      }
+    }
+    float[] kMean = new float[in.length];
+    float[] oMean = new float[o.length];
+    for (int j = 0; j < kMean.length; j++) {
+      kMean[j] = (float) (in[j] / n);
+    }
+    for (int j = 0; j < oMean.length; j++) {
+      oMean[j] = (float) (o[j] / n);
+    }
+    return new TemplateMean(kMean, oMean);
+  }
+
+  private static float[] rounded(float[] x, FloatFormat fmt) {
+    float[] y = new float[x.length];
+    for (int i = 0; i < x.length; i++) {
+      y[i] = fmt.round(x[i]);
+    }
+    return y;
   }
 
   /**
