@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.nanscope.editing.RepoPaths;
 import io.nanscope.editing.eval.EditResult;
-import io.nanscope.editing.eval.EditSession;
 import io.nanscope.editing.eval.EditSummary;
 import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
@@ -15,11 +14,12 @@ import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
-import io.nanscope.editing.rome.Rome;
+import io.nanscope.editing.session.EditContext;
+import io.nanscope.editing.session.EditSession;
+import io.nanscope.editing.session.Editor;
 import io.nanscope.editing.rome.RomeEditor;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
-import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
@@ -57,25 +57,10 @@ class MethodComparisonTest {
       LlamaModel m = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
       Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
       FtHyperParams hp = HyperParamsYaml.readFt(ROOT.resolve("configs/" + config)).hparams();
-      EditSession.Editor editor =
-          (r, i) -> {
-            FineTune.Outcome o =
-                FineTune.compute(
-                    m, tok, hp, List.of(r), FineTune.Options.of(policy, ctx), EditLog.NONE);
-            List<Tensor> saved =
-                o.layers().stream().map(l -> m.writableDownProj(l.layer()).copy()).toList();
-            FineTune.apply(m, o, EditLog.NONE);
-            return () -> {
-              for (int k = 0; k < saved.size(); k++) {
-                Tensor w = m.writableDownProj(o.layers().get(k).layer());
-                java.lang.foreign.MemorySegment.copy(
-                    saved.get(k).segment(), 0, w.segment(), 0, w.segment().byteSize());
-              }
-            };
-          };
+      Editor editor = new FineTuneEditor(m, tok, hp, FineTune.Options.of(policy, ctx));
       rows.put(
           hp.objectiveOptimization().equals("prompt_last") ? "FT-L" : "FT-M",
-          run(m, tok, policy, ctx, records, editor));
+          run(m, tok, policy, ctx, records, editor, u -> {}));
     }
     for (String config : List.of("r-rome/stories260K.yaml", "rome/stories260K.yaml")) {
       LlamaModel m = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
@@ -88,18 +73,9 @@ class MethodComparisonTest {
               42,
               "test");
       List<double[]> factors = new java.util.ArrayList<>();
-      RomeEditor editor =
-          new RomeEditor(
-              m,
-              tok,
-              hp,
-              templates,
-              Rome.Options.of(policy, ctx),
-              EditLog.NONE,
-              o ->
-                  o.layers()
-                      .forEach(l -> factors.add(new double[] {l.divisionFactor(), norm(l.r())})));
-      rows.put(hp.algName(), run(m, tok, policy, ctx, records, editor));
+      RomeEditor editor = new RomeEditor(m, tok, hp, templates, null);
+      rows.put(hp.algName(), run(m, tok, policy, ctx, records, editor, u -> RomeEditor.outcome(u)
+          .layers().forEach(l -> factors.add(new double[] {l.divisionFactor(), norm(l.r())}))));
       double[] kTu = factors.stream().mapToDouble(f -> f[0]).sorted().toArray();
       double[] rNorm = factors.stream().mapToDouble(f -> f[1]).sorted().toArray();
       System.out.printf(
@@ -156,22 +132,9 @@ class MethodComparisonTest {
           opt = opt.withAdamStateFormat(io.nanscope.engine.format.FloatFormat.FP32);
         }
         FineTune.Options options = opt;
-        EditSession.Editor editor =
-            (r, i) -> {
-              FineTune.Outcome o = FineTune.compute(m, tok, hp, List.of(r), options, EditLog.NONE);
-              nonFinite[0] += o.finite() ? 0 : 1;
-              List<Tensor> saved =
-                  o.layers().stream().map(l -> m.writableDownProj(l.layer()).copy()).toList();
-              FineTune.apply(m, o, EditLog.NONE);
-              return () -> {
-                for (int k = 0; k < saved.size(); k++) {
-                  Tensor w = m.writableDownProj(o.layers().get(k).layer());
-                  java.lang.foreign.MemorySegment.copy(
-                      saved.get(k).segment(), 0, w.segment(), 0, w.segment().byteSize());
-                }
-              };
-            };
-        EditSummary[] s = run(m, tok, policy, ctx, records, editor);
+        Editor editor = new FineTuneEditor(m, tok, hp, options);
+        EditSummary[] s = run(m, tok, policy, ctx, records, editor,
+            u -> nonFinite[0] += u.detail(FineTune.Outcome.class).finite() ? 0 : 1);
         table.append(
             String.format(
                 "| %s | %s | %s | %.2f | %.2f | %d |%n",
@@ -200,9 +163,11 @@ class MethodComparisonTest {
       PrecisionPolicy policy,
       OpContext ctx,
       List<EditRequest> records,
-      EditSession.Editor editor) {
+      Editor editor,
+      java.util.function.Consumer<io.nanscope.editing.session.WeightUpdate> onUpdate) {
     Evaluator evaluator = new Evaluator(new ModelProbes(m, tok, policy, ctx), null);
-    List<EditResult> results = EditSession.run(records, evaluator, editor, false, i -> {});
+    List<EditResult> results = EditSession.evaluate(m, editor, EditContext.of(policy, ctx,
+        EditLog.NONE), new EditSession.Plan(records, 1, false, true), evaluator, onUpdate, i -> {});
     return new EditSummary[] {EditSummary.of(results, true), EditSummary.of(results, false)};
   }
 }
