@@ -46,6 +46,11 @@ public final class EditCommand implements Callable<Integer> {
   @Option(names = "--sequential", description = "keep every edit (no restore between records)")
   boolean sequential;
 
+  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "1",
+      description = "requests per update: MEMIT, AlphaEdit and FT edit a batch at once; ROME takes 1"
+          + " (default: ${DEFAULT-VALUE})")
+  int batchSize;
+
   @Option(names = "--policy", paramLabel = "NAME",
       description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, ... (default: fp32,"
           + " or pytorch-fp16 when the hparams say fp16: true)")
@@ -73,7 +78,7 @@ public final class EditCommand implements Callable<Integer> {
     TraceCommand.checkWritable(report, "--report");
     EditRun.run(new EditRun.Settings(model != null ? model : ConvertCommand.defaultModel(),
         hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS), data != null ? data : home().resolve(DEFAULT_DATA),
-        dsSize, sequential, policyName, seed, !noFluency, threads, out, report, home(), tool()),
+        dsSize, sequential, batchSize, policyName, seed, !noFluency, threads, out, report, home(), tool()),
         spec.commandLine().getOut(), err, progress(err));
     return 0;
   }
