@@ -21,10 +21,16 @@ public final class Cast {
   private Cast() {}
 
   public static Tensor forward(OpContext ctx, Site site, Tensor x, FloatFormat target) {
+    if (x.format() != FloatFormat.FP64 && Emit.roundsFromFloat(target)) { // floats, rounded once
+      return Emit.output(ctx, site, "cast", Phase.FORWARD, target, x.shape(), x.toFloatArray(), x);
+    }
     return Emit.output(ctx, site, "cast", Phase.FORWARD, target, x.shape(), x.toDoubleArray(), x);
   }
 
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, FloatFormat format) {
+    if (dy.format() != FloatFormat.FP64 && Emit.roundsFromFloat(format)) {
+      return Emit.output(ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
+    }
     return Emit.output(ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
   }
 

@@ -24,6 +24,17 @@ public final class Embedding {
     Emit.check(table.shape().rank() == 2, "embedding at " + site + ": table must be (V, C), got " + table.shape());
     long v = table.shape().dim(0);
     int c = Math.toIntExact(table.shape().dim(1));
+    if (table.format() != FloatFormat.FP64 && Emit.roundsFromFloat(p.output())) {
+      float[] x = new float[Math.multiplyExact(tokens.length, c)];
+      for (int t = 0; t < tokens.length; t++) {
+        Emit.check(
+            tokens[t] >= 0 && tokens[t] < v,
+            "embedding at " + site + ": token " + tokens[t] + " at position " + t + " is outside the vocabulary [0, " + v + ")");
+        float[] row = table.slice(tokens[t], tokens[t] + 1).toFloatArray(); // exact decode
+        System.arraycopy(row, 0, x, t * c, c);
+      }
+      return Emit.output(ctx, site, "embedding", Phase.FORWARD, p, Shape.of(tokens.length, c), x, table);
+    }
     double[] x = new double[Math.multiplyExact(tokens.length, c)];
     for (int t = 0; t < tokens.length; t++) {
       Emit.check(

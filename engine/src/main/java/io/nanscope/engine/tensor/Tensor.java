@@ -202,6 +202,31 @@ public final class Tensor {
     return t;
   }
 
+  /**
+   * A new tensor holding {@code values} rounded once to {@code format} (nearest-even): the same bits
+   * as {@link #ofDoubles} of the widened values, without the double array. {@code values} is used
+   * as scratch and overwritten.
+   */
+  public static Tensor ofFloats(FloatFormat format, Shape shape, float[] values) {
+    if (values.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape " + shape + " has " + shape.size() + " elements, got " + values.length + " values");
+    }
+    Tensor t = zeros(format, shape);
+    if (t.kind == StorageKind.F64) {
+      for (int i = 0; i < values.length; i++) {
+        t.segment.setAtIndex(F64, i, values[i]); // exact
+      }
+    } else if (t.kind == StorageKind.BITS8) {
+      for (int i = 0; i < values.length; i++) {
+        t.set(i, values[i]);
+      }
+    } else {
+      t.storeRounded(values);
+    }
+    return t;
+  }
+
   /** Overwrites every element with {@code values}, rounded to the format. */
   public void copyFrom(float[] values) {
     if (values.length != size()) {
