@@ -28,6 +28,10 @@ public final class Softmax {
 
   /** One row: out[oo + j] = softmax(x[xo … xo+n))_j in {@code compute}, not yet rounded to output. */
   static void row(Precision p, double[] x, int xo, int n, double[] out, int oo) {
+    if (p.compute() == FloatFormat.FP32 && p.accumulate() == FloatFormat.FP32) {
+      rowFp32(x, xo, n, out, oo);
+      return;
+    }
     double m = Double.NEGATIVE_INFINITY;
     for (int j = 0; j < n; j++) {
       m = Math.max(m, x[xo + j]); // Math.max propagates NaN
@@ -38,6 +42,28 @@ public final class Softmax {
     double s = Reduce.sum(p.accumulate(), out, oo, 1, n);
     for (int j = 0; j < n; j++) {
       out[oo + j] = p.roundCompute(out[oo + j] / s);
+    }
+  }
+
+  /**
+   * {@link #row} with compute and accumulate FP32 on double arrays (attention's scores): the same
+   * steps with the roundings written out ({@code Precision.round(FP32, v)} is {@code (float) v},
+   * {@link Reduce#sum} in FP32 is a sequential float sum of {@code (float) a[i]}), so no per-element
+   * format dispatch; the values need not be floats.
+   */
+  private static void rowFp32(double[] x, int xo, int n, double[] out, int oo) {
+    double m = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      m = Math.max(m, x[xo + j]);
+    }
+    float s = 0f;
+    for (int j = 0; j < n; j++) {
+      float e = (float) Math.exp((float) (x[xo + j] - m));
+      out[oo + j] = e;
+      s += e;
+    }
+    for (int j = 0; j < n; j++) {
+      out[oo + j] = (float) (out[oo + j] / s);
     }
   }
 
@@ -69,6 +95,12 @@ public final class Softmax {
   /** One row of the backward: out[oo + i] = y_i·(dy_i − Σ_j dy_j·y_j) in {@code compute}. */
   static void rowBackward(Precision p, double[] y, int yo, double[] dy, int go, int n, double[] out, int oo) {
     double dot = Reduce.dot(p.accumulate(), dy, go, 1, y, yo, 1, n);
+    if (p.compute() == FloatFormat.FP32) { // the roundings written out, as in rowFp32
+      for (int i = 0; i < n; i++) {
+        out[oo + i] = (float) (y[yo + i] * (double) (float) (dy[go + i] - dot));
+      }
+      return;
+    }
     for (int i = 0; i < n; i++) {
       out[oo + i] = p.roundCompute(y[yo + i] * p.roundCompute(dy[go + i] - dot));
     }

@@ -247,6 +247,48 @@ class FloatPathTest {
     }
   }
 
+  /** Attention's softmax rows on doubles (any doubles, not only floats) against the generic steps. */
+  @Test
+  void softmaxRowsOnDoublesMatchTheGenericSteps() {
+    SplittableRandom rnd = new SplittableRandom(400);
+    Precision p = new Precision(FloatFormat.FP16, FloatFormat.FP32, FloatFormat.FP32);
+    for (int n : SIZES) {
+      double[] x = new double[n], dy = new double[n];
+      for (int i = 0; i < n; i++) {
+        x[i] = rnd.nextInt(8) == 0 ? new double[] {Double.NaN, Double.NEGATIVE_INFINITY, -65504, 0, -0.0}[rnd.nextInt(5)]
+            : rnd.nextGaussian() * 20;
+        dy[i] = rnd.nextGaussian();
+      }
+      for (boolean allMasked : new boolean[] {false, true}) {
+        double[] in = allMasked ? new double[n] : x;
+        if (allMasked) {
+          java.util.Arrays.fill(in, Double.NEGATIVE_INFINITY);
+        }
+        double[] got = new double[n], want = new double[n];
+        Softmax.row(p, in, 0, n, got, 0);
+        double m = Double.NEGATIVE_INFINITY;
+        for (double v : in) {
+          m = Math.max(m, v);
+        }
+        for (int j = 0; j < n; j++) {
+          want[j] = p.roundCompute(Math.exp(p.roundCompute(in[j] - m)));
+        }
+        double s = Reduce.sum(p.accumulate(), want, 0, 1, n);
+        for (int j = 0; j < n; j++) {
+          want[j] = p.roundCompute(want[j] / s);
+        }
+        assertThat(got).as("row n=%d masked=%s", n, allMasked).isEqualTo(want);
+        double[] gb = new double[n], wb = new double[n];
+        Softmax.rowBackward(p, got, 0, dy, 0, n, gb, 0);
+        double dot = Reduce.dot(p.accumulate(), dy, 0, 1, got, 0, 1, n);
+        for (int i = 0; i < n; i++) {
+          wb[i] = p.roundCompute(got[i] * p.roundCompute(dy[i] - dot));
+        }
+        assertThat(gb).as("backward n=%d", n).isEqualTo(wb);
+      }
+    }
+  }
+
   @Test
   void narrowComputeAndFp64KeepTheDoublePath() {
     Tensor x16 = Tensor.of(FloatFormat.FP16, Shape.of(2), 1f, 2f);
