@@ -120,14 +120,22 @@ public final class LossScaler {
     float inv = inverseScale();
     boolean found = false;
     for (ParamGrad pg : params) {
-      Tensor g = pg.grad();
+      Tensor g = Adam.flat(pg.grad());
       long n = g.size();
-      for (long i = 0; i < n; i++) {
-        float v = g.get(i);
-        if (!Float.isFinite(v)) {
-          found = true;
+      for (long from = 0; from < n; from += 4096) { // blocks: decode, check, scale, round once
+        Tensor gv = g.slice(from, Math.min(n, from + 4096));
+        float[] v = gv.toFloatArray();
+        for (float x : v) {
+          if (!Float.isFinite(x)) {
+            found = true;
+          }
         }
-        g.set(i, inv == 1f ? v : v * inv);
+        if (inv != 1f) {
+          for (int k = 0; k < v.length; k++) {
+            v[k] = v[k] * inv;
+          }
+        }
+        gv.copyFrom(v);
       }
     }
     unscaled = true;
