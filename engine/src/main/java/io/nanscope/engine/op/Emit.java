@@ -47,10 +47,11 @@ final class Emit {
     if (ctx.tracer().enabled()) {
       Tensor unrounded = null;
       if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-        unrounded = Tensor.zeros(FloatFormat.FP32, shape);
+        float[] f = new float[values.length];
         for (int i = 0; i < values.length; i++) {
-          unrounded.set(i, (float) values[i]);
+          f[i] = (float) values[i];
         }
+        unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, f); // = set(i, (float) v), in bulk
       }
       ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
     }

@@ -22,13 +22,44 @@ public final class Sum {
 
   private Sum() {}
 
+  /** {@code Σ x} sequentially in FP32 (index 0 first), as {@link Reduce#sum} in FP32, from the floats. */
+  private static float sumFp32(float[] v) {
+    float s = 0f;
+    for (float x : v) {
+      s += x;
+    }
+    return s;
+  }
+
+  private static boolean floatSum(Precision p, Tensor x) {
+    return p.accumulate() == FloatFormat.FP32 && x.format() != FloatFormat.FP64;
+  }
+
   public static Tensor sum(OpContext ctx, Site site, Precision p, Tensor x) {
+    if (floatSum(p, x)) {
+      double s = sumFp32(x.toFloatArray());
+      return Emit.output(ctx, site, "sum", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);
+    }
+    return sumDoubles(ctx, site, p, x);
+  }
+
+  /** The double path of {@link #sum} (any precision; the float path's oracle in the tests). */
+  static Tensor sumDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     double s = Reduce.sum(p.accumulate(), v, 0, 1, v.length);
     return Emit.output(ctx, site, "sum", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);
   }
 
   public static Tensor mean(OpContext ctx, Site site, Precision p, Tensor x) {
+    if (floatSum(p, x)) {
+      double s = p.roundCompute(sumFp32(x.toFloatArray()) / (double) x.size());
+      return Emit.output(ctx, site, "mean", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);
+    }
+    return meanDoubles(ctx, site, p, x);
+  }
+
+  /** The double path of {@link #mean}. */
+  static Tensor meanDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     double s = p.roundCompute(Reduce.sum(p.accumulate(), v, 0, 1, v.length) / v.length);
     return Emit.output(ctx, site, "mean", Phase.FORWARD, p, Shape.of(), new double[] {s}, x);

@@ -247,6 +247,50 @@ class FloatPathTest {
     }
   }
 
+  @Test
+  void reductionsAndLossesMatchTheDoublePath() {
+    long seed = 500;
+    for (FloatFormat f : formats()) {
+      for (RoundingSpec spec : specs()) {
+        Precision p = new Precision(f, FloatFormat.FP32, FloatFormat.FP32, spec);
+        for (int n : SIZES) {
+          Shape sh = Shape.of(2, n);
+          Tensor a = tensor(f, sh, seed++), b = tensor(f, sh, seed++), dy = tensor(f, sh, seed++);
+          // KL on log-probabilities: mostly moderate values, some specials
+          Tensor la = Tensor.of(f, sh, logits(n, seed++)), lb = Tensor.of(f, sh, logits(n, seed++));
+          Tensor dl = Tensor.of(FloatFormat.FP32, Shape.of(), 0.75f);
+          String w = f + " " + spec + " " + sh;
+          same("sum " + w, c -> Sum.sum(c, S, p, a), c -> Sum.sumDoubles(c, S, p, a));
+          same("mean " + w, c -> Sum.mean(c, S, p, a), c -> Sum.meanDoubles(c, S, p, a));
+          same("norm " + w, c -> Norm.forward(c, S, p, a), c -> Norm.forwardDoubles(c, S, p, a));
+          Tensor nrm = Norm.forward(OpContext.DEFAULT, S, p, la);
+          same("kl_div " + w, c -> KlDiv.forward(c, S, p, la, lb), c -> KlDiv.forwardDoubles(c, S, p, la, lb));
+          same("kl_div(specials) " + w, c -> KlDiv.forward(c, S, p, a, b), c -> KlDiv.forwardDoubles(c, S, p, a, b));
+          for (FloatFormat g : List.of(f, FloatFormat.FP32)) {
+            String wg = w + " grad " + g;
+            same("norm.grad " + wg, c -> Norm.backward(c, S, p, dl, la, nrm, g),
+                c -> Norm.backwardDoubles(c, S, p, dl, la, nrm, g));
+            same("kl_div.dinput " + wg, c -> KlDiv.backwardInput(c, S, p, dl, lb, g),
+                c -> KlDiv.backwardInputDoubles(c, S, p, dl, lb, g));
+            same("kl_div.dtarget " + wg, c -> KlDiv.backwardTarget(c, S, p, dl, la, lb, g),
+                c -> KlDiv.backwardTargetDoubles(c, S, p, dl, la, lb, g));
+            same("kl_div.dtarget(specials) " + wg, c -> KlDiv.backwardTarget(c, S, p, dl, a, b, g),
+                c -> KlDiv.backwardTargetDoubles(c, S, p, dl, a, b, g));
+          }
+        }
+      }
+    }
+  }
+
+  private static float[] logits(int n, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    float[] v = new float[2 * n];
+    for (int i = 0; i < v.length; i++) {
+      v[i] = rnd.nextInt(40) == 0 ? Float.NEGATIVE_INFINITY : (float) (-Math.abs(rnd.nextGaussian()) * 6);
+    }
+    return v;
+  }
+
   /** Attention's softmax rows on doubles (any doubles, not only floats) against the generic steps. */
   @Test
   void softmaxRowsOnDoublesMatchTheGenericSteps() {
