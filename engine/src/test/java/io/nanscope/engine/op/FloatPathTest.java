@@ -309,8 +309,10 @@ class FloatPathTest {
     for (int n : SIZES) {
       double[] x = new double[n], dy = new double[n];
       for (int i = 0; i < n; i++) {
-        x[i] = rnd.nextInt(8) == 0 ? new double[] {Double.NaN, Double.NEGATIVE_INFINITY, -65504, 0, -0.0}[rnd.nextInt(5)]
-            : rnd.nextGaussian() * 20;
+        x[i] = rnd.nextInt(8) == 0
+            ? new double[] {Double.NaN, Double.NEGATIVE_INFINITY, -65504, 0, -0.0, -103.9, -104, -104.01, -3.4e38}[
+                rnd.nextInt(9)]
+            : rnd.nextGaussian() * 40;
         dy[i] = rnd.nextGaussian();
       }
       for (boolean allMasked : new boolean[] {false, true}) {
@@ -341,6 +343,16 @@ class FloatPathTest {
         assertThat(gb).as("backward n=%d", n).isEqualTo(wb);
       }
     }
+  }
+
+  /** The exp shortcut of the FP32 softmax row: (float) Math.exp(d) is +0 for every float d ≤ −104. */
+  @Test
+  void expOfMinus104AndBelowRoundsToZeroInFp32() {
+    for (float d = -104f; d > -200f; d = Math.nextDown(d) - 0.001f * Math.abs(d)) {
+      assertThat(Float.floatToRawIntBits((float) Math.exp(d))).as("exp(%s)", d).isZero();
+    }
+    assertThat((float) Math.exp(-103.97f)).isPositive(); // the bound is tight: just above it is not 0
+    assertThat(Float.floatToRawIntBits((float) Math.exp(-3.4e38f))).isZero();
   }
 
   @Test
