@@ -19,7 +19,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class StatsKernels {
 
-  private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+  /** 256 bits, as the other kernels (the counts do not depend on the width). */
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
   private StatsKernels() {}
 
@@ -52,36 +53,60 @@ public final class StatsKernels {
    */
   public static void add(
       float[] x, float[] u, int n, float maxFinite, float minNormal, boolean hasInfinity, Census c) {
-    FloatVector vmax = FloatVector.zero(F);
-    FloatVector vmin = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
-    FloatVector umax = FloatVector.broadcast(F, -1f);
-    long nan = 0, pos = 0, neg = 0, zero = 0, sub = 0, over = 0, under = 0, cand = 0;
+    FloatVector zeros = FloatVector.zero(F);
+    FloatVector infs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+    FloatVector minusOnes = FloatVector.broadcast(F, -1f);
+    FloatVector vmax = zeros;
+    FloatVector vmin = infs;
+    FloatVector umax = minusOnes;
+    long nan = 0, pos = 0, neg = 0, zero = 0, sub = 0, over = 0, overNaN = 0, under = 0, cand = 0;
     int i = 0;
-    for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-      FloatVector xv = FloatVector.fromArray(F, x, i);
-      FloatVector ax = xv.abs();
-      VectorMask<Float> isNaN = xv.test(VectorOperators.IS_NAN);
-      VectorMask<Float> inf = ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY);
-      VectorMask<Float> finite = ax.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
-      VectorMask<Float> isZero = ax.compare(VectorOperators.EQ, 0f);
-      VectorMask<Float> nonZero = finite.andNot(isZero);
-      nan += isNaN.trueCount();
-      pos += inf.and(xv.compare(VectorOperators.GT, 0f)).trueCount();
-      neg += inf.and(xv.compare(VectorOperators.LT, 0f)).trueCount();
-      zero += isZero.trueCount();
-      sub += nonZero.and(ax.compare(VectorOperators.LT, minNormal)).trueCount();
-      vmax = vmax.max(ax.blend(0f, finite.not()));
-      vmin = vmin.min(ax.blend(Float.POSITIVE_INFINITY, nonZero.not()));
-      if (u != null) {
+    int bound = F.loopBound(n);
+    // Only compares, and/or and blends (no mask negation or IS_NAN test), and two loops instead of
+    // a branch on u inside one: a vector merged from two paths is boxed by C2 (much slower).
+    if (u == null) {
+      for (; i < bound; i += F.length()) {
+        FloatVector xv = FloatVector.fromArray(F, x, i);
+        FloatVector ax = xv.abs();
+        VectorMask<Float> inf = ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY);
+        VectorMask<Float> finite = ax.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
+        VectorMask<Float> nonZero = ax.compare(VectorOperators.GT, 0f).and(finite);
+        nan += xv.compare(VectorOperators.NE, xv).trueCount();
+        pos += inf.and(xv.compare(VectorOperators.GT, 0f)).trueCount();
+        neg += inf.and(xv.compare(VectorOperators.LT, 0f)).trueCount();
+        zero += ax.compare(VectorOperators.EQ, 0f).trueCount();
+        sub += nonZero.and(ax.compare(VectorOperators.LT, minNormal)).trueCount();
+        vmax = vmax.max(zeros.blend(ax, finite));
+        vmin = vmin.min(infs.blend(ax, nonZero));
+      }
+    } else {
+      for (; i < bound; i += F.length()) {
+        FloatVector xv = FloatVector.fromArray(F, x, i);
+        FloatVector ax = xv.abs();
+        VectorMask<Float> isNaN = xv.compare(VectorOperators.NE, xv);
+        VectorMask<Float> inf = ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY);
+        VectorMask<Float> finite = ax.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
+        VectorMask<Float> isZero = ax.compare(VectorOperators.EQ, 0f);
+        VectorMask<Float> nonZero = ax.compare(VectorOperators.GT, 0f).and(finite);
+        nan += isNaN.trueCount();
+        pos += inf.and(xv.compare(VectorOperators.GT, 0f)).trueCount();
+        neg += inf.and(xv.compare(VectorOperators.LT, 0f)).trueCount();
+        zero += isZero.trueCount();
+        sub += nonZero.and(ax.compare(VectorOperators.LT, minNormal)).trueCount();
+        vmax = vmax.max(zeros.blend(ax, finite));
+        vmin = vmin.min(infs.blend(ax, nonZero));
         FloatVector au = FloatVector.fromArray(F, u, i).abs();
         VectorMask<Float> uFinite = au.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
-        umax = umax.max(au.blend(-1f, uFinite.not()));
-        VectorMask<Float> overflowed = hasInfinity ? inf : inf.or(isNaN);
-        over += uFinite.and(overflowed).trueCount();
+        umax = umax.max(minusOnes.blend(au, uFinite));
+        over += uFinite.and(inf).trueCount();
+        overNaN += uFinite.and(isNaN).trueCount(); // an overflow only where the format has no inf
         cand += uFinite.and(ax.compare(VectorOperators.EQ, maxFinite))
             .and(au.compare(VectorOperators.GT, maxFinite)).trueCount();
-        under += uFinite.and(isZero).and(au.compare(VectorOperators.NE, 0f)).trueCount();
+        under += uFinite.and(isZero).and(au.compare(VectorOperators.GT, 0f)).trueCount();
       }
+    }
+    if (!hasInfinity) {
+      over += overNaN;
     }
     c.count += i;
     c.nan += nan;
