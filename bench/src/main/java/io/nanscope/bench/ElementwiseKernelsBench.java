@@ -18,12 +18,12 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Question: what does the float path of an element-wise op with FP16 output cost per element,
- * next to the double path it replaced? One op = SwiGLU's arithmetic on n = T·F = 256·172 elements
- * (stories260K's MLP at 256 tokens): silu(g) rounded to FP16, times u, rounded to FP16.
- * {@code vector}: {@link ElementwiseKernels} plus the bulk FP16 rounding; {@code scalar}: the
- * kernels' scalar twins plus the same rounding; {@code doubles}: the old loop (values widened to
- * double, each step rounded with a cast to float and {@link FloatFormat#round(float)}, as {@code
+ * Question: what does the float path of an element-wise op with FP16 output cost per element, next
+ * to the double path it replaced? One op = SwiGLU's arithmetic on n = T·F = 256·172 elements
+ * (stories260K's MLP at 256 tokens): silu(g) rounded to FP16, times u, rounded to FP16. {@code
+ * vector}: {@link ElementwiseKernels} plus the bulk FP16 rounding; {@code scalar}: the kernels'
+ * scalar twins plus the same rounding; {@code doubles}: the old loop (values widened to double,
+ * each step rounded with a cast to float and {@link FloatFormat#round(float)}, as {@code
  * Precision.round} does for float values). All three give the same bits (FloatPathTest).
  */
 @State(Scope.Thread)
@@ -31,7 +31,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 6, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
 public class ElementwiseKernelsBench {
 
   @Param({"44032"})
@@ -87,7 +89,8 @@ public class ElementwiseKernelsBench {
           double x = gd[i];
           double e = (float) Math.exp(-x);
           double d = (float) (1.0 + e);
-          double s = f16.round((float) (x / d)); // Precision.round: a float goes through round(float)
+          double s =
+              f16.round((float) (x / d)); // Precision.round: a float goes through round(float)
           gd[i] = f16.round((float) (s * ud[i]));
         }
         for (int i = 0; i < n; i++) {

@@ -30,16 +30,18 @@ import org.openjdk.jmh.annotations.Warmup;
  * stories260K, {@code tokens} positions), per precision policy, with the tracer off and with a
  * {@link StatsTracer} recording every op? One operation = {@code LlamaModel.forward} of one
  * sequence, weights stored in the policy's storage format (as {@code ./nanscope trace} loads them).
- * The ratios the op-path issue asks for: pytorch-fp16 / fp32 and pytorch-bf16 / fp32 at tracer
- * off, and stats / off per policy. The tokens are a fixed pseudo-random sequence after BOS (the
- * op path's cost does not depend on which tokens they are).
+ * The ratios the op-path issue asks for: pytorch-fp16 / fp32 and pytorch-bf16 / fp32 at tracer off,
+ * and stats / off per policy. The tokens are a fixed pseudo-random sequence after BOS (the op
+ * path's cost does not depend on which tokens they are).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 5, time = 2)
 @Measurement(iterations = 8, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g"})
 public class OpPathForwardBench {
 
   /** Model path; empty = models/stories260K under -Dnanscope.home or the working directory. */
@@ -67,9 +69,10 @@ public class OpPathForwardBench {
 
   @Setup
   public void setUp() throws IOException {
-    Path dir = model.isEmpty()
-        ? Path.of(System.getProperty("nanscope.home", "")).resolve("models/stories260K")
-        : Path.of(model);
+    Path dir =
+        model.isEmpty()
+            ? Path.of(System.getProperty("nanscope.home", "")).resolve("models/stories260K")
+            : Path.of(model);
     p = PrecisionPolicy.named(policy);
     m = LlamaModel.load(dir, p.storage());
     int v = m.config().vocabSize();

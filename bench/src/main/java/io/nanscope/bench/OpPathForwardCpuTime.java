@@ -22,8 +22,8 @@ import java.util.Set;
  * calling thread ran, so the other processes of a shared machine inflate it far less than wall
  * time). Not JMH (JMH has no thread-CPU-time mode). For each policy and tracer mode: warm-up
  * forwards for at least {@code warmupSeconds}, then {@code reps} timed forwards; the rounds over
- * all cases are repeated {@code rounds} times, interleaved, so slow phases of the machine hit
- * every case alike. Prints one JSON line per case with every timing in milliseconds.
+ * all cases are repeated {@code rounds} times, interleaved, so slow phases of the machine hit every
+ * case alike. Prints one JSON line per case with every timing in milliseconds.
  *
  * <p>Arguments: {@code MODEL_DIR TOKENS REPS WARMUP_SECONDS ROUNDS POLICY[,POLICY...]}.
  */
@@ -54,16 +54,20 @@ public final class OpPathForwardCpuTime {
       }
       SequenceBatch batch = new SequenceBatch(new int[][] {tok});
       for (String mode : new String[] {"off", "stats"}) {
-        StatsTracer st = mode.equals("stats") ? new StatsTracer(new TraceContext(), Set.of(Phase.values())) : null;
+        StatsTracer st =
+            mode.equals("stats")
+                ? new StatsTracer(new TraceContext(), Set.of(Phase.values()))
+                : null;
         Tracer t = st == null ? Tracer.NONE : st;
         OpContext ctx = OpContext.DEFAULT.withThreads(1).withTracer(t);
         names.add(name + " " + mode);
-        runs.add(() -> {
-          if (st != null) {
-            st.clear();
-          }
-          m.forward(batch, p, ctx, null, Hooks.none());
-        });
+        runs.add(
+            () -> {
+              if (st != null) {
+                st.clear();
+              }
+              m.forward(batch, p, ctx, null, Hooks.none());
+            });
       }
     }
     List<List<Double>> times = new ArrayList<>();
@@ -86,7 +90,8 @@ public final class OpPathForwardCpuTime {
     for (int c = 0; c < runs.size(); c++) {
       StringBuilder sb = new StringBuilder("{\"case\": \"" + names.get(c) + "\", \"ms\": [");
       for (int k = 0; k < times.get(c).size(); k++) {
-        sb.append(k == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.3f", times.get(c).get(k)));
+        sb.append(k == 0 ? "" : ", ")
+            .append(String.format(Locale.ROOT, "%.3f", times.get(c).get(k)));
       }
       System.out.println(sb.append("]}"));
     }

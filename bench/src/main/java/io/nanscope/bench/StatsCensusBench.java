@@ -22,16 +22,18 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Question: what does the stats tracer's per-record pass ({@link TensorStats#of(Tensor, Tensor)}:
  * counts, extremes, overflow/underflow against the unrounded FP32 copy) cost per element, for an
- * FP16 and an FP32 op output of n = 256·172 elements? Compare with {@code copy} (one FP32 memcpy
- * of the same tensor) for scale: the stats pass runs once per traced op, so its cost next to the
- * op's own is what "stats mode ≤ 1.10× tracer-off" is about.
+ * FP16 and an FP32 op output of n = 256·172 elements? Compare with {@code copy} (one FP32 memcpy of
+ * the same tensor) for scale: the stats pass runs once per traced op, so its cost next to the op's
+ * own is what "stats mode ≤ 1.10× tracer-off" is about.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 4, time = 1)
 @Measurement(iterations = 6, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
 public class StatsCensusBench {
 
   @Param({"44032"})

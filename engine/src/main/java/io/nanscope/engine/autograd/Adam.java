@@ -80,13 +80,16 @@ public final class Adam extends ElementwiseOptimizer {
       throw new IllegalArgumentException("Invalid epsilon value: " + eps + " (must be >= 0)");
     }
     if (!(beta1 >= 0 && beta1 < 1)) {
-      throw new IllegalArgumentException("Invalid beta parameter at index 0: " + beta1 + " (needs [0, 1))");
+      throw new IllegalArgumentException(
+          "Invalid beta parameter at index 0: " + beta1 + " (needs [0, 1))");
     }
     if (!(beta2 >= 0 && beta2 < 1)) {
-      throw new IllegalArgumentException("Invalid beta parameter at index 1: " + beta2 + " (needs [0, 1))");
+      throw new IllegalArgumentException(
+          "Invalid beta parameter at index 1: " + beta2 + " (needs [0, 1))");
     }
     if (!(weightDecay >= 0)) {
-      throw new IllegalArgumentException("Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
+      throw new IllegalArgumentException(
+          "Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
     }
     this.lr = lr;
     this.beta1 = beta1;
@@ -147,7 +150,10 @@ public final class Adam extends ElementwiseOptimizer {
     // In blocks of CHUNK elements: decode, the per-element steps of the loop they replace (each
     // element alone, the same float operations in the same order), each rounding in bulk
     // (roundInPlace = format.round per element = Tensor.set then get), encode.
-    Tensor pFlat = flat(param), gFlat = flat(grad), mFlat = flat(s.expAvg), vFlat = flat(s.expAvgSq);
+    Tensor pFlat = flat(param),
+        gFlat = flat(grad),
+        mFlat = flat(s.expAvg),
+        vFlat = flat(s.expAvgSq);
     boolean smallW1 = Math.abs(w1) < 0.5f;
     for (long from = 0; from < n; from += CHUNK) {
       int len = (int) Math.min(CHUNK, n - from);
@@ -209,10 +215,20 @@ public final class Adam extends ElementwiseOptimizer {
     }
     if (trace) {
       Site site = Site.of("adam", pg.name());
-      OptimizerRecords.report(tracer, site.child("exp_avg"), "lerp", List.of(grad, mBefore), s.expAvg, mU, s.step);
-      OptimizerRecords.report(tracer, site.child("exp_avg_sq"), "mul_addcmul", List.of(grad, vBefore), s.expAvgSq, vU, s.step);
-      OptimizerRecords.report(tracer, site.child("denom"), "sqrt_div_add", List.of(s.expAvgSq), denom, dU, s.step);
-      OptimizerRecords.report(tracer, site, "addcdiv", List.of(pBefore, s.expAvg, denom), param, pU, s.step);
+      OptimizerRecords.report(
+          tracer, site.child("exp_avg"), "lerp", List.of(grad, mBefore), s.expAvg, mU, s.step);
+      OptimizerRecords.report(
+          tracer,
+          site.child("exp_avg_sq"),
+          "mul_addcmul",
+          List.of(grad, vBefore),
+          s.expAvgSq,
+          vU,
+          s.step);
+      OptimizerRecords.report(
+          tracer, site.child("denom"), "sqrt_div_add", List.of(s.expAvgSq), denom, dU, s.step);
+      OptimizerRecords.report(
+          tracer, site, "addcdiv", List.of(pBefore, s.expAvg, denom), param, pU, s.step);
     }
   }
 }

@@ -55,10 +55,12 @@ public final class Sgd extends ElementwiseOptimizer {
       throw new IllegalArgumentException("Invalid momentum value: " + momentum + " (must be >= 0)");
     }
     if (!(weightDecay >= 0)) {
-      throw new IllegalArgumentException("Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
+      throw new IllegalArgumentException(
+          "Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
     }
     if (nesterov && (momentum <= 0 || dampening != 0)) {
-      throw new IllegalArgumentException("Nesterov momentum requires a momentum and zero dampening");
+      throw new IllegalArgumentException(
+          "Nesterov momentum requires a momentum and zero dampening");
     }
     this.lr = lr;
     this.momentum = momentum;
@@ -109,7 +111,9 @@ public final class Sgd extends ElementwiseOptimizer {
     long n = param.size();
     // In blocks: the per-element steps of the loop they replace, each rounding in bulk
     // (roundInPlace = format.round per element = Tensor.set then get).
-    Tensor pFlat = Adam.flat(param), gFlat = Adam.flat(grad), bFlat = buf == null ? null : Adam.flat(buf);
+    Tensor pFlat = Adam.flat(param),
+        gFlat = Adam.flat(grad),
+        bFlat = buf == null ? null : Adam.flat(buf);
     for (long from = 0; from < n; from += CHUNK) {
       int len = (int) Math.min(CHUNK, n - from);
       Tensor pv = pFlat.slice(from, from + len);

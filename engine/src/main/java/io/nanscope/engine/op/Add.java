@@ -45,9 +45,11 @@ public final class Add {
   /** dA = dB = dY, rounded to {@code format}. */
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, FloatFormat format) {
     if (dy.format() != FloatFormat.FP64 && Emit.roundsFromFloat(format)) {
-      return Emit.output(ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
+      return Emit.output(
+          ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
     }
-    return Emit.output(ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
+    return Emit.output(
+        ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var a, Var b) {
@@ -70,7 +72,8 @@ public final class Add {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     Emit.check(
-        delta.size() == c, "add at " + site + ": delta has " + delta.size() + " elements, x rows have " + c);
+        delta.size() == c,
+        "add at " + site + ": delta has " + delta.size() + " elements, x rows have " + c);
     if (Emit.floatPath(p, x, delta)) {
       float[] y = x.toFloatArray(), d = delta.toFloatArray();
       for (int r : rows) {

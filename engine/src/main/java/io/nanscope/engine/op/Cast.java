@@ -29,13 +29,19 @@ public final class Cast {
 
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, FloatFormat format) {
     if (dy.format() != FloatFormat.FP64 && Emit.roundsFromFloat(format)) {
-      return Emit.output(ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
+      return Emit.output(
+          ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
     }
-    return Emit.output(ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
+    return Emit.output(
+        ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Var x, FloatFormat target) {
     Tensor y = forward(ctx, site, x.value(), target);
-    return tape.record("cast@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, dy, x.gradFormat())}, x);
+    return tape.record(
+        "cast@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, dy, x.gradFormat())},
+        x);
   }
 }

@@ -60,17 +60,19 @@ final class Emit {
 
   /**
    * Whether an op may run on float arrays instead of doubles: its element-wise intermediates are
-   * FP32 ({@code compute}), its output is a format a float rounds to ({@link
-   * #roundsFromFloat}), and no input is FP64 (so every input value is a float). Then every
-   * intermediate the double path computes is an FP32 value, each formed by one correctly rounded
-   * operation on floats (see {@code engine.simd.ElementwiseKernels}), and the float path gives the
-   * same bits.
+   * FP32 ({@code compute}), its output is a format a float rounds to ({@link #roundsFromFloat}),
+   * and no input is FP64 (so every input value is a float). Then every intermediate the double path
+   * computes is an FP32 value, each formed by one correctly rounded operation on floats (see {@code
+   * engine.simd.ElementwiseKernels}), and the float path gives the same bits.
    */
   static boolean floatPath(Precision p, Tensor... inputs) {
     return floatPath(p, p.output(), inputs);
   }
 
-  /** {@link #floatPath(Precision, Tensor...)} for a result rounded to {@code out} (a gradient format). */
+  /**
+   * {@link #floatPath(Precision, Tensor...)} for a result rounded to {@code out} (a gradient
+   * format).
+   */
   static boolean floatPath(Precision p, FloatFormat out, Tensor... inputs) {
     if (p.compute() != FloatFormat.FP32 || !roundsFromFloat(out)) {
       return false;
@@ -113,16 +115,31 @@ final class Emit {
     }
   }
 
-  /** {@link #output(OpContext, Site, String, Phase, Precision, Shape, double[], Tensor...)} on floats. */
+  /**
+   * {@link #output(OpContext, Site, String, Phase, Precision, Shape, double[], Tensor...)} on
+   * floats.
+   */
   static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, Precision p, Shape shape, float[] values,
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Precision p,
+      Shape shape,
+      float[] values,
       Tensor... inputs) {
     return output(ctx, site, op, phase, p.output(), p.rounding(), shape, values, inputs);
   }
 
   /** Rounds float values to {@code format} nearest-even (gradients, casts). */
   static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, FloatFormat format, Shape shape, float[] values,
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      Shape shape,
+      float[] values,
       Tensor... inputs) {
     return output(ctx, site, op, phase, format, RoundingSpec.NEAREST_EVEN, shape, values, inputs);
   }
@@ -133,8 +150,15 @@ final class Emit {
    * {@code values} is overwritten.
    */
   private static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, FloatFormat format, RoundingSpec spec, Shape shape,
-      float[] values, Tensor... inputs) {
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      RoundingSpec spec,
+      Shape shape,
+      float[] values,
+      Tensor... inputs) {
     boolean traced = ctx.tracer().enabled();
     Tensor unrounded = null;
     if (traced && format != FloatFormat.FP32 && format != FloatFormat.FP64) {
@@ -150,7 +174,8 @@ final class Emit {
       }
     }
     if (traced) {
-      ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+      ctx.tracer()
+          .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
     }
     return out;
   }
@@ -159,7 +184,16 @@ final class Emit {
   static void sameShape(String op, String aName, Tensor a, String bName, Tensor b) {
     if (!a.shape().equals(b.shape())) {
       throw new IllegalArgumentException(
-          op + ": " + aName + " is " + a.shape() + " but " + bName + " is " + b.shape() + "; they must match");
+          op
+              + ": "
+              + aName
+              + " is "
+              + a.shape()
+              + " but "
+              + bName
+              + " is "
+              + b.shape()
+              + "; they must match");
     }
   }
 

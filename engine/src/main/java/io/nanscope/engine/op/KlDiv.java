@@ -38,7 +38,8 @@ public final class KlDiv {
         s += e[k] * (tv[k] - iv[k]); // each term in FP32, summed sequentially, index 0 first
       }
       double loss = p.roundCompute(s / (double) batch(input));
-      return Emit.output(ctx, site, "kl_div", Phase.FORWARD, p, Shape.of(), new double[] {loss}, input, target);
+      return Emit.output(
+          ctx, site, "kl_div", Phase.FORWARD, p, Shape.of(), new double[] {loss}, input, target);
     }
     return forwardDoubles(ctx, site, p, input, target);
   }
@@ -51,7 +52,8 @@ public final class KlDiv {
     }
     double s = Reduce.sum(p.accumulate(), iv, 0, 1, iv.length);
     double loss = p.roundCompute(s / batch(input));
-    return Emit.output(ctx, site, "kl_div", Phase.FORWARD, p, Shape.of(), new double[] {loss}, input, target);
+    return Emit.output(
+        ctx, site, "kl_div", Phase.FORWARD, p, Shape.of(), new double[] {loss}, input, target);
   }
 
   /** dInput = −e^{t}·dL/B, rounded to {@code format}. */
@@ -65,7 +67,8 @@ public final class KlDiv {
       for (int k = 0; k < tv.length; k++) {
         tv[k] = -tv[k] * gf;
       }
-      return Emit.output(ctx, site, "kl_div.dinput", Phase.BACKWARD, format, target.shape(), tv, dLoss, target);
+      return Emit.output(
+          ctx, site, "kl_div.dinput", Phase.BACKWARD, format, target.shape(), tv, dLoss, target);
     }
     return backwardInputDoubles(ctx, site, p, dLoss, target, format);
   }
@@ -78,7 +81,8 @@ public final class KlDiv {
     for (int k = 0; k < tv.length; k++) {
       tv[k] = p.roundCompute(-p.roundCompute(Math.exp(tv[k])) * g);
     }
-    return Emit.output(ctx, site, "kl_div.dinput", Phase.BACKWARD, format, target.shape(), tv, dLoss, target);
+    return Emit.output(
+        ctx, site, "kl_div.dinput", Phase.BACKWARD, format, target.shape(), tv, dLoss, target);
   }
 
   /** dTarget = e^{t}·(t − i + 1)·dL/B, rounded to {@code format}. */
@@ -92,21 +96,47 @@ public final class KlDiv {
       for (int k = 0; k < tv.length; k++) {
         tv[k] = e[k] * ((tv[k] - iv[k]) + 1f) * gf;
       }
-      return Emit.output(ctx, site, "kl_div.dtarget", Phase.BACKWARD, format, target.shape(), tv, dLoss, input, target);
+      return Emit.output(
+          ctx,
+          site,
+          "kl_div.dtarget",
+          Phase.BACKWARD,
+          format,
+          target.shape(),
+          tv,
+          dLoss,
+          input,
+          target);
     }
     return backwardTargetDoubles(ctx, site, p, dLoss, input, target, format);
   }
 
   /** The double path (any precision; the float path's oracle in the tests). */
   static Tensor backwardTargetDoubles(
-      OpContext ctx, Site site, Precision p, Tensor dLoss, Tensor input, Tensor target, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dLoss,
+      Tensor input,
+      Tensor target,
+      FloatFormat format) {
     double g = p.roundCompute(dLoss.getDouble(0) / batch(target));
     double[] iv = input.toDoubleArray(), tv = target.toDoubleArray();
     for (int k = 0; k < tv.length; k++) {
       double e = p.roundCompute(Math.exp(tv[k]));
       tv[k] = p.roundCompute(p.roundCompute(e * p.roundCompute(p.roundCompute(tv[k] - iv[k]) + 1.0)) * g);
     }
-    return Emit.output(ctx, site, "kl_div.dtarget", Phase.BACKWARD, format, target.shape(), tv, dLoss, input, target);
+    return Emit.output(
+        ctx,
+        site,
+        "kl_div.dtarget",
+        Phase.BACKWARD,
+        format,
+        target.shape(),
+        tv,
+        dLoss,
+        input,
+        target);
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var input, Var target) {

@@ -87,13 +87,15 @@ public final class LogSoftmax {
           g[o + i] = g[o + i] - yv[o + i] * s;
         }
       }
-      return Emit.output(ctx, site, "log_softmax.grad", Phase.BACKWARD, format, y.shape(), g, dy, y);
+      return Emit.output(
+          ctx, site, "log_softmax.grad", Phase.BACKWARD, format, y.shape(), g, dy, y);
     }
     return backwardDoubles(ctx, site, p, dy, y, format);
   }
 
   /** The double path (any precision; the float path's oracle in the tests). */
-  static Tensor backwardDoubles(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
     double[] yv = y.toDoubleArray(), g = dy.toDoubleArray(), dx = new double[yv.length];
@@ -110,6 +112,9 @@ public final class LogSoftmax {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "log_softmax@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())}, x);
+        "log_softmax@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())},
+        x);
   }
 }

@@ -24,7 +24,9 @@ public final class Norm {
   private Norm() {}
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
-    if (p.compute() == FloatFormat.FP32 && p.accumulate() == FloatFormat.FP32 && x.format() != FloatFormat.FP64) {
+    if (p.compute() == FloatFormat.FP32
+        && p.accumulate() == FloatFormat.FP32
+        && x.format() != FloatFormat.FP64) {
       float s = 0f;
       for (float v : x.toFloatArray()) {
         s += v * v; // FP32 square, sequential FP32 sum: the double path's roundings and order
@@ -63,7 +65,13 @@ public final class Norm {
 
   /** The double path (any precision; the float path's oracle in the tests). */
   static Tensor backwardDoubles(
-      OpContext ctx, Site site, Precision p, Tensor dNorm, Tensor x, Tensor norm, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dNorm,
+      Tensor x,
+      Tensor norm,
+      FloatFormat format) {
     double n = norm.getDouble(0);
     double g = n == 0 ? 0 : p.roundCompute(dNorm.getDouble(0) / n);
     double[] v = x.toDoubleArray();
@@ -76,6 +84,9 @@ public final class Norm {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor n = forward(ctx, site, p, x.value());
     return tape.record(
-        "norm@" + site, n, (dn, needs) -> new Tensor[] {backward(ctx, site, p, dn, x.value(), n, x.gradFormat())}, x);
+        "norm@" + site,
+        n,
+        (dn, needs) -> new Tensor[] {backward(ctx, site, p, dn, x.value(), n, x.gradFormat())},
+        x);
   }
 }

@@ -32,7 +32,9 @@ public final class RmsNorm {
   public static Forward forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
-    Emit.check(w.size() == c, "rmsnorm at " + site + ": weight has " + w.size() + " elements, x rows have " + c);
+    Emit.check(
+        w.size() == c,
+        "rmsnorm at " + site + ": weight has " + w.size() + " elements, x rows have " + c);
     if (Emit.floatPath(p, x, w) && p.accumulate() == FloatFormat.FP32) {
       return forwardFloats(ctx, site, p, x, w, eps, t, c);
     }
@@ -70,7 +72,8 @@ public final class RmsNorm {
   }
 
   /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
-  static Forward forwardDoubles(OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
+  static Forward forwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), sq = new double[c], rstd = new double[t];
@@ -95,7 +98,9 @@ public final class RmsNorm {
       OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
-    if (Emit.floatPath(p, format, dy, x, w) && p.accumulate() == FloatFormat.FP32 && allFloats(rstd)) {
+    if (Emit.floatPath(p, format, dy, x, w)
+        && p.accumulate() == FloatFormat.FP32
+        && allFloats(rstd)) {
       float[] xv = x.toFloatArray(), wv = w.toFloatArray(), gv = dy.toFloatArray();
       float[] g = new float[c], xhat = new float[c];
       for (int r = 0; r < t; r++) {
@@ -117,9 +122,19 @@ public final class RmsNorm {
     return backwardInputDoubles(ctx, site, p, dy, x, w, rstd, format);
   }
 
-  /** The double path of {@link #backwardInput} (any precision; the float path's oracle in the tests). */
+  /**
+   * The double path of {@link #backwardInput} (any precision; the float path's oracle in the
+   * tests).
+   */
   static Tensor backwardInputDoubles(
-      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), gv = dy.toDoubleArray();
@@ -143,8 +158,10 @@ public final class RmsNorm {
       OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
-    if (Emit.floatPath(p, format, dy, x) && Emit.roundsFromFloat(p.output())
-        && p.accumulate() == FloatFormat.FP32 && allFloats(rstd)) {
+    if (Emit.floatPath(p, format, dy, x)
+        && Emit.roundsFromFloat(p.output())
+        && p.accumulate() == FloatFormat.FP32
+        && allFloats(rstd)) {
       float[] xv = x.toFloatArray(), gv = dy.toFloatArray(), dw = new float[c];
       for (int r = 0; r < t; r++) {
         int o = r * c;
@@ -160,9 +177,19 @@ public final class RmsNorm {
     return backwardWeightDoubles(ctx, site, p, dy, x, w, rstd, format);
   }
 
-  /** The double path of {@link #backwardWeight} (any precision; the float path's oracle in the tests). */
+  /**
+   * The double path of {@link #backwardWeight} (any precision; the float path's oracle in the
+   * tests).
+   */
   static Tensor backwardWeightDoubles(
-      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), gv = dy.toDoubleArray(), terms = new double[xv.length];
@@ -179,7 +206,9 @@ public final class RmsNorm {
     return Emit.output(ctx, site, "rmsnorm.dw", Phase.BACKWARD, format, w.shape(), dw, dy, x);
   }
 
-  /** Whether every rstd is a float (an FP32-compute forward's), so the float backward may read it. */
+  /**
+   * Whether every rstd is a float (an FP32-compute forward's), so the float backward may read it.
+   */
   private static boolean allFloats(double[] v) {
     for (double d : v) {
       if ((float) d != d && !Double.isNaN(d)) {

@@ -76,7 +76,13 @@ public final class Rope {
    * format, which equals the single rounding because 24 ≥ 2p + 2 (p = 11, 8; Figueroa 1995).
    */
   private static float[] rotateFloats(
-      Precision p, float[] x, int heads, int[] positions, double base, Layout layout, boolean forward) {
+      Precision p,
+      float[] x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
+      boolean forward) {
     int t = positions.length;
     int hd = x.length / Math.max(1, t);
     int d = hd / heads;
@@ -87,7 +93,8 @@ public final class Rope {
     for (int r = 0; r < t; r++) {
       for (int i = 0; i < d / 2; i++) {
         double invFreq =
-            Precision.round(af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
+            Precision.round(
+                af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
         double angle = Precision.round(af, positions[r] * invFreq);
         float c = (float) p.roundCompute(Math.cos(angle));
         float s = (float) p.roundCompute(forward ? Math.sin(angle) : -Math.sin(angle));
@@ -108,20 +115,34 @@ public final class Rope {
     return y;
   }
 
-  /** Whether {@link #rotateFloats} gives the double path's bits for this precision, input and output format. */
+  /**
+   * Whether {@link #rotateFloats} gives the double path's bits for this precision, input and output
+   * format.
+   */
   private static boolean floatPath(Precision p, Tensor x, FloatFormat out) {
     FloatFormat cf = p.compute();
     if (cf == FloatFormat.FP32) {
       return Emit.floatPath(p, out, x);
     }
-    return (cf == FloatFormat.FP16 || cf == FloatFormat.BF16) && x.format() == cf && Emit.roundsFromFloat(out);
+    return (cf == FloatFormat.FP16 || cf == FloatFormat.BF16)
+        && x.format() == cf
+        && Emit.roundsFromFloat(out);
   }
 
   private static void check(Site site, Tensor x, int heads, int[] positions) {
     long t = x.shape().rows(), hd = x.shape().cols();
-    Emit.check(t == positions.length, "rope at " + site + ": " + positions.length + " positions for " + t + " rows");
-    Emit.check(heads > 0 && hd % heads == 0 && (hd / heads) % 2 == 0,
-        "rope at " + site + ": rows of " + hd + " do not split into " + heads + " heads of even size");
+    Emit.check(
+        t == positions.length,
+        "rope at " + site + ": " + positions.length + " positions for " + t + " rows");
+    Emit.check(
+        heads > 0 && hd % heads == 0 && (hd / heads) % 2 == 0,
+        "rope at "
+            + site
+            + ": rows of "
+            + hd
+            + " do not split into "
+            + heads
+            + " heads of even size");
   }
 
   public static Tensor forward(
@@ -136,7 +157,14 @@ public final class Rope {
 
   /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
   static Tensor forwardDoubles(
-      OpContext ctx, Site site, Precision p, Tensor x, int heads, int[] positions, double base, Layout layout) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout) {
     check(site, x, heads, positions);
     double[] y = rotate(p, x.toDoubleArray(), heads, positions, base, layout, true);
     return Emit.output(ctx, site, "rope", Phase.FORWARD, p, x.shape(), y, x);
@@ -153,7 +181,14 @@ public final class Rope {
   }
 
   static Tensor backwardDoubles(
-      OpContext ctx, Site site, Precision p, Tensor dy, int heads, int[] positions, double base, Layout layout,
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
       FloatFormat format) {
     double[] dx = rotate(p, dy.toDoubleArray(), heads, positions, base, layout, false);
     return Emit.output(ctx, site, "rope.grad", Phase.BACKWARD, format, dy.shape(), dx, dy);

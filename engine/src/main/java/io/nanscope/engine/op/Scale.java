@@ -48,7 +48,8 @@ public final class Scale {
     return backwardDoubles(ctx, site, p, dy, s, format);
   }
 
-  static Tensor backwardDoubles(OpContext ctx, Site site, Precision p, Tensor dy, double s, FloatFormat format) {
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, double s, FloatFormat format) {
     double sc = p.roundCompute(s);
     double[] g = dy.toDoubleArray();
     for (int i = 0; i < g.length; i++) {
@@ -60,6 +61,9 @@ public final class Scale {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x, double s) {
     Tensor y = forward(ctx, site, p, x.value(), s);
     return tape.record(
-        "scale@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, s, x.gradFormat())}, x);
+        "scale@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, s, x.gradFormat())},
+        x);
   }
 }

@@ -86,7 +86,8 @@ public final class Silu {
     return backwardDoubles(ctx, site, p, dy, x, format);
   }
 
-  static Tensor backwardDoubles(OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
     double[] g = dy.toDoubleArray(), v = x.toDoubleArray();
     for (int i = 0; i < g.length; i++) {
       g[i] = p.roundCompute(g[i] * siluDerivative(p, v[i]));
@@ -97,6 +98,9 @@ public final class Silu {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "silu@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, x.value(), x.gradFormat())}, x);
+        "silu@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, x.value(), x.gradFormat())},
+        x);
   }
 }

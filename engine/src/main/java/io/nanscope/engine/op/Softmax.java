@@ -48,8 +48,8 @@ public final class Softmax {
   /**
    * {@link #row} with compute and accumulate FP32 on double arrays (attention's scores): the same
    * steps with the roundings written out ({@code Precision.round(FP32, v)} is {@code (float) v},
-   * {@link Reduce#sum} in FP32 is a sequential float sum of {@code (float) a[i]}), so no per-element
-   * format dispatch; the values need not be floats.
+   * {@link Reduce#sum} in FP32 is a sequential float sum of {@code (float) a[i]}), so no
+   * per-element format dispatch; the values need not be floats.
    */
   private static void rowFp32(double[] x, int xo, int n, double[] out, int oo) {
     double m = Double.NEGATIVE_INFINITY;
@@ -155,7 +155,8 @@ public final class Softmax {
   }
 
   /** The double path (any precision; the float path's oracle in the tests). */
-  static Tensor backwardDoubles(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
     double[] yv = y.toDoubleArray(), g = dy.toDoubleArray(), dx = new double[yv.length];
@@ -168,6 +169,9 @@ public final class Softmax {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "softmax@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())}, x);
+        "softmax@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())},
+        x);
   }
 }

@@ -22,7 +22,10 @@ public final class Sum {
 
   private Sum() {}
 
-  /** {@code Σ x} sequentially in FP32 (index 0 first), as {@link Reduce#sum} in FP32, from the floats. */
+  /**
+   * {@code Σ x} sequentially in FP32 (index 0 first), as {@link Reduce#sum} in FP32, from the
+   * floats.
+   */
   private static float sumFp32(float[] v) {
     float s = 0f;
     for (float x : v) {
@@ -71,19 +74,35 @@ public final class Sum {
     double g = divisor == 1 ? dOut.getDouble(0) : p.roundCompute(dOut.getDouble(0) / divisor);
     double[] d = new double[Math.toIntExact(xShape.size())];
     java.util.Arrays.fill(d, g);
-    return Emit.output(ctx, site, divisor == 1 ? "sum.grad" : "mean.grad", Phase.BACKWARD, format, xShape, d, dOut);
+    return Emit.output(
+        ctx,
+        site,
+        divisor == 1 ? "sum.grad" : "mean.grad",
+        Phase.BACKWARD,
+        format,
+        xShape,
+        d,
+        dOut);
   }
 
   public static Var sum(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor s = sum(ctx, site, p, x.value());
     return tape.record(
-        "sum@" + site, s, (d, needs) -> new Tensor[] {backward(ctx, site, p, d, x.value().shape(), 1, x.gradFormat())}, x);
+        "sum@" + site,
+        s,
+        (d, needs) ->
+            new Tensor[] {backward(ctx, site, p, d, x.value().shape(), 1, x.gradFormat())},
+        x);
   }
 
   public static Var mean(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor m = mean(ctx, site, p, x.value());
     long n = x.value().size();
     return tape.record(
-        "mean@" + site, m, (d, needs) -> new Tensor[] {backward(ctx, site, p, d, x.value().shape(), n, x.gradFormat())}, x);
+        "mean@" + site,
+        m,
+        (d, needs) ->
+            new Tensor[] {backward(ctx, site, p, d, x.value().shape(), n, x.gradFormat())},
+        x);
   }
 }

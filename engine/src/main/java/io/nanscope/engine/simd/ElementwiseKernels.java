@@ -36,7 +36,9 @@ public final class ElementwiseKernels {
   public static void mul(float[] a, int ao, float[] b, int bo, float[] y, int yo, int n) {
     int i = 0;
     for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-      FloatVector.fromArray(F, a, ao + i).mul(FloatVector.fromArray(F, b, bo + i)).intoArray(y, yo + i);
+      FloatVector.fromArray(F, a, ao + i)
+          .mul(FloatVector.fromArray(F, b, bo + i))
+          .intoArray(y, yo + i);
     }
     mulScalar(a, ao + i, b, bo + i, y, yo + i, n - i);
   }
@@ -54,7 +56,9 @@ public final class ElementwiseKernels {
   public static void add(float[] a, int ao, float[] b, int bo, float[] y, int yo, int n) {
     int i = 0;
     for (int bound = F.loopBound(n); i < bound; i += F.length()) {
-      FloatVector.fromArray(F, a, ao + i).add(FloatVector.fromArray(F, b, bo + i)).intoArray(y, yo + i);
+      FloatVector.fromArray(F, a, ao + i)
+          .add(FloatVector.fromArray(F, b, bo + i))
+          .intoArray(y, yo + i);
     }
     addScalar(a, ao + i, b, bo + i, y, yo + i, n - i);
   }

@@ -32,16 +32,25 @@ public final class StatsKernels {
     public long negInf;
     public long zero;
     public long subnormal;
+
     /** Finite unrounded value, stored ±inf (or NaN in a format without infinities). */
     public long overflow;
+
     /** Finite non-zero unrounded value, stored zero. */
     public long underflow;
-    /** Finite unrounded value above maxFinite stored as ±maxFinite: overflow only if nearest-even overflows. */
+
+    /**
+     * Finite unrounded value above maxFinite stored as ±maxFinite: overflow only if nearest-even
+     * overflows.
+     */
     public long saturationCandidates;
+
     /** Largest finite |x| (0 when none). */
     public float maxAbs;
+
     /** Smallest finite non-zero |x| (+inf when none). */
     public float minAbsNonZero = Float.POSITIVE_INFINITY;
+
     /** Largest finite |u| (−1 when none). */
     public float unroundedMaxAbs = -1f;
   }
@@ -52,7 +61,13 @@ public final class StatsKernels {
    * against {@code maxFinite}; {@code hasInfinity} false means an overflow stores NaN.
    */
   public static void add(
-      float[] x, float[] u, int n, float maxFinite, float minNormal, boolean hasInfinity, Census c) {
+      float[] x,
+      float[] u,
+      int n,
+      float maxFinite,
+      float minNormal,
+      boolean hasInfinity,
+      Census c) {
     FloatVector zeros = FloatVector.zero(F);
     FloatVector infs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
     FloatVector minusOnes = FloatVector.broadcast(F, -1f);
@@ -100,8 +115,11 @@ public final class StatsKernels {
         umax = umax.max(minusOnes.blend(au, uFinite));
         over += uFinite.and(inf).trueCount();
         overNaN += uFinite.and(isNaN).trueCount(); // an overflow only where the format has no inf
-        cand += uFinite.and(ax.compare(VectorOperators.EQ, maxFinite))
-            .and(au.compare(VectorOperators.GT, maxFinite)).trueCount();
+        cand +=
+            uFinite
+                .and(ax.compare(VectorOperators.EQ, maxFinite))
+                .and(au.compare(VectorOperators.GT, maxFinite))
+                .trueCount();
         under += uFinite.and(isZero).and(au.compare(VectorOperators.GT, 0f)).trueCount();
       }
     }
@@ -127,7 +145,14 @@ public final class StatsKernels {
 
   /** Scalar twin of {@link #add} over {@code [from, to)}. */
   public static void addScalar(
-      float[] x, float[] u, int from, int to, float maxFinite, float minNormal, boolean hasInfinity, Census c) {
+      float[] x,
+      float[] u,
+      int from,
+      int to,
+      float maxFinite,
+      float minNormal,
+      boolean hasInfinity,
+      Census c) {
     for (int i = from; i < to; i++) {
       float v = x[i];
       float a = Math.abs(v);

@@ -90,7 +90,9 @@ public record TensorStats(
     return scalar(output, unrounded);
   }
 
-  /** The element-by-element pass (the vector census's oracle in the tests); any non-FP64 storage. */
+  /**
+   * The element-by-element pass (the vector census's oracle in the tests); any non-FP64 storage.
+   */
   static TensorStats scalar(Tensor output, Tensor unrounded) {
     long n = output.size();
     Accumulator acc = new Accumulator(output.format(), unrounded != null);
@@ -122,7 +124,8 @@ public record TensorStats(
    * comparisons in FP32 decide as they do in double). A block holding a saturation candidate is
    * decided here with the format's own rounding, as the Accumulator does.
    */
-  private static TensorStats census(Tensor output, Tensor unrounded, float maxFinite, float minNormal) {
+  private static TensorStats census(
+      Tensor output, Tensor unrounded, float maxFinite, float minNormal) {
     FloatFormat f = output.format();
     long n = output.size();
     boolean hasInfinity = f.info().hasInfinity();
@@ -139,7 +142,9 @@ public record TensorStats(
       if (c.saturationCandidates > 0) {
         for (int k = 0; k < len; k++) {
           float au = Math.abs(u[k]);
-          if (Math.abs(x[k]) == maxFinite && au > maxFinite && au < Float.POSITIVE_INFINITY
+          if (Math.abs(x[k]) == maxFinite
+              && au > maxFinite
+              && au < Float.POSITIVE_INFINITY
               && !Double.isFinite(f.round((double) u[k]))) {
             c.overflow++;
           }

@@ -1,5 +1,6 @@
 /**
- * Tracer, Site names, TensorStats, first-non-finite detection, JSONL and .npy writers. Reads tensors; never computes model math.
+ * Tracer, Site names, TensorStats, first-non-finite detection, JSONL and .npy writers. Reads
+ * tensors; never computes model math.
  *
  * <p>May import: java.base, engine.format, engine.tensor, engine.simd (the stats kernel).
  */

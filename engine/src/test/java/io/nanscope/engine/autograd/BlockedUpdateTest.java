@@ -28,10 +28,15 @@ class BlockedUpdateTest {
       List.of(FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16, FloatFormat.FP8_E5M2);
 
   private static Tensor random(FloatFormat f, int n, SplittableRandom rnd) {
-    float[] special = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 1e-7f, -3e-41f};
+    float[] special = {
+      Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 1e-7f, -3e-41f
+    };
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
-      v[i] = rnd.nextInt(50) == 0 ? special[rnd.nextInt(special.length)] : (float) (rnd.nextGaussian() * 0.5);
+      v[i] =
+          rnd.nextInt(50) == 0
+              ? special[rnd.nextInt(special.length)]
+              : (float) (rnd.nextGaussian() * 0.5);
     }
     return Tensor.of(f, Shape.of(n), v);
   }
@@ -54,10 +59,21 @@ class BlockedUpdateTest {
     }
   }
 
-  /** The element-by-element Adam step the blocked one replaced; returns the unrounded {m, v, d, p}. */
+  /**
+   * The element-by-element Adam step the blocked one replaced; returns the unrounded {m, v, d, p}.
+   */
   private static float[][] adamReference(
-      Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, int step, double lr, double beta1, double beta2,
-      double eps, double weightDecay, FloatFormat sf) {
+      Tensor param,
+      Tensor grad,
+      Tensor expAvg,
+      Tensor expAvgSq,
+      int step,
+      double lr,
+      double beta1,
+      double beta2,
+      double eps,
+      double weightDecay,
+      FloatFormat sf) {
     FloatFormat gf = grad.format();
     double bc1 = 1 - Math.pow(beta1, step);
     double bc2 = 1 - Math.pow(beta2, step);
@@ -110,7 +126,8 @@ class BlockedUpdateTest {
                 Collect c = new Collect();
                 adam.step(List.of(new ParamGrad("w", pA, g)), step == 2 ? c : Tracer.NONE);
                 float[][] u = adamReference(pRef, g, m, v, step, 0.05, beta1, 0.999, 1e-8, wd, sf);
-                String what = pf + "/" + sf + " wd=" + wd + " b1=" + beta1 + " n=" + n + " step " + step;
+                String what =
+                    pf + "/" + sf + " wd=" + wd + " b1=" + beta1 + " n=" + n + " step " + step;
                 assertThat(bytes(pA)).as(what).isEqualTo(bytes(pRef));
                 assertThat(bytes(adam.state("w").expAvg())).as(what).isEqualTo(bytes(m));
                 assertThat(bytes(adam.state("w").expAvgSq())).as(what).isEqualTo(bytes(v));
@@ -119,7 +136,8 @@ class BlockedUpdateTest {
                   for (int r = 0; r < 4; r++) {
                     Tensor want = Tensor.of(FloatFormat.FP32, Shape.of(n), u[r]);
                     Tensor got = c.records.get(r).unrounded();
-                    if (got != null) { // reported only where the stored format is narrower than FP32
+                    if (got
+                        != null) { // reported only where the stored format is narrower than FP32
                       assertThat(bytes(got)).as(what + " record " + r).isEqualTo(bytes(want));
                     }
                   }
@@ -164,7 +182,8 @@ class BlockedUpdateTest {
                   }
                   pRef.set(i, p + -0.1f * gi);
                 }
-                String what = pf + "/" + sf + " nesterov=" + nesterov + " mu=" + momentum + " n=" + n;
+                String what =
+                    pf + "/" + sf + " nesterov=" + nesterov + " mu=" + momentum + " n=" + n;
                 assertThat(bytes(pS)).as(what).isEqualTo(bytes(pRef));
                 if (buf != null) {
                   assertThat(bytes(sgd.momentumBuffer("w"))).as(what).isEqualTo(bytes(buf));

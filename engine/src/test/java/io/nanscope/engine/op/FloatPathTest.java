@@ -22,11 +22,11 @@ import org.junit.jupiter.api.Test;
  * every op ran before): same stored bits of the output, and the same stored bits of the unrounded
  * FP32 copy a tracer receives. Zero budget: the float path claims to reproduce every rounding.
  *
- * <p>Inputs: random values over many binades plus NaN, ±inf, ±0, FP32 and target-format
- * subnormals, exact ties of the target format, values at and just past its overflow threshold;
- * every built-in format stored as such (FP32, TF32, BF16, FP16, FP8 E5M2, FP8 E4M3) and a custom
- * one; sizes 1, 7, 31, 33, 4095 (4095 with nearest-even only); nearest-even, saturating and
- * stochastic output rounding.
+ * <p>Inputs: random values over many binades plus NaN, ±inf, ±0, FP32 and target-format subnormals,
+ * exact ties of the target format, values at and just past its overflow threshold; every built-in
+ * format stored as such (FP32, TF32, BF16, FP16, FP8 E5M2, FP8 E4M3) and a custom one; sizes 1, 7,
+ * 31, 33, 4095 (4095 with nearest-even only); nearest-even, saturating and stochastic output
+ * rounding.
  */
 class FloatPathTest {
 
@@ -51,17 +51,37 @@ class FloatPathTest {
         RoundingSpec.stochastic(7));
   }
 
-  /** Values worth rounding for format f: specials, ties, limits, subnormals and random magnitudes. */
+  /**
+   * Values worth rounding for format f: specials, ties, limits, subnormals and random magnitudes.
+   */
   private static float[] values(FloatFormat f, int n, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
     double max = f.info().maxFinite();
     double tiny = f.info().minSubnormal();
     double eps = f.info().ulpOfOne();
     float[] special = {
-      Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, Float.MIN_VALUE,
-      -Float.MIN_NORMAL / 3, (float) max, (float) -max, (float) Math.min(max * (1 + eps / 2), Float.MAX_VALUE),
-      (float) (1 + eps / 2), (float) (-1 - 3 * eps / 2), (float) tiny, (float) (tiny / 2), (float) (3 * tiny / 2),
-      (float) f.info().minNormal(), 255.875f, 261.75f, 2622f, -88.7f, 11.09f, 1e-5f
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      Float.MIN_VALUE,
+      -Float.MIN_NORMAL / 3,
+      (float) max,
+      (float) -max,
+      (float) Math.min(max * (1 + eps / 2), Float.MAX_VALUE),
+      (float) (1 + eps / 2),
+      (float) (-1 - 3 * eps / 2),
+      (float) tiny,
+      (float) (tiny / 2),
+      (float) (3 * tiny / 2),
+      (float) f.info().minNormal(),
+      255.875f,
+      261.75f,
+      2622f,
+      -88.7f,
+      11.09f,
+      1e-5f
     };
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
@@ -69,7 +89,10 @@ class FloatPathTest {
       if (pick == 0) {
         v[i] = special[rnd.nextInt(special.length)];
       } else if (pick == 1) {
-        v[i] = (float) (Math.scalb(1.0 + rnd.nextInt(8) * eps / 2, rnd.nextInt(-8, 8)) * (rnd.nextBoolean() ? 1 : -1));
+        v[i] =
+            (float)
+                (Math.scalb(1.0 + rnd.nextInt(8) * eps / 2, rnd.nextInt(-8, 8))
+                    * (rnd.nextBoolean() ? 1 : -1));
       } else {
         double mag = Math.scalb(rnd.nextDouble(1, 2), rnd.nextInt(-20, 12));
         v[i] = (float) (rnd.nextBoolean() ? mag : -mag);
@@ -103,10 +126,11 @@ class FloatPathTest {
 
   /**
    * Runs both paths with a collecting tracer and with none; asserts the outputs and the traced
-   * outputs and unrounded copies are the same bytes, and that the float path actually ran
-   * (checked by the caller through {@code expectFloat}).
+   * outputs and unrounded copies are the same bytes, and that the float path actually ran (checked
+   * by the caller through {@code expectFloat}).
    */
-  private static void same(String what, Function<OpContext, Tensor> fast, Function<OpContext, Tensor> slow) {
+  private static void same(
+      String what, Function<OpContext, Tensor> fast, Function<OpContext, Tensor> slow) {
     Tensor a = fast.apply(OpContext.DEFAULT);
     Tensor b = slow.apply(OpContext.DEFAULT);
     assertThat(a.format()).as(what).isEqualTo(b.format());
@@ -120,9 +144,13 @@ class FloatPathTest {
       OpRecord ra = ca.records.get(i), rb = cb.records.get(i);
       assertThat(ra.op()).isEqualTo(rb.op());
       assertThat(bytes(ra.output())).as("%s: traced output", what).isEqualTo(bytes(rb.output()));
-      assertThat(ra.unrounded() == null).as("%s: unrounded present", what).isEqualTo(rb.unrounded() == null);
+      assertThat(ra.unrounded() == null)
+          .as("%s: unrounded present", what)
+          .isEqualTo(rb.unrounded() == null);
       if (ra.unrounded() != null) {
-        assertThat(bytes(ra.unrounded())).as("%s: unrounded bits", what).isEqualTo(bytes(rb.unrounded()));
+        assertThat(bytes(ra.unrounded()))
+            .as("%s: unrounded bits", what)
+            .isEqualTo(bytes(rb.unrounded()));
       }
     }
   }
@@ -136,27 +164,44 @@ class FloatPathTest {
         assertThat(Emit.floatPath(p)).as("float path taken for %s", p).isTrue();
         for (int n : SIZES) {
           if (n > 1000 && !spec.isIeeeDefault()) {
-            continue; // the long size with nearest-even only: the per-element specs are slow on doubles
+            continue; // the long size with nearest-even only: the per-element specs are slow on
+                      // doubles
           }
           Shape sh = Shape.of(n);
           Tensor a = tensor(f, sh, seed++), b = tensor(f, sh, seed++), dy = tensor(f, sh, seed++);
           String w = f + " " + spec + " n=" + n;
           same("mul " + w, c -> Mul.forward(c, S, p, a, b), c -> Mul.forwardDoubles(c, S, p, a, b));
           same("add " + w, c -> Add.forward(c, S, p, a, b), c -> Add.forwardDoubles(c, S, p, a, b));
-          same("scale " + w, c -> Scale.forward(c, S, p, a, 0.08838834764831845),
+          same(
+              "scale " + w,
+              c -> Scale.forward(c, S, p, a, 0.08838834764831845),
               c -> Scale.forwardDoubles(c, S, p, a, 0.08838834764831845));
           same("silu " + w, c -> Silu.forward(c, S, p, a), c -> Silu.forwardDoubles(c, S, p, a));
-          same("swiglu " + w, c -> SwiGlu.forward(c, S, p, a, b), c -> SwiGlu.forwardDoubles(c, S, p, a, b));
+          same(
+              "swiglu " + w,
+              c -> SwiGlu.forward(c, S, p, a, b),
+              c -> SwiGlu.forwardDoubles(c, S, p, a, b));
           for (FloatFormat g : List.of(f, FloatFormat.FP32)) {
             String wg = w + " grad " + g;
-            same("mul.grad " + wg, c -> Mul.backward(c, S, p, dy, b, g), c -> Mul.backwardDoubles(c, S, p, dy, b, g));
-            same("scale.grad " + wg, c -> Scale.backward(c, S, p, dy, 3.0, g),
+            same(
+                "mul.grad " + wg,
+                c -> Mul.backward(c, S, p, dy, b, g),
+                c -> Mul.backwardDoubles(c, S, p, dy, b, g));
+            same(
+                "scale.grad " + wg,
+                c -> Scale.backward(c, S, p, dy, 3.0, g),
                 c -> Scale.backwardDoubles(c, S, p, dy, 3.0, g));
-            same("silu.grad " + wg, c -> Silu.backward(c, S, p, dy, a, g),
+            same(
+                "silu.grad " + wg,
+                c -> Silu.backward(c, S, p, dy, a, g),
                 c -> Silu.backwardDoubles(c, S, p, dy, a, g));
-            same("swiglu.dgate " + wg, c -> SwiGlu.backwardGate(c, S, p, dy, a, b, g),
+            same(
+                "swiglu.dgate " + wg,
+                c -> SwiGlu.backwardGate(c, S, p, dy, a, b, g),
                 c -> SwiGlu.backwardGateDoubles(c, S, p, dy, a, b, g));
-            same("swiglu.dup " + wg, c -> SwiGlu.backwardUp(c, S, p, dy, a, g),
+            same(
+                "swiglu.dup " + wg,
+                c -> SwiGlu.backwardUp(c, S, p, dy, a, g),
                 c -> SwiGlu.backwardUpDoubles(c, S, p, dy, a, g));
           }
         }
@@ -172,10 +217,32 @@ class FloatPathTest {
         Tensor x = tensor(from, Shape.of(n), seed++);
         for (FloatFormat to : formats()) {
           double[] v = x.toDoubleArray();
-          same("cast " + from + "->" + to + " n=" + n, c -> Cast.forward(c, S, x, to),
-              c -> Emit.output(c, S, "cast", io.nanscope.engine.trace.Phase.FORWARD, to, x.shape(), v.clone(), x));
-          same("add.grad " + from + "->" + to + " n=" + n, c -> Add.backward(c, S, x, to),
-              c -> Emit.output(c, S, "add.grad", io.nanscope.engine.trace.Phase.BACKWARD, to, x.shape(), v.clone(), x));
+          same(
+              "cast " + from + "->" + to + " n=" + n,
+              c -> Cast.forward(c, S, x, to),
+              c ->
+                  Emit.output(
+                      c,
+                      S,
+                      "cast",
+                      io.nanscope.engine.trace.Phase.FORWARD,
+                      to,
+                      x.shape(),
+                      v.clone(),
+                      x));
+          same(
+              "add.grad " + from + "->" + to + " n=" + n,
+              c -> Add.backward(c, S, x, to),
+              c ->
+                  Emit.output(
+                      c,
+                      S,
+                      "add.grad",
+                      io.nanscope.engine.trace.Phase.BACKWARD,
+                      to,
+                      x.shape(),
+                      v.clone(),
+                      x));
         }
       }
     }
@@ -193,34 +260,55 @@ class FloatPathTest {
           }
           int rows = n == 4095 ? 2 : 3;
           Shape sh = Shape.of(rows, n);
-          Tensor x = tensor(f, sh, seed++), dy = tensor(f, sh, seed++), w = tensor(f, Shape.of(n), seed++);
+          Tensor x = tensor(f, sh, seed++),
+              dy = tensor(f, sh, seed++),
+              w = tensor(f, Shape.of(n), seed++);
           Tensor delta = tensor(f, Shape.of(n), seed++);
           String wd = f + " " + spec + " " + sh;
           RmsNorm.Forward rf = RmsNorm.forward(OpContext.DEFAULT, S, p, x, w, 1e-5);
           RmsNorm.Forward rd = RmsNorm.forwardDoubles(OpContext.DEFAULT, S, p, x, w, 1e-5);
           assertThat(rf.rstd()).as("rstd " + wd).isEqualTo(rd.rstd());
-          same("rmsnorm " + wd, c -> RmsNorm.forward(c, S, p, x, w, 1e-5).y(),
+          same(
+              "rmsnorm " + wd,
+              c -> RmsNorm.forward(c, S, p, x, w, 1e-5).y(),
               c -> RmsNorm.forwardDoubles(c, S, p, x, w, 1e-5).y());
-          same("softmax " + wd, c -> Softmax.forward(c, S, p, x), c -> Softmax.forwardDoubles(c, S, p, x));
-          same("log_softmax " + wd, c -> LogSoftmax.forward(c, S, p, x),
+          same(
+              "softmax " + wd,
+              c -> Softmax.forward(c, S, p, x),
+              c -> Softmax.forwardDoubles(c, S, p, x));
+          same(
+              "log_softmax " + wd,
+              c -> LogSoftmax.forward(c, S, p, x),
               c -> LogSoftmax.forwardDoubles(c, S, p, x));
           int[] at = {rows - 1, 0, rows - 1};
-          same("add_rows " + wd, c -> Add.atRowsForward(c, S, p, x, delta, at),
+          same(
+              "add_rows " + wd,
+              c -> Add.atRowsForward(c, S, p, x, delta, at),
               c -> forwardRowsDoubles(c, p, x, delta, at));
           int[] tokens = {rows - 1, 0, 1 % rows, rows - 1};
-          same("embedding " + wd, c -> Embedding.forward(c, S, p, x, tokens),
+          same(
+              "embedding " + wd,
+              c -> Embedding.forward(c, S, p, x, tokens),
               c -> embeddingDoubles(c, p, x, tokens));
           for (FloatFormat g : List.of(f, FloatFormat.FP32)) {
             String wg = wd + " grad " + g;
             Tensor y = Softmax.forward(OpContext.DEFAULT, S, p, x);
             Tensor ly = LogSoftmax.forward(OpContext.DEFAULT, S, p, x);
-            same("softmax.grad " + wg, c -> Softmax.backward(c, S, p, dy, y, g),
+            same(
+                "softmax.grad " + wg,
+                c -> Softmax.backward(c, S, p, dy, y, g),
                 c -> Softmax.backwardDoubles(c, S, p, dy, y, g));
-            same("log_softmax.grad " + wg, c -> LogSoftmax.backward(c, S, p, dy, ly, g),
+            same(
+                "log_softmax.grad " + wg,
+                c -> LogSoftmax.backward(c, S, p, dy, ly, g),
                 c -> LogSoftmax.backwardDoubles(c, S, p, dy, ly, g));
-            same("rmsnorm.dx " + wg, c -> RmsNorm.backwardInput(c, S, p, dy, x, w, rd.rstd(), g),
+            same(
+                "rmsnorm.dx " + wg,
+                c -> RmsNorm.backwardInput(c, S, p, dy, x, w, rd.rstd(), g),
                 c -> RmsNorm.backwardInputDoubles(c, S, p, dy, x, w, rd.rstd(), g));
-            same("rmsnorm.dw " + wg, c -> RmsNorm.backwardWeight(c, S, p, dy, x, w, rd.rstd(), g),
+            same(
+                "rmsnorm.dw " + wg,
+                c -> RmsNorm.backwardWeight(c, S, p, dy, x, w, rd.rstd(), g),
                 c -> RmsNorm.backwardWeightDoubles(c, S, p, dy, x, w, rd.rstd(), g));
           }
         }
@@ -232,7 +320,8 @@ class FloatPathTest {
   void ropeMatchesTheDoublePathInFp32AndInSixteenBitCompute() {
     long seed = 300;
     for (FloatFormat f : formats()) {
-      List<Precision> ps = new ArrayList<>(List.of(new Precision(f, FloatFormat.FP32, FloatFormat.FP32)));
+      List<Precision> ps =
+          new ArrayList<>(List.of(new Precision(f, FloatFormat.FP32, FloatFormat.FP32)));
       if (f == FloatFormat.FP16 || f == FloatFormat.BF16) {
         ps.add(new Precision(f, FloatFormat.FP32, f)); // pytorch-* RoPE: products and sums in S
         ps.add(new Precision(f, FloatFormat.FP32, f, RoundingSpec.stochastic(3)));
@@ -244,9 +333,13 @@ class FloatPathTest {
             Tensor x = tensor(f, Shape.of(t, heads * d), seed++);
             int[] pos = {0, 1, 7, 255, 4095};
             String w = p + " d=" + d + " " + layout;
-            same("rope " + w, c -> Rope.forward(c, S, p, x, heads, pos, 10000, layout),
+            same(
+                "rope " + w,
+                c -> Rope.forward(c, S, p, x, heads, pos, 10000, layout),
                 c -> Rope.forwardDoubles(c, S, p, x, heads, pos, 10000, layout));
-            same("rope.grad " + w, c -> Rope.backward(c, S, p, x, heads, pos, 10000, layout, f),
+            same(
+                "rope.grad " + w,
+                c -> Rope.backward(c, S, p, x, heads, pos, 10000, layout, f),
                 c -> Rope.backwardDoubles(c, S, p, x, heads, pos, 10000, layout, f));
           }
         }
@@ -274,17 +367,31 @@ class FloatPathTest {
           same("mean " + w, c -> Sum.mean(c, S, p, a), c -> Sum.meanDoubles(c, S, p, a));
           same("norm " + w, c -> Norm.forward(c, S, p, a), c -> Norm.forwardDoubles(c, S, p, a));
           Tensor nrm = Norm.forward(OpContext.DEFAULT, S, p, la);
-          same("kl_div " + w, c -> KlDiv.forward(c, S, p, la, lb), c -> KlDiv.forwardDoubles(c, S, p, la, lb));
-          same("kl_div(specials) " + w, c -> KlDiv.forward(c, S, p, a, b), c -> KlDiv.forwardDoubles(c, S, p, a, b));
+          same(
+              "kl_div " + w,
+              c -> KlDiv.forward(c, S, p, la, lb),
+              c -> KlDiv.forwardDoubles(c, S, p, la, lb));
+          same(
+              "kl_div(specials) " + w,
+              c -> KlDiv.forward(c, S, p, a, b),
+              c -> KlDiv.forwardDoubles(c, S, p, a, b));
           for (FloatFormat g : List.of(f, FloatFormat.FP32)) {
             String wg = w + " grad " + g;
-            same("norm.grad " + wg, c -> Norm.backward(c, S, p, dl, la, nrm, g),
+            same(
+                "norm.grad " + wg,
+                c -> Norm.backward(c, S, p, dl, la, nrm, g),
                 c -> Norm.backwardDoubles(c, S, p, dl, la, nrm, g));
-            same("kl_div.dinput " + wg, c -> KlDiv.backwardInput(c, S, p, dl, lb, g),
+            same(
+                "kl_div.dinput " + wg,
+                c -> KlDiv.backwardInput(c, S, p, dl, lb, g),
                 c -> KlDiv.backwardInputDoubles(c, S, p, dl, lb, g));
-            same("kl_div.dtarget " + wg, c -> KlDiv.backwardTarget(c, S, p, dl, la, lb, g),
+            same(
+                "kl_div.dtarget " + wg,
+                c -> KlDiv.backwardTarget(c, S, p, dl, la, lb, g),
                 c -> KlDiv.backwardTargetDoubles(c, S, p, dl, la, lb, g));
-            same("kl_div.dtarget(specials) " + wg, c -> KlDiv.backwardTarget(c, S, p, dl, a, b, g),
+            same(
+                "kl_div.dtarget(specials) " + wg,
+                c -> KlDiv.backwardTarget(c, S, p, dl, a, b, g),
                 c -> KlDiv.backwardTargetDoubles(c, S, p, dl, a, b, g));
           }
         }
@@ -296,12 +403,17 @@ class FloatPathTest {
     SplittableRandom rnd = new SplittableRandom(seed);
     float[] v = new float[2 * n];
     for (int i = 0; i < v.length; i++) {
-      v[i] = rnd.nextInt(40) == 0 ? Float.NEGATIVE_INFINITY : (float) (-Math.abs(rnd.nextGaussian()) * 6);
+      v[i] =
+          rnd.nextInt(40) == 0
+              ? Float.NEGATIVE_INFINITY
+              : (float) (-Math.abs(rnd.nextGaussian()) * 6);
     }
     return v;
   }
 
-  /** Attention's softmax rows on doubles (any doubles, not only floats) against the generic steps. */
+  /**
+   * Attention's softmax rows on doubles (any doubles, not only floats) against the generic steps.
+   */
   @Test
   void softmaxRowsOnDoublesMatchTheGenericSteps() {
     SplittableRandom rnd = new SplittableRandom(400);
@@ -309,10 +421,21 @@ class FloatPathTest {
     for (int n : SIZES) {
       double[] x = new double[n], dy = new double[n];
       for (int i = 0; i < n; i++) {
-        x[i] = rnd.nextInt(8) == 0
-            ? new double[] {Double.NaN, Double.NEGATIVE_INFINITY, -65504, 0, -0.0, -103.9, -104, -104.01, -3.4e38}[
-                rnd.nextInt(9)]
-            : rnd.nextGaussian() * 40;
+        x[i] =
+            rnd.nextInt(8) == 0
+                ? new double[] {
+                      Double.NaN,
+                      Double.NEGATIVE_INFINITY,
+                      -65504,
+                      0,
+                      -0.0,
+                      -103.9,
+                      -104,
+                      -104.01,
+                      -3.4e38
+                    }
+                    [rnd.nextInt(9)]
+                : rnd.nextGaussian() * 40;
         dy[i] = rnd.nextGaussian();
       }
       for (boolean allMasked : new boolean[] {false, true}) {
@@ -345,13 +468,16 @@ class FloatPathTest {
     }
   }
 
-  /** The exp shortcut of the FP32 softmax row: (float) Math.exp(d) is +0 for every float d ≤ −104. */
+  /**
+   * The exp shortcut of the FP32 softmax row: (float) Math.exp(d) is +0 for every float d ≤ −104.
+   */
   @Test
   void expOfMinus104AndBelowRoundsToZeroInFp32() {
     for (float d = -104f; d > -200f; d = Math.nextDown(d) - 0.001f * Math.abs(d)) {
       assertThat(Float.floatToRawIntBits((float) Math.exp(d))).as("exp(%s)", d).isZero();
     }
-    assertThat((float) Math.exp(-103.97f)).isPositive(); // the bound is tight: just above it is not 0
+    assertThat((float) Math.exp(-103.97f))
+        .isPositive(); // the bound is tight: just above it is not 0
     assertThat(Float.floatToRawIntBits((float) Math.exp(-3.4e38f))).isZero();
   }
 
@@ -359,7 +485,8 @@ class FloatPathTest {
   void narrowComputeAndFp64KeepTheDoublePath() {
     Tensor x16 = Tensor.of(FloatFormat.FP16, Shape.of(2), 1f, 2f);
     Tensor x64 = Tensor.of(FloatFormat.FP64, Shape.of(2), 1f, 2f);
-    assertThat(Emit.floatPath(Precision.uniform(FloatFormat.FP16), x16)).isFalse(); // naive: compute FP16
+    assertThat(Emit.floatPath(Precision.uniform(FloatFormat.FP16), x16))
+        .isFalse(); // naive: compute FP16
     assertThat(Emit.floatPath(Precision.FP32, x64)).isFalse(); // FP64 values are not floats
     assertThat(Emit.floatPath(Precision.FP64, x16)).isFalse();
     assertThat(Emit.floatPath(Precision.FP32, x16)).isTrue();
@@ -368,7 +495,8 @@ class FloatPathTest {
   // The double forms of the two ops whose double path is not kept as a method (written from the
   // code they replace: each value rounded once by Emit's double output).
 
-  private static Tensor forwardRowsDoubles(OpContext ctx, Precision p, Tensor x, Tensor delta, int[] rows) {
+  private static Tensor forwardRowsDoubles(
+      OpContext ctx, Precision p, Tensor x, Tensor delta, int[] rows) {
     int c = Math.toIntExact(x.shape().cols());
     double[] y = x.toDoubleArray(), d = delta.toDoubleArray();
     for (int r : rows) {
@@ -376,7 +504,8 @@ class FloatPathTest {
         y[r * c + j] = p.roundCompute(y[r * c + j] + d[j]);
       }
     }
-    return Emit.output(ctx, S, "add_rows", io.nanscope.engine.trace.Phase.FORWARD, p, x.shape(), y, x, delta);
+    return Emit.output(
+        ctx, S, "add_rows", io.nanscope.engine.trace.Phase.FORWARD, p, x.shape(), y, x, delta);
   }
 
   private static Tensor embeddingDoubles(OpContext ctx, Precision p, Tensor table, int[] tokens) {
@@ -387,7 +516,14 @@ class FloatPathTest {
         x[t * c + j] = table.getDouble((long) tokens[t] * c + j);
       }
     }
-    return Emit.output(ctx, S, "embedding", io.nanscope.engine.trace.Phase.FORWARD, p, Shape.of(tokens.length, c), x,
+    return Emit.output(
+        ctx,
+        S,
+        "embedding",
+        io.nanscope.engine.trace.Phase.FORWARD,
+        p,
+        Shape.of(tokens.length, c),
+        x,
         table);
   }
 }

@@ -9,21 +9,59 @@ import org.junit.jupiter.api.Test;
 class StatsKernelsTest {
 
   private static void same(StatsKernels.Census a, StatsKernels.Census b, String what) {
-    assertThat(new long[] {a.count, a.nan, a.posInf, a.negInf, a.zero, a.subnormal, a.overflow, a.underflow,
-          a.saturationCandidates})
+    assertThat(
+            new long[] {
+              a.count,
+              a.nan,
+              a.posInf,
+              a.negInf,
+              a.zero,
+              a.subnormal,
+              a.overflow,
+              a.underflow,
+              a.saturationCandidates
+            })
         .as(what)
-        .containsExactly(b.count, b.nan, b.posInf, b.negInf, b.zero, b.subnormal, b.overflow, b.underflow,
+        .containsExactly(
+            b.count,
+            b.nan,
+            b.posInf,
+            b.negInf,
+            b.zero,
+            b.subnormal,
+            b.overflow,
+            b.underflow,
             b.saturationCandidates);
-    assertThat(Float.floatToRawIntBits(a.maxAbs)).as(what).isEqualTo(Float.floatToRawIntBits(b.maxAbs));
-    assertThat(Float.floatToRawIntBits(a.minAbsNonZero)).as(what).isEqualTo(Float.floatToRawIntBits(b.minAbsNonZero));
-    assertThat(Float.floatToRawIntBits(a.unroundedMaxAbs)).as(what).isEqualTo(Float.floatToRawIntBits(b.unroundedMaxAbs));
+    assertThat(Float.floatToRawIntBits(a.maxAbs))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.maxAbs));
+    assertThat(Float.floatToRawIntBits(a.minAbsNonZero))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.minAbsNonZero));
+    assertThat(Float.floatToRawIntBits(a.unroundedMaxAbs))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.unroundedMaxAbs));
   }
 
   @Test
   void vectorEqualsScalarTwin() {
     SplittableRandom rnd = new SplittableRandom(5);
-    float[] pool = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 65504f, -65504f, 70000f,
-        1e-7f, 6.1e-5f, Float.MIN_VALUE, 448f, 1f, -2.5f};
+    float[] pool = {
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      65504f,
+      -65504f,
+      70000f,
+      1e-7f,
+      6.1e-5f,
+      Float.MIN_VALUE,
+      448f,
+      1f,
+      -2.5f
+    };
     for (boolean hasInf : new boolean[] {true, false}) {
       for (int n : new int[] {1, 7, 31, 33, 4095}) {
         float[] x = new float[n], u = new float[n];

@@ -25,9 +25,22 @@ class TensorStatsCensusTest {
     SplittableRandom rnd = new SplittableRandom(seed);
     double max = f.info().maxFinite(), tiny = f.info().minSubnormal();
     float[] special = {
-      Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, (float) max, (float) -max,
-      (float) Math.min(max * 1.001, Float.MAX_VALUE), (float) Math.min(max * 1.5, Float.MAX_VALUE),
-      (float) (tiny / 3), (float) tiny, (float) (tiny * 5), Float.MIN_VALUE, -Float.MIN_VALUE, 66975f, 65519f
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      (float) max,
+      (float) -max,
+      (float) Math.min(max * 1.001, Float.MAX_VALUE),
+      (float) Math.min(max * 1.5, Float.MAX_VALUE),
+      (float) (tiny / 3),
+      (float) tiny,
+      (float) (tiny * 5),
+      Float.MIN_VALUE,
+      -Float.MIN_VALUE,
+      66975f,
+      65519f
     };
     float[] u = new float[n];
     for (int i = 0; i < n; i++) {
@@ -53,7 +66,10 @@ class TensorStatsCensusTest {
     long seed = 1;
     int checked = 0;
     for (FloatFormat f : formats) {
-      for (RoundingSpec spec : List.of(RoundingSpec.NEAREST_EVEN, RoundingSpec.NEAREST_EVEN.withOverflow(Overflow.SATURATE))) {
+      for (RoundingSpec spec :
+          List.of(
+              RoundingSpec.NEAREST_EVEN,
+              RoundingSpec.NEAREST_EVEN.withOverflow(Overflow.SATURATE))) {
         for (int n : new int[] {1, 7, 31, 33, 4095, 4097}) {
           float[] u = unrounded(f, n, seed++);
           Shape sh = Shape.of(n);
@@ -64,7 +80,9 @@ class TensorStatsCensusTest {
           }
           TensorStats fast = TensorStats.of(out, ut);
           assertThat(fast).as("%s %s n=%d", f, spec, n).isEqualTo(TensorStats.scalar(out, ut));
-          assertThat(TensorStats.of(out)).as("%s n=%d stored only", f, n).isEqualTo(TensorStats.scalar(out, null));
+          assertThat(TensorStats.of(out))
+              .as("%s n=%d stored only", f, n)
+              .isEqualTo(TensorStats.scalar(out, null));
           checked++;
         }
       }
