@@ -72,6 +72,33 @@ class EditCommandTest {
     assertThat(second.out()).isEqualTo(first.out());
   }
 
+  /** The alg_name of the hparams file picks the editor; each writes its layers and logs EasyEdit's line. */
+  @Test
+  void everyAlgorithmRunsFromItsHparamsFile(@TempDir Path tmp) throws Exception {
+    Path root = Path.of(HPARAMS).getParent().getParent();
+    for (String[] c : new String[][] {
+        {"ft/stories260K-ftm.yaml", "FT", "model.layers.3.mlp.down_proj.weight"},
+        {"memit/stories260K.yaml", "MEMIT", "model.layers.1.mlp.down_proj.weight"},
+        {"r-rome/stories260K.yaml", "R-ROME", "model.layers.1.mlp.down_proj.weight"}}) {
+      Path hp = tmp.resolve(c[0].replace('/', '-')); // statistics and corpus at absolute paths
+      Files.writeString(hp, Files.readString(root.resolve(c[0]))
+          .replaceFirst("stats_dir: .*", "stats_dir: \"" + tmp.resolve("stats") + "\"")
+          .replace("mom2_n_samples: 300", "mom2_n_samples: 20")
+          .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
+      MainTest.Result r = MainTest.run("edit", "--model", MODEL, "--hparams", hp.toString(),
+          "--data", DATA, "--ds-size", "2", "--no-fluency", "--batch-size",
+          c[1].equals("R-ROME") ? "1" : "2");
+      assertThat(r.code()).as(c[0] + ": " + r.err()).isZero();
+      assertThat(r.out()).as(c[0]).startsWith("nanscope edit: " + c[1] + ", 2 record(s)")
+          .contains("New weights successfully inserted into ['" + c[2]);
+      assertThat(r.out()).as(c[0]).contains("Edit Succ.");
+    }
+    MainTest.Result batch = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
+        "--ds-size", "2", "--no-fluency", "--batch-size", "2");
+    assertThat(batch.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(batch.err()).contains("ROME edits one request per update");
+  }
+
   @Test
   void badInputIsOneLineAndExitTwo(@TempDir Path tmp) {
     MainTest.Result missing = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS,

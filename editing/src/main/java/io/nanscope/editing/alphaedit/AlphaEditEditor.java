@@ -70,6 +70,7 @@ public final class AlphaEditEditor implements Editor {
   /** After the session wrote the update: its keys join the preserved set (EasyEdit's cache_c). */
   @Override
   public void written(WeightUpdate update, EditLog log) {
+    logInserted(update, log);
     for (AlphaEdit.LayerUpdate l : update.detail(AlphaEdit.Outcome.class).layers()) {
       preserved.add(l.layer(), l.keys());
     }
@@ -83,5 +84,11 @@ public final class AlphaEditEditor implements Editor {
   private NullSpaceProjector projector(int layer) {
     return projectors.computeIfAbsent(layer, l -> NullSpaceProjector.of(
         keySecondMoment.apply(l), model.config().hiddenDim(), hp.nullspaceThreshold()));
+  }
+
+  /** EasyEdit's line after the weights are written (the session writes them). */
+  static void logInserted(WeightUpdate update, EditLog log) {
+    log.line("New weights successfully inserted into " + update.changes().stream()
+        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

@@ -1,6 +1,7 @@
 package io.nanscope.editing.finetune;
 
 import io.nanscope.editing.hparams.FtHyperParams;
+import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.session.EditContext;
 import io.nanscope.editing.session.Editor;
@@ -36,6 +37,11 @@ public final class FineTuneEditor implements Editor {
   }
 
   @Override
+  public void written(WeightUpdate update, EditLog log) {
+    logInserted(update, log);
+  }
+
+  @Override
   public WeightUpdate compute(List<EditRequest> batch, EditContext ctx) {
     FineTune.Options opt =
         new FineTune.Options(ctx.policy(), ctx.ops(), base.listener(), base.adamStateFormat());
@@ -63,5 +69,11 @@ public final class FineTuneEditor implements Editor {
       }
     }
     return Optional.empty();
+  }
+
+  /** EasyEdit's line after the weights are written (the session writes them). */
+  static void logInserted(WeightUpdate update, EditLog log) {
+    log.line("New weights successfully inserted into " + update.changes().stream()
+        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

@@ -2,6 +2,7 @@ package io.nanscope.editing.memit;
 
 import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.keys.TemplateGroups;
+import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.session.EditContext;
 import io.nanscope.editing.session.Editor;
@@ -41,6 +42,11 @@ public final class MemitEditor implements Editor {
   }
 
   @Override
+  public void written(WeightUpdate update, EditLog log) {
+    logInserted(update, log);
+  }
+
+  @Override
   public WeightUpdate compute(List<EditRequest> batch, EditContext ctx) {
     if (ctx.divisionFactorOverride().isPresent()) {
       throw new IllegalArgumentException(
@@ -58,5 +64,11 @@ public final class MemitEditor implements Editor {
             ? Optional.empty()
             : Optional.of(new WeightUpdate.Problem(-1, "MEMIT: a non-finite loss, z or new weight"));
     return WeightUpdate.of(algorithm(), batch, ctx.policy(), changes, problem, o);
+  }
+
+  /** EasyEdit's line after the weights are written (the session writes them). */
+  static void logInserted(WeightUpdate update, EditLog log) {
+    log.line("New weights successfully inserted into " + update.changes().stream()
+        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }
