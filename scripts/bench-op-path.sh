@@ -111,7 +111,7 @@ def vals(side, what, variant=None, key=None):
             and (variant is None or r.get("variant") == variant) and key in r]
 def fmt(v):
     if not v: return "-"
-    return f"{statistics.median(v):.3g} ({min(v):.3g}–{max(v):.3g})"
+    return f"{statistics.median(v):.4g} ({min(v):.4g}–{max(v):.4g})"
 def med(v): return statistics.median(v) if v else float("nan")
 sides = sorted({r["side"] for r in rows}, key=lambda s: s != "before")
 for side in sides:
