@@ -25,8 +25,8 @@ import java.util.Locale;
 
 /**
  * Questions of the op-path issue, timed in CPU time of the one working thread (a shared machine:
- * wall time counts the time other processes hold the core; everything here runs on 1 thread, so
- * the thread's CPU time is all the work). Prints one JSON line per measured round.
+ * wall time counts the time other processes hold the core; everything here runs on 1 thread, so the
+ * thread's CPU time is all the work). Prints one JSON line per measured round.
  *
  * <ul>
  *   <li>{@code forward MODEL TOKENS WARMUP ROUNDS}: tokens per CPU second of one sequence-mode
@@ -36,8 +36,8 @@ import java.util.Locale;
  *   <li>{@code step MODEL LAYER WARMUP ROUNDS frozen|whole}: one ROME v* step (forward + backward
  *       to δ) on 21 prompts of 18–22 tokens plus a 6-token KL prompt, δ added at LAYER at each
  *       row's token 3, loss = NLL of each prompt's last 3 tokens (KL and weight decay are O(V) and
- *       O(C) and left out). {@code frozen}: from the prefix computed once
- *       ({@code forwardFromMlpOutput}); {@code whole}: the whole forward per step, as before and as
+ *       O(C) and left out). {@code frozen}: from the prefix computed once ({@code
+ *       forwardFromMlpOutput}); {@code whole}: the whole forward per step, as before and as
  *       EasyEdit. FLOPs counted from the shapes (below), GFLOP/s per CPU second.
  *   <li>{@code gemm M N K WEIGHTS WARMUP ROUNDS}: {@code Kernels.matmulNT} on 1 thread, GFLOP/s per
  *       CPU second: the step's yardstick.
@@ -64,20 +64,36 @@ public final class OpPathCpuTime {
       usage();
     }
     switch (args[0]) {
-      case "forward" -> forward(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-          Integer.parseInt(args[4]));
-      case "step" -> step(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]),
-          Integer.parseInt(args[4]), args[5]);
-      case "gemm" -> gemm(Integer.parseInt(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]), args[4],
-          Integer.parseInt(args[5]), Integer.parseInt(args[6]));
+      case "forward" ->
+          forward(
+              Path.of(args[1]),
+              Integer.parseInt(args[2]),
+              Integer.parseInt(args[3]),
+              Integer.parseInt(args[4]));
+      case "step" ->
+          step(
+              Path.of(args[1]),
+              Integer.parseInt(args[2]),
+              Integer.parseInt(args[3]),
+              Integer.parseInt(args[4]),
+              args[5]);
+      case "gemm" ->
+          gemm(
+              Integer.parseInt(args[1]),
+              Integer.parseInt(args[2]),
+              Integer.parseInt(args[3]),
+              args[4],
+              Integer.parseInt(args[5]),
+              Integer.parseInt(args[6]));
       default -> usage();
     }
     System.err.println("checksum " + sink);
   }
 
   private static void usage() {
-    System.err.println("usage: OpPathCpuTime forward MODEL TOKENS WARMUP ROUNDS"
-        + " | step MODEL LAYER WARMUP ROUNDS frozen|whole | gemm M N K fp32|bf16|fp16 WARMUP ROUNDS");
+    System.err.println(
+        "usage: OpPathCpuTime forward MODEL TOKENS WARMUP ROUNDS | step MODEL LAYER WARMUP ROUNDS"
+            + " frozen|whole | gemm M N K fp32|bf16|fp16 WARMUP ROUNDS");
     System.exit(2);
   }
 
@@ -111,19 +127,35 @@ public final class OpPathCpuTime {
       for (int i = 0; i < policies.length; i++) {
         PrecisionPolicy p = PrecisionPolicy.named(policies[i]);
         long t0 = cpu();
-        sink += models[i].forward(batch, p, OpContext.DEFAULT, null, Hooks.none()).logits().value().get(0);
-        report(round >= warmup, "forward", "op-path " + policies[i], n / ((cpu() - t0) * 1e-9), "tokens_per_cpu_s");
+        sink +=
+            models[i]
+                .forward(batch, p, OpContext.DEFAULT, null, Hooks.none())
+                .logits()
+                .value()
+                .get(0);
+        report(
+            round >= warmup,
+            "forward",
+            "op-path " + policies[i],
+            n / ((cpu() - t0) * 1e-9),
+            "tokens_per_cpu_s");
       }
       long t0 = cpu();
       DecodeSession d = dec.decoder(fp32, OpContext.DEFAULT);
       for (int t : tok) {
         sink += d.next(t)[0];
       }
-      report(round >= warmup, "forward", "fp32-decoder", n / ((cpu() - t0) * 1e-9), "tokens_per_cpu_s");
+      report(
+          round >= warmup,
+          "forward",
+          "fp32-decoder",
+          n / ((cpu() - t0) * 1e-9),
+          "tokens_per_cpu_s");
     }
   }
 
-  private static void step(Path dir, int layer, int warmup, int rounds, String variant) throws IOException {
+  private static void step(Path dir, int layer, int warmup, int rounds, String variant)
+      throws IOException {
     LlamaModel m = LlamaModel.load(dir);
     PrecisionPolicy p = PrecisionPolicy.named("fp32");
     LlamaConfig c = m.config();
@@ -142,13 +174,16 @@ public final class OpPathCpuTime {
         targets[i * t + j] = rows[i][j];
       }
     }
-    boolean frozen = switch (variant) {
-      case "frozen" -> true;
-      case "whole" -> false;
-      default -> throw new IllegalArgumentException("variant must be frozen or whole, got " + variant);
-    };
+    boolean frozen =
+        switch (variant) {
+          case "frozen" -> true;
+          case "whole" -> false;
+          default ->
+              throw new IllegalArgumentException("variant must be frozen or whole, got " + variant);
+        };
     long t0 = cpu();
-    LlamaModel.MlpOutputPrefix prefix = frozen ? m.forwardToMlpOutput(batch, p, OpContext.DEFAULT, layer, Hooks.none()) : null;
+    LlamaModel.MlpOutputPrefix prefix =
+        frozen ? m.forwardToMlpOutput(batch, p, OpContext.DEFAULT, layer, Hooks.none()) : null;
     if (frozen) {
       report(true, "step-prefix", "once per record", (cpu() - t0) * 1e-9, "cpu_s");
     }
@@ -163,18 +198,31 @@ public final class OpPathCpuTime {
       for (int i = 0; i < b; i++) {
         hooks = hooks.addToMlpOutput(layer, i, 3, d);
       }
-      Var logits = frozen
-          ? m.forwardFromMlpOutput(prefix, p, OpContext.DEFAULT, tape, hooks).logits()
-          : m.forward(batch, p, OpContext.DEFAULT, tape, hooks).logits();
-      Var logp = LogSoftmax.apply(tape, OpContext.DEFAULT, loss.child("log_softmax"), Precision.FP32, logits);
-      Var nll = Nll.apply(tape, OpContext.DEFAULT, loss.child("nll"), Precision.FP32, logp, targets, mask);
+      Var logits =
+          frozen
+              ? m.forwardFromMlpOutput(prefix, p, OpContext.DEFAULT, tape, hooks).logits()
+              : m.forward(batch, p, OpContext.DEFAULT, tape, hooks).logits();
+      Var logp =
+          LogSoftmax.apply(
+              tape, OpContext.DEFAULT, loss.child("log_softmax"), Precision.FP32, logits);
+      Var nll =
+          Nll.apply(
+              tape, OpContext.DEFAULT, loss.child("nll"), Precision.FP32, logp, targets, mask);
       tape.backward(nll);
       sink += d.grad().get(0);
       double s = (cpu() - s0) * 1e-9;
       if (round >= warmup) {
-        System.out.printf(Locale.ROOT,
+        System.out.printf(
+            Locale.ROOT,
             "{\"what\":\"step\",\"variant\":\"%s\",\"layer\":%d,\"rows\":%d,\"t\":%d,\"gflop\":%.3f,"
-                + "\"cpu_s\":%.4f,\"gflops_per_cpu_s\":%.3f}%n", variant, layer, b, t, flops / 1e9, s, flops / s / 1e9);
+                + "\"cpu_s\":%.4f,\"gflops_per_cpu_s\":%.3f}%n",
+            variant,
+            layer,
+            b,
+            t,
+            flops / 1e9,
+            s,
+            flops / s / 1e9);
       }
     }
   }
@@ -201,14 +249,25 @@ public final class OpPathCpuTime {
       long t0 = cpu();
       Kernels.matmulNT(a, w, out, 1);
       sink += out[0];
-      report(round >= warmup, "gemm", m + "x" + n + "x" + k + " " + weights, flops / ((cpu() - t0) * 1e-9) / 1e9,
+      report(
+          round >= warmup,
+          "gemm",
+          m + "x" + n + "x" + k + " " + weights,
+          flops / ((cpu() - t0) * 1e-9) / 1e9,
           "gflops_per_cpu_s");
     }
   }
 
-  private static void report(boolean measured, String what, String variant, double value, String unit) {
+  private static void report(
+      boolean measured, String what, String variant, double value, String unit) {
     if (measured) {
-      System.out.printf(Locale.ROOT, "{\"what\":\"%s\",\"variant\":\"%s\",\"%s\":%.4f}%n", what, variant, unit, value);
+      System.out.printf(
+          Locale.ROOT,
+          "{\"what\":\"%s\",\"variant\":\"%s\",\"%s\":%.4f}%n",
+          what,
+          variant,
+          unit,
+          value);
     }
   }
 }

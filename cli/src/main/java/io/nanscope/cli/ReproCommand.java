@@ -222,14 +222,14 @@ public final class ReproCommand implements Callable<Integer> {
     o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
     Report html = report == null ? null : new Report("nanscope repro");
     for (Scenario sc : scenarios) {
-      long scenarioStart = System.nanoTime();
+      long started = System.nanoTime();
       o.println();
       o.println("=".repeat(100));
       o.println("scenario " + sc.cliName() + ": " + sc.description());
       o.println("=".repeat(100));
       if (sc == Scenario.STRESS) {
         stress(h, all, modelPath, html, o, err);
-        err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - scenarioStart) / 1e9);
+        err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - started) / 1e9);
         continue;
       }
       boolean disabling = sc == Scenario.DISABLING_EDIT;
@@ -285,7 +285,7 @@ public final class ReproCommand implements Callable<Integer> {
       if (html != null) {
         addToReport(html, sc, runs, sw, conclusion);
       }
-      err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - scenarioStart) / 1e9);
+      err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - started) / 1e9);
     }
     if (html != null) {
       List<Path> written = html.write(report);

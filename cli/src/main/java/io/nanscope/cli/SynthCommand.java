@@ -54,8 +54,8 @@ public final class SynthCommand implements Callable<Integer> {
   Path tokenizer;
 
   @Option(names = "--layers", paramLabel = "N",
-      description = "keep only the first N decoder layers of the shape (e.g. a 7B-shaped model with 6 layers"
-          + " for benchmarks that fit in memory); default: all of the shape's layers")
+      description = "keep only the first N decoder layers of the shape (e.g. a 7B-shaped model"
+          + " with 8 layers for benchmarks that fit in memory); default: all of the shape's layers")
   Integer layers;
 
   /** The shape's config with {@code layers} decoder layers (null: the shape's own count). */
@@ -66,8 +66,9 @@ public final class SynthCommand implements Callable<Integer> {
     if (layers < 1) {
       throw new IllegalArgumentException("--layers is " + layers + ", expected at least 1");
     }
-    return new LlamaConfig(c.dim(), c.hiddenDim(), layers, c.nHeads(), c.nKvHeads(), c.vocabSize(), c.maxSeqLen(),
-        c.normEps(), c.ropeTheta(), c.tieWordEmbeddings(), c.torchDtype(), c.ropeLayout());
+    return new LlamaConfig(c.dim(), c.hiddenDim(), layers, c.nHeads(), c.nKvHeads(), c.vocabSize(),
+        c.maxSeqLen(), c.normEps(), c.ropeTheta(), c.tieWordEmbeddings(), c.torchDtype(),
+        c.ropeLayout());
   }
 
   static LlamaConfig config(String shape, FloatFormat format) {

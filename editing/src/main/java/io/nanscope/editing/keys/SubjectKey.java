@@ -41,7 +41,8 @@ public final class SubjectKey {
       pos[i] = SubjectPositions.subjectLast(tok, texts.get(i), subject);
       hooks = hooks.captureDownProjInput(layer, i, pos[i]);
     }
-    Map<String, float[]> captured = capture(model, new SequenceBatch(tokens), policy, ctx, layer, hooks);
+    Map<String, float[]> captured =
+        capture(model, new SequenceBatch(tokens), policy, ctx, layer, hooks);
     float[] sum = null;
     double[] acc = null;
     for (int i = 0; i < n; i++) {
@@ -67,7 +68,8 @@ public final class SubjectKey {
     int[] tokens = tok.encode(SubjectPositions.fill(promptTemplate, subject), true, false);
     int pos = SubjectPositions.subjectLast(tok, promptTemplate, subject);
     Hooks hooks = Hooks.none().captureDownProjInput(layer, 0, pos).captureMlpOutput(layer, 0, pos);
-    Map<String, float[]> out = capture(model, new SequenceBatch(new int[][] {tokens}), policy, ctx, layer, hooks);
+    Map<String, float[]> out =
+        capture(model, new SequenceBatch(new int[][] {tokens}), policy, ctx, layer, hooks);
     return new AtToken(
         out.get(Hooks.downProjInputKey(layer, 0, pos)),
         out.get(Hooks.mlpOutputKey(layer, 0, pos)),
@@ -81,7 +83,8 @@ public final class SubjectKey {
    * trace holds every op of it as before.
    */
   private static Map<String, float[]> capture(
-      LlamaModel model, SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, int layer, Hooks hooks) {
+      LlamaModel model, SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, int layer,
+      Hooks hooks) {
     if (ctx.tracer().enabled()) {
       SequenceOutput out = model.forward(batch, policy, ctx, null, hooks);
       Map<String, float[]> m = new HashMap<>();

@@ -115,8 +115,8 @@ public final class TargetValue {
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
       String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
-    return optimise(model, tok, policy, ctx, layer, hp, contexts, promptTemplate, subject, targetNew, log,
-        listener, scaler, true);
+    return optimise(model, tok, policy, ctx, layer, hp, contexts, promptTemplate, subject,
+        targetNew, log, listener, scaler, true);
   }
 
   /**
@@ -126,7 +126,8 @@ public final class TargetValue {
   static Result optimise(
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener, LossScaler scaler, boolean freezePrefix) {
+      String targetNew, EditLog log, StepListener listener, LossScaler scaler,
+      boolean freezePrefix) {
     List<String> rewriting = contexts.around(promptTemplate);
     int nRewrite = rewriting.size();
     int b = nRewrite + 1; // + the KL prompt "{} is a"

@@ -54,19 +54,40 @@ class FrozenPrefixTest {
       for (long i = 0; i < o.size(); i++) {
         h = h * 31 + Double.doubleToRawLongBits(o.getDouble(i));
       }
-      records.add(r.site() + " " + r.op() + " " + r.phase() + " " + r.step() + " " + o.shape() + " " + h);
+      records.add(
+          r.site() + " " + r.op() + " " + r.phase() + " " + r.step() + " " + o.shape() + " " + h);
     }
   }
 
   private record Run(TargetValue.Result result, List<String> log, List<String> trace) {}
 
-  private static Run run(LlamaModel m, Tokenizer tok, PrecisionPolicy p, RomeHyperParams hp, int layer,
-      boolean traced, boolean freeze) {
+  private static Run run(
+      LlamaModel m,
+      Tokenizer tok,
+      PrecisionPolicy p,
+      RomeHyperParams hp,
+      int layer,
+      boolean traced,
+      boolean freeze) {
     List<String> log = new ArrayList<>();
     Recorder rec = new Recorder();
     OpContext ctx = traced ? OpContext.DEFAULT.withTracer(rec) : OpContext.DEFAULT;
-    TargetValue.Result r = TargetValue.optimise(m, tok, p, ctx, layer, hp.valueOptimization(), THREE,
-        "{}'s favorite toy is a", "Lily", " ball", log::add, TargetValue.StepListener.ALWAYS, null, freeze);
+    TargetValue.Result r =
+        TargetValue.optimise(
+            m,
+            tok,
+            p,
+            ctx,
+            layer,
+            hp.valueOptimization(),
+            THREE,
+            "{}'s favorite toy is a",
+            "Lily",
+            " ball",
+            log::add,
+            TargetValue.StepListener.ALWAYS,
+            null,
+            freeze);
     return new Run(r, log, rec.records);
   }
 
@@ -77,8 +98,9 @@ class FrozenPrefixTest {
     PrecisionPolicy p = PrecisionPolicy.named(name);
     LlamaModel m = LlamaModel.load(root.resolve("models/stories260K"), p.storage());
     Tokenizer tok = Tokenizer.readFromDirectory(root.resolve("models/stories260K"));
-    String yaml = Files.readString(root.resolve("configs/rome/stories260K.yaml"))
-        .replace("v_num_grad_steps: 25", "v_num_grad_steps: 4");
+    String yaml =
+        Files.readString(root.resolve("configs/rome/stories260K.yaml"))
+            .replace("v_num_grad_steps: 25", "v_num_grad_steps: 4");
     RomeHyperParams hp = HyperParamsYaml.parseRome("test", yaml).hparams();
     for (int layer : new int[] {1, 2}) {
       for (boolean traced : layer == 1 ? new boolean[] {false, true} : new boolean[] {false}) {
@@ -93,17 +115,29 @@ class FrozenPrefixTest {
         assertThat(frozen.log()).as(what).isEqualTo(whole.log());
         assertThat(frozen.trace()).as(what).isEqualTo(whole.trace());
         if (traced) {
-          assertThat(frozen.trace()).as(what).anyMatch(s -> s.startsWith("embed_tokens embedding FORWARD 3 "));
+          assertThat(frozen.trace())
+              .as(what)
+              .anyMatch(s -> s.startsWith("embed_tokens embedding FORWARD 3 "));
         }
       }
       Recorder rec = new Recorder();
-      float[] kQuiet = SubjectKey.mean(m, tok, p, OpContext.DEFAULT, layer, THREE.around("{} was very"), "Tim");
+      float[] kQuiet =
+          SubjectKey.mean(m, tok, p, OpContext.DEFAULT, layer, THREE.around("{} was very"), "Tim");
       float[] kTraced =
-          SubjectKey.mean(m, tok, p, OpContext.DEFAULT.withTracer(rec), layer, THREE.around("{} was very"), "Tim");
+          SubjectKey.mean(
+              m,
+              tok,
+              p,
+              OpContext.DEFAULT.withTracer(rec),
+              layer,
+              THREE.around("{} was very"),
+              "Tim");
       assertThat(kQuiet).isEqualTo(kTraced);
       assertThat(rec.records).anyMatch(s -> s.startsWith("lm_head "));
-      SubjectKey.AtToken a = SubjectKey.at(m, tok, p, OpContext.DEFAULT, layer, "{} was very", "Tim");
-      SubjectKey.AtToken b = SubjectKey.at(m, tok, p, OpContext.DEFAULT.withTracer(rec), layer, "{} was very", "Tim");
+      SubjectKey.AtToken a =
+          SubjectKey.at(m, tok, p, OpContext.DEFAULT, layer, "{} was very", "Tim");
+      SubjectKey.AtToken b =
+          SubjectKey.at(m, tok, p, OpContext.DEFAULT.withTracer(rec), layer, "{} was very", "Tim");
       assertThat(a.input()).isEqualTo(b.input());
       assertThat(a.output()).isEqualTo(b.output());
     }

@@ -19,9 +19,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * time) must give the bits of the dense algorithm: {@link DenseAttention} is the op as it was
  * before skipping (every score, the whole (H, Tq, Tk) dS), kept here as the twin. Budget: zero
  * ulps, every output and gradient element compared by its bits, including ±0 and NaN payload-free
- * NaN-ness. Inputs: random heads, GQA, padding and non-prefix masks, Tq &lt; Tk, sizes 1, 7, 31, 33,
- * every built-in policy family and a stochastic rounding spec, and adversarial rows: NaN/inf in a
- * future value, scores so large that FP16's finfo.min mask leaves a masked key a non-zero
+ * NaN-ness. Inputs: random heads, GQA, padding and non-prefix masks, Tq &lt; Tk, sizes 1, 7, 31,
+ * 33, every built-in policy family and a stochastic rounding spec, and adversarial rows: NaN/inf in
+ * a future value, scores so large that FP16's finfo.min mask leaves a masked key a non-zero
  * probability, tiny rows whose probabilities are subnormal or zero.
  */
 class CausalAttentionSkipTest {
@@ -33,17 +33,32 @@ class CausalAttentionSkipTest {
 
   private static List<Case> cases() {
     List<Case> out = new ArrayList<>();
-    for (String p : List.of("fp32", "pytorch-fp16", "pytorch-bf16", "naive-fp16", "naive-bf16", "strict-fp16",
-        "strict-bf16")) {
+    for (String p :
+        List.of(
+            "fp32",
+            "pytorch-fp16",
+            "pytorch-bf16",
+            "naive-fp16",
+            "naive-bf16",
+            "strict-fp16",
+            "strict-bf16")) {
       PrecisionPolicy pol = PrecisionPolicy.named(p);
-      out.add(new Case(p, pol.of(OpKind.ATTENTION, S), pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax")),
-          pol.storage()));
+      out.add(
+          new Case(
+              p,
+              pol.of(OpKind.ATTENTION, S),
+              pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax")),
+              pol.storage()));
     }
     out.add(new Case("fp64", Precision.FP64, Precision.FP64, FloatFormat.FP64));
     PrecisionPolicy fp16 = PrecisionPolicy.named("pytorch-fp16");
     RoundingSpec sr = RoundingSpec.stochastic(7);
-    out.add(new Case("pytorch-fp16 stochastic", fp16.of(OpKind.ATTENTION, S).withRounding(sr),
-        fp16.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax")).withRounding(sr), FloatFormat.FP16));
+    out.add(
+        new Case(
+            "pytorch-fp16 stochastic",
+            fp16.of(OpKind.ATTENTION, S).withRounding(sr),
+            fp16.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax")).withRounding(sr),
+            FloatFormat.FP16));
     return out;
   }
 
@@ -61,11 +76,12 @@ class CausalAttentionSkipTest {
         }
         int tk = t, tq = variant == 4 ? Math.max(1, t / 2) : t;
         boolean[] mask = mask(variant, tk, rnd);
-        double amp = switch (variant) {
-          case 5 -> 300; // FP16: raw masked scores near 65504 keep a masked key alive
-          case 6 -> 1e-4; // tiny probabilities and gradients
-          default -> 2;
-        };
+        double amp =
+            switch (variant) {
+              case 5 -> 300; // FP16: raw masked scores near 65504 keep a masked key alive
+              case 6 -> 1e-4; // tiny probabilities and gradients
+              default -> 2;
+            };
         Tensor q = random(f, tq, h * d, amp, rnd), k = random(f, tk, hkv * d, amp, rnd);
         Tensor v = random(f, tk, hkv * d, 2, rnd);
         if (variant == 7 && tk > 1) {
@@ -74,21 +90,26 @@ class CausalAttentionSkipTest {
         if (variant == 8) {
           k.set(0, Float.NaN);
         }
-        String what = c.name() + " t=" + t + " variant " + variant + " h=" + h + " hkv=" + hkv + " d=" + d;
-        CausalAttention.Forward fast = CausalAttention.forward(CTX, S, gemm, soft, q, k, v, h, hkv, mask);
-        DenseAttention.Forward ref = DenseAttention.forward(CTX, S, gemm, soft, q, k, v, h, hkv, mask);
+        String what =
+            c.name() + " t=" + t + " variant " + variant + " h=" + h + " hkv=" + hkv + " d=" + d;
+        CausalAttention.Forward fast =
+            CausalAttention.forward(CTX, S, gemm, soft, q, k, v, h, hkv, mask);
+        DenseAttention.Forward ref =
+            DenseAttention.forward(CTX, S, gemm, soft, q, k, v, h, hkv, mask);
         assertSameBits(what + " out", fast.out(), ref.out());
         assertSameBits(what + " probs", fast.probs(), ref.probs());
         Tensor g = random(f, tq, h * d, variant == 6 ? 1e-3 : 1, rnd);
-        CausalAttention.Grads gf = CausalAttention.backward(CTX, S, gemm, soft, g, q, k, v, fast.probs(), h, hkv,
-            f, f, f);
-        Tensor[] gr = DenseAttention.backward(CTX, S, gemm, soft, g, q, k, v, ref.probs(), h, hkv, f, f, f);
+        CausalAttention.Grads gf =
+            CausalAttention.backward(CTX, S, gemm, soft, g, q, k, v, fast.probs(), h, hkv, f, f, f);
+        Tensor[] gr =
+            DenseAttention.backward(CTX, S, gemm, soft, g, q, k, v, ref.probs(), h, hkv, f, f, f);
         assertSameBits(what + " dq", gf.dq(), gr[0]);
         assertSameBits(what + " dk", gf.dk(), gr[1]);
         assertSameBits(what + " dv", gf.dv(), gr[2]);
         // Only some gradients wanted: the others are not computed, the wanted ones unchanged.
-        CausalAttention.Grads only = CausalAttention.backward(CTX, S, gemm, soft, g, q, k, v, fast.probs(), h, hkv,
-            null, f, null);
+        CausalAttention.Grads only =
+            CausalAttention.backward(
+                CTX, S, gemm, soft, g, q, k, v, fast.probs(), h, hkv, null, f, null);
         assertThat(only.dq()).isNull();
         assertSameBits(what + " dk alone", only.dk(), gr[1]);
       }
@@ -103,7 +124,8 @@ class CausalAttentionSkipTest {
   @org.junit.jupiter.api.Test
   void aMaskedKeyAboveTheVisibleMaximumIsNotSkipped() {
     PrecisionPolicy pol = PrecisionPolicy.named("pytorch-fp16");
-    Precision gemm = pol.of(OpKind.ATTENTION, S), soft = pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax"));
+    Precision gemm = pol.of(OpKind.ATTENTION, S),
+        soft = pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax"));
     FloatFormat f = FloatFormat.FP16;
     Tensor q = Tensor.of(f, Shape.of(2, 1), 256f, 1f), k = Tensor.of(f, Shape.of(2, 1), -254f, 31f);
     Tensor v = Tensor.of(f, Shape.of(2, 1), 1f, 2f);
@@ -122,15 +144,18 @@ class CausalAttentionSkipTest {
   @org.junit.jupiter.api.Test
   void aMaskedKeyWhoseScoreGradientOverflowsIsNotSkipped() {
     PrecisionPolicy pol = PrecisionPolicy.named("pytorch-fp16");
-    Precision gemm = pol.of(OpKind.ATTENTION, S), soft = pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax"));
+    Precision gemm = pol.of(OpKind.ATTENTION, S),
+        soft = pol.of(OpKind.ATTENTION_SOFTMAX, S.child("softmax"));
     FloatFormat f = FloatFormat.FP16;
     Tensor q = Tensor.of(f, Shape.of(2, 1), 1f, 1f), k = Tensor.of(f, Shape.of(2, 1), 1f, 2f);
     Tensor v = Tensor.of(f, Shape.of(2, 1), 1f, 400f);
     CausalAttention.Forward fast = CausalAttention.forward(CTX, S, gemm, soft, q, k, v, 1, 1, null);
     DenseAttention.Forward ref = DenseAttention.forward(CTX, S, gemm, soft, q, k, v, 1, 1, null);
     Tensor g = Tensor.of(f, Shape.of(2, 1), 400f, 1f);
-    CausalAttention.Grads gf = CausalAttention.backward(CTX, S, gemm, soft, g, q, k, v, fast.probs(), 1, 1, f, f, f);
-    Tensor[] gr = DenseAttention.backward(CTX, S, gemm, soft, g, q, k, v, ref.probs(), 1, 1, f, f, f);
+    CausalAttention.Grads gf =
+        CausalAttention.backward(CTX, S, gemm, soft, g, q, k, v, fast.probs(), 1, 1, f, f, f);
+    Tensor[] gr =
+        DenseAttention.backward(CTX, S, gemm, soft, g, q, k, v, ref.probs(), 1, 1, f, f, f);
     assertThat(gr[0].get(0)).isNaN();
     assertSameBits("dq", gf.dq(), gr[0]);
     assertSameBits("dk", gf.dk(), gr[1]);
@@ -161,7 +186,8 @@ class CausalAttentionSkipTest {
     return m;
   }
 
-  private static Tensor random(FloatFormat f, int rows, int cols, double amp, SplittableRandom rnd) {
+  private static Tensor random(
+      FloatFormat f, int rows, int cols, double amp, SplittableRandom rnd) {
     float[] x = new float[rows * cols];
     for (int i = 0; i < x.length; i++) {
       int r = rnd.nextInt(20);
@@ -175,8 +201,10 @@ class CausalAttentionSkipTest {
     assertThat(a.shape()).as(what).isEqualTo(b.shape());
     for (long i = 0; i < a.size(); i++) {
       double x = a.getDouble(i), y = b.getDouble(i);
-      if (Double.doubleToRawLongBits(x) != Double.doubleToRawLongBits(y) && !(Double.isNaN(x) && Double.isNaN(y))) {
-        throw new AssertionError(what + ": element " + i + " is " + x + ", the dense algorithm gives " + y);
+      if (Double.doubleToRawLongBits(x) != Double.doubleToRawLongBits(y)
+          && !(Double.isNaN(x) && Double.isNaN(y))) {
+        throw new AssertionError(
+            what + ": element " + i + " is " + x + ", the dense algorithm gives " + y);
       }
     }
   }
@@ -186,13 +214,22 @@ class CausalAttentionSkipTest {
     record Forward(Tensor out, Tensor probs) {}
 
     static Forward forward(
-        OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor q, Tensor k, Tensor v,
-        int heads, int kvHeads, boolean[] keyMask) {
+        OpContext ctx,
+        Site site,
+        Precision gemm,
+        Precision softmax,
+        Tensor q,
+        Tensor k,
+        Tensor v,
+        int heads,
+        int kvHeads,
+        boolean[] keyMask) {
       int tq = Math.toIntExact(q.shape().rows()), tk = Math.toIntExact(k.shape().rows());
       int d = Math.toIntExact(q.shape().cols() / heads), group = heads / kvHeads;
       int qs = heads * d, ks = kvHeads * d;
       double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
-      float[] qf = Reduce.floatsFor(gemm.accumulate(), qv), kf = Reduce.floatsFor(gemm.accumulate(), kv);
+      float[] qf = Reduce.floatsFor(gemm.accumulate(), qv),
+          kf = Reduce.floatsFor(gemm.accumulate(), kv);
       double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
       double maskMin = -gemm.output().info().maxFinite();
       double[] probs = new double[heads * tq * tk];
@@ -203,8 +240,11 @@ class CausalAttentionSkipTest {
         for (int i = 0; i < tq; i++) {
           int row = (h * tq + i) * tk;
           for (int j = 0; j < tk; j++) {
-            double s = gemm.roundOutput(
-                Reduce.dot(gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d), row + j);
+            double s =
+                gemm.roundOutput(
+                    Reduce.dot(
+                        gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d),
+                    row + j);
             s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
             boolean visible = j <= tk - tq + i && (keyMask == null || keyMask[j]);
             scores[j] = visible ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
@@ -214,7 +254,8 @@ class CausalAttentionSkipTest {
             probs[row + j] = softmax.roundOutput(probs[row + j], row + j);
           }
           for (int j = 0; j < tk; j++) {
-            Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
+            Reduce.axpy(
+                gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
           }
         }
       }
@@ -224,14 +265,27 @@ class CausalAttentionSkipTest {
     }
 
     static Tensor[] backward(
-        OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
-        Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat, FloatFormat dvFormat) {
+        OpContext ctx,
+        Site site,
+        Precision gemm,
+        Precision softmax,
+        Tensor dOut,
+        Tensor q,
+        Tensor k,
+        Tensor v,
+        Tensor probs,
+        int heads,
+        int kvHeads,
+        FloatFormat dqFormat,
+        FloatFormat dkFormat,
+        FloatFormat dvFormat) {
       int tq = Math.toIntExact(q.shape().rows()), tk = Math.toIntExact(k.shape().rows());
       int d = Math.toIntExact(q.shape().cols() / heads), group = heads / kvHeads;
       int qs = heads * d, ks = kvHeads * d;
       double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
       double[] g = dOut.toDoubleArray(), pv = probs.toDoubleArray();
-      float[] gf = Reduce.floatsFor(gemm.accumulate(), g), vf = Reduce.floatsFor(gemm.accumulate(), vv);
+      float[] gf = Reduce.floatsFor(gemm.accumulate(), g),
+          vf = Reduce.floatsFor(gemm.accumulate(), vv);
       double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
       double[] ds = new double[pv.length];
       double[] dp = new double[tk];
@@ -240,13 +294,17 @@ class CausalAttentionSkipTest {
         for (int i = 0; i < tq; i++) {
           int row = (h * tq + i) * tk;
           for (int j = 0; j < tk; j++) {
-            dp[j] = gemm.roundOutput(
-                Reduce.dot(gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d), row + j);
+            dp[j] =
+                gemm.roundOutput(
+                    Reduce.dot(
+                        gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d),
+                    row + j);
           }
           Softmax.rowBackward(softmax, pv, row, dp, 0, tk, ds, row);
           for (int j = 0; j < tk; j++) {
             ds[row + j] =
-                gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j], row + j) * scale), row + j);
+                gemm.roundOutput(
+                    gemm.roundCompute(softmax.roundOutput(ds[row + j], row + j) * scale), row + j);
           }
         }
       }
@@ -255,16 +313,39 @@ class CausalAttentionSkipTest {
         int kvh = h / group;
         for (int i = 0; i < tq; i++) {
           for (int j = 0; j < tk; j++) {
-            Reduce.axpy(gemm.accumulate(), dq, i * qs + h * d, ds[(h * tq + i) * tk + j], kv, j * ks + kvh * d, d);
+            Reduce.axpy(
+                gemm.accumulate(),
+                dq,
+                i * qs + h * d,
+                ds[(h * tq + i) * tk + j],
+                kv,
+                j * ks + kvh * d,
+                d);
           }
         }
       }
       return new Tensor[] {
         Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dq, dOut, k),
-        Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(),
-            kvGrad(gemm, heads, kvHeads, tq, tk, d, ds, qv), dOut, q),
-        Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(),
-            kvGrad(gemm, heads, kvHeads, tq, tk, d, pv, g), dOut, probs)
+        Emit.output(
+            ctx,
+            site,
+            "attention.dk",
+            Phase.BACKWARD,
+            dkFormat,
+            k.shape(),
+            kvGrad(gemm, heads, kvHeads, tq, tk, d, ds, qv),
+            dOut,
+            q),
+        Emit.output(
+            ctx,
+            site,
+            "attention.dv",
+            Phase.BACKWARD,
+            dvFormat,
+            v.shape(),
+            kvGrad(gemm, heads, kvHeads, tq, tk, d, pv, g),
+            dOut,
+            probs)
       };
     }
 
@@ -276,7 +357,14 @@ class CausalAttentionSkipTest {
         for (int j = 0; j < tk; j++) {
           for (int h = kvh * group; h < (kvh + 1) * group; h++) {
             for (int i = 0; i < tq; i++) {
-              Reduce.axpy(gemm.accumulate(), out, j * ks + kvh * d, w[(h * tq + i) * tk + j], x, i * qs + h * d, d);
+              Reduce.axpy(
+                  gemm.accumulate(),
+                  out,
+                  j * ks + kvh * d,
+                  w[(h * tq + i) * tk + j],
+                  x,
+                  i * qs + h * d,
+                  d);
             }
           }
         }

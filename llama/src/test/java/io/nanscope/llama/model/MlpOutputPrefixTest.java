@@ -17,8 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The prefix up to {@code layers.L.mlp} run once and the rest run from it give the bits of one
- * {@link LlamaModel#forward} (logits, captures, the delta's gradient), on stories260K, a right-padded
- * batch, deltas at every row's chosen token, every edit layer; budget zero ulps.
+ * {@link LlamaModel#forward} (logits, captures, the delta's gradient), on stories260K, a
+ * right-padded batch, deltas at every row's chosen token, every edit layer; budget zero ulps.
  */
 class MlpOutputPrefixTest {
 
@@ -39,7 +39,8 @@ class MlpOutputPrefixTest {
       }
       Tape full = new Tape();
       Var d1 = full.param(delta, "delta");
-      Hooks hooks = Hooks.none().captureDownProjInput(layer, 0, POS[0]).captureMlpOutput(layer, 0, POS[0]);
+      Hooks hooks =
+          Hooks.none().captureDownProjInput(layer, 0, POS[0]).captureMlpOutput(layer, 0, POS[0]);
       Hooks adds = Hooks.none().captureMlpOutput(layer, 1, POS[1]);
       for (int r = 0; r < BATCH.rows(); r++) {
         hooks = hooks.addToMlpOutput(layer, r, POS[r], d1);
@@ -48,8 +49,15 @@ class MlpOutputPrefixTest {
       SequenceOutput ref = m.forward(BATCH, p, ctx, full, hooks);
       full.backward(ref.logits(), ones(ref.logits().value()));
 
-      LlamaModel.MlpOutputPrefix prefix = m.forwardToMlpOutput(
-          BATCH, p, ctx, layer, Hooks.none().captureDownProjInput(layer, 0, POS[0]).captureMlpOutput(layer, 0, POS[0]));
+      LlamaModel.MlpOutputPrefix prefix =
+          m.forwardToMlpOutput(
+              BATCH,
+              p,
+              ctx,
+              layer,
+              Hooks.none()
+                  .captureDownProjInput(layer, 0, POS[0])
+                  .captureMlpOutput(layer, 0, POS[0]));
       for (int round = 0; round < 2; round++) { // the prefix is reused as it is
         Tape tape = new Tape();
         Var d2 = tape.param(delta, "delta");
@@ -65,7 +73,8 @@ class MlpOutputPrefixTest {
         assertThat(bits(d2.grad())).as(what + " dδ").isEqualTo(bits(d1.grad()));
         String res = Hooks.residualKey(m.config().nLayers() - 1, 2, POS[2]);
         assertThat(out.captured(res)).as(what).isEqualTo(ref.captured(res));
-        String k = Hooks.downProjInputKey(layer, 0, POS[0]), v = Hooks.mlpOutputKey(layer, 0, POS[0]);
+        String k = Hooks.downProjInputKey(layer, 0, POS[0]),
+            v = Hooks.mlpOutputKey(layer, 0, POS[0]);
         assertThat(prefix.captured().get(k)).as(what).isEqualTo(ref.captured(k));
         assertThat(prefix.captured().get(v)).as(what).isEqualTo(ref.captured(v));
         assertThat(out.captured(Hooks.mlpOutputKey(layer, 1, POS[1]))).as(what).isNotNull();
@@ -79,15 +88,24 @@ class MlpOutputPrefixTest {
     PrecisionPolicy p = PrecisionPolicy.named("fp32");
     Tape tape = new Tape();
     Var d = tape.param(Tensor.zeros(FloatFormat.FP32, Shape.of(m.config().dim())), "delta");
-    assertThatThrownBy(() -> m.forwardToMlpOutput(BATCH, p, OpContext.DEFAULT, 2,
-        Hooks.none().addToMlpOutput(1, 0, 1, d))).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> m.forwardToMlpOutput(BATCH, p, OpContext.DEFAULT, 2,
-        Hooks.none().captureResidual(2, 0, 1))).isInstanceOf(IllegalArgumentException.class);
-    LlamaModel.MlpOutputPrefix prefix = m.forwardToMlpOutput(BATCH, p, OpContext.DEFAULT, 2, Hooks.none());
-    assertThatThrownBy(() -> m.forwardFromMlpOutput(prefix, p, OpContext.DEFAULT, tape,
-        Hooks.none().captureDownProjInput(2, 0, 1))).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> m.forwardFromMlpOutput(prefix, p, OpContext.DEFAULT, tape,
-        Hooks.none().captureResidual(1, 0, 1))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() ->
+            m.forwardToMlpOutput(
+                BATCH, p, OpContext.DEFAULT, 2, Hooks.none().addToMlpOutput(1, 0, 1, d)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() ->
+            m.forwardToMlpOutput(
+                BATCH, p, OpContext.DEFAULT, 2, Hooks.none().captureResidual(2, 0, 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    LlamaModel.MlpOutputPrefix prefix =
+        m.forwardToMlpOutput(BATCH, p, OpContext.DEFAULT, 2, Hooks.none());
+    assertThatThrownBy(() ->
+            m.forwardFromMlpOutput(
+                prefix, p, OpContext.DEFAULT, tape, Hooks.none().captureDownProjInput(2, 0, 1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() ->
+            m.forwardFromMlpOutput(
+                prefix, p, OpContext.DEFAULT, tape, Hooks.none().captureResidual(1, 0, 1)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   private static Tensor ones(Tensor like) {
