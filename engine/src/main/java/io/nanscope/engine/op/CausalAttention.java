@@ -136,7 +136,8 @@ public final class CausalAttention {
       double maskMin, boolean[] keyMask, int h, int kvh, int i, int j, int row) {
     int d = m.d;
     double s = gemm.roundOutput(
-        Reduce.dot(gemm.accumulate(), qv, qf, i * m.h * d + h * d, kv, kf, j * m.hkv * d + kvh * d, d), row + j);
+        Reduce.dot(gemm.accumulate(), qv, qf, i * m.h * d + h * d, kv, kf, j * m.hkv * d + kvh * d, d),
+        row + j);
     s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
     return m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
   }
@@ -208,7 +209,8 @@ public final class CausalAttention {
     }
 
     /** For the forward: keys' norms; null when any input is non-finite or a format is exotic. */
-    static MaskedTail forward(Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv) {
+    static MaskedTail forward(
+        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv) {
       if (!plain(gemm, softmax) || !finite(qv) || !finite(kv) || !finite(vv)) {
         return null;
       }
@@ -218,7 +220,8 @@ public final class CausalAttention {
 
     /** For the backward: values' norms (dP_ij = dO_i·v_j). */
     static MaskedTail backward(
-        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv, double[] g) {
+        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv,
+        double[] g) {
       if (!plain(gemm, softmax) || !finite(qv) || !finite(kv) || !finite(vv) || !finite(g)) {
         return null;
       }
@@ -226,7 +229,8 @@ public final class CausalAttention {
           softmax.compute().info().maxFinite(), 0);
     }
 
-    private static MaskedTail of(Dims m, Precision gemm, double[] rows, double scale, double firstLimit,
+    private static MaskedTail of(
+        Dims m, Precision gemm, double[] rows, double scale, double firstLimit,
         double secondLimit, double secondMin) {
       double u = Math.scalb(1.0, -gemm.accumulate().info().precisionBits());
       double nu = (m.d + 1) * u;
@@ -277,7 +281,8 @@ public final class CausalAttention {
     }
 
     private static boolean plain(FloatFormat f) {
-      return f == FloatFormat.FP64 || f == FloatFormat.FP32 || f == FloatFormat.FP16 || f == FloatFormat.BF16;
+      return f == FloatFormat.FP64 || f == FloatFormat.FP32 || f == FloatFormat.FP16
+          || f == FloatFormat.BF16;
     }
 
     private static boolean finite(double[] x) {
@@ -304,8 +309,8 @@ public final class CausalAttention {
   public static Grads backward(
       OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
       Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat, FloatFormat dvFormat) {
-    return backward(ctx, site, gemm, softmax, dOut, q, k, v, probs, heads, kvHeads, dqFormat, dkFormat,
-        dvFormat, true);
+    return backward(ctx, site, gemm, softmax, dOut, q, k, v, probs, heads, kvHeads, dqFormat,
+        dkFormat, dvFormat, true);
   }
 
   /**
@@ -315,8 +320,8 @@ public final class CausalAttention {
    */
   static Grads backward(
       OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
-      Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat, FloatFormat dvFormat,
-      boolean skipMasked) {
+      Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat,
+      FloatFormat dvFormat, boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, null);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
@@ -345,7 +350,8 @@ public final class CausalAttention {
           }
         }
         for (int j = 0; j < lim; j++) {
-          dp[j] = gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
+          dp[j] =
+              gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
         }
         if (lim < tk) {
           double dotBound = 0;
@@ -362,7 +368,8 @@ public final class CausalAttention {
           Softmax.rowBackward(softmax, pv, row, dp, 0, lim, ds, 0);
         }
         for (int j = 0; j < lim; j++) {
-          ds[j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[j], row + j) * scale), row + j);
+          double scaled = gemm.roundCompute(softmax.roundOutput(ds[j], row + j) * scale);
+          ds[j] = gemm.roundOutput(scaled, row + j);
         }
         for (int j = 0; j < lim; j++) {
           if (dqv != null) { // dQ_i = Σ_j dS_ij·k_j, sequential in j
@@ -379,20 +386,24 @@ public final class CausalAttention {
     }
     Tensor dq = null, dk = null, dv = null;
     if (dqv != null) {
-      dq = Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut, k);
+      dq = Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut,
+          k);
     }
     if (dkv != null) {
-      dk = Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut, q);
+      dk = Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut,
+          q);
     }
     if (dvv != null) {
-      dv = Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut, probs);
+      dv = Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut,
+          probs);
     }
     return new Grads(dq, dk, dv);
   }
 
   /** dP_ij for j in [from, Tk): the dense row after all; returns Tk. */
-  private static int extendDp(Precision gemm, FloatFormat acc, double[] g, float[] gf, double[] vv, float[] vf,
-      int go, int kvh, int ks, int d, int row, int from, int tk, double[] dp) {
+  private static int extendDp(
+      Precision gemm, FloatFormat acc, double[] g, float[] gf, double[] vv, float[] vf, int go,
+      int kvh, int ks, int d, int row, int from, int tk, double[] dp) {
     for (int j = from; j < tk; j++) {
       dp[j] = gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
     }
