@@ -53,6 +53,24 @@ public final class SynthCommand implements Callable<Integer> {
       description = "a tokenizer (tokenizer.model/.json/.bin) to write alongside; its size must equal the shape's vocab")
   Path tokenizer;
 
+  @Option(names = "--layers", paramLabel = "N",
+      description = "keep only the first N decoder layers of the shape (e.g. a 7B-shaped model"
+          + " with 8 layers for benchmarks that fit in memory); default: all of the shape's layers")
+  Integer layers;
+
+  /** The shape's config with {@code layers} decoder layers (null: the shape's own count). */
+  static LlamaConfig withLayers(LlamaConfig c, Integer layers) {
+    if (layers == null) {
+      return c;
+    }
+    if (layers < 1) {
+      throw new IllegalArgumentException("--layers is " + layers + ", expected at least 1");
+    }
+    return new LlamaConfig(c.dim(), c.hiddenDim(), layers, c.nHeads(), c.nKvHeads(), c.vocabSize(),
+        c.maxSeqLen(), c.normEps(), c.ropeTheta(), c.tieWordEmbeddings(), c.torchDtype(),
+        c.ropeLayout());
+  }
+
   static LlamaConfig config(String shape, FloatFormat format) {
     String dtype = LlamaConfig.dtypeName(format);
     return switch (shape.toLowerCase(Locale.ROOT)) {
@@ -65,7 +83,7 @@ public final class SynthCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     FloatFormat format = ConvertCommand.storageFormat(dtype);
-    LlamaConfig c = config(shape, format);
+    LlamaConfig c = withLayers(config(shape, format), layers);
     if (maxShardMb <= 0) {
       throw new IllegalArgumentException("--max-shard-mb is " + maxShardMb + ", expected a positive number");
     }

@@ -123,4 +123,23 @@ class ConvertAndSynthCommandTest {
     assertThat(back.config()).isEqualTo(LlamaConfig.tiny("bfloat16"));
     assertSameWeights(back, SyntheticWeights.inMemory(LlamaConfig.tiny("bfloat16"), FloatFormat.BF16, 7));
   }
+
+  @Test
+  void synthLayersKeepsTheShapeWithFewerLayers(@TempDir Path tmp) throws IOException {
+    Path out = tmp.resolve("tiny1");
+    MainTest.Result r = MainTest.run("synth", "--shape", "tiny", "--dtype", "f32", "--layers", "1",
+        "--out", out.toString(), "--seed", "3");
+    assertThat(r.code()).as(r.err()).isZero();
+    LlamaConfig one = SynthCommand.withLayers(LlamaConfig.tiny("float32"), 1);
+    assertThat(one.nLayers()).isEqualTo(1);
+    assertThat(one.dim()).isEqualTo(LlamaConfig.tiny("float32").dim());
+    LlamaWeights back = LlamaWeights.read(out);
+    assertThat(back.config()).isEqualTo(one);
+    assertSameWeights(back, SyntheticWeights.inMemory(one, FloatFormat.FP32, 3));
+    r = MainTest.run("synth", "--shape", "tiny", "--layers", "0", "--out",
+        tmp.resolve("none").toString());
+    assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(r.err()).contains("--layers is 0, expected at least 1");
+    assertThat(tmp.resolve("none")).doesNotExist();
+  }
 }

@@ -7,7 +7,9 @@ import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.model.SequenceBatch;
 import io.nanscope.llama.model.SequenceOutput;
 import io.nanscope.llama.tokenizer.Tokenizer;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The subject key k* of ROME (Meng et al. 2022, §3.1; EasyEdit compute_u.py and repr_tools): the
@@ -39,11 +41,12 @@ public final class SubjectKey {
       pos[i] = SubjectPositions.subjectLast(tok, texts.get(i), subject);
       hooks = hooks.captureDownProjInput(layer, i, pos[i]);
     }
-    SequenceOutput out = model.forward(new SequenceBatch(tokens), policy, ctx, null, hooks);
+    Map<String, float[]> captured =
+        capture(model, new SequenceBatch(tokens), policy, ctx, layer, hooks);
     float[] sum = null;
     double[] acc = null;
     for (int i = 0; i < n; i++) {
-      float[] k = out.captured(Hooks.downProjInputKey(layer, i, pos[i]));
+      float[] k = captured.get(Hooks.downProjInputKey(layer, i, pos[i]));
       if (acc == null) {
         acc = new double[k.length];
         sum = new float[k.length];
@@ -65,11 +68,31 @@ public final class SubjectKey {
     int[] tokens = tok.encode(SubjectPositions.fill(promptTemplate, subject), true, false);
     int pos = SubjectPositions.subjectLast(tok, promptTemplate, subject);
     Hooks hooks = Hooks.none().captureDownProjInput(layer, 0, pos).captureMlpOutput(layer, 0, pos);
-    SequenceOutput out = model.forward(new SequenceBatch(new int[][] {tokens}), policy, ctx, null, hooks);
+    Map<String, float[]> out =
+        capture(model, new SequenceBatch(new int[][] {tokens}), policy, ctx, layer, hooks);
     return new AtToken(
-        out.captured(Hooks.downProjInputKey(layer, 0, pos)),
-        out.captured(Hooks.mlpOutputKey(layer, 0, pos)),
+        out.get(Hooks.downProjInputKey(layer, 0, pos)),
+        out.get(Hooks.mlpOutputKey(layer, 0, pos)),
         pos,
         tokens);
+  }
+
+  /**
+   * The captures of layer {@code layer}'s hooks. Without a tracer only the layers up to L run (the
+   * captured values do not depend on what follows); with one, the whole forward runs, so that the
+   * trace holds every op of it as before.
+   */
+  private static Map<String, float[]> capture(
+      LlamaModel model, SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, int layer,
+      Hooks hooks) {
+    if (ctx.tracer().enabled()) {
+      SequenceOutput out = model.forward(batch, policy, ctx, null, hooks);
+      Map<String, float[]> m = new HashMap<>();
+      for (String k : out.capturedKeys()) {
+        m.put(k, out.captured(k));
+      }
+      return m;
+    }
+    return model.forwardToMlpOutput(batch, policy, ctx, layer, hooks).captured();
   }
 }

@@ -134,6 +134,29 @@ public final class TargetValue {
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, DeltaSite site,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
       String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
+    return optimise(model, tok, policy, ctx, layer, site, hp, contexts, promptTemplate, subject,
+        targetNew, log, listener, scaler, true);
+  }
+
+  /**
+   * {@code freezePrefix = false} runs the whole forward at every step, as EasyEdit does (the twin
+   * the tests compare the frozen prefix against: the same results, logs and trace records). Both
+   * sites share the frozen prefix: δ enters at or after layer L's MLP output.
+   */
+  static Result optimise(
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
+      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
+      String targetNew, EditLog log, StepListener listener, LossScaler scaler,
+      boolean freezePrefix) {
+    return optimise(model, tok, policy, ctx, layer, DeltaSite.MLP_OUTPUT, hp, contexts,
+        promptTemplate, subject, targetNew, log, listener, scaler, freezePrefix);
+  }
+
+  static Result optimise(
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, DeltaSite site,
+      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
+      String targetNew, EditLog log, StepListener listener, LossScaler scaler,
+      boolean freezePrefix) {
     List<String> rewriting = contexts.around(promptTemplate);
     int nRewrite = rewriting.size();
     int b = nRewrite + 1; // + the KL prompt "{} is a"
@@ -220,21 +243,39 @@ public final class TargetValue {
     List<Step> steps = new ArrayList<>();
     SequenceBatch batch = new SequenceBatch(tokens);
     Site lossSite = new Site("loss");
+    // Everything below layers.L.mlp's output is the same at every step: computed once (its trace
+    // records replayed at each later step, so a tracer sees what a full forward would report).
+    FrozenPrefix prefix = null;
     for (int it = 0; it < hp.numGradSteps(); it++) {
       Tape tape = new Tape();
       Var d = tape.param(delta, "delta");
       Hooks hooks = Hooks.none();
       boolean mlp = site == DeltaSite.MLP_OUTPUT;
-      if (init == null) {
-        hooks = mlp ? hooks.captureMlpOutput(layer, 0, lookup[0]) : hooks.captureResidual(layer, 0, lookup[0]);
-      }
       for (int i = 0; i < b; i++) {
         hooks = mlp ? hooks.addToMlpOutput(layer, i, lookup[i], d) : hooks.addToResidual(layer, i, lookup[i], d);
       }
       OpContext stepCtx = ctx.withStep(it);
-      SequenceOutput out = model.forward(batch, policy, stepCtx, tape, hooks);
+      SequenceOutput out;
+      if (freezePrefix) {
+        if (prefix == null) {
+          prefix = FrozenPrefix.compute(model, batch, policy, stepCtx, layer,
+              mlp ? Hooks.none().captureMlpOutput(layer, 0, lookup[0]) : Hooks.none());
+        } else {
+          prefix.replayTrace(stepCtx);
+        }
+        out = model.forwardFromMlpOutput(prefix.value(), policy, stepCtx, tape,
+            init == null && !mlp ? hooks.captureResidual(layer, 0, lookup[0]) : hooks);
+      } else {
+        out = model.forward(batch, policy, stepCtx, tape, init == null
+            ? (mlp ? hooks.captureMlpOutput(layer, 0, lookup[0]) : hooks.captureResidual(layer, 0, lookup[0]))
+            : hooks);
+      }
       if (init == null) {
-        init = out.captured(mlp ? Hooks.mlpOutputKey(layer, 0, lookup[0]) : Hooks.residualKey(layer, 0, lookup[0]));
+        init = mlp
+            ? (freezePrefix
+                ? prefix.value().captured().get(Hooks.mlpOutputKey(layer, 0, lookup[0]))
+                : out.captured(Hooks.mlpOutputKey(layer, 0, lookup[0])))
+            : out.captured(Hooks.residualKey(layer, 0, lookup[0]));
         log.line("Recording initial value of v*");
         // ‖v_init‖² as EasyEdit: the norm of an MLP-output-format tensor, squared in that format.
         FloatFormat outFmt = policy.storage();

@@ -70,29 +70,54 @@ public final class CausalAttention {
   public static Forward forward(
       OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor q, Tensor k, Tensor v,
       int heads, int kvHeads, boolean[] keyMask) {
+    return forward(ctx, site, gemm, softmax, q, k, v, heads, kvHeads, keyMask, true);
+  }
+
+  /**
+   * {@link #forward(OpContext, Site, Precision, Precision, Tensor, Tensor, Tensor, int, int,
+   * boolean[])}; {@code skipMasked = false} computes every masked score (the dense twin the tests
+   * compare the skipping path against, bit for bit).
+   */
+  static Forward forward(
+      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor q, Tensor k, Tensor v,
+      int heads, int kvHeads, boolean[] keyMask, boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
     float[] qf = Reduce.floatsFor(gemm.accumulate(), qv), kf = Reduce.floatsFor(gemm.accumulate(), kv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
     double maskMin = -gemm.output().info().maxFinite();
+    // P (H, Tq, Tk) is what backward reads; masked entries that are skipped stay exact +0.
     double[] probs = new double[Math.multiplyExact(Math.multiplyExact(m.h, tq), tk)];
     double[] scores = new double[tk];
     double[] out = new double[Math.multiplyExact(tq, qs)];
+    int maskLen = skipMasked ? prefixLength(keyMask, tk) : -1;
+    // Some query has masked keys past its visible ones unless this is one unpadded decode row.
+    boolean anyMasked = maskLen >= 0 && Math.min(tk - tq + 1, maskLen) < tk;
+    MaskedTail tail = anyMasked ? MaskedTail.forward(m, gemm, softmax, qv, kv, vv) : null;
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
       for (int i = 0; i < tq; i++) {
         int row = (h * tq + i) * tk;
-        for (int j = 0; j < tk; j++) {
-          double s = gemm.roundOutput(Reduce.dot(gemm.accumulate(), qv, qf, i * qs + h * d, kv, kf, j * ks + kvh * d, d), row + j);
-          s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
-          scores[j] = m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
+        // Keys [0, lim) are the visible ones when the mask is causal + a padding prefix.
+        int lim = tail == null ? tk : Math.min(tk - tq + i + 1, maskLen);
+        if (lim <= 0) {
+          lim = tk;
         }
-        Softmax.row(softmax, scores, 0, tk, probs, row);
-        for (int j = 0; j < tk; j++) {
+        for (int j = 0; j < lim; j++) {
+          scores[j] = score(gemm, m, qv, qf, kv, kf, scale, maskMin, keyMask, h, kvh, i, j, row);
+        }
+        if (lim < tk && !tail.vanishes(qv, i * qs + h * d, kvh, lim, maxOf(scores, lim))) {
+          for (int j = lim; j < tk; j++) {
+            scores[j] = score(gemm, m, qv, qf, kv, kf, scale, maskMin, keyMask, h, kvh, i, j, row);
+          }
+          lim = tk;
+        }
+        Softmax.row(softmax, scores, 0, lim, probs, row);
+        for (int j = 0; j < lim; j++) {
           probs[row + j] = softmax.roundOutput(probs[row + j], row + j);
         }
-        for (int j = 0; j < tk; j++) { // o_i = Σ_j P_ij·v_j, sequential in j for every c
+        for (int j = 0; j < lim; j++) { // o_i = Σ_j P_ij·v_j, sequential in j for every c
           Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
         }
       }
@@ -105,74 +130,284 @@ public final class CausalAttention {
     return new Forward(o, p);
   }
 
+  /** S''_ij of query head h: the scaled score, plus {@code finfo.min} where key j is masked. */
+  private static double score(
+      Precision gemm, Dims m, double[] qv, float[] qf, double[] kv, float[] kf, double scale,
+      double maskMin, boolean[] keyMask, int h, int kvh, int i, int j, int row) {
+    int d = m.d;
+    double s = gemm.roundOutput(
+        Reduce.dot(gemm.accumulate(), qv, qf, i * m.h * d + h * d, kv, kf, j * m.hkv * d + kvh * d, d),
+        row + j);
+    s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
+    return m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
+  }
+
+  /** max over x[0, n), NaN if any is NaN (as the softmax's own max). */
+  private static double maxOf(double[] x, int n) {
+    double mx = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      mx = Math.max(mx, x[j]);
+    }
+    return mx;
+  }
+
+  /** n when the mask is n trues then falses (null: tk), else −1 (no skipping). */
+  private static int prefixLength(boolean[] keyMask, int tk) {
+    if (keyMask == null) {
+      return tk;
+    }
+    int n = 0;
+    while (n < tk && keyMask[n]) {
+      n++;
+    }
+    for (int j = n; j < tk; j++) {
+      if (keyMask[j]) {
+        return -1;
+      }
+    }
+    return n;
+  }
+
+  /**
+   * When the keys past a query's visible ones (causal or padding: a suffix [lim, Tk) of the keys)
+   * can be skipped without changing a bit, and why.
+   *
+   * <p>Forward: a masked score is {@code x = R(R(s + finfo.min))} with {@code |s| ≤ ‖q‖·‖k‖} up to
+   * the roundings (Cauchy–Schwarz; the bound below carries a generous factor for the dot's γ_D and
+   * the two roundings of the scaling). If that bound puts every masked x at least 800 below the
+   * visible maximum m, then m is the row's maximum, {@code R_c(x − m) ≤ −800}, {@code exp} of it is
+   * exactly 0 in double, the softmax sum gains only +0 terms (a sum ≥ 1 does not change), and
+   * P_ij = +0. {@code P_ij·v_j} is then ±0 when v_j is finite, and adding ±0 does not change a
+   * running sum that starts at +0: a sum of two values of the accumulator's format (multiples of
+   * its smallest subnormal) is zero only by exact cancellation, which gives +0 under round-to-
+   * nearest, so the accumulator is never −0. Non-finite q, k or v anywhere (0·inf = NaN reaches
+   * earlier rows in PyTorch too) or a format other than FP64/FP32/FP16/BF16 turns skipping off.
+   *
+   * <p>Backward: where P_ij = +0 over a suffix of a row, {@code dS_ij = R(P_ij·R(dP_ij − Σ))} is ±0
+   * if dP_ij and dP_ij − Σ are finite (bounded like the scores, with ‖dO_i‖·‖v_j‖), and then every
+   * term it feeds (dQ_i, dK_j, and P_ij·dO_i in dV_j) is ±0: skipped, by the argument above.
+   */
+  private static final class MaskedTail {
+    private final Dims m;
+    /** suffixMax[kvh·(Tk+1) + j] = max over j' ≥ j of ‖row j' of head kvh‖ (0 at j = Tk). */
+    private final double[] suffixMax;
+    private final double gamma;
+    private final double scale;
+    private final double firstLimit;
+    private final double secondLimit;
+    private final double secondMin;
+
+    private MaskedTail(Dims m, double[] suffixMax, double gamma, double scale, double firstLimit,
+        double secondLimit, double secondMin) {
+      this.m = m;
+      this.suffixMax = suffixMax;
+      this.gamma = gamma;
+      this.scale = scale;
+      this.firstLimit = firstLimit;
+      this.secondLimit = secondLimit;
+      this.secondMin = secondMin;
+    }
+
+    /** For the forward: keys' norms; null when any input is non-finite or a format is exotic. */
+    static MaskedTail forward(
+        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv) {
+      if (!plain(gemm, softmax) || !finite(qv) || !finite(kv) || !finite(vv)) {
+        return null;
+      }
+      double maxOut = gemm.output().info().maxFinite();
+      return of(m, gemm, kv, gemm.roundCompute(1.0 / Math.sqrt(m.d)), maxOut, maxOut, -maxOut);
+    }
+
+    /** For the backward: values' norms (dP_ij = dO_i·v_j). */
+    static MaskedTail backward(
+        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv,
+        double[] g) {
+      if (!plain(gemm, softmax) || !finite(qv) || !finite(kv) || !finite(vv) || !finite(g)) {
+        return null;
+      }
+      return of(m, gemm, vv, 1.0, gemm.output().info().maxFinite(),
+          softmax.compute().info().maxFinite(), 0);
+    }
+
+    private static MaskedTail of(
+        Dims m, Precision gemm, double[] rows, double scale, double firstLimit,
+        double secondLimit, double secondMin) {
+      double u = Math.scalb(1.0, -gemm.accumulate().info().precisionBits());
+      double nu = (m.d + 1) * u;
+      if (nu >= 0.25) {
+        return null;
+      }
+      int tk = m.tk, d = m.d, ks = m.hkv * d;
+      double[] suf = new double[m.hkv * (tk + 1)];
+      for (int kvh = 0; kvh < m.hkv; kvh++) {
+        double mx = 0;
+        for (int j = tk - 1; j >= 0; j--) {
+          mx = Math.max(mx, norm(rows, j * ks + kvh * d, d));
+          suf[kvh * (tk + 1) + j] = mx;
+        }
+      }
+      // γ for the dot (and the FP32 copies of wider inputs), then ×2 for every later rounding.
+      double gamma = 2 * (1 + 2 * nu / (1 - nu)) * (1 + 0x1p-20);
+      return new MaskedTail(m, suf, gamma, scale, firstLimit, secondLimit, secondMin);
+    }
+
+    /** Whether every key in [lim, Tk) of query row qo (head group kvh) gets exactly P = +0. */
+    boolean vanishes(double[] qv, int qo, int kvh, int lim, double visibleMax) {
+      double s = bound(qv, qo, kvh, lim);
+      if (!(s <= firstLimit / 4) || !Double.isFinite(visibleMax)) {
+        return false;
+      }
+      double xUpper = (s + secondMin) / 2; // masked score bound: (s − maxFinite) after roundings
+      return xUpper <= visibleMax - 800;
+    }
+
+    /**
+     * Whether dS_ij is ±0 for every j in [lim, Tk), where P_ij = +0: dP_ij finite and dP_ij − Σ
+     * finite, with |Σ| ≤ {@code dotBound}.
+     */
+    boolean gradientVanishes(double[] g, int go, int kvh, int lim, double dotBound) {
+      double s = bound(g, go, kvh, lim);
+      return s <= firstLimit / 4 && s + dotBound <= secondLimit / 4;
+    }
+
+    /** ‖x_o‖·max over the suffix, with the rounding slack and the scale. */
+    private double bound(double[] x, int xo, int kvh, int lim) {
+      return norm(x, xo, m.d) * suffixMax[kvh * (m.tk + 1) + lim] * gamma * Math.abs(scale);
+    }
+
+    private static boolean plain(Precision gemm, Precision softmax) {
+      return plain(gemm.output()) && plain(gemm.accumulate()) && plain(gemm.compute())
+          && plain(softmax.output()) && plain(softmax.accumulate()) && plain(softmax.compute());
+    }
+
+    private static boolean plain(FloatFormat f) {
+      return f == FloatFormat.FP64 || f == FloatFormat.FP32 || f == FloatFormat.FP16
+          || f == FloatFormat.BF16;
+    }
+
+    private static boolean finite(double[] x) {
+      for (double a : x) {
+        if (!Double.isFinite(a)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static double norm(double[] x, int o, int n) {
+      double s = 0;
+      for (int c = 0; c < n; c++) {
+        s += x[o + c] * x[o + c];
+      }
+      return Math.sqrt(s);
+    }
+  }
+
   /** The gradients of q, k and v (each null when its format is null), rounded to those formats. */
   public record Grads(Tensor dq, Tensor dk, Tensor dv) {}
 
   public static Grads backward(
       OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
       Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat, FloatFormat dvFormat) {
+    return backward(ctx, site, gemm, softmax, dOut, q, k, v, probs, heads, kvHeads, dqFormat,
+        dkFormat, dvFormat, true);
+  }
+
+  /**
+   * The backward, one (head, query) row at a time: dS of the row is formed and consumed at once
+   * (dQ_i; dK_j and dV_j accumulate over (h, i) in the same order as a sum over the whole (H, Tq,
+   * Tk) dS would: heads outer, queries inner). {@code skipMasked = false} is the dense twin.
+   */
+  static Grads backward(
+      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
+      Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat,
+      FloatFormat dvFormat, boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, null);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
     double[] g = dOut.toDoubleArray(), pv = probs.toDoubleArray();
     float[] gf = Reduce.floatsFor(gemm.accumulate(), g), vf = Reduce.floatsFor(gemm.accumulate(), vv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
-    // dS for every head: (H, Tq, Tk), already scaled by 1/√D.
-    double[] ds = new double[pv.length];
+    FloatFormat acc = gemm.accumulate();
+    MaskedTail tail = skipMasked ? MaskedTail.backward(m, gemm, softmax, qv, kv, vv, g) : null;
+    double[] dqv = dqFormat != null ? new double[qv.length] : null;
+    double[] dkv = dkFormat != null ? new double[Math.multiplyExact(tk, ks)] : null;
+    double[] dvv = dvFormat != null ? new double[Math.multiplyExact(tk, ks)] : null;
     double[] dp = new double[tk];
+    double[] ds = new double[tk]; // one row of dS, already scaled by 1/√D
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
       for (int i = 0; i < tq; i++) {
-        int row = (h * tq + i) * tk;
-        for (int j = 0; j < tk; j++) {
-          dp[j] = gemm.roundOutput(Reduce.dot(gemm.accumulate(), g, gf, i * qs + h * d, vv, vf, j * ks + kvh * d, d), row + j);
+        int row = (h * tq + i) * tk, go = i * qs + h * d;
+        int lim = tk;
+        if (tail != null) {
+          lim = tk;
+          while (lim > 0 && Double.doubleToRawLongBits(pv[row + lim - 1]) == 0L) {
+            lim--;
+          }
+          if (lim == 0) {
+            lim = tk;
+          }
         }
-        Softmax.rowBackward(softmax, pv, row, dp, 0, tk, ds, row);
-        for (int j = 0; j < tk; j++) {
-          ds[row + j] = gemm.roundOutput(gemm.roundCompute(softmax.roundOutput(ds[row + j], row + j) * scale), row + j);
+        for (int j = 0; j < lim; j++) {
+          dp[j] =
+              gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
+        }
+        if (lim < tk) {
+          double dotBound = 0;
+          for (int j = 0; j < lim; j++) {
+            dotBound += Math.abs(dp[j] * pv[row + j]);
+          }
+          if (!tail.gradientVanishes(g, go, kvh, lim, 2 * dotBound)) {
+            lim = extendDp(gemm, acc, g, gf, vv, vf, go, kvh, ks, d, row, lim, tk, dp);
+          }
+        }
+        Softmax.rowBackward(softmax, pv, row, dp, 0, lim, ds, 0);
+        if (lim < tk && !Double.isFinite(ds[lim - 1])) { // Σ_k P_ik·dP_ik was not finite
+          lim = extendDp(gemm, acc, g, gf, vv, vf, go, kvh, ks, d, row, lim, tk, dp);
+          Softmax.rowBackward(softmax, pv, row, dp, 0, lim, ds, 0);
+        }
+        for (int j = 0; j < lim; j++) {
+          double scaled = gemm.roundCompute(softmax.roundOutput(ds[j], row + j) * scale);
+          ds[j] = gemm.roundOutput(scaled, row + j);
+        }
+        for (int j = 0; j < lim; j++) {
+          if (dqv != null) { // dQ_i = Σ_j dS_ij·k_j, sequential in j
+            Reduce.axpy(acc, dqv, go, ds[j], kv, j * ks + kvh * d, d);
+          }
+          if (dkv != null) { // dK_j += dS_ij·q_i
+            Reduce.axpy(acc, dkv, j * ks + kvh * d, ds[j], qv, go, d);
+          }
+          if (dvv != null) { // dV_j += P_ij·dO_i
+            Reduce.axpy(acc, dvv, j * ks + kvh * d, pv[row + j], g, go, d);
+          }
         }
       }
     }
     Tensor dq = null, dk = null, dv = null;
-    if (dqFormat != null) {
-      double[] out = new double[qv.length];
-      for (int h = 0; h < m.h; h++) {
-        int kvh = h / m.group();
-        for (int i = 0; i < tq; i++) {
-          for (int j = 0; j < tk; j++) { // dQ_i = Σ_j dS_ij·k_j, sequential in j
-            Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, ds[(h * tq + i) * tk + j], kv, j * ks + kvh * d, d);
-          }
-        }
-      }
-      dq = Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), out, dOut, k);
+    if (dqv != null) {
+      dq = Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut,
+          k);
     }
-    if (dkFormat != null) {
-      dk = Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), kvGrad(gemm, m, ds, qv), dOut, q);
+    if (dkv != null) {
+      dk = Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut,
+          q);
     }
-    if (dvFormat != null) {
-      // dV_j = Σ_i P_ij·dO_i: the same reduction as dK with P in place of dS and dO in place of q.
-      dv = Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), kvGrad(gemm, m, pv, g), dOut, probs);
+    if (dvv != null) {
+      dv = Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut,
+          probs);
     }
     return new Grads(dq, dk, dv);
   }
 
-  /**
-   * {@code out[j, kvh, c] = Σ_{h in group(kvh)} Σ_i w[h, i, j]·x[i, h, c]}: dK (w = dS, x = q) or
-   * dV (w = P, x = dO); one sequential sum in {@code accumulate} over (h, i), heads outer.
-   */
-  private static double[] kvGrad(Precision gemm, Dims m, double[] w, double[] x) {
-    int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
-    double[] out = new double[Math.multiplyExact(tk, ks)];
-    for (int kvh = 0; kvh < m.hkv; kvh++) {
-      for (int j = 0; j < tk; j++) {
-        for (int h = kvh * m.group(); h < (kvh + 1) * m.group(); h++) {
-          for (int i = 0; i < tq; i++) {
-            Reduce.axpy(gemm.accumulate(), out, j * ks + kvh * d, w[(h * tq + i) * tk + j], x, i * qs + h * d, d);
-          }
-        }
-      }
+  /** dP_ij for j in [from, Tk): the dense row after all; returns Tk. */
+  private static int extendDp(
+      Precision gemm, FloatFormat acc, double[] g, float[] gf, double[] vv, float[] vf, int go,
+      int kvh, int ks, int d, int row, int from, int tk, double[] dp) {
+    for (int j = from; j < tk; j++) {
+      dp[j] = gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
     }
-    return out;
+    return tk;
   }
 
   public static Var apply(

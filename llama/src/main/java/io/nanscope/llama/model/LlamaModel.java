@@ -193,9 +193,105 @@ public final class LlamaModel {
    */
   public SequenceOutput forward(
       SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, Tape tape, Hooks hooks, Map<String, Var> params) {
-    Objects.requireNonNull(batch, "batch");
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(ctx, "ctx");
+    int[] lengths = checkedLengths(batch, hooks);
+    int t = batch.length();
+    Tape tp = tape != null ? tape : new Tape();
+    Map<String, float[]> captured = new LinkedHashMap<>();
+    Var logits =
+        run(tp, policy, ctx, weights, params, batch.flatTokens(0), batch.flatPositions(), attend(ctx, lengths, t),
+            hooks, t, captured);
+    return new SequenceOutput(logits, batch.rows(), t, captured);
+  }
+
+  /**
+   * What sequence mode computes below {@code layers.L.mlp}'s output (before any delta is added), to
+   * run the rest again with other deltas ({@link #forwardFromMlpOutput}): ROME's v* optimisation
+   * changes only δ, which enters there, so the embedding, the layers below L and layer L up to its
+   * down_proj give the same bits at every step (EasyEdit recomputes them; the result is the same).
+   * Valid while the weights are unchanged.
+   *
+   * @param residual the residual stream after {@code layers.L.residual_attn}, (B·T, C)
+   * @param mlpOutput {@code layers.L.mlp}'s output (down_proj), (B·T, C)
+   * @param captured what the prefix's capture hooks captured
+   */
+  public record MlpOutputPrefix(
+      int layer, SequenceBatch batch, Tensor residual, Tensor mlpOutput, Map<String, float[]> captured) {}
+
+  /**
+   * Runs sequence mode up to {@code layers.L.mlp}'s output, frozen weights, nothing recorded.
+   * Allowed hooks: captures below layer L, and the down_proj input and MLP output captures at L.
+   */
+  public MlpOutputPrefix forwardToMlpOutput(
+      SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, int layer, Hooks hooks) {
+    Objects.requireNonNull(policy, "policy");
+    Objects.requireNonNull(ctx, "ctx");
+    Objects.checkIndex(layer, config.nLayers());
+    int[] lengths = checkedLengths(batch, hooks);
+    for (Hooks.Entry e : hooks.entries()) {
+      boolean below = e.layer() < layer && e.kind() != Hooks.Kind.ADD_TO_MLP_OUTPUT;
+      boolean atL = e.layer() == layer
+          && (e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT || e.kind() == Hooks.Kind.CAPTURE_MLP_OUTPUT);
+      if (!below && !atL) {
+        throw new IllegalArgumentException("a prefix up to layers." + layer + ".mlp cannot take the hook " + e
+            + ": only captures below layer " + layer + " and its down_proj input or MLP output");
+      }
+    }
+    int t = batch.length();
+    Tape tape = new Tape();
+    Map<String, float[]> captured = new LinkedHashMap<>();
+    LlamaWeights w = weights;
+    int[] positions = batch.flatPositions();
+    Attend attend = attend(ctx, lengths, t);
+    Var x = embed(tape, policy, ctx, w, Map.of(), batch.flatTokens(0));
+    for (int l = 0; l < layer; l++) {
+      Var[] xd = toMlpOutput(tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
+      x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
+    }
+    Var[] xd = toMlpOutput(tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, layer, x);
+    return new MlpOutputPrefix(layer, batch, xd[0].value(), xd[1].value(), Map.copyOf(captured));
+  }
+
+  /**
+   * The rest of sequence mode from a prefix: layer L's deltas and residual_mlp, the layers above,
+   * the head; the same bits as {@link #forward} over the same batch and hooks. Allowed hooks: those
+   * at layer L except the down_proj input capture, and any above L.
+   */
+  public SequenceOutput forwardFromMlpOutput(
+      MlpOutputPrefix prefix, PrecisionPolicy policy, OpContext ctx, Tape tape, Hooks hooks) {
+    Objects.requireNonNull(prefix, "prefix");
+    Objects.requireNonNull(policy, "policy");
+    Objects.requireNonNull(ctx, "ctx");
+    SequenceBatch batch = prefix.batch();
+    int layer = prefix.layer();
+    int[] lengths = checkedLengths(batch, hooks);
+    for (Hooks.Entry e : hooks.entries()) {
+      if (e.layer() < layer || (e.layer() == layer && e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT)) {
+        throw new IllegalArgumentException("the rest from layers." + layer + ".mlp cannot take the hook " + e
+            + ": it belongs to the prefix");
+      }
+    }
+    int t = batch.length();
+    Tape tp = tape != null ? tape : new Tape();
+    Map<String, float[]> captured = new LinkedHashMap<>();
+    LlamaWeights w = weights;
+    Var d = tp.constant(prefix.mlpOutput(), "layers." + layer + ".mlp");
+    capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, layer, d.value(), t, captured);
+    Var x = fromMlpOutput(tp, policy, ctx, hooks, t, captured, layer,
+        tp.constant(prefix.residual(), "layers." + layer + ".residual_attn"), d);
+    int[] positions = batch.flatPositions();
+    Attend attend = attend(ctx, lengths, t);
+    for (int l = layer + 1; l < config.nLayers(); l++) {
+      Var[] xd = toMlpOutput(tp, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
+      x = fromMlpOutput(tp, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
+    }
+    return new SequenceOutput(head(tp, policy, ctx, w, Map.of(), x), batch.rows(), t, captured);
+  }
+
+  /** The rows' real lengths, after checking the batch against the model and the hooks against both. */
+  private int[] checkedLengths(SequenceBatch batch, Hooks hooks) {
+    Objects.requireNonNull(batch, "batch");
     Objects.requireNonNull(hooks, "hooks");
     int b = batch.rows(), t = batch.length();
     if (t > config.maxSeqLen()) {
@@ -213,15 +309,13 @@ public final class LlamaModel {
                 + config.nLayers() + " layers) or the batch (" + b + " rows; that row's real tokens)");
       }
     }
-    Tape tp = tape != null ? tape : new Tape();
-    Map<String, float[]> captured = new LinkedHashMap<>();
-    Attend attend =
-        (tape1, layer, site, gemm, softmax, q, k, v) ->
-            BatchedAttention.apply(tape1, ctx, site, gemm, softmax, q, k, v, config.nHeads(), config.nKvHeads(),
-                lengths, t);
-    Var logits =
-        run(tp, policy, ctx, weights, params, batch.flatTokens(0), batch.flatPositions(), attend, hooks, t, captured);
-    return new SequenceOutput(logits, b, t, captured);
+    return lengths;
+  }
+
+  private Attend attend(OpContext ctx, int[] lengths, int t) {
+    return (tape1, layer, site, gemm, softmax, q, k, v) ->
+        BatchedAttention.apply(tape1, ctx, site, gemm, softmax, q, k, v, config.nHeads(), config.nKvHeads(),
+            lengths, t);
   }
 
   /**
@@ -281,50 +375,78 @@ public final class LlamaModel {
   private Var run(
       Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] tokens,
       int[] positions, Attend attend, Hooks hooks, int t, Map<String, float[]> captured) {
-    double eps = config.normEps(), theta = config.ropeTheta();
-    int h = config.nHeads(), hkv = config.nKvHeads();
+    Var x = embed(tape, policy, ctx, w, params, tokens);
+    for (int l = 0; l < config.nLayers(); l++) {
+      Var[] xd = toMlpOutput(tape, policy, ctx, w, params, positions, attend, hooks, t, captured, l, x);
+      x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
+    }
+    return head(tape, policy, ctx, w, params, x);
+  }
+
+  private Var embed(
+      Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] tokens) {
     Site embSite = new Site("embed_tokens");
     Var emb = weight(tape, params, WeightNames.Global.EMBEDDING.hf(), w.embedding());
-    Var x = Embedding.apply(tape, ctx, embSite, policy.of(OpKind.EMBEDDING, embSite), emb, tokens);
-    for (int l = 0; l < config.nLayers(); l++) {
-      Site ls = Site.of("layers", l);
-      Site attn = ls.child("self_attn"), mlp = ls.child("mlp");
-      Var hn = norm(tape, policy, ctx, ls.child("input_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.ATTN_NORM), eps);
-      Var q = linear(tape, policy, ctx, attn.child("q_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WQ));
-      Var k = linear(tape, policy, ctx, attn.child("k_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WK));
-      Var v = linear(tape, policy, ctx, attn.child("v_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WV));
-      Site rq = attn.child("rope_q"), rk = attn.child("rope_k");
-      q = Rope.apply(tape, ctx, rq, policy.of(OpKind.ROPE, rq), q, h, positions, theta, ropeLayout);
-      k = Rope.apply(tape, ctx, rk, policy.of(OpKind.ROPE, rk), k, hkv, positions, theta, ropeLayout);
-      Var a =
-          attend.apply(tape, l, attn, policy.of(OpKind.ATTENTION, attn),
-              policy.of(OpKind.ATTENTION_SOFTMAX, attn.child("softmax")), q, k, v);
-      Var o = linear(tape, policy, ctx, attn.child("o_proj"), a, layerWeight(tape, params, w, l, WeightNames.Layer.WO));
-      Site ra = ls.child("residual_attn");
-      x = Add.apply(tape, ctx, ra, policy.of(OpKind.ADD, ra), x, o);
-      hn = norm(tape, policy, ctx, ls.child("post_attention_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.FFN_NORM), eps);
-      Var g = linear(tape, policy, ctx, mlp.child("gate_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_GATE));
-      Var u = linear(tape, policy, ctx, mlp.child("up_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_UP));
-      Site act = mlp.child("act"), amu = mlp.child("act_mul_up");
-      Var s = Silu.apply(tape, ctx, act, policy.of(OpKind.SILU, act), g);
-      Var m = Mul.apply(tape, ctx, amu, policy.of(OpKind.MUL, amu), s, u);
-      capture(hooks, Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT, l, m.value(), t, captured);
-      Var d = linear(tape, policy, ctx, mlp.child("down_proj"), m, layerWeight(tape, params, w, l, WeightNames.Layer.W_DOWN));
-      capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, l, d.value(), t, captured);
-      for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_MLP_OUTPUT, l)) {
-        Site delta = mlp.child("delta");
-        Var cast = Cast.apply(tape, ctx, delta, e.delta(), d.value().format());
-        d = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), d, cast, new int[] {e.row() * t + e.pos()});
-      }
-      Site rm = ls.child("residual_mlp");
-      x = Add.apply(tape, ctx, rm, policy.of(OpKind.ADD, rm), x, d);
-      capture(hooks, Hooks.Kind.CAPTURE_RESIDUAL, l, x.value(), t, captured);
-      for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_RESIDUAL, l)) {
-        Site delta = ls.child("delta");
-        Var cast = Cast.apply(tape, ctx, delta, e.delta(), x.value().format());
-        x = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), x, cast, new int[] {e.row() * t + e.pos()});
-      }
+    return Embedding.apply(tape, ctx, embSite, policy.of(OpKind.EMBEDDING, embSite), emb, tokens);
+  }
+
+  /** Layer l from its input x up to its MLP output: {x after residual_attn, down_proj(m)}. */
+  private Var[] toMlpOutput(
+      Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] positions,
+      Attend attend, Hooks hooks, int t, Map<String, float[]> captured, int l, Var x) {
+    double eps = config.normEps(), theta = config.ropeTheta();
+    int h = config.nHeads(), hkv = config.nKvHeads();
+    Site ls = Site.of("layers", l);
+    Site attn = ls.child("self_attn"), mlp = ls.child("mlp");
+    Var hn = norm(tape, policy, ctx, ls.child("input_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.ATTN_NORM), eps);
+    Var q = linear(tape, policy, ctx, attn.child("q_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WQ));
+    Var k = linear(tape, policy, ctx, attn.child("k_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WK));
+    Var v = linear(tape, policy, ctx, attn.child("v_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WV));
+    Site rq = attn.child("rope_q"), rk = attn.child("rope_k");
+    q = Rope.apply(tape, ctx, rq, policy.of(OpKind.ROPE, rq), q, h, positions, theta, ropeLayout);
+    k = Rope.apply(tape, ctx, rk, policy.of(OpKind.ROPE, rk), k, hkv, positions, theta, ropeLayout);
+    Var a =
+        attend.apply(tape, l, attn, policy.of(OpKind.ATTENTION, attn),
+            policy.of(OpKind.ATTENTION_SOFTMAX, attn.child("softmax")), q, k, v);
+    Var o = linear(tape, policy, ctx, attn.child("o_proj"), a, layerWeight(tape, params, w, l, WeightNames.Layer.WO));
+    Site ra = ls.child("residual_attn");
+    x = Add.apply(tape, ctx, ra, policy.of(OpKind.ADD, ra), x, o);
+    hn = norm(tape, policy, ctx, ls.child("post_attention_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.FFN_NORM), eps);
+    Var g = linear(tape, policy, ctx, mlp.child("gate_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_GATE));
+    Var u = linear(tape, policy, ctx, mlp.child("up_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_UP));
+    Site act = mlp.child("act"), amu = mlp.child("act_mul_up");
+    Var s = Silu.apply(tape, ctx, act, policy.of(OpKind.SILU, act), g);
+    Var m = Mul.apply(tape, ctx, amu, policy.of(OpKind.MUL, amu), s, u);
+    capture(hooks, Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT, l, m.value(), t, captured);
+    Var d = linear(tape, policy, ctx, mlp.child("down_proj"), m, layerWeight(tape, params, w, l, WeightNames.Layer.W_DOWN));
+    capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, l, d.value(), t, captured);
+    return new Var[] {x, d};
+  }
+
+  /** Layer l from its MLP output d: the hooks' deltas added to d, then residual_mlp x + d. */
+  private Var fromMlpOutput(
+      Tape tape, PrecisionPolicy policy, OpContext ctx, Hooks hooks, int t, Map<String, float[]> captured, int l,
+      Var x, Var d) {
+    Site ls = Site.of("layers", l), mlp = ls.child("mlp");
+    for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_MLP_OUTPUT, l)) {
+      Site delta = mlp.child("delta");
+      Var cast = Cast.apply(tape, ctx, delta, e.delta(), d.value().format());
+      d = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), d, cast, new int[] {e.row() * t + e.pos()});
     }
+    Site rm = ls.child("residual_mlp");
+    x = Add.apply(tape, ctx, rm, policy.of(OpKind.ADD, rm), x, d);
+    capture(hooks, Hooks.Kind.CAPTURE_RESIDUAL, l, x.value(), t, captured);
+    for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_RESIDUAL, l)) {
+      Site delta = ls.child("delta");
+      Var cast = Cast.apply(tape, ctx, delta, e.delta(), x.value().format());
+      x = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), x, cast, new int[] {e.row() * t + e.pos()});
+    }
+    return x;
+  }
+
+  /** norm, lm_head, and the FP32 upcast of 16-bit logits. */
+  private Var head(Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, Var x) {
+    double eps = config.normEps();
     Var fin = norm(tape, policy, ctx, new Site("norm"), x, weight(tape, params, WeightNames.Global.FINAL_NORM.hf(), w.finalNorm()), eps);
     Var logits = linear(tape, policy, ctx, new Site("lm_head"), fin, weight(tape, params, WeightNames.Global.CLASSIFIER.hf(), w.classifier()));
     FloatFormat lf = logits.value().format();

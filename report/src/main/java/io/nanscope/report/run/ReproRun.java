@@ -205,12 +205,14 @@ public final class ReproRun {
     o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
     Report html = report == null ? null : new Report("nanscope repro");
     for (Scenario sc : scenarios) {
+      long started = System.nanoTime();
       o.println();
       o.println("=".repeat(100));
       o.println("scenario " + sc.cliName() + ": " + sc.description());
       o.println("=".repeat(100));
       if (sc == Scenario.STRESS) {
         stress(h, all, modelPath, html, o, err);
+        err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - started) / 1e9);
         continue;
       }
       boolean disabling = sc == Scenario.DISABLING_EDIT;
@@ -269,6 +271,7 @@ public final class ReproRun {
       if (html != null) {
         addToReport(html, sc, runs, sw, conclusion);
       }
+      err.printf(Locale.ROOT, "[%s] %.1f s%n", sc.cliName(), (System.nanoTime() - started) / 1e9);
     }
     if (html != null) {
       List<Path> written = html.write(report);
