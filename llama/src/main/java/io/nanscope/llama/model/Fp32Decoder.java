@@ -12,6 +12,7 @@ import io.nanscope.llama.weights.LayerWeights;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decode step for the all-FP32 policy without a tracer, on float arrays: llama2.c's {@code
@@ -41,6 +42,13 @@ import java.util.Arrays;
  * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values
  * stay (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not
  * once per layer. Buffers are allocated once; the caches grow by doubling.
+ *
+ * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
+ * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
+ * packed path runs the kernels' scalar twins ({@link Kernels#dotColumnsScalar}, {@link
+ * Kernels#weightedRowsScalar}, {@link Kernels#mathExpScalar}: bit-identical, tested) for the first
+ * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
+ * kernels (docs/startup.md has the measurements).
  */
 final class Fp32Decoder implements DecodeSession {
 
@@ -50,6 +58,17 @@ final class Fp32Decoder implements DecodeSession {
    * streamed). Above it a row is long enough for the streamed matvec to amortise its reduction.
    */
   static final long PACK_LIMIT_BYTES = 64L << 20;
+
+  /**
+   * Multiply-adds of linear layers (all packed decoders of the process together) that run on the
+   * scalar twins before the vector kernels take over: 2^28, about 1,000 positions of stories260K,
+   * 17 of stories15M. System property {@code nanscope.decode.scalarWarmUpMacs} overrides it (0: vector
+   * kernels from the first position), for measurements.
+   */
+  static final long SCALAR_WARM_UP_MACS = Long.getLong("nanscope.decode.scalarWarmUpMacs", 1L << 28);
+
+  /** What is left of {@link #SCALAR_WARM_UP_MACS} in this process. */
+  private static final AtomicLong PROCESS_WARM_UP = new AtomicLong(SCALAR_WARM_UP_MACS);
 
   /**
    * y = W·x with W (N, K): either Wᵀ packed in FP32 panels of 8 columns ({@code wt}: panel b holds
@@ -78,6 +97,10 @@ final class Fp32Decoder implements DecodeSession {
   private final float[][] kCache, vCache;
   private int capacity;
   private int pos;
+  /** Scalar budget this decoder draws from (null: streamed weights, always the vector kernels). */
+  private final AtomicLong warmUp;
+  /** Multiply-adds of the linear layers per position: what a scalar position takes from warmUp. */
+  private final long macsPerPosition;
 
   Fp32Decoder(LlamaWeights w, OpContext ctx) {
     this(w, ctx, linearBytes(w.config()) <= PACK_LIMIT_BYTES);
@@ -85,7 +108,17 @@ final class Fp32Decoder implements DecodeSession {
 
   /** {@code pack}: transposed float copies of the weights (small models) or streamed storage. */
   Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack) {
+    this(w, ctx, pack, PROCESS_WARM_UP);
+  }
+
+  /**
+   * {@code warmUp}: the multiply-adds left to run on the scalar twins (packed weights only; the
+   * process's shared budget, or a test's own: {@code Long.MAX_VALUE} always scalar, 0 never).
+   */
+  Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack, AtomicLong warmUp) {
     this.c = w.config();
+    this.warmUp = pack ? warmUp : null;
+    this.macsPerPosition = linearMacs(w.config());
     this.w = w;
     this.threads = ctx.threads();
     dim = c.dim();
@@ -152,6 +185,11 @@ final class Fp32Decoder implements DecodeSession {
     return 4 * (c.nLayers() * perLayer + (long) c.vocabSize() * c.dim());
   }
 
+  /** Multiply-adds of the linear layers (and the classifier) per position. */
+  static long linearMacs(LlamaConfig c) {
+    return linearBytes(c) / 4;
+  }
+
   /** W (N, K) as a {@link Linear}: transposed into a float (K, N) copy when packing. */
   private static Linear linear(Tensor weight, boolean pack) {
     int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
@@ -189,11 +227,12 @@ final class Fp32Decoder implements DecodeSession {
       throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + vocab + ")");
     }
     grow();
+    boolean scalar = scalarPosition();
     Kernels.decodeRow(w.embedding(), token, x);
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
-      matvecs(xb, xbT, wQkv[l], qkv);
+      matvecs(xb, xbT, wQkv[l], qkv, scalar);
       rope(q, heads);
       rope(k, kvHeads);
       float[] kc = kCache[l];
@@ -201,38 +240,53 @@ final class Fp32Decoder implements DecodeSession {
         kc[i * capacity + pos] = k[i];
       }
       System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
-      attention(kc, vCache[l]);
-      matvec(wo[l], attn, attnT, o);
+      attention(kc, vCache[l], scalar);
+      matvec(wo[l], attn, attnT, o, scalar);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvecs(xb, xbT, wGateUp[l], gateUp);
+      matvecs(xb, xbT, wGateUp[l], gateUp, scalar);
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
-      Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
+      if (scalar) {
+        Kernels.mathExpScalar(expNeg, 0, expNeg, 0, hidden);
+      } else {
+        Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
+      }
       for (int i = 0; i < hidden; i++) {
         hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
       }
-      matvec(wDown[l], hb, hbT, o);
+      matvec(wDown[l], hb, hbT, o, scalar);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
     rmsnorm(xb, x, finalNorm);
-    matvec(classifier, xb, xbT, logits);
+    matvec(classifier, xb, xbT, logits, scalar);
     pos++;
     return logits.clone();
   }
 
-  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
-  private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
-    matvecs(in, inT, new Linear[] {lin}, new float[][] {out});
+  /**
+   * Whether this position runs on the scalar twins: packed weights while the warm-up budget lasts
+   * (the budget is taken before the position, so a position is all scalar or all vector).
+   */
+  private boolean scalarPosition() {
+    return warmUp != null && warmUp.get() > 0 && warmUp.getAndAdd(-macsPerPosition) > 0;
   }
 
-  /** outs[m] = lins[m]·in: packed, one after the other; streamed, as one split over threads. */
-  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs) {
+  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
+  private void matvec(Linear lin, float[] in, Tensor inT, float[] out, boolean scalar) {
+    matvecs(in, inT, new Linear[] {lin}, new float[][] {out}, scalar);
+  }
+
+  /**
+   * outs[m] = lins[m]·in: packed, one after the other (on the scalar twin if {@code scalar});
+   * streamed, as one split over threads.
+   */
+  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs, boolean scalar) {
     if (lins[0].wt() == null) {
       Tensor[] ws = new Tensor[lins.length];
       for (int m = 0; m < lins.length; m++) {
@@ -243,7 +297,11 @@ final class Fp32Decoder implements DecodeSession {
     }
     for (int m = 0; m < lins.length; m++) {
       Linear lin = lins[m];
-      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
+      if (scalar) {
+        Kernels.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
+      } else {
+        Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
+      }
     }
   }
 
@@ -288,12 +346,16 @@ final class Fp32Decoder implements DecodeSession {
    * the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link Kernels#dot}'s
    * bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
    */
-  private void attention(float[] kc, float[] vc) {
+  private void attention(float[] kc, float[] vc, boolean scalar) {
     int group = heads / kvHeads, n = pos + 1;
     // att: (H, n), the scores and then the probabilities of every head
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
-      Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      if (scalar) {
+        Kernels.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      } else {
+        Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      }
       float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
@@ -304,7 +366,11 @@ final class Fp32Decoder implements DecodeSession {
         att[t] -= max;
       }
     }
-    Kernels.mathExp(att, 0, att, 0, heads * n);
+    if (scalar) {
+      Kernels.mathExpScalar(att, 0, att, 0, heads * n);
+    } else {
+      Kernels.mathExp(att, 0, att, 0, heads * n);
+    }
     // each head's sum is sequential in t; four heads at a time are four independent chains
     int h = 0;
     for (; h + 4 <= heads; h += 4) {
@@ -332,7 +398,11 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+      if (scalar) {
+        Kernels.weightedRowsScalar(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+      } else {
+        Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+      }
     }
   }
 
