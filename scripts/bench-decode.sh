@@ -10,6 +10,8 @@
 # Takes about 6 minutes. Extra arguments go to JMH (e.g. -p threads=1).
 # --process-only: only the whole-process part (about 3 minutes). BENCH_RUNS: runs per whole-process
 # row (default 10). LLAMA2C_RUN=path: also time llama2.c's own run (built outside the repository).
+# BASELINE=dir: also time generate and --version of another checkout (e.g. main, unpacked by
+# `git archive main | tar -x -C dir` and built once with its ./nanscope).
 # BENCH_JAVA_OPTS=-Djmh.ignoreLock=true runs even while another JMH holds /tmp/jmh.lock (noisier).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,7 +24,8 @@ cc -O3 -march=native -o "$work/refrun" scripts/golden/refrun.c -lm
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 process() {
   ./nanscope --version >/dev/null # builds the CLI jar and its AOT cache when needed
-  python3 scripts/bench_process.py "$here" "$work/refrun" "${BENCH_RUNS:-10}" "${LLAMA2C_RUN:-}"
+  python3 scripts/bench_process.py "$here" "$work/refrun" "${BENCH_RUNS:-10}" \
+    "${LLAMA2C_RUN:-}" "${BASELINE:-}"
 }
 if [ "${1:-}" = --process-only ]; then
   process

@@ -5,9 +5,10 @@ and for generate the time to the first byte on stdout (the first piece is writte
 as llama2.c's run writes it). Rows are run round-robin (run i of every row, then run i + 1), so the
 machine's load drifts over all rows alike; the 1-minute load average is printed with every row.
 
-usage: bench_process.py ROOT REFRUN RUNS [LLAMA2C_RUN]
+usage: bench_process.py ROOT REFRUN RUNS [LLAMA2C_RUN [BASELINE]]
 ROOT: the repository; REFRUN: the built scripts/golden/refrun.c; LLAMA2C_RUN: optional, llama2.c's
-own `run` built outside the repository (gcc -O3 -march=native run.c -lm).
+own `run` built outside the repository (gcc -O3 -march=native run.c -lm); BASELINE: optional,
+another checkout (e.g. `git archive main`) whose ./nanscope generate and --version are timed too.
 """
 import os
 import resource
@@ -19,6 +20,7 @@ import time
 
 root, refrun, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
 llama2c = sys.argv[4] if len(sys.argv) > 4 and sys.argv[4] else None
+baseline = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else None
 model = f"{root}/models/stories260K"
 prompt, positions = "Once upon a time", 256
 nanscope = f"{root}/nanscope"
@@ -41,6 +43,11 @@ rows += [
     ("  neither (as before: no cache, vector from position 0)", gen,
         {"NANSCOPE_AOT": "0", "NANSCOPE_JAVA_OPTS": "-Dnanscope.decode.scalarWarmUpMacs=0"}, runs, True),
     ("./nanscope --version", [nanscope, "--version"], {}, runs, False),
+] + ([
+    ("baseline checkout: ./nanscope generate", [f"{baseline}/nanscope"] + gen[1:], {}, runs, True),
+    ("baseline checkout: ./nanscope --version", [f"{baseline}/nanscope", "--version"], {}, runs,
+        False),
+] if baseline else []) + [
     ("./nanscope formats", [nanscope, "formats"], {}, runs, False),
     ("./nanscope round --format fp16 65519 65520 1e-8",
         [nanscope, "round", "--format", "fp16", "65519", "65520", "1e-8"], {}, runs, False),
