@@ -45,10 +45,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
  * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
- * packed path runs the kernels' scalar twins ({@link Kernels#dotColumnsScalar}, {@link
+ * packed path runs the step on the kernels' scalar twins ({@link Kernels#dotColumnsScalar}, {@link
  * Kernels#weightedRowsScalar}, {@link Kernels#mathExpScalar}: bit-identical, tested) for the first
  * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
- * kernels (docs/startup.md has the measurements).
+ * kernels (docs/startup.md has the measurements). The scalar step is its own method ({@code
+ * nextScalar}), so that the vector step's compiled code holds no scalar branch.
  */
 final class Fp32Decoder implements DecodeSession {
 
@@ -227,12 +228,14 @@ final class Fp32Decoder implements DecodeSession {
       throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + vocab + ")");
     }
     grow();
-    boolean scalar = scalarPosition();
+    if (scalarPosition()) {
+      return nextScalar(token);
+    }
     Kernels.decodeRow(w.embedding(), token, x);
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
-      matvecs(xb, xbT, wQkv[l], qkv, scalar);
+      matvecs(xb, xbT, wQkv[l], qkv);
       rope(q, heads);
       rope(k, kvHeads);
       float[] kc = kCache[l];
@@ -240,31 +243,27 @@ final class Fp32Decoder implements DecodeSession {
         kc[i * capacity + pos] = k[i];
       }
       System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
-      attention(kc, vCache[l], scalar);
-      matvec(wo[l], attn, attnT, o, scalar);
+      attention(kc, vCache[l]);
+      matvec(wo[l], attn, attnT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
       rmsnorm(xb, x, ffnNorm[l]);
-      matvecs(xb, xbT, wGateUp[l], gateUp, scalar);
+      matvecs(xb, xbT, wGateUp[l], gateUp);
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
-      if (scalar) {
-        Kernels.mathExpScalar(expNeg, 0, expNeg, 0, hidden);
-      } else {
-        Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
-      }
+      Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
       for (int i = 0; i < hidden; i++) {
         hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
       }
-      matvec(wDown[l], hb, hbT, o, scalar);
+      matvec(wDown[l], hb, hbT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
     rmsnorm(xb, x, finalNorm);
-    matvec(classifier, xb, xbT, logits, scalar);
+    matvec(classifier, xb, xbT, logits);
     pos++;
     return logits.clone();
   }
@@ -277,16 +276,98 @@ final class Fp32Decoder implements DecodeSession {
     return warmUp != null && warmUp.get() > 0 && warmUp.getAndAdd(-macsPerPosition) > 0;
   }
 
-  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
-  private void matvec(Linear lin, float[] in, Tensor inT, float[] out, boolean scalar) {
-    matvecs(in, inT, new Linear[] {lin}, new float[][] {out}, scalar);
+  /**
+   * {@link #next}'s step (after its checks and {@link #grow}) on the kernels' scalar twins, packed
+   * weights only: the same operations in the same order, line for line. Kept apart from the vector
+   * step: with both in one method C2 compiled the scalar branches into the steady-state code (they
+   * had run during warm-up) and the decode lost ~10% (DecodeCpuTime, docs/startup.md).
+   */
+  private float[] nextScalar(int token) {
+    Kernels.decodeRow(w.embedding(), token, x);
+    ropeAngles();
+    for (int l = 0; l < c.nLayers(); l++) {
+      rmsnorm(xb, x, attnNorm[l]);
+      for (int m = 0; m < 3; m++) {
+        matvecScalar(wQkv[l][m], xb, qkv[m]);
+      }
+      rope(q, heads);
+      rope(k, kvHeads);
+      float[] kc = kCache[l];
+      for (int i = 0; i < kvDim; i++) {
+        kc[i * capacity + pos] = k[i];
+      }
+      System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
+      attentionScalar(kc, vCache[l]);
+      matvecScalar(wo[l], attn, o);
+      for (int i = 0; i < dim; i++) {
+        x[i] += o[i];
+      }
+      rmsnorm(xb, x, ffnNorm[l]);
+      matvecScalar(wGateUp[l][0], xb, hb);
+      matvecScalar(wGateUp[l][1], xb, hb2);
+      for (int i = 0; i < hidden; i++) {
+        expNeg[i] = -hb[i];
+      }
+      Kernels.mathExpScalar(expNeg, 0, expNeg, 0, hidden);
+      for (int i = 0; i < hidden; i++) {
+        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
+      }
+      matvecScalar(wDown[l], hb, o);
+      for (int i = 0; i < dim; i++) {
+        x[i] += o[i];
+      }
+    }
+    rmsnorm(xb, x, finalNorm);
+    matvecScalar(classifier, xb, logits);
+    pos++;
+    return logits.clone();
+  }
+
+  /** out = W·in on packed weights, {@link Kernels#dotColumns}'s scalar twin. */
+  private static void matvecScalar(Linear lin, float[] in, float[] out) {
+    Kernels.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
   }
 
   /**
-   * outs[m] = lins[m]·in: packed, one after the other (on the scalar twin if {@code scalar});
-   * streamed, as one split over threads.
+   * {@link #attention} on the scalar twins: each head's scores, max, exp, sequential sum (the
+   * vector step sums four heads at a time, each head still sequential in t: the same bits),
+   * division and P·v.
    */
-  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs, boolean scalar) {
+  private void attentionScalar(float[] kc, float[] vc) {
+    int group = heads / kvHeads, n = pos + 1;
+    for (int h = 0; h < heads; h++) {
+      int a = h * n, ko = (h / group) * headDim;
+      Kernels.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      float max = Float.NEGATIVE_INFINITY;
+      for (int t = a; t < a + n; t++) {
+        float s = att[t] * scale;
+        att[t] = s;
+        max = Math.max(max, s);
+      }
+      for (int t = a; t < a + n; t++) {
+        att[t] -= max;
+      }
+    }
+    Kernels.mathExpScalar(att, 0, att, 0, heads * n);
+    for (int h = 0; h < heads; h++) {
+      float sum = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        sum += att[t];
+      }
+      for (int t = h * n, end = t + n; t < end; t++) {
+        att[t] = att[t] / sum;
+      }
+      Kernels.weightedRowsScalar(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+    }
+  }
+
+  /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */
+  private void matvec(Linear lin, float[] in, Tensor inT, float[] out) {
+    matvecs(in, inT, new Linear[] {lin}, new float[][] {out});
+  }
+
+  /** outs[m] = lins[m]·in: packed, one after the other; streamed, as one split over threads. */
+  private void matvecs(float[] in, Tensor inT, Linear[] lins, float[][] outs) {
     if (lins[0].wt() == null) {
       Tensor[] ws = new Tensor[lins.length];
       for (int m = 0; m < lins.length; m++) {
@@ -297,11 +378,7 @@ final class Fp32Decoder implements DecodeSession {
     }
     for (int m = 0; m < lins.length; m++) {
       Linear lin = lins[m];
-      if (scalar) {
-        Kernels.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
-      } else {
-        Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
-      }
+      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
     }
   }
 
@@ -346,16 +423,12 @@ final class Fp32Decoder implements DecodeSession {
    * the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link Kernels#dot}'s
    * bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
    */
-  private void attention(float[] kc, float[] vc, boolean scalar) {
+  private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
     // att: (H, n), the scores and then the probabilities of every head
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
-      if (scalar) {
-        Kernels.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
-      } else {
-        Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
-      }
+      Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
       float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
@@ -366,11 +439,7 @@ final class Fp32Decoder implements DecodeSession {
         att[t] -= max;
       }
     }
-    if (scalar) {
-      Kernels.mathExpScalar(att, 0, att, 0, heads * n);
-    } else {
-      Kernels.mathExp(att, 0, att, 0, heads * n);
-    }
+    Kernels.mathExp(att, 0, att, 0, heads * n);
     // each head's sum is sequential in t; four heads at a time are four independent chains
     int h = 0;
     for (; h + 4 <= heads; h += 4) {
@@ -398,11 +467,7 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      if (scalar) {
-        Kernels.weightedRowsScalar(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
-      } else {
-        Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
-      }
+      Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
 
