@@ -7,8 +7,8 @@
 # Then what a user waits for (scripts/bench_process.py, docs/startup.md): whole-process wall and
 # CPU time and time to first byte of `./nanscope generate` (the same 256 positions) against the C
 # reference's whole process, and of --version, formats, round, trace and one edit record.
-# Takes about 6 minutes. Extra arguments go to JMH (e.g. -p threads=1).
-# --process-only: only the whole-process part (about 3 minutes). BENCH_RUNS: runs per whole-process
+# Takes about 10 minutes on the loaded 2-core machine. Extra arguments go to JMH (-p threads=1).
+# --process-only: only the whole-process part (about 7 minutes). BENCH_RUNS: runs per whole-process
 # row (default 10). LLAMA2C_RUN=path: also time llama2.c's own run (built outside the repository).
 # BASELINE=dir: also time generate and --version of another checkout (e.g. main, unpacked by
 # `git archive main | tar -x -C dir` and built once with its ./nanscope).
