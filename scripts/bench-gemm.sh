@@ -29,21 +29,35 @@ case "$subset" in
     gemm_weights="fp32,bf16,fp16"; matvec_weights="bf16,fp16,fp32"; copy_bytes="90177536,180355072"
     jmh_time=(-wi 3 -w 2 -i 5 -r 2); np_seconds=5 ;;
   cputime)
-    gemm_shapes="1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,512x11008x4096,512x4096x11008"
-    matvec_shapes="4096x11008"; copy_bytes="90177536,180355072" ;;
+    # Overridable for a shorter run on a loaded machine, e.g. GEMM_SHAPES=2048x2048x2048 WEIGHTS=fp32
+    # THREADS=1 MATVEC_SHAPES= COPY_BYTES= REPS=5; JAVA_OPTS=-Dnanscope.simd.width=256 forces a width.
+    gemm_shapes="${GEMM_SHAPES-1024x1024x1024,2048x2048x2048,4096x4096x4096,64x11008x4096,512x11008x4096,512x4096x11008}"
+    matvec_shapes="${MATVEC_SHAPES-4096x11008}"; copy_bytes="${COPY_BYTES-90177536,180355072}"
+    cpu_weights="${WEIGHTS-fp32,bf16,fp16}"; cpu_threads="${THREADS-1,2}"; reps="${REPS-8}" ;;
   *) echo "usage: scripts/bench-gemm.sh [quick|full|smoke|cputime]" >&2; exit 2 ;;
 esac
+
+# The CPU measured (model, family/model numbers, vector flags): ratios depend on it.
+cpu_info() {
+  lscpu | sed -n 's/^\(Model name\|Vendor ID\|CPU family\|Model\|Hypervisor vendor\|CPU(s)\|L2 cache\):\s*/\1: /p' | tr '\n' ';'
+  echo " AVX-512: $(grep -o -w 'avx512f\|avx512_bf16\|avx512_fp16' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+}
+echo "CPU: $(cpu_info)"
 
 ./mvnw -B -pl bench -am package -DskipTests >"$out/build.log" 2>&1 || { tail -n 30 "$out/build.log" >&2; exit 1; }
 
 if [ "$subset" = cputime ]; then
   echo "load before: $(uptime)"
-  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g -cp bench/target/benchmarks.jar \
-    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights fp32,bf16,fp16 --threads 1,2 \
-    --gemm ${gemm_shapes//,/ } --matvec $matvec_shapes --reps 8 \
+  # JAVA_OPTS may force the GEMM width (-Dnanscope.simd.width=256|512) for a comparison.
+  "$JAVA_HOME/bin/java" --add-modules=jdk.incubator.vector -Xmx6g ${JAVA_OPTS:-} -cp bench/target/benchmarks.jar \
+    io.nanscope.bench.CpuTimeBench --copy ${copy_bytes//,/ } --weights "$cpu_weights" \
+    --threads "$cpu_threads" --gemm ${gemm_shapes//,/ } --matvec ${matvec_shapes//,/ } --reps "$reps" \
     >"$out/cpu-ours.jsonl" 2>"$out/cpu-ours.log" || { tail -n 30 "$out/cpu-ours.log" >&2; exit 1; }
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps 8 --threads 1 2 \
-    --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } >"$out/cpu-numpy.jsonl"
+  # numpy's OpenBLAS picks its own kernel (coretype variables unset for this command only) and is
+  # held to the thread count through ctypes (scripts/bench_numpy.py: no threadpoolctl needed).
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 scripts/bench_numpy.py --cpu --reps "$reps" \
+    --threads ${cpu_threads//,/ } --gemm ${gemm_shapes//,/ } --copy ${copy_bytes//,/ } \
+    >"$out/cpu-numpy.jsonl"
   echo "load after: $(uptime)"
   python3 scripts/bench_numpy.py compare-cpu "$out/cpu-ours.jsonl" "$out/cpu-numpy.jsonl" | tee "$out/table-cpu.txt"
   exit 0

@@ -3,8 +3,11 @@
 
 Prints one JSON object per line: {"kind": "sgemm"|"copy", "shape": ..., "threads": t, "seconds": [...]}.
 sgemm shapes are MxNxK (a: (M, K), b: (N, K) float32, like Kernels.matmulNT); copy sizes are bytes.
-Thread counts are set with threadpoolctl when it is installed, else with OPENBLAS_NUM_THREADS by
-the caller. Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS picks its own kernel.
+Thread counts are set through ctypes on the OpenBLAS library that numpy bundles
+(`openblas_set_num_threads`, or the `scipy_openblas_..64_` names of numpy >= 2), so nothing has to
+be installed (no threadpoolctl). The first line names the OpenBLAS build and the core (kernel) it
+runs (`openblas_get_corename`). Run it with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset so OpenBLAS
+picks its own kernel.
 
 `bench_numpy.py compare JMH.json NUMPY.jsonl` prints the table of ours vs theirs (medians, ranges,
 ratios of medians) from a JMH JSON result file and this script's output.
@@ -19,6 +22,45 @@ import sys
 import time
 
 import numpy as np
+
+
+class Blas:
+    """numpy's OpenBLAS through ctypes: its thread count, build string and core name."""
+
+    def __init__(self):
+        import ctypes
+        import glob
+        import os
+        root = os.path.dirname(np.__file__)
+        libs = sorted(glob.glob(os.path.join(root, "..", "numpy.libs", "*openblas*.so*"))
+                      + glob.glob(os.path.join(root, ".dylibs", "*openblas*"))
+                      + glob.glob(os.path.join(root, "core", "*openblas*.so*")))
+        self.lib, self.prefix = None, None
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            names = (("scipy_openblas_", "64_"), ("openblas_", "64_"), ("openblas_", ""))
+            for prefix, suffix in names:
+                if hasattr(lib, f"{prefix}set_num_threads{suffix}"):
+                    self.lib, self.names = lib, (prefix, suffix)
+                    break
+            if self.lib:
+                break
+        if self.lib is None:
+            sys.exit("bench_numpy.py: numpy's bundled OpenBLAS not found (looked in numpy.libs); "
+                     "install a numpy wheel from PyPI, which bundles it")
+        prefix, suffix = self.names
+        for name in ("get_corename", "get_config"):
+            getattr(self.lib, f"{prefix}{name}{suffix}").restype = ctypes.c_char_p
+        self.corename = getattr(self.lib, f"{prefix}get_corename{suffix}")().decode()
+        self.config = getattr(self.lib, f"{prefix}get_config{suffix}")().decode()
+        self._set = getattr(self.lib, f"{prefix}set_num_threads{suffix}")
+        self._get = getattr(self.lib, f"{prefix}get_num_threads{suffix}")
+
+    def set_threads(self, t):
+        self._set(t)
+        got = self._get()
+        if got != t:
+            sys.exit(f"bench_numpy.py: asked OpenBLAS for {t} threads, it runs {got}")
 
 
 def timed(fn, seconds, min_reps):
@@ -47,6 +89,13 @@ def compare_cpu(ours_file, numpy_file):
         with open(path) as f:
             return [json.loads(line) for line in f if line.strip()]
     ours, theirs = load(ours_file), load(numpy_file)
+    for r in theirs:
+        if r["kind"] == "info":
+            print(f"numpy {r['numpy']}, {r.get('openblas', '')}, core: {r.get('corename', '?')}")
+    for r in ours:
+        if r["kind"] == "info":
+            print(f"ours: {r.get('java', '?')}, GEMM vector width {r.get('width', '?')} bits")
+    ours = [r for r in ours if r["kind"] != "info"]
     ref = {(r["kind"], r["shape"], r["threads"]): r["seconds"] for r in theirs if r["kind"] != "info"}
     jvm_copy = {r["shape"]: r["seconds"] for r in ours if r["kind"] == "copy-cpu"}
     hdr = (f"{'case':<16} {'shape':<16} {'thr':>3}  {'ours median [min-max]':<28} "
@@ -104,9 +153,7 @@ def compare(jmh_file, numpy_file):
     with open(jmh_file) as f:
         jmh = json.load(f)
     if info:
-        tp = info["threadpool"]
-        arch = tp[0].get("architecture") if isinstance(tp, list) and tp else tp
-        print(f"numpy {info['numpy']}, OpenBLAS kernel (threadpoolctl): {arch}")
+        print(f"numpy {info['numpy']}, {info.get('openblas', '')}, core: {info.get('corename', '?')}")
     copy_ref = {}
     rows = []
     for r in jmh:
@@ -156,16 +203,13 @@ def main():
     p.add_argument("--reps", type=int, default=8, help="timed calls per case with --cpu")
     args = p.parse_args()
 
-    try:
-        from threadpoolctl import threadpool_info, threadpool_limits
-    except ImportError:
-        threadpool_info, threadpool_limits = None, None
-    info = threadpool_info() if threadpool_info else "threadpoolctl not installed"
-    print(json.dumps({"kind": "info", "numpy": np.__version__, "threadpool": info}), flush=True)
+    blas = Blas()
+    print(json.dumps({"kind": "info", "numpy": np.__version__, "openblas": blas.config,
+                      "corename": blas.corename, "threadpool": blas.corename}), flush=True)
 
     rng = np.random.default_rng(1)
     if args.cpu:
-        return cpu_cases(args, rng, threadpool_limits)
+        return cpu_cases(args, rng, blas)
     for t in args.threads:
         for shape in args.gemm:
             m, n, k = (int(x) for x in shape.split("x"))
@@ -176,11 +220,8 @@ def main():
             def gemm():
                 np.matmul(a, b.T, out=c)
 
-            if threadpool_limits:
-                with threadpool_limits(limits=t, user_api="blas"):
-                    s = timed(gemm, args.seconds, 5)
-            else:
-                s = timed(gemm, args.seconds, 5)
+            blas.set_threads(t)
+            s = timed(gemm, args.seconds, 5)
             print(json.dumps({"kind": "sgemm", "shape": shape, "threads": t, "seconds": s}), flush=True)
     for size in args.copy:
         nbytes = int(size)
@@ -190,12 +231,11 @@ def main():
         print(json.dumps({"kind": "copy", "shape": size, "threads": 1, "seconds": s}), flush=True)
 
 
-def cpu_cases(args, rng, threadpool_limits):
+def cpu_cases(args, rng, blas):
     """The --cpu run: process CPU time per call (summed over the BLAS threads for more than one)."""
-    if threadpool_limits is None:
-        sys.exit("--cpu needs threadpoolctl (to hold OpenBLAS to one thread)")
     for t in args.threads:
-        with threadpool_limits(limits=t, user_api="blas"):
+        blas.set_threads(t)
+        if True:
             for shape in args.gemm:
                 m, n, k = (int(x) for x in shape.split("x"))
                 a = rng.uniform(-1, 1, (m, k)).astype(np.float32)

@@ -10,7 +10,7 @@
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
@@ -38,7 +38,7 @@ public class KeyOverlap {
     LlamaModel model = LlamaModel.load(modelDir, FloatFormat.FP32);
     Tokenizer tok = Tokenizer.readFromDirectory(modelDir);
     RomeHyperParams h = HyperParamsYaml.readRome(hparams).hparams();
-    ContextTemplates templates = ContextTemplates.sample(new FastGeneration(model, tok, fp32, ctx),
+    ContextTemplates templates = ContextTemplates.sample(new GenerateFast(model, tok, fp32, ctx),
         h.contextTemplateLengthParams(), 42, "key overlap");
     System.out.println("data " + data + ", hparams " + hparams + ", fp32; ratio = (k_p · k̄) / (k̄ · k̄)");
     for (int layer : h.layers()) {

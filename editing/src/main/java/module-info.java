@@ -5,15 +5,16 @@ module io.nanscope.editing {
   requires tools.jackson.dataformat.yaml;
   requires ejml.core;
   requires ejml.ddense;
-  requires java.desktop;
-  requires xchart;
 
   exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;
   exports io.nanscope.editing.keys;
   exports io.nanscope.editing.stats;
   exports io.nanscope.editing.rome;
+  exports io.nanscope.editing.memit;
+  exports io.nanscope.editing.alphaedit;
+  exports io.nanscope.editing.finetune;
   exports io.nanscope.editing.eval;
+  exports io.nanscope.editing.session;
   exports io.nanscope.editing.repro;
-  exports io.nanscope.editing.report;
 }

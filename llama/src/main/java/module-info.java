@@ -8,4 +8,5 @@ module io.nanscope.llama {
   exports io.nanscope.llama.tokenizer;
   exports io.nanscope.llama.model;
   exports io.nanscope.llama.generate;
+  exports io.nanscope.llama.trace;
 }

@@ -57,6 +57,10 @@ public final class CpuTimeBench {
         }
       }
     }
+    System.out.printf(
+        Locale.ROOT,
+        "{\"kind\": \"info\", \"java\": \"%s\", \"width\": %d}%n",
+        Runtime.version(), Kernels.gemmWidthBits());
     for (String bytes : copy) {
       print("copy-cpu", bytes, "-", 1, copyTime(Long.parseLong(bytes), reps, warmup));
     }

@@ -1,6 +1,7 @@
 package io.nanscope.cli;
 
 import io.nanscope.editing.repro.Calibration;
+import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
@@ -86,8 +87,8 @@ public final class CalibrateCommand implements Callable<Integer> {
     }
     LlamaWeights w = LlamaWeights.read(src);
     int[] chosen = Calibration.parseLayers(layers, w.config().nLayers());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(src) ? src : src.toAbsolutePath().getParent());
-    List<EditRequest> records = EditCommand.readRecords(data != null ? data : EditCommand.home().resolve(
+    Tokenizer tok = Tokenizer.besideModel(src);
+    List<EditRequest> records = EditDatasets.read(data != null ? data : EditCommand.home().resolve(
         EditCommand.DEFAULT_DATA));
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);
     PrintWriter o = spec.commandLine().getOut();

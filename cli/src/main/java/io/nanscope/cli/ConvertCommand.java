@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.tokenizer.Tokenizer;
@@ -76,7 +77,7 @@ public final class ConvertCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     LlamaWeights w = LlamaWeights.read(src);
     Path srcDir = Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
-    Tokenizer tok = Tokenizer.readFromDirectory(srcDir);
+    Tokenizer tok = Tokenizer.besideModel(src);
     if (tok.vocabSize() != w.config().vocabSize()) {
       throw new IllegalArgumentException("the tokenizer " + tok.source() + " has " + tok.vocabSize()
           + " pieces but the model's vocab_size is " + w.config().vocabSize());
@@ -86,7 +87,7 @@ public final class ConvertCommand implements Callable<Integer> {
       tok.writeHfFiles(dir);
       try (var files = Files.list(srcDir)) {
         for (Path p : files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
-          Files.copy(p, dir.resolve(p.getFileName()));
+          AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
         }
       }
     });

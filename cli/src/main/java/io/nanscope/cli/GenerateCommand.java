@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.editing.hparams.Policies;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -63,7 +64,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--policy", defaultValue = "fp32", paramLabel = "NAME",
       description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16,"
-          + " strict-bf16 (default: ${DEFAULT-VALUE})")
+          + " strict-bf16, a policy YAML file, or the name of one in configs/precision/ (default: ${DEFAULT-VALUE})")
   String policy;
 
   @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
@@ -72,7 +73,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    PrecisionPolicy p = Policies.resolve(policy);
+    PrecisionPolicy p = Policies.resolve(policy, EditCommand.home());
     Sampler sampler = new Sampler(temperature, topK, topP, seed);
     if (threads < 1) {
       throw new IllegalArgumentException("--threads is " + threads + ", expected at least 1");
@@ -86,7 +87,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     // fp32 reads 16-bit weights exactly as stored (no copy); a 16-bit policy stores them in its format
     LlamaModel m = p.storage() == FloatFormat.FP32 ? LlamaModel.load(src) : LlamaModel.load(src, p.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(src) ? src : src.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(src);
     Generator g = new Generator(m, tok, p, OpContext.DEFAULT.withThreads(threads));
     PrintWriter out = spec.commandLine().getOut();
     Utf8Stream text = new Utf8Stream(out);

@@ -76,12 +76,18 @@ public final class Main {
     // width is unknown (pipes, logs); a terminal's own width still wins.
     cl.setUsageHelpWidth(110);
     cl.setUsageHelpAutoWidth(true);
+    // round's values may start with '-' ("-inf", "-nan", "-0x1p-14"): picocli reads only numbers like
+    // -1 as values by itself; anything that is not one of round's options is a value there.
+    CommandLine round = cl.getSubcommands().get("round");
+    if (round != null) { // absent when the command line names another command
+      round.setUnmatchedOptionsArePositionalParams(true);
+    }
     return cl;
   }
 
   private static int handleParameterException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
-    cmd.getErr().println("nanscope " + cmd.getCommandName() + ": " + ex.getMessage()
+    cmd.getErr().println("nanscope " + cmd.getCommandName() + ": " + oneLine(ex.getMessage())
         + " (see 'nanscope " + qualifiedName(cmd) + " --help')");
     return EXIT_BAD_INPUT;
   }
@@ -99,7 +105,7 @@ public final class Main {
   }
 
   /** Errors a user can fix by changing their input: bad values, missing or malformed files. */
-  static boolean isBadInput(Throwable ex) {
+  public static boolean isBadInput(Throwable ex) {
     return ex instanceof IllegalArgumentException
         || ex instanceof NoSuchFileException
         || ex instanceof UncheckedIOException
@@ -114,7 +120,27 @@ public final class Main {
       return describe(uio.getCause());
     }
     String msg = ex.getMessage();
-    return msg == null ? ex.getClass().getSimpleName() : msg;
+    return msg == null ? ex.getClass().getSimpleName() : oneLine(msg);
+  }
+
+  /**
+   * A message as one printable line: line breaks become spaces and other control characters (a NUL
+   * from a hostile file, escape sequences) are shown as \\uXXXX, so a file's bytes can neither
+   * split the error nor make the launcher's stderr filter treat it as binary.
+   */
+  static String oneLine(String msg) {
+    StringBuilder b = new StringBuilder(msg.length());
+    for (int i = 0; i < msg.length(); i++) {
+      char c = msg.charAt(i);
+      if (c == '\n' || c == '\r' || c == '\t') {
+        b.append(' ');
+      } else if (Character.isISOControl(c)) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString().strip();
   }
 
   private static String qualifiedName(CommandLine cmd) {

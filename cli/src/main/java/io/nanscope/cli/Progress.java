@@ -1,5 +1,6 @@
 package io.nanscope.cli;
 
+import io.nanscope.editing.stats.KeySecondMoments;
 import java.io.PrintWriter;
 import java.util.function.Consumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
@@ -12,7 +13,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * a line whenever it moved (at most once a second), not redrawn in place: the edit log streams on
  * stdout at the same time, and logs and pipes stay readable.
  */
-final class Progress implements AutoCloseable {
+final class Progress implements KeySecondMoments.Progress.Bar {
 
   private final ProgressBar bar;
 
@@ -44,7 +45,8 @@ final class Progress implements AutoCloseable {
   }
 
   /** Moves the bar to {@code done} steps. */
-  void stepTo(long done) {
+  @Override
+  public void stepTo(long done) {
     bar.stepTo(done);
   }
 

@@ -1,39 +1,9 @@
 package io.nanscope.cli;
 
-import io.nanscope.editing.hparams.HyperParamsYaml;
-import io.nanscope.editing.hparams.LoadedHparams;
-import io.nanscope.editing.hparams.RomeHyperParams;
-import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.editing.keys.FastGeneration;
-import io.nanscope.editing.repro.Calibration;
-import io.nanscope.editing.repro.DivisionFactorSweep;
-import io.nanscope.editing.repro.ReproConclusion;
-import io.nanscope.editing.repro.ReproPipeline;
-import io.nanscope.editing.repro.ReproReport;
-import io.nanscope.editing.repro.RunResult;
-import io.nanscope.editing.repro.Scenario;
-import io.nanscope.editing.repro.StressScenario;
-import io.nanscope.editing.report.HeadroomGrid;
-import io.nanscope.editing.report.Report;
-import io.nanscope.editing.report.StepCurves;
-import io.nanscope.engine.format.FloatFormat;
-import io.nanscope.engine.trace.JsonLines;
-import io.nanscope.engine.trace.Phase;
-import io.nanscope.editing.request.EditRequest;
-import io.nanscope.engine.op.OpContext;
-import io.nanscope.engine.op.PrecisionPolicy;
-import io.nanscope.llama.model.LlamaModel;
-import io.nanscope.llama.tokenizer.Tokenizer;
-import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.report.run.ReproRun;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
-import java.util.OptionalDouble;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -57,14 +27,6 @@ import picocli.CommandLine.Spec;
       "Deterministic: the same command prints the same numbers every run."
     })
 public final class ReproCommand implements Callable<Integer> {
-
-  /**
-   * The documented default override: inside the window where FP16 fails through the down_proj output
-   * (measured: fails at k.u <= 6e-5, finite at 8e-5; at 3e-5 and below r itself overflows).
-   */
-  static final double DEFAULT_DIVISION_FACTOR = 5e-5;
-
-  static final List<String> SIDE_BY_SIDE = List.of("fp32", "pytorch-bf16", "pytorch-fp16");
 
   @Spec CommandSpec spec;
 
@@ -91,8 +53,8 @@ public final class ReproCommand implements Callable<Integer> {
   long seed;
 
   @Option(names = "--policy", paramLabel = "LIST|auto",
-      description = "comma-separated precision policies (default: fp32,pytorch-bf16,pytorch-fp16), or"
-          + " 'auto': FP16 with the transactional fallback")
+      description = "comma-separated precision policies (default: fp32,pytorch-bf16,pytorch-fp16; names, policy"
+          + " YAML files or names of those in configs/precision/), or 'auto': FP16 with the transactional fallback")
   String policy;
 
   @Option(names = "--fallback", paramLabel = "fp32|bf16", defaultValue = "fp32",
@@ -174,229 +136,12 @@ public final class ReproCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    PrintWriter o = spec.commandLine().getOut();
-    PrintWriter err = spec.commandLine().getErr();
-    List<Scenario> scenarios = scenarios();
-    List<ReproPipeline.Mode> modes = modes();
-    if (scenarios.contains(Scenario.STRESS)) {
-      checkStressOptions();
-    }
-    if (dsSize < 1) {
-      throw new IllegalArgumentException("--ds-size must be at least 1, got " + dsSize);
-    }
-    if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
-      throw new IllegalArgumentException("--loss-scale must be none or dynamic, got " + lossScale);
-    }
-    if (!context.equals("sampled") && !context.equals("bare")) {
-      throw new IllegalArgumentException("--context must be sampled or bare, got " + context);
-    }
-    double factor = divisionFactor != null ? divisionFactor : DEFAULT_DIVISION_FACTOR;
-    if (factor == 0 || !Double.isFinite(factor)) {
-      throw new IllegalArgumentException("--division-factor must be finite and non-zero, got " + factor);
-    }
-    Path modelPath = model != null ? model : ConvertCommand.defaultModel();
-    Path hp = hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS);
-    Path dataPath = data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA);
-    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
-    loaded.warnings().forEach(w -> err.println("warning: " + w));
-    RomeHyperParams h = loaded.hparams();
-    List<EditRequest> all = EditCommand.readRecords(dataPath);
-    List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
-    Tokenizer tok = Tokenizer.readFromDirectory(
-        Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
-    ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
-
-    o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "
-        + records.size() + " record(s) from " + dataPath + ", precisions "
-        + modes.stream().map(ReproPipeline.Mode::label).toList() + ", seed " + seed
-        + (lossScale.equals("dynamic") ? ", dynamic loss scaling of the delta's backward (not EasyEdit)" : ""));
-    ContextTemplates templates;
-    if (context.equals("bare")) {
-      templates = ContextTemplates.bare();
-    } else {
-      PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
-      LlamaModel m = source.load(fp32.storage());
-      templates = ContextTemplates.sample(new FastGeneration(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
-          h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
-    }
-    o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
-    Report html = report == null ? null : new Report("nanscope repro");
-    for (Scenario sc : scenarios) {
-      o.println();
-      o.println("=".repeat(100));
-      o.println("scenario " + sc.cliName() + ": " + sc.description());
-      o.println("=".repeat(100));
-      if (sc == Scenario.STRESS) {
-        stress(h, all, modelPath, html, o, err);
-        continue;
-      }
-      boolean disabling = sc == Scenario.DISABLING_EDIT;
-      ReproPipeline.Settings settings = new ReproPipeline.Settings(h, records, templates, seed, threads, !noFluency,
-          disabling || sequential, disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(), !noStats,
-          lossScale.equals("dynamic"));
-      List<RunResult> runs = new ArrayList<>();
-      for (ReproPipeline.Mode mode : modes) {
-        o.println();
-        o.println("--- " + mode.label() + " (policy " + mode.policy()
-            + mode.fallback().map(f -> ", fallback " + f).orElse("") + ") ---");
-        long t0 = System.nanoTime();
-        RunResult r = ReproPipeline.run(source, tok, settings, mode, o::println);
-        err.printf(Locale.ROOT, "[%s %s] %.1f s%n", sc.cliName(), mode.label(), (System.nanoTime() - t0) / 1e9);
-        runs.add(r);
-      }
-      o.println();
-      o.println("comparison (" + sc.cliName() + "):");
-      o.print(ReproReport.comparisonTable(runs));
-      if (!noStats && !disabling) {
-        for (RunResult r : runs) {
-          o.println();
-          o.print(ReproReport.headroom(r));
-        }
-      }
-      for (RunResult r : runs) {
-        String report = ReproReport.firstOverflow(r);
-        if (!report.isEmpty()) {
-          o.println();
-          o.print(report);
-          Path file = out.resolve("first-overflow-" + sc.cliName() + "-" + fileLabel(r.label()) + ".json");
-          ReproReport.writeFirstOverflowJson(file, sc.cliName(), r);
-          o.println("  written to " + file);
-        }
-        r.fallbacks().forEach(line -> o.println("[" + r.label() + "] " + line));
-      }
-      Optional<DivisionFactorSweep.Result> sw = Optional.empty();
-      if (disabling && !noSweep) {
-        List<Double> values = sweep != null ? sweep : DivisionFactorSweep.DEFAULT_VALUES;
-        List<String> policies = modes.stream().map(ReproPipeline.Mode::policy).distinct().toList();
-        o.println();
-        o.println("sweep of the k.u override (first record, faithful edit then the override's update and the"
-            + " fluency generation):");
-        DivisionFactorSweep.Result res =
-            DivisionFactorSweep.run(source, tok, h, templates, records.getFirst(), policies, values, seed, threads);
-        o.print(res.table());
-        sw = Optional.of(res);
-      }
-      o.println();
-      o.println("conclusion (" + sc.cliName() + "):");
-      String conclusion = disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs);
-      o.println(conclusion);
-      if (html != null) {
-        addToReport(html, sc, runs, sw, conclusion);
-      }
-    }
-    if (html != null) {
-      List<Path> written = html.write(report);
-      o.println();
-      o.println("report written to " + report + " (" + written.size() + " files)");
-    }
+    ReproRun.run(new ReproRun.Settings(scenario, model != null ? model : ConvertCommand.defaultModel(),
+        hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS),
+        data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA), dsSize, seed, policy, fallback,
+        divisionFactor, sweep, noSweep, sequential, context, noFluency, noStats, threads, out, lossScale, mlpPeak,
+        layers, residualScale, stressEdits, peakSweep, sweepEdits, stories, storyTokens, report, EditCommand.home()),
+        spec.commandLine().getOut(), spec.commandLine().getErr());
     return 0;
-  }
-
-  /** The stress options, checked before any scenario runs (the layers against the model's config). */
-  private void checkStressOptions() throws IOException {
-    Calibration.checkFraction(mlpPeak);
-    if (peakSweep != null) {
-      peakSweep.forEach(Calibration::checkFraction);
-    }
-    if (stressEdits < 1 || sweepEdits < 0 || stories < 0 || storyTokens < 2) {
-      throw new IllegalArgumentException("stress: need --edits >= 1, --sweep-edits >= 0, --stories >= 0 and"
-          + " --story-tokens >= 2; got " + stressEdits + ", " + sweepEdits + ", " + stories + ", " + storyTokens);
-    }
-    if (!(residualScale > 0 && Double.isFinite(residualScale))) {
-      throw new IllegalArgumentException("--residual-scale must be finite and > 0, got " + residualScale);
-    }
-    Path modelPath = model != null ? model : ConvertCommand.defaultModel();
-    Calibration.parseLayers(layers, LlamaWeights.read(modelPath).config().nLayers());
-  }
-
-  /** The stress scenario: calibrate, sequential edits without restore per precision, the peak sweep. */
-  private void stress(RomeHyperParams h, List<EditRequest> all, Path modelPath, Report html, PrintWriter o,
-      PrintWriter err) {
-    if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
-      throw new IllegalArgumentException("the stress scenario compares fixed precisions; --policy auto is not"
-          + " supported there (give a list such as pytorch-fp16,fp32)");
-    }
-    List<String> policies = policy == null ? List.of("pytorch-fp16", "pytorch-bf16", "fp32")
-        : List.of(policy.split(",")).stream().map(String::trim).toList();
-    StressScenario.Settings s = StressScenario.Settings.builder(modelPath, h, all).fraction(mlpPeak).layers(layers)
-        .residualScale(residualScale).policies(policies).edits(stressEdits)
-        .sweep(noSweep ? List.of() : peakSweep != null ? peakSweep : StressScenario.Settings.DEFAULT_SWEEP,
-            noSweep ? 0 : sweepEdits)
-        .sampledTemplates(context.equals("sampled")).fluencyTokens(noFluency ? 0 : 100).probe(stories, storyTokens)
-        .seed(seed).threads(threads).progress(err::println).build();
-    StressScenario.Report r = StressScenario.run(s, o::println);
-    o.println();
-    o.print(r.table());
-    for (StressScenario.Outcome oc : r.main().outcomes()) {
-      oc.failure().filter(f -> f.event() != null).ifPresent(f -> {
-        o.println();
-        o.print(oc.report());
-        Path file = out.resolve("first-overflow-stress-" + fileLabel(oc.policy()) + ".jsonl");
-        JsonLines.write(file, List.of(f.event().toJson()));
-        o.println("  written to " + file);
-      });
-    }
-    o.println();
-    o.println("conclusion (stress):");
-    o.println(r.conclusion());
-    if (html != null) {
-      html.heading("Scenario stress").text(Scenario.STRESS.description()).text(r.conclusion());
-      html.pre("stress: sequential edits on the calibrated model, and the peak sweep", r.table());
-    }
-  }
-
-  /** The scenario's section of the HTML report: table, curves, headroom heatmap, first event, fallbacks, sweep. */
-  private void addToReport(Report html, Scenario sc, List<RunResult> runs, Optional<DivisionFactorSweep.Result> sw,
-      String conclusion) {
-    html.heading("Scenario " + sc.cliName()).text(sc.description()).text(conclusion);
-    html.pre("comparison", ReproReport.comparisonTable(runs));
-    StepCurves curves = new StepCurves();
-    for (RunResult r : runs) {
-      for (var rec : r.records()) {
-        rec.steps().forEach(step -> curves.record(r.label() + " edit " + rec.index(), step));
-      }
-    }
-    curves.addTo(html);
-    for (RunResult r : runs) {
-      if (!r.headroom().isEmpty()) {
-        html.heatmap(HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
-            .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
-      }
-      if (r.anomaly().first().isPresent()) {
-        html.heading("First non-finite value, " + sc.cliName() + ", " + r.label());
-        html.event(r.anomaly().first().get(), r.anomaly().chain());
-        Path trace = out.resolve("trace-" + sc.cliName() + "-" + fileLabel(r.label()) + ".jsonl");
-        r.anomaly().writeJsonl(trace);
-        html.attach(trace, "the anomaly trace (events, then the chain) of " + r.label());
-      }
-      if (!r.fallbacks().isEmpty()) {
-        html.list("fallback switches, " + r.label(), r.fallbacks());
-      }
-    }
-    sw.ifPresent(res -> html.pre("sweep of the k.u override", res.table()));
-  }
-
-  private List<Scenario> scenarios() {
-    if (scenario == null) {
-      return List.of(Scenario.NATURAL, Scenario.DISABLING_EDIT, Scenario.STRESS);
-    }
-    return List.of(Scenario.named(scenario));
-  }
-
-  private List<ReproPipeline.Mode> modes() {
-    String fb = switch (fallback.trim().toLowerCase(Locale.ROOT)) {
-      case "fp32" -> "fp32";
-      case "bf16", "pytorch-bf16" -> "pytorch-bf16";
-      default -> throw new IllegalArgumentException("--fallback must be fp32 or bf16, got " + fallback);
-    };
-    if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
-      return List.of(ReproPipeline.Mode.auto(fb));
-    }
-    List<String> names = policy == null ? SIDE_BY_SIDE : List.of(policy.split(","));
-    return names.stream().map(String::trim).map(ReproPipeline.Mode::fixed).toList();
-  }
-
-  private static String fileLabel(String label) {
-    return label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
   }
 }

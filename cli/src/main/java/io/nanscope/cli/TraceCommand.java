@@ -1,9 +1,12 @@
 package io.nanscope.cli;
 
-import io.nanscope.editing.report.PromptTrace;
-import io.nanscope.editing.report.Report;
+import io.nanscope.report.TraceReport;
+import io.nanscope.llama.trace.PromptTrace;
+import io.nanscope.report.Report;
+import io.nanscope.editing.hparams.Policies;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.engine.trace.Numbers;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.SiteStats;
 import io.nanscope.engine.trace.StatsTable;
@@ -43,7 +46,8 @@ public final class TraceCommand implements Callable<Integer> {
   String prompt;
 
   @Option(names = "--policy", required = true, paramLabel = "NAME",
-      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16, strict-bf16")
+      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16, strict-bf16,"
+          + " a policy YAML file, or the name of one in configs/precision/")
   String policyName;
 
   @Option(names = "--backward", description = "also trace the backward pass of the next-token NLL (every weight a parameter)")
@@ -81,10 +85,10 @@ public final class TraceCommand implements Callable<Integer> {
     };
     checkWritable(jsonl, "--jsonl");
     checkWritable(report, "--report");
-    PrecisionPolicy policy = PrecisionPolicy.named(policyName);
+    PrecisionPolicy policy = Policies.resolve(policyName, EditCommand.home());
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
-    Tokenizer tok = Tokenizer.readFromDirectory(Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
     int[] ids = tok.encode(prompt, true, false);
     PromptTrace.Result res = PromptTrace.run(m, ids, policy, threads, backward);
 
@@ -92,7 +96,7 @@ public final class TraceCommand implements Callable<Integer> {
         + (backward ? "forward + backward of the next-token NLL" : "forward"));
     o.println("prompt: " + quote(prompt));
     o.print(policy.describe());
-    o.println("next-token NLL: " + (Double.isNaN(res.loss()) ? "- (one token predicts nothing)" : Text.num(res.loss())));
+    o.println("next-token NLL: " + (Double.isNaN(res.loss()) ? "- (one token predicts nothing)" : Numbers.decimal4(res.loss())));
     o.println();
     o.print(StatsTable.render(res.rows(), rank, tightest));
     o.println();
@@ -103,7 +107,7 @@ public final class TraceCommand implements Callable<Integer> {
       String name = ph.name().toLowerCase(Locale.ROOT);
       for (FloatFormat f : new FloatFormat[] {FloatFormat.FP16, FloatFormat.BF16}) {
         res.tightest(ph, f).ifPresent(s -> o.println("tightest " + name + " site in " + f.name() + ": " + where(s)
-            + ", max|x| " + Text.num(s.output().maxAbs()) + ", headroom " + String.format(Locale.ROOT, "%.2f", s.output().headroomIn(f))
+            + ", max|x| " + Numbers.decimal4(s.output().maxAbs()) + ", headroom " + String.format(Locale.ROOT, "%.2f", s.output().headroomIn(f))
             + " binades"));
       }
       long[] t = res.totals(ph);
@@ -129,12 +133,12 @@ public final class TraceCommand implements Callable<Integer> {
       r.heading("Run").text("Model " + modelPath + ", prompt " + quote(prompt) + " (" + ids.length
           + " tokens with BOS), policy " + policy.name() + ", " + (backward ? "forward and backward pass of the "
           + "next-token NLL (every weight a parameter)" : "forward pass only") + ". Next-token NLL: "
-          + Text.num(res.loss()) + ".");
+          + Numbers.decimal4(res.loss()) + ".");
       r.text("Headroom is log2(maxFinite / max|x|) in binades: how many doublings the largest value of a site"
           + " could take before it overflows the format. FP16's maxFinite is 65,504 (log2 ≈ 16); BF16's is"
           + " about 3.4e38 (log2 ≈ 128), so BF16 headroom is FP16 headroom + 112.");
       r.heading("Headroom");
-      PromptTrace.addTo(r, res, rank, tightest);
+      TraceReport.addTo(r, res, rank, tightest);
       Path trace = jsonl;
       Path tmpDir = null;
       if (trace == null) {
@@ -182,17 +186,6 @@ public final class TraceCommand implements Callable<Integer> {
         }
         return;
       }
-    }
-  }
-
-  /** Number formatting for the summary lines. */
-  private static final class Text {
-    static String num(double v) {
-      if (!Double.isFinite(v)) {
-        return Double.isNaN(v) ? "NaN" : v > 0 ? "inf" : "-inf";
-      }
-      double a = Math.abs(v);
-      return a != 0 && (a < 1e-3 || a >= 1e6) ? String.format(Locale.ROOT, "%.4e", v) : String.format(Locale.ROOT, "%.4f", v);
     }
   }
 }

@@ -66,4 +66,17 @@ class MainTest {
     assertThat(help.code()).isZero();
     assertThat(help.out()).contains("Usage: nanscope round");
   }
+
+  @Test
+  void aHostileFilesBytesCannotSplitOrHideTheErrorLine() throws Exception {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("nanscope-main");
+    java.nio.file.Path config = dir.resolve("config.json");
+    java.nio.file.Files.write(config, new byte[] {'[', 0, 'X', '\n', 'Y', 0x1b, ']'});
+    java.nio.file.Files.write(dir.resolve("model.safetensors"), new byte[8]);
+    Result r = run("generate", "--model", dir.toString(), "--steps", "2");
+    assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).doesNotContain("\0").doesNotContain("\u001b");
+    assertThat(Main.oneLine("a\0b\nc\u001bd")).isEqualTo("a\\u0000b c\\u001bd");
+  }
 }

@@ -41,7 +41,57 @@ class RoundCommandTest {
     assertThat(objs.get(2).get("exponent").asString()).isEqualTo("01111011");
     assertThat(objs.get(2).get("mantissa").asString()).isEqualTo("1001101");
     assertThat(objs.get(2).get("class").asString()).isEqualTo("normal");
-    assertThat(objs.get(2).get("error").asDouble()).isEqualTo(0.10009765625 - 0.1);
+    // the error is against the exact decimal 0.1 (not the double nearest to it)
+    assertThat(objs.get(2).get("error").asDouble())
+        .isEqualTo(new java.math.BigDecimal("0.00009765625").doubleValue());
+  }
+
+  @Test
+  void negativeValuesNeedNoDoubleDash() {
+    Result r = MainTest.run("round", "--format", "fp16", "-inf", "-nan", "-0x1p-14", "-0", "-1e-8");
+    assertThat(r.code()).as(r.err()).isZero();
+    List<String> rows = dataLines(r);
+    assertThat(rows).hasSize(5);
+    assertThat(rows.get(0)).startsWith("-inf ").contains("0xfc00");
+    assertThat(rows.get(1)).contains(" nan ");
+    assertThat(rows.get(2)).contains("0x8400");
+    assertThat(rows.get(3)).contains("0x8000");
+    assertThat(rows.get(4)).contains("0x8000").contains("underflow");
+    Result typo = MainTest.run("round", "--fromat", "fp16", "1");
+    assertThat(typo.code()).isEqualTo(2);
+    assertThat(typo.err().strip()).contains("--fromat").doesNotContain("\n");
+  }
+
+  @Test
+  void decimalsAreRoundedOnceExactly() {
+    Result r = MainTest.run("round", "-f", "fp16", "--json", "65519.999999999999999",
+        "1.00048828125000000000001", "1e-400", "0x1.00000000000000000001p0");
+    List<String> lines = r.out().lines().toList();
+    assertThat(lines.get(0)).contains("\"value\":\"65504\"").contains("\"overflow\":false");
+    assertThat(lines.get(1)).contains("\"bits\":\"0x3c01\"");
+    assertThat(lines.get(2)).contains("\"value\":\"0\"").contains("\"underflow\":true");
+    assertThat(lines.get(3)).contains("\"bits\":\"0x3c00\"");
+    Result down = MainTest.run("round", "-f", "fp16", "-r", "down", "--json", "0.99999999999999999999",
+        "1e400");
+    assertThat(down.out().lines().toList().get(0)).contains("\"value\":\"0.99951171875\"");
+    assertThat(down.out().lines().toList().get(1))
+        .contains("\"value\":\"65504\"").contains("\"overflow\":true");
+    Result sat = MainTest.run("round", "-f", "fp16", "--overflow", "saturate", "--json", "1e400");
+    assertThat(sat.out()).contains("\"value\":\"65504\"").contains("\"overflow\":true");
+    Result up = MainTest.run("round", "-f", "fp16", "-r", "up", "--json", "1e-400");
+    assertThat(up.out()).contains("\"bits\":\"0x0001\"").contains("\"underflow\":false");
+  }
+
+  @Test
+  void everyAcceptedSpellingIsDocumentedInTheHelp() {
+    String help = MainTest.run("round", "--help").out();
+    for (String alias : new String[] {"rne", "rn", "nearest", "rz", "truncate", "ru", "ceiling", "rd",
+        "floor", "sr", "sat", "ftz", "inf", "case-insensitive"}) {
+      assertThat(help).as(alias).contains(alias);
+    }
+    Result custom = MainTest.run("round", "-f", "custom:p=4,e=3,q=1", "1");
+    assertThat(custom.code()).isEqualTo(2);
+    assertThat(custom.err()).contains("unknown key 'q'");
   }
 
   @Test
@@ -52,6 +102,9 @@ class RoundCommandTest {
     assertThat(e4.out().lines().toList().get(0)).contains("\"value\":\"nan\"").contains("\"bits\":\"0x7f\"");
     Result sat = MainTest.run("round", "-f", "fp8-e4m3", "--overflow", "saturate", "--json", "500");
     assertThat(sat.out()).contains("\"value\":\"448\"").contains("\"bits\":\"0x7e\"");
+    Result upFlush = MainTest.run("round", "-f", "fp16", "-r", "up", "--subnormals", "flush", "1e-6");
+    assertThat(upFlush.out().lines().findFirst().orElseThrow())
+        .contains("flush subnormals after rounding, in every rounding mode");
     Result ftz = MainTest.run("round", "-f", "fp16", "--subnormals", "flush", "--json", "1e-5");
     assertThat(ftz.out()).contains("\"value\":\"0\"").contains("\"underflow\":true");
   }

@@ -9,7 +9,7 @@ import java.util.function.Function;
 
 /**
  * The summary line of EasyEdit's KnowEdit runs ({@code eval()} in {@code run_knowedit_llama2.py},
- * easyedit-facts §5.3), all ×100:
+ * docs/reference/easyedit.md §6), all ×100:
  *
  * <ul>
  *   <li>Edit Succ. = mean over records of the record's rewrite accuracy (its {@code rewrite_acc} list's

@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * EasyEdit's fluency metric ({@code n_gram_entropy}, from ROME's evaluation; easyedit-facts §5.3):
+ * EasyEdit's fluency metric ({@code n_gram_entropy}, from ROME's evaluation; docs/reference/easyedit.md §6):
  * for n ∈ {2, 3}, H_n = −Σ f·log₂ f over the relative frequencies f of the distinct word n-grams of the
  * text ({@code nltk.word_tokenize}, {@code nltk.ngrams}, {@code nltk.FreqDist}); weights [2/3, 4/3];
  * fluency = arithmetic mean of the weighted entropies = (⅔H₂ + ⁴⁄₃H₃)/2; over several texts, the mean.

@@ -1,7 +1,7 @@
 package io.nanscope.editing.eval;
 
 /**
- * The token-level metrics of EasyEdit's evaluation (easyedit-facts §5.3), on token ids the model has
+ * The token-level metrics of EasyEdit's evaluation (docs/reference/easyedit.md §6), on token ids the model has
  * already produced.
  *
  * <ul>

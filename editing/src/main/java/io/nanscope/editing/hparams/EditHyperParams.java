@@ -4,9 +4,10 @@ import java.util.List;
 import java.util.Map;
 
 /** Hyperparameters of one editing algorithm, read from an EasyEdit YAML file. */
-public sealed interface EditHyperParams permits RomeHyperParams, MemitHyperParams, FtHyperParams {
+public sealed interface EditHyperParams permits RomeHyperParams, MemitHyperParams, FtHyperParams,
+    AlphaEditHyperParams {
 
-  /** EasyEdit's {@code alg_name}: "ROME", "MEMIT" or "FT". */
+  /** EasyEdit's {@code alg_name}: "ROME", "R-ROME", "MEMIT", "FT" or "AlphaEdit". */
   String algName();
 
   /** The layers the algorithm rewrites. */

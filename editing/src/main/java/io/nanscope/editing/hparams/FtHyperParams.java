@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * Fine-tuning (FT-L / FT-M) hyperparameters with EasyEdit's keys ({@code FTHyperParams},
- * easyedit-facts §2, §3). EasyEdit's FT has no fp16 field.
+ * docs/reference/easyedit.md §5). EasyEdit's FT has no fp16 field. {@code batch_size} (64) and
+ * {@code max_length} (40) default as in EasyEdit's dataclass.
  *
  * @param algName always "FT"
  * @param modelName {@code model_name}
@@ -21,6 +22,7 @@ import java.util.Set;
  * @param weightDecay {@code weight_decay}
  * @param klFactor {@code kl_factor}
  * @param normConstraint {@code norm_constraint}: empty for {@code false}; ε clamps W to W₀ ± ε
+ *     after every batch (a float; an integer is refused, see {@code HparamsFields})
  * @param objectiveOptimization {@code objective_optimization}: "prompt_last" (FT-L) or "target_new" (FT-M)
  * @param modules the module-name templates (FT's rewrite template names the {@code .weight})
  * @param modelParallel {@code model_parallel}
@@ -57,8 +59,8 @@ public record FtHyperParams(
             f.optionalInt("device", 0),
             f.requiredIntList("layers"),
             f.requiredInt("num_steps"),
-            f.requiredInt("batch_size"),
-            f.requiredInt("max_length"),
+            f.optionalInt("batch_size", 64),
+            f.optionalInt("max_length", 40),
             f.requiredDouble("lr"),
             f.requiredDouble("weight_decay"),
             f.requiredDouble("kl_factor"),

@@ -138,7 +138,11 @@ final class HparamsFields {
     throw wrongType(key, "a number", node);
   }
 
-  /** {@code false} means "not set" (EasyEdit's FT {@code norm_constraint: false}); a number sets it. */
+  /**
+   * {@code false} means "not set" (EasyEdit's FT {@code norm_constraint: false}); a float sets it.
+   * An integer is refused: EasyEdit tests {@code type(norm_constraint) is float}, so {@code 1}
+   * would silently mean "no constraint" there.
+   */
   OptionalDouble requiredFalseOrDouble(String key) {
     JsonNode node = take(key);
     if (node.isBoolean()) {
@@ -146,6 +150,12 @@ final class HparamsFields {
         throw wrongType(key, "false or a number", node);
       }
       return OptionalDouble.empty();
+    }
+    if (node.isIntegralNumber()) {
+      throw new IllegalArgumentException(
+          source + ": key '" + key + "': " + node + " is an integer, which EasyEdit ignores (it"
+              + " applies " + key + " only when it is a float): write " + node
+              + ".0 to apply it or false for none");
     }
     return OptionalDouble.of(number(key, node));
   }
@@ -172,7 +182,13 @@ final class HparamsFields {
       if (!pair.isArray() || pair.size() != 2) {
         throw wrongType(key, "[length, count] pairs of two integers", pair);
       }
-      out.add(List.of(toInt(key, pair.get(0)), toInt(key, pair.get(1))));
+      int length = toInt(key, pair.get(0));
+      int count = toInt(key, pair.get(1));
+      if (length < 1 || length > 1024 || count < 1 || count > 1000) {
+        throw invalid(key, "[" + length + ", " + count + "] is out of range: a context template has"
+            + " 1 to 1024 tokens and each length 1 to 1000 samples (EasyEdit: [[5, 10], [10, 10]])");
+      }
+      out.add(List.of(length, count));
     }
     return List.copyOf(out);
   }
@@ -189,21 +205,58 @@ final class HparamsFields {
 
   ValueOptimization valueOptimization() {
     return new ValueOptimization(
-        requiredInt("v_num_grad_steps"),
-        requiredDouble("v_lr"),
-        requiredInt("v_loss_layer"),
-        requiredDouble("v_weight_decay"),
-        requiredDouble("clamp_norm_factor"),
-        requiredDouble("kl_factor"),
+        intInRange("v_num_grad_steps", 1, MAX_STEPS),
+        positiveFinite("v_lr"),
+        intInRange("v_loss_layer", 0, Integer.MAX_VALUE),
+        nonNegativeFinite("v_weight_decay"),
+        positiveFinite("clamp_norm_factor"),
+        nonNegativeFinite("kl_factor"),
         TargetTokens.parse(source, optionalString("target_tokens", TargetTokens.EASYEDIT.key())));
   }
 
   SecondMomentSettings secondMoment() {
-    return new SecondMomentSettings(
-        requiredBoolean("mom2_adjustment"),
-        requiredString("mom2_dataset"),
-        requiredLong("mom2_n_samples"),
-        requiredString("mom2_dtype"));
+    boolean adjust = requiredBoolean("mom2_adjustment");
+    String dataset = requiredString("mom2_dataset");
+    long samples = requiredLong("mom2_n_samples");
+    if (samples < 1) {
+      throw invalid("mom2_n_samples", samples + " texts: the key statistics need at least 1");
+    }
+    String dtype = requiredString("mom2_dtype");
+    if (!MOM2_DTYPES.contains(dtype)) {
+      throw invalid("mom2_dtype", "\"" + dtype + "\" is not supported: use float32 or float64");
+    }
+    return new SecondMomentSettings(adjust, dataset, samples, dtype);
+  }
+
+  /** Optimisation steps beyond this are a typo, not a setting (EasyEdit's files use 20–500). */
+  static final int MAX_STEPS = 100_000;
+
+  private static final List<String> MOM2_DTYPES = List.of("float32", "float64");
+
+  /** An integer key within [lo, hi], else a one-line error naming the range. */
+  int intInRange(String key, int lo, int hi) {
+    int v = requiredInt(key);
+    if (v < lo || v > hi) {
+      throw invalid(key, v + " is out of range: expected " + lo + (hi == Integer.MAX_VALUE
+          ? " or more" : " to " + hi));
+    }
+    return v;
+  }
+
+  double positiveFinite(String key) {
+    double v = requiredDouble(key);
+    if (!(v > 0) || Double.isInfinite(v)) {
+      throw invalid(key, v + ": expected a finite number above 0");
+    }
+    return v;
+  }
+
+  double nonNegativeFinite(String key) {
+    double v = requiredDouble(key);
+    if (!(v >= 0) || Double.isInfinite(v)) {
+      throw invalid(key, v + ": expected a finite number, 0 or more");
+    }
+    return v;
   }
 
   /** {@code fact_token}, one of the values ROME's {@code repr_tools} understands. */

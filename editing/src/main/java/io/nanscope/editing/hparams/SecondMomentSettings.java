@@ -3,7 +3,7 @@ package io.nanscope.editing.hparams;
 import java.util.Map;
 
 /**
- * Where the key second moment C = E[k kᵀ] comes from (easyedit-facts §1.3).
+ * Where the key second moment C = E[k kᵀ] comes from (docs/reference/easyedit.md §3).
  *
  * @param adjustment {@code mom2_adjustment}: ROME uses u = C⁻¹k* / ‖C⁻¹k*‖ when true, k* / ‖k*‖ when false
  * @param dataset {@code mom2_dataset}: EasyEdit's name for the corpus ("wikipedia"); ours may name a file

@@ -3,7 +3,7 @@ package io.nanscope.editing.hparams;
 import java.util.Map;
 
 /**
- * The v* (ROME) / z (MEMIT) optimisation settings shared by ROME and MEMIT (easyedit-facts §1.4): a delta
+ * The v* (ROME) / z (MEMIT) optimisation settings shared by ROME and MEMIT (docs/reference/easyedit.md §4): a delta
  * at the MLP output of the edited layer, Adam with learning rate {@code lr} for at most {@code numGradSteps}
  * iterations, loss = NLL + klFactor·KL + weightDecay·‖δ‖/‖v_init‖², δ clamped to clampNormFactor·‖v_init‖.
  *

@@ -1,5 +1,6 @@
 package io.nanscope.editing.keys;
 
+import io.nanscope.llama.generate.GenerateFast;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,7 +11,7 @@ import java.util.List;
  * {@code text.replace("{", "").replace("}", "") + ". {}"}.
  *
  * <p>EasyEdit caches them in a process-wide global computed on the first edit's unedited model; here
- * the caller owns the value (STYLE.md: no hidden global caches) and passes it to every edit.
+ * the caller owns the value (docs/architecture.md, design rules: no hidden global caches) and passes it to every edit.
  *
  * @param templates each with exactly one {@code {}}; the first is {@code "{}"}
  * @param description how they were made (model, policy, seed), for the log and the results
@@ -52,7 +53,7 @@ public record ContextTemplates(List<String> templates, String description) {
    * edit).
    */
   public static ContextTemplates sample(
-      FastGeneration gen, List<List<Integer>> lengthParams, long seed, String description) {
+      GenerateFast gen, List<List<Integer>> lengthParams, long seed, String description) {
     java.util.SplittableRandom rng = new java.util.SplittableRandom(seed);
     List<String> texts = new ArrayList<>();
     for (List<Integer> lc : lengthParams) {

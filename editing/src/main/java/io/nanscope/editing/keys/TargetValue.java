@@ -2,7 +2,6 @@ package io.nanscope.editing.keys;
 
 import io.nanscope.editing.hparams.TargetTokens;
 import io.nanscope.editing.hparams.ValueOptimization;
-import io.nanscope.editing.rome.PyFloat;
 import io.nanscope.engine.autograd.Adam;
 import io.nanscope.engine.autograd.LossScaler;
 import io.nanscope.engine.autograd.ParamGrad;
@@ -115,6 +114,26 @@ public final class TargetValue {
       LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
       ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
       String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
+    return optimise(model, tok, policy, ctx, layer, DeltaSite.MLP_OUTPUT, hp, contexts, promptTemplate,
+        subject, targetNew, log, listener, scaler);
+  }
+
+  /** Where δ is added (and v_init read) at the subject's last token of every prompt. */
+  public enum DeltaSite {
+    /** ROME's v*: the output of {@code model.layers.L.mlp} (compute_v.py). */
+    MLP_OUTPUT,
+    /** MEMIT's z: the output of {@code model.layers.L}, the residual stream (memit compute_z.py). */
+    RESIDUAL
+  }
+
+  /**
+   * The same objective with δ at {@code site}: ROME's v* ({@link DeltaSite#MLP_OUTPUT}) or MEMIT's
+   * and AlphaEdit's z ({@link DeltaSite#RESIDUAL}; v_init is then the residual after layer L).
+   */
+  public static Result optimise(
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, DeltaSite site,
+      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
+      String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
     List<String> rewriting = contexts.around(promptTemplate);
     int nRewrite = rewriting.size();
     int b = nRewrite + 1; // + the KL prompt "{} is a"
@@ -205,16 +224,17 @@ public final class TargetValue {
       Tape tape = new Tape();
       Var d = tape.param(delta, "delta");
       Hooks hooks = Hooks.none();
+      boolean mlp = site == DeltaSite.MLP_OUTPUT;
       if (init == null) {
-        hooks = hooks.captureMlpOutput(layer, 0, lookup[0]);
+        hooks = mlp ? hooks.captureMlpOutput(layer, 0, lookup[0]) : hooks.captureResidual(layer, 0, lookup[0]);
       }
       for (int i = 0; i < b; i++) {
-        hooks = hooks.addToMlpOutput(layer, i, lookup[i], d);
+        hooks = mlp ? hooks.addToMlpOutput(layer, i, lookup[i], d) : hooks.addToResidual(layer, i, lookup[i], d);
       }
       OpContext stepCtx = ctx.withStep(it);
       SequenceOutput out = model.forward(batch, policy, stepCtx, tape, hooks);
       if (init == null) {
-        init = out.captured(Hooks.mlpOutputKey(layer, 0, lookup[0]));
+        init = out.captured(mlp ? Hooks.mlpOutputKey(layer, 0, lookup[0]) : Hooks.residualKey(layer, 0, lookup[0]));
         log.line("Recording initial value of v*");
         // ‖v_init‖² as EasyEdit: the norm of an MLP-output-format tensor, squared in that format.
         FloatFormat outFmt = policy.storage();

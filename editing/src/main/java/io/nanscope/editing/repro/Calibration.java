@@ -1,6 +1,7 @@
 package io.nanscope.editing.repro;
 
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.engine.io.AtomicFile;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
@@ -19,7 +20,6 @@ import io.nanscope.llama.weights.LlamaWeights;
 import io.nanscope.llama.weights.StagedDirectory;
 import io.nanscope.llama.weights.WeightNames;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -94,7 +94,7 @@ public final class Calibration {
       throw new IllegalArgumentException("need stories >= 0 and storyTokens >= 2, got " + stories + " and "
           + storyTokens);
     }
-    FastGeneration gen = new FastGeneration(model, tok, PrecisionPolicy.named("fp32"), ctx);
+    GenerateFast gen = new GenerateFast(model, tok, PrecisionPolicy.named("fp32"), ctx);
     SplittableRandom rng = new SplittableRandom(seed);
     Set<String> texts = new LinkedHashSet<>();
     for (int i = 0; i < stories; i++) {
@@ -403,10 +403,10 @@ public final class Calibration {
     StagedDirectory.create(out, dir -> {
       HfCheckpoint.write(r.weights(), FloatFormat.FP32, dir, 0);
       tok.writeHfFiles(dir);
-      Files.writeString(dir.resolve("calibration.json"),
+      AtomicFile.write(dir.resolve("calibration.json"),
           JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
               .writeValueAsString(toMap(r, source)));
-      Files.writeString(dir.resolve("CALIBRATION.md"), "# " + LABEL + "\n\n"
+      AtomicFile.write(dir.resolve("CALIBRATION.md"), "# " + LABEL + "\n\n"
           + "Made by `nanscope calibrate` from `" + source + "`. An exact function-preserving rescaling: the"
           + " model computes the same function as its source (FP32 logits checked below), with magnitudes moved"
           + " towards FP16's limit to stress-test FP16 editing. These are not the magnitudes of Llama-2-7B or of"

@@ -3,11 +3,11 @@ package io.nanscope.editing.repro;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
-import io.nanscope.editing.rome.RankOneUpdate;
 import io.nanscope.editing.rome.Rome;
+import io.nanscope.editing.session.WeightSnapshot;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
@@ -94,10 +94,19 @@ public final class DivisionFactorSweep {
     }
   }
 
-  /** Runs the sweep on {@code request} (single-layer hparams only). */
+  /** Runs the sweep on {@code request} (single-layer hparams only) for built-in policies by name. */
   public static Result run(
       ReproPipeline.ModelSource source, Tokenizer tok, RomeHyperParams hp, ContextTemplates templates,
       EditRequest request, List<String> policies, List<Double> values, long seed, int threads) throws IOException {
+    return runPolicies(source, tok, hp, templates, request, policies.stream().map(PrecisionPolicy::named).toList(),
+        values, seed, threads);
+  }
+
+  /** Runs the sweep on {@code request} (single-layer hparams only). */
+  public static Result runPolicies(
+      ReproPipeline.ModelSource source, Tokenizer tok, RomeHyperParams hp, ContextTemplates templates,
+      EditRequest request, List<PrecisionPolicy> policies, List<Double> values, long seed, int threads)
+      throws IOException {
     if (hp.layers().size() != 1) {
       throw new IllegalArgumentException(
           "the Division Factor sweep edits one layer; the hparams edit layers " + hp.layers());
@@ -107,7 +116,7 @@ public final class DivisionFactorSweep {
     List<Double> computed = new ArrayList<>();
     Cell[][] grid = new Cell[values.size()][policies.size()];
     for (int p = 0; p < policies.size(); p++) {
-      PrecisionPolicy policy = PrecisionPolicy.named(policies.get(p));
+      PrecisionPolicy policy = policies.get(p);
       LlamaModel model = source.load(policy.storage());
       OpContext quiet = OpContext.DEFAULT.withThreads(threads);
       Rome.Outcome o = Rome.compute(model, tok, hp, request.forRome(), templates, Rome.Options.of(policy, quiet), EditLog.NONE);
@@ -115,7 +124,6 @@ public final class DivisionFactorSweep {
       computed.add(l.computedDivisionFactor());
       SubjectKey.AtToken cur = SubjectKey.at(model, tok, policy, quiet, layer, request.forRome().promptTemplate(), request.subject());
       Tensor w = model.writableDownProj(layer);
-      Tensor original = w.copy();
       for (int v = 0; v < values.size(); v++) {
         RankOneStep step = RankOneStep.of(layer, l.value().target(), cur.output(), l.u(), values.get(v), w);
         double maxW = maxAbsFinite(step.updated());
@@ -126,11 +134,12 @@ public final class DivisionFactorSweep {
           grid[v][p] = new Cell(values.get(v), policy.name(), what, false, maxW, step.nonFiniteWeights());
           continue;
         }
-        RankOneUpdate.copyInto(step.updated(), w);
+        WeightSnapshot applied = WeightSnapshot.of(model);
+        applied.overwrite(l.weightName(), layer, step.updated());
         try {
           ReproTracer tracer = new ReproTracer(new TraceContext(), ReproPipeline.shortName(policy.name()), false);
           tracer.stage(ReproTracer.Stage.GENERATION);
-          FastGeneration gen = new FastGeneration(model, tok, policy, quiet.withTracer(tracer));
+          GenerateFast gen = new GenerateFast(model, tok, policy, quiet.withTracer(tracer));
           boolean error = false;
           try {
             gen.generateOne(request.filledPrompt(), 100, 5, new SplittableRandom(seed + 1));
@@ -140,14 +149,14 @@ public final class DivisionFactorSweep {
           String where = tracer.anomaly().first().map(DivisionFactorSweep::where).orElse("-");
           grid[v][p] = new Cell(values.get(v), policy.name(), where, error, maxW, 0);
         } finally {
-          RankOneUpdate.copyInto(original, w);
+          applied.restore();
         }
       }
     }
     for (Cell[] row : grid) {
       cells.addAll(List.of(row));
     }
-    return new Result(List.copyOf(policies), List.copyOf(values), computed, cells);
+    return new Result(policies.stream().map(PrecisionPolicy::name).toList(), List.copyOf(values), computed, cells);
   }
 
   private static String where(FirstNonFinite e) {

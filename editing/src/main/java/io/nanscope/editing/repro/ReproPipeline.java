@@ -6,12 +6,18 @@ import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
-import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.RankOneUpdate;
 import io.nanscope.editing.rome.Rome;
+import io.nanscope.editing.rome.RomeEditor;
+import io.nanscope.editing.session.EditContext;
+import io.nanscope.editing.session.EditSession;
+import io.nanscope.editing.session.Editor;
+import io.nanscope.editing.session.PrecisionFallback;
+import io.nanscope.editing.session.WeightSnapshot;
+import io.nanscope.editing.session.WeightUpdate;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -97,38 +103,42 @@ public final class ReproPipeline {
   /**
    * A fixed precision policy, or the FP16 policy with a fallback.
    *
-   * @param policy e.g. {@code pytorch-fp16}
-   * @param fallback the fallback policy's name for auto, empty otherwise
+   * @param policy e.g. {@code pytorch-fp16}, or a custom policy read from YAML
+   * @param fallback the fallback policy for auto, empty otherwise
    */
-  public record Mode(String policy, Optional<String> fallback) {
+  public record Mode(PrecisionPolicy policy, Optional<PrecisionPolicy> fallback) {
 
+    /** A built-in policy by name (fails early on a bad name). */
     public static Mode fixed(String policy) {
-      PrecisionPolicy.named(policy); // fail early on a bad name
+      return fixed(PrecisionPolicy.named(policy));
+    }
+
+    public static Mode fixed(PrecisionPolicy policy) {
       return new Mode(policy, Optional.empty());
     }
 
     /** FP16 ({@code pytorch-fp16}) with {@code fallback} ({@code fp32} or {@code pytorch-bf16}). */
     public static Mode auto(String fallback) {
-      PrecisionPolicy.named(fallback);
-      return new Mode("pytorch-fp16", Optional.of(fallback));
+      return new Mode(PrecisionPolicy.named("pytorch-fp16"), Optional.of(PrecisionPolicy.named(fallback)));
     }
 
     /** {@code fp16}, {@code bf16}, {@code fp32}, or {@code auto (fp16 -> fp32)}. */
     public String label() {
-      return fallback.map(f -> "auto (" + shortName(policy) + " -> " + shortName(f) + ")").orElse(shortName(policy));
+      return fallback.map(f -> "auto (" + shortName(policy.name()) + " -> " + shortName(f.name()) + ")")
+          .orElse(shortName(policy.name()));
     }
   }
 
   /** {@code pytorch-fp16} → {@code fp16}. */
   public static String shortName(String policy) {
-    return policy.startsWith("pytorch-") ? policy.substring("pytorch-".length()) : policy;
+    return PrecisionFallback.shortName(policy);
   }
 
   /** Runs the pipeline; {@code log} receives EasyEdit's log lines and the fallback lines. */
   public static RunResult run(ModelSource source, Tokenizer tok, Settings s, Mode mode, EditLog log)
       throws IOException {
-    PrecisionPolicy policy = PrecisionPolicy.named(mode.policy());
-    PrecisionPolicy fallback = mode.fallback().map(PrecisionPolicy::named).orElse(null);
+    PrecisionPolicy policy = mode.policy();
+    PrecisionPolicy fallback = mode.fallback().orElse(null);
     LlamaModel model = source.load(policy.storage());
     TraceContext tc = new TraceContext();
     ReproTracer tracer = new ReproTracer(tc, mode.label(), s.collectStats());
@@ -138,124 +148,141 @@ public final class ReproPipeline {
     Evaluator fallbackEvaluator =
         fallback == null ? null : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
     List<String> fallbacks = new ArrayList<>();
+    Editor editor = new PrecisionFallback(new TracedRome(model, tok, s, tracer), Optional.ofNullable(fallback),
+        fallbacks::add);
+    // the step listener numbers the trace by optimisation step (the ops of the next iteration)
+    EditContext base = EditContext.of(policy, ctx, log)
+        .withSteps((step, delta) -> {
+          tc.setStep(step.iteration() + 1);
+          return true;
+        })
+        .withDynamicLossScale(s.dynamicLossScale());
+    double[] preStoryNll = new double[1];
+    List<EditMetrics> preMetrics = new ArrayList<>();
 
     tracer.stage(ReproTracer.Stage.PRE_EVALUATION);
-    List<Evaluator.Evaluated> pre = new ArrayList<>();
-    for (int i = 0; i < s.records().size(); i++) {
-      tc.setRecord(i).setStep(-1);
-      pre.add(evaluator.evaluate(s.records().get(i), null));
-    }
-    double preStoryNll = storyNll(model, tok, policy, ctx.withTracer(Tracer.NONE));
-    List<RecordOutcome> outcomes = new ArrayList<>();
-    for (int i = 0; i < s.records().size(); i++) {
-      EditRequest r = s.records().get(i);
-      tc.setRecord(i).setStep(-1);
-      tracer.stage(ReproTracer.Stage.EDIT);
-      OptionalDouble override = i == 0 ? s.divisionFactorOverride() : OptionalDouble.empty();
-      Attempt a = attempt(model, tok, s, r, policy, ctx, tracer, override, log, fallback != null);
-      PrecisionPolicy editPolicy = policy;
-      if (a.problem() != null && fallback != null) {
-        String line = "falling back to " + shortName(fallback.name()) + " at edit " + i
-            + (a.badStep() >= 0 ? " step " + a.badStep() : "") + ": " + a.problem();
-        log.line(line);
-        fallbacks.add(line);
-        tc.setStep(-1);
-        a = attempt(model, tok, s, r, fallback, ctx, tracer, override, log, true);
-        editPolicy = fallback;
+    EditSession.Plan plan = new EditSession.Plan(s.records(), 1, s.sequential(), true);
+    List<RecordOutcome> outcomes = EditSession.run(model, editor, base, plan, new EditSession.Hooks<>() {
+      @Override
+      public Evaluator.Evaluated pre(int i, EditRequest r) {
+        tc.setRecord(i).setStep(-1);
+        Evaluator.Evaluated e = evaluator.evaluate(r, null);
+        preMetrics.add(e.metrics());
+        return e;
       }
-      boolean write = fallback == null || a.problem() == null;
-      List<Tensor> saved = new ArrayList<>();
-      if (write) {
-        for (Rome.LayerUpdate l : a.outcome().layers()) {
-          saved.add(model.writableDownProj(l.layer()).copy());
-        }
-        Rome.apply(model, a.outcome(), log);
-      } else {
-        String line = "refused the update of edit " + i + " (" + a.problem() + "): the weights are unchanged";
-        log.line(line);
-        fallbacks.add(line);
+
+      @Override
+      public void afterPre() {
+        preStoryNll[0] = storyNll(model, tok, policy, ctx.withTracer(Tracer.NONE));
       }
-      RecordOutcome.Failure failure = null;
-      String editProblem = a.problem() == null ? null
-          : "edit of record " + i + (a.badStep() >= 0 ? " step " + a.badStep() : "") + ": " + a.problem();
-      tracer.stage(ReproTracer.Stage.POST_EVALUATION);
-      tc.setStep(-1);
-      Map<String, List<int[]>> preIds = pre.get(i).localityIds();
-      Optional<EditMetrics> post;
-      PrecisionPolicy evalPolicy = policy;
-      try {
-        post = Optional.of(evaluator.evaluate(r, preIds).metrics());
-      } catch (InvalidDistributionException e) {
-        ReproTracer.Stage where = tracer.stage();
-        // torch.multinomial raises RuntimeError with this message (EasyEdit#290)
-        log.line("RuntimeError: " + e.getMessage());
-        if (fallbackEvaluator == null) {
-          log.line("[EasyEdit's run stops here; nanscope goes on to show what follows]");
-          failure = new RecordOutcome.Failure(i, where, -1, e.getMessage());
-          post = Optional.empty();
-        } else {
-          String line = "falling back to " + shortName(fallback.name()) + " at edit " + i + " "
-              + (where == ReproTracer.Stage.GENERATION ? "generation" : "evaluation") + ": " + e.getMessage();
-          log.line(line);
-          fallbacks.add(line);
-          tracer.stage(ReproTracer.Stage.POST_EVALUATION);
-          post = Optional.of(fallbackEvaluator.evaluate(r, preIds).metrics());
-          evalPolicy = fallback;
-        }
+
+      @Override
+      public void beforeEdit(int i) {
+        tc.setRecord(i).setStep(-1);
+        tracer.stage(ReproTracer.Stage.EDIT);
       }
-      double storyNll = storyNll(model, tok, evalPolicy, ctx.withTracer(Tracer.NONE));
-      if (Double.isNaN(storyNll) && fallback != null && evalPolicy != fallback) {
-        // the weights are finite but their FP16 forward overflows: judge the model as auto would run it
-        storyNll = storyNll(model, tok, fallback, ctx.withTracer(Tracer.NONE));
+
+      @Override
+      public EditContext context(int i, EditContext c) {
+        // the LABELLED override edits the first record only; the records after it are faithful
+        return i == 0 ? c.withDivisionFactor(s.divisionFactorOverride()) : c;
       }
-      Rome.LayerUpdate first = a.outcome().layers().getFirst();
-      long nonFiniteUpdate = a.outcome().layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
-      outcomes.add(new RecordOutcome(i, r.subject(), r.targetNew(), first.value().steps(), first.divisionFactor(),
-          first.computedDivisionFactor(), first.overridden(), nonFiniteUpdate, write, editPolicy.name(),
-          Optional.ofNullable(editProblem), post, storyNll, Optional.ofNullable(failure)));
-      if (!s.sequential() && write) {
-        List<Rome.LayerUpdate> ls = a.outcome().layers();
-        for (int k = saved.size() - 1; k >= 0; k--) {
-          RankOneUpdate.copyInto(saved.get(k), model.writableDownProj(ls.get(k).layer()));
-        }
+
+      @Override
+      public RecordOutcome after(EditSession.Applied a, List<Evaluator.Evaluated> pre) {
+        return postEdit(a, pre.getFirst(), model, tok, policy, fallback, ctx, tracer, evaluator, fallbackEvaluator,
+            log, fallbacks);
       }
-    }
-    List<EditMetrics> preMetrics = pre.stream().map(Evaluator.Evaluated::metrics).toList();
-    return new RunResult(mode.label(), policy.name(), preMetrics, preStoryNll, outcomes, tracer.anomaly(),
+    });
+    return new RunResult(mode.label(), policy.name(), preMetrics, preStoryNll[0], outcomes, tracer.anomaly(),
         tracer.stats() == null ? List.of() : tracer.stats().bySite(), nonFiniteWeights(model.weights()), fallbacks);
   }
 
-  /** One computed (not written) edit and the first non-finite thing found in it. */
-  record Attempt(Rome.Outcome outcome, int badStep, String problem) {}
-
-  private static Attempt attempt(
-      LlamaModel model, Tokenizer tok, Settings s, EditRequest r, PrecisionPolicy p, OpContext ctx,
-      ReproTracer tracer, OptionalDouble override, EditLog log, boolean stopAtFirstBadStep) {
-    StepCheck check = new StepCheck(stopAtFirstBadStep, tracer.context());
-    Rome.Options o = Rome.Options.of(p, ctx).withListener(check).withDynamicLossScale(s.dynamicLossScale());
-    if (override.isPresent()) {
-      o = o.withDivisionFactor(override.getAsDouble());
-    }
-    Rome.Outcome out = Rome.compute(model, tok, s.hp(), r.forRome(), s.templates(), o, log);
+  /** Post-edit evaluation of one record, with the fluency generation redone in the fallback if it fails. */
+  private static RecordOutcome postEdit(
+      EditSession.Applied a, Evaluator.Evaluated pre, LlamaModel model, Tokenizer tok, PrecisionPolicy policy,
+      PrecisionPolicy fallback, OpContext ctx, ReproTracer tracer, Evaluator evaluator,
+      Evaluator fallbackEvaluator, EditLog log, List<String> fallbacks) {
+    int i = a.edit();
+    EditRequest r = a.batch().getFirst();
+    WeightUpdate u = a.update();
+    RecordOutcome.Failure failure = null;
+    String editProblem = u.problem().map(p -> "edit of record " + i + (p.step() >= 0 ? " step " + p.step() : "")
+        + ": " + p.what()).orElse(null);
+    tracer.stage(ReproTracer.Stage.POST_EVALUATION);
     tracer.context().setStep(-1);
-    reportUpdates(model, tok, r, p, ctx, tracer, out);
-    if (check.badStep >= 0) {
-      return new Attempt(out, check.badStep, check.reason);
-    }
-    for (Rome.LayerUpdate l : out.layers()) {
-      String what = null;
-      if (!Double.isFinite(l.divisionFactor())) {
-        what = "Division Factor " + l.divisionFactor();
-      } else if (countNonFinite(l.r()) > 0) {
-        what = countNonFinite(l.r()) + " non-finite entries in the right vector r";
-      } else if (l.nonFiniteWeights() > 0) {
-        what = l.nonFiniteWeights() + " non-finite entries in the new " + l.weightName();
+    Map<String, List<int[]>> preIds = pre.localityIds();
+    Optional<EditMetrics> post;
+    PrecisionPolicy evalPolicy = policy;
+    try {
+      post = Optional.of(evaluator.evaluate(r, preIds).metrics());
+    } catch (InvalidDistributionException e) {
+      ReproTracer.Stage where = tracer.stage();
+      // torch.multinomial raises RuntimeError with this message (EasyEdit#290)
+      log.line("RuntimeError: " + e.getMessage());
+      if (fallbackEvaluator == null) {
+        log.line("[EasyEdit's run stops here; nanscope goes on to show what follows]");
+        failure = new RecordOutcome.Failure(i, where, -1, e.getMessage());
+        post = Optional.empty();
+      } else {
+        String line = "falling back to " + shortName(fallback.name()) + " at edit " + i + " "
+            + (where == ReproTracer.Stage.GENERATION ? "generation" : "evaluation") + ": " + e.getMessage();
+        log.line(line);
+        fallbacks.add(line);
+        tracer.stage(ReproTracer.Stage.POST_EVALUATION);
+        post = Optional.of(fallbackEvaluator.evaluate(r, preIds).metrics());
+        evalPolicy = fallback;
       }
-      if (what != null) {
-        return new Attempt(out, -1, "rank-one update: " + what);
-      }
     }
-    return new Attempt(out, -1, null);
+    double storyNll = storyNll(model, tok, evalPolicy, ctx.withTracer(Tracer.NONE));
+    if (Double.isNaN(storyNll) && fallback != null && evalPolicy != fallback) {
+      // the weights are finite but their FP16 forward overflows: judge the model as auto would run it
+      storyNll = storyNll(model, tok, fallback, ctx.withTracer(Tracer.NONE));
+    }
+    Rome.Outcome out = RomeEditor.outcome(u);
+    Rome.LayerUpdate first = out.layers().getFirst();
+    long nonFiniteUpdate = out.layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
+    return new RecordOutcome(i, r.subject(), r.targetNew(), first.value().steps(), first.divisionFactor(),
+        first.computedDivisionFactor(), first.overridden(), nonFiniteUpdate, a.written(), u.policy().name(),
+        Optional.ofNullable(editProblem), post, storyNll, Optional.ofNullable(failure));
+  }
+
+  /**
+   * ROME with its right vectors and rank-one updates reported to the tracer (they are not engine
+   * ops): the trace's step is reset after the optimisation and the updates are replayed layer by
+   * layer on the model, which is left as it was.
+   */
+  private static final class TracedRome implements Editor {
+    private final RomeEditor rome;
+    private final LlamaModel model;
+    private final Tokenizer tok;
+    private final ReproTracer tracer;
+
+    TracedRome(LlamaModel model, Tokenizer tok, Settings s, ReproTracer tracer) {
+      this.rome = new RomeEditor(model, tok, s.hp(), s.templates(), null);
+      this.model = model;
+      this.tok = tok;
+      this.tracer = tracer;
+    }
+
+    @Override
+    public String algorithm() {
+      return rome.algorithm();
+    }
+
+    @Override
+    public WeightUpdate compute(List<EditRequest> batch, EditContext ctx) {
+      tracer.context().setStep(-1);
+      WeightUpdate u = rome.compute(batch, ctx);
+      tracer.context().setStep(-1);
+      reportUpdates(model, tok, batch.getFirst(), ctx.policy(), ctx.ops(), tracer, RomeEditor.outcome(u));
+      return u;
+    }
+
+    @Override
+    public void written(WeightUpdate update, EditLog log) {
+      rome.written(update, log);
+    }
   }
 
   /**
@@ -266,7 +293,7 @@ public final class ReproPipeline {
   private static void reportUpdates(
       LlamaModel model, Tokenizer tok, EditRequest r, PrecisionPolicy p, OpContext ctx, ReproTracer tracer,
       Rome.Outcome out) {
-    List<Tensor> originals = new ArrayList<>();
+    WeightSnapshot applied = WeightSnapshot.of(model);
     try {
       for (Rome.LayerUpdate l : out.layers()) {
         SubjectKey.AtToken cur = SubjectKey.at(model, tok, p, ctx.withTracer(Tracer.NONE), l.layer(),
@@ -274,48 +301,17 @@ public final class ReproPipeline {
         Tensor w = model.writableDownProj(l.layer());
         RankOneStep step = RankOneStep.of(l.layer(), l.value().target(), cur.output(), l.u(), l.divisionFactor(), w);
         step.report(tracer, w, l.u());
-        originals.add(w.copy());
-        RankOneUpdate.copyInto(l.updated(), w);
+        applied.overwrite(l.weightName(), l.layer(), l.updated());
       }
     } finally {
-      for (int k = originals.size() - 1; k >= 0; k--) {
-        RankOneUpdate.copyInto(originals.get(k), model.writableDownProj(out.layers().get(k).layer()));
-      }
-    }
-  }
-
-  /** Checks each step's loss and δ; stops the optimisation at the first non-finite one when asked. */
-  static final class StepCheck implements TargetValue.StepListener {
-    private final boolean stop;
-    private final TraceContext context;
-    int badStep = -1;
-    String reason;
-
-    StepCheck(boolean stop, TraceContext context) {
-      this.stop = stop;
-      this.context = context;
-    }
-
-    @Override
-    public boolean onStep(TargetValue.Step step, float[] delta) {
-      context.setStep(step.iteration() + 1); // ops of the next iteration's backward/forward
-      if (badStep < 0) {
-        if (!step.finite()) {
-          badStep = step.iteration();
-          reason = "loss " + step.loss() + " (nll " + step.nll() + ", kl " + step.kl() + ")";
-        } else if (countNonFinite(delta) > 0) {
-          badStep = step.iteration();
-          reason = countNonFinite(delta) + " non-finite entries in delta (from the gradient or Adam's update)";
-        }
-      }
-      return !(stop && badStep >= 0);
+      applied.restore();
     }
   }
 
   private static Evaluator evaluator(
       LlamaModel model, Tokenizer tok, PrecisionPolicy p, OpContext ctx, ReproTracer tracer, boolean fluency,
       SplittableRandom rng) {
-    FastGeneration gen = new FastGeneration(model, tok, p, ctx);
+    GenerateFast gen = new GenerateFast(model, tok, p, ctx);
     Function<String, String> fluencyGen = prompt -> {
       ReproTracer.Stage prev = tracer.stage();
       tracer.stage(ReproTracer.Stage.GENERATION);

@@ -1,5 +1,6 @@
 package io.nanscope.editing.repro;
 
+import io.nanscope.engine.trace.Numbers;
 import io.nanscope.editing.eval.EditMetrics;
 import io.nanscope.editing.eval.EditSummary;
 import io.nanscope.engine.format.FloatFormat;
@@ -255,12 +256,11 @@ public final class ReproReport {
   }
 
   static String fmt3(double x) {
-    return Double.isNaN(x) ? "nan" : String.format(Locale.ROOT, "%.3f", x);
+    return Numbers.fixed(x, 3);
   }
 
   static String num(double x) {
-    return Math.abs(x) >= 1e4 || (x != 0 && Math.abs(x) < 1e-3)
-        ? String.format(Locale.ROOT, "%.3e", x) : String.format(Locale.ROOT, "%.4g", x);
+    return Numbers.general4(x);
   }
 
   private static String cell(OptionalDouble v) {

@@ -1,13 +1,18 @@
 package io.nanscope.editing.repro;
 
+import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.FastGeneration;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
+import io.nanscope.editing.rome.RomeEditor;
+import io.nanscope.editing.session.EditContext;
+import io.nanscope.editing.session.EditSession;
+import io.nanscope.editing.session.WeightUpdate;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -25,7 +30,6 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -418,8 +422,7 @@ public final class StressScenario {
   public static Report run(Settings s, EditLog log) {
     try {
       LlamaWeights original = LlamaWeights.read(s.model());
-      Path dir = Files.isDirectory(s.model()) ? s.model() : s.model().toAbsolutePath().getParent();
-      Tokenizer tok = Tokenizer.readFromDirectory(dir);
+      Tokenizer tok = Tokenizer.besideModel(s.model());
       LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
       OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
       LlamaModel m0 = LlamaModel.of(w32.config(), w32);
@@ -428,7 +431,7 @@ public final class StressScenario {
           s.seed(), ctx);
       Calibration.Profile natural = Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
       ContextTemplates templates = s.templates().isPresent() ? s.templates().get() : s.sampledTemplates()
-          ? ContextTemplates.sample(new FastGeneration(m0, tok, PrecisionPolicy.named("fp32"), ctx),
+          ? ContextTemplates.sample(new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
               s.hparams().contextTemplateLengthParams(), s.seed(), "sampled top-k 5 on the original model, fp32")
           : ContextTemplates.bare();
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
@@ -489,22 +492,58 @@ public final class StressScenario {
     AnomalyTracer anomaly = AnomalyTracer.recording(tc);
     StageTracer stages = new StageTracer(tc);
     OpContext c = ctx.withTracer(CompositeTracer.of(stages, anomaly));
-    FastGeneration gen = new FastGeneration(model, tok, policy, c);
+    GenerateFast gen = new GenerateFast(model, tok, policy, c);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
-    Failure failure = null;
-    int[] nanLoss = null;
-    int nanWeights = -1, multinomial = -1, run = 0;
-    String multinomialMessage = "", last = "";
+    List<EditRequest> requests = new ArrayList<>();
     for (int i = 0; i < edits; i++) {
-      EditRequest req = s.records().get(i % s.records().size());
-      int edit = i + 1;
-      tc.setRecord(i).setStep(-1);
-      stages.enter("rome");
-      Rome.Outcome out = Rome.compute(model, tok, hp, req.forRome(), templates, Rome.Options.of(policy, c), log);
-      stages.enter("rank-one update");
-      Rome.apply(model, out, log);
+      requests.add(s.records().get(i % s.records().size()));
+    }
+    Watch w = new Watch();
+    EditSession.run(model, new RomeEditor(model, tok, hp, templates, null), EditContext.of(policy, c, log).withStages(stages::enter),
+        new EditSession.Plan(requests, 1, true, false), new EditSession.Hooks<Boolean>() {
+          @Override
+          public void beforeEdit(int i) {
+            tc.setRecord(i).setStep(-1);
+          }
+
+          @Override
+          public void beforeWrite(int i, WeightUpdate update) {
+            stages.enter("rank-one update");
+          }
+
+          @Override
+          public Boolean after(EditSession.Applied a, List<Evaluator.Evaluated> pre) {
+            return w.afterEdit(a, s, stages, anomaly, gen, fluencyRng, edits, tag);
+          }
+
+          @Override
+          public boolean stop(Boolean stop) {
+            return stop;
+          }
+        });
+    String report = anomaly.first().map(FirstNonFinite::report).orElse("");
+    return new Outcome(policy.name(), w.run, Optional.ofNullable(w.failure), w.nanLoss, w.nanWeights, w.multinomial,
+        w.multinomialMessage, stages.peak(), w.last, report);
+  }
+
+  /** What one precision's sequential run has seen so far. */
+  private static final class Watch {
+    Failure failure;
+    int[] nanLoss;
+    int nanWeights = -1;
+    int multinomial = -1;
+    int run;
+    String multinomialMessage = "";
+    String last = "";
+
+    /** Checks edit {@code a} and runs its fluency generation; true to stop the run. */
+    boolean afterEdit(
+        EditSession.Applied a, Settings s, StageTracer stages, AnomalyTracer anomaly, GenerateFast gen,
+        SplittableRandom fluencyRng, int edits, String tag) {
+      EditRequest req = a.batch().getFirst();
+      int edit = a.edit() + 1;
       run = edit;
-      for (Rome.LayerUpdate l : out.layers()) {
+      for (Rome.LayerUpdate l : RomeEditor.outcome(a.update()).layers()) {
         for (TargetValue.Step st : l.value().steps()) {
           last = st.logLine(req.forRome().targetNew());
           if (nanLoss == null && !st.finite()) {
@@ -537,26 +576,19 @@ public final class StressScenario {
       }
       s.progress().accept(String.format(Locale.ROOT, "%s edit %d/%d done: %s%s", tag, edit, edits, last,
           failure == null ? "" : " — non-finite since edit " + failure.edit()));
-      if (failure != null && edit - failure.edit() >= s.editsAfterFailure()) {
-        break;
-      }
+      return failure != null && edit - failure.edit() >= s.editsAfterFailure();
     }
-    String report = anomaly.first().map(FirstNonFinite::report).orElse("");
-    return new Outcome(policy.name(), run, Optional.ofNullable(failure), nanLoss, nanWeights, multinomial,
-        multinomialMessage, stages.peak(), last, report);
   }
 
   /**
-   * Stamps the ROME stage on the trace context before each record reaches the anomaly tracer
-   * (compute_u until the first record of the value optimisation, compute_v while steps run, then the
-   * key at the bare prompt that r divides by), and keeps the largest |up_proj| or |silu(gate)·up| (the
-   * two outputs the MLP scale a_l multiplies) of any forward pass, before rounding (so an overflowed
-   * value is counted at its true size).
+   * Stamps the stage on the trace context before each record reaches the anomaly tracer (the stages
+   * ROME reports as it enters them — compute_u, compute_v, the key at the bare prompt that r divides
+   * by — then the rank-one update and the fluency generation), and keeps the largest |up_proj| or
+   * |silu(gate)·up| (the two outputs the MLP scale a_l multiplies) of any forward pass, before
+   * rounding (so an overflowed value is counted at its true size).
    */
   private static final class StageTracer implements Tracer {
     private final TraceContext tc;
-    private String stage = "";
-    private boolean sawStep;
     private double peak;
 
     StageTracer(TraceContext tc) {
@@ -564,8 +596,6 @@ public final class StressScenario {
     }
 
     void enter(String s) {
-      stage = s;
-      sawStep = false;
       tc.setLabel(s);
     }
 
@@ -580,14 +610,6 @@ public final class StressScenario {
 
     @Override
     public void record(OpRecord r) {
-      if (stage.equals("rome")) {
-        if (r.step() >= 0 || r.phase() != Phase.FORWARD) {
-          sawStep = true;
-          tc.setLabel("compute_v");
-        } else {
-          tc.setLabel(sawStep ? "key at the bare prompt" : "compute_u");
-        }
-      }
       String site = r.site().name();
       if (r.phase() == Phase.FORWARD && (site.endsWith("." + Calibration.MLP_PRODUCT) || site.endsWith(".mlp.up_proj"))) {
         Tensor t = r.unrounded() != null ? r.unrounded() : r.output();

@@ -1,6 +1,6 @@
 /**
  * The fp16 NaN reproduction scenarios, the transactional precision fallback and reports.
  *
- * <p>May import: java.base, engine, llama, every editing package.
+ * <p>May import: java.base, tools.jackson, engine, llama, every editing package.
  */
 package io.nanscope.editing.repro;

@@ -1,6 +1,7 @@
 package io.nanscope.editing.request;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,7 +17,7 @@ import tools.jackson.databind.JsonNode;
  *
  * <ul>
  *   <li>KnowEdit ({@code wiki_recent}, {@code wiki_counterfact}, {@code zsre}, {@code wikibio}) as
- *       EasyEdit's {@code KnowEditDataset} maps it (easyedit-facts §5.2): {@code subject} (or
+ *       EasyEdit's {@code KnowEditDataset} maps it (docs/reference/easyedit.md §6): {@code subject} (or
  *       {@code concept}), {@code prompt} (or {@code text}), {@code target_new} (or {@code labels}),
  *       {@code ground_truth} (string, list, or list of alias lists: first alias), {@code rephrase} or
  *       {@code rephrase_prompt}, and every {@code portability} / {@code locality} category, each probe's
@@ -36,6 +37,24 @@ public final class EditDatasets {
   public static final String NEIGHBORHOOD = "neighborhood";
 
   private EditDatasets() {}
+
+  /**
+   * Any of the data sets below, told apart by their field names: zsRE has {@code src} and
+   * {@code alt}, CounterFact {@code locality_prompt}, anything else is read as KnowEdit.
+   */
+  public static List<EditRequest> read(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException("data file " + file + " does not exist; pass --data FILE");
+    }
+    String head = Files.readString(file);
+    if (head.contains("\"src\"") && head.contains("\"alt\"")) {
+      return zsre(file);
+    }
+    if (head.contains("\"locality_prompt\"")) {
+      return counterFact(file);
+    }
+    return knowEdit(file);
+  }
 
   public static List<EditRequest> knowEdit(Path file) throws IOException {
     return knowEdit(file.toString(), JsonRecords.array(file));

@@ -56,7 +56,7 @@ public record EditRequest(
   }
 
   /**
-   * EasyEdit's ROME pre-processing ({@code execute_rome}, easyedit-facts §1.1): the target gets a leading
+   * EasyEdit's ROME pre-processing ({@code execute_rome}, docs/reference/easyedit.md §1): the target gets a leading
    * space unless it is exactly " " (the space is needed for correct tokenisation), and a prompt without
    * {@code {}} has every occurrence of the subject replaced by {@code {}} (Python's {@code str.replace}).
    *

@@ -1,16 +1,13 @@
 package io.nanscope.editing.stats;
 
+import io.nanscope.engine.trace.NpyHeader;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * One array in numpy's {@code .npy} format (NEP 1, versions 1.0–3.0 read, 1.0 written), C order only.
+ * One array in numpy's {@code .npy} format (NEP 1, versions 1.0–3.0 read, 1.0 written, the header by the
+ * engine's {@link NpyHeader}), C order only.
  * Supported dtypes: {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8} and 0-d unicode strings
  * {@code <U}n (how numpy stores a Python str, e.g. ROME's {@code mom2.constructor}).
  *
@@ -21,12 +18,6 @@ import java.util.regex.Pattern;
  * @param data the raw little-endian element bytes, {@code product(shape) * itemsize} of them
  */
 public record NpyArray(String descr, long[] shape, byte[] data) {
-
-  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-  /** numpy aligns the data start to 64 bytes (numpy.lib.format.ARRAY_ALIGN). */
-  private static final int ARRAY_ALIGN = 64;
-  /** numpy leaves room to grow the first axis to 21 digits (numpy.lib.format.GROWTH_AXIS_MAX_DIGITS). */
-  private static final int GROWTH_AXIS_MAX_DIGITS = 21;
 
   public NpyArray {
     shape = shape.clone();
@@ -145,78 +136,25 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
 
   /** The {@code .npy} bytes numpy's {@code np.save} writes for this array (format 1.0). */
   public byte[] toNpy() {
-    StringBuilder dict = new StringBuilder();
-    dict.append("{'descr': '").append(descr).append("', 'fortran_order': False, 'shape': (");
-    for (int i = 0; i < shape.length; i++) {
-      dict.append(shape[i]).append(i == 0 && shape.length == 1 ? "," : "");
-      if (i + 1 < shape.length) {
-        dict.append(", ");
-      }
-    }
-    dict.append("), }");
-    if (shape.length > 0) {
-      // numpy pads so the first axis can later grow to GROWTH_AXIS_MAX_DIGITS digits in place
-      dict.append(" ".repeat(GROWTH_AXIS_MAX_DIGITS - Long.toString(shape[0]).length()));
-    }
-    int preamble = MAGIC.length + 2 + 2;
-    int total = preamble + dict.length() + 1;
-    int pad = ARRAY_ALIGN - total % ARRAY_ALIGN; // numpy pads a full 64 when already aligned
-    dict.append(" ".repeat(pad)).append('\n');
-    byte[] header = dict.toString().getBytes(StandardCharsets.US_ASCII);
-    if (header.length > 0xFFFF) {
-      throw new IllegalArgumentException("npy header of " + header.length + " bytes does not fit format 1.0");
-    }
-    ByteBuffer b = ByteBuffer.allocate(preamble + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);
-    b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) header.length).put(header).put(data);
-    return b.array();
+    byte[] header = NpyHeader.encode(descr, shape);
+    byte[] out = Arrays.copyOf(header, Math.addExact(header.length, data.length));
+    System.arraycopy(data, 0, out, header.length, data.length);
+    return out;
   }
-
-  private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
-  private static final Pattern FORTRAN = Pattern.compile("'fortran_order':\\s*(True|False)");
-  private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
 
   /** Parses {@code .npy} bytes; {@code source} names them in messages. */
   public static NpyArray fromNpy(String source, byte[] bytes) {
-    if (bytes.length < 10 || !Arrays.equals(Arrays.copyOf(bytes, 6), MAGIC)) {
-      throw new IllegalArgumentException(source + ": not a .npy array (no \\x93NUMPY magic)");
-    }
-    ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-    int major = bytes[6];
-    b.position(8);
-    long headerLength =
-        switch (major) {
-          case 1 -> Short.toUnsignedInt(b.getShort());
-          case 2, 3 -> Integer.toUnsignedLong(b.getInt());
-          default -> throw new IllegalArgumentException(source + ": unsupported .npy format version " + major);
-        };
-    int start = b.position();
-    if (start + headerLength > bytes.length) {
-      throw new IllegalArgumentException(source + ": .npy header runs past the end of the data (truncated?)");
-    }
-    String header =
-        new String(bytes, start, (int) headerLength, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-    Matcher descr = DESCR.matcher(header);
-    Matcher fortran = FORTRAN.matcher(header);
-    Matcher shape = SHAPE.matcher(header);
-    if (!descr.find() || !fortran.find() || !shape.find()) {
-      throw new IllegalArgumentException(source + ": .npy header is not a numpy dict: " + header.strip());
-    }
-    String d = descr.group(1).replace("|", "<");
+    NpyHeader h = NpyHeader.decode(source, bytes);
+    String d = h.descr().replace("|", "<");
     if (d.startsWith(">")) {
       throw new IllegalArgumentException(source + ": big-endian dtype " + d + " is not supported; save little-endian");
     }
-    List<Long> dims = new ArrayList<>();
-    for (String part : shape.group(1).split(",")) {
-      if (!part.isBlank()) {
-        dims.add(Long.parseLong(part.strip()));
-      }
-    }
-    long[] dimArray = dims.stream().mapToLong(Long::longValue).toArray();
-    if (fortran.group(1).equals("True") && dimArray.length > 1) {
+    long[] dimArray = h.shape();
+    if (h.fortranOrder() && dimArray.length > 1) {
       throw new IllegalArgumentException(source + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
     }
     long size = Math.multiplyExact(elementCount(dimArray), itemSize(d));
-    long dataStart = start + headerLength;
+    long dataStart = h.dataOffset();
     if (dataStart + size != bytes.length) {
       throw new IllegalArgumentException(
           source + ": .npy data is " + (bytes.length - dataStart) + " bytes, the header promises " + size);

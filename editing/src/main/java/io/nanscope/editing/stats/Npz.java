@@ -1,12 +1,10 @@
 package io.nanscope.editing.stats;
 
+import io.nanscope.engine.io.AtomicFile;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.LocalDateTime;
 import java.util.Enumeration;
 import java.util.LinkedHashMap;
@@ -88,18 +86,7 @@ public final class Npz {
 
   /** Writes atomically: a temporary file beside the target, then a rename, so nothing is half-written. */
   public static void write(Path file, Contents contents) throws IOException {
-    byte[] bytes = toBytes(contents);
-    Path dir = file.toAbsolutePath().getParent();
-    Files.createDirectories(dir);
-    Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-    try {
-      try (OutputStream out = Files.newOutputStream(tmp)) {
-        out.write(bytes);
-      }
-      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
+    AtomicFile.write(file, toBytes(contents));
   }
 
   private static void putStored(ZipOutputStream zip, String name, byte[] data) throws IOException {

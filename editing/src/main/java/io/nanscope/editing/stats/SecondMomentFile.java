@@ -16,8 +16,7 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code mom2_dtype}, shape (dim, dim)), {@code mom2.count} (int64 0-d) and {@code mom2.constructor}
  * (a 0-d str, ignored on load), plus {@code tally}'s {@code sample_size} (int64 0-d), which
  * {@code load_cached_state} compares with the requested sample size before trusting the cache.
- * These keys are from ROME's {@code util/runningstats.py} (§1.3 of easyedit-facts names only the file
- * name); EasyEdit vendors the same module. nanscope adds one non-array entry, {@code provenance.json};
+ * These keys are from ROME's {@code util/runningstats.py} (docs/reference/easyedit.md §3); EasyEdit vendors the same module. nanscope adds one non-array entry, {@code provenance.json};
  * numpy lists it in {@code .files} and nothing in ROME or EasyEdit reads it.
  */
 public final class SecondMomentFile {

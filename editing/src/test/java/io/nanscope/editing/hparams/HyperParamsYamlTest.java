@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 class HyperParamsYamlTest {
 
-  /** easyedit-facts §3, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
+  /** docs/reference/easyedit.md §5, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
   private static final Map<String, Object> ROME_LLAMA_7B = new LinkedHashMap<>();
 
   static {
@@ -116,7 +116,9 @@ class HyperParamsYamlTest {
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
     for (String name :
         List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "rome/stories260K-in-context.yaml",
-            "memit/llama-7b.yaml", "ft/llama-7b.yaml")) {
+            "memit/llama-7b.yaml", "ft/llama-7b.yaml", "memit/stories260K.yaml",
+            "alphaedit/llama-7b.yaml", "alphaedit/stories260K.yaml", "ft/stories260K.yaml",
+            "ft/stories260K-ftm.yaml", "r-rome/llama-7b.yaml", "r-rome/stories260K.yaml")) {
       Path file = config(name);
       LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
       assertThat(loaded.warnings()).as(name).isEmpty();
@@ -160,6 +162,90 @@ class HyperParamsYamlTest {
     assertThat(ft.lr()).isEqualTo(5e-4);
     assertThat(ft.normConstraint()).isEmpty();
     assertThat(ft.objectiveOptimization()).isEqualTo("prompt_last");
+  }
+
+  @Test
+  void alphaEditFilesLoadWithEasyEditsValues() throws IOException {
+    // EasyEdit hparams/AlphaEdit/llama3-8b.yaml (the closest Llama file; none exists for Llama-2)
+    AlphaEditHyperParams a = HyperParamsYaml.readAlphaEdit(config("alphaedit/llama-7b.yaml")).hparams();
+    assertThat(a.layers()).containsExactly(4, 5, 6, 7, 8);
+    assertThat(a.nullspaceThreshold()).isEqualTo(2e-2);
+    assertThat(a.l2()).isEqualTo(1.0);
+    assertThat(a.valueOptimization().clampNormFactor()).isEqualTo(0.75);
+    assertThat(a.valueOptimization().lr()).isEqualTo(0.1);
+    assertThat(a.valueOptimization().weightDecay()).isEqualTo(0.5);
+    assertThat(a.pLoc()).isEqualTo("./null_space_project.pt");
+    AlphaEditHyperParams small = HyperParamsYaml.readAlphaEdit(config("alphaedit/stories260K.yaml")).hparams();
+    MemitHyperParams memit = HyperParamsYaml.readMemit(config("memit/stories260K.yaml")).hparams();
+    assertThat(small.layers()).as("AlphaEdit edits MEMIT's layers").isEqualTo(memit.layers());
+    assertThatThrownBy(() -> HyperParamsYaml.readMemit(config("alphaedit/llama-7b.yaml")))
+        .hasMessageContaining("'alg_name' is \"AlphaEdit\"");
+  }
+
+  /**
+   * EasyEdit's hparams/R-ROME/llama-7b.yaml (HEAD 14cea82) differs from the ROME reference above in
+   * alg_name, model_name and fp16: true (read from the upstream file); its R-ROME keys are absent,
+   * so EasyEdit's defaults apply.
+   */
+  @Test
+  void rRomeLlamaFileHasEasyEditsValuesAndDefaults() throws IOException {
+    Map<String, Object> expected = new LinkedHashMap<>(ROME_LLAMA_7B);
+    expected.put("alg_name", "R-ROME");
+    expected.put("model_name", "./hugging_cache/llama-2-7b");
+    expected.put("fp16", true);
+    Path file = config("r-rome/llama-7b.yaml");
+    assertThat(normalise(HyperParamsYaml.readRaw(file))).isEqualTo(normalise(expected));
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(file);
+    assertThat(loaded.warnings()).isEmpty();
+    assertThat(loaded.hparams().rRome()).hasValue(RRomeKeys.DEFAULTS);
+    assertThat(RRomeKeys.DEFAULTS.templateKeyForU()).isTrue();
+    assertThat(RRomeKeys.DEFAULTS.templateKeyInUpdate()).isTrue();
+    assertThat(HyperParamsYaml.read(file).hparams()).isEqualTo(loaded.hparams());
+  }
+
+  /** The embedded model's R-ROME file is its ROME file with alg_name R-ROME (and the defaults). */
+  @Test
+  void rRomeStories260KDiffersFromRomeOnlyInTheAlgorithm() throws IOException {
+    RomeHyperParams rome = HyperParamsYaml.readRome(config("rome/stories260K.yaml")).hparams();
+    LoadedHparams<RomeHyperParams> r = HyperParamsYaml.readRome(config("r-rome/stories260K.yaml"));
+    assertThat(r.warnings()).isEmpty();
+    Map<String, Object> expected = new LinkedHashMap<>(rome.toYaml());
+    expected.put("alg_name", "R-ROME");
+    RRomeKeys.DEFAULTS.putInto(expected);
+    assertThat(r.hparams().toYaml()).isEqualTo(expected);
+    // ROME files do not take R-ROME's keys: they would be unknown there
+    String withKey = romeYamlWith("model_parallel", "enable_prompt_keys: true");
+    assertThat(HyperParamsYaml.parseRome("x.yaml", withKey).warnings()).singleElement().asString().contains("'enable_prompt_keys'");
+  }
+
+  @Test
+  void rRomeKeyOptionsAreCheckedAsEasyEditAsserts() {
+    String base = romeYamlWith("alg_name", "alg_name: \"R-ROME\"");
+    assertThatThrownBy(() -> HyperParamsYaml.parseRome("r.yaml", base + "enable_prompt_keys: true\n"))
+        .hasMessageContaining("r.yaml: key 'enable_prompt_keys'")
+        .hasMessageContaining("exactly one");
+    RomeHyperParams orig = HyperParamsYaml.parseRome("r.yaml",
+        base + "enable_random_prefix_keys: false\noriginal_implementation: true\n").hparams();
+    assertThat(orig.rRome().orElseThrow().templateKeyForU()).isTrue();
+    assertThat(orig.rRome().orElseThrow().templateKeyInUpdate()).isFalse();
+    assertThat(orig.rRome().orElseThrow().methodName()).isNull();
+  }
+
+  /** FT-M's file is FT-L's with the objective changed, and nothing else. */
+  @Test
+  void ftmFileDiffersFromTheFtlFileOnlyInTheObjective() throws IOException {
+    FtHyperParams ftl = HyperParamsYaml.readFt(config("ft/stories260K.yaml")).hparams();
+    FtHyperParams ftm = HyperParamsYaml.readFt(config("ft/stories260K-ftm.yaml")).hparams();
+    assertThat(ftl.objectiveOptimization()).isEqualTo("prompt_last");
+    Map<String, Object> expected = new LinkedHashMap<>(ftl.toYaml());
+    expected.put("objective_optimization", "target_new");
+    assertThat(ftm.toYaml()).isEqualTo(expected);
+    // EasyEdit's values except model and layer
+    FtHyperParams llama = HyperParamsYaml.readFt(config("ft/llama-7b.yaml")).hparams();
+    Map<String, Object> same = new LinkedHashMap<>(llama.toYaml());
+    same.put("model_name", ftl.modelName());
+    same.put("layers", List.of(3));
+    assertThat(ftl.toYaml()).isEqualTo(same);
   }
 
   private static String romeYamlWith(String replaceKey, String newLine) {

@@ -1,16 +1,19 @@
 package io.nanscope.editing.rome;
 
+import io.nanscope.editing.keys.PyFloat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-import io.nanscope.editing.eval.EditSession;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.request.RomeRequest;
+import io.nanscope.editing.session.EditContext;
+import io.nanscope.editing.session.WeightSnapshot;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.model.Hooks;
@@ -108,9 +111,10 @@ class RomeFormulaTest {
     int[][] probe = {tok.encode("Lily's favorite toy is a", true, false)};
     float[] before = model.forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
         .logits().value().toFloatArray();
-    RomeEditor editor = new RomeEditor(model, tok, fewSteps(), TWO, Rome.Options.of(policy, OpContext.DEFAULT),
-        EditLog.NONE, o -> {});
-    EditSession.Applied applied = editor.apply(EditRequest.of("Lily", "Lily's favorite toy is a", "ball"), 0);
+    RomeEditor editor = new RomeEditor(model, tok, fewSteps(), TWO, null);
+    WeightSnapshot applied = WeightSnapshot.write(model, editor.compute(
+        List.of(EditRequest.of("Lily", "Lily's favorite toy is a", "ball")),
+        EditContext.of(policy, OpContext.DEFAULT, EditLog.NONE)));
     float[] edited = model.forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
         .logits().value().toFloatArray();
     applied.restore();

@@ -1,11 +1,13 @@
 package io.nanscope.editing.rome;
 
+import io.nanscope.editing.keys.PyFloat;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
+import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;

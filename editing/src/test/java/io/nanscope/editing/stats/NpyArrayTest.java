@@ -71,7 +71,7 @@ class NpyArrayTest {
   void malformedInputIsNamed() throws IOException {
     byte[] good = Files.readAllBytes(Fixtures.stats("npy/f4_2x3x4.npy"));
     assertThatThrownBy(() -> NpyArray.fromNpy("x.npy", new byte[] {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}))
-        .hasMessageContaining("x.npy: not a .npy array");
+        .hasMessageContaining("x.npy: not a .npy file");
     assertThatThrownBy(() -> NpyArray.fromNpy("x.npy", Arrays.copyOf(good, good.length - 4)))
         .hasMessageContaining("x.npy: .npy data is 92 bytes, the header promises 96");
     String header = new String(good, 0, 128, java.nio.charset.StandardCharsets.ISO_8859_1);

@@ -1,6 +1,7 @@
 package io.nanscope.engine.autograd;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Site;
 import io.nanscope.engine.trace.Tracer;
@@ -79,13 +80,16 @@ public final class Adam extends ElementwiseOptimizer {
       throw new IllegalArgumentException("Invalid epsilon value: " + eps + " (must be >= 0)");
     }
     if (!(beta1 >= 0 && beta1 < 1)) {
-      throw new IllegalArgumentException("Invalid beta parameter at index 0: " + beta1 + " (needs [0, 1))");
+      throw new IllegalArgumentException(
+          "Invalid beta parameter at index 0: " + beta1 + " (needs [0, 1))");
     }
     if (!(beta2 >= 0 && beta2 < 1)) {
-      throw new IllegalArgumentException("Invalid beta parameter at index 1: " + beta2 + " (needs [0, 1))");
+      throw new IllegalArgumentException(
+          "Invalid beta parameter at index 1: " + beta2 + " (needs [0, 1))");
     }
     if (!(weightDecay >= 0)) {
-      throw new IllegalArgumentException("Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
+      throw new IllegalArgumentException(
+          "Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
     }
     this.lr = lr;
     this.beta1 = beta1;
@@ -98,6 +102,14 @@ public final class Adam extends ElementwiseOptimizer {
   public State state(String name) {
     MutableState s = state.get(name);
     return s == null ? null : new State(s.step, s.expAvg, s.expAvgSq);
+  }
+
+  /** Elements per block of the update (16 KB per FP32 array). */
+  private static final int CHUNK = 4096;
+
+  /** The tensor as one axis (a view), so blocks are slices. */
+  static Tensor flat(Tensor t) {
+    return t.reshape(Shape.of(t.size()));
   }
 
   @Override
@@ -135,38 +147,88 @@ public final class Adam extends ElementwiseOptimizer {
     float[] pU = trace ? new float[ni] : null;
     Tensor denom = trace ? Tensor.zeros(sf, param.shape()) : null;
 
-    for (long i = 0; i < n; i++) {
-      float p = param.get(i);
-      float g = grad.get(i);
+    // In blocks of CHUNK elements: decode, the per-element steps of the loop they replace (each
+    // element alone, the same float operations in the same order), each rounding in bulk
+    // (roundInPlace = format.round per element = Tensor.set then get), encode.
+    Tensor pFlat = flat(param),
+        gFlat = flat(grad),
+        mFlat = flat(s.expAvg),
+        vFlat = flat(s.expAvgSq);
+    boolean smallW1 = Math.abs(w1) < 0.5f;
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      Tensor pv = pFlat.slice(from, from + len), mv = mFlat.slice(from, from + len);
+      Tensor vv = vFlat.slice(from, from + len);
+      float[] p = pv.toFloatArray(), g = gFlat.slice(from, from + len).toFloatArray();
+      float[] m = mv.toFloatArray(), v = vv.toFloatArray();
       if (weightDecay != 0) {
-        g = gf.round(g + wd * p);
+        for (int k = 0; k < len; k++) {
+          g[k] = g[k] + wd * p[k];
+        }
+        gf.roundInPlace(g, 0, len);
       }
-      float m = s.expAvg.get(i);
-      float mNew = Math.abs(w1) < 0.5f ? m + w1 * (g - m) : g - (g - m) * (1 - w1); // torch lerp
-      s.expAvg.set(i, mNew);
-      float v = sf.round(s.expAvgSq.get(i) * b2);
-      float vNew = v + (c2 * g) * g;
-      s.expAvgSq.set(i, vNew);
-      float sq = sf.round((float) Math.sqrt(s.expAvgSq.get(i)));
-      float scaled = sf.round(sq / bc2Sqrt);
-      float dNew = scaled + epsF;
-      float d = sf.round(dNew);
-      float pNew = p + (negStepSize * s.expAvg.get(i)) / d;
-      param.set(i, pNew);
+      for (int k = 0; k < len; k++) { // torch lerp: m becomes the unrounded new exp_avg
+        float gk = g[k], mk = m[k];
+        m[k] = smallW1 ? mk + w1 * (gk - mk) : gk - (gk - mk) * (1 - w1);
+      }
       if (trace) {
-        mU[(int) i] = mNew;
-        vU[(int) i] = vNew;
-        dU[(int) i] = dNew;
-        pU[(int) i] = pNew;
-        denom.set(i, d);
+        System.arraycopy(m, 0, mU, (int) from, len);
       }
+      sf.roundInPlace(m, 0, len); // stored exp_avg
+      for (int k = 0; k < len; k++) {
+        v[k] = v[k] * b2;
+      }
+      sf.roundInPlace(v, 0, len);
+      for (int k = 0; k < len; k++) {
+        v[k] = v[k] + (c2 * g[k]) * g[k];
+      }
+      if (trace) {
+        System.arraycopy(v, 0, vU, (int) from, len);
+      }
+      sf.roundInPlace(v, 0, len); // stored exp_avg_sq
+      float[] d = new float[len];
+      for (int k = 0; k < len; k++) {
+        d[k] = (float) Math.sqrt(v[k]);
+      }
+      sf.roundInPlace(d, 0, len);
+      for (int k = 0; k < len; k++) {
+        d[k] = d[k] / bc2Sqrt;
+      }
+      sf.roundInPlace(d, 0, len);
+      for (int k = 0; k < len; k++) {
+        d[k] = d[k] + epsF;
+      }
+      if (trace) {
+        System.arraycopy(d, 0, dU, (int) from, len);
+      }
+      sf.roundInPlace(d, 0, len); // denom
+      for (int k = 0; k < len; k++) {
+        p[k] = p[k] + (negStepSize * m[k]) / d[k];
+      }
+      if (trace) {
+        System.arraycopy(p, 0, pU, (int) from, len);
+        flat(denom).slice(from, from + len).copyFrom(d);
+      }
+      mv.copyFrom(m); // already rounded: storing rounds again to the same value
+      vv.copyFrom(v);
+      pv.copyFrom(p);
     }
     if (trace) {
       Site site = Site.of("adam", pg.name());
-      OptimizerRecords.report(tracer, site.child("exp_avg"), "lerp", List.of(grad, mBefore), s.expAvg, mU, s.step);
-      OptimizerRecords.report(tracer, site.child("exp_avg_sq"), "mul_addcmul", List.of(grad, vBefore), s.expAvgSq, vU, s.step);
-      OptimizerRecords.report(tracer, site.child("denom"), "sqrt_div_add", List.of(s.expAvgSq), denom, dU, s.step);
-      OptimizerRecords.report(tracer, site, "addcdiv", List.of(pBefore, s.expAvg, denom), param, pU, s.step);
+      OptimizerRecords.report(
+          tracer, site.child("exp_avg"), "lerp", List.of(grad, mBefore), s.expAvg, mU, s.step);
+      OptimizerRecords.report(
+          tracer,
+          site.child("exp_avg_sq"),
+          "mul_addcmul",
+          List.of(grad, vBefore),
+          s.expAvgSq,
+          vU,
+          s.step);
+      OptimizerRecords.report(
+          tracer, site.child("denom"), "sqrt_div_add", List.of(s.expAvgSq), denom, dU, s.step);
+      OptimizerRecords.report(
+          tracer, site, "addcdiv", List.of(pBefore, s.expAvg, denom), param, pU, s.step);
     }
   }
 }

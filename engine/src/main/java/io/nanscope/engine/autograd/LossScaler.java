@@ -49,16 +49,19 @@ public final class LossScaler {
       int growthInterval,
       boolean allowFp16Gradients) {
     if (!(initScale > 0) || Float.isInfinite(initScale)) {
-      throw new IllegalArgumentException("the initial scale must be finite and > 0, got " + initScale);
+      throw new IllegalArgumentException(
+          "the initial scale must be finite and > 0, got " + initScale);
     }
     if (!(growthFactor > 1.0)) {
       throw new IllegalArgumentException("The growth factor must be > 1.0, got " + growthFactor);
     }
     if (!(backoffFactor < 1.0 && backoffFactor > 0)) {
-      throw new IllegalArgumentException("The backoff factor must be < 1.0 (and > 0), got " + backoffFactor);
+      throw new IllegalArgumentException(
+          "The backoff factor must be < 1.0 (and > 0), got " + backoffFactor);
     }
     if (growthInterval <= 0) {
-      throw new IllegalArgumentException("growth_interval must be a positive integer, got " + growthInterval);
+      throw new IllegalArgumentException(
+          "growth_interval must be a positive integer, got " + growthInterval);
     }
     this.scale = initScale;
     this.growthFactor = growthFactor;
@@ -106,10 +109,12 @@ public final class LossScaler {
   public boolean unscale(List<ParamGrad> params) {
     if (unscaled) {
       throw new IllegalStateException(
-          "unscale() has already been called since the last update(): call it at most once per step");
+          "unscale() has already been called since the last update(): call it at most once per"
+              + " step");
     }
     for (ParamGrad pg : params) {
-      ElementwiseOptimizer.requireRoundable(pg.grad().format(), "the gradient of '" + pg.name() + "'");
+      ElementwiseOptimizer.requireRoundable(
+          pg.grad().format(), "the gradient of '" + pg.name() + "'");
       if (pg.grad().format() == FloatFormat.FP16 && !allowFp16Gradients) {
         throw new IllegalArgumentException(
             "Attempting to unscale FP16 gradients ('" + pg.name() + "'): like PyTorch's GradScaler,"
@@ -120,14 +125,22 @@ public final class LossScaler {
     float inv = inverseScale();
     boolean found = false;
     for (ParamGrad pg : params) {
-      Tensor g = pg.grad();
+      Tensor g = Adam.flat(pg.grad());
       long n = g.size();
-      for (long i = 0; i < n; i++) {
-        float v = g.get(i);
-        if (!Float.isFinite(v)) {
-          found = true;
+      for (long from = 0; from < n; from += 4096) { // blocks: decode, check, scale, round once
+        Tensor gv = g.slice(from, Math.min(n, from + 4096));
+        float[] v = gv.toFloatArray();
+        for (float x : v) {
+          if (!Float.isFinite(x)) {
+            found = true;
+          }
         }
-        g.set(i, inv == 1f ? v : v * inv);
+        if (inv != 1f) {
+          for (int k = 0; k < v.length; k++) {
+            v[k] = v[k] * inv;
+          }
+        }
+        gv.copyFrom(v);
       }
     }
     unscaled = true;

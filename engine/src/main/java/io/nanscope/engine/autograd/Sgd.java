@@ -55,10 +55,12 @@ public final class Sgd extends ElementwiseOptimizer {
       throw new IllegalArgumentException("Invalid momentum value: " + momentum + " (must be >= 0)");
     }
     if (!(weightDecay >= 0)) {
-      throw new IllegalArgumentException("Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
+      throw new IllegalArgumentException(
+          "Invalid weight_decay value: " + weightDecay + " (must be >= 0)");
     }
     if (nesterov && (momentum <= 0 || dampening != 0)) {
-      throw new IllegalArgumentException("Nesterov momentum requires a momentum and zero dampening");
+      throw new IllegalArgumentException(
+          "Nesterov momentum requires a momentum and zero dampening");
     }
     this.lr = lr;
     this.momentum = momentum;
@@ -71,6 +73,9 @@ public final class Sgd extends ElementwiseOptimizer {
   public Tensor momentumBuffer(String name) {
     return buffers.get(name);
   }
+
+  /** Elements per block of the update. */
+  private static final int CHUNK = 4096;
 
   @Override
   void step(ParamGrad pg, Tracer tracer) {
@@ -104,30 +109,57 @@ public final class Sgd extends ElementwiseOptimizer {
     float[] pU = trace ? new float[ni] : null;
 
     long n = param.size();
-    for (long i = 0; i < n; i++) {
-      float p = param.get(i);
-      float g = grad.get(i);
+    // In blocks: the per-element steps of the loop they replace, each rounding in bulk
+    // (roundInPlace = format.round per element = Tensor.set then get).
+    Tensor pFlat = Adam.flat(param),
+        gFlat = Adam.flat(grad),
+        bFlat = buf == null ? null : Adam.flat(buf);
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      Tensor pv = pFlat.slice(from, from + len);
+      float[] p = pv.toFloatArray(), g = gFlat.slice(from, from + len).toFloatArray();
       if (weightDecay != 0) {
-        g = gf.round(g + wd * p);
+        for (int k = 0; k < len; k++) {
+          g[k] = g[k] + wd * p[k];
+        }
+        gf.roundInPlace(g, 0, len);
       }
-      if (buf != null) {
-        float b;
+      if (bFlat != null) {
+        Tensor bv = bFlat.slice(from, from + len);
+        float[] b;
         if (first) {
-          b = g;
+          b = g.clone();
         } else {
-          b = sf.round(buf.get(i) * mu) + keep * g;
+          b = bv.toFloatArray();
+          for (int k = 0; k < len; k++) {
+            b[k] = b[k] * mu;
+          }
+          sf.roundInPlace(b, 0, len);
+          for (int k = 0; k < len; k++) {
+            b[k] = b[k] + keep * g[k];
+          }
         }
-        buf.set(i, b);
         if (trace) {
-          bU[(int) i] = b;
+          System.arraycopy(b, 0, bU, (int) from, len);
         }
-        g = nesterov ? gf.round(g + mu * buf.get(i)) : buf.get(i);
+        sf.roundInPlace(b, 0, len); // the stored buffer
+        bv.copyFrom(b);
+        if (nesterov) {
+          for (int k = 0; k < len; k++) {
+            g[k] = g[k] + mu * b[k];
+          }
+          gf.roundInPlace(g, 0, len);
+        } else {
+          g = b;
+        }
       }
-      float pNew = p + negLr * g;
-      param.set(i, pNew);
+      for (int k = 0; k < len; k++) {
+        p[k] = p[k] + negLr * g[k];
+      }
       if (trace) {
-        pU[(int) i] = pNew;
+        System.arraycopy(p, 0, pU, (int) from, len);
       }
+      pv.copyFrom(p);
     }
     if (trace) {
       Site site = Site.of("sgd", pg.name());

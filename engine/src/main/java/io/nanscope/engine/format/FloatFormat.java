@@ -2,6 +2,8 @@ package io.nanscope.engine.format;
 
 import io.nanscope.engine.simd.RoundingKernels;
 import java.lang.foreign.MemorySegment;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Locale;
@@ -158,15 +160,19 @@ public final class FloatFormat {
     if (n.startsWith("custom:")) {
       Integer pBits = null;
       Integer eBits = null;
-      for (String part : n.substring("custom:".length()).split(",")) {
+      for (String part : n.substring("custom:".length()).split(",", -1)) {
         String[] kv = part.strip().split("=", 2);
-        if (kv.length == 2 && kv[1].strip().matches("\\d{1,3}")) {
-          int v = Integer.parseInt(kv[1].strip());
-          switch (kv[0].strip()) {
-            case "p" -> pBits = v;
-            case "e" -> eBits = v;
-            default -> {}
-          }
+        if (kv.length != 2 || !kv[1].strip().matches("\\d{1,3}")) {
+          throw new IllegalArgumentException(
+              "bad custom format '" + text + "': expected one of " + VALID_NAMES);
+        }
+        int v = Integer.parseInt(kv[1].strip());
+        switch (kv[0].strip()) {
+          case "p" -> pBits = pBits == null ? v : duplicate(text, "p");
+          case "e" -> eBits = eBits == null ? v : duplicate(text, "e");
+          default ->
+              throw new IllegalArgumentException("unknown key '" + kv[0].strip() + "' in custom"
+                  + " format '" + text + "' (only p and e): expected one of " + VALID_NAMES);
         }
       }
       if (pBits != null && eBits != null) {
@@ -174,6 +180,12 @@ public final class FloatFormat {
       }
     }
     throw new IllegalArgumentException("unknown format '" + text + "': expected one of " + VALID_NAMES);
+  }
+
+  private static int duplicate(String text, String key) {
+    throw new IllegalArgumentException(
+        "key '" + key + "' given twice in custom format '" + text + "': expected one of "
+            + VALID_NAMES);
   }
 
   public String name() {
@@ -339,15 +351,112 @@ public final class FloatFormat {
       }
       vsHalf = Long.compare(rem, 1L << (shift - 1));
     }
-    boolean up =
-        switch (spec.rounding()) {
-          case NEAREST_EVEN -> vsHalf > 0 || (vsHalf == 0 && (n & 1) != 0);
-          case TOWARD_ZERO -> false;
-          case UP -> !negative;
-          case DOWN -> negative;
-          case STOCHASTIC -> stochasticUp(rem, shift, spec.randomBits(index));
-        };
+    boolean stochasticUp =
+        spec.rounding() == Rounding.STOCHASTIC && stochasticUp(rem, shift, spec.randomBits(index));
+    boolean up = roundsUp(spec.rounding(), negative, n, vsHalf, stochasticUp);
     return Math.scalb((double) (n + (up ? 1 : 0)), quantum);
+  }
+
+  /**
+   * The one rounding decision: whether a magnitude strictly between {@code n} and {@code n + 1}
+   * quanta goes to {@code n + 1}. {@code vsHalf} is the sign of (fraction − ½); {@code
+   * stochasticUp} is the draw's verdict, used only by {@link Rounding#STOCHASTIC}.
+   */
+  private static boolean roundsUp(
+      Rounding mode, boolean negative, long n, int vsHalf, boolean stochasticUp) {
+    return switch (mode) {
+      case NEAREST_EVEN -> vsHalf > 0 || (vsHalf == 0 && (n & 1) != 0);
+      case TOWARD_ZERO -> false;
+      case UP -> !negative;
+      case DOWN -> negative;
+      case STOCHASTIC -> stochasticUp;
+    };
+  }
+
+  /**
+   * Rounds an exact decimal to this format in ONE step, with the class and overflow/underflow
+   * flags: {@code 65519.999999999999999} is below the FP16 midpoint 65520 and rounds to 65504, while
+   * parsing it to double first would give 65520.0 and then infinity. Values of any magnitude are
+   * taken ({@code 1e400} overflows by the format's rules, {@code 1e-400} underflows by them).
+   *
+   * <p>A value that is exactly a double takes the double path, so both paths agree wherever both
+   * apply. Otherwise |x| = N / D exactly (big integers) and the decision uses the exact fraction:
+   * nearest-even compares 2r with D, stochastic rounds up iff U · D < r · 2^64 for the draw's 64
+   * random bits U (the double path's rule, {@code U / 2^64 < fraction}, without truncation).
+   *
+   * @param x the exact value (BigDecimal has no −0: pass ±0 to the double overload)
+   * @return the result; its {@code input} is the double nearest to x (it may be ±inf or 0)
+   */
+  public RoundResult roundWithFlags(BigDecimal x, RoundingSpec spec, long index) {
+    Objects.requireNonNull(x, "x");
+    double nearest = x.doubleValue();
+    if (x.signum() == 0
+        || (Double.isFinite(nearest) && new BigDecimal(nearest).compareTo(x) == 0)) {
+      return roundWithFlags(nearest, spec, index);
+    }
+    boolean negative = x.signum() < 0;
+    double magnitude = roundMagnitude(x.abs(), negative, spec, index);
+    boolean overflow = magnitude > info.maxFinite();
+    double value = finish(magnitude, negative, spec);
+    return new RoundResult(nearest, value, pack(value), classify(value), overflow, value == 0);
+  }
+
+  /** Decimal exponents beyond which a value is below every quantum or above every maxFinite. */
+  private static final int EXACT_DECIMAL_EXPONENT_LIMIT = 400;
+
+  /**
+   * {@link #roundMagnitude(double, boolean, RoundingSpec, long)} for an exact positive decimal that
+   * is not a double. Above 10^400 the result is +inf (above every format's maxFinite and 2^1024:
+   * {@link #finish} applies the overflow rule); below 10^-400 the value lies in (0, ½ quantum) of
+   * every format (the finest quantum is 2^-1074 ≈ 4.9e-324).
+   */
+  private double roundMagnitude(BigDecimal a, boolean negative, RoundingSpec spec, long index) {
+    long decimalExponent = (long) a.precision() - a.scale() - 1; // floor(log10 a)
+    if (decimalExponent > EXACT_DECIMAL_EXPONENT_LIMIT) {
+      return Double.POSITIVE_INFINITY;
+    }
+    if (decimalExponent < -EXACT_DECIMAL_EXPONENT_LIMIT) {
+      int quantum = emin - (p - 1);
+      // fraction a / 2^quantum < 2^-64: the draw rounds up only when all 64 bits are zero
+      boolean stochasticUp =
+          spec.rounding() == Rounding.STOCHASTIC && spec.randomBits(index) == 0;
+      boolean up = roundsUp(spec.rounding(), negative, 0, -1, stochasticUp);
+      return up ? Math.scalb(1.0, quantum) : 0;
+    }
+    BigInteger num = a.unscaledValue();
+    BigInteger den = BigInteger.ONE;
+    if (a.scale() > 0) {
+      den = BigInteger.TEN.pow(a.scale());
+    } else {
+      num = num.multiply(BigInteger.TEN.pow(-a.scale()));
+    }
+    int exponent = num.bitLength() - den.bitLength(); // floor(log2 a) or one more
+    if (compareScaled(num, den, exponent) < 0) {
+      exponent--;
+    }
+    int quantum = Math.max(exponent, emin) - (p - 1);
+    // a / 2^quantum = n + r / d exactly
+    BigInteger numerator = quantum < 0 ? num.shiftLeft(-quantum) : num;
+    BigInteger d = quantum > 0 ? den.shiftLeft(quantum) : den;
+    BigInteger[] qr = numerator.divideAndRemainder(d);
+    long n = qr[0].longValueExact(); // below 2^p
+    BigInteger r = qr[1];
+    if (r.signum() == 0) {
+      return Math.scalb((double) n, quantum);
+    }
+    int vsHalf = r.shiftLeft(1).compareTo(d);
+    boolean stochasticUp = false;
+    if (spec.rounding() == Rounding.STOCHASTIC) {
+      BigInteger u = new BigInteger(Long.toUnsignedString(spec.randomBits(index)));
+      stochasticUp = u.multiply(d).compareTo(r.shiftLeft(64)) < 0;
+    }
+    boolean up = roundsUp(spec.rounding(), negative, n, vsHalf, stochasticUp);
+    return Math.scalb((double) (n + (up ? 1 : 0)), quantum);
+  }
+
+  /** Sign of num/den − 2^e. */
+  private static int compareScaled(BigInteger num, BigInteger den, int e) {
+    return e >= 0 ? num.compareTo(den.shiftLeft(e)) : num.shiftLeft(-e).compareTo(den);
   }
 
   /**

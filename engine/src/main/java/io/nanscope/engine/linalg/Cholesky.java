@@ -69,7 +69,7 @@ public final class Cholesky {
     return x;
   }
 
-  private static int checkSquareSymmetric(double[][] c) {
+  static int checkSquareSymmetric(double[][] c) {
     int n = c.length;
     double max = 0;
     for (int i = 0; i < n; i++) {

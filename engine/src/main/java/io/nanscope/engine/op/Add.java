@@ -3,6 +3,7 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
@@ -24,6 +25,16 @@ public final class Add {
   /** y = a + b, computed in {@code compute}, rounded to {@code output}. */
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor a, Tensor b) {
     Emit.sameShape("add at " + site, "a", a, "b", b);
+    if (Emit.floatPath(p, a, b)) {
+      float[] x = a.toFloatArray();
+      ElementwiseKernels.add(x, 0, b.toFloatArray(), 0, x, 0, x.length);
+      return Emit.output(ctx, site, "add", Phase.FORWARD, p, a.shape(), x, a, b);
+    }
+    return forwardDoubles(ctx, site, p, a, b);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor a, Tensor b) {
     double[] x = a.toDoubleArray(), y = b.toDoubleArray();
     for (int i = 0; i < x.length; i++) {
       x[i] = p.roundCompute(x[i] + y[i]);
@@ -33,7 +44,12 @@ public final class Add {
 
   /** dA = dB = dY, rounded to {@code format}. */
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, FloatFormat format) {
-    return Emit.output(ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
+    if (dy.format() != FloatFormat.FP64 && Emit.roundsFromFloat(format)) {
+      return Emit.output(
+          ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
+    }
+    return Emit.output(
+        ctx, site, "add.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var a, Var b) {
@@ -56,7 +72,16 @@ public final class Add {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     Emit.check(
-        delta.size() == c, "add at " + site + ": delta has " + delta.size() + " elements, x rows have " + c);
+        delta.size() == c,
+        "add at " + site + ": delta has " + delta.size() + " elements, x rows have " + c);
+    if (Emit.floatPath(p, x, delta)) {
+      float[] y = x.toFloatArray(), d = delta.toFloatArray();
+      for (int r : rows) {
+        Emit.check(r >= 0 && r < t, "add at " + site + ": row " + r + " is outside [0, " + t + ")");
+        ElementwiseKernels.add(y, r * c, d, 0, y, r * c, c);
+      }
+      return Emit.output(ctx, site, "add_rows", Phase.FORWARD, p, x.shape(), y, x, delta);
+    }
     double[] y = x.toDoubleArray(), d = delta.toDoubleArray();
     for (int r : rows) {
       Emit.check(r >= 0 && r < t, "add at " + site + ": row " + r + " is outside [0, " + t + ")");

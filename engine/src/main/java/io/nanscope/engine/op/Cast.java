@@ -21,15 +21,27 @@ public final class Cast {
   private Cast() {}
 
   public static Tensor forward(OpContext ctx, Site site, Tensor x, FloatFormat target) {
+    if (x.format() != FloatFormat.FP64 && Emit.roundsFromFloat(target)) { // floats, rounded once
+      return Emit.output(ctx, site, "cast", Phase.FORWARD, target, x.shape(), x.toFloatArray(), x);
+    }
     return Emit.output(ctx, site, "cast", Phase.FORWARD, target, x.shape(), x.toDoubleArray(), x);
   }
 
   public static Tensor backward(OpContext ctx, Site site, Tensor dy, FloatFormat format) {
-    return Emit.output(ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
+    if (dy.format() != FloatFormat.FP64 && Emit.roundsFromFloat(format)) {
+      return Emit.output(
+          ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toFloatArray(), dy);
+    }
+    return Emit.output(
+        ctx, site, "cast.grad", Phase.BACKWARD, format, dy.shape(), dy.toDoubleArray(), dy);
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Var x, FloatFormat target) {
     Tensor y = forward(ctx, site, x.value(), target);
-    return tape.record("cast@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, dy, x.gradFormat())}, x);
+    return tape.record(
+        "cast@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, dy, x.gradFormat())},
+        x);
   }
 }

@@ -21,19 +21,50 @@ public final class Embedding {
   private Embedding() {}
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor table, int[] tokens) {
-    Emit.check(table.shape().rank() == 2, "embedding at " + site + ": table must be (V, C), got " + table.shape());
+    Emit.check(
+        table.shape().rank() == 2,
+        "embedding at " + site + ": table must be (V, C), got " + table.shape());
     long v = table.shape().dim(0);
     int c = Math.toIntExact(table.shape().dim(1));
+    if (table.format() != FloatFormat.FP64 && Emit.roundsFromFloat(p.output())) {
+      float[] x = new float[Math.multiplyExact(tokens.length, c)];
+      for (int t = 0; t < tokens.length; t++) {
+        Emit.check(
+            tokens[t] >= 0 && tokens[t] < v,
+            "embedding at "
+                + site
+                + ": token "
+                + tokens[t]
+                + " at position "
+                + t
+                + " is outside the vocabulary [0, "
+                + v
+                + ")");
+        float[] row = table.slice(tokens[t], tokens[t] + 1).toFloatArray(); // exact decode
+        System.arraycopy(row, 0, x, t * c, c);
+      }
+      return Emit.output(
+          ctx, site, "embedding", Phase.FORWARD, p, Shape.of(tokens.length, c), x, table);
+    }
     double[] x = new double[Math.multiplyExact(tokens.length, c)];
     for (int t = 0; t < tokens.length; t++) {
       Emit.check(
           tokens[t] >= 0 && tokens[t] < v,
-          "embedding at " + site + ": token " + tokens[t] + " at position " + t + " is outside the vocabulary [0, " + v + ")");
+          "embedding at "
+              + site
+              + ": token "
+              + tokens[t]
+              + " at position "
+              + t
+              + " is outside the vocabulary [0, "
+              + v
+              + ")");
       for (int j = 0; j < c; j++) {
         x[t * c + j] = table.getDouble((long) tokens[t] * c + j);
       }
     }
-    return Emit.output(ctx, site, "embedding", Phase.FORWARD, p, Shape.of(tokens.length, c), x, table);
+    return Emit.output(
+        ctx, site, "embedding", Phase.FORWARD, p, Shape.of(tokens.length, c), x, table);
   }
 
   /** dE (V, C): the rows of dX scattered to their tokens, rounded to {@code format}. */

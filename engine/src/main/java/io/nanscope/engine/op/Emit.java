@@ -47,12 +47,135 @@ final class Emit {
     if (ctx.tracer().enabled()) {
       Tensor unrounded = null;
       if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-        unrounded = Tensor.zeros(FloatFormat.FP32, shape);
+        float[] f = new float[values.length];
         for (int i = 0; i < values.length; i++) {
-          unrounded.set(i, (float) values[i]);
+          f[i] = (float) values[i];
         }
+        unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, f); // = set(i, (float) v), in bulk
       }
       ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+    }
+    return out;
+  }
+
+  /**
+   * Whether an op may run on float arrays instead of doubles: its element-wise intermediates are
+   * FP32 ({@code compute}), its output is a format a float rounds to ({@link #roundsFromFloat}),
+   * and no input is FP64 (so every input value is a float). Then every intermediate the double path
+   * computes is an FP32 value, each formed by one correctly rounded operation on floats (see {@code
+   * engine.simd.ElementwiseKernels}), and the float path gives the same bits.
+   */
+  static boolean floatPath(Precision p, Tensor... inputs) {
+    return floatPath(p, p.output(), inputs);
+  }
+
+  /**
+   * {@link #floatPath(Precision, Tensor...)} for a result rounded to {@code out} (a gradient
+   * format).
+   */
+  static boolean floatPath(Precision p, FloatFormat out, Tensor... inputs) {
+    if (p.compute() != FloatFormat.FP32 || !roundsFromFloat(out)) {
+      return false;
+    }
+    for (Tensor t : inputs) {
+      if (t.format() == FloatFormat.FP64) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether rounding a float to {@code f} is defined on floats ({@code FloatFormat.round(float)}):
+   * FP32, and every format whose values are all floats (p ≤ 24, at most 8 exponent bits). FP64 is
+   * left to the double path.
+   */
+  static boolean roundsFromFloat(FloatFormat f) {
+    return f == FloatFormat.FP32
+        || (f.info().precisionBits() <= 24 && f.info().exponentBits() <= 8);
+  }
+
+  /**
+   * Rounds {@code a[from, to)} in place to {@code p.output()} with {@code p.rounding()}, element i
+   * drawing stochastic bits {@code index0 + i − from}: the float form of {@code p.roundOutput(v,
+   * index)} for intermediates an op materialises in its output format (RMSNorm's x̂, SwiGLU's
+   * silu(g)). A NaN may come out with another payload than the double path's; every NaN is made
+   * canonical when stored, so no stored bit differs.
+   */
+  static void roundOutput(Precision p, float[] a, int from, int to, long index0) {
+    FloatFormat f = p.output();
+    if (p.rounding().isIeeeDefault()) {
+      if (f != FloatFormat.FP32) {
+        f.roundInPlace(a, from, to); // FP16/BF16: the vector kernels; = f.round(float) each
+      }
+      return;
+    }
+    for (int i = from; i < to; i++) {
+      a[i] = (float) Precision.round(f, p.rounding(), a[i], index0 + i - from);
+    }
+  }
+
+  /**
+   * {@link #output(OpContext, Site, String, Phase, Precision, Shape, double[], Tensor...)} on
+   * floats.
+   */
+  static Tensor output(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Precision p,
+      Shape shape,
+      float[] values,
+      Tensor... inputs) {
+    return output(ctx, site, op, phase, p.output(), p.rounding(), shape, values, inputs);
+  }
+
+  /** Rounds float values to {@code format} nearest-even (gradients, casts). */
+  static Tensor output(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      Shape shape,
+      float[] values,
+      Tensor... inputs) {
+    return output(ctx, site, op, phase, format, RoundingSpec.NEAREST_EVEN, shape, values, inputs);
+  }
+
+  /**
+   * The float form of the double {@code output}: the same bits, since each value is a float and
+   * {@code Tensor.ofFloats} rounds it once exactly as {@code ofDoubles} rounds its widened double.
+   * {@code values} is overwritten.
+   */
+  private static Tensor output(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      RoundingSpec spec,
+      Shape shape,
+      float[] values,
+      Tensor... inputs) {
+    boolean traced = ctx.tracer().enabled();
+    Tensor unrounded = null;
+    if (traced && format != FloatFormat.FP32 && format != FloatFormat.FP64) {
+      unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, values.clone());
+    }
+    Tensor out;
+    if (spec.isIeeeDefault()) {
+      out = Tensor.ofFloats(format, shape, values);
+    } else {
+      out = Tensor.zeros(format, shape);
+      for (int i = 0; i < values.length; i++) {
+        out.setDouble(i, Precision.round(format, spec, values[i], i));
+      }
+    }
+    if (traced) {
+      ctx.tracer()
+          .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
     }
     return out;
   }
@@ -61,7 +184,16 @@ final class Emit {
   static void sameShape(String op, String aName, Tensor a, String bName, Tensor b) {
     if (!a.shape().equals(b.shape())) {
       throw new IllegalArgumentException(
-          op + ": " + aName + " is " + a.shape() + " but " + bName + " is " + b.shape() + "; they must match");
+          op
+              + ": "
+              + aName
+              + " is "
+              + a.shape()
+              + " but "
+              + bName
+              + " is "
+              + b.shape()
+              + "; they must match");
     }
   }
 

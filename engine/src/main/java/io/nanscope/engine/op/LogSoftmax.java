@@ -3,6 +3,8 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
+import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -23,6 +25,31 @@ public final class LogSoftmax {
   private LogSoftmax() {}
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
+    int n = Math.toIntExact(x.shape().cols());
+    int rows = Math.toIntExact(x.shape().rows());
+    if (Softmax.floatRows(p, p.output(), x)) {
+      float[] xv = x.toFloatArray(), e = new float[n];
+      for (int r = 0; r < rows; r++) {
+        int o = r * n;
+        float m = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+          m = Math.max(m, xv[o + j]);
+        }
+        ElementwiseKernels.subtract(xv, o, m, xv, o, n);
+        Kernels.mathExp(xv, o, e, 0, n);
+        float s = 0f;
+        for (int j = 0; j < n; j++) {
+          s += e[j]; // sequential FP32 sum, index 0 first
+        }
+        ElementwiseKernels.subtract(xv, o, (float) Math.log(s), xv, o, n);
+      }
+      return Emit.output(ctx, site, "log_softmax", Phase.FORWARD, p, x.shape(), xv, x);
+    }
+    return forwardDoubles(ctx, site, p, x);
+  }
+
+  /** The double path (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     int n = Math.toIntExact(x.shape().cols());
     int rows = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), e = new double[n], y = new double[xv.length];
@@ -47,6 +74,30 @@ public final class LogSoftmax {
   public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
+    if (Softmax.floatRows(p, format, dy, y)) {
+      float[] yv = y.toFloatArray(), g = dy.toFloatArray();
+      Kernels.mathExp(yv, 0, yv, 0, yv.length); // softmax = (float) Math.exp(y)
+      for (int r = 0; r < rows; r++) {
+        int o = r * n;
+        float s = 0f;
+        for (int j = 0; j < n; j++) {
+          s += g[o + j];
+        }
+        for (int i = 0; i < n; i++) {
+          g[o + i] = g[o + i] - yv[o + i] * s;
+        }
+      }
+      return Emit.output(
+          ctx, site, "log_softmax.grad", Phase.BACKWARD, format, y.shape(), g, dy, y);
+    }
+    return backwardDoubles(ctx, site, p, dy, y, format);
+  }
+
+  /** The double path (any precision; the float path's oracle in the tests). */
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+    int n = Math.toIntExact(y.shape().cols());
+    int rows = Math.toIntExact(y.shape().rows());
     double[] yv = y.toDoubleArray(), g = dy.toDoubleArray(), dx = new double[yv.length];
     for (int r = 0; r < rows; r++) {
       double s = Reduce.sum(p.accumulate(), g, r * n, 1, n);
@@ -61,6 +112,9 @@ public final class LogSoftmax {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "log_softmax@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())}, x);
+        "log_softmax@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())},
+        x);
   }
 }

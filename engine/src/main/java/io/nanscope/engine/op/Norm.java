@@ -24,6 +24,21 @@ public final class Norm {
   private Norm() {}
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
+    if (p.compute() == FloatFormat.FP32
+        && p.accumulate() == FloatFormat.FP32
+        && x.format() != FloatFormat.FP64) {
+      float s = 0f;
+      for (float v : x.toFloatArray()) {
+        s += v * v; // FP32 square, sequential FP32 sum: the double path's roundings and order
+      }
+      double n = (float) Math.sqrt(s);
+      return Emit.output(ctx, site, "norm", Phase.FORWARD, p, Shape.of(), new double[] {n}, x);
+    }
+    return forwardDoubles(ctx, site, p, x);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     for (int i = 0; i < v.length; i++) {
       v[i] = p.roundCompute(v[i] * v[i]);
@@ -37,6 +52,28 @@ public final class Norm {
       OpContext ctx, Site site, Precision p, Tensor dNorm, Tensor x, Tensor norm, FloatFormat format) {
     double n = norm.getDouble(0);
     double g = n == 0 ? 0 : p.roundCompute(dNorm.getDouble(0) / n);
+    if (Emit.floatPath(p, format, x) && (float) g == g) { // g is a float under FP32 compute
+      float[] v = x.toFloatArray();
+      float gf = (float) g;
+      for (int i = 0; i < v.length; i++) {
+        v[i] = v[i] * gf;
+      }
+      return Emit.output(ctx, site, "norm.grad", Phase.BACKWARD, format, x.shape(), v, dNorm, x);
+    }
+    return backwardDoubles(ctx, site, p, dNorm, x, norm, format);
+  }
+
+  /** The double path (any precision; the float path's oracle in the tests). */
+  static Tensor backwardDoubles(
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dNorm,
+      Tensor x,
+      Tensor norm,
+      FloatFormat format) {
+    double n = norm.getDouble(0);
+    double g = n == 0 ? 0 : p.roundCompute(dNorm.getDouble(0) / n);
     double[] v = x.toDoubleArray();
     for (int i = 0; i < v.length; i++) {
       v[i] = p.roundCompute(v[i] * g);
@@ -47,6 +84,9 @@ public final class Norm {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor n = forward(ctx, site, p, x.value());
     return tape.record(
-        "norm@" + site, n, (dn, needs) -> new Tensor[] {backward(ctx, site, p, dn, x.value(), n, x.gradFormat())}, x);
+        "norm@" + site,
+        n,
+        (dn, needs) -> new Tensor[] {backward(ctx, site, p, dn, x.value(), n, x.gradFormat())},
+        x);
   }
 }

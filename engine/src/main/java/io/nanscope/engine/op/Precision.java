@@ -6,7 +6,7 @@ import java.util.Objects;
 
 /**
  * How one op rounds: the format of its output, of its running sums, and of its element-wise
- * intermediates. Always passed to an op as an argument (STYLE.md rule 4); a {@link PrecisionPolicy}
+ * intermediates. Always passed to an op as an argument (docs/architecture.md, design rules); a {@link PrecisionPolicy}
  * picks one per op kind and site.
  *
  * <ul>
@@ -23,7 +23,7 @@ import java.util.Objects;
  *
  * <p>Arithmetic: each + − × ÷ √ is computed in double from values of at most FP32 precision and
  * then rounded once to the target format; for FP32 targets the double result is already correctly
- * rounded in double and 53 ≥ 2·24+2 makes the second rounding harmless (numerics-facts §0.1), so
+ * rounded in double and 53 ≥ 2·24+2 makes the second rounding harmless (docs/reference/numerics.md §1), so
  * the result is the correctly rounded one. {@code exp} and
  * {@code log} are {@link Math#exp}/{@link Math#log} (within 1 ulp of double) rounded the same way.
  *

@@ -3,6 +3,7 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -31,7 +32,50 @@ public final class RmsNorm {
   public static Forward forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
-    Emit.check(w.size() == c, "rmsnorm at " + site + ": weight has " + w.size() + " elements, x rows have " + c);
+    Emit.check(
+        w.size() == c,
+        "rmsnorm at " + site + ": weight has " + w.size() + " elements, x rows have " + c);
+    if (Emit.floatPath(p, x, w) && p.accumulate() == FloatFormat.FP32) {
+      return forwardFloats(ctx, site, p, x, w, eps, t, c);
+    }
+    return forwardDoubles(ctx, site, p, x, w, eps);
+  }
+
+  /**
+   * The float path (compute and accumulate FP32), the double path's steps in the same order: the
+   * squares and their sum sequentially in FP32 ({@code s += x·x}, index 0 first, as {@link
+   * Reduce#sum} does in FP32), the mean as an FP32 quotient (C is exact in FP32), the rsqrt as
+   * {@code 1.0 / Math.sqrt} in double rounded once to FP32 (as before), then x·rstd, x̂ rounded to
+   * the output format and w·x̂ through the vector kernels.
+   */
+  private static Forward forwardFloats(
+      OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps, int t, int c) {
+    float[] xv = x.toFloatArray(), wv = w.toFloatArray();
+    double[] rstd = new double[t];
+    float e = (float) eps;
+    for (int r = 0; r < t; r++) {
+      int o = r * c;
+      float s = 0f;
+      for (int j = 0; j < c; j++) {
+        float v = xv[o + j];
+        s += v * v; // sequential: the order of the double path's FP32 sum
+      }
+      float mean = s / c;
+      float rs = (float) (1.0 / Math.sqrt(mean + e));
+      rstd[r] = rs;
+      ElementwiseKernels.scale(rs, xv, o, xv, o, c);
+      Emit.roundOutput(p, xv, o, o + c, o);
+      ElementwiseKernels.mul(wv, 0, xv, o, xv, o, c);
+    }
+    Tensor y = Emit.output(ctx, site, "rmsnorm", Phase.FORWARD, p, x.shape(), xv, x, w);
+    return new Forward(y, rstd);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Forward forwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
+    int c = Math.toIntExact(x.shape().cols());
+    int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), sq = new double[c], rstd = new double[t];
     double e = p.roundCompute(eps);
     for (int r = 0; r < t; r++) {
@@ -52,6 +96,45 @@ public final class RmsNorm {
   /** dX = rstd·(g − x̂·mean(g ⊙ x̂)), g = dY ⊙ w; rounded to {@code format}. */
   public static Tensor backwardInput(
       OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
+    int c = Math.toIntExact(x.shape().cols());
+    int t = Math.toIntExact(x.shape().rows());
+    if (Emit.floatPath(p, format, dy, x, w)
+        && p.accumulate() == FloatFormat.FP32
+        && allFloats(rstd)) {
+      float[] xv = x.toFloatArray(), wv = w.toFloatArray(), gv = dy.toFloatArray();
+      float[] g = new float[c], xhat = new float[c];
+      for (int r = 0; r < t; r++) {
+        int o = r * c;
+        float rs = (float) rstd[r];
+        ElementwiseKernels.scale(rs, xv, o, xhat, 0, c); // x·rstd (commutative)
+        ElementwiseKernels.mul(gv, o, wv, 0, g, 0, c);
+        float s = 0f;
+        for (int j = 0; j < c; j++) {
+          s += g[j] * xhat[j]; // sequential FP32 sum of the FP32 products, as Reduce.sum
+        }
+        float m = s / c;
+        for (int j = 0; j < c; j++) {
+          gv[o + j] = rs * (g[j] - xhat[j] * m);
+        }
+      }
+      return Emit.output(ctx, site, "rmsnorm.dx", Phase.BACKWARD, format, x.shape(), gv, dy, x, w);
+    }
+    return backwardInputDoubles(ctx, site, p, dy, x, w, rstd, format);
+  }
+
+  /**
+   * The double path of {@link #backwardInput} (any precision; the float path's oracle in the
+   * tests).
+   */
+  static Tensor backwardInputDoubles(
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), gv = dy.toDoubleArray();
@@ -75,6 +158,40 @@ public final class RmsNorm {
       OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
+    if (Emit.floatPath(p, format, dy, x)
+        && Emit.roundsFromFloat(p.output())
+        && p.accumulate() == FloatFormat.FP32
+        && allFloats(rstd)) {
+      float[] xv = x.toFloatArray(), gv = dy.toFloatArray(), dw = new float[c];
+      for (int r = 0; r < t; r++) {
+        int o = r * c;
+        ElementwiseKernels.scale((float) rstd[r], xv, o, xv, o, c);
+        Emit.roundOutput(p, xv, o, o + c, o);
+        ElementwiseKernels.mul(gv, o, xv, o, xv, o, c);
+        for (int j = 0; j < c; j++) {
+          dw[j] += xv[o + j]; // column j summed over rows 0, 1, … as Reduce.sum(…, j, c, t)
+        }
+      }
+      return Emit.output(ctx, site, "rmsnorm.dw", Phase.BACKWARD, format, w.shape(), dw, dy, x);
+    }
+    return backwardWeightDoubles(ctx, site, p, dy, x, w, rstd, format);
+  }
+
+  /**
+   * The double path of {@link #backwardWeight} (any precision; the float path's oracle in the
+   * tests).
+   */
+  static Tensor backwardWeightDoubles(
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
+    int c = Math.toIntExact(x.shape().cols());
+    int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), gv = dy.toDoubleArray(), terms = new double[xv.length];
     for (int r = 0; r < t; r++) {
       for (int j = 0; j < c; j++) {
@@ -87,6 +204,18 @@ public final class RmsNorm {
       dw[j] = Reduce.sum(p.accumulate(), terms, j, c, t);
     }
     return Emit.output(ctx, site, "rmsnorm.dw", Phase.BACKWARD, format, w.shape(), dw, dy, x);
+  }
+
+  /**
+   * Whether every rstd is a float (an FP32-compute forward's), so the float backward may read it.
+   */
+  private static boolean allFloats(double[] v) {
+    for (double d : v) {
+      if ((float) d != d && !Double.isNaN(d)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x, Var w, double eps) {

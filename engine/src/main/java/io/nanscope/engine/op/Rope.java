@@ -64,15 +64,107 @@ public final class Rope {
     return y;
   }
 
+  /**
+   * {@link #rotate} on floats, for compute FP32 (every input a float), or compute FP16/BF16 with x
+   * stored in the compute format. The angles, cos and sin are computed exactly as there (double,
+   * rounded once to the compute format). FP32: each product and the sum are FP32 operations on
+   * floats, equal to the double path's rounded doubles (see {@code ElementwiseKernels}). 16-bit
+   * compute: both factors of each product are compute-format values, so the product is exact in
+   * FP32 (FP16: 22 significant bits, never below 2^-48; BF16: 16 bits, and where it falls below
+   * FP32's normal range any inexact FP32 rounding happens under 2^-134, where BF16 rounds to ±0
+   * either way); the sum of two compute-format values is rounded to FP32 and then to the compute
+   * format, which equals the single rounding because 24 ≥ 2p + 2 (p = 11, 8; Figueroa 1995).
+   */
+  private static float[] rotateFloats(
+      Precision p,
+      float[] x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
+      boolean forward) {
+    int t = positions.length;
+    int hd = x.length / Math.max(1, t);
+    int d = hd / heads;
+    FloatFormat cf = p.compute();
+    boolean narrow = cf != FloatFormat.FP32;
+    FloatFormat af = FloatFormat.FP32;
+    float[] y = new float[x.length];
+    for (int r = 0; r < t; r++) {
+      for (int i = 0; i < d / 2; i++) {
+        double invFreq =
+            Precision.round(
+                af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
+        double angle = Precision.round(af, positions[r] * invFreq);
+        float c = (float) p.roundCompute(Math.cos(angle));
+        float s = (float) p.roundCompute(forward ? Math.sin(angle) : -Math.sin(angle));
+        for (int h = 0; h < heads; h++) {
+          int ia = r * hd + h * d + (layout == Layout.INTERLEAVED ? 2 * i : i);
+          int ib = layout == Layout.INTERLEAVED ? ia + 1 : ia + d / 2;
+          float a = x[ia], b = x[ib];
+          if (narrow) {
+            y[ia] = cf.round(cf.round(a * c) - cf.round(b * s));
+            y[ib] = cf.round(cf.round(b * c) + cf.round(a * s));
+          } else {
+            y[ia] = a * c - b * s;
+            y[ib] = b * c + a * s;
+          }
+        }
+      }
+    }
+    return y;
+  }
+
+  /**
+   * Whether {@link #rotateFloats} gives the double path's bits for this precision, input and output
+   * format.
+   */
+  private static boolean floatPath(Precision p, Tensor x, FloatFormat out) {
+    FloatFormat cf = p.compute();
+    if (cf == FloatFormat.FP32) {
+      return Emit.floatPath(p, out, x);
+    }
+    return (cf == FloatFormat.FP16 || cf == FloatFormat.BF16)
+        && x.format() == cf
+        && Emit.roundsFromFloat(out);
+  }
+
   private static void check(Site site, Tensor x, int heads, int[] positions) {
     long t = x.shape().rows(), hd = x.shape().cols();
-    Emit.check(t == positions.length, "rope at " + site + ": " + positions.length + " positions for " + t + " rows");
-    Emit.check(heads > 0 && hd % heads == 0 && (hd / heads) % 2 == 0,
-        "rope at " + site + ": rows of " + hd + " do not split into " + heads + " heads of even size");
+    Emit.check(
+        t == positions.length,
+        "rope at " + site + ": " + positions.length + " positions for " + t + " rows");
+    Emit.check(
+        heads > 0 && hd % heads == 0 && (hd / heads) % 2 == 0,
+        "rope at "
+            + site
+            + ": rows of "
+            + hd
+            + " do not split into "
+            + heads
+            + " heads of even size");
   }
 
   public static Tensor forward(
       OpContext ctx, Site site, Precision p, Tensor x, int heads, int[] positions, double base, Layout layout) {
+    check(site, x, heads, positions);
+    if (floatPath(p, x, p.output())) {
+      float[] y = rotateFloats(p, x.toFloatArray(), heads, positions, base, layout, true);
+      return Emit.output(ctx, site, "rope", Phase.FORWARD, p, x.shape(), y, x);
+    }
+    return forwardDoubles(ctx, site, p, x, heads, positions, base, layout);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout) {
     check(site, x, heads, positions);
     double[] y = rotate(p, x.toDoubleArray(), heads, positions, base, layout, true);
     return Emit.output(ctx, site, "rope", Phase.FORWARD, p, x.shape(), y, x);
@@ -80,6 +172,23 @@ public final class Rope {
 
   public static Tensor backward(
       OpContext ctx, Site site, Precision p, Tensor dy, int heads, int[] positions, double base, Layout layout,
+      FloatFormat format) {
+    if (floatPath(p, dy, format)) {
+      float[] dx = rotateFloats(p, dy.toFloatArray(), heads, positions, base, layout, false);
+      return Emit.output(ctx, site, "rope.grad", Phase.BACKWARD, format, dy.shape(), dx, dy);
+    }
+    return backwardDoubles(ctx, site, p, dy, heads, positions, base, layout, format);
+  }
+
+  static Tensor backwardDoubles(
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
       FloatFormat format) {
     double[] dx = rotate(p, dy.toDoubleArray(), heads, positions, base, layout, false);
     return Emit.output(ctx, site, "rope.grad", Phase.BACKWARD, format, dy.shape(), dx, dy);

@@ -3,6 +3,8 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
+import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -38,7 +40,35 @@ public final class Silu {
     return p.roundCompute(s * p.roundCompute(1.0 + p.roundCompute(x * p.roundCompute(1.0 - s))));
   }
 
+  /**
+   * {@code d[i] = σ(x)·(1 + x·(1−σ(x)))} for x = {@code x[i]}, every step in FP32, in place of x:
+   * the float form of {@link #siluDerivative} with compute = FP32 ({@code 1.0 / v} in double
+   * rounded to FP32 equals the FP32 quotient, see {@code ElementwiseKernels}).
+   */
+  static void siluDerivative(float[] x, float[] d, int n) {
+    float[] e = new float[n];
+    for (int i = 0; i < n; i++) {
+      e[i] = -x[i];
+    }
+    Kernels.mathExp(e, 0, e, 0, n); // (float) Math.exp(−x), bit for bit
+    for (int i = 0; i < n; i++) {
+      float v = x[i];
+      float s = 1f / (1f + e[i]);
+      d[i] = s * (1f + v * (1f - s));
+    }
+  }
+
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
+    if (Emit.floatPath(p, x)) {
+      float[] v = x.toFloatArray();
+      ElementwiseKernels.silu(v, 0, v, 0, v.length, new float[v.length]);
+      return Emit.output(ctx, site, "silu", Phase.FORWARD, p, x.shape(), v, x);
+    }
+    return forwardDoubles(ctx, site, p, x);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     double[] v = x.toDoubleArray();
     for (int i = 0; i < v.length; i++) {
       v[i] = silu(p, v[i]);
@@ -47,6 +77,17 @@ public final class Silu {
   }
 
   public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
+    if (Emit.floatPath(p, format, dy, x)) {
+      float[] g = dy.toFloatArray(), d = x.toFloatArray();
+      siluDerivative(d, d, d.length);
+      ElementwiseKernels.mul(g, 0, d, 0, g, 0, g.length);
+      return Emit.output(ctx, site, "silu.grad", Phase.BACKWARD, format, x.shape(), g, dy, x);
+    }
+    return backwardDoubles(ctx, site, p, dy, x, format);
+  }
+
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
     double[] g = dy.toDoubleArray(), v = x.toDoubleArray();
     for (int i = 0; i < g.length; i++) {
       g[i] = p.roundCompute(g[i] * siluDerivative(p, v[i]));
@@ -57,6 +98,9 @@ public final class Silu {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "silu@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, x.value(), x.gradFormat())}, x);
+        "silu@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, x.value(), x.gradFormat())},
+        x);
   }
 }

@@ -3,6 +3,8 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
+import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -26,6 +28,10 @@ public final class Softmax {
 
   /** One row: out[oo + j] = softmax(x[xo … xo+n))_j in {@code compute}, not yet rounded to output. */
   static void row(Precision p, double[] x, int xo, int n, double[] out, int oo) {
+    if (p.compute() == FloatFormat.FP32 && p.accumulate() == FloatFormat.FP32) {
+      rowFp32(x, xo, n, out, oo);
+      return;
+    }
     double m = Double.NEGATIVE_INFINITY;
     for (int j = 0; j < n; j++) {
       m = Math.max(m, x[xo + j]); // Math.max propagates NaN
@@ -39,15 +45,85 @@ public final class Softmax {
     }
   }
 
+  /**
+   * {@link #row} with compute and accumulate FP32 on double arrays (attention's scores): the same
+   * steps with the roundings written out ({@code Precision.round(FP32, v)} is {@code (float) v},
+   * {@link Reduce#sum} in FP32 is a sequential float sum of {@code (float) a[i]}), so no
+   * per-element format dispatch; the values need not be floats.
+   */
+  private static void rowFp32(double[] x, int xo, int n, double[] out, int oo) {
+    double m = Double.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      m = Math.max(m, x[xo + j]);
+    }
+    float s = 0f;
+    for (int j = 0; j < n; j++) {
+      float d = (float) (x[xo + j] - m);
+      // e^d < 2^-150 (half FP32's smallest subnormal) for d ≤ −104, so (float) Math.exp(d) is +0:
+      // masked scores (finfo.min) skip the call. NaN fails the test and goes through exp.
+      float e = d <= -104f ? 0f : (float) Math.exp(d);
+      out[oo + j] = e;
+      s += e;
+    }
+    for (int j = 0; j < n; j++) {
+      out[oo + j] = (float) (out[oo + j] / s);
+    }
+  }
+
+  /**
+   * {@link #row} with compute and accumulate FP32, on floats: the max as before ({@code Math.max}
+   * propagates NaN and orders −0 below +0 for float as for double), then x − m, {@code (float)
+   * Math.exp} (bit for bit through {@link Kernels#mathExp}), the sequential FP32 sum and the
+   * quotients.
+   */
+  static void rowFloats(float[] x, int xo, int n, float[] out, int oo) {
+    float m = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      m = Math.max(m, x[xo + j]);
+    }
+    ElementwiseKernels.subtract(x, xo, m, out, oo, n);
+    Kernels.mathExp(out, oo, out, oo, n);
+    float s = 0f;
+    for (int j = 0; j < n; j++) {
+      s += out[oo + j]; // sequential, index 0 first: Reduce.sum's FP32 order
+    }
+    ElementwiseKernels.divide(out, oo, s, out, oo, n);
+  }
+
+  /** Whether the float forms of the rows apply: compute and accumulate FP32, no FP64 input. */
+  static boolean floatRows(Precision p, FloatFormat out, Tensor... inputs) {
+    return p.accumulate() == FloatFormat.FP32 && Emit.floatPath(p, out, inputs);
+  }
+
   /** One row of the backward: out[oo + i] = y_i·(dy_i − Σ_j dy_j·y_j) in {@code compute}. */
   static void rowBackward(Precision p, double[] y, int yo, double[] dy, int go, int n, double[] out, int oo) {
     double dot = Reduce.dot(p.accumulate(), dy, go, 1, y, yo, 1, n);
+    if (p.compute() == FloatFormat.FP32) { // the roundings written out, as in rowFp32
+      for (int i = 0; i < n; i++) {
+        out[oo + i] = (float) (y[yo + i] * (double) (float) (dy[go + i] - dot));
+      }
+      return;
+    }
     for (int i = 0; i < n; i++) {
       out[oo + i] = p.roundCompute(y[yo + i] * p.roundCompute(dy[go + i] - dot));
     }
   }
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
+    int n = Math.toIntExact(x.shape().cols());
+    int rows = Math.toIntExact(x.shape().rows());
+    if (floatRows(p, p.output(), x)) {
+      float[] xv = x.toFloatArray();
+      for (int r = 0; r < rows; r++) {
+        rowFloats(xv, r * n, n, xv, r * n);
+      }
+      return Emit.output(ctx, site, "softmax", Phase.FORWARD, p, x.shape(), xv, x);
+    }
+    return forwardDoubles(ctx, site, p, x);
+  }
+
+  /** The double path (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor x) {
     int n = Math.toIntExact(x.shape().cols());
     int rows = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), y = new double[xv.length];
@@ -61,6 +137,28 @@ public final class Softmax {
   public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
+    if (floatRows(p, format, dy, y)) {
+      float[] yv = y.toFloatArray(), g = dy.toFloatArray();
+      for (int r = 0; r < rows; r++) {
+        int o = r * n;
+        float dot = 0f;
+        for (int j = 0; j < n; j++) {
+          dot += g[o + j] * yv[o + j]; // Reduce.dot's FP32 order: product, then sum, no FMA
+        }
+        for (int i = 0; i < n; i++) {
+          g[o + i] = yv[o + i] * (g[o + i] - dot);
+        }
+      }
+      return Emit.output(ctx, site, "softmax.grad", Phase.BACKWARD, format, y.shape(), g, dy, y);
+    }
+    return backwardDoubles(ctx, site, p, dy, y, format);
+  }
+
+  /** The double path (any precision; the float path's oracle in the tests). */
+  static Tensor backwardDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+    int n = Math.toIntExact(y.shape().cols());
+    int rows = Math.toIntExact(y.shape().rows());
     double[] yv = y.toDoubleArray(), g = dy.toDoubleArray(), dx = new double[yv.length];
     for (int r = 0; r < rows; r++) {
       rowBackward(p, yv, r * n, g, r * n, n, dx, r * n);
@@ -71,6 +169,9 @@ public final class Softmax {
   public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x) {
     Tensor y = forward(ctx, site, p, x.value());
     return tape.record(
-        "softmax@" + site, y, (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())}, x);
+        "softmax@" + site,
+        y,
+        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, y, x.gradFormat())},
+        x);
   }
 }

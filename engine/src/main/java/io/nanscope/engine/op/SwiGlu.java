@@ -3,6 +3,8 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
+import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -26,6 +28,18 @@ public final class SwiGlu {
 
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor g, Tensor u) {
     Emit.sameShape("swiglu at " + site, "gate", g, "up", u);
+    if (Emit.floatPath(p, g, u)) {
+      float[] s = g.toFloatArray();
+      ElementwiseKernels.silu(s, 0, s, 0, s.length, new float[s.length]);
+      Emit.roundOutput(p, s, 0, s.length, 0); // silu(g) materialised in the output format
+      ElementwiseKernels.mul(s, 0, u.toFloatArray(), 0, s, 0, s.length);
+      return Emit.output(ctx, site, "swiglu", Phase.FORWARD, p, g.shape(), s, g, u);
+    }
+    return forwardDoubles(ctx, site, p, g, u);
+  }
+
+  /** The double path of {@link #forward} (any precision; the float path's oracle in the tests). */
+  static Tensor forwardDoubles(OpContext ctx, Site site, Precision p, Tensor g, Tensor u) {
     double[] gv = g.toDoubleArray(), uv = u.toDoubleArray();
     for (int i = 0; i < gv.length; i++) {
       double s = p.roundOutput(Silu.silu(p, gv[i]), i);
@@ -37,6 +51,18 @@ public final class SwiGlu {
   /** dG = dH ⊙ u ⊙ silu'(g), rounded to {@code format}. */
   public static Tensor backwardGate(
       OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, Tensor u, FloatFormat format) {
+    if (Emit.floatPath(p, format, dh, g, u)) {
+      float[] d = dh.toFloatArray(), s = g.toFloatArray();
+      ElementwiseKernels.mul(d, 0, u.toFloatArray(), 0, d, 0, d.length);
+      Silu.siluDerivative(s, s, s.length);
+      ElementwiseKernels.mul(d, 0, s, 0, d, 0, d.length);
+      return Emit.output(ctx, site, "swiglu.dgate", Phase.BACKWARD, format, g.shape(), d, dh, g, u);
+    }
+    return backwardGateDoubles(ctx, site, p, dh, g, u, format);
+  }
+
+  static Tensor backwardGateDoubles(
+      OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, Tensor u, FloatFormat format) {
     double[] d = dh.toDoubleArray(), gv = g.toDoubleArray(), uv = u.toDoubleArray();
     for (int i = 0; i < d.length; i++) {
       d[i] = p.roundCompute(p.roundCompute(d[i] * uv[i]) * Silu.siluDerivative(p, gv[i]));
@@ -46,6 +72,18 @@ public final class SwiGlu {
 
   /** dU = dH ⊙ silu(g), rounded to {@code format}. */
   public static Tensor backwardUp(
+      OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, FloatFormat format) {
+    if (Emit.floatPath(p, format, dh, g) && Emit.roundsFromFloat(p.output())) {
+      float[] d = dh.toFloatArray(), s = g.toFloatArray();
+      ElementwiseKernels.silu(s, 0, s, 0, s.length, new float[s.length]);
+      Emit.roundOutput(p, s, 0, s.length, 0);
+      ElementwiseKernels.mul(d, 0, s, 0, d, 0, d.length);
+      return Emit.output(ctx, site, "swiglu.dup", Phase.BACKWARD, format, g.shape(), d, dh, g);
+    }
+    return backwardUpDoubles(ctx, site, p, dh, g, format);
+  }
+
+  static Tensor backwardUpDoubles(
       OpContext ctx, Site site, Precision p, Tensor dh, Tensor g, FloatFormat format) {
     double[] d = dh.toDoubleArray(), gv = g.toDoubleArray();
     for (int i = 0; i < d.length; i++) {

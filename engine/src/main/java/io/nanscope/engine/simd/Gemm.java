@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GEMM with FP32 accumulation in "dot form": {@code c[i, j] = Σ_k a[i, k] · b[j, k]} where both
@@ -26,6 +27,11 @@ import jdk.incubator.vector.FloatVector;
  * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M =
  * 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
  * storage (16-bit weights decoded in registers): that path is bound by memory bandwidth.
+ *
+ * <p>With {@code -Dnanscope.simd.width=512} ({@link Width}) the blocked GEMM runs {@link
+ * #kernelPairs} instead: 512-bit registers each holding the 8 lanes of two outputs, 8 × 6 outputs
+ * per tile, the same fma chain per lane. Small shapes (M·N·K ≤ {@link #SMALL}) skip the blocking
+ * ({@link #small}).
  */
 final class Gemm {
 
@@ -35,6 +41,8 @@ final class Gemm {
   private static final int MR = 4;
   private static final int NR = 4;
   private static final int W = Lanes.W;
+  /** 16 FP32 lanes: the two-outputs-per-vector species of {@link #kernelPairs}. */
+  static final VectorSpecies<Float> F2 = FloatVector.SPECIES_512;
 
   private Gemm() {}
 
@@ -117,6 +125,9 @@ final class Gemm {
 
   /** c: (M, N) row-major, c[i·N + j] = ordered dot of row i of a and row j of b. */
   static void nt(Rows a, Rows b, float[] c, int threads) {
+    if (threads < 1) {
+      throw new IllegalArgumentException("threads must be at least 1, got " + threads);
+    }
     int m = a.count, n = b.count, k = a.k;
     if (m == 0 || n == 0) {
       return;
@@ -127,26 +138,44 @@ final class Gemm {
     }
     StorageKind bk = b.t.storageKind();
     if (m == 1 && b.rowMajor && (bk == StorageKind.F32 || bk == StorageKind.BITS16)) {
-      matvec(a, b.t, n, k, c, threads);
+      matvec(a, b.t, n, k, c, (long) n * k <= SMALL_MATVEC ? 1 : threads);
       return;
     }
+    if ((long) m * n * k <= SMALL) {
+      small(a, b, c);
+    } else {
+      blocked(a, b, c, threads, Width.WIDE);
+    }
+  }
+
+  /**
+   * The blocked GEMM (K ≥ 1, any M, N ≥ 1) with the micro-kernel chosen explicitly: {@code wide}
+   * runs {@link #kernelPairs} (512-bit vectors, each holding the 8 lanes of two outputs), else
+   * {@link #kernel4x4} (256-bit). The bits are the same; the tests run both on one machine.
+   */
+  static void blocked(Rows a, Rows b, float[] c, int threads, boolean wide) {
+    int m = a.count, n = b.count, k = a.k;
+    int nr = wide ? NRW : NR;
     int nBlocks = WorkSplit.blocks(n, NB);
-    int mTiles = WorkSplit.blocks(m, MR);
+    int mr = wide ? MRW : MR;
+    int mTiles = WorkSplit.blocks(m, mr);
     // At most MC rows per task (at most 2 MB of accumulators); more M chunks when N alone has too
     // few blocks for every thread (x2 for balance).
     int mChunks =
         Math.max(
             WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
-    int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
+    int mc = WorkSplit.blocks(mTiles, mChunks) * mr;
     int chunks = WorkSplit.blocks(m, mc);
     WorkSplit.run(
         nBlocks * chunks,
         threads,
         () -> {
           int kcMax = Math.min(KC, k - k % W);
-          int nb = WorkSplit.blocks(Math.min(NB, n), NR) * NR; // small N: small scratch
+          int nb = WorkSplit.blocks(Math.min(NB, n), nr) * nr; // small N: small scratch
+          int dup = wide ? 2 : 1; // the wide A tile holds each 8-step twice
           float[] panel = new float[Math.max(1, nb * kcMax)];
-          float[] tile = new float[Math.max(1, MR * kcMax)];
+          float[] tile = new float[Math.max(1, dup * mr * kcMax)];
+          float[] stage = wide ? new float[Math.max(1, STAGE_ROWS * kcMax)] : null;
           float[] acc = new float[mc * nb * W];
           float[] aTail = new float[mc * W];
           float[] bTail = new float[nb * W];
@@ -155,9 +184,63 @@ final class Gemm {
             int jn = Math.min(NB, n - j0);
             int i0 = (task % chunks) * mc;
             int mi = Math.min(mc, m - i0);
-            block(a, b, i0, mi, j0, jn, c, n, panel, tile, acc, aTail, bTail);
+            if (wide) {
+              blockWide(a, b, i0, mi, j0, jn, c, n, panel, tile, stage, acc, aTail, bTail);
+            } else {
+              block(a, b, i0, mi, j0, jn, c, n, panel, tile, acc, aTail, bTail);
+            }
           };
         });
+  }
+
+  /**
+   * Most multiply-adds (M·N·K) for {@link #small}: about 20 µs of work at 50 GFLOP/s, less than
+   * handing tasks to a second thread costs. stories260K's shapes (C = 64, F = 172, T ≤ 20 in the
+   * repro's prompts) are all below; 7B's are far above.
+   */
+  static final long SMALL = 1L << 20;
+  /** Most weights (N·K) for which the matrix-vector product stays on the calling thread. */
+  static final long SMALL_MATVEC = 1L << 17;
+
+  /**
+   * Small shapes on the calling thread without the blocked machinery (K blocks, task split, the
+   * per-task accumulator scratch): both operands are decoded once into row buffers of K8 = K − K
+   * mod 8 values (rows padded to a multiple of 4), then every 4×4 block runs {@link #kernel4x4}
+   * over all of K8 from zero and is finished at once (lane combine, sequential tail). The fma
+   * chain of every lane is the one of {@link #block}, so the bits are the same.
+   */
+  static void small(Rows a, Rows b, float[] c) {
+    int m = a.count, n = b.count, k = a.k;
+    int k8 = k - k % W, t = k - k8;
+    float[] ap = new float[Math.max(1, WorkSplit.blocks(m, MR) * MR * k8)];
+    float[] bp = new float[Math.max(1, WorkSplit.blocks(n, NR) * NR * k8)];
+    a.fill(0, m, 0, k8, ap);
+    b.fill(0, n, 0, k8, bp);
+    float[] aTail = new float[m * t];
+    float[] bTail = new float[n * t];
+    if (t > 0) {
+      a.fill(0, m, k8, t, aTail);
+      b.fill(0, n, k8, t, bTail);
+    }
+    float[] acc = new float[MR * NR * W];
+    float[] sums = new float[MR * NR];
+    for (int i = 0; i < m; i += MR) {
+      for (int j = 0; j < n; j += NR) {
+        kernel4x4(ap, i * k8, bp, j * k8, k8, acc, 0, true);
+        // Lane combine of all 16 outputs, 8 at a time (rows r, r + 1 of the tile)
+        Lanes.reduce8x8(acc, 0, sums, 0);
+        Lanes.reduce8x8(acc, 8 * W, sums, 8);
+        for (int r = 0; r < Math.min(MR, m - i); r++) {
+          for (int s = 0; s < Math.min(NR, n - j); s++) {
+            float v = sums[r * NR + s];
+            for (int p = 0; p < t; p++) {
+              v = Math.fma(aTail[(i + r) * t + p], bTail[(j + s) * t + p], v);
+            }
+            c[(i + r) * n + j + s] = v;
+          }
+        }
+      }
+    }
   }
 
   /**
@@ -184,14 +267,134 @@ final class Gemm {
         a.fill(i0 + i, Math.min(MR, mi - i), p0, kl, tile);
         int accRow = (i / MR) * jTiles;
         for (int jj = 0; jj < jTiles; jj++) {
-          kernel4x4(tile, panel, jj * NR * kl, kl, acc, (accRow + jj) * MR * NR * W, p0 == 0);
+          kernel4x4(tile, 0, panel, jj * NR * kl, kl, acc, (accRow + jj) * MR * NR * W, p0 == 0);
         }
       }
     }
     if (k8 == 0) {
       Arrays.fill(acc, 0, WorkSplit.blocks(mi, MR) * jTiles * MR * NR * W, 0f);
     }
-    finish(acc, mi, jn, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
+    finish(acc, mi, MR, jn, NR, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
+  }
+
+  /**
+   * {@link #block} for {@link #kernelPairs}: the B panel holds pairs of rows interleaved by 8-steps
+   * ({@link #packPairs}), the A tile each 8-step of a row twice ({@link #packTwice}), and the
+   * micro-tile is {@link #MRW} × {@link #NRW} outputs. Its accumulators are stored in the same layout
+   * as {@link #block}'s ((r·NRW + s)·8 within a tile), so {@link #finish} is shared.
+   */
+  private static void blockWide(
+      Rows a, Rows b, int i0, int mi, int j0, int jn, float[] c, int ldc, float[] panel,
+      float[] tile, float[] stage, float[] acc, float[] aTail, float[] bTail) {
+    int k = a.k;
+    int k8 = k - k % W;
+    int jTiles = WorkSplit.blocks(jn, NRW);
+    int t = k - k8;
+    a.fill(i0, mi, k8, t, aTail);
+    b.fill(j0, jn, k8, t, bTail);
+    for (int p0 = 0; p0 < k8; p0 += KC) {
+      int kl = Math.min(KC, k8 - p0);
+      if (direct(b)) {
+        packPairs(b.t, (long) j0 * k + p0, jn, k, kl, panel, 0);
+      } else {
+        for (int r = 0; r < jn; r += STAGE_ROWS) {
+          int rows = Math.min(STAGE_ROWS, jn - r);
+          b.fill(j0 + r, rows, p0, kl, stage);
+          packPairs(stage, rows, kl, panel, r * kl);
+        }
+      }
+      boolean aDirect = direct(a);
+      for (int i = 0; i < mi; i += MRW) {
+        int rows = Math.min(MRW, mi - i);
+        if (aDirect) {
+          packTwice(a.t, (long) (i0 + i) * k + p0, rows, k, kl, tile);
+        } else {
+          a.fill(i0 + i, rows, p0, kl, stage);
+          packTwice(stage, rows, kl, tile);
+        }
+        int accRow = (i / MRW) * jTiles;
+        for (int jj = 0; jj < jTiles; jj++) {
+          kernelPairs(tile, panel, jj * NRW * kl, kl, acc, (accRow + jj) * MRW * NRW * W, p0 == 0);
+        }
+      }
+    }
+    if (k8 == 0) {
+      Arrays.fill(acc, 0, WorkSplit.blocks(mi, MRW) * jTiles * MRW * NRW * W, 0f);
+    }
+    finish(acc, mi, MRW, jn, NRW, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
+  }
+
+  /**
+   * Rows {@code [0, rows)} of {@code src} (each {@code kl} floats, kl a multiple of 8; rows is even
+   * except at the panel's end) into pair layout from {@code dst[off]}: rows 2q and 2q + 1 form
+   * pair q of 2·kl floats, where 8-step p (k in [8p, 8p + 8)) of row 2q + h is at 16p + 8h.
+   */
+  static void packPairs(float[] src, int rows, int kl, float[] dst, int off) {
+    for (int r = 0; r < rows; r++) {
+      int d = off + (r >> 1) * 2 * kl + (r & 1) * W;
+      int s = r * kl;
+      for (int p = 0; p < kl; p += W, d += 2 * W) {
+        FloatVector.fromArray(Lanes.F, src, s + p).intoArray(dst, d);
+      }
+    }
+  }
+
+  /**
+   * True when the wide path packs the rows straight from storage with vector loads: row-major FP32
+   * or BF16 (decoded in registers, exact). FP16 (decoded by the JDK intrinsic) and column views go
+   * through {@link Rows#fill} and a staging buffer.
+   */
+  private static boolean direct(Rows r) {
+    StorageKind kind = r.t.storageKind();
+    return r.rowMajor
+        && (kind == StorageKind.F32
+            || (kind == StorageKind.BITS16 && r.t.format() == FloatFormat.BF16));
+  }
+
+  /** 8 values of a direct ({@link #direct}) tensor at element {@code index}, as FP32. */
+  private static FloatVector load8(MemorySegment seg, boolean bf16, long index) {
+    return bf16 ? Lanes.decodeBf16(seg, index) : loadF32(seg, index);
+  }
+
+  /** {@link #packPairs(float[], int, int, float[], int)} reading rows of stride {@code k} at {@code index}. */
+  static void packPairs(Tensor t, long index, int rows, int k, int kl, float[] dst, int off) {
+    MemorySegment seg = t.segment();
+    boolean bf16 = t.storageKind() == StorageKind.BITS16;
+    for (int r = 0; r < rows; r++) {
+      int d = off + (r >> 1) * 2 * kl + (r & 1) * W;
+      long s = index + (long) r * k;
+      for (int p = 0; p < kl; p += W, d += 2 * W) {
+        load8(seg, bf16, s + p).intoArray(dst, d);
+      }
+    }
+  }
+
+  /** {@link #packTwice(float[], int, int, float[])} reading rows of stride {@code k} at {@code index}. */
+  static void packTwice(Tensor t, long index, int rows, int k, int kl, float[] dst) {
+    MemorySegment seg = t.segment();
+    boolean bf16 = t.storageKind() == StorageKind.BITS16;
+    for (int r = 0; r < rows; r++) {
+      int d = r * 2 * kl;
+      long s = index + (long) r * k;
+      for (int p = 0; p < kl; p += W, d += 2 * W) {
+        FloatVector v = load8(seg, bf16, s + p);
+        v.intoArray(dst, d);
+        v.intoArray(dst, d + W);
+      }
+    }
+  }
+
+  /** Rows of {@code src} ({@code kl} floats each) into {@code dst}, each 8-step written twice. */
+  static void packTwice(float[] src, int rows, int kl, float[] dst) {
+    for (int r = 0; r < rows; r++) {
+      int d = r * 2 * kl;
+      int s = r * kl;
+      for (int p = 0; p < kl; p += W, d += 2 * W) {
+        FloatVector v = FloatVector.fromArray(Lanes.F, src, s + p);
+        v.intoArray(dst, d);
+        v.intoArray(dst, d + W);
+      }
+    }
   }
 
   /**
@@ -200,14 +403,14 @@ final class Gemm {
    * tails at {@code aTail[r·t]}, {@code bTail[s·t]}). Writes c[cOff + r·ldc + s].
    */
   private static void finish(
-      float[] acc, int mi, int jn, int jTiles, float[] aTail, float[] bTail, int t, float[] c,
-      int cOff, int ldc) {
-    for (int i = 0; i < mi; i += MR) {
-      for (int j = 0; j < jn; j += NR) {
-        int off = ((i / MR) * jTiles + j / NR) * MR * NR * W;
-        for (int r = 0; r < Math.min(MR, mi - i); r++) {
-          for (int s = 0; s < Math.min(NR, jn - j); s++) {
-            float v = Lanes.reduce8(FloatVector.fromArray(Lanes.F, acc, off + (r * NR + s) * W));
+      float[] acc, int mi, int mr, int jn, int nr, int jTiles, float[] aTail, float[] bTail,
+      int t, float[] c, int cOff, int ldc) {
+    for (int i = 0; i < mi; i += mr) {
+      for (int j = 0; j < jn; j += nr) {
+        int off = ((i / mr) * jTiles + j / nr) * mr * nr * W;
+        for (int r = 0; r < Math.min(mr, mi - i); r++) {
+          for (int s = 0; s < Math.min(nr, jn - j); s++) {
+            float v = Lanes.reduce8(FloatVector.fromArray(Lanes.F, acc, off + (r * nr + s) * W));
             for (int p = 0; p < t; p++) {
               v = Math.fma(aTail[(i + r) * t + p], bTail[(j + s) * t + p], v);
             }
@@ -236,13 +439,13 @@ final class Gemm {
   private static final float[] ZEROS = new float[MR * NR * W];
 
   /**
-   * A 4×4 block of accumulators over one K block: rows of A at {@code at[r·kl]} and of B at
+   * A 4×4 block of accumulators over one K block: rows of A at {@code at[aOff + r·kl]} and of B at
    * {@code bp[bOff + s·kl]}, lane vectors of output (r, s) at {@code acc[accOff + (4r + s)·8]}.
    * Rows of the tile or panel past the block's edge hold stale data; their outputs are never read.
    */
   static void kernel4x4(
-      float[] at, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
-    int a1 = kl, a2 = 2 * kl, a3 = 3 * kl;
+      float[] at, int aOff, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
+    int a0 = aOff, a1 = aOff + kl, a2 = aOff + 2 * kl, a3 = aOff + 3 * kl;
     int b0 = bOff, b1 = bOff + kl, b2 = bOff + 2 * kl, b3 = bOff + 3 * kl;
     float[] in = first ? ZEROS : acc; // the first K block starts from zero
     int inOff = first ? 0 : accOff;
@@ -263,7 +466,7 @@ final class Gemm {
     FloatVector c32 = FloatVector.fromArray(Lanes.F, in, inOff + 14 * W);
     FloatVector c33 = FloatVector.fromArray(Lanes.F, in, inOff + 15 * W);
     for (int p = 0; p < kl; p += W) {
-      FloatVector x0 = FloatVector.fromArray(Lanes.F, at, p);
+      FloatVector x0 = FloatVector.fromArray(Lanes.F, at, a0 + p);
       FloatVector x1 = FloatVector.fromArray(Lanes.F, at, a1 + p);
       FloatVector x2 = FloatVector.fromArray(Lanes.F, at, a2 + p);
       FloatVector x3 = FloatVector.fromArray(Lanes.F, at, a3 + p);
@@ -305,6 +508,119 @@ final class Gemm {
     c31.intoArray(acc, accOff + 13 * W);
     c32.intoArray(acc, accOff + 14 * W);
     c33.intoArray(acc, accOff + 15 * W);
+  }
+
+  /** Rows of A per wide micro-tile. */
+  static final int MRW = 8;
+  /** Pairs of B rows per wide micro-tile. */
+  private static final int NQ = 3;
+  /** Outputs per row of the wide micro-tile. */
+  static final int NRW = 2 * NQ;
+  /** Rows staged at a time when the wide path packs the B panel (16 × KC floats, 32 KB). */
+  private static final int STAGE_ROWS = 16;
+
+  private static final float[] ZEROS_WIDE = new float[MRW * NRW * W];
+
+  /**
+   * The 512-bit micro-kernel: an {@link #MRW} × {@link #NRW} block of outputs in 24 vectors of 16
+   * lanes, each holding the 8 lanes of two outputs (r, 2q) and (r, 2q + 1) side by side. A row of
+   * the tile ({@link #packTwice}: each 8-step twice) times pair q of the panel ({@link #packPairs}:
+   * rows 2q and 2q + 1 interleaved by 8-steps) is, lane for lane, the fma of {@link #kernel4x4} for
+   * both outputs: lane l of output (r, s) still sums the terms k ≡ l (mod 8) in increasing k, so the
+   * bits are the same. 8 rows per B load: the B micro-panel streams from L2 at half the bytes per
+   * fma of a 4-row tile (4 rows ran no faster than the 256-bit kernel: L2-bound). Accumulators are
+   * at {@code acc[accOff + (r·NRW + s)·8]}, the layout {@link #finish} reads.
+   */
+  static void kernelPairs(
+      float[] at, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
+    int len = 2 * kl;
+    float[] in = first ? ZEROS_WIDE : acc;
+    int inOff = first ? 0 : accOff;
+    FloatVector c00 = FloatVector.fromArray(F2, in, inOff + 0 * W);
+    FloatVector c01 = FloatVector.fromArray(F2, in, inOff + 2 * W);
+    FloatVector c02 = FloatVector.fromArray(F2, in, inOff + 4 * W);
+    FloatVector c10 = FloatVector.fromArray(F2, in, inOff + 6 * W);
+    FloatVector c11 = FloatVector.fromArray(F2, in, inOff + 8 * W);
+    FloatVector c12 = FloatVector.fromArray(F2, in, inOff + 10 * W);
+    FloatVector c20 = FloatVector.fromArray(F2, in, inOff + 12 * W);
+    FloatVector c21 = FloatVector.fromArray(F2, in, inOff + 14 * W);
+    FloatVector c22 = FloatVector.fromArray(F2, in, inOff + 16 * W);
+    FloatVector c30 = FloatVector.fromArray(F2, in, inOff + 18 * W);
+    FloatVector c31 = FloatVector.fromArray(F2, in, inOff + 20 * W);
+    FloatVector c32 = FloatVector.fromArray(F2, in, inOff + 22 * W);
+    FloatVector c40 = FloatVector.fromArray(F2, in, inOff + 24 * W);
+    FloatVector c41 = FloatVector.fromArray(F2, in, inOff + 26 * W);
+    FloatVector c42 = FloatVector.fromArray(F2, in, inOff + 28 * W);
+    FloatVector c50 = FloatVector.fromArray(F2, in, inOff + 30 * W);
+    FloatVector c51 = FloatVector.fromArray(F2, in, inOff + 32 * W);
+    FloatVector c52 = FloatVector.fromArray(F2, in, inOff + 34 * W);
+    FloatVector c60 = FloatVector.fromArray(F2, in, inOff + 36 * W);
+    FloatVector c61 = FloatVector.fromArray(F2, in, inOff + 38 * W);
+    FloatVector c62 = FloatVector.fromArray(F2, in, inOff + 40 * W);
+    FloatVector c70 = FloatVector.fromArray(F2, in, inOff + 42 * W);
+    FloatVector c71 = FloatVector.fromArray(F2, in, inOff + 44 * W);
+    FloatVector c72 = FloatVector.fromArray(F2, in, inOff + 46 * W);
+    for (int p = 0; p < len; p += 2 * W) {
+      FloatVector y0 = FloatVector.fromArray(F2, bp, bOff + 0 * len + p);
+      FloatVector y1 = FloatVector.fromArray(F2, bp, bOff + 1 * len + p);
+      FloatVector y2 = FloatVector.fromArray(F2, bp, bOff + 2 * len + p);
+      FloatVector x = FloatVector.fromArray(F2, at, p);
+      c00 = x.fma(y0, c00);
+      c01 = x.fma(y1, c01);
+      c02 = x.fma(y2, c02);
+      x = FloatVector.fromArray(F2, at, 1 * len + p);
+      c10 = x.fma(y0, c10);
+      c11 = x.fma(y1, c11);
+      c12 = x.fma(y2, c12);
+      x = FloatVector.fromArray(F2, at, 2 * len + p);
+      c20 = x.fma(y0, c20);
+      c21 = x.fma(y1, c21);
+      c22 = x.fma(y2, c22);
+      x = FloatVector.fromArray(F2, at, 3 * len + p);
+      c30 = x.fma(y0, c30);
+      c31 = x.fma(y1, c31);
+      c32 = x.fma(y2, c32);
+      x = FloatVector.fromArray(F2, at, 4 * len + p);
+      c40 = x.fma(y0, c40);
+      c41 = x.fma(y1, c41);
+      c42 = x.fma(y2, c42);
+      x = FloatVector.fromArray(F2, at, 5 * len + p);
+      c50 = x.fma(y0, c50);
+      c51 = x.fma(y1, c51);
+      c52 = x.fma(y2, c52);
+      x = FloatVector.fromArray(F2, at, 6 * len + p);
+      c60 = x.fma(y0, c60);
+      c61 = x.fma(y1, c61);
+      c62 = x.fma(y2, c62);
+      x = FloatVector.fromArray(F2, at, 7 * len + p);
+      c70 = x.fma(y0, c70);
+      c71 = x.fma(y1, c71);
+      c72 = x.fma(y2, c72);
+    }
+    c00.intoArray(acc, accOff + 0 * W);
+    c01.intoArray(acc, accOff + 2 * W);
+    c02.intoArray(acc, accOff + 4 * W);
+    c10.intoArray(acc, accOff + 6 * W);
+    c11.intoArray(acc, accOff + 8 * W);
+    c12.intoArray(acc, accOff + 10 * W);
+    c20.intoArray(acc, accOff + 12 * W);
+    c21.intoArray(acc, accOff + 14 * W);
+    c22.intoArray(acc, accOff + 16 * W);
+    c30.intoArray(acc, accOff + 18 * W);
+    c31.intoArray(acc, accOff + 20 * W);
+    c32.intoArray(acc, accOff + 22 * W);
+    c40.intoArray(acc, accOff + 24 * W);
+    c41.intoArray(acc, accOff + 26 * W);
+    c42.intoArray(acc, accOff + 28 * W);
+    c50.intoArray(acc, accOff + 30 * W);
+    c51.intoArray(acc, accOff + 32 * W);
+    c52.intoArray(acc, accOff + 34 * W);
+    c60.intoArray(acc, accOff + 36 * W);
+    c61.intoArray(acc, accOff + 38 * W);
+    c62.intoArray(acc, accOff + 40 * W);
+    c70.intoArray(acc, accOff + 42 * W);
+    c71.intoArray(acc, accOff + 44 * W);
+    c72.intoArray(acc, accOff + 46 * W);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import io.nanscope.engine.tensor.Tensor;
  * an order fixed by the kernel (never split across threads), so results are bit-identical for any
  * thread count. Shapes use the papers' letters: M rows, N columns, K the reduced axis.
  *
- * <p>The order is the {@linkplain Lanes ordered reduction} on a fixed 256-bit width: products are
+ * <p>The order is the {@linkplain Lanes ordered reduction} on 8 lanes per output: products are
  * fused ({@code Math.fma}), lane l of 8 sums the terms k ≡ l (mod 8) below K − K mod 8, the lanes
  * are combined {@code ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))}, then the last K mod 8 terms are added in
  * order. It does not depend on the thread count, on the machine's vector width, on M (a decode step
@@ -48,6 +48,14 @@ public final class Kernels {
     check(rows(b) == k, "matmulTN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)", k, m, rows(b), n, k);
     check(c.length >= (long) m * n, "matmulTN: c holds %d, needs %d", c.length, (long) m * n);
     Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
+  }
+
+  /**
+   * The vector width of the GEMM micro-kernel in this JVM, 256 (default) or 512 bits ({@code
+   * -Dnanscope.simd.width=512}); the results are the same bits either way.
+   */
+  public static int gemmWidthBits() {
+    return Width.bits();
   }
 
   /** {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in the fixed order of {@link Lanes#dot}. */

@@ -17,10 +17,11 @@ import jdk.incubator.vector.VectorSpecies;
  * The Vector API lane primitives of nanscope, each with a scalar twin ({@code ...Scalar}) that
  * defines its result bit for bit: the twins handle tails and are the test oracles.
  *
- * <p><b>One fixed width.</b> Every primitive uses the {@code static final} 256-bit species {@link
- * #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore every bit
- * of a result, is the same on AVX2 and AVX-512 machines (on Zen 4 a 512-bit FMA is two 256-bit
- * halves, so nothing is lost). A species held in a variable instead of a constant ran ~35× slower.
+ * <p><b>One fixed order.</b> Every primitive here uses the {@code static final} 256-bit species
+ * {@link #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore
+ * every bit of a result, is the same on AVX2 and AVX-512 machines. The GEMM's 512-bit kernel
+ * ({@link Gemm#kernelPairs}) keeps this order by holding the 8 lanes of two outputs per register. A
+ * species held in a variable instead of a constant ran ~35× slower.
  *
  * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of {@link
  * Gemm}): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 = n − n mod 8, in
@@ -54,6 +55,26 @@ public final class Lanes {
     FloatVector t = v.add(v.rearrange(ROT4)); // t_l = v_l + v_(l+4)
     FloatVector u = t.add(t.rearrange(ROT2)); // u_l = t_l + t_(l+2)
     return u.add(u.rearrange(ROT1)).lane(0); // u_0 + u_1
+  }
+
+  private static final int[] STRIDE8 = {0, 8, 16, 24, 32, 40, 48, 56};
+
+  /**
+   * {@link #reduce8} of 8 accumulators at once: lane o of the result is the lane combine of the 8
+   * lanes {@code acc[off + 8o .. off + 8o + 8)} (the same adds in the same order, lanewise: 7
+   * vector adds and 8 gathers instead of 8 × 3 shuffles, adds and a lane extract), written to
+   * {@code out[outOff .. outOff + 8)} (a returned vector would be boxed where C2 does not inline).
+   */
+  static void reduce8x8(float[] acc, int off, float[] out, int outOff) {
+    FloatVector t0 = FloatVector.fromArray(F, acc, off, STRIDE8, 0);
+    FloatVector t1 = FloatVector.fromArray(F, acc, off + 1, STRIDE8, 0);
+    FloatVector t2 = FloatVector.fromArray(F, acc, off + 2, STRIDE8, 0);
+    FloatVector t3 = FloatVector.fromArray(F, acc, off + 3, STRIDE8, 0);
+    FloatVector t4 = FloatVector.fromArray(F, acc, off + 4, STRIDE8, 0);
+    FloatVector t5 = FloatVector.fromArray(F, acc, off + 5, STRIDE8, 0);
+    FloatVector t6 = FloatVector.fromArray(F, acc, off + 6, STRIDE8, 0);
+    FloatVector t7 = FloatVector.fromArray(F, acc, off + 7, STRIDE8, 0);
+    t0.add(t4).add(t2.add(t6)).add(t1.add(t5).add(t3.add(t7))).intoArray(out, outOff);
   }
 
   /** Scalar twin of {@link #reduce8}: lanes at {@code lane[off..off+8)}. */

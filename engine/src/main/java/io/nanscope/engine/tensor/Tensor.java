@@ -59,7 +59,13 @@ public final class Tensor {
     long need = Math.multiplyExact(shape.size(), StorageKind.of(format).bytes());
     if (segment.byteSize() != need) {
       throw new IllegalArgumentException(
-          "a " + format.name() + " tensor of shape " + shape + " needs " + need + " bytes, the storage has "
+          "a "
+              + format.name()
+              + " tensor of shape "
+              + shape
+              + " needs "
+              + need
+              + " bytes, the storage has "
               + segment.byteSize());
     }
     return new Tensor(format, shape, segment);
@@ -69,7 +75,13 @@ public final class Tensor {
   public static Tensor of(FloatFormat format, Shape shape, float... values) {
     if (values.length != shape.size()) {
       throw new IllegalArgumentException(
-          "shape " + shape + " has " + shape.size() + " elements, got " + values.length + " values");
+          "shape "
+              + shape
+              + " has "
+              + shape.size()
+              + " elements, got "
+              + values.length
+              + " values");
     }
     Tensor t = zeros(format, shape);
     for (int i = 0; i < values.length; i++) {
@@ -178,7 +190,13 @@ public final class Tensor {
   public static Tensor ofDoubles(FloatFormat format, Shape shape, double... values) {
     if (values.length != shape.size()) {
       throw new IllegalArgumentException(
-          "shape " + shape + " has " + shape.size() + " elements, got " + values.length + " values");
+          "shape "
+              + shape
+              + " has "
+              + shape.size()
+              + " elements, got "
+              + values.length
+              + " values");
     }
     Tensor t = zeros(format, shape);
     if (t.kind == StorageKind.F64) {
@@ -199,6 +217,37 @@ public final class Tensor {
       f[i] = x == v ? x : (float) format.round(v);
     }
     t.storeRounded(f);
+    return t;
+  }
+
+  /**
+   * A new tensor holding {@code values} rounded once to {@code format} (nearest-even): the same
+   * bits as {@link #ofDoubles} of the widened values, without the double array. {@code values} is
+   * used as scratch and overwritten.
+   */
+  public static Tensor ofFloats(FloatFormat format, Shape shape, float[] values) {
+    if (values.length != shape.size()) {
+      throw new IllegalArgumentException(
+          "shape "
+              + shape
+              + " has "
+              + shape.size()
+              + " elements, got "
+              + values.length
+              + " values");
+    }
+    Tensor t = zeros(format, shape);
+    if (t.kind == StorageKind.F64) {
+      for (int i = 0; i < values.length; i++) {
+        t.segment.setAtIndex(F64, i, values[i]); // exact
+      }
+    } else if (t.kind == StorageKind.BITS8) {
+      for (int i = 0; i < values.length; i++) {
+        t.set(i, values[i]);
+      }
+    } else {
+      t.storeRounded(values);
+    }
     return t;
   }
 

@@ -1,5 +1,6 @@
 package io.nanscope.engine.trace;
 
+import io.nanscope.engine.io.AtomicFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;

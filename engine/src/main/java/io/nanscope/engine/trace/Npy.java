@@ -1,5 +1,6 @@
 package io.nanscope.engine.trace;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
@@ -12,29 +13,19 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * numpy {@code .npy} files (format version 1.0, C order, little-endian): FP32 as {@code '<f4'},
  * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16, TF32 and FP8 have no numpy dtype, so they
- * are written as {@code '<f4'} (exact: every value of theirs is an FP32 value). The header is laid out
- * byte for byte as numpy 2.4 writes it (the dict, 21 - len(repr(shape[0])) spare spaces so the
- * first axis can grow in place, then spaces up to a 64-byte boundary and a newline), so files
- * compare equal to {@code np.save}'s.
+ * are written as {@code '<f4'} (exact: every value of theirs is an FP32 value). The header is
+ * {@link NpyHeader}'s, byte for byte as numpy 2.4 writes it, so files compare equal to {@code
+ * np.save}'s.
  *
  * <p>The reader accepts versions 1.0, 2.0 and 3.0, the three dtypes above, C order only.
  */
 public final class Npy {
-
-  private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
-  private static final int ARRAY_ALIGN = 64;
-  private static final int GROWTH_AXIS_MAX_DIGITS = 21;
 
   private Npy() {}
 
@@ -88,42 +79,10 @@ public final class Npy {
             + " value exactly: convert with tensor.to(FloatFormat.FP64) first");
   }
 
-  static String header(String descr, Shape shape) {
-    StringBuilder h = new StringBuilder("{'descr': '").append(descr);
-    h.append("', 'fortran_order': False, 'shape': ").append(shapeRepr(shape)).append(", }");
-    if (shape.rank() > 0) {
-      h.append(" ".repeat(GROWTH_AXIS_MAX_DIGITS - Long.toString(shape.dim(0)).length()));
-    }
-    int hlen = h.length() + 1; // + '\n'
-    int pad = ARRAY_ALIGN - ((MAGIC.length + 2 + 2 + hlen) % ARRAY_ALIGN);
-    if (pad == ARRAY_ALIGN) {
-      pad = 0;
-    }
-    return h.append(" ".repeat(pad)).append('\n').toString();
-  }
-
-  private static String shapeRepr(Shape s) {
-    StringBuilder b = new StringBuilder("(");
-    for (int i = 0; i < s.rank(); i++) {
-      b.append(i == 0 ? "" : ", ").append(s.dim(i));
-    }
-    return b.append(s.rank() == 1 ? ",)" : ")").toString();
-  }
-
   private static void writeTo(OutputStream out, Tensor t) throws IOException {
     FloatFormat f = t.format();
     String descr = descr(f);
-    byte[] header = header(descr, t.shape()).getBytes(StandardCharsets.US_ASCII);
-    if (header.length > 0xFFFF) {
-      throw new IllegalArgumentException(
-          "shape " + t.shape() + " gives a .npy header over 65535 bytes (needs format 2.0)");
-    }
-    out.write(MAGIC);
-    out.write(1);
-    out.write(0);
-    out.write(header.length & 0xFF);
-    out.write(header.length >>> 8);
-    out.write(header);
+    out.write(NpyHeader.encode(descr, t.shape().dims()));
     int width = descr.equals("<f2") ? 2 : descr.equals("<f4") ? 4 : 8;
     ByteBuffer buf = ByteBuffer.allocate(8192 * 8).order(ByteOrder.LITTLE_ENDIAN);
     long n = t.size();
@@ -141,49 +100,16 @@ public final class Npy {
     out.write(buf.array(), 0, buf.position());
   }
 
-  private static final Pattern DESCR = Pattern.compile("'descr':\\s*'([^']*)'");
-  private static final Pattern ORDER = Pattern.compile("'fortran_order':\\s*(True|False)");
-  private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\(([^)]*)\\)");
-
   private static Tensor readFrom(InputStream in, String name) throws IOException {
-    byte[] pre = in.readNBytes(8);
-    for (int i = 0; i < MAGIC.length; i++) {
-      if (pre.length < 8 || pre[i] != MAGIC[i]) {
-        throw new IllegalArgumentException(name + " is not a .npy file (no \\x93NUMPY magic)");
-      }
-    }
-    int major = pre[6];
-    long hlen;
-    if (major == 1) {
-      byte[] l = in.readNBytes(2);
-      hlen = (l[0] & 0xFF) | (l[1] & 0xFF) << 8;
-    } else if (major == 2 || major == 3) {
-      byte[] l = in.readNBytes(4);
-      hlen = ByteBuffer.wrap(l).order(ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFF_FFFFL;
-    } else {
-      throw new IllegalArgumentException(name + ": unsupported .npy version " + major + "." + pre[7]);
-    }
-    String header = new String(in.readNBytes(Math.toIntExact(hlen)), StandardCharsets.UTF_8);
-    Matcher d = DESCR.matcher(header);
-    Matcher o = ORDER.matcher(header);
-    Matcher s = SHAPE.matcher(header);
-    if (!d.find() || !o.find() || !s.find()) {
-      throw new IllegalArgumentException(name + ": malformed .npy header " + header.strip());
-    }
-    if (o.group(1).equals("True")) {
+    NpyHeader h = NpyHeader.read(name, in);
+    if (h.fortranOrder()) {
       throw new IllegalArgumentException(
           name + ": Fortran-order arrays are not supported; save with np.ascontiguousarray(a)");
     }
-    List<Long> dims = new ArrayList<>();
-    for (String part : s.group(1).split(",")) {
-      if (!part.isBlank()) {
-        dims.add(Long.parseLong(part.strip()));
-      }
-    }
-    Shape shape = Shape.of(dims.stream().mapToLong(Long::longValue).toArray());
+    Shape shape = Shape.of(h.shape());
     FloatFormat f;
     int width;
-    switch (d.group(1)) {
+    switch (h.descr()) {
       case "<f2" -> {
         f = FloatFormat.FP16;
         width = 2;
@@ -200,7 +126,7 @@ public final class Npy {
           throw new IllegalArgumentException(
               name
                   + ": dtype '"
-                  + d.group(1)
+                  + h.descr()
                   + "' is not supported; expected '<f2', '<f4' or '<f8' (use a.astype('<f4'))");
     }
     Tensor t = Tensor.zeros(f, shape);
@@ -212,7 +138,7 @@ public final class Npy {
       int got = in.readNBytes(chunk, 0, want * width);
       if (got != want * width) {
         throw new IllegalArgumentException(
-            name + " is truncated: expected " + n + " elements of " + d.group(1) + " for shape " + shape);
+            name + " is truncated: expected " + n + " elements of " + h.descr() + " for shape " + shape);
       }
       ByteBuffer b = ByteBuffer.wrap(chunk, 0, got).order(ByteOrder.LITTLE_ENDIAN);
       for (int k = 0; k < want; k++, i++) {

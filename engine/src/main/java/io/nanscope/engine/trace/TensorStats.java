@@ -2,6 +2,7 @@ package io.nanscope.engine.trace;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.FormatInfo;
+import io.nanscope.engine.simd.StatsKernels;
 import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -81,6 +82,20 @@ public record TensorStats(
       }
       return acc.build();
     }
+    FloatFormat f = output.format();
+    double maxFinite = f.info().maxFinite(), minNormal = f.info().minNormal();
+    if ((float) maxFinite == maxFinite && (float) minNormal == minNormal) {
+      return census(output, unrounded, (float) maxFinite, (float) minNormal);
+    }
+    return scalar(output, unrounded);
+  }
+
+  /**
+   * The element-by-element pass (the vector census's oracle in the tests); any non-FP64 storage.
+   */
+  static TensorStats scalar(Tensor output, Tensor unrounded) {
+    long n = output.size();
+    Accumulator acc = new Accumulator(output.format(), unrounded != null);
     // Decode CHUNK elements at a time into float buffers, then one tight loop per chunk.
     float[] x = new float[(int) Math.min(CHUNK, n)];
     float[] u = unrounded == null ? null : new float[x.length];
@@ -103,21 +118,64 @@ public record TensorStats(
 
   private static final int CHUNK = 4096;
 
+  /**
+   * {@link #of(Tensor, Tensor)} through the vector kernel, for a format whose limits are floats:
+   * the same counts and extremes as the scalar {@link Accumulator} (every value is a float, so the
+   * comparisons in FP32 decide as they do in double). A block holding a saturation candidate is
+   * decided here with the format's own rounding, as the Accumulator does.
+   */
+  private static TensorStats census(
+      Tensor output, Tensor unrounded, float maxFinite, float minNormal) {
+    FloatFormat f = output.format();
+    long n = output.size();
+    boolean hasInfinity = f.info().hasInfinity();
+    StatsKernels.Census c = new StatsKernels.Census();
+    float[] x = new float[(int) Math.min(CHUNK, n)];
+    float[] u = unrounded == null ? null : new float[x.length];
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      decode(output, from, x, len);
+      if (u != null) {
+        decode(unrounded, from, u, len);
+      }
+      StatsKernels.add(x, u, len, maxFinite, minNormal, hasInfinity, c);
+      if (c.saturationCandidates > 0) {
+        for (int k = 0; k < len; k++) {
+          float au = Math.abs(u[k]);
+          if (Math.abs(x[k]) == maxFinite
+              && au > maxFinite
+              && au < Float.POSITIVE_INFINITY
+              && !Double.isFinite(f.round((double) u[k]))) {
+            c.overflow++;
+          }
+        }
+        c.saturationCandidates = 0;
+      }
+    }
+    boolean withU = unrounded != null;
+    return new TensorStats(
+        f,
+        c.count,
+        c.maxAbs,
+        c.minAbsNonZero == Float.POSITIVE_INFINITY ? 0 : c.minAbsNonZero,
+        c.nan,
+        c.posInf,
+        c.negInf,
+        c.subnormal,
+        c.zero,
+        withU,
+        withU ? c.overflow : 0,
+        withU ? c.underflow : 0,
+        withU && c.unroundedMaxAbs >= 0 ? c.unroundedMaxAbs : Double.NaN);
+  }
+
   /** Elements [from, from + len) of {@code t} as floats (exact for every non-FP64 format). */
   private static void decode(Tensor t, long from, float[] buf, int len) {
     MemorySegment seg = t.segment();
     if (t.storageKind() == StorageKind.F32) {
       MemorySegment.copy(seg, ValueLayout.JAVA_FLOAT_UNALIGNED, from * Float.BYTES, buf, 0, len);
-    } else if (t.format() == FloatFormat.FP16) {
-      for (int k = 0; k < len; k++) {
-        buf[k] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k));
-      }
-    } else if (t.format() == FloatFormat.BF16) {
-      for (int k = 0; k < len; k++) {
-        buf[k] =
-            Float.intBitsToFloat(
-                (seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, from + k) & 0xFFFF) << 16);
-      }
+    } else if (t.storageKind() == StorageKind.BITS16) {
+      t.format().decode16(seg, 2 * from, buf, 0, len); // bulk, exact
     } else {
       for (int k = 0; k < len; k++) {
         buf[k] = t.get(from + k);

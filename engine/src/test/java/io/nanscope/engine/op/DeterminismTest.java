@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Bit-identical results with 1 and 2 threads, forward and backward (STYLE.md rule 11). */
+/** Bit-identical results with 1 and 2 threads, forward and backward (docs/architecture.md, design rules). */
 class DeterminismTest {
 
   private static final Site S = Site.of("det");

@@ -87,7 +87,7 @@ class OverflowAndNanTest {
   @Test
   void attentionMaskOfFinfoMinTurnsScoresBelowMinus16IntoMinusInfinity() {
     // One query at position 1 over 2 keys, key 1 padded: its masked score is −65504 + s.
-    // q·k = −32 → scaled by 1/√1 = −32 → −65504 + (−32) = −inf in FP16 (numerics-facts §3).
+    // q·k = −32 → scaled by 1/√1 = −32 → −65504 + (−32) = −inf in FP16 (docs/reference/numerics.md §3).
     Precision gemm = new Precision(FP16, FP32, FP32);
     Tensor q = row(FP16, 1f).reshape(Shape.of(1, 1));
     Tensor k = Tensor.of(FP16, Shape.of(2, 1), 3f, -32f);
@@ -140,7 +140,7 @@ class OverflowAndNanTest {
     Precision pytorch = new Precision(FP16, FP32, FP32);
     assertThat(Add.forward(CTX, S, pytorch, row(FP16, 65504f), row(FP16, 16f)).get(0)).isEqualTo(Float.POSITIVE_INFINITY);
     assertThat(Add.forward(CTX, S, pytorch, row(FP16, 65504f), row(FP16, 15f)).get(0)).isEqualTo(65504f);
-    // numerics-facts §5: ones(10000).sum() is 10000 with an FP32 accumulator, 2048 with an FP16 one,
+    // docs/reference/numerics.md §2: ones(10000).sum() is 10000 with an FP32 accumulator, 2048 with an FP16 one,
     // and ones(70000).sum() overflows FP16 only at the final rounding.
     float[] ones = ones(10000);
     assertThat(Sum.sum(CTX, S, pytorch, row(FP16, ones)).get(0)).isEqualTo(10000f);

@@ -12,7 +12,7 @@ class TensorTest {
 
   @Test
   void everyFp16AndBf16BitPatternRoundTripsThroughStorage() {
-    // Exhaustive (STYLE.md rule 7): set(decode(bits)) must store the same bits, except NaN payloads,
+    // Exhaustive (docs/architecture.md, design rules): set(decode(bits)) must store the same bits, except NaN payloads,
     // which only need to stay NaN. Oracle for FP16: the JDK's Float.float16ToFloat.
     for (FloatFormat f : List.of(FloatFormat.FP16, FloatFormat.BF16)) {
       Tensor t = Tensor.zeros(f, Shape.of(65536));

@@ -223,7 +223,7 @@ class AnomalyTracerTest {
         .isEqualTo((double) Float.intBitsToFloat(0x7F7F8000));
     assertThat(TensorStats.overflowThreshold(FloatFormat.FP32))
         .isEqualTo(Float.MAX_VALUE + Math.scalb(1.0, 103));
-    // numerics-facts §3: E5M2 goes to inf at >= 61440. E4M3FN: max 448 = 1.110b x 2^8, next
+    // docs/reference/numerics.md §3: E5M2 goes to inf at >= 61440. E4M3FN: max 448 = 1.110b x 2^8, next
     // (unrepresentable) step 480, midpoint 464; 448's last mantissa bit is 0, so the tie rounds
     // DOWN and only values above 464 overflow (to NaN: no infinity).
     assertThat(TensorStats.overflowThreshold(FloatFormat.FP8_E5M2)).isEqualTo(61440.0);

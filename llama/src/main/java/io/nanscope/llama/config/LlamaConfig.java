@@ -268,10 +268,10 @@ public record LlamaConfig(
               j.path("tie_word_embeddings").asBoolean(false),
               j.path("torch_dtype").asString(j.path("dtype").asString("float32")),
               RopeLayout.HF_ROTATE_HALF);
-      JsonNode headDim = j.path("head_dim");
-      if (headDim.isNumber() && headDim.asInt() != c.headDim()) {
+      int headDim = intField(j, "head_dim", c.headDim());
+      if (headDim != c.headDim()) {
         throw new IllegalArgumentException(
-            "head_dim " + headDim.asInt() + " differs from hidden_size/num_attention_heads " + c.headDim());
+            "head_dim " + headDim + " differs from hidden_size/num_attention_heads " + c.headDim());
       }
       return c;
     } catch (IllegalArgumentException e) {

@@ -13,7 +13,7 @@ import java.util.Objects;
 import java.util.random.RandomGenerator;
 
 /**
- * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; easyedit-facts §1.2), the
+ * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; docs/reference/easyedit.md §2), the
  * sampler behind ROME's context templates and the fluency metric — and the call that raised
  * {@code probability tensor contains either `inf`, `nan` or element < 0} in EasyEdit#290:
  *
@@ -32,10 +32,37 @@ import java.util.random.RandomGenerator;
  * prompts); the multinomial draws come from {@code rng} (sequence by sequence, step by step), not
  * torch's generator, so a seed gives a different, equally distributed stream. No stop token, as
  * EasyEdit.
+ *
+ * <p>An instance binds the sampler to one model, tokenizer, precision policy and op context: the
+ * sampler of ROME's context templates and of the fluency metric. It is where the fp16 bug's crash
+ * surfaces: NaN logits make the top-k probabilities NaN and the multinomial throws PyTorch's
+ * message. The static forms take the same arguments per call.
  */
 public final class GenerateFast {
 
-  private GenerateFast() {}
+  private final LlamaModel model;
+  private final Tokenizer tok;
+  private final PrecisionPolicy policy;
+  private final OpContext ctx;
+
+  /** The sampler bound to one model, tokenizer, precision policy and op context. */
+  public GenerateFast(LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx) {
+    this.model = model;
+    this.tok = tok;
+    this.policy = policy;
+    this.ctx = ctx;
+  }
+
+  /** Texts in EasyEdit's order: prompt 0's samples, then prompt 1's, and so on. */
+  public List<String> generate(
+      List<String> prompts, int nGenPerPrompt, int maxOutLen, int topK, RandomGenerator rng) {
+    return generate(model, tok, prompts, nGenPerPrompt, maxOutLen, topK, rng, policy, ctx);
+  }
+
+  /** One sampled continuation of {@code prompt} (prompt included), {@code maxOutLen} tokens with BOS. */
+  public String generateOne(String prompt, int maxOutLen, int topK, RandomGenerator rng) {
+    return generate(List.of(prompt), 1, maxOutLen, topK, rng).getFirst();
+  }
 
   /** One generated sequence: every token (BOS, prompt, generated) and its decoded text. */
   public record Generation(int[] tokens, String text) {}

@@ -20,7 +20,8 @@ import java.util.Objects;
  *       — ROME's key k;
  *   <li>{@code layers.L.mlp@b,t}: the MLP output, down_proj's output (C), <em>before</em> any delta
  *       this Hooks adds there (EasyEdit's {@code target_init});
- *   <li>{@code layers.L@b,t}: the residual stream after layer L (C).
+ *   <li>{@code layers.L@b,t}: the residual stream after layer L (C), <em>before</em> any delta
+ *       this Hooks adds there (MEMIT's {@code target_init}).
  * </ul>
  */
 public final class Hooks {
@@ -30,7 +31,8 @@ public final class Hooks {
     CAPTURE_DOWN_PROJ_INPUT,
     CAPTURE_MLP_OUTPUT,
     ADD_TO_MLP_OUTPUT,
-    CAPTURE_RESIDUAL
+    CAPTURE_RESIDUAL,
+    ADD_TO_RESIDUAL
   }
 
   /** One hook: kind, layer, position and (for additions) the delta. */
@@ -76,6 +78,16 @@ public final class Hooks {
     return with(new Entry(Kind.CAPTURE_RESIDUAL, layer, row, pos, null));
   }
 
+  /**
+   * Adds {@code delta} (C) to the residual stream after layer L (the output of {@code
+   * model.layers.L}) at (row, pos), as MEMIT's compute_z hook does: {@code out = out +
+   * delta.to(out.dtype)} (rounded like {@link #addToMlpOutput}). Site {@code layers.L.delta}.
+   */
+  public Hooks addToResidual(int layer, int row, int pos, Var delta) {
+    Objects.requireNonNull(delta, "delta");
+    return with(new Entry(Kind.ADD_TO_RESIDUAL, layer, row, pos, delta));
+  }
+
   /** The capture key of the down_proj input: {@code layers.L.mlp.down_proj.input@row,pos}. */
   public static String downProjInputKey(int layer, int row, int pos) {
     return "layers." + layer + ".mlp.down_proj.input@" + row + "," + pos;
@@ -96,7 +108,7 @@ public final class Hooks {
       case CAPTURE_DOWN_PROJ_INPUT -> downProjInputKey(e.layer(), e.row(), e.pos());
       case CAPTURE_MLP_OUTPUT -> mlpOutputKey(e.layer(), e.row(), e.pos());
       case CAPTURE_RESIDUAL -> residualKey(e.layer(), e.row(), e.pos());
-      case ADD_TO_MLP_OUTPUT -> throw new IllegalArgumentException("an addition has no capture key");
+      case ADD_TO_MLP_OUTPUT, ADD_TO_RESIDUAL -> throw new IllegalArgumentException("an addition has no capture key");
     };
   }
 

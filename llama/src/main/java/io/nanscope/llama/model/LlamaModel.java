@@ -319,6 +319,11 @@ public final class LlamaModel {
       Site rm = ls.child("residual_mlp");
       x = Add.apply(tape, ctx, rm, policy.of(OpKind.ADD, rm), x, d);
       capture(hooks, Hooks.Kind.CAPTURE_RESIDUAL, l, x.value(), t, captured);
+      for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_RESIDUAL, l)) {
+        Site delta = ls.child("delta");
+        Var cast = Cast.apply(tape, ctx, delta, e.delta(), x.value().format());
+        x = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), x, cast, new int[] {e.row() * t + e.pos()});
+      }
     }
     Var fin = norm(tape, policy, ctx, new Site("norm"), x, weight(tape, params, WeightNames.Global.FINAL_NORM.hf(), w.finalNorm()), eps);
     Var logits = linear(tape, policy, ctx, new Site("lm_head"), fin, weight(tape, params, WeightNames.Global.CLASSIFIER.hf(), w.classifier()));

@@ -1,5 +1,6 @@
 package io.nanscope.llama.tokenizer;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.llama.tokenizer.Tokenizer.Normalization;
 import io.nanscope.llama.tokenizer.Tokenizer.PieceType;
 import java.io.IOException;
@@ -271,7 +272,7 @@ final class HfTokenizerJsonFile {
     for (int[] m : tok.mergesByPriority()) {
       merges.add(tok.piece(m[0]) + " " + tok.piece(m[1]));
     }
-    Files.write(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
+    AtomicFile.write(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(root));
   }
 
   /** {@code tokenizer_config.json} and {@code special_tokens_map.json} for LlamaTokenizerFast. */
@@ -293,8 +294,8 @@ final class HfTokenizerJsonFile {
       }
     }
     config.putNull("pad_token");
-    Files.write(dir.resolve("tokenizer_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
-    Files.write(dir.resolve("special_tokens_map.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(special));
+    AtomicFile.write(dir.resolve("tokenizer_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+    AtomicFile.write(dir.resolve("special_tokens_map.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(special));
   }
 
   private static IllegalArgumentException bad(Path file, String what) {

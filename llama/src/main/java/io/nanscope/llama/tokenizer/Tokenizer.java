@@ -182,6 +182,15 @@ public final class Tokenizer {
   }
 
   /**
+   * Reads the tokenizer beside a model: {@code model} is the model's directory or one of its files
+   * (a llama2.c {@code .bin}, a {@code .safetensors}), whose directory is searched as {@link
+   * #readFromDirectory} does.
+   */
+  public static Tokenizer besideModel(Path model) throws IOException {
+    return readFromDirectory(Files.isDirectory(model) ? model : model.toAbsolutePath().getParent());
+  }
+
+  /**
    * Reads the tokenizer of a model directory: the first of {@code tokenizer.model},
    * {@code tokenizer.json}, {@code tokenizer.bin}, then a llama2.c {@code tok*.bin} (as in
    * {@code models/stories260K}).

@@ -1,5 +1,6 @@
 package io.nanscope.llama.weights;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.LlamaConfig;
@@ -89,7 +90,7 @@ public final class HfCheckpoint {
     } else {
       SafetensorsWriter.write(dir.resolve(SINGLE), items, meta);
     }
-    SafetensorsWriter.writeAtomically(dir.resolve(CONFIG), c.toHfJson());
+    AtomicFile.write(dir.resolve(CONFIG), c.toHfJson());
   }
 
   private static Item item(String name, FloatFormat format, Tensor shapeOf, Supplier<Tensor> content) {

@@ -1,5 +1,6 @@
 package io.nanscope.llama.weights;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
@@ -8,12 +9,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -76,30 +72,25 @@ public final class SafetensorsWriter {
       head.put((byte) ' ');
     }
     head.flip();
-    Path tmp = tempSibling(file);
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        Arena arena = Arena.ofConfined()) {
-      writeFully(ch, head);
-      MemorySegment buf = arena.allocate(CHUNK_BYTES, 64);
-      for (Item it : items) {
-        Tensor t = it.content().get();
-        if (t.format() != it.format() || !t.shape().equals(it.shape())) {
-          throw new IllegalStateException("tensor " + it.name() + " was announced as " + it.format() + " "
-              + it.shape() + " but produced " + t);
-        }
-        MemorySegment src = t.segment();
-        for (long pos = 0; pos < src.byteSize(); pos += CHUNK_BYTES) {
-          long n = Math.min(CHUNK_BYTES, src.byteSize() - pos);
-          MemorySegment.copy(src, pos, buf, 0, n);
-          writeFully(ch, buf.asSlice(0, n).asByteBuffer());
+    AtomicFile.writeChannel(file, ch -> {
+      try (Arena arena = Arena.ofConfined()) {
+        AtomicFile.writeFully(ch, head);
+        MemorySegment buf = arena.allocate(CHUNK_BYTES, 64);
+        for (Item it : items) {
+          Tensor t = it.content().get();
+          if (t.format() != it.format() || !t.shape().equals(it.shape())) {
+            throw new IllegalStateException("tensor " + it.name() + " was announced as " + it.format() + " "
+                + it.shape() + " but produced " + t);
+          }
+          MemorySegment src = t.segment();
+          for (long pos = 0; pos < src.byteSize(); pos += CHUNK_BYTES) {
+            long n = Math.min(CHUNK_BYTES, src.byteSize() - pos);
+            MemorySegment.copy(src, pos, buf, 0, n);
+            AtomicFile.writeFully(ch, buf.asSlice(0, n).asByteBuffer());
+          }
         }
       }
-      ch.force(false);
-    } catch (IOException | RuntimeException e) {
-      Files.deleteIfExists(tmp);
-      throw e;
-    }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    });
   }
 
   /**
@@ -145,33 +136,7 @@ public final class SafetensorsWriter {
       }
     }
     Path indexFile = dir.resolve("model.safetensors.index.json");
-    writeAtomically(indexFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
+    AtomicFile.write(indexFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(index));
     return files;
-  }
-
-  /** Writes small {@code bytes} to {@code file} through a temporary sibling and a rename. */
-  public static void writeAtomically(Path file, byte[] bytes) throws IOException {
-    Path tmp = tempSibling(file);
-    try {
-      Files.write(tmp, bytes, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(tmp);
-    }
-  }
-
-  /** Same helper for text (UTF-8). */
-  public static void writeAtomically(Path file, String text) throws IOException {
-    writeAtomically(file, text.getBytes(StandardCharsets.UTF_8));
-  }
-
-  private static Path tempSibling(Path file) {
-    return file.resolveSibling("." + file.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-  }
-
-  private static void writeFully(FileChannel ch, ByteBuffer b) throws IOException {
-    while (b.hasRemaining()) {
-      ch.write(b);
-    }
   }
 }

@@ -1,5 +1,6 @@
 package io.nanscope.llama.weights;
 
+import io.nanscope.engine.io.AtomicFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,6 +12,8 @@ import java.util.stream.Stream;
  * Creates an output directory all at once: files are written into a hidden sibling
  * {@code .NAME.partial-PID} that is renamed to {@code NAME} only when everything succeeded; on
  * failure it is deleted. So a failed {@code convert} or {@code synth} leaves nothing half-written.
+ * Each file inside is written with {@link AtomicFile} (fsync'd); the parent directory is fsync'd
+ * after the rename.
  */
 public final class StagedDirectory {
 
@@ -50,6 +53,7 @@ public final class StagedDirectory {
         Files.delete(target); // empty, checked above
       }
       Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFile.syncDirectory(parent); // the rename survives a crash
     } catch (IOException | RuntimeException | Error e) {
       try {
         deleteRecursively(staging);

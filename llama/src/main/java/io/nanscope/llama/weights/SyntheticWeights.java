@@ -1,5 +1,6 @@
 package io.nanscope.llama.weights;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
@@ -84,7 +85,7 @@ public final class SyntheticWeights {
     LlamaConfig cf = c.withTorchDtype(LlamaConfig.dtypeName(format));
     SafetensorsWriter.writeSharded(dir, items(cf, format, seed), maxShardBytes,
         Map.of("format", "pt", "nanscope", "synthetic seed " + seed));
-    SafetensorsWriter.writeAtomically(dir.resolve(HfCheckpoint.CONFIG), cf.toHfJson());
+    AtomicFile.write(dir.resolve(HfCheckpoint.CONFIG), cf.toHfJson());
   }
 
   private static void add(List<Item> items, String name, Shape shape, FloatFormat format, long seed) {

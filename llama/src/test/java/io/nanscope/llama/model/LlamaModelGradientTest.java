@@ -115,4 +115,33 @@ class LlamaModelGradientTest {
     // and the delta changes the loss at all (the test could not pass with a no-op hook)
     assertThat(loss(m, plain)).isNotEqualTo(loss(m, Hooks.none()));
   }
+
+  @ParameterizedTest
+  @EnumSource(RopeLayout.class)
+  void deltaAddedToTheResidualGetsTheCentralDifferenceGradient(RopeLayout layout) {
+    LlamaModel m = TinyLlama.model(FloatFormat.FP64, layout, 13);
+    int c = m.config().dim();
+    Tensor delta = Tensor.zeros(FloatFormat.FP64, Shape.of(c));
+    SplittableRandom rnd = new SplittableRandom(6);
+    for (int j = 0; j < c; j++) {
+      delta.setDouble(j, rnd.nextDouble(-0.5, 0.5));
+    }
+    Tape tape = new Tape();
+    Var d = tape.param(delta, "delta");
+    // layer 0's output (MEMIT's z site), row 0 at token 1: later tokens see it through attention
+    Hooks hooks = Hooks.none().captureResidual(0, 0, 1).addToResidual(0, 0, 1, d);
+    SequenceOutput out = m.forward(BATCH, FP64, OpContext.DEFAULT, tape, hooks);
+    tape.backward(out.logits(), seed(out));
+    assertThat(d.grad()).isNotNull();
+    Hooks plain = Hooks.none().addToResidual(0, 0, 1, new Tape().constant(delta, "delta"));
+    for (int j = 0; j < c; j++) {
+      double num = numeric(m, delta, j, plain);
+      assertThat(d.grad().getDouble(j)).as("dL/ddelta[%d]", j)
+          .isCloseTo(num, org.assertj.core.data.Offset.offset(1e-7 * (1 + Math.abs(num))));
+    }
+    // the capture is the residual before the delta: the same as without any addition
+    SequenceOutput bare = m.forward(BATCH, FP64, OpContext.DEFAULT, null, Hooks.none().captureResidual(0, 0, 1));
+    assertThat(out.captured(Hooks.residualKey(0, 0, 1))).isEqualTo(bare.captured(Hooks.residualKey(0, 0, 1)));
+    assertThat(loss(m, plain)).isNotEqualTo(loss(m, Hooks.none()));
+  }
 }

@@ -342,6 +342,22 @@ class TokenizerTest {
   // ------------------------------------------------------------------ HF writer
 
   @Test
+  void besideModelSearchesTheModelsDirectoryOrTheDirectoryOfAModelFile(@TempDir Path dir)
+      throws IOException {
+    Path model = TestPaths.stories260K();
+    String text = "Once upon a time, there was a little girl named Lily.";
+    int[] want = Tokenizer.readFromDirectory(model).encode(text, true, false);
+    assertThat(Tokenizer.besideModel(model).encode(text, true, false)).isEqualTo(want);
+    assertThat(Tokenizer.besideModel(model.resolve("stories260K.bin")).encode(text, true, false))
+        .isEqualTo(want);
+    // A model file in a directory without a tokenizer: the directory's error, not the file's.
+    Path lone = Files.writeString(dir.resolve("model.bin"), "not read");
+    assertThatThrownBy(() -> Tokenizer.besideModel(lone))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no tokenizer found");
+  }
+
+  @Test
   void writtenTokenizerJsonGivesTheSameIds(@TempDir Path dir) throws IOException {
     for (Tokenizer source : List.of(Tokenizer.readLlama2c(TOK512), spm)) {
       source.writeHfFiles(dir);

@@ -1,0 +1,194 @@
+package io.nanscope.engine.simd;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * One pass of the tracer's tensor statistics over float values: NaN, ±inf, zero and subnormal
+ * counts, the largest finite and the smallest finite non-zero magnitude, and, with the values
+ * before rounding, the overflow and underflow counts and the largest finite unrounded magnitude.
+ * The vector form ({@link #add}) and its scalar twin ({@link #addScalar}) give the same {@link
+ * Census}: counts are sums and extremes are max/min, so the lane order does not matter.
+ *
+ * <p>Limits are floats (a format whose maxFinite and minNormal are floats; the caller keeps wider
+ * formats on its own path). The saturation case of overflow (stored ±maxFinite where the unrounded
+ * value was above it) needs the format's own rounding to decide, so the kernel only counts its
+ * candidates ({@link Census#saturationCandidates}); the caller re-examines a block that has any.
+ */
+public final class StatsKernels {
+
+  /** 256 bits, as the other kernels (the counts do not depend on the width). */
+  private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+
+  private StatsKernels() {}
+
+  /** Running statistics; start from {@link #Census()}, combine blocks by calling add repeatedly. */
+  public static final class Census {
+    public long count;
+    public long nan;
+    public long posInf;
+    public long negInf;
+    public long zero;
+    public long subnormal;
+
+    /** Finite unrounded value, stored ±inf (or NaN in a format without infinities). */
+    public long overflow;
+
+    /** Finite non-zero unrounded value, stored zero. */
+    public long underflow;
+
+    /**
+     * Finite unrounded value above maxFinite stored as ±maxFinite: overflow only if nearest-even
+     * overflows.
+     */
+    public long saturationCandidates;
+
+    /** Largest finite |x| (0 when none). */
+    public float maxAbs;
+
+    /** Smallest finite non-zero |x| (+inf when none). */
+    public float minAbsNonZero = Float.POSITIVE_INFINITY;
+
+    /** Largest finite |u| (−1 when none). */
+    public float unroundedMaxAbs = -1f;
+  }
+
+  /**
+   * Adds {@code x[0, n)} (stored values) and, when {@code u} is not null, {@code u[0, n)} (their
+   * unrounded values) to {@code c}, judging subnormals against {@code minNormal} and overflow
+   * against {@code maxFinite}; {@code hasInfinity} false means an overflow stores NaN.
+   */
+  public static void add(
+      float[] x,
+      float[] u,
+      int n,
+      float maxFinite,
+      float minNormal,
+      boolean hasInfinity,
+      Census c) {
+    FloatVector zeros = FloatVector.zero(F);
+    FloatVector infs = FloatVector.broadcast(F, Float.POSITIVE_INFINITY);
+    FloatVector minusOnes = FloatVector.broadcast(F, -1f);
+    FloatVector vmax = zeros;
+    FloatVector vmin = infs;
+    FloatVector umax = minusOnes;
+    long nan = 0, pos = 0, neg = 0, zero = 0, sub = 0, over = 0, overNaN = 0, under = 0, cand = 0;
+    int i = 0;
+    int bound = F.loopBound(n);
+    // Only compares, and/or and blends (no mask negation or IS_NAN test), and two loops instead of
+    // a branch on u inside one: a vector merged from two paths is boxed by C2 (much slower).
+    if (u == null) {
+      for (; i < bound; i += F.length()) {
+        FloatVector xv = FloatVector.fromArray(F, x, i);
+        FloatVector ax = xv.abs();
+        VectorMask<Float> inf = ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY);
+        VectorMask<Float> finite = ax.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
+        VectorMask<Float> nonZero = ax.compare(VectorOperators.GT, 0f).and(finite);
+        nan += xv.compare(VectorOperators.NE, xv).trueCount();
+        pos += inf.and(xv.compare(VectorOperators.GT, 0f)).trueCount();
+        neg += inf.and(xv.compare(VectorOperators.LT, 0f)).trueCount();
+        zero += ax.compare(VectorOperators.EQ, 0f).trueCount();
+        sub += nonZero.and(ax.compare(VectorOperators.LT, minNormal)).trueCount();
+        vmax = vmax.max(zeros.blend(ax, finite));
+        vmin = vmin.min(infs.blend(ax, nonZero));
+      }
+    } else {
+      for (; i < bound; i += F.length()) {
+        FloatVector xv = FloatVector.fromArray(F, x, i);
+        FloatVector ax = xv.abs();
+        VectorMask<Float> isNaN = xv.compare(VectorOperators.NE, xv);
+        VectorMask<Float> inf = ax.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY);
+        VectorMask<Float> finite = ax.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
+        VectorMask<Float> isZero = ax.compare(VectorOperators.EQ, 0f);
+        VectorMask<Float> nonZero = ax.compare(VectorOperators.GT, 0f).and(finite);
+        nan += isNaN.trueCount();
+        pos += inf.and(xv.compare(VectorOperators.GT, 0f)).trueCount();
+        neg += inf.and(xv.compare(VectorOperators.LT, 0f)).trueCount();
+        zero += isZero.trueCount();
+        sub += nonZero.and(ax.compare(VectorOperators.LT, minNormal)).trueCount();
+        vmax = vmax.max(zeros.blend(ax, finite));
+        vmin = vmin.min(infs.blend(ax, nonZero));
+        FloatVector au = FloatVector.fromArray(F, u, i).abs();
+        VectorMask<Float> uFinite = au.compare(VectorOperators.LT, Float.POSITIVE_INFINITY);
+        umax = umax.max(minusOnes.blend(au, uFinite));
+        over += uFinite.and(inf).trueCount();
+        overNaN += uFinite.and(isNaN).trueCount(); // an overflow only where the format has no inf
+        cand +=
+            uFinite
+                .and(ax.compare(VectorOperators.EQ, maxFinite))
+                .and(au.compare(VectorOperators.GT, maxFinite))
+                .trueCount();
+        under += uFinite.and(isZero).and(au.compare(VectorOperators.GT, 0f)).trueCount();
+      }
+    }
+    if (!hasInfinity) {
+      over += overNaN;
+    }
+    c.count += i;
+    c.nan += nan;
+    c.posInf += pos;
+    c.negInf += neg;
+    c.zero += zero;
+    c.subnormal += sub;
+    c.overflow += over;
+    c.underflow += under;
+    c.saturationCandidates += cand;
+    c.maxAbs = Math.max(c.maxAbs, vmax.reduceLanes(VectorOperators.MAX));
+    c.minAbsNonZero = Math.min(c.minAbsNonZero, vmin.reduceLanes(VectorOperators.MIN));
+    if (u != null) {
+      c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, umax.reduceLanes(VectorOperators.MAX));
+    }
+    addScalar(x, u, i, n, maxFinite, minNormal, hasInfinity, c);
+  }
+
+  /** Scalar twin of {@link #add} over {@code [from, to)}. */
+  public static void addScalar(
+      float[] x,
+      float[] u,
+      int from,
+      int to,
+      float maxFinite,
+      float minNormal,
+      boolean hasInfinity,
+      Census c) {
+    for (int i = from; i < to; i++) {
+      float v = x[i];
+      float a = Math.abs(v);
+      c.count++;
+      if (Float.isNaN(v)) {
+        c.nan++;
+      } else if (a == Float.POSITIVE_INFINITY) {
+        if (v > 0) {
+          c.posInf++;
+        } else {
+          c.negInf++;
+        }
+      } else if (a == 0) {
+        c.zero++;
+      } else {
+        c.maxAbs = Math.max(c.maxAbs, a);
+        c.minAbsNonZero = Math.min(c.minAbsNonZero, a);
+        if (a < minNormal) {
+          c.subnormal++;
+        }
+      }
+      if (u == null) {
+        continue;
+      }
+      float au = Math.abs(u[i]);
+      if (!(au < Float.POSITIVE_INFINITY)) {
+        continue; // NaN or infinite before rounding: neither overflow nor underflow
+      }
+      c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, au);
+      if (a == Float.POSITIVE_INFINITY || (Float.isNaN(v) && !hasInfinity)) {
+        c.overflow++;
+      } else if (a == maxFinite && au > maxFinite) {
+        c.saturationCandidates++;
+      } else if (a == 0 && au != 0) {
+        c.underflow++;
+      }
+    }
+  }
+}

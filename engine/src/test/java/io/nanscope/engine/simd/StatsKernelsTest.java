@@ -1,0 +1,81 @@
+package io.nanscope.engine.simd;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** {@link StatsKernels#add} against its scalar twin, field by field, at the tail sizes. */
+class StatsKernelsTest {
+
+  private static void same(StatsKernels.Census a, StatsKernels.Census b, String what) {
+    assertThat(
+            new long[] {
+              a.count,
+              a.nan,
+              a.posInf,
+              a.negInf,
+              a.zero,
+              a.subnormal,
+              a.overflow,
+              a.underflow,
+              a.saturationCandidates
+            })
+        .as(what)
+        .containsExactly(
+            b.count,
+            b.nan,
+            b.posInf,
+            b.negInf,
+            b.zero,
+            b.subnormal,
+            b.overflow,
+            b.underflow,
+            b.saturationCandidates);
+    assertThat(Float.floatToRawIntBits(a.maxAbs))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.maxAbs));
+    assertThat(Float.floatToRawIntBits(a.minAbsNonZero))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.minAbsNonZero));
+    assertThat(Float.floatToRawIntBits(a.unroundedMaxAbs))
+        .as(what)
+        .isEqualTo(Float.floatToRawIntBits(b.unroundedMaxAbs));
+  }
+
+  @Test
+  void vectorEqualsScalarTwin() {
+    SplittableRandom rnd = new SplittableRandom(5);
+    float[] pool = {
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      65504f,
+      -65504f,
+      70000f,
+      1e-7f,
+      6.1e-5f,
+      Float.MIN_VALUE,
+      448f,
+      1f,
+      -2.5f
+    };
+    for (boolean hasInf : new boolean[] {true, false}) {
+      for (int n : new int[] {1, 7, 31, 33, 4095}) {
+        float[] x = new float[n], u = new float[n];
+        for (int i = 0; i < n; i++) {
+          x[i] = rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : (float) rnd.nextGaussian();
+          u[i] = rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : x[i];
+        }
+        for (float[] uu : new float[][] {u, null}) {
+          StatsKernels.Census v = new StatsKernels.Census(), s = new StatsKernels.Census();
+          StatsKernels.add(x, uu, n, 65504f, 6.1035156e-5f, hasInf, v);
+          StatsKernels.addScalar(x, uu, 0, n, 65504f, 6.1035156e-5f, hasInf, s);
+          same(v, s, "n=" + n + " inf=" + hasInf + " u=" + (uu != null));
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,104 @@
+package io.nanscope.engine.trace;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.format.Overflow;
+import io.nanscope.engine.format.RoundingSpec;
+import io.nanscope.engine.tensor.Shape;
+import io.nanscope.engine.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vector census behind {@link TensorStats#of(Tensor, Tensor)} against the element-by-element
+ * pass ({@link TensorStats#scalar}, the code it replaced): equal records (every count, extreme and
+ * the NaN of "no unrounded value") for every built-in format but FP64 and a custom one, with and
+ * without unrounded values, nearest-even and saturating stores, sizes 1, 7, 31, 33, 4095 and one
+ * past a chunk (4097), over values that overflow, underflow, are subnormal, ±0, ±inf and NaN.
+ */
+class TensorStatsCensusTest {
+
+  private static float[] unrounded(FloatFormat f, int n, long seed) {
+    SplittableRandom rnd = new SplittableRandom(seed);
+    double max = f.info().maxFinite(), tiny = f.info().minSubnormal();
+    float[] special = {
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      (float) max,
+      (float) -max,
+      (float) Math.min(max * 1.001, Float.MAX_VALUE),
+      (float) Math.min(max * 1.5, Float.MAX_VALUE),
+      (float) (tiny / 3),
+      (float) tiny,
+      (float) (tiny * 5),
+      Float.MIN_VALUE,
+      -Float.MIN_VALUE,
+      66975f,
+      65519f
+    };
+    float[] u = new float[n];
+    for (int i = 0; i < n; i++) {
+      if (rnd.nextInt(4) == 0) {
+        u[i] = special[rnd.nextInt(special.length)];
+      } else {
+        double m = Math.scalb(rnd.nextDouble(1, 2), rnd.nextInt(-150, 128));
+        u[i] = (float) (rnd.nextBoolean() ? m : -m);
+      }
+    }
+    return u;
+  }
+
+  @Test
+  void vectorCensusEqualsTheScalarPass() {
+    List<FloatFormat> formats = new ArrayList<>();
+    for (FloatFormat f : FloatFormat.builtIns()) {
+      if (f != FloatFormat.FP64) {
+        formats.add(f);
+      }
+    }
+    formats.add(FloatFormat.custom(6, 5));
+    long seed = 1;
+    int checked = 0;
+    for (FloatFormat f : formats) {
+      for (RoundingSpec spec :
+          List.of(
+              RoundingSpec.NEAREST_EVEN,
+              RoundingSpec.NEAREST_EVEN.withOverflow(Overflow.SATURATE))) {
+        for (int n : new int[] {1, 7, 31, 33, 4095, 4097}) {
+          float[] u = unrounded(f, n, seed++);
+          Shape sh = Shape.of(n);
+          Tensor ut = Tensor.of(FloatFormat.FP32, sh, u);
+          Tensor out = Tensor.zeros(f, sh);
+          for (int i = 0; i < n; i++) {
+            out.setDouble(i, f.round((double) u[i], spec, i));
+          }
+          TensorStats fast = TensorStats.of(out, ut);
+          assertThat(fast).as("%s %s n=%d", f, spec, n).isEqualTo(TensorStats.scalar(out, ut));
+          assertThat(TensorStats.of(out))
+              .as("%s n=%d stored only", f, n)
+              .isEqualTo(TensorStats.scalar(out, null));
+          checked++;
+        }
+      }
+    }
+    assertThat(checked).isEqualTo(formats.size() * 2 * 6);
+  }
+
+  @Test
+  void saturatedOverflowIsCountedOnlyWhereNearestEvenOverflows() {
+    Shape sh = Shape.of(3);
+    // 65519 rounds down to 65504 legitimately; 66975 and 1e6 would have become inf.
+    Tensor u = Tensor.of(FloatFormat.FP32, sh, 65519f, 66975f, 1e6f);
+    Tensor out = Tensor.of(FloatFormat.FP16, sh, 65504f, 65504f, 65504f);
+    TensorStats s = TensorStats.of(out, u);
+    assertThat(s.overflow()).isEqualTo(2);
+    assertThat(s.unroundedMaxAbs()).isEqualTo(1e6);
+    assertThat(s).isEqualTo(TensorStats.scalar(out, u));
+  }
+}

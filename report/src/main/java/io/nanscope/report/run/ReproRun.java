@@ -1,0 +1,391 @@
+package io.nanscope.report.run;
+
+import io.nanscope.editing.hparams.HyperParamsYaml;
+import io.nanscope.editing.hparams.LoadedHparams;
+import io.nanscope.editing.hparams.Policies;
+import io.nanscope.editing.hparams.RomeHyperParams;
+import io.nanscope.editing.keys.ContextTemplates;
+import io.nanscope.llama.generate.GenerateFast;
+import io.nanscope.editing.repro.Calibration;
+import io.nanscope.editing.repro.DivisionFactorSweep;
+import io.nanscope.editing.repro.ReproConclusion;
+import io.nanscope.editing.repro.ReproPipeline;
+import io.nanscope.editing.repro.ReproReport;
+import io.nanscope.editing.repro.RunResult;
+import io.nanscope.editing.repro.Scenario;
+import io.nanscope.editing.repro.StressScenario;
+import io.nanscope.report.HeadroomGrid;
+import io.nanscope.report.Report;
+import io.nanscope.report.StepCurves;
+import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.trace.JsonLines;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.editing.request.EditDatasets;
+import io.nanscope.editing.request.EditRequest;
+import io.nanscope.engine.op.OpContext;
+import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.llama.model.LlamaModel;
+import io.nanscope.llama.tokenizer.Tokenizer;
+import io.nanscope.llama.weights.LlamaWeights;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/**
+ * {@code nanscope repro} as one library call: the labelled scenarios (natural, disabling-edit,
+ * stress) side by side in each precision, each on the {@link
+ * io.nanscope.editing.session.EditSession} through {@link ReproPipeline} and {@link
+ * StressScenario}, with the comparison table, the headroom and first-overflow reports, the sweeps,
+ * the conclusions and the optional HTML report.
+ */
+public final class ReproRun {
+
+  /**
+   * The documented default override: inside the window where FP16 fails through the down_proj output
+   * (measured: fails at k.u <= 6e-5, finite at 8e-5; at 3e-5 and below r itself overflows).
+   */
+  public static final double DEFAULT_DIVISION_FACTOR = 5e-5;
+
+  /** The precisions compared when no {@code --policy} is given. */
+  public static final List<String> SIDE_BY_SIDE = List.of("fp32", "pytorch-bf16", "pytorch-fp16");
+
+  /**
+   * The command's options, paths already defaulted ({@code model}, {@code hparams}, {@code data});
+   * null for an option not given where the command documents a default ({@code scenario},
+   * {@code policy}, {@code divisionFactor}, {@code sweep}, {@code peakSweep}, {@code report}).
+   * {@code policy} is a comma-separated list of policy names or YAML files ({@link Policies}), or
+   * {@code auto}; {@code home} is where named policy files are looked up.
+   */
+  public record Settings(
+      String scenario,
+      Path model,
+      Path hparams,
+      Path data,
+      int dsSize,
+      long seed,
+      String policy,
+      String fallback,
+      Double divisionFactor,
+      List<Double> sweep,
+      boolean noSweep,
+      boolean sequential,
+      String context,
+      boolean noFluency,
+      boolean noStats,
+      int threads,
+      Path out,
+      String lossScale,
+      double mlpPeak,
+      String layers,
+      double residualScale,
+      int stressEdits,
+      List<Double> peakSweep,
+      int sweepEdits,
+      int stories,
+      int storyTokens,
+      Path report,
+      Path home) {}
+
+  private final String scenario;
+  private final Path model;
+  private final Path hparams;
+  private final Path data;
+  private final int dsSize;
+  private final long seed;
+  private final String policy;
+  private final String fallback;
+  private final Double divisionFactor;
+  private final List<Double> sweep;
+  private final boolean noSweep;
+  private final boolean sequential;
+  private final String context;
+  private final boolean noFluency;
+  private final boolean noStats;
+  private final int threads;
+  private final Path out;
+  private final String lossScale;
+  private final double mlpPeak;
+  private final String layers;
+  private final double residualScale;
+  private final int stressEdits;
+  private final List<Double> peakSweep;
+  private final int sweepEdits;
+  private final int stories;
+  private final int storyTokens;
+  private final Path report;
+  private final Path home;
+
+  private ReproRun(Settings s) {
+    this.scenario = s.scenario();
+    this.model = s.model();
+    this.hparams = s.hparams();
+    this.data = s.data();
+    this.dsSize = s.dsSize();
+    this.seed = s.seed();
+    this.policy = s.policy();
+    this.fallback = s.fallback();
+    this.divisionFactor = s.divisionFactor();
+    this.sweep = s.sweep();
+    this.noSweep = s.noSweep();
+    this.sequential = s.sequential();
+    this.context = s.context();
+    this.noFluency = s.noFluency();
+    this.noStats = s.noStats();
+    this.threads = s.threads();
+    this.out = s.out();
+    this.lossScale = s.lossScale();
+    this.mlpPeak = s.mlpPeak();
+    this.layers = s.layers();
+    this.residualScale = s.residualScale();
+    this.stressEdits = s.stressEdits();
+    this.peakSweep = s.peakSweep();
+    this.sweepEdits = s.sweepEdits();
+    this.stories = s.stories();
+    this.storyTokens = s.storyTokens();
+    this.report = s.report();
+    this.home = s.home();
+  }
+
+  /** Runs the scenarios; {@code o} gets the command's output, {@code err} timings and progress. */
+  public static void run(Settings s, PrintWriter o, PrintWriter err) throws IOException {
+    new ReproRun(s).run(o, err);
+  }
+
+  private void run(PrintWriter o, PrintWriter err) throws IOException {
+    List<Scenario> scenarios = scenarios();
+    List<ReproPipeline.Mode> modes = modes();
+    if (scenarios.contains(Scenario.STRESS)) {
+      checkStressOptions();
+    }
+    if (dsSize < 1) {
+      throw new IllegalArgumentException("--ds-size must be at least 1, got " + dsSize);
+    }
+    if (!lossScale.equals("none") && !lossScale.equals("dynamic")) {
+      throw new IllegalArgumentException("--loss-scale must be none or dynamic, got " + lossScale);
+    }
+    if (!context.equals("sampled") && !context.equals("bare")) {
+      throw new IllegalArgumentException("--context must be sampled or bare, got " + context);
+    }
+    double factor = divisionFactor != null ? divisionFactor : DEFAULT_DIVISION_FACTOR;
+    if (factor == 0 || !Double.isFinite(factor)) {
+      throw new IllegalArgumentException("--division-factor must be finite and non-zero, got " + factor);
+    }
+    Path modelPath = model;
+    Path hp = hparams;
+    Path dataPath = data;
+    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(hp);
+    loaded.warnings().forEach(w -> err.println("warning: " + w));
+    RomeHyperParams h = loaded.hparams();
+    List<EditRequest> all = EditDatasets.read(dataPath);
+    List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
+    ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
+
+    o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "
+        + records.size() + " record(s) from " + dataPath + ", precisions "
+        + modes.stream().map(ReproPipeline.Mode::label).toList() + ", seed " + seed
+        + (lossScale.equals("dynamic") ? ", dynamic loss scaling of the delta's backward (not EasyEdit)" : ""));
+    ContextTemplates templates;
+    if (context.equals("bare")) {
+      templates = ContextTemplates.bare();
+    } else {
+      PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
+      LlamaModel m = source.load(fp32.storage());
+      templates = ContextTemplates.sample(new GenerateFast(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
+          h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
+    }
+    o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
+    Report html = report == null ? null : new Report("nanscope repro");
+    for (Scenario sc : scenarios) {
+      o.println();
+      o.println("=".repeat(100));
+      o.println("scenario " + sc.cliName() + ": " + sc.description());
+      o.println("=".repeat(100));
+      if (sc == Scenario.STRESS) {
+        stress(h, all, modelPath, html, o, err);
+        continue;
+      }
+      boolean disabling = sc == Scenario.DISABLING_EDIT;
+      ReproPipeline.Settings settings = new ReproPipeline.Settings(h, records, templates, seed, threads, !noFluency,
+          disabling || sequential, disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(), !noStats,
+          lossScale.equals("dynamic"));
+      List<RunResult> runs = new ArrayList<>();
+      for (ReproPipeline.Mode mode : modes) {
+        o.println();
+        o.println("--- " + mode.label() + " (policy " + mode.policy().name()
+            + mode.fallback().map(f -> ", fallback " + f.name()).orElse("") + ") ---");
+        long t0 = System.nanoTime();
+        RunResult r = ReproPipeline.run(source, tok, settings, mode, o::println);
+        err.printf(Locale.ROOT, "[%s %s] %.1f s%n", sc.cliName(), mode.label(), (System.nanoTime() - t0) / 1e9);
+        runs.add(r);
+      }
+      o.println();
+      o.println("comparison (" + sc.cliName() + "):");
+      o.print(ReproReport.comparisonTable(runs));
+      if (!noStats && !disabling) {
+        for (RunResult r : runs) {
+          o.println();
+          o.print(ReproReport.headroom(r));
+        }
+      }
+      for (RunResult r : runs) {
+        String report = ReproReport.firstOverflow(r);
+        if (!report.isEmpty()) {
+          o.println();
+          o.print(report);
+          Path file = out.resolve("first-overflow-" + sc.cliName() + "-" + fileLabel(r.label()) + ".json");
+          ReproReport.writeFirstOverflowJson(file, sc.cliName(), r);
+          o.println("  written to " + file);
+        }
+        r.fallbacks().forEach(line -> o.println("[" + r.label() + "] " + line));
+      }
+      Optional<DivisionFactorSweep.Result> sw = Optional.empty();
+      if (disabling && !noSweep) {
+        List<Double> values = sweep != null ? sweep : DivisionFactorSweep.DEFAULT_VALUES;
+        Map<String, PrecisionPolicy> byName = new LinkedHashMap<>();
+        modes.forEach(m -> byName.putIfAbsent(m.policy().name(), m.policy()));
+        List<PrecisionPolicy> policies = List.copyOf(byName.values());
+        o.println();
+        o.println("sweep of the k.u override (first record, faithful edit then the override's update and the"
+            + " fluency generation):");
+        DivisionFactorSweep.Result res =
+            DivisionFactorSweep.runPolicies(source, tok, h, templates, records.getFirst(), policies, values, seed,
+                threads);
+        o.print(res.table());
+        sw = Optional.of(res);
+      }
+      o.println();
+      o.println("conclusion (" + sc.cliName() + "):");
+      String conclusion = disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs);
+      o.println(conclusion);
+      if (html != null) {
+        addToReport(html, sc, runs, sw, conclusion);
+      }
+    }
+    if (html != null) {
+      List<Path> written = html.write(report);
+      o.println();
+      o.println("report written to " + report + " (" + written.size() + " files)");
+    }
+  }
+
+  /** The stress options, checked before any scenario runs (the layers against the model's config). */
+  private void checkStressOptions() throws IOException {
+    Calibration.checkFraction(mlpPeak);
+    if (peakSweep != null) {
+      peakSweep.forEach(Calibration::checkFraction);
+    }
+    if (stressEdits < 1 || sweepEdits < 0 || stories < 0 || storyTokens < 2) {
+      throw new IllegalArgumentException("stress: need --edits >= 1, --sweep-edits >= 0, --stories >= 0 and"
+          + " --story-tokens >= 2; got " + stressEdits + ", " + sweepEdits + ", " + stories + ", " + storyTokens);
+    }
+    if (!(residualScale > 0 && Double.isFinite(residualScale))) {
+      throw new IllegalArgumentException("--residual-scale must be finite and > 0, got " + residualScale);
+    }
+    Path modelPath = model;
+    Calibration.parseLayers(layers, LlamaWeights.read(modelPath).config().nLayers());
+  }
+
+  /** The stress scenario: calibrate, sequential edits without restore per precision, the peak sweep. */
+  private void stress(RomeHyperParams h, List<EditRequest> all, Path modelPath, Report html, PrintWriter o,
+      PrintWriter err) {
+    if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
+      throw new IllegalArgumentException("the stress scenario compares fixed precisions; --policy auto is not"
+          + " supported there (give a list such as pytorch-fp16,fp32)");
+    }
+    List<String> policies = policy == null ? List.of("pytorch-fp16", "pytorch-bf16", "fp32")
+        : List.of(policy.split(",")).stream().map(String::trim).toList();
+    StressScenario.Settings s = StressScenario.Settings.builder(modelPath, h, all).fraction(mlpPeak).layers(layers)
+        .residualScale(residualScale).policies(policies).edits(stressEdits)
+        .sweep(noSweep ? List.of() : peakSweep != null ? peakSweep : StressScenario.Settings.DEFAULT_SWEEP,
+            noSweep ? 0 : sweepEdits)
+        .sampledTemplates(context.equals("sampled")).fluencyTokens(noFluency ? 0 : 100).probe(stories, storyTokens)
+        .seed(seed).threads(threads).progress(err::println).build();
+    StressScenario.Report r = StressScenario.run(s, o::println);
+    o.println();
+    o.print(r.table());
+    for (StressScenario.Outcome oc : r.main().outcomes()) {
+      oc.failure().filter(f -> f.event() != null).ifPresent(f -> {
+        o.println();
+        o.print(oc.report());
+        Path file = out.resolve("first-overflow-stress-" + fileLabel(oc.policy()) + ".jsonl");
+        JsonLines.write(file, List.of(f.event().toJson()));
+        o.println("  written to " + file);
+      });
+    }
+    o.println();
+    o.println("conclusion (stress):");
+    o.println(r.conclusion());
+    if (html != null) {
+      html.heading("Scenario stress").text(Scenario.STRESS.description()).text(r.conclusion());
+      html.pre("stress: sequential edits on the calibrated model, and the peak sweep", r.table());
+    }
+  }
+
+  /** The scenario's section of the HTML report: table, curves, headroom heatmap, first event, fallbacks, sweep. */
+  private void addToReport(Report html, Scenario sc, List<RunResult> runs, Optional<DivisionFactorSweep.Result> sw,
+      String conclusion) {
+    html.heading("Scenario " + sc.cliName()).text(sc.description()).text(conclusion);
+    html.pre("comparison", ReproReport.comparisonTable(runs));
+    StepCurves curves = new StepCurves();
+    for (RunResult r : runs) {
+      for (var rec : r.records()) {
+        rec.steps().forEach(step -> curves.record(r.label() + " edit " + rec.index(), step));
+      }
+    }
+    curves.addTo(html);
+    for (RunResult r : runs) {
+      if (!r.headroom().isEmpty()) {
+        html.heatmap(HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
+            .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
+      }
+      if (r.anomaly().first().isPresent()) {
+        html.heading("First non-finite value, " + sc.cliName() + ", " + r.label());
+        html.event(r.anomaly().first().get(), r.anomaly().chain());
+        Path trace = out.resolve("trace-" + sc.cliName() + "-" + fileLabel(r.label()) + ".jsonl");
+        r.anomaly().writeJsonl(trace);
+        html.attach(trace, "the anomaly trace (events, then the chain) of " + r.label());
+      }
+      if (!r.fallbacks().isEmpty()) {
+        html.list("fallback switches, " + r.label(), r.fallbacks());
+      }
+    }
+    sw.ifPresent(res -> html.pre("sweep of the k.u override", res.table()));
+  }
+
+  private List<Scenario> scenarios() {
+    if (scenario == null) {
+      return List.of(Scenario.NATURAL, Scenario.DISABLING_EDIT, Scenario.STRESS);
+    }
+    return List.of(Scenario.named(scenario));
+  }
+
+  private List<ReproPipeline.Mode> modes() throws IOException {
+    String fb = switch (fallback.trim().toLowerCase(Locale.ROOT)) {
+      case "fp32" -> "fp32";
+      case "bf16", "pytorch-bf16" -> "pytorch-bf16";
+      default -> throw new IllegalArgumentException("--fallback must be fp32 or bf16, got " + fallback);
+    };
+    if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
+      return List.of(ReproPipeline.Mode.auto(fb));
+    }
+    List<String> names = policy == null ? SIDE_BY_SIDE : List.of(policy.split(","));
+    List<ReproPipeline.Mode> modes = new ArrayList<>();
+    for (String name : names) {
+      modes.add(ReproPipeline.Mode.fixed(Policies.resolve(name.trim(), home)));
+    }
+    return modes;
+  }
+
+  private static String fileLabel(String label) {
+    return label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
+  }
+}
