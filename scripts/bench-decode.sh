@@ -4,7 +4,14 @@
 # over the same positions of the same prompt. Prints median and range of tokens/s for each and the
 # ratio of medians. Then the same on CPU time (the shared machine's load inflates wall time): the
 # decoding thread's CPU time (DecodeCpuTime, 1 thread) against the C reference's user+sys time.
-# Takes about 2 minutes. Extra arguments go to JMH (e.g. -p threads=1).
+# Then what a user waits for (scripts/bench_process.py, docs/startup.md): whole-process wall and
+# CPU time and time to first byte of `./nanscope generate` (the same 256 positions) against the C
+# reference's whole process, and of --version, formats, round, trace and one edit record.
+# Takes about 10 minutes on the loaded 2-core machine. Extra arguments go to JMH (-p threads=1).
+# --process-only: only the whole-process part (about 7 minutes). BENCH_RUNS: runs per whole-process
+# row (default 10). LLAMA2C_RUN=path: also time llama2.c's own run (built outside the repository).
+# BASELINE=dir: also time generate and --version of another checkout (e.g. main, unpacked by
+# `git archive main | tar -x -C dir` and built once with its ./nanscope).
 # BENCH_JAVA_OPTS=-Djmh.ignoreLock=true runs even while another JMH holds /tmp/jmh.lock (noisier).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,9 +19,19 @@ source "$here/scripts/jdk.sh"
 cd "$here"
 positions=256
 prompt="Once upon a time"
-./mvnw -B -DskipTests -pl bench -am package >&2 || { echo "bench-decode: build failed (see above)" >&2; exit 1; }
 work="$(mktemp -d)"
 cc -O3 -march=native -o "$work/refrun" scripts/golden/refrun.c -lm
+echo "CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+process() {
+  ./nanscope --version >/dev/null # builds the CLI jar and its AOT cache when needed
+  python3 scripts/bench_process.py "$here" "$work/refrun" "${BENCH_RUNS:-10}" \
+    "${LLAMA2C_RUN:-}" "${BASELINE:-}"
+}
+if [ "${1:-}" = --process-only ]; then
+  process
+  exit 0
+fi
+./mvnw -B -DskipTests -pl bench -am package >&2 || { echo "bench-decode: build failed (see above)" >&2; exit 1; }
 "$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector ${BENCH_JAVA_OPTS:-} -jar bench/target/benchmarks.jar \
   'io.nanscope.bench.DecodeBench' -p model="$here/models/stories260K" -p positions=$positions \
   -rf json -rff "$work/decode.json" "$@" >&2
@@ -52,3 +69,4 @@ print(f"{'CPU time (decoding thread; C: user+sys of the process)':<72}")
 for name, (med, lo, hi) in (("nanscope Fp32Decoder (DecodeCpuTime), 1 thread", jcpu), ("C reference, 1 thread", ccpu)):
     print(f"{name:<72} {med:>12.0f} {lo:>8.0f}-{hi:<8.0f} {med / ccpu[0]:>6.2f}")
 PY
+process

@@ -4,12 +4,17 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
  * The {@code nanscope} command. Each subcommand is one class in this package; register new ones in
- * the {@code subcommands} list below (keep it sorted by name).
+ * {@link #COMMANDS} (keep it sorted by name). Only the subcommand a command line names is built
+ * (picocli reads every option of every command it is given, ~0.1 s for all of them); a command
+ * line that names none (help, usage, an unknown name) gets all of them, {@code --version} none.
  *
  * <p>Exit codes: 0 success, 2 bad input (unknown option, bad value, unreadable file: one line on
  * stderr saying what was wrong and how to fix it), 1 any other failure.
@@ -21,20 +26,24 @@ import picocli.CommandLine.Command;
     description = {
       "Makes floating-point overflow in LLM knowledge editing visible and reproducible on a CPU.",
       "Run 'nanscope COMMAND --help' for a command's options."
-    },
-    subcommands = {
-      CommandLine.HelpCommand.class,
-      CalibrateCommand.class,
-      ConvertCommand.class,
-      EditCommand.class,
-      FormatsCommand.class,
-      GenerateCommand.class,
-      ReproCommand.class,
-      RoundCommand.class,
-      SynthCommand.class,
-      TraceCommand.class,
     })
 public final class Main {
+
+  /** The subcommands by their {@code @Command} name (MainTest checks the names), in usage order. */
+  static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+  static {
+    COMMANDS.put("help", CommandLine.HelpCommand::new);
+    COMMANDS.put("calibrate", CalibrateCommand::new);
+    COMMANDS.put("convert", ConvertCommand::new);
+    COMMANDS.put("edit", EditCommand::new);
+    COMMANDS.put("formats", FormatsCommand::new);
+    COMMANDS.put("generate", GenerateCommand::new);
+    COMMANDS.put("repro", ReproCommand::new);
+    COMMANDS.put("round", RoundCommand::new);
+    COMMANDS.put("synth", SynthCommand::new);
+    COMMANDS.put("trace", TraceCommand::new);
+  }
 
   /** Exit code for input the user can fix. */
   public static final int EXIT_BAD_INPUT = 2;
@@ -45,14 +54,22 @@ public final class Main {
 
   /** Runs the command line; returns the exit code (tests call this instead of {@link #main}). */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
-    CommandLine cl = commandLine();
+    CommandLine cl = commandLine(args);
     cl.setOut(out);
     cl.setErr(err);
     return cl.execute(args);
   }
 
-  static CommandLine commandLine() {
+  /** The command with the subcommands {@code args} needs (class javadoc). */
+  static CommandLine commandLine(String... args) {
     CommandLine cl = new CommandLine(new Main());
+    String first = args.length > 0 ? args[0] : "";
+    if (COMMANDS.containsKey(first) && !first.equals("help")) {
+      cl.addSubcommand(COMMANDS.get(first).get());
+    } else if (!(args.length == 1 && (first.equals("--version") || first.equals("-V")))) {
+      COMMANDS.values().forEach(c -> cl.addSubcommand(c.get()));
+    }
+    // the handlers and settings below reach the subcommands added so far only: add them first
     cl.setExecutionExceptionHandler(Main::handleExecutionException);
     cl.setParameterExceptionHandler(Main::handleParameterException);
     // The descriptions are written as lines of up to ~105 columns: keep them whole when the terminal
@@ -61,7 +78,10 @@ public final class Main {
     cl.setUsageHelpAutoWidth(true);
     // round's values may start with '-' ("-inf", "-nan", "-0x1p-14"): picocli reads only numbers like
     // -1 as values by itself; anything that is not one of round's options is a value there.
-    cl.getSubcommands().get("round").setUnmatchedOptionsArePositionalParams(true);
+    CommandLine round = cl.getSubcommands().get("round");
+    if (round != null) { // absent when the command line names another command
+      round.setUnmatchedOptionsArePositionalParams(true);
+    }
     return cl;
   }
 

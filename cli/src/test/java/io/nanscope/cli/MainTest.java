@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.Map;
+import java.util.function.Supplier;
+import picocli.CommandLine;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
@@ -30,6 +33,38 @@ class MainTest {
     assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
     assertThat(r.err().strip().lines().count()).isEqualTo(1);
     assertThat(r.err()).contains("--no-such-option");
+  }
+
+  @Test
+  void everyCommandIsRegisteredUnderItsOwnName() {
+    for (Map.Entry<String, Supplier<Object>> e : Main.COMMANDS.entrySet()) {
+      assertThat(new CommandLine(e.getValue().get()).getCommandName()).isEqualTo(e.getKey());
+    }
+    assertThat(run("--help").out()).contains(Main.COMMANDS.keySet().stream().skip(1).toList());
+  }
+
+  @Test
+  void onlyTheNamedCommandIsBuilt() {
+    assertThat(Main.commandLine("round", "1").getSubcommands().keySet()).containsExactly("round");
+    assertThat(Main.commandLine("--version").getSubcommands()).isEmpty();
+    assertThat(Main.commandLine("help", "round").getSubcommands().keySet())
+        .containsExactlyElementsOf(Main.COMMANDS.keySet());
+    assertThat(Main.commandLine("no-such-command").getSubcommands()).hasSameSizeAs(Main.COMMANDS);
+    Result v = run("--version");
+    assertThat(v.code()).isZero();
+    assertThat(v.out()).startsWith("nanscope ").contains(" on Java ");
+  }
+
+  /** The handlers reach a subcommand added on its own: bad input is one line and exit 2. */
+  @Test
+  void aCommandBuiltAloneKeepsTheBadInputHandling() {
+    Result r = run("round", "--format", "no-such-format", "1");
+    assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(r.err().strip().lines().count()).isEqualTo(1);
+    assertThat(r.err()).startsWith("nanscope round: ");
+    Result help = run("help", "round");
+    assertThat(help.code()).isZero();
+    assertThat(help.out()).contains("Usage: nanscope round");
   }
 
   @Test

@@ -112,6 +112,27 @@ public final class Kernels {
     Lanes.mathExp(x, xo, y, yo, n);
   }
 
+  /**
+   * Scalar twin of {@link #dotColumns}: the same bits (tested against it), plain Java. Fast from a
+   * process's first calls, while the vector kernel still runs in the interpreter (the decode step's
+   * warm-up, docs/startup.md).
+   */
+  public static void dotColumnsScalar(
+      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
+    Lanes.dotColumnsScalar(x, xo, w, wo, ld, panel, k, y, yo, n);
+  }
+
+  /** Scalar twin of {@link #weightedRows}: the same bits, plain Java. */
+  public static void weightedRowsScalar(
+      float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
+    Lanes.weightedRowsScalar(p, po, v, vo, ld, n, y, yo, d);
+  }
+
+  /** Scalar twin (and definition) of {@link #mathExp}: {@code (float) Math.exp} element by element. */
+  public static void mathExpScalar(float[] x, int xo, float[] y, int yo, int n) {
+    Lanes.mathExpScalar(x, xo, y, yo, n);
+  }
+
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);

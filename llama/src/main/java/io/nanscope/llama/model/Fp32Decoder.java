@@ -12,6 +12,7 @@ import io.nanscope.llama.weights.LayerWeights;
 import io.nanscope.llama.weights.LlamaWeights;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decode step for the all-FP32 policy without a tracer, on float arrays: llama2.c's {@code
@@ -41,6 +42,14 @@ import java.util.Arrays;
  * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values
  * stay (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not
  * once per layer. Buffers are allocated once; the caches grow by doubling.
+ *
+ * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
+ * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
+ * packed path runs the step on the kernels' scalar twins ({@link Kernels#dotColumnsScalar}, {@link
+ * Kernels#weightedRowsScalar}, {@link Kernels#mathExpScalar}: bit-identical, tested) for the first
+ * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
+ * kernels (docs/startup.md has the measurements). The scalar step is its own method ({@code
+ * nextScalar}), so that the vector step's compiled code holds no scalar branch.
  */
 final class Fp32Decoder implements DecodeSession {
 
@@ -50,6 +59,17 @@ final class Fp32Decoder implements DecodeSession {
    * streamed). Above it a row is long enough for the streamed matvec to amortise its reduction.
    */
   static final long PACK_LIMIT_BYTES = 64L << 20;
+
+  /**
+   * Multiply-adds of linear layers (all packed decoders of the process together) that run on the
+   * scalar twins before the vector kernels take over: 2^28, about 1,000 positions of stories260K,
+   * 17 of stories15M. System property {@code nanscope.decode.scalarWarmUpMacs} overrides it (0: vector
+   * kernels from the first position), for measurements.
+   */
+  static final long SCALAR_WARM_UP_MACS = Long.getLong("nanscope.decode.scalarWarmUpMacs", 1L << 28);
+
+  /** What is left of {@link #SCALAR_WARM_UP_MACS} in this process. */
+  private static final AtomicLong PROCESS_WARM_UP = new AtomicLong(SCALAR_WARM_UP_MACS);
 
   /**
    * y = W·x with W (N, K): either Wᵀ packed in FP32 panels of 8 columns ({@code wt}: panel b holds
@@ -78,6 +98,10 @@ final class Fp32Decoder implements DecodeSession {
   private final float[][] kCache, vCache;
   private int capacity;
   private int pos;
+  /** Scalar budget this decoder draws from (null: streamed weights, always the vector kernels). */
+  private final AtomicLong warmUp;
+  /** Multiply-adds of the linear layers per position: what a scalar position takes from warmUp. */
+  private final long macsPerPosition;
 
   Fp32Decoder(LlamaWeights w, OpContext ctx) {
     this(w, ctx, linearBytes(w.config()) <= PACK_LIMIT_BYTES);
@@ -85,7 +109,17 @@ final class Fp32Decoder implements DecodeSession {
 
   /** {@code pack}: transposed float copies of the weights (small models) or streamed storage. */
   Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack) {
+    this(w, ctx, pack, PROCESS_WARM_UP);
+  }
+
+  /**
+   * {@code warmUp}: the multiply-adds left to run on the scalar twins (packed weights only; the
+   * process's shared budget, or a test's own: {@code Long.MAX_VALUE} always scalar, 0 never).
+   */
+  Fp32Decoder(LlamaWeights w, OpContext ctx, boolean pack, AtomicLong warmUp) {
     this.c = w.config();
+    this.warmUp = pack ? warmUp : null;
+    this.macsPerPosition = linearMacs(w.config());
     this.w = w;
     this.threads = ctx.threads();
     dim = c.dim();
@@ -152,6 +186,11 @@ final class Fp32Decoder implements DecodeSession {
     return 4 * (c.nLayers() * perLayer + (long) c.vocabSize() * c.dim());
   }
 
+  /** Multiply-adds of the linear layers (and the classifier) per position. */
+  static long linearMacs(LlamaConfig c) {
+    return linearBytes(c) / 4;
+  }
+
   /** W (N, K) as a {@link Linear}: transposed into a float (K, N) copy when packing. */
   private static Linear linear(Tensor weight, boolean pack) {
     int n = Math.toIntExact(weight.shape().rows()), kk = Math.toIntExact(weight.shape().cols());
@@ -189,6 +228,9 @@ final class Fp32Decoder implements DecodeSession {
       throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + vocab + ")");
     }
     grow();
+    if (scalarPosition()) {
+      return nextScalar(token);
+    }
     Kernels.decodeRow(w.embedding(), token, x);
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
@@ -224,6 +266,99 @@ final class Fp32Decoder implements DecodeSession {
     matvec(classifier, xb, xbT, logits);
     pos++;
     return logits.clone();
+  }
+
+  /**
+   * Whether this position runs on the scalar twins: packed weights while the warm-up budget lasts
+   * (the budget is taken before the position, so a position is all scalar or all vector).
+   */
+  private boolean scalarPosition() {
+    return warmUp != null && warmUp.get() > 0 && warmUp.getAndAdd(-macsPerPosition) > 0;
+  }
+
+  /**
+   * {@link #next}'s step (after its checks and {@link #grow}) on the kernels' scalar twins, packed
+   * weights only: the same operations in the same order, line for line. Kept apart from the vector
+   * step: with both in one method C2 compiled the scalar branches into the steady-state code (they
+   * had run during warm-up) and the decode lost ~10% (DecodeCpuTime, docs/startup.md).
+   */
+  private float[] nextScalar(int token) {
+    Kernels.decodeRow(w.embedding(), token, x);
+    ropeAngles();
+    for (int l = 0; l < c.nLayers(); l++) {
+      rmsnorm(xb, x, attnNorm[l]);
+      for (int m = 0; m < 3; m++) {
+        matvecScalar(wQkv[l][m], xb, qkv[m]);
+      }
+      rope(q, heads);
+      rope(k, kvHeads);
+      float[] kc = kCache[l];
+      for (int i = 0; i < kvDim; i++) {
+        kc[i * capacity + pos] = k[i];
+      }
+      System.arraycopy(v, 0, vCache[l], pos * kvDim, kvDim);
+      attentionScalar(kc, vCache[l]);
+      matvecScalar(wo[l], attn, o);
+      for (int i = 0; i < dim; i++) {
+        x[i] += o[i];
+      }
+      rmsnorm(xb, x, ffnNorm[l]);
+      matvecScalar(wGateUp[l][0], xb, hb);
+      matvecScalar(wGateUp[l][1], xb, hb2);
+      for (int i = 0; i < hidden; i++) {
+        expNeg[i] = -hb[i];
+      }
+      Kernels.mathExpScalar(expNeg, 0, expNeg, 0, hidden);
+      for (int i = 0; i < hidden; i++) {
+        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
+      }
+      matvecScalar(wDown[l], hb, o);
+      for (int i = 0; i < dim; i++) {
+        x[i] += o[i];
+      }
+    }
+    rmsnorm(xb, x, finalNorm);
+    matvecScalar(classifier, xb, logits);
+    pos++;
+    return logits.clone();
+  }
+
+  /** out = W·in on packed weights, {@link Kernels#dotColumns}'s scalar twin. */
+  private static void matvecScalar(Linear lin, float[] in, float[] out) {
+    Kernels.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
+  }
+
+  /**
+   * {@link #attention} on the scalar twins: each head's scores, max, exp, sequential sum (the
+   * vector step sums four heads at a time, each head still sequential in t: the same bits),
+   * division and P·v.
+   */
+  private void attentionScalar(float[] kc, float[] vc) {
+    int group = heads / kvHeads, n = pos + 1;
+    for (int h = 0; h < heads; h++) {
+      int a = h * n, ko = (h / group) * headDim;
+      Kernels.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      float max = Float.NEGATIVE_INFINITY;
+      for (int t = a; t < a + n; t++) {
+        float s = att[t] * scale;
+        att[t] = s;
+        max = Math.max(max, s);
+      }
+      for (int t = a; t < a + n; t++) {
+        att[t] -= max;
+      }
+    }
+    Kernels.mathExpScalar(att, 0, att, 0, heads * n);
+    for (int h = 0; h < heads; h++) {
+      float sum = 0f;
+      for (int t = h * n, end = t + n; t < end; t++) {
+        sum += att[t];
+      }
+      for (int t = h * n, end = t + n; t < end; t++) {
+        att[t] = att[t] / sum;
+      }
+      Kernels.weightedRowsScalar(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+    }
   }
 
   /** out = W·in; {@code inT} wraps {@code in} for the streamed path. Same bits either way. */

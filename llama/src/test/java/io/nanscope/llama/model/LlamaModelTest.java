@@ -14,6 +14,7 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.config.RopeLayout;
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -99,6 +100,34 @@ class LlamaModelTest {
       assertBitIdentical(a, streamed2.next(token), "2 threads, position " + pos);
       token = pos + 1 < t.length ? t[pos + 1] : io.nanscope.llama.generate.Sampling.argmax(a);
     }
+  }
+
+  /**
+   * Budget: bit-identical. The packed path's warm-up runs the kernels' scalar twins: always scalar,
+   * never scalar, and a budget that runs out after 100 positions (switching mid-session) give the
+   * same bits at each of 300 positions (the key cache grows past 256 in all three).
+   */
+  @Test
+  void scalarWarmUpGivesTheBitsOfTheVectorKernels() {
+    int[] t = tokens(GOLDEN_PROMPT);
+    long perPosition = Fp32Decoder.linearMacs(model.config());
+    AtomicLong never = new AtomicLong(0);
+    AtomicLong always = new AtomicLong(Long.MAX_VALUE);
+    AtomicLong switching = new AtomicLong(100 * perPosition);
+    DecodeSession vector = new Fp32Decoder(model.weights(), OpContext.DEFAULT, true, never);
+    DecodeSession scalar = new Fp32Decoder(model.weights(), OpContext.DEFAULT, true, always);
+    DecodeSession mixed = new Fp32Decoder(model.weights(), OpContext.DEFAULT, true, switching);
+    int token = t[0];
+    for (int pos = 0; pos < 300; pos++) {
+      float[] a = vector.next(token);
+      assertBitIdentical(a, scalar.next(token), "scalar twins, position " + pos);
+      assertBitIdentical(a, mixed.next(token), "warm-up then vector, position " + pos);
+      // the mixed session took its budget in positions 0-99 and nothing after: it switched at 100
+      assertThat(switching.get()).isEqualTo(pos < 100 ? (99 - pos) * perPosition : 0L);
+      token = pos + 1 < t.length ? t[pos + 1] : io.nanscope.llama.generate.Sampling.argmax(a);
+    }
+    assertThat(never.get()).as("budget 0: vector kernels only").isZero();
+    assertThat(always.get()).isEqualTo(Long.MAX_VALUE - 300 * perPosition);
   }
 
   @Test
