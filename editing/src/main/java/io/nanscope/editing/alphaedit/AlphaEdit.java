@@ -126,17 +126,9 @@ public final class AlphaEdit {
     }
     List<Integer> layers = hp.layers();
     int zLayer = layers.getLast();
-    List<TargetValue.Result> values = new ArrayList<>();
-    for (RomeRequest r : requests) {
-      TargetValue.Result v = TargetValue.optimise(model, tok, opt.policy(), opt.ctx(), zLayer,
-          TargetValue.DeltaSite.RESIDUAL, hp.valueOptimization(), contexts.flat(), r.promptTemplate(),
-          r.subject(), r.targetNew(), log, opt.listener(), null);
-      log.line("Init norm " + norm(v.init()) + " | Delta norm " + norm(v.delta())
-          + " | Target norm " + norm(v.target()));
-      values.add(v);
-    }
-    List<LayerKeys.Prompt> prompts =
-        requests.stream().map(r -> new LayerKeys.Prompt(r.promptTemplate(), r.subject())).toList();
+    List<TargetValue.Result> values = LayerKeys.residualTargets(model, tok, opt.policy(), opt.ctx(),
+        zLayer, hp.valueOptimization(), contexts, requests, log, opt.listener());
+    List<LayerKeys.Prompt> prompts = LayerKeys.prompts(requests);
     int n = requests.size();
     FloatFormat s = opt.policy().storage();
     Tracer tracer = opt.ctx().tracer();

@@ -1,5 +1,7 @@
 package io.nanscope.editing.keys;
 
+import io.nanscope.editing.hparams.ValueOptimization;
+import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -105,5 +107,40 @@ public final class LayerKeys {
       }
     }
     return z;
+  }
+
+  /**
+   * MEMIT's and AlphaEdit's z for every request of a batch (compute_z.py): ROME's v* objective with
+   * δ added to the residual stream after {@code zLayer}, one optimisation per request, each logged
+   * as EasyEdit does ("Init norm … | Delta norm … | Target norm …").
+   */
+  public static List<TargetValue.Result> residualTargets(
+      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int zLayer,
+      ValueOptimization hp, TemplateGroups contexts, List<RomeRequest> requests, EditLog log,
+      TargetValue.StepListener listener) {
+    List<TargetValue.Result> values = new java.util.ArrayList<>();
+    for (RomeRequest r : requests) {
+      TargetValue.Result v = TargetValue.optimise(model, tok, policy, ctx, zLayer,
+          TargetValue.DeltaSite.RESIDUAL, hp, contexts.flat(), r.promptTemplate(), r.subject(),
+          r.targetNew(), log, listener, null);
+      log.line("Init norm " + norm(v.init()) + " | Delta norm " + norm(v.delta())
+          + " | Target norm " + norm(v.target()));
+      values.add(v);
+    }
+    return List.copyOf(values);
+  }
+
+  /** The requests' prompts as {@link #keys} and {@link #residuals} take them. */
+  public static List<Prompt> prompts(List<RomeRequest> requests) {
+    return requests.stream().map(r -> new Prompt(r.promptTemplate(), r.subject())).toList();
+  }
+
+  /** ‖x‖ in FP64. */
+  static double norm(float[] x) {
+    double s = 0;
+    for (float f : x) {
+      s += (double) f * f;
+    }
+    return Math.sqrt(s);
   }
 }
