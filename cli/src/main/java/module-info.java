@@ -1,4 +1,7 @@
-/** nanscope cli: the command line. The only code that reads flags, environment variables and default paths. */
+/**
+ * nanscope cli: the command line. The only code that reads flags, environment variables and default
+ * paths.
+ */
 module io.nanscope.cli {
   requires io.nanscope.editing;
   requires io.nanscope.report;
@@ -6,5 +9,6 @@ module io.nanscope.cli {
   requires me.tongfei.progressbar;
   requires tools.jackson.databind;
 
-  opens io.nanscope.cli to info.picocli;
+  opens io.nanscope.cli to
+      info.picocli;
 }

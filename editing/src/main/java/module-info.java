@@ -1,4 +1,7 @@
-/** nanscope editing: knowledge editing on the Llama model, evaluation, and the fp16 NaN reproduction. */
+/**
+ * nanscope editing: knowledge editing on the Llama model, evaluation, and the fp16 NaN
+ * reproduction.
+ */
 module io.nanscope.editing {
   requires transitive io.nanscope.llama;
   requires tools.jackson.databind;

@@ -15,7 +15,8 @@ final class BenchData {
       case "fp32" -> FloatFormat.FP32;
       case "fp16" -> FloatFormat.FP16;
       case "bf16" -> FloatFormat.BF16;
-      default -> throw new IllegalArgumentException("format must be fp32, fp16 or bf16, got " + name);
+      default ->
+          throw new IllegalArgumentException("format must be fp32, fp16 or bf16, got " + name);
     };
   }
 

@@ -17,16 +17,18 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Question: how fast does the JVM copy a block of memory the size of a Llama-2-7B MLP weight
- * (the bandwidth ceiling {@link MatVecBench} is compared with)? GB/s = bytes / time (bytes read;
- * as many are written). One thread: {@link MemorySegment#copy} is a single-threaded memmove.
+ * Question: how fast does the JVM copy a block of memory the size of a Llama-2-7B MLP weight (the
+ * bandwidth ceiling {@link MatVecBench} is compared with)? GB/s = bytes / time (bytes read; as many
+ * are written). One thread: {@link MemorySegment#copy} is a single-threaded memmove.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
 public class CopyBench {
 
   /** Bytes: 4096·11008·2 (a BF16/FP16 matrix) and ·4 (FP32). */

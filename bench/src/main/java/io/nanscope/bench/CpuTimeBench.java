@@ -18,11 +18,11 @@ import java.util.Locale;
  * BLAS thread, measured in the same run.
  *
  * <p>Not JMH (JMH has no thread-CPU-time mode): warm-up calls (at least {@code --warmup} and 3 s)
- * until C2 has compiled the kernels, then {@code --reps} timed calls. Arguments: {@code --gemm MxNxK... --matvec NxK... --copy
- * BYTES... --weights fp32,bf16,fp16 --threads 1,2 --reps R --warmup W}. With more than one thread
- * the time is the sum of all threads' CPU time (work done, not speed-up). Prints one
- * JSON line per case: {@code {"kind": "sgemm-cpu" | "matvec-cpu" | "copy-cpu", "shape", "weights",
- * "threads", "seconds": [...]}}.
+ * until C2 has compiled the kernels, then {@code --reps} timed calls. Arguments: {@code --gemm
+ * MxNxK... --matvec NxK... --copy BYTES... --weights fp32,bf16,fp16 --threads 1,2 --reps R --warmup
+ * W}. With more than one thread the time is the sum of all threads' CPU time (work done, not
+ * speed-up). Prints one JSON line per case: {@code {"kind": "sgemm-cpu" | "matvec-cpu" |
+ * "copy-cpu", "shape", "weights", "threads", "seconds": [...]}}.
  */
 public final class CpuTimeBench {
 
@@ -44,14 +44,16 @@ public final class CpuTimeBench {
         case "--copy" -> current = copy;
         case "--weights" -> weights = args[++i].split(",");
         case "--threads" ->
-            threadCounts = java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
+            threadCounts =
+                java.util.Arrays.stream(args[++i].split(",")).mapToInt(Integer::parseInt).toArray();
         case "--reps" -> reps = Integer.parseInt(args[++i]);
         case "--warmup" -> warmup = Integer.parseInt(args[++i]);
         default -> {
           if (current == null || args[i].startsWith("--")) {
             throw new IllegalArgumentException(
                 "usage: CpuTimeBench --gemm MxNxK... --matvec NxK... --copy BYTES... --weights fp32,bf16"
-                    + " --reps R --warmup W; got " + args[i]);
+                    + " --reps R --warmup W; got "
+                    + args[i]);
           }
           current.add(args[i]);
         }
@@ -60,7 +62,8 @@ public final class CpuTimeBench {
     System.out.printf(
         Locale.ROOT,
         "{\"kind\": \"info\", \"java\": \"%s\", \"width\": %d}%n",
-        Runtime.version(), Kernels.gemmWidthBits());
+        Runtime.version(),
+        Kernels.gemmWidthBits());
     for (String bytes : copy) {
       print("copy-cpu", bytes, "-", 1, copyTime(Long.parseLong(bytes), reps, warmup));
     }
@@ -71,7 +74,8 @@ public final class CpuTimeBench {
           int m = Integer.parseInt(d[0]), n = Integer.parseInt(d[1]), k = Integer.parseInt(d[2]);
           Tensor a = BenchData.random(BenchData.format("fp32"), m, k, 1);
           Tensor b = BenchData.random(BenchData.format(w), n, k, 2);
-          print("sgemm-cpu", shape, w, threads, time(a, b, new float[m * n], threads, reps, warmup));
+          print(
+              "sgemm-cpu", shape, w, threads, time(a, b, new float[m * n], threads, reps, warmup));
         }
         for (String shape : matvec) {
           String[] d = shape.split("x");
@@ -108,7 +112,9 @@ public final class CpuTimeBench {
     return s;
   }
 
-  /** CPU nanoseconds of every live thread of the JVM (the process's, at thread-clock resolution). */
+  /**
+   * CPU nanoseconds of every live thread of the JVM (the process's, at thread-clock resolution).
+   */
   private static long allThreadsCpuTime(ThreadMXBean mx) {
     long sum = 0;
     for (long t : ((com.sun.management.ThreadMXBean) mx).getThreadCpuTime(mx.getAllThreadIds())) {
@@ -117,7 +123,9 @@ public final class CpuTimeBench {
     return sum;
   }
 
-  /** Thread CPU seconds of {@link MemorySegment#copy} of {@code bytes} (the {@link CopyBench} copy). */
+  /**
+   * Thread CPU seconds of {@link MemorySegment#copy} of {@code bytes} (the {@link CopyBench} copy).
+   */
   static double[] copyTime(long bytes, int reps, int warmup) {
     ThreadMXBean mx = ManagementFactory.getThreadMXBean();
     try (Arena arena = Arena.ofConfined()) {
@@ -137,7 +145,8 @@ public final class CpuTimeBench {
     }
   }
 
-  private static void print(String kind, String shape, String weights, int threads, double[] seconds) {
+  private static void print(
+      String kind, String shape, String weights, int threads, double[] seconds) {
     StringBuilder sb = new StringBuilder();
     for (double v : seconds) {
       sb.append(sb.isEmpty() ? "" : ", ").append(String.format(Locale.ROOT, "%.6f", v));
@@ -145,6 +154,10 @@ public final class CpuTimeBench {
     System.out.printf(
         Locale.ROOT,
         "{\"kind\": \"%s\", \"shape\": \"%s\", \"weights\": \"%s\", \"threads\": %d, \"seconds\": [%s]}%n",
-        kind, shape, weights, threads, sb);
+        kind,
+        shape,
+        weights,
+        threads,
+        sb);
   }
 }

@@ -35,7 +35,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 4, time = 2)
 @Measurement(iterations = 8, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g"})
 public class DecodeBench {
 
   /** Model path; empty = models/stories260K under -Dnanscope.home or the working directory. */
@@ -61,17 +63,23 @@ public class DecodeBench {
 
   @Setup
   public void setUp() throws IOException {
-    Path dir = model.isEmpty()
-        ? Path.of(System.getProperty("nanscope.home", "")).resolve("models/stories260K")
-        : Path.of(model);
+    Path dir =
+        model.isEmpty()
+            ? Path.of(System.getProperty("nanscope.home", "")).resolve("models/stories260K")
+            : Path.of(model);
     m = LlamaModel.load(dir);
     p = PrecisionPolicy.named(policy);
     ctx = OpContext.DEFAULT.withThreads(threads);
     Tokenizer tok = Tokenizer.readFromDirectory(dir);
-    Generator.Result r = new Generator(m, tok, p, ctx).generate(prompt, positions, Sampler.greedy(), null);
+    Generator.Result r =
+        new Generator(m, tok, p, ctx).generate(prompt, positions, Sampler.greedy(), null);
     if (r.positions() != positions) {
       throw new IllegalStateException(
-          "the greedy continuation of '" + prompt + "' stops after " + r.positions() + " positions; pick fewer");
+          "the greedy continuation of '"
+              + prompt
+              + "' stops after "
+              + r.positions()
+              + " positions; pick fewer");
     }
     tokens = Arrays.copyOf(r.tokens(), positions);
   }

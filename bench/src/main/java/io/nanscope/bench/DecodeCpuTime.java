@@ -18,10 +18,10 @@ import java.util.Locale;
  * Question: how many positions per second of CPU time does the 1-thread decode step take? The
  * companion of {@link DecodeBench} for a shared machine: wall time counts the time other processes
  * hold the core, the CPU time of the decoding thread does not (it still pays for a busy sibling
- * hyperthread), so it compares with the C reference's user+sys time (scripts/bench-decode.sh).
- * Same work as DecodeBench: a fresh KV cache and {@code positions} steps over the greedy
- * continuation of the prompt. Prints one tok/s figure per measured round (10 sessions each) after
- * {@code warmup} rounds.
+ * hyperthread), so it compares with the C reference's user+sys time (scripts/bench-decode.sh). Same
+ * work as DecodeBench: a fresh KV cache and {@code positions} steps over the greedy continuation of
+ * the prompt. Prints one tok/s figure per measured round (10 sessions each) after {@code warmup}
+ * rounds.
  *
  * <p>Usage: {@code java --add-modules jdk.incubator.vector -cp benchmarks.jar
  * io.nanscope.bench.DecodeCpuTime MODEL_DIR POSITIONS PROMPT [WARMUP=20] [ROUNDS=20]}
@@ -43,9 +43,11 @@ public final class DecodeCpuTime {
     PrecisionPolicy p = PrecisionPolicy.named("fp32");
     OpContext ctx = OpContext.DEFAULT;
     Generator.Result r =
-        new Generator(m, Tokenizer.readFromDirectory(dir), p, ctx).generate(args[2], positions, Sampler.greedy(), null);
+        new Generator(m, Tokenizer.readFromDirectory(dir), p, ctx)
+            .generate(args[2], positions, Sampler.greedy(), null);
     if (r.positions() != positions) {
-      throw new IllegalStateException("the greedy continuation stops after " + r.positions() + " positions; pick fewer");
+      throw new IllegalStateException(
+          "the greedy continuation stops after " + r.positions() + " positions; pick fewer");
     }
     int[] tokens = Arrays.copyOf(r.tokens(), positions);
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();

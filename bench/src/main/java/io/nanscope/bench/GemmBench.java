@@ -30,10 +30,19 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx6g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx6g"})
 public class GemmBench {
 
-  @Param({"512x512x512", "1024x1024x1024", "2048x2048x2048", "64x11008x4096", "512x11008x4096", "512x4096x11008"})
+  @Param({
+    "512x512x512",
+    "1024x1024x1024",
+    "2048x2048x2048",
+    "64x11008x4096",
+    "512x11008x4096",
+    "512x4096x11008"
+  })
   public String shape;
 
   @Param({"fp32", "bf16", "fp16"})

@@ -17,9 +17,9 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Question: what weight bandwidth does the decode path (M = 1, {@code Kernels.matmulNT} streaming
- * W from its storage) reach with FP32, BF16 and FP16 weights, on 1 and 2 threads? GB/s = bytes of
- * W / time, compared by {@code scripts/bench-gemm.sh} with {@link CopyBench} (same bytes).
+ * Question: what weight bandwidth does the decode path (M = 1, {@code Kernels.matmulNT} streaming W
+ * from its storage) reach with FP32, BF16 and FP16 weights, on 1 and 2 threads? GB/s = bytes of W /
+ * time, compared by {@code scripts/bench-gemm.sh} with {@link CopyBench} (same bytes).
  *
  * <p>{@code shape} is {@code NxK}: W (N, K), x (1, K). Llama-2-7B: 11008×4096 (gate/up_proj),
  * 4096×11008 (down_proj).
@@ -29,7 +29,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
 public class MatVecBench {
 
   @Param({"4096x11008", "11008x4096"})

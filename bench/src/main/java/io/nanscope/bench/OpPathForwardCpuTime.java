@@ -61,13 +61,12 @@ public final class OpPathForwardCpuTime {
         Tracer t = st == null ? Tracer.NONE : st;
         OpContext ctx = OpContext.DEFAULT.withThreads(1).withTracer(t);
         names.add(name + " " + mode);
-        runs.add(
-            () -> {
-              if (st != null) {
-                st.clear();
-              }
-              m.forward(batch, p, ctx, null, Hooks.none());
-            });
+        runs.add(() -> {
+          if (st != null) {
+            st.clear();
+          }
+          m.forward(batch, p, ctx, null, Hooks.none());
+        });
       }
     }
     List<List<Double>> times = new ArrayList<>();

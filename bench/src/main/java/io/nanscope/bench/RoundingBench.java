@@ -18,12 +18,12 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Question: how close to memory-copy speed is bulk FP32 → FP16/BF16 rounding (the vector kernels
- * behind {@link FloatFormat#encode16(float[], int, short[], int, int)} and
- * {@link FloatFormat#roundInPlace(float[], int, int)}), and how does it compare with a plain
- * {@link Float#floatToFloat16} loop (a HotSpot intrinsic that C2 auto-vectorises)?
+ * behind {@link FloatFormat#encode16(float[], int, short[], int, int)} and {@link
+ * FloatFormat#roundInPlace(float[], int, int)}), and how does it compare with a plain {@link
+ * Float#floatToFloat16} loop (a HotSpot intrinsic that C2 auto-vectorises)?
  *
- * <p>One op = one pass over {@code n} elements; elements/s = ops/s · n. Traffic per element:
- * encode reads 4 B and writes 2 B; round-in-place and {@link #copy} read 4 B and write 4 B, so
+ * <p>One op = one pass over {@code n} elements; elements/s = ops/s · n. Traffic per element: encode
+ * reads 4 B and writes 2 B; round-in-place and {@link #copy} read 4 B and write 4 B, so
  * round-in-place vs copy is the like-for-like bandwidth ratio. Sizes: 4096 (16 KB, in L1/L2) and
  * 16M (64 MB of FP32 input, twice the 32 MB L3 here). Run with {@code scripts/bench-rounding.sh},
  * which prints medians, ranges, elements/s and GB/s.
@@ -33,13 +33,18 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.SECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g", "-XX:+UseParallelGC"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx2g", "-XX:+UseParallelGC"})
 public class RoundingBench {
 
   @Param({"4096", "16777216"})
   public int n;
 
-  /** Input values: random magnitudes over FP16's range and beyond, both signs (non-final: JMH sample 10). */
+  /**
+   * Input values: random magnitudes over FP16's range and beyond, both signs (non-final: JMH sample
+   * 10).
+   */
   public float[] src;
 
   public short[] dst16;
@@ -90,7 +95,8 @@ public class RoundingBench {
 
   /**
    * FP32 → FP16 → FP32 in place over {@code work}: same traffic as {@link #copy}. After the first
-   * pass the data is already rounded; the kernels are branch-free, so that does not change the cost.
+   * pass the data is already rounded; the kernels are branch-free, so that does not change the
+   * cost.
    */
   @Benchmark
   public float[] fp16RoundInPlace() {

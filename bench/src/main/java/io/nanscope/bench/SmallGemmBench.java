@@ -17,18 +17,20 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Question: how long does {@code Kernels.matmulNT} take at stories260K's shapes (C = 64, F = 172,
- * a 20-token prompt; M×N×K), where the packing, K blocks and task split meant for 7B cost more
- * than the arithmetic? {@code 1x512x64} is a matrix-vector product of that size (the output
- * layer, vocabulary 512). The same body as {@link GemmBench} (which an older build can run with
- * {@code -p shape=20x64x64} for a before/after).
+ * Question: how long does {@code Kernels.matmulNT} take at stories260K's shapes (C = 64, F = 172, a
+ * 20-token prompt; M×N×K), where the packing, K blocks and task split meant for 7B cost more than
+ * the arithmetic? {@code 1x512x64} is a matrix-vector product of that size (the output layer,
+ * vocabulary 512). The same body as {@link GemmBench} (which an older build can run with {@code -p
+ * shape=20x64x64} for a before/after).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx1g"})
 public class SmallGemmBench {
 
   @Param({"20x64x64", "20x172x64", "20x64x172", "1x512x64"})

@@ -19,10 +19,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code nanscope calibrate}: an exact rescaling that moves late SwiGLU peaks towards FP16's maximum. */
+/**
+ * {@code nanscope calibrate}: an exact rescaling that moves late SwiGLU peaks towards FP16's
+ * maximum.
+ */
 @Command(
     name = "calibrate",
-    header = "Exact function-preserving rescaling of a model toward FP16's limit (a labelled stress test).",
+    header =
+        "Exact function-preserving rescaling of a model toward FP16's limit (a labelled stress test).",
     mixinStandardHelpOptions = true,
     description = {
       "Stress calibration (NOT Llama-2-7B magnitudes): measures each layer's natural max |silu(gate)*up| on a",
@@ -36,50 +40,88 @@ public final class CalibrateCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "PATH", description = "model (default: models/stories260K)")
+  @Option(
+      names = "--model",
+      paramLabel = "PATH",
+      description = "model (default: models/stories260K)")
   Path model;
 
-  @Option(names = "--mlp-peak", required = true, paramLabel = "FRACTION",
-      description = "target of the largest natural SwiGLU product, as a fraction of 65504, in (0, 1]")
+  @Option(
+      names = "--mlp-peak",
+      required = true,
+      paramLabel = "FRACTION",
+      description =
+          "target of the largest natural SwiGLU product, as a fraction of 65504, in (0, 1]")
   double fraction;
 
-  @Option(names = "--layers", defaultValue = "late", paramLabel = "late|all|L,L",
-      description = "layers to scale: late (the last two), all, or a list like 3,4 (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--layers",
+      defaultValue = "late",
+      paramLabel = "late|all|L,L",
+      description =
+          "layers to scale: late (the last two), all, or a list like 3,4 (default: ${DEFAULT-VALUE})")
   String layers;
 
-  @Option(names = "--residual-scale", defaultValue = "1", paramLabel = "C",
-      description = "also scale the residual stream by C (embedding untied, wo and w2 x C, eps x C^2)")
+  @Option(
+      names = "--residual-scale",
+      defaultValue = "1",
+      paramLabel = "C",
+      description =
+          "also scale the residual stream by C (embedding untied, wo and w2 x C, eps x C^2)")
   double residualScale;
 
-  @Option(names = "--data", paramLabel = "FILE",
-      description = "edit records whose prompts join the probe set (default: " + EditCommand.DEFAULT_DATA + ")")
+  @Option(
+      names = "--data",
+      paramLabel = "FILE",
+      description =
+          "edit records whose prompts join the probe set (default: "
+              + EditCommand.DEFAULT_DATA
+              + ")")
   Path data;
 
-  @Option(names = "--stories", defaultValue = "24", paramLabel = "N",
+  @Option(
+      names = "--stories",
+      defaultValue = "24",
+      paramLabel = "N",
       description = "stories sampled for the probe set (default: ${DEFAULT-VALUE})")
   int stories;
 
-  @Option(names = "--story-tokens", defaultValue = "256", paramLabel = "N",
+  @Option(
+      names = "--story-tokens",
+      defaultValue = "256",
+      paramLabel = "N",
       description = "tokens per sampled story, BOS counted (default: ${DEFAULT-VALUE})")
   int storyTokens;
 
-  @Option(names = "--seed", defaultValue = "42", description = "seed of the probe stories (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "seed of the probe stories (default: ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--threads", defaultValue = "1", description = "GEMM threads (results do not depend on it)")
+  @Option(
+      names = "--threads",
+      defaultValue = "1",
+      description = "GEMM threads (results do not depend on it)")
   int threads;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output directory (must not exist, or be empty)")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
+      description = "output directory (must not exist, or be empty)")
   Path out;
 
   @Override
   public Integer call() throws IOException {
     Calibration.checkFraction(fraction);
     if (!(residualScale > 0 && Double.isFinite(residualScale))) {
-      throw new IllegalArgumentException("--residual-scale must be finite and > 0, got " + residualScale);
+      throw new IllegalArgumentException(
+          "--residual-scale must be finite and > 0, got " + residualScale);
     }
     if (Files.exists(out) && (!Files.isDirectory(out) || nonEmpty(out))) {
-      throw new IllegalArgumentException(out + " already exists and is not an empty directory; choose a new --out");
+      throw new IllegalArgumentException(
+          out + " already exists and is not an empty directory; choose a new --out");
     }
     Path src = model != null ? model : ConvertCommand.defaultModel();
     if (!Files.exists(src)) {
@@ -88,18 +130,23 @@ public final class CalibrateCommand implements Callable<Integer> {
     LlamaWeights w = LlamaWeights.read(src);
     int[] chosen = Calibration.parseLayers(layers, w.config().nLayers());
     Tokenizer tok = Tokenizer.besideModel(src);
-    List<EditRequest> records = EditDatasets.read(data != null ? data : EditCommand.home().resolve(
-        EditCommand.DEFAULT_DATA));
+    List<EditRequest> records =
+        EditDatasets.read(
+            data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA));
     OpContext ctx = OpContext.DEFAULT.withThreads(threads);
     PrintWriter o = spec.commandLine().getOut();
     o.println("nanscope calibrate: " + Calibration.LABEL);
     LlamaModel m0 = LlamaModel.load(src, FloatFormat.FP32);
     Calibration.Probe probe = Calibration.probe(m0, tok, records, stories, storyTokens, seed, ctx);
-    Calibration.Result r = Calibration.calibrate(w, tok, probe, null, fraction, chosen, residualScale, ctx);
+    Calibration.Result r =
+        Calibration.calibrate(w, tok, probe, null, fraction, chosen, residualScale, ctx);
     o.print(Calibration.describe(r));
     Calibration.write(r, tok, src.toString(), out);
-    o.println("wrote " + out + " (config.json, model.safetensors F32, tokenizer files, CALIBRATION.md,"
-        + " calibration.json)");
+    o.println(
+        "wrote "
+            + out
+            + " (config.json, model.safetensors F32, tokenizer files, CALIBRATION.md,"
+            + " calibration.json)");
     return 0;
   }
 

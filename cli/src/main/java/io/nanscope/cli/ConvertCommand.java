@@ -1,7 +1,7 @@
 package io.nanscope.cli;
 
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.HfCheckpoint;
@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope convert}: any model nanscope reads, written as a Hugging Face directory. */
 @Command(
     name = "convert",
-    header = "Writes any model nanscope reads as a Hugging Face directory (safetensors + tokenizer).",
+    header =
+        "Writes any model nanscope reads as a Hugging Face directory (safetensors + tokenizer).",
     mixinStandardHelpOptions = true,
     description = {
       "Writes a model as a Hugging Face Llama directory: config.json, model.safetensors (q/k rows in",
@@ -36,15 +37,26 @@ public final class ConvertCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "PATH",
-      description = "llama2.c checkpoint (file or directory) or HF directory (default: " + DEFAULT_MODEL + ")")
+  @Option(
+      names = "--model",
+      paramLabel = "PATH",
+      description =
+          "llama2.c checkpoint (file or directory) or HF directory (default: "
+              + DEFAULT_MODEL
+              + ")")
   Path model;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
       description = "output directory (must not exist, or be empty)")
   Path out;
 
-  @Option(names = "--dtype", defaultValue = "f32", paramLabel = "f32|f16|bf16",
+  @Option(
+      names = "--dtype",
+      defaultValue = "f32",
+      paramLabel = "f32|f16|bf16",
       description = "storage dtype of the safetensors (default: ${DEFAULT-VALUE})")
   String dtype;
 
@@ -63,7 +75,9 @@ public final class ConvertCommand implements Callable<Integer> {
       case "f32", "fp32", "float32" -> FloatFormat.FP32;
       case "f16", "fp16", "float16" -> FloatFormat.FP16;
       case "bf16", "bfloat16" -> FloatFormat.BF16;
-      default -> throw new IllegalArgumentException("--dtype is '" + dtype + "', expected f32, f16 or bf16");
+      default ->
+          throw new IllegalArgumentException(
+              "--dtype is '" + dtype + "', expected f32, f16 or bf16");
     };
   }
 
@@ -79,23 +93,38 @@ public final class ConvertCommand implements Callable<Integer> {
     Path srcDir = Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
     Tokenizer tok = Tokenizer.besideModel(src);
     if (tok.vocabSize() != w.config().vocabSize()) {
-      throw new IllegalArgumentException("the tokenizer " + tok.source() + " has " + tok.vocabSize()
-          + " pieces but the model's vocab_size is " + w.config().vocabSize());
+      throw new IllegalArgumentException(
+          "the tokenizer "
+              + tok.source()
+              + " has "
+              + tok.vocabSize()
+              + " pieces but the model's vocab_size is "
+              + w.config().vocabSize());
     }
-    StagedDirectory.create(out, dir -> {
-      HfCheckpoint.write(w, format, dir, 0);
-      tok.writeHfFiles(dir);
-      try (var files = Files.list(srcDir)) {
-        for (Path p : files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
-          AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
-        }
-      }
-    });
+    StagedDirectory.create(
+        out,
+        dir -> {
+          HfCheckpoint.write(w, format, dir, 0);
+          tok.writeHfFiles(dir);
+          try (var files = Files.list(srcDir)) {
+            for (Path p :
+                files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
+              AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
+            }
+          }
+        });
     LlamaConfig c = w.config();
     long bytes = Files.size(out.resolve(HfCheckpoint.SINGLE));
     PrintWriter o = spec.commandLine().getOut();
-    o.printf(Locale.ROOT, "wrote %s: %,d parameters (%d layers, dim %d), %s, model.safetensors %,d bytes, in %.2f s%n",
-        out, c.parameterCount(), c.nLayers(), c.dim(), LlamaConfig.dtypeName(format), bytes,
+    o.printf(
+        Locale.ROOT,
+        "wrote %s: %,d parameters (%d layers, dim %d), %s, model.safetensors %,d bytes, in %.2f s%n",
+        out,
+        c.parameterCount(),
+        c.nLayers(),
+        c.dim(),
+        LlamaConfig.dtypeName(format),
+        bytes,
         (System.nanoTime() - t0) / 1e9);
     return 0;
   }

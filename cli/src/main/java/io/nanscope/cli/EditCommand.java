@@ -1,7 +1,7 @@
 package io.nanscope.cli;
 
-import io.nanscope.report.run.EditRun;
 import io.nanscope.editing.stats.KeySecondMoments;
+import io.nanscope.report.run.EditRun;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -14,7 +14,8 @@ import picocli.CommandLine.Spec;
 /** {@code nanscope edit}: EasyEdit-style ROME editing with pre/post metrics. */
 @Command(
     name = "edit",
-    header = "Edits the model with ROME (EasyEdit semantics): log lines, pre/post metrics, results JSON.",
+    header =
+        "Edits the model with ROME (EasyEdit semantics): log lines, pre/post metrics, results JSON.",
     mixinStandardHelpOptions = true,
     description =
         "Edits the model with ROME (EasyEdit semantics) for each record of a data set, with EasyEdit's"
@@ -29,15 +30,23 @@ public final class EditCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "PATH", description = "model (default: models/stories260K)")
+  @Option(
+      names = "--model",
+      paramLabel = "PATH",
+      description = "model (default: models/stories260K)")
   Path model;
 
-  @Option(names = "--hparams", paramLabel = "FILE",
+  @Option(
+      names = "--hparams",
+      paramLabel = "FILE",
       description = "EasyEdit ROME hyperparameters YAML (default: " + DEFAULT_HPARAMS + ")")
   Path hparams;
 
-  @Option(names = "--data", paramLabel = "FILE",
-      description = "edit records: KnowEdit, CounterFact or zsRE JSON (default: " + DEFAULT_DATA + ")")
+  @Option(
+      names = "--data",
+      paramLabel = "FILE",
+      description =
+          "edit records: KnowEdit, CounterFact or zsRE JSON (default: " + DEFAULT_DATA + ")")
   Path data;
 
   @Option(names = "--ds-size", paramLabel = "N", description = "use only the first N records")
@@ -46,40 +55,71 @@ public final class EditCommand implements Callable<Integer> {
   @Option(names = "--sequential", description = "keep every edit (no restore between records)")
   boolean sequential;
 
-  @Option(names = "--batch-size", paramLabel = "N", defaultValue = "1",
-      description = "requests per update: MEMIT, AlphaEdit and FT edit a batch at once; ROME takes 1"
-          + " (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--batch-size",
+      paramLabel = "N",
+      defaultValue = "1",
+      description =
+          "requests per update: MEMIT, AlphaEdit and FT edit a batch at once; ROME takes 1"
+              + " (default: ${DEFAULT-VALUE})")
   int batchSize;
 
-  @Option(names = "--policy", paramLabel = "NAME",
-      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, ... (default: fp32,"
-          + " or pytorch-fp16 when the hparams say fp16: true)")
+  @Option(
+      names = "--policy",
+      paramLabel = "NAME",
+      description =
+          "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, ... (default: fp32,"
+              + " or pytorch-fp16 when the hparams say fp16: true)")
   String policyName;
 
-  @Option(names = "--seed", defaultValue = "42", description = "seed of all sampling (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "seed of all sampling (default: ${DEFAULT-VALUE})")
   long seed;
 
   @Option(names = "--no-fluency", description = "skip the fluency generation (faster)")
   boolean noFluency;
 
-  @Option(names = "--threads", defaultValue = "1", description = "GEMM threads (results do not depend on it)")
+  @Option(
+      names = "--threads",
+      defaultValue = "1",
+      description = "GEMM threads (results do not depend on it)")
   int threads;
 
   @Option(names = "--out", paramLabel = "FILE", description = "write the results JSON here")
   Path out;
 
-  @Option(names = "--report", paramLabel = "FILE.html",
-      description = "write a self-contained HTML report: loss and avg prob per step, edits, metrics (PNGs beside it)")
+  @Option(
+      names = "--report",
+      paramLabel = "FILE.html",
+      description =
+          "write a self-contained HTML report: loss and avg prob per step, edits, metrics (PNGs beside it)")
   Path report;
 
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
     TraceCommand.checkWritable(report, "--report");
-    EditRun.run(new EditRun.Settings(model != null ? model : ConvertCommand.defaultModel(),
-        hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS), data != null ? data : home().resolve(DEFAULT_DATA),
-        dsSize, sequential, batchSize, policyName, seed, !noFluency, threads, out, report, home(), tool()),
-        spec.commandLine().getOut(), err, progress(err));
+    EditRun.run(
+        new EditRun.Settings(
+            model != null ? model : ConvertCommand.defaultModel(),
+            hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS),
+            data != null ? data : home().resolve(DEFAULT_DATA),
+            dsSize,
+            sequential,
+            batchSize,
+            policyName,
+            seed,
+            !noFluency,
+            threads,
+            out,
+            report,
+            home(),
+            tool()),
+        spec.commandLine().getOut(),
+        err,
+        progress(err));
     return 0;
   }
 

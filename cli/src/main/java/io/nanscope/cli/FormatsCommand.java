@@ -14,7 +14,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code nanscope formats}: the limits of every number format, like torch.finfo with unambiguous names. */
+/**
+ * {@code nanscope formats}: the limits of every number format, like torch.finfo with unambiguous
+ * names.
+ */
 @Command(
     name = "formats",
     mixinStandardHelpOptions = true,
@@ -53,19 +56,38 @@ final class FormatsCommand implements Callable<Integer> {
       return 0;
     }
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"format", "bits", "p", "exp", "maxFinite", "minNormal", "minSubnormal", "ulpOfOne", "infinity"});
+    rows.add(
+        new String[] {
+          "format",
+          "bits",
+          "p",
+          "exp",
+          "maxFinite",
+          "minNormal",
+          "minSubnormal",
+          "ulpOfOne",
+          "infinity"
+        });
     for (FloatFormat f : FloatFormat.builtIns()) {
       FormatInfo i = f.info();
-      rows.add(new String[] {
-        f.name(), String.valueOf(i.bits()), String.valueOf(i.precisionBits()), String.valueOf(i.exponentBits()),
-        number(i.maxFinite()), number(i.minNormal()), number(i.minSubnormal()), number(i.ulpOfOne()),
-        i.hasInfinity() ? "yes" : "no (overflow -> NaN)"
-      });
+      rows.add(
+          new String[] {
+            f.name(),
+            String.valueOf(i.bits()),
+            String.valueOf(i.precisionBits()),
+            String.valueOf(i.exponentBits()),
+            number(i.maxFinite()),
+            number(i.minNormal()),
+            number(i.minSubnormal()),
+            number(i.ulpOfOne()),
+            i.hasInfinity() ? "yes" : "no (overflow -> NaN)"
+          });
     }
     printTable(out, rows);
     out.println();
-    out.println("p = significand bits including the hidden bit; exp = exponent bits."
-        + " fp8-e4m3 is OCP E4M3FN (NaN = S.1111.111); custom formats: --format custom:p=P,e=E.");
+    out.println(
+        "p = significand bits including the hidden bit; exp = exponent bits."
+            + " fp8-e4m3 is OCP E4M3FN (NaN = S.1111.111); custom formats: --format custom:p=P,e=E.");
     out.flush();
     return 0;
   }

@@ -38,37 +38,73 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", paramLabel = "PATH",
-      description = "llama2.c checkpoint (file or directory) or HF directory (default: " + ConvertCommand.DEFAULT_MODEL + ")")
+  @Option(
+      names = "--model",
+      paramLabel = "PATH",
+      description =
+          "llama2.c checkpoint (file or directory) or HF directory (default: "
+              + ConvertCommand.DEFAULT_MODEL
+              + ")")
   Path model;
 
-  @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "the prompt (may be empty)")
+  @Option(
+      names = "--prompt",
+      required = true,
+      paramLabel = "TEXT",
+      description = "the prompt (may be empty)")
   String prompt;
 
-  @Option(names = "--steps", defaultValue = "256", paramLabel = "N",
-      description = "positions incl. BOS and the prompt; 0 = the model's maximum (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--steps",
+      defaultValue = "256",
+      paramLabel = "N",
+      description =
+          "positions incl. BOS and the prompt; 0 = the model's maximum (default: ${DEFAULT-VALUE})")
   int steps;
 
-  @Option(names = "--temperature", defaultValue = "0", paramLabel = "T",
+  @Option(
+      names = "--temperature",
+      defaultValue = "0",
+      paramLabel = "T",
       description = "0 = greedy (default: ${DEFAULT-VALUE})")
   float temperature;
 
-  @Option(names = "--top-k", defaultValue = "0", paramLabel = "K", description = "0 = off (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--top-k",
+      defaultValue = "0",
+      paramLabel = "K",
+      description = "0 = off (default: ${DEFAULT-VALUE})")
   int topK;
 
-  @Option(names = "--top-p", defaultValue = "1", paramLabel = "P", description = "1 = off (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--top-p",
+      defaultValue = "1",
+      paramLabel = "P",
+      description = "1 = off (default: ${DEFAULT-VALUE})")
   float topP;
 
-  @Option(names = "--seed", defaultValue = "42", paramLabel = "S", description = "sampling seed (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      paramLabel = "S",
+      description = "sampling seed (default: ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--policy", defaultValue = "fp32", paramLabel = "NAME",
-      description = "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16,"
-          + " strict-bf16, a policy YAML file, or the name of one in configs/precision/ (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--policy",
+      defaultValue = "fp32",
+      paramLabel = "NAME",
+      description =
+          "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16,"
+              + " strict-bf16, a policy YAML file, or the name of one in configs/precision/ (default: ${DEFAULT-VALUE})")
   String policy;
 
-  @Option(names = "--threads", defaultValue = "1", paramLabel = "N",
-      description = "threads for the matrix kernels; results do not depend on it (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--threads",
+      defaultValue = "1",
+      paramLabel = "N",
+      description =
+          "threads for the matrix kernels; results do not depend on it (default: ${DEFAULT-VALUE})")
   int threads;
 
   @Override
@@ -79,14 +115,17 @@ public final class GenerateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--threads is " + threads + ", expected at least 1");
     }
     if (steps < 0) {
-      throw new IllegalArgumentException("--steps is " + steps + ", expected >= 0 (0 = the model's maximum)");
+      throw new IllegalArgumentException(
+          "--steps is " + steps + ", expected >= 0 (0 = the model's maximum)");
     }
     Path src = model != null ? model : ConvertCommand.defaultModel();
     if (!Files.exists(src)) {
       throw new IllegalArgumentException("model " + src + " does not exist; pass --model PATH");
     }
-    // fp32 reads 16-bit weights exactly as stored (no copy); a 16-bit policy stores them in its format
-    LlamaModel m = p.storage() == FloatFormat.FP32 ? LlamaModel.load(src) : LlamaModel.load(src, p.storage());
+    // fp32 reads 16-bit weights exactly as stored (no copy); a 16-bit policy stores them in its
+    // format
+    LlamaModel m =
+        p.storage() == FloatFormat.FP32 ? LlamaModel.load(src) : LlamaModel.load(src, p.storage());
     Tokenizer tok = Tokenizer.besideModel(src);
     Generator g = new Generator(m, tok, p, OpContext.DEFAULT.withThreads(threads));
     PrintWriter out = spec.commandLine().getOut();
@@ -95,16 +134,27 @@ public final class GenerateCommand implements Callable<Integer> {
     text.finish();
     out.println();
     out.flush();
-    spec.commandLine().getErr().printf(Locale.ROOT, "achieved tok/s: %.2f (%d positions, policy %s, %d thread%s)%n",
-        r.tokensPerSecond(), r.positions(), p.name(), threads, threads == 1 ? "" : "s");
+    spec.commandLine()
+        .getErr()
+        .printf(
+            Locale.ROOT,
+            "achieved tok/s: %.2f (%d positions, policy %s, %d thread%s)%n",
+            r.tokensPerSecond(),
+            r.positions(),
+            p.name(),
+            threads,
+            threads == 1 ? "" : "s");
     return 0;
   }
 
-  /** Bytes to a character stream, keeping an incomplete UTF-8 sequence until its next bytes arrive. */
+  /**
+   * Bytes to a character stream, keeping an incomplete UTF-8 sequence until its next bytes arrive.
+   */
   static final class Utf8Stream {
     private final PrintWriter out;
     private final CharsetDecoder decoder =
-        StandardCharsets.UTF_8.newDecoder()
+        StandardCharsets.UTF_8
+            .newDecoder()
             .onMalformedInput(CodingErrorAction.REPLACE)
             .onUnmappableCharacter(CodingErrorAction.REPLACE);
     private ByteBuffer pending = ByteBuffer.allocate(0);

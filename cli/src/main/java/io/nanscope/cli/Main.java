@@ -13,8 +13,8 @@ import picocli.CommandLine.Command;
 /**
  * The {@code nanscope} command. Each subcommand is one class in this package; register new ones in
  * {@link #COMMANDS} (keep it sorted by name). Only the subcommand a command line names is built
- * (picocli reads every option of every command it is given, ~0.1 s for all of them); a command
- * line that names none (help, usage, an unknown name) gets all of them, {@code --version} none.
+ * (picocli reads every option of every command it is given, ~0.1 s for all of them); a command line
+ * that names none (help, usage, an unknown name) gets all of them, {@code --version} none.
  *
  * <p>Exit codes: 0 success, 2 bad input (unknown option, bad value, unreadable file: one line on
  * stderr saying what was wrong and how to fix it), 1 any other failure.
@@ -72,11 +72,13 @@ public final class Main {
     // the handlers and settings below reach the subcommands added so far only: add them first
     cl.setExecutionExceptionHandler(Main::handleExecutionException);
     cl.setParameterExceptionHandler(Main::handleParameterException);
-    // The descriptions are written as lines of up to ~105 columns: keep them whole when the terminal
+    // The descriptions are written as lines of up to ~105 columns: keep them whole when the
+    // terminal
     // width is unknown (pipes, logs); a terminal's own width still wins.
     cl.setUsageHelpWidth(110);
     cl.setUsageHelpAutoWidth(true);
-    // round's values may start with '-' ("-inf", "-nan", "-0x1p-14"): picocli reads only numbers like
+    // round's values may start with '-' ("-inf", "-nan", "-0x1p-14"): picocli reads only numbers
+    // like
     // -1 as values by itself; anything that is not one of round's options is a value there.
     CommandLine round = cl.getSubcommands().get("round");
     if (round != null) { // absent when the command line names another command
@@ -87,8 +89,15 @@ public final class Main {
 
   private static int handleParameterException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
-    cmd.getErr().println("nanscope " + cmd.getCommandName() + ": " + oneLine(ex.getMessage())
-        + " (see 'nanscope " + qualifiedName(cmd) + " --help')");
+    cmd.getErr()
+        .println(
+            "nanscope "
+                + cmd.getCommandName()
+                + ": "
+                + oneLine(ex.getMessage())
+                + " (see 'nanscope "
+                + qualifiedName(cmd)
+                + " --help')");
     return EXIT_BAD_INPUT;
   }
 
@@ -155,8 +164,9 @@ public final class Main {
     @Override
     public String[] getVersion() {
       String v = Main.class.getPackage().getImplementationVersion();
-      return new String[] {"nanscope " + (v == null ? "0.1.0-SNAPSHOT" : v)
-          + " on Java " + Runtime.version()};
+      return new String[] {
+        "nanscope " + (v == null ? "0.1.0-SNAPSHOT" : v) + " on Java " + Runtime.version()
+      };
     }
   }
 }

@@ -10,10 +10,13 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code nanscope repro}: the fp16 NaN bug of EasyEdit ROME, side by side in FP32, BF16 and FP16. */
+/**
+ * {@code nanscope repro}: the fp16 NaN bug of EasyEdit ROME, side by side in FP32, BF16 and FP16.
+ */
 @Command(
     name = "repro",
-    header = "The fp16 NaN bug of EasyEdit ROME on CPU: FP32 vs BF16 vs FP16 in labelled scenarios, first overflow named.",
+    header =
+        "The fp16 NaN bug of EasyEdit ROME on CPU: FP32 vs BF16 vs FP16 in labelled scenarios, first overflow named.",
     mixinStandardHelpOptions = true,
     description = {
       "Runs the KnowEdit-style ROME pipeline (edit -> evaluate, incl. fluency generation with top-5",
@@ -30,118 +33,225 @@ public final class ReproCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--scenario", paramLabel = "NAME",
+  @Option(
+      names = "--scenario",
+      paramLabel = "NAME",
       description = "natural, disabling-edit or stress (default: natural, then disabling-edit)")
   String scenario;
 
-  @Option(names = "--model", paramLabel = "PATH", description = "model (default: models/stories260K)")
+  @Option(
+      names = "--model",
+      paramLabel = "PATH",
+      description = "model (default: models/stories260K)")
   Path model;
 
-  @Option(names = "--hparams", paramLabel = "FILE",
-      description = "EasyEdit ROME hyperparameters YAML (default: " + EditCommand.DEFAULT_HPARAMS + ")")
+  @Option(
+      names = "--hparams",
+      paramLabel = "FILE",
+      description =
+          "EasyEdit ROME hyperparameters YAML (default: " + EditCommand.DEFAULT_HPARAMS + ")")
   Path hparams;
 
-  @Option(names = "--data", paramLabel = "FILE",
+  @Option(
+      names = "--data",
+      paramLabel = "FILE",
       description = "edit records (default: " + EditCommand.DEFAULT_DATA + ")")
   Path data;
 
-  @Option(names = "--ds-size", paramLabel = "N", defaultValue = "2",
+  @Option(
+      names = "--ds-size",
+      paramLabel = "N",
+      defaultValue = "2",
       description = "use the first N records (default: ${DEFAULT-VALUE})")
   int dsSize;
 
-  @Option(names = "--seed", defaultValue = "42", description = "seed of all sampling (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      description = "seed of all sampling (default: ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--policy", paramLabel = "LIST|auto",
-      description = "comma-separated precision policies (default: fp32,pytorch-bf16,pytorch-fp16; names, policy"
-          + " YAML files or names of those in configs/precision/), or 'auto': FP16 with the transactional fallback")
+  @Option(
+      names = "--policy",
+      paramLabel = "LIST|auto",
+      description =
+          "comma-separated precision policies (default: fp32,pytorch-bf16,pytorch-fp16; names, policy"
+              + " YAML files or names of those in configs/precision/), or 'auto': FP16 with the transactional fallback")
   String policy;
 
-  @Option(names = "--fallback", paramLabel = "fp32|bf16", defaultValue = "fp32",
+  @Option(
+      names = "--fallback",
+      paramLabel = "fp32|bf16",
+      defaultValue = "fp32",
       description = "fallback precision of --policy auto (default: ${DEFAULT-VALUE})")
   String fallback;
 
-  @Option(names = "--division-factor", paramLabel = "X",
+  @Option(
+      names = "--division-factor",
+      paramLabel = "X",
       description = "disabling-edit: the LABELLED k.u override of the first record (default: 5e-5)")
   Double divisionFactor;
 
-  @Option(names = "--sweep", paramLabel = "LIST", split = ",",
-      description = "disabling-edit: k.u values to sweep (default: 1e-3,3e-4,1e-4,8e-5,6e-5,5e-5,4e-5,3e-5,1e-5)")
+  @Option(
+      names = "--sweep",
+      paramLabel = "LIST",
+      split = ",",
+      description =
+          "disabling-edit: k.u values to sweep (default: 1e-3,3e-4,1e-4,8e-5,6e-5,5e-5,4e-5,3e-5,1e-5)")
   List<Double> sweep;
 
   @Option(names = "--no-sweep", description = "disabling-edit: skip the sweep")
   boolean noSweep;
 
-  @Option(names = "--sequential", description = "natural: keep every edit (no restore between records)")
+  @Option(
+      names = "--sequential",
+      description = "natural: keep every edit (no restore between records)")
   boolean sequential;
 
-  @Option(names = "--context", paramLabel = "sampled|bare", defaultValue = "sampled",
-      description = "ROME context templates: sampled as EasyEdit does (21, on the unedited FP32 model,"
-          + " shared by every precision) or bare ({} only; faster) (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--context",
+      paramLabel = "sampled|bare",
+      defaultValue = "sampled",
+      description =
+          "ROME context templates: sampled as EasyEdit does (21, on the unedited FP32 model,"
+              + " shared by every precision) or bare ({} only; faster) (default: ${DEFAULT-VALUE})")
   String context;
 
-  @Option(names = "--no-fluency", description = "skip the fluency generation (the fp16 crash site!)")
+  @Option(
+      names = "--no-fluency",
+      description = "skip the fluency generation (the fp16 crash site!)")
   boolean noFluency;
 
-  @Option(names = "--no-stats", description = "skip the per-site headroom stats (faster on big models)")
+  @Option(
+      names = "--no-stats",
+      description = "skip the per-site headroom stats (faster on big models)")
   boolean noStats;
 
-  @Option(names = "--threads", defaultValue = "1", description = "GEMM threads (results do not depend on it)")
+  @Option(
+      names = "--threads",
+      defaultValue = "1",
+      description = "GEMM threads (results do not depend on it)")
   int threads;
 
-  @Option(names = "--out", paramLabel = "DIR", defaultValue = "out/repro",
+  @Option(
+      names = "--out",
+      paramLabel = "DIR",
+      defaultValue = "out/repro",
       description = "where the first-overflow JSON reports go (default: ${DEFAULT-VALUE})")
   Path out;
 
-  @Option(names = "--loss-scale", paramLabel = "none|dynamic", defaultValue = "none",
-      description = "dynamic: GradScaler-style loss scaling of the delta's backward (not in EasyEdit;"
-          + " helps FP16 gradient underflow, cannot help a forward overflow) (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--loss-scale",
+      paramLabel = "none|dynamic",
+      defaultValue = "none",
+      description =
+          "dynamic: GradScaler-style loss scaling of the delta's backward (not in EasyEdit;"
+              + " helps FP16 gradient underflow, cannot help a forward overflow) (default: ${DEFAULT-VALUE})")
   String lossScale;
 
-  @Option(names = "--mlp-peak", paramLabel = "FRACTION", defaultValue = "0.92",
-      description = "stress: the late SwiGLU peak as a fraction of 65504, in (0, 1] (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--mlp-peak",
+      paramLabel = "FRACTION",
+      defaultValue = "0.92",
+      description =
+          "stress: the late SwiGLU peak as a fraction of 65504, in (0, 1] (default: ${DEFAULT-VALUE})")
   double mlpPeak;
 
-  @Option(names = "--layers", paramLabel = "late|all|L,L", defaultValue = "late",
+  @Option(
+      names = "--layers",
+      paramLabel = "late|all|L,L",
+      defaultValue = "late",
       description = "stress: layers to calibrate (default: ${DEFAULT-VALUE})")
   String layers;
 
-  @Option(names = "--residual-scale", paramLabel = "C", defaultValue = "1",
-      description = "stress: also scale the residual stream by C (v_lr and wd x C: the same edit) (default: 1)")
+  @Option(
+      names = "--residual-scale",
+      paramLabel = "C",
+      defaultValue = "1",
+      description =
+          "stress: also scale the residual stream by C (v_lr and wd x C: the same edit) (default: 1)")
   double residualScale;
 
-  @Option(names = "--edits", paramLabel = "N", defaultValue = "20",
-      description = "stress: sequential edits per precision, records cycled (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--edits",
+      paramLabel = "N",
+      defaultValue = "20",
+      description =
+          "stress: sequential edits per precision, records cycled (default: ${DEFAULT-VALUE})")
   int stressEdits;
 
-  @Option(names = "--peak-sweep", paramLabel = "LIST", split = ",",
-      description = "stress: peak fractions to sweep (default: 0.5,0.6,0.7,0.8,0.9,0.95; --no-sweep skips it)")
+  @Option(
+      names = "--peak-sweep",
+      paramLabel = "LIST",
+      split = ",",
+      description =
+          "stress: peak fractions to sweep (default: 0.5,0.6,0.7,0.8,0.9,0.95; --no-sweep skips it)")
   List<Double> peakSweep;
 
-  @Option(names = "--sweep-edits", paramLabel = "N", defaultValue = "5",
-      description = "stress: sequential edits per precision in each sweep run (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--sweep-edits",
+      paramLabel = "N",
+      defaultValue = "5",
+      description =
+          "stress: sequential edits per precision in each sweep run (default: ${DEFAULT-VALUE})")
   int sweepEdits;
 
-  @Option(names = "--stories", paramLabel = "N", defaultValue = "24",
-      description = "stress: stories sampled for the calibration probe set (default: ${DEFAULT-VALUE})")
+  @Option(
+      names = "--stories",
+      paramLabel = "N",
+      defaultValue = "24",
+      description =
+          "stress: stories sampled for the calibration probe set (default: ${DEFAULT-VALUE})")
   int stories;
 
-  @Option(names = "--story-tokens", paramLabel = "N", defaultValue = "256",
+  @Option(
+      names = "--story-tokens",
+      paramLabel = "N",
+      defaultValue = "256",
       description = "stress: tokens per probe story, BOS counted (default: ${DEFAULT-VALUE})")
   int storyTokens;
 
-  @Option(names = "--report", paramLabel = "FILE.html",
-      description = "also write one self-contained offline HTML report (plots, PNG copies, the JSONL trace)")
+  @Option(
+      names = "--report",
+      paramLabel = "FILE.html",
+      description =
+          "also write one self-contained offline HTML report (plots, PNG copies, the JSONL trace)")
   Path report;
 
   @Override
   public Integer call() throws IOException {
-    ReproRun.run(new ReproRun.Settings(scenario, model != null ? model : ConvertCommand.defaultModel(),
-        hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS),
-        data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA), dsSize, seed, policy, fallback,
-        divisionFactor, sweep, noSweep, sequential, context, noFluency, noStats, threads, out, lossScale, mlpPeak,
-        layers, residualScale, stressEdits, peakSweep, sweepEdits, stories, storyTokens, report, EditCommand.home()),
-        spec.commandLine().getOut(), spec.commandLine().getErr());
+    ReproRun.run(
+        new ReproRun.Settings(
+            scenario,
+            model != null ? model : ConvertCommand.defaultModel(),
+            hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS),
+            data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA),
+            dsSize,
+            seed,
+            policy,
+            fallback,
+            divisionFactor,
+            sweep,
+            noSweep,
+            sequential,
+            context,
+            noFluency,
+            noStats,
+            threads,
+            out,
+            lossScale,
+            mlpPeak,
+            layers,
+            residualScale,
+            stressEdits,
+            peakSweep,
+            sweepEdits,
+            stories,
+            storyTokens,
+            report,
+            EditCommand.home()),
+        spec.commandLine().getOut(),
+        spec.commandLine().getErr());
     return 0;
   }
 }

@@ -24,7 +24,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import tools.jackson.databind.json.JsonMapper;
 
-/** {@code nanscope round}: what a value becomes in a format, bit by bit, with overflow/underflow flags. */
+/**
+ * {@code nanscope round}: what a value becomes in a format, bit by bit, with overflow/underflow
+ * flags.
+ */
 @Command(
     name = "round",
     mixinStandardHelpOptions = true,
@@ -41,41 +44,61 @@ final class RoundCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = {"-f", "--format"}, defaultValue = "fp16",
-      description = "fp64, fp32, tf32, bf16, fp16, fp8-e4m3, fp8-e5m2 or custom:p=P,e=E (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-f", "--format"},
+      defaultValue = "fp16",
+      description =
+          "fp64, fp32, tf32, bf16, fp16, fp8-e4m3, fp8-e5m2 or custom:p=P,e=E (default: ${DEFAULT-VALUE}).")
   String format;
 
-  @Option(names = {"-r", "--rounding"}, defaultValue = "nearest-even",
-      description = "nearest-even, toward-zero, up, down or stochastic; aliases rne/rn/nearest, rz/truncate,"
-          + " ru/ceiling, rd/floor, sr (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = {"-r", "--rounding"},
+      defaultValue = "nearest-even",
+      description =
+          "nearest-even, toward-zero, up, down or stochastic; aliases rne/rn/nearest, rz/truncate,"
+              + " ru/ceiling, rd/floor, sr (default: ${DEFAULT-VALUE}).")
   String rounding;
 
-  @Option(names = "--seed", defaultValue = "0",
-      description = "Stochastic rounding seed; value number i (from 0) uses draw i (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      description =
+          "Stochastic rounding seed; value number i (from 0) uses draw i (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--overflow", defaultValue = "ieee",
-      description = "ieee (alias inf: to inf, NaN in fp8-e4m3) or saturate (alias sat: to +-maxFinite)"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--overflow",
+      defaultValue = "ieee",
+      description =
+          "ieee (alias inf: to inf, NaN in fp8-e4m3) or saturate (alias sat: to +-maxFinite)"
+              + " (default: ${DEFAULT-VALUE}).")
   String overflow;
 
-  @Option(names = "--subnormals", defaultValue = "keep",
-      description = "keep or flush (alias ftz: results below minNormal after rounding become +-0)"
-          + " (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--subnormals",
+      defaultValue = "keep",
+      description =
+          "keep or flush (alias ftz: results below minNormal after rounding become +-0)"
+              + " (default: ${DEFAULT-VALUE}).")
   String subnormals;
 
   @Option(names = "--json", description = "One JSON object per value instead of the table.")
   boolean json;
 
-  @Parameters(arity = "1..*", paramLabel = "VALUE",
-      description = "Decimal (65520, 1e-8, -0.1), hex float (0x1p-14), inf, -inf or nan (negative values"
-          + " need no '--').")
+  @Parameters(
+      arity = "1..*",
+      paramLabel = "VALUE",
+      description =
+          "Decimal (65520, 1e-8, -0.1), hex float (0x1p-14), inf, -inf or nan (negative values"
+              + " need no '--').")
   List<String> values;
 
   @Override
   public Integer call() {
     FloatFormat f = FloatFormat.parse(format);
-    RoundingSpec rs = new RoundingSpec(Rounding.parse(rounding), overflowRule(overflow), subnormalRule(subnormals), seed);
+    RoundingSpec rs =
+        new RoundingSpec(
+            Rounding.parse(rounding), overflowRule(overflow), subnormalRule(subnormals), seed);
     List<Input> inputs = new ArrayList<>();
     for (String v : values) {
       inputs.add(parseValue(v)); // all parsed before anything is printed
@@ -84,7 +107,8 @@ final class RoundCommand implements Callable<Integer> {
     int stored = f.info().precisionBits() - 1;
     int exp = f.info().exponentBits();
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"input", "rounded", "sign | exponent | mantissa", "hex", "class", "flags"});
+    rows.add(
+        new String[] {"input", "rounded", "sign | exponent | mantissa", "hex", "class", "flags"});
     JsonMapper mapper = json ? JsonMapper.builder().build() : null;
     for (int i = 0; i < inputs.size(); i++) {
       RoundResult r = inputs.get(i).round(f, rs, i);
@@ -110,15 +134,32 @@ final class RoundCommand implements Callable<Integer> {
         o.put("underflow", r.underflow());
         out.println(mapper.writeValueAsString(o));
       } else {
-        rows.add(new String[] {values.get(i), show(r.value()), sign + " | " + exponent + " | " + mantissa, hex,
-            r.valueClass().label(), flags.strip()});
+        rows.add(
+            new String[] {
+              values.get(i),
+              show(r.value()),
+              sign + " | " + exponent + " | " + mantissa,
+              hex,
+              r.valueClass().label(),
+              flags.strip()
+            });
       }
     }
     if (!json) {
-      String flushRule = rs.subnormals() == Subnormals.FLUSH
-          ? " after rounding, in every rounding mode (as hardware FTZ)" : "";
-      out.println(f.name() + ", " + rs + flushRule + " (" + stored + " mantissa bits stored, " + exp
-          + " exponent bits)");
+      String flushRule =
+          rs.subnormals() == Subnormals.FLUSH
+              ? " after rounding, in every rounding mode (as hardware FTZ)"
+              : "";
+      out.println(
+          f.name()
+              + ", "
+              + rs
+              + flushRule
+              + " ("
+              + stored
+              + " mantissa bits stored, "
+              + exp
+              + " exponent bits)");
       FormatsCommand.printTable(out, rows);
     }
     out.flush();
@@ -132,7 +173,9 @@ final class RoundCommand implements Callable<Integer> {
   record Input(String text, double special, BigDecimal exact) {
 
     RoundResult round(FloatFormat f, RoundingSpec rs, long index) {
-      return exact == null ? f.roundWithFlags(special, rs, index) : f.roundWithFlags(exact, rs, index);
+      return exact == null
+          ? f.roundWithFlags(special, rs, index)
+          : f.roundWithFlags(exact, rs, index);
     }
 
     /** rounded − input, computed exactly and then rounded to double; null when not finite. */
@@ -148,10 +191,14 @@ final class RoundCommand implements Callable<Integer> {
     }
   }
 
-  private static final Pattern DECIMAL = Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)(e[+-]?\\d+)?");
+  private static final Pattern DECIMAL =
+      Pattern.compile("[+-]?(\\d+\\.?\\d*|\\.\\d+)(e[+-]?\\d+)?");
   private static final Pattern HEX =
       Pattern.compile("([+-]?)0x([0-9a-f]*)\\.?([0-9a-f]*)p([+-]?\\d+)");
-  /** Binary exponents beyond this are outside every format by far; clamped to keep the math small. */
+
+  /**
+   * Binary exponents beyond this are outside every format by far; clamped to keep the math small.
+   */
   private static final int HEX_EXPONENT_LIMIT = 4000;
 
   static Input parseValue(String text) {
@@ -179,12 +226,16 @@ final class RoundCommand implements Callable<Integer> {
         }
       }
     } catch (NumberFormatException | ArithmeticException e) {
-      throw new IllegalArgumentException("not a number: '" + text
-          + "' (its exponent is out of range: use at most 9 digits of exponent)");
+      throw new IllegalArgumentException(
+          "not a number: '"
+              + text
+              + "' (its exponent is out of range: use at most 9 digits of exponent)");
     }
     if (exact == null) {
-      throw new IllegalArgumentException("not a number: '" + text
-          + "' (expected a decimal like 65520 or 1e-8, a hex float like 0x1p-14, inf, -inf or nan)");
+      throw new IllegalArgumentException(
+          "not a number: '"
+              + text
+              + "' (expected a decimal like 65520 or 1e-8, a hex float like 0x1p-14, inf, -inf or nan)");
     }
     if (exact.signum() == 0) {
       return new Input(text, t.startsWith("-") ? -0.0 : 0.0, null);
@@ -201,11 +252,13 @@ final class RoundCommand implements Callable<Integer> {
       return BigDecimal.ZERO;
     }
     // beyond the limit the value is far above 2^1024 or far below 2^-1074 for any mantissa typed
-    int e = (int) Math.max(-HEX_EXPONENT_LIMIT - digits.length() * 4L,
-        Math.min(HEX_EXPONENT_LIMIT, exp));
-    BigDecimal v = e >= 0
-        ? new BigDecimal(mantissa.shiftLeft(e))
-        : new BigDecimal(mantissa.multiply(BigInteger.valueOf(5).pow(-e)), -e);
+    int e =
+        (int)
+            Math.max(-HEX_EXPONENT_LIMIT - digits.length() * 4L, Math.min(HEX_EXPONENT_LIMIT, exp));
+    BigDecimal v =
+        e >= 0
+            ? new BigDecimal(mantissa.shiftLeft(e))
+            : new BigDecimal(mantissa.multiply(BigInteger.valueOf(5).pow(-e)), -e);
     return m.group(1).equals("-") ? v.negate() : v;
   }
 
@@ -213,7 +266,9 @@ final class RoundCommand implements Callable<Integer> {
     return switch (s.strip().toLowerCase(Locale.ROOT)) {
       case "ieee", "inf" -> Overflow.IEEE;
       case "saturate", "sat" -> Overflow.SATURATE;
-      default -> throw new IllegalArgumentException("unknown overflow rule '" + s + "': expected ieee or saturate");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown overflow rule '" + s + "': expected ieee or saturate");
     };
   }
 
@@ -221,7 +276,9 @@ final class RoundCommand implements Callable<Integer> {
     return switch (s.strip().toLowerCase(Locale.ROOT)) {
       case "keep" -> Subnormals.KEEP;
       case "flush", "ftz" -> Subnormals.FLUSH;
-      default -> throw new IllegalArgumentException("unknown subnormal rule '" + s + "': expected keep or flush");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown subnormal rule '" + s + "': expected keep or flush");
     };
   }
 

@@ -37,22 +37,32 @@ class ConvertAndSynthCommandTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"f32", "bf16"})
-  void convertWritesAnHfDirectoryThatReadsBackToTheSameWeightsAndIds(String dtype, @TempDir Path tmp) throws IOException {
+  void convertWritesAnHfDirectoryThatReadsBackToTheSameWeightsAndIds(
+      String dtype, @TempDir Path tmp) throws IOException {
     Path out = tmp.resolve("hf");
-    MainTest.Result r = MainTest.run("convert", "--model", STORIES.toString(), "--out", out.toString(), "--dtype", dtype);
+    MainTest.Result r =
+        MainTest.run(
+            "convert", "--model", STORIES.toString(), "--out", out.toString(), "--dtype", dtype);
     assertThat(r.err()).isEmpty();
     assertThat(r.code()).isZero();
     assertThat(r.out()).contains("wrote " + out).contains("260,032 parameters");
     try (var s = Files.list(out)) {
-      assertThat(s.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly(
-          "LICENSE-llama2.c-MIT.txt", "config.json", "model.safetensors", "special_tokens_map.json",
-          "tokenizer.json", "tokenizer_config.json");
+      assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
+          .containsExactly(
+              "LICENSE-llama2.c-MIT.txt",
+              "config.json",
+              "model.safetensors",
+              "special_tokens_map.json",
+              "tokenizer.json",
+              "tokenizer_config.json");
     }
     FloatFormat f = ConvertCommand.storageFormat(dtype);
     LlamaWeights original = LlamaWeights.read(STORIES);
     LlamaWeights back = LlamaWeights.read(out);
     assertThat(back.config().ropeLayout()).isEqualTo(RopeLayout.HF_ROTATE_HALF);
-    assertSameWeights(back.withRopeLayout(RopeLayout.META_INTERLEAVED), f == FloatFormat.FP32 ? original : original.to(f));
+    assertSameWeights(
+        back.withRopeLayout(RopeLayout.META_INTERLEAVED),
+        f == FloatFormat.FP32 ? original : original.to(f));
     Tokenizer tok512 = Tokenizer.readFromDirectory(STORIES);
     Tokenizer json = Tokenizer.readFromDirectory(out);
     for (String p : List.of("Once upon a time", "  Lily  saw a dog.\n", "Tom said, \"Hi!\" 🦙")) {
@@ -82,7 +92,9 @@ class ConvertAndSynthCommandTest {
   @Test
   void badInputIsOneLineExitTwoAndNothingWritten(@TempDir Path tmp) throws IOException {
     Path out = tmp.resolve("x");
-    MainTest.Result r = MainTest.run("convert", "--model", STORIES.toString(), "--out", out.toString(), "--dtype", "f8");
+    MainTest.Result r =
+        MainTest.run(
+            "convert", "--model", STORIES.toString(), "--out", out.toString(), "--dtype", "f8");
     assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
     assertThat(r.err().strip().lines().count()).isEqualTo(1);
     assertThat(r.err()).contains("--dtype is 'f8', expected f32, f16 or bf16");
@@ -114,21 +126,44 @@ class ConvertAndSynthCommandTest {
   @Test
   void synthTinyWritesSeededShardedSafetensors(@TempDir Path tmp) throws IOException {
     Path out = tmp.resolve("tiny");
-    MainTest.Result r = MainTest.run("synth", "--shape", "tiny", "--dtype", "bf16", "--out", out.toString(),
-        "--seed", "7", "--max-shard-mb", "1");
+    MainTest.Result r =
+        MainTest.run(
+            "synth",
+            "--shape",
+            "tiny",
+            "--dtype",
+            "bf16",
+            "--out",
+            out.toString(),
+            "--seed",
+            "7",
+            "--max-shard-mb",
+            "1");
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).contains("tiny shape").contains("bfloat16").contains("seed 7");
     assertThat(out.resolve("model.safetensors.index.json")).exists();
     LlamaWeights back = LlamaWeights.read(out);
     assertThat(back.config()).isEqualTo(LlamaConfig.tiny("bfloat16"));
-    assertSameWeights(back, SyntheticWeights.inMemory(LlamaConfig.tiny("bfloat16"), FloatFormat.BF16, 7));
+    assertSameWeights(
+        back, SyntheticWeights.inMemory(LlamaConfig.tiny("bfloat16"), FloatFormat.BF16, 7));
   }
 
   @Test
   void synthLayersKeepsTheShapeWithFewerLayers(@TempDir Path tmp) throws IOException {
     Path out = tmp.resolve("tiny1");
-    MainTest.Result r = MainTest.run("synth", "--shape", "tiny", "--dtype", "f32", "--layers", "1",
-        "--out", out.toString(), "--seed", "3");
+    MainTest.Result r =
+        MainTest.run(
+            "synth",
+            "--shape",
+            "tiny",
+            "--dtype",
+            "f32",
+            "--layers",
+            "1",
+            "--out",
+            out.toString(),
+            "--seed",
+            "3");
     assertThat(r.code()).as(r.err()).isZero();
     LlamaConfig one = SynthCommand.withLayers(LlamaConfig.tiny("float32"), 1);
     assertThat(one.nLayers()).isEqualTo(1);
@@ -136,8 +171,9 @@ class ConvertAndSynthCommandTest {
     LlamaWeights back = LlamaWeights.read(out);
     assertThat(back.config()).isEqualTo(one);
     assertSameWeights(back, SyntheticWeights.inMemory(one, FloatFormat.FP32, 3));
-    r = MainTest.run("synth", "--shape", "tiny", "--layers", "0", "--out",
-        tmp.resolve("none").toString());
+    r =
+        MainTest.run(
+            "synth", "--shape", "tiny", "--layers", "0", "--out", tmp.resolve("none").toString());
     assertThat(r.code()).isEqualTo(Main.EXIT_BAD_INPUT);
     assertThat(r.err()).contains("--layers is 0, expected at least 1");
     assertThat(tmp.resolve("none")).doesNotExist();

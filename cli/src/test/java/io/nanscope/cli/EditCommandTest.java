@@ -10,7 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.ObjectMapper;
 
-/** `nanscope edit` end to end on the embedded model (a few records; each edit takes a few seconds). */
+/**
+ * `nanscope edit` end to end on the embedded model (a few records; each edit takes a few seconds).
+ */
 class EditCommandTest {
 
   static final Path ROOT = ConvertAndSynthCommandTest.repoRoot();
@@ -21,12 +23,31 @@ class EditCommandTest {
   @Test
   void editsEvaluatesAndWritesEasyEditShapedResults(@TempDir Path tmp) throws Exception {
     Path json = tmp.resolve("results.json");
-    MainTest.Result r = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
-        "--ds-size", "2", "--no-fluency", "--out", json.toString());
+    MainTest.Result r =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            HPARAMS,
+            "--data",
+            DATA,
+            "--ds-size",
+            "2",
+            "--no-fluency",
+            "--out",
+            json.toString());
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out().lines().filter(l -> l.startsWith("Executing ROME algorithm for the update: ")).count())
+    assertThat(
+            r.out()
+                .lines()
+                .filter(l -> l.startsWith("Executing ROME algorithm for the update: "))
+                .count())
         .isEqualTo(2);
-    assertThat(r.out()).contains("Edit Succ.").contains("Locality").contains("results written to " + json);
+    assertThat(r.out())
+        .contains("Edit Succ.")
+        .contains("Locality")
+        .contains("results written to " + json);
     // The progress bar: a line whenever it moved, ending at 2/2.
     List<String> bar = r.err().lines().filter(l -> l.startsWith("edit ")).toList();
     assertThat(bar).isNotEmpty();
@@ -43,27 +64,47 @@ class EditCommandTest {
         assertThat(acc.isArray()).as(phase).isTrue();
         assertThat(acc.get(0).asDouble()).isBetween(0.0, 1.0);
       }
-      assertThat(rec.get("post").get("locality").get("Relation_Specificity_acc").isArray()).isTrue();
+      assertThat(rec.get("post").get("locality").get("Relation_Specificity_acc").isArray())
+          .isTrue();
     }
-    assertThat(Files.list(tmp).filter(p -> !p.equals(json)).toList()).as("no temp files left").isEmpty();
+    assertThat(Files.list(tmp).filter(p -> !p.equals(json)).toList())
+        .as("no temp files left")
+        .isEmpty();
   }
 
   @Test
-  void secondMomentIsComputedOnceWithAProgressBarThenReadFromTheCache(@TempDir Path tmp) throws Exception {
+  void secondMomentIsComputedOnceWithAProgressBarThenReadFromTheCache(@TempDir Path tmp)
+      throws Exception {
     Path stats = tmp.resolve("stats");
     Path hp = tmp.resolve("mom2.yaml");
-    Files.writeString(hp, Files.readString(Path.of(HPARAMS))
-        .replace("mom2_adjustment: false", "mom2_adjustment: true")
-        .replace("mom2_n_samples: 300", "mom2_n_samples: 6")
-        .replaceFirst("stats_dir: .*", "stats_dir: \"" + stats + "\"")
-        .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
-    String[] args = {"edit", "--model", MODEL, "--hparams", hp.toString(), "--data", DATA, "--ds-size", "1",
-        "--no-fluency"};
+    Files.writeString(
+        hp,
+        Files.readString(Path.of(HPARAMS))
+            .replace("mom2_adjustment: false", "mom2_adjustment: true")
+            .replace("mom2_n_samples: 300", "mom2_n_samples: 6")
+            .replaceFirst("stats_dir: .*", "stats_dir: \"" + stats + "\"")
+            .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
+    String[] args = {
+      "edit",
+      "--model",
+      MODEL,
+      "--hparams",
+      hp.toString(),
+      "--data",
+      DATA,
+      "--ds-size",
+      "1",
+      "--no-fluency"
+    };
     MainTest.Result first = MainTest.run(args);
     assertThat(first.code()).as(first.err()).isZero();
-    assertThat(first.err()).contains("key statistics model.layers.1.mlp.down_proj 100%").contains("6/6")
+    assertThat(first.err())
+        .contains("key statistics model.layers.1.mlp.down_proj 100%")
+        .contains("6/6")
         .contains("computed from 6 texts");
-    Path npz = stats.resolve("stories260K/tinystories-corpus_stats/model.layers.1.mlp.down_proj_float32_mom2_6.npz");
+    Path npz =
+        stats.resolve(
+            "stories260K/tinystories-corpus_stats/model.layers.1.mlp.down_proj_float32_mom2_6.npz");
     assertThat(npz).isRegularFile();
     MainTest.Result second = MainTest.run(args);
     assertThat(second.code()).as(second.err()).isZero();
@@ -72,42 +113,88 @@ class EditCommandTest {
     assertThat(second.out()).isEqualTo(first.out());
   }
 
-  /** The alg_name of the hparams file picks the editor; each writes its layers and logs EasyEdit's line. */
+  /**
+   * The alg_name of the hparams file picks the editor; each writes its layers and logs EasyEdit's
+   * line.
+   */
   @Test
   void everyAlgorithmRunsFromItsHparamsFile(@TempDir Path tmp) throws Exception {
     Path root = Path.of(HPARAMS).getParent().getParent();
-    for (String[] c : new String[][] {
-        {"ft/stories260K-ftm.yaml", "FT", "model.layers.3.mlp.down_proj.weight"},
-        {"memit/stories260K.yaml", "MEMIT", "model.layers.1.mlp.down_proj.weight"},
-        {"r-rome/stories260K.yaml", "R-ROME", "model.layers.1.mlp.down_proj.weight"}}) {
+    for (String[] c :
+        new String[][] {
+          {"ft/stories260K-ftm.yaml", "FT", "model.layers.3.mlp.down_proj.weight"},
+          {"memit/stories260K.yaml", "MEMIT", "model.layers.1.mlp.down_proj.weight"},
+          {"r-rome/stories260K.yaml", "R-ROME", "model.layers.1.mlp.down_proj.weight"}
+        }) {
       Path hp = tmp.resolve(c[0].replace('/', '-')); // statistics and corpus at absolute paths
-      Files.writeString(hp, Files.readString(root.resolve(c[0]))
-          .replaceFirst("stats_dir: .*", "stats_dir: \"" + tmp.resolve("stats") + "\"")
-          .replace("mom2_n_samples: 300", "mom2_n_samples: 20")
-          .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
-      MainTest.Result r = MainTest.run("edit", "--model", MODEL, "--hparams", hp.toString(),
-          "--data", DATA, "--ds-size", "2", "--no-fluency", "--batch-size",
-          c[1].equals("R-ROME") ? "1" : "2");
+      Files.writeString(
+          hp,
+          Files.readString(root.resolve(c[0]))
+              .replaceFirst("stats_dir: .*", "stats_dir: \"" + tmp.resolve("stats") + "\"")
+              .replace("mom2_n_samples: 300", "mom2_n_samples: 20")
+              .replace("configs/corpus/", ROOT.resolve("configs/corpus") + "/"));
+      MainTest.Result r =
+          MainTest.run(
+              "edit",
+              "--model",
+              MODEL,
+              "--hparams",
+              hp.toString(),
+              "--data",
+              DATA,
+              "--ds-size",
+              "2",
+              "--no-fluency",
+              "--batch-size",
+              c[1].equals("R-ROME") ? "1" : "2");
       assertThat(r.code()).as(c[0] + ": " + r.err()).isZero();
-      assertThat(r.out()).as(c[0]).startsWith("nanscope edit: " + c[1] + ", 2 record(s)")
+      assertThat(r.out())
+          .as(c[0])
+          .startsWith("nanscope edit: " + c[1] + ", 2 record(s)")
           .contains("New weights successfully inserted into ['" + c[2]);
       assertThat(r.out()).as(c[0]).contains("Edit Succ.");
     }
-    MainTest.Result batch = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
-        "--ds-size", "2", "--no-fluency", "--batch-size", "2");
+    MainTest.Result batch =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            HPARAMS,
+            "--data",
+            DATA,
+            "--ds-size",
+            "2",
+            "--no-fluency",
+            "--batch-size",
+            "2");
     assertThat(batch.code()).isEqualTo(Main.EXIT_BAD_INPUT);
     assertThat(batch.err()).contains("ROME edits one request per update");
   }
 
   @Test
   void badInputIsOneLineAndExitTwo(@TempDir Path tmp) {
-    MainTest.Result missing = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS,
-        "--data", tmp.resolve("nope.json").toString());
+    MainTest.Result missing =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            HPARAMS,
+            "--data",
+            tmp.resolve("nope.json").toString());
     assertThat(missing.code()).isEqualTo(Main.EXIT_BAD_INPUT);
-    assertThat(missing.err().strip().lines().toList()).singleElement().asString().contains("nope.json");
-    MainTest.Result zero = MainTest.run("edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA,
-        "--ds-size", "0");
+    assertThat(missing.err().strip().lines().toList())
+        .singleElement()
+        .asString()
+        .contains("nope.json");
+    MainTest.Result zero =
+        MainTest.run(
+            "edit", "--model", MODEL, "--hparams", HPARAMS, "--data", DATA, "--ds-size", "0");
     assertThat(zero.code()).isEqualTo(Main.EXIT_BAD_INPUT);
-    assertThat(zero.err().strip().lines().toList()).singleElement().asString().contains("--ds-size");
+    assertThat(zero.err().strip().lines().toList())
+        .singleElement()
+        .asString()
+        .contains("--ds-size");
   }
 }

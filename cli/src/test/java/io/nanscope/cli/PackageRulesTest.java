@@ -23,9 +23,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The "May import:" line of every package-info in the library modules (engine, llama, editing,
- * report) is the rule: each package's classes depend only on what its line lists (plus itself).
- * The cli module sees all four, so the rules of every package are checked here, read from the
- * sources, so a line cannot drift from the code. Every library package must have such a line.
+ * report) is the rule: each package's classes depend only on what its line lists (plus itself). The
+ * cli module sees all four, so the rules of every package are checked here, read from the sources,
+ * so a line cannot drift from the code. Every library package must have such a line.
  *
  * <p>Words of the line: {@code java.base}, {@code java.desktop}, {@code jdk.incubator.vector},
  * {@code tools.jackson}, {@code EJML}, {@code XChart}, a module ({@code engine}) or one of its
@@ -47,8 +47,15 @@ class PackageRulesTest {
   /** The packages java.base exports that the code may use (java.desktop's are listed apart). */
   static final List<String> JAVA_BASE =
       List.of(
-          "java.lang..", "java.util..", "java.io..", "java.nio..", "java.math..", "java.text..",
-          "java.time..", "java.net..", "java.security..");
+          "java.lang..",
+          "java.util..",
+          "java.io..",
+          "java.nio..",
+          "java.math..",
+          "java.text..",
+          "java.time..",
+          "java.net..",
+          "java.security..");
 
   /** Package → the ArchUnit package patterns its line allows. */
   static Map<String, List<String>> readRules(Path repo) throws IOException {
@@ -60,10 +67,10 @@ class PackageRulesTest {
           boolean hasClasses;
           try (Stream<Path> in = Files.list(dir)) {
             hasClasses =
-                in.anyMatch(
-                    p -> p.toString().endsWith(".java")
-                            && !p.endsWith("package-info.java")
-                            && !p.endsWith("module-info.java"));
+                in.anyMatch(p ->
+                    p.toString().endsWith(".java")
+                        && !p.endsWith("package-info.java")
+                        && !p.endsWith("module-info.java"));
           }
           if (!hasClasses) {
             continue;
@@ -93,7 +100,8 @@ class PackageRulesTest {
       String w = raw.strip().replaceAll("\\.$", "").strip();
       switch (w) {
         case "java.base" -> out.addAll(JAVA_BASE);
-        case "java.desktop" -> out.addAll(List.of("java.awt..", "javax.imageio..", "javax.swing.."));
+        case "java.desktop" ->
+            out.addAll(List.of("java.awt..", "javax.imageio..", "javax.swing.."));
         case "jdk.incubator.vector" -> out.add("jdk.incubator.vector..");
         case "tools.jackson" -> out.add("tools.jackson..");
         case "EJML" -> out.add("org.ejml..");
@@ -137,8 +145,7 @@ class PackageRulesTest {
 
   @Test
   void theRulesRejectADeliberatelyBadClass() {
-    JavaClasses fixture =
-        new ClassFileImporter().importPackages("io.nanscope.cli.archfixture");
+    JavaClasses fixture = new ClassFileImporter().importPackages("io.nanscope.cli.archfixture");
     // A imports engine.format, which its (pretend) line does not allow.
     List<String> allowed =
         allowed("io.nanscope.cli.archfixture.a", "/** <p>May import: java.base, llama. */");
@@ -147,13 +154,12 @@ class PackageRulesTest {
         .isInstanceOf(AssertionError.class)
         .hasMessageContaining("io.nanscope.engine.format.FloatFormat");
     // a and b import each other: the cycle rule fails.
-    assertThatThrownBy(
-            () ->
-                slices()
-                    .matching("io.nanscope.cli.archfixture.(*)..")
-                    .should()
-                    .beFreeOfCycles()
-                    .check(fixture))
+    assertThatThrownBy(() ->
+            slices()
+                .matching("io.nanscope.cli.archfixture.(*)..")
+                .should()
+                .beFreeOfCycles()
+                .check(fixture))
         .isInstanceOf(AssertionError.class)
         .hasMessageContaining("Cycle detected");
     // A line with a word the rules do not know is refused, not ignored.

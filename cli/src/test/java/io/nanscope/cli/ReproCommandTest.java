@@ -8,20 +8,24 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Bad input to {@code repro}: one line, exit code 2, before any work. (The scenarios are tested in editing.) */
+/**
+ * Bad input to {@code repro}: one line, exit code 2, before any work. (The scenarios are tested in
+ * editing.)
+ */
 class ReproCommandTest {
 
   @Test
   void badInputIsRefusedWithExitCode2() {
-    for (String[] args : new String[][] {
-      {"repro", "--scenario", "bogus"},
-      {"repro", "--policy", "auto", "--fallback", "fp8"},
-      {"repro", "--policy", "fp17"},
-      {"repro", "--ds-size", "0"},
-      {"repro", "--context", "none"},
-      {"repro", "--division-factor", "0"},
-      {"repro", "--loss-scale", "static"},
-    }) {
+    for (String[] args :
+        new String[][] {
+          {"repro", "--scenario", "bogus"},
+          {"repro", "--policy", "auto", "--fallback", "fp8"},
+          {"repro", "--policy", "fp17"},
+          {"repro", "--ds-size", "0"},
+          {"repro", "--context", "none"},
+          {"repro", "--division-factor", "0"},
+          {"repro", "--loss-scale", "static"},
+        }) {
       Result r = MainTest.run(args);
       assertThat(r.code()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
       assertThat(r.err().lines().count()).as(r.err()).isEqualTo(1);
@@ -29,18 +33,38 @@ class ReproCommandTest {
     }
   }
 
-  /** One FP16 disabling edit end to end (bare context, 1 record, no sweep): table, report, JSON, HTML. */
+  /**
+   * One FP16 disabling edit end to end (bare context, 1 record, no sweep): table, report, JSON,
+   * HTML.
+   */
   @Test
   void disablingEditEndToEnd(@TempDir Path dir) throws Exception {
     Path root = Path.of("").toAbsolutePath();
     while (!Files.exists(root.resolve("mvnw"))) {
       root = root.getParent();
     }
-    Result r = MainTest.run("repro", "--scenario", "disabling-edit", "--policy", "pytorch-fp16", "--ds-size", "1",
-        "--context", "bare", "--no-sweep", "--model", root.resolve("models/stories260K").toString(),
-        "--hparams", root.resolve("configs/rome/stories260K.yaml").toString(),
-        "--data", root.resolve("configs/edits/tinystories-edits.json").toString(),
-        "--out", dir.toString(), "--report", dir.resolve("r.html").toString());
+    Result r =
+        MainTest.run(
+            "repro",
+            "--scenario",
+            "disabling-edit",
+            "--policy",
+            "pytorch-fp16",
+            "--ds-size",
+            "1",
+            "--context",
+            "bare",
+            "--no-sweep",
+            "--model",
+            root.resolve("models/stories260K").toString(),
+            "--hparams",
+            root.resolve("configs/rome/stories260K.yaml").toString(),
+            "--data",
+            root.resolve("configs/edits/tinystories-edits.json").toString(),
+            "--out",
+            dir.toString(),
+            "--report",
+            dir.resolve("r.html").toString());
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out())
         .contains("Division Factor: 5e-05   [OVERRIDE")
@@ -49,9 +73,12 @@ class ReproCommandTest {
         .contains("first non-finite value: record 0 forward layers.1.mlp.down_proj (matmul)")
         .contains("conclusion (disabling-edit):");
     assertThat(dir.resolve("first-overflow-disabling-edit-fp16.json")).exists();
-    assertThat(Files.readString(dir.resolve("r.html"))).contains("<svg").contains("layers.1.mlp.down_proj");
+    assertThat(Files.readString(dir.resolve("r.html")))
+        .contains("<svg")
+        .contains("layers.1.mlp.down_proj");
     try (var files = Files.list(dir)) {
-      assertThat(files.filter(p -> p.toString().endsWith(".png")).count()).isGreaterThanOrEqualTo(3);
+      assertThat(files.filter(p -> p.toString().endsWith(".png")).count())
+          .isGreaterThanOrEqualTo(3);
     }
   }
 }

@@ -25,8 +25,13 @@ class TraceCommandTest {
   /** The page parses as XML, references nothing outside its directory, and its PNGs decode. */
   static Document checkReport(Path html, int expectedPngs) throws Exception {
     String text = Files.readString(html, StandardCharsets.UTF_8);
-    assertThat(text).startsWith("<!DOCTYPE html>").doesNotContain("http:").doesNotContain("https:")
-        .doesNotContain("url(").doesNotContainIgnoringCase("<script").doesNotContain("<img");
+    assertThat(text)
+        .startsWith("<!DOCTYPE html>")
+        .doesNotContain("http:")
+        .doesNotContain("https:")
+        .doesNotContain("url(")
+        .doesNotContainIgnoringCase("<script")
+        .doesNotContain("<img");
     DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
     Document d = f.newDocumentBuilder().parse(html.toFile());
     NodeList links = d.getElementsByTagName("a");
@@ -62,22 +67,43 @@ class TraceCommandTest {
   void printsThePolicyTheTableAndWritesJsonlAndAReport(@TempDir Path tmp) throws Exception {
     Path jsonl = tmp.resolve("t.jsonl");
     Path html = tmp.resolve("rep").resolve("trace.html");
-    MainTest.Result r = MainTest.run("trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "pytorch-fp16",
-        "--backward", "--jsonl", jsonl.toString(), "--report", html.toString());
+    MainTest.Result r =
+        MainTest.run(
+            "trace",
+            "--model",
+            MODEL,
+            "--prompt",
+            PROMPT,
+            "--policy",
+            "pytorch-fp16",
+            "--backward",
+            "--jsonl",
+            jsonl.toString(),
+            "--report",
+            html.toString());
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("policy pytorch-fp16 (storage fp16)").contains("16 tokens")
+    assertThat(r.out())
+        .contains("policy pytorch-fp16 (storage fp16)")
+        .contains("16 tokens")
         .contains("forward + backward of the next-token NLL");
     for (OpKind k : OpKind.values()) {
       assertThat(r.out()).contains("  " + k.configName() + " ");
     }
-    assertThat(r.out()).contains("headroom fp16")
-        .containsPattern("(?m)^<1 ").containsPattern("(?m)^<5 ")
-        .contains("tightest forward site in fp16: layers.").contains("tightest backward site in fp16: ")
-        .containsPattern("backward totals over \\d+ sites, [\\d,]+ elements: overflow 0, underflow [1-9]")
-        .contains("no op produced a NaN or an inf").contains("trace written to " + jsonl)
+    assertThat(r.out())
+        .contains("headroom fp16")
+        .containsPattern("(?m)^<1 ")
+        .containsPattern("(?m)^<5 ")
+        .contains("tightest forward site in fp16: layers.")
+        .contains("tightest backward site in fp16: ")
+        .containsPattern(
+            "backward totals over \\d+ sites, [\\d,]+ elements: overflow 0, underflow [1-9]")
+        .contains("no op produced a NaN or an inf")
+        .contains("trace written to " + jsonl)
         .contains("report written to " + html);
     List<String> lines = Files.readAllLines(jsonl);
-    assertThat(lines).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("{\"type\":\"site_stats\""));
+    assertThat(lines)
+        .isNotEmpty()
+        .allSatisfy(l -> assertThat(l).startsWith("{\"type\":\"site_stats\""));
     Document d = checkReport(html, 3);
     assertThat(count(d, "figure", "heatmap")).isEqualTo(2); // forward and backward
     assertThat(count(d, "figure", "line-chart")).isEqualTo(1);
@@ -90,10 +116,22 @@ class TraceCommandTest {
   }
 
   @Test
-  void forwardOnlyWithoutJsonlStillAttachesATraceAndLeavesNoTemporaryFile(@TempDir Path tmp) throws Exception {
+  void forwardOnlyWithoutJsonlStillAttachesATraceAndLeavesNoTemporaryFile(@TempDir Path tmp)
+      throws Exception {
     Path html = tmp.resolve("r.html");
-    MainTest.Result r = MainTest.run("trace", "--model", MODEL, "--prompt", "Tom", "--policy", "naive-fp16",
-        "--report", html.toString(), "--tightest", "0");
+    MainTest.Result r =
+        MainTest.run(
+            "trace",
+            "--model",
+            MODEL,
+            "--prompt",
+            "Tom",
+            "--policy",
+            "naive-fp16",
+            "--report",
+            html.toString(),
+            "--tightest",
+            "0");
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).doesNotContainPattern("(?m)^<1 ").doesNotContain("backward totals");
     Document d = checkReport(html, 2);
@@ -105,17 +143,39 @@ class TraceCommandTest {
   void badInputIsOneLineExitTwoAndWritesNothing(@TempDir Path tmp) throws Exception {
     Path file = tmp.resolve("a-file");
     Files.writeString(file, "x");
-    List<String[]> cases = List.of(
-        new String[] {"trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "fp17"},
-        new String[] {"trace", "--model", MODEL, "--prompt", "  ", "--policy", "fp32"},
-        new String[] {"trace", "--model", MODEL, "--prompt", PROMPT},
-        new String[] {"trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "fp32", "--rank-by", "fp8"},
-        new String[] {"trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "fp32", "--report",
-            file.resolve("r.html").toString()},
-        new String[] {"trace", "--model", tmp.resolve("no-model").toString(), "--prompt", PROMPT, "--policy", "fp32"});
+    List<String[]> cases =
+        List.of(
+            new String[] {"trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "fp17"},
+            new String[] {"trace", "--model", MODEL, "--prompt", "  ", "--policy", "fp32"},
+            new String[] {"trace", "--model", MODEL, "--prompt", PROMPT},
+            new String[] {
+              "trace", "--model", MODEL, "--prompt", PROMPT, "--policy", "fp32", "--rank-by", "fp8"
+            },
+            new String[] {
+              "trace",
+              "--model",
+              MODEL,
+              "--prompt",
+              PROMPT,
+              "--policy",
+              "fp32",
+              "--report",
+              file.resolve("r.html").toString()
+            },
+            new String[] {
+              "trace",
+              "--model",
+              tmp.resolve("no-model").toString(),
+              "--prompt",
+              PROMPT,
+              "--policy",
+              "fp32"
+            });
     for (String[] args : cases) {
       MainTest.Result r = MainTest.run(args);
-      assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err()).isEqualTo(Main.EXIT_BAD_INPUT);
+      assertThat(r.code())
+          .as(String.join(" ", args) + "\n" + r.err())
+          .isEqualTo(Main.EXIT_BAD_INPUT);
       assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
     }
     try (Stream<Path> s = Files.list(tmp)) {
@@ -127,10 +187,20 @@ class TraceCommandTest {
   void editReportPlotsLossAndAvgProbOfOneRealEdit(@TempDir Path tmp) throws Exception {
     // One ROME edit (~10 s): the smallest run that exercises the listener hook end to end.
     Path html = tmp.resolve("edit.html");
-    MainTest.Result r = MainTest.run("edit", "--model", MODEL,
-        "--hparams", ConvertAndSynthCommandTest.repoRoot().resolve(EditCommand.DEFAULT_HPARAMS).toString(),
-        "--data", ConvertAndSynthCommandTest.repoRoot().resolve(EditCommand.DEFAULT_DATA).toString(),
-        "--ds-size", "1", "--no-fluency", "--report", html.toString());
+    MainTest.Result r =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            ConvertAndSynthCommandTest.repoRoot().resolve(EditCommand.DEFAULT_HPARAMS).toString(),
+            "--data",
+            ConvertAndSynthCommandTest.repoRoot().resolve(EditCommand.DEFAULT_DATA).toString(),
+            "--ds-size",
+            "1",
+            "--no-fluency",
+            "--report",
+            html.toString());
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).contains("report written to " + html);
     Document d = checkReport(html, 2);
@@ -145,7 +215,8 @@ class TraceCommandTest {
       }
     }
     // One point per logged step, in each of the two plots: as many as "loss ... avg prob" lines.
-    long steps = r.out().lines().filter(l -> l.startsWith("loss ") && l.contains(" avg prob of [")).count();
+    long steps =
+        r.out().lines().filter(l -> l.startsWith("loss ") && l.contains(" avg prob of [")).count();
     assertThat(steps).isPositive();
     assertThat(circles).isEqualTo(2 * steps);
   }

@@ -1,8 +1,8 @@
 package io.nanscope.editing;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
-import static org.assertj.core.api.Assertions.assertThat;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static org.assertj.core.api.Assertions.assertThat;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -49,12 +49,19 @@ class ArchitectureTest {
   void keysAndTheSessionKnowNoAlgorithm() {
     noClasses()
         .that()
-        .resideInAnyPackage("io.nanscope.editing.keys..", "io.nanscope.editing.session..",
-            "io.nanscope.editing.stats..", "io.nanscope.editing.request..")
+        .resideInAnyPackage(
+            "io.nanscope.editing.keys..",
+            "io.nanscope.editing.session..",
+            "io.nanscope.editing.stats..",
+            "io.nanscope.editing.request..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
-            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..", "io.nanscope.editing.repro..",
+        .resideInAnyPackage(
+            "io.nanscope.editing.rome..",
+            "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..",
+            "io.nanscope.editing.alphaedit..",
+            "io.nanscope.editing.repro..",
             "io.nanscope.editing.run..")
         .check(CLASSES);
   }
@@ -63,12 +70,18 @@ class ArchitectureTest {
   void algorithmsDoNotReachIntoEvaluationOrDrivers() {
     noClasses()
         .that()
-        .resideInAnyPackage("io.nanscope.editing.rome..", "io.nanscope.editing.memit..",
-            "io.nanscope.editing.finetune..", "io.nanscope.editing.alphaedit..")
+        .resideInAnyPackage(
+            "io.nanscope.editing.rome..",
+            "io.nanscope.editing.memit..",
+            "io.nanscope.editing.finetune..",
+            "io.nanscope.editing.alphaedit..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("io.nanscope.editing.eval..", "io.nanscope.editing.repro..",
-            "io.nanscope.editing.run..", "io.nanscope.editing.report..")
+        .resideInAnyPackage(
+            "io.nanscope.editing.eval..",
+            "io.nanscope.editing.repro..",
+            "io.nanscope.editing.run..",
+            "io.nanscope.editing.report..")
         .check(CLASSES);
   }
 
@@ -78,7 +91,10 @@ class ArchitectureTest {
     assertThat(algorithms).contains("rome"); // not vacuous: the rule has an algorithm to check
     for (String a : algorithms) {
       List<String> others =
-          algorithms.stream().filter(b -> !b.equals(a)).map(b -> "io.nanscope.editing." + b + "..").toList();
+          algorithms.stream()
+              .filter(b -> !b.equals(a))
+              .map(b -> "io.nanscope.editing." + b + "..")
+              .toList();
       if (others.isEmpty()) {
         continue;
       }
@@ -94,7 +110,9 @@ class ArchitectureTest {
     noClasses()
         .that()
         .resideInAnyPackage(
-            SHARED.stream().filter(p -> !p.equals("repro")).map(p -> "io.nanscope.editing." + p + "..")
+            SHARED.stream()
+                .filter(p -> !p.equals("repro"))
+                .map(p -> "io.nanscope.editing." + p + "..")
                 .toArray(String[]::new))
         .should()
         .dependOnClassesThat()

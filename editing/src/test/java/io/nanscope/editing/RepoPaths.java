@@ -3,7 +3,9 @@ package io.nanscope.editing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Test paths: the repository root is the nearest ancestor of the working directory holding mvnw. */
+/**
+ * Test paths: the repository root is the nearest ancestor of the working directory holding mvnw.
+ */
 public final class RepoPaths {
 
   private RepoPaths() {}

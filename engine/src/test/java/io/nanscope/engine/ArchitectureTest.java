@@ -43,14 +43,12 @@ class ArchitectureTest {
     assertThat(
             CLASSES.stream()
                 .filter(c -> c.getPackageName().equals("io.nanscope.engine.simd"))
-                .anyMatch(
-                    c ->
-                        c.getDirectDependenciesFromSelf().stream()
-                            .anyMatch(
-                                d ->
-                                    d.getTargetClass()
-                                        .getPackageName()
-                                        .startsWith("jdk.incubator.vector"))))
+                .anyMatch(c ->
+                    c.getDirectDependenciesFromSelf().stream()
+                        .anyMatch(d ->
+                            d.getTargetClass()
+                                .getPackageName()
+                                .startsWith("jdk.incubator.vector"))))
         .isTrue();
   }
 
@@ -85,7 +83,9 @@ class ArchitectureTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(
-            "io.nanscope.engine.op..", "io.nanscope.engine.autograd..", "io.nanscope.engine.trace..")
+            "io.nanscope.engine.op..",
+            "io.nanscope.engine.autograd..",
+            "io.nanscope.engine.trace..")
         .check(CLASSES);
   }
 

@@ -18,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Adversarial inputs: every reader, fed seeded random corruptions of a valid file (truncation, flipped
- * bytes, overwritten runs), either succeeds or throws IllegalArgumentException — never an index,
- * buffer, arithmetic or out-of-memory error.
+ * Adversarial inputs: every reader, fed seeded random corruptions of a valid file (truncation,
+ * flipped bytes, overwritten runs), either succeeds or throws IllegalArgumentException — never an
+ * index, buffer, arithmetic or out-of-memory error.
  */
 class CorruptFilesTest {
 
@@ -48,7 +48,8 @@ class CorruptFilesTest {
     return b;
   }
 
-  static void fuzz(Path valid, Path dir, String name, int span, int trials, Reader reader) throws IOException {
+  static void fuzz(Path valid, Path dir, String name, int span, int trials, Reader reader)
+      throws IOException {
     byte[] bytes = Files.readAllBytes(valid);
     SplittableRandom r = new SplittableRandom(name.hashCode());
     Path f = dir.resolve(name);
@@ -76,13 +77,28 @@ class CorruptFilesTest {
   @Test
   void tokenizerReadersOnlyThrowIllegalArgument(@TempDir Path dir) throws IOException {
     Path stories = TestPaths.stories260K();
-    fuzz(stories.resolve("tok512.bin"), dir, "tok.bin", Integer.MAX_VALUE, 250,
+    fuzz(
+        stories.resolve("tok512.bin"),
+        dir,
+        "tok.bin",
+        Integer.MAX_VALUE,
+        250,
         p -> encodeSome(Tokenizer.readLlama2c(p)));
-    fuzz(stories.resolve("tok512.model"), dir, "tok.model", Integer.MAX_VALUE, 250,
+    fuzz(
+        stories.resolve("tok512.model"),
+        dir,
+        "tok.model",
+        Integer.MAX_VALUE,
+        250,
         p -> encodeSome(Tokenizer.readSentencePiece(p)));
     Path hf = Files.createDirectories(dir.resolve("hf"));
     Tokenizer.readLlama2c(stories.resolve("tok512.bin")).writeHfFiles(hf);
-    fuzz(hf.resolve("tokenizer.json"), dir, "tokenizer.json", Integer.MAX_VALUE, 200,
+    fuzz(
+        hf.resolve("tokenizer.json"),
+        dir,
+        "tokenizer.json",
+        Integer.MAX_VALUE,
+        200,
         p -> encodeSome(Tokenizer.readHfJson(p)));
   }
 
@@ -93,13 +109,28 @@ class CorruptFilesTest {
     StagedDirectory.create(tiny, d -> SyntheticWeights.write(c, FloatFormat.FP32, 1, d, 1 << 30));
     Path shard = tiny.resolve("model-00001-of-00001.safetensors");
     byte[] header = Files.readAllBytes(shard);
-    int headerEnd = 8 + (int) java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
-    fuzz(shard, dir, "x.safetensors", headerEnd, 400, p -> {
-      SafetensorsFile s = SafetensorsFile.open(p);
-      for (String n : s.names()) {
-        s.tensor(n);
-      }
-    });
-    fuzz(TestPaths.stories260K().resolve("stories260K.bin"), dir, "m.bin", 28, 120, LlamaWeights::read);
+    int headerEnd =
+        8
+            + (int)
+                java.nio.ByteBuffer.wrap(header).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(0);
+    fuzz(
+        shard,
+        dir,
+        "x.safetensors",
+        headerEnd,
+        400,
+        p -> {
+          SafetensorsFile s = SafetensorsFile.open(p);
+          for (String n : s.names()) {
+            s.tensor(n);
+          }
+        });
+    fuzz(
+        TestPaths.stories260K().resolve("stories260K.bin"),
+        dir,
+        "m.bin",
+        28,
+        120,
+        LlamaWeights::read);
   }
 }

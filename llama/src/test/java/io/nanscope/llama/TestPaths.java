@@ -5,7 +5,8 @@ import java.nio.file.Path;
 
 /**
  * Where tests find data: the repository root is the nearest directory above the working directory
- * that holds {@code mvnw}; the shared data folder is {@code ../shared} beside it (CI clones it there).
+ * that holds {@code mvnw}; the shared data folder is {@code ../shared} beside it (CI clones it
+ * there).
  */
 public final class TestPaths {
 

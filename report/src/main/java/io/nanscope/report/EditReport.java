@@ -25,7 +25,9 @@ public final class EditReport {
   private final StepCurves curves = new StepCurves();
   private final List<Rome.Outcome> outcomes = new ArrayList<>();
 
-  /** The options with a listener that records every step under {@code label}, then asks the old one. */
+  /**
+   * The options with a listener that records every step under {@code label}, then asks the old one.
+   */
   public Rome.Options wrap(Rome.Options options, String label) {
     return options.withListener(curves.listener(label, options.listener()));
   }
@@ -40,7 +42,8 @@ public final class EditReport {
   }
 
   /** The report; {@code pre}/{@code post} may be null when no evaluation ran. */
-  public synchronized Report build(String title, String description, EditSummary pre, EditSummary post) {
+  public synchronized Report build(
+      String title, String description, EditSummary pre, EditSummary post) {
     Report r = new Report(title);
     r.heading("Run").text(description);
     r.heading("Optimisation of the target value v*");
@@ -51,11 +54,21 @@ public final class EditReport {
       i++;
       for (Rome.LayerUpdate l : o.layers()) {
         List<TargetValue.Step> steps = l.value().steps();
-        rows.add(List.of(Integer.toString(i), o.request().subject(), o.request().targetNew(), Integer.toString(l.layer()),
-            Integer.toString(steps.size()), steps.isEmpty() ? "-" : Text.num(steps.getFirst().loss()),
-            steps.isEmpty() ? "-" : Text.num(steps.getLast().loss()), steps.isEmpty() ? "-" : Text.num(steps.getLast().avgProb()),
-            Text.num(l.divisionFactor()) + (l.overridden() ? " (override; computed " + Text.num(l.computedDivisionFactor()) + ")" : ""),
-            Long.toString(l.nonFiniteWeights())));
+        rows.add(
+            List.of(
+                Integer.toString(i),
+                o.request().subject(),
+                o.request().targetNew(),
+                Integer.toString(l.layer()),
+                Integer.toString(steps.size()),
+                steps.isEmpty() ? "-" : Text.num(steps.getFirst().loss()),
+                steps.isEmpty() ? "-" : Text.num(steps.getLast().loss()),
+                steps.isEmpty() ? "-" : Text.num(steps.getLast().avgProb()),
+                Text.num(l.divisionFactor())
+                    + (l.overridden()
+                        ? " (override; computed " + Text.num(l.computedDivisionFactor()) + ")"
+                        : ""),
+                Long.toString(l.nonFiniteWeights())));
       }
     }
     List<Integer> bad = new ArrayList<>();
@@ -64,22 +77,41 @@ public final class EditReport {
         bad.add(k);
       }
     }
-    r.table("edits (highlighted: a non-finite loss or non-finite weights)", List.of("edit", "subject", "target", "layer",
-        "steps", "first loss", "last loss", "last avg prob", "kᵀu", "non-finite weights"), rows, java.util.Set.copyOf(bad));
+    r.table(
+        "edits (highlighted: a non-finite loss or non-finite weights)",
+        List.of(
+            "edit",
+            "subject",
+            "target",
+            "layer",
+            "steps",
+            "first loss",
+            "last loss",
+            "last avg prob",
+            "kᵀu",
+            "non-finite weights"),
+        rows,
+        java.util.Set.copyOf(bad));
     if (pre != null && post != null) {
       r.heading("Metrics");
       List<List<String>> m = new ArrayList<>();
       m.add(summaryRow("pre", pre));
       m.add(summaryRow("post", post));
-      r.table("summary (EasyEdit's summary_metrics, in %; fluency: n-gram entropy)",
+      r.table(
+          "summary (EasyEdit's summary_metrics, in %; fluency: n-gram entropy)",
           List.of("", "records", "Edit Succ.", "Portability", "Locality", "Fluency"), m);
     }
     return r;
   }
 
   private static List<String> summaryRow(String name, EditSummary s) {
-    return List.of(name, Integer.toString(s.records()), String.format(Locale.ROOT, "%.2f", s.editSucc()),
-        cell(s.portability()), cell(s.locality()), cell(s.fluency()));
+    return List.of(
+        name,
+        Integer.toString(s.records()),
+        String.format(Locale.ROOT, "%.2f", s.editSucc()),
+        cell(s.portability()),
+        cell(s.locality()),
+        cell(s.fluency()));
   }
 
   private static String cell(OptionalDouble v) {

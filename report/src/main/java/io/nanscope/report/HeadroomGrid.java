@@ -12,17 +12,21 @@ import java.util.TreeSet;
 /**
  * The layer × site headroom grid of a traced run: one row per site name inside a layer ({@code
  * mlp.down_proj}, or {@code mlp.down_proj matmul.dw} when the site ran several ops in the phase) or
- * outside any layer ({@code lm_head}), one column per layer ({@code L0}, {@code
- * L1}, …) plus a column {@code model} for the sites outside the layers. A cell is the headroom
- * {@code log2(maxFinite / max|x|)} of that site's output in {@code format}, the smallest over the
- * rows merged into it; −∞ when the output held a NaN or an inf (whatever the format); NaN (blank)
- * when the site did not run there.
+ * outside any layer ({@code lm_head}), one column per layer ({@code L0}, {@code L1}, …) plus a
+ * column {@code model} for the sites outside the layers. A cell is the headroom {@code
+ * log2(maxFinite / max|x|)} of that site's output in {@code format}, the smallest over the rows
+ * merged into it; −∞ when the output held a NaN or an inf (whatever the format); NaN (blank) when
+ * the site did not run there.
  *
  * @param phase the phase the rows were taken from
  * @param format the format the headroom is measured against
  */
 public record HeadroomGrid(
-    Phase phase, FloatFormat format, List<String> rowLabels, List<String> colLabels, double[][] values) {
+    Phase phase,
+    FloatFormat format,
+    List<String> rowLabels,
+    List<String> colLabels,
+    double[][] values) {
 
   /** The column of the sites outside any layer. */
   public static final String MODEL_COLUMN = "model";
@@ -59,13 +63,19 @@ public record HeadroomGrid(
       } else {
         global = true;
       }
-      double h = s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(format);
-      String row = ops.get(s.siteInLayer()).size() > 1 ? s.siteInLayer() + " " + s.at().op() : s.siteInLayer();
+      double h =
+          s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(format);
+      String row =
+          ops.get(s.siteInLayer()).size() > 1
+              ? s.siteInLayer() + " " + s.at().op()
+              : s.siteInLayer();
       cells.computeIfAbsent(row, k -> new LinkedHashMap<>()).merge(layer, h, Math::min);
     }
     if (cells.isEmpty()) {
-      throw new IllegalArgumentException("no traced op ran in phase " + phase.name().toLowerCase(java.util.Locale.ROOT)
-          + ": trace that phase (e.g. run a backward pass) before drawing its headroom");
+      throw new IllegalArgumentException(
+          "no traced op ran in phase "
+              + phase.name().toLowerCase(java.util.Locale.ROOT)
+              + ": trace that phase (e.g. run a backward pass) before drawing its headroom");
     }
     List<Integer> cols = new ArrayList<>(layers);
     List<String> colLabels = new ArrayList<>();
@@ -93,8 +103,8 @@ public record HeadroomGrid(
 
   /**
    * The grid as a heatmap coloured from 0 binades (red: no headroom left) to the largest finite
-   * cell, so a safe run reads blue and only a tight site turns red; a negative cell (it would not fit)
-   * is drawn in the red end too.
+   * cell, so a safe run reads blue and only a tight site turns red; a negative cell (it would not
+   * fit) is drawn in the red end too.
    */
   public Heatmap heatmap(String title) {
     double[] r = Heatmap.finiteRange(java.util.Arrays.asList(values));

@@ -5,10 +5,10 @@ import java.util.Objects;
 
 /**
  * A grid of numbers drawn as coloured cells: red for the lowest values through yellow to blue for
- * the highest, between {@code low} and {@code high} (values outside are clamped to the end colours).
- * Meant for headroom in binades, where low is dangerous. A NaN cell is empty (no value there); a
- * −inf cell is drawn black and labelled {@code −∞} (for headroom: the output held NaN or inf); +inf
- * is drawn in the high colour and labelled {@code ∞}.
+ * the highest, between {@code low} and {@code high} (values outside are clamped to the end
+ * colours). Meant for headroom in binades, where low is dangerous. A NaN cell is empty (no value
+ * there); a −inf cell is drawn black and labelled {@code −∞} (for headroom: the output held NaN or
+ * inf); +inf is drawn in the high colour and labelled {@code ∞}.
  *
  * @param title the plot's title
  * @param rowLabels one label per row (top to bottom)
@@ -19,7 +19,12 @@ import java.util.Objects;
  * @param high the value drawn in the highest colour (greater than low)
  */
 public record Heatmap(
-    String title, List<String> rowLabels, List<String> colLabels, double[][] values, String unit, double low,
+    String title,
+    List<String> rowLabels,
+    List<String> colLabels,
+    double[][] values,
+    String unit,
+    double low,
     double high) {
 
   public Heatmap {
@@ -28,24 +33,45 @@ public record Heatmap(
     rowLabels = List.copyOf(rowLabels);
     colLabels = List.copyOf(colLabels);
     if (rowLabels.isEmpty() || colLabels.isEmpty()) {
-      throw new IllegalArgumentException("heatmap '" + title + "' needs at least one row and one column");
+      throw new IllegalArgumentException(
+          "heatmap '" + title + "' needs at least one row and one column");
     }
     if (values == null || values.length != rowLabels.size()) {
-      throw new IllegalArgumentException("heatmap '" + title + "': " + (values == null ? 0 : values.length)
-          + " rows of values for " + rowLabels.size() + " row labels");
+      throw new IllegalArgumentException(
+          "heatmap '"
+              + title
+              + "': "
+              + (values == null ? 0 : values.length)
+              + " rows of values for "
+              + rowLabels.size()
+              + " row labels");
     }
     double[][] copy = new double[values.length][];
     for (int r = 0; r < values.length; r++) {
       if (values[r] == null || values[r].length != colLabels.size()) {
-        throw new IllegalArgumentException("heatmap '" + title + "': row " + r + " has "
-            + (values[r] == null ? 0 : values[r].length) + " values for " + colLabels.size() + " column labels");
+        throw new IllegalArgumentException(
+            "heatmap '"
+                + title
+                + "': row "
+                + r
+                + " has "
+                + (values[r] == null ? 0 : values[r].length)
+                + " values for "
+                + colLabels.size()
+                + " column labels");
       }
       copy[r] = values[r].clone();
     }
     values = copy;
     if (!(Double.isFinite(low) && Double.isFinite(high) && low < high)) {
-      throw new IllegalArgumentException("heatmap '" + title + "': the colour range must be finite with low < high, got ["
-          + low + ", " + high + "]");
+      throw new IllegalArgumentException(
+          "heatmap '"
+              + title
+              + "': the colour range must be finite with low < high, got ["
+              + low
+              + ", "
+              + high
+              + "]");
     }
   }
 
@@ -54,7 +80,11 @@ public record Heatmap(
    * single value when they are all equal, [0, 1] when none is finite).
    */
   public static Heatmap autoRange(
-      String title, List<String> rowLabels, List<String> colLabels, double[][] values, String unit) {
+      String title,
+      List<String> rowLabels,
+      List<String> colLabels,
+      double[][] values,
+      String unit) {
     double[] r = finiteRange(values == null ? List.of() : java.util.Arrays.asList(values));
     double lo = r[0], hi = r[1];
     if (lo > hi) {

@@ -8,7 +8,8 @@ import java.util.Objects;
 /**
  * A line plot: one or more named series over a shared x axis. Series may differ in length (an edit
  * that stopped early); a non-finite y value (a {@code loss nan}) is not drawn as a point: the line
- * breaks there and the plot marks the position on its top edge, labelled {@code NaN} or {@code inf}.
+ * breaks there and the plot marks the position on its top edge, labelled {@code NaN} or {@code
+ * inf}.
  *
  * @param title the plot's title
  * @param xLabel the x axis label
@@ -16,7 +17,8 @@ import java.util.Objects;
  * @param x the x value of each index (length ≥ the longest series), or null for 0, 1, 2, …
  * @param series name → y values, in legend order
  */
-public record LineChart(String title, String xLabel, String yLabel, double[] x, Map<String, double[]> series) {
+public record LineChart(
+    String title, String xLabel, String yLabel, double[] x, Map<String, double[]> series) {
 
   public LineChart {
     Objects.requireNonNull(title, "title");
@@ -24,13 +26,15 @@ public record LineChart(String title, String xLabel, String yLabel, double[] x, 
     Objects.requireNonNull(yLabel, "yLabel");
     Objects.requireNonNull(series, "series");
     if (series.isEmpty()) {
-      throw new IllegalArgumentException("line chart '" + title + "' has no series: pass at least one");
+      throw new IllegalArgumentException(
+          "line chart '" + title + "' has no series: pass at least one");
     }
     Map<String, double[]> copy = new LinkedHashMap<>();
     int longest = 0;
     for (Map.Entry<String, double[]> e : series.entrySet()) {
       if (e.getKey() == null || e.getValue() == null) {
-        throw new IllegalArgumentException("line chart '" + title + "': a series name or its values is null");
+        throw new IllegalArgumentException(
+            "line chart '" + title + "': a series name or its values is null");
       }
       copy.put(e.getKey(), e.getValue().clone());
       longest = Math.max(longest, e.getValue().length);
@@ -40,12 +44,19 @@ public record LineChart(String title, String xLabel, String yLabel, double[] x, 
     }
     if (x != null) {
       if (x.length < longest) {
-        throw new IllegalArgumentException("line chart '" + title + "': " + x.length
-            + " x values for a series of " + longest + " points: pass at least as many x values");
+        throw new IllegalArgumentException(
+            "line chart '"
+                + title
+                + "': "
+                + x.length
+                + " x values for a series of "
+                + longest
+                + " points: pass at least as many x values");
       }
       for (double v : x) {
         if (!Double.isFinite(v)) {
-          throw new IllegalArgumentException("line chart '" + title + "': x values must be finite, got " + v);
+          throw new IllegalArgumentException(
+              "line chart '" + title + "': x values must be finite, got " + v);
         }
       }
       x = x.clone();

@@ -17,16 +17,22 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * PNG copies of the report's plots, rendered by XChart on a headless {@code BufferedImage} (no
  * display needed). The PNGs show the same data as the SVGs; what XChart cannot draw is said in the
- * series name: non-finite points are left out of a line (the series name counts them), and −∞ heatmap
- * cells are drawn in the lowest colour and labelled {@code -inf}.
+ * series name: non-finite points are left out of a line (the series name counts them), and −∞
+ * heatmap cells are drawn in the lowest colour and labelled {@code -inf}.
  */
 final class Png {
 
   private Png() {}
 
   static byte[] lineChart(LineChart c) {
-    XYChart chart = new XYChartBuilder().width(Svg.LINE_W + 80).height(Svg.LINE_H + 40).title(c.title())
-        .xAxisTitle(c.xLabel()).yAxisTitle(c.yLabel()).build();
+    XYChart chart =
+        new XYChartBuilder()
+            .width(Svg.LINE_W + 80)
+            .height(Svg.LINE_H + 40)
+            .title(c.title())
+            .xAxisTitle(c.xLabel())
+            .yAxisTitle(c.yLabel())
+            .build();
     chart.getStyler().setChartBackgroundColor(Color.WHITE);
     chart.getStyler().setPlotBackgroundColor(Color.WHITE);
     chart.getStyler().setLegendVisible(true);
@@ -45,7 +51,8 @@ final class Png {
           nonFinite++;
         }
       }
-      String name = nonFinite == 0 ? e.getKey() : e.getKey() + " (" + nonFinite + " non-finite left out)";
+      String name =
+          nonFinite == 0 ? e.getKey() : e.getKey() + " (" + nonFinite + " non-finite left out)";
       if (xs.isEmpty()) {
         // XChart refuses an empty series; a legend-only entry says what happened.
         xs.add(c.xAt(0));
@@ -75,14 +82,21 @@ final class Png {
 
   static byte[] heatmap(Heatmap h) {
     int rows = h.rowLabels().size(), cols = h.colLabels().size();
-    HeatMapChart chart = new HeatMapChartBuilder().width(Math.max(560, 200 + 8 * maxLen(h.rowLabels()) + 64 * cols)).height(Math.max(280, 150 + 34 * rows))
-        .title(h.title() + " (" + h.unit() + ")").build();
+    HeatMapChart chart =
+        new HeatMapChartBuilder()
+            .width(Math.max(560, 200 + 8 * maxLen(h.rowLabels()) + 64 * cols))
+            .height(Math.max(280, 150 + 34 * rows))
+            .title(h.title() + " (" + h.unit() + ")")
+            .build();
     chart.getStyler().setChartBackgroundColor(Color.WHITE);
     chart.getStyler().setShowValue(true);
     // Label every row and column (XChart otherwise thins category labels out to ~100 px apart).
     chart.getStyler().setXAxisTickMarkSpacingHint(20);
     chart.getStyler().setYAxisTickMarkSpacingHint(12);
-    chart.getStyler().setAxisTickLabelsFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11));
+    chart
+        .getStyler()
+        .setAxisTickLabelsFont(
+            new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11));
     chart.getStyler().setMin(h.low());
     chart.getStyler().setMax(h.high());
     Color[] range = new Color[6];
@@ -103,7 +117,10 @@ final class Png {
           continue;
         }
         double shown = Double.isInfinite(v) ? v : Math.max(h.low(), Math.min(h.high(), v));
-        data.add(new Number[] {c, rows - 1 - r, Double.isInfinite(v) ? v : Math.round(shown * 100) / 100.0});
+        data.add(
+            new Number[] {
+              c, rows - 1 - r, Double.isInfinite(v) ? v : Math.round(shown * 100) / 100.0
+            });
       }
     }
     chart.addSeries(h.unit(), h.colLabels(), ys, data);
@@ -122,7 +139,8 @@ final class Png {
       }
       return out.toByteArray();
     } catch (IOException e) {
-      throw new UncheckedIOException("could not render the PNG of '" + chart.getTitle() + "': " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "could not render the PNG of '" + chart.getTitle() + "': " + e.getMessage(), e);
     }
   }
 }

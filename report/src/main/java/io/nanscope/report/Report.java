@@ -2,6 +2,7 @@ package io.nanscope.report;
 
 import static io.nanscope.report.Text.esc;
 
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.trace.ChainLink;
 import io.nanscope.engine.trace.FirstNonFinite;
 import io.nanscope.engine.trace.OffendingValue;
@@ -10,7 +11,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import io.nanscope.engine.io.AtomicFile;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -22,8 +22,8 @@ import java.util.Set;
 
 /**
  * A report: ONE self-contained offline HTML file (inline SVG plots and CSS; no script, no external
- * URL, no web font) that any browser opens from disk, with a PNG copy of every plot and the attached
- * files (the JSON Lines trace) written beside it. Callers add sections in reading order:
+ * URL, no web font) that any browser opens from disk, with a PNG copy of every plot and the
+ * attached files (the JSON Lines trace) written beside it. Callers add sections in reading order:
  *
  * <pre>{@code
  * Report r = new Report("nanscope repro");
@@ -38,9 +38,9 @@ import java.util.Set;
  * }</pre>
  *
  * <p>Files beside {@code NAME.html}: {@code NAME-01-<title>.png} per plot, {@code NAME-<file>} per
- * attachment. Every file is written to a temporary sibling and renamed atomically, the HTML last, so
- * a reader never sees a half-written file or an HTML page whose PNGs are missing. The HTML has no
- * timestamp: the same inputs give the same bytes.
+ * attachment. Every file is written to a temporary sibling and renamed atomically, the HTML last,
+ * so a reader never sees a half-written file or an HTML page whose PNGs are missing. The HTML has
+ * no timestamp: the same inputs give the same bytes.
  *
  * <p>Not thread-safe; build a report from one thread.
  */
@@ -62,10 +62,12 @@ public final class Report {
 
   private record Heat(Heatmap map) implements Block {}
 
-  private record Table(String title, List<String> headers, List<List<String>> rows, Set<Integer> highlighted)
+  private record Table(
+      String title, List<String> headers, List<List<String>> rows, Set<Integer> highlighted)
       implements Block {}
 
-  private record Event(String title, FirstNonFinite first, List<ChainLink> chain, Map<String, ?> fields)
+  private record Event(
+      String title, FirstNonFinite first, List<ChainLink> chain, Map<String, ?> fields)
       implements Block {}
 
   private record Items(String title, List<String> items) implements Block {}
@@ -90,17 +92,21 @@ public final class Report {
 
   /** Monospaced text as it is: a console table, a log, {@code PrecisionPolicy.describe()}. */
   public Report pre(String title, String text) {
-    blocks.add(new Preformatted(Objects.requireNonNull(title, "title"), Objects.requireNonNull(text, "text")));
+    blocks.add(
+        new Preformatted(
+            Objects.requireNonNull(title, "title"), Objects.requireNonNull(text, "text")));
     return this;
   }
 
   /** A line plot over x = 0, 1, 2, … (see {@link LineChart}). */
-  public Report lineChart(String title, String xLabel, String yLabel, Map<String, double[]> series) {
+  public Report lineChart(
+      String title, String xLabel, String yLabel, Map<String, double[]> series) {
     return lineChart(new LineChart(title, xLabel, yLabel, null, series));
   }
 
   /** A line plot with explicit x values (e.g. the calibration peak fraction). */
-  public Report lineChart(String title, String xLabel, String yLabel, double[] x, Map<String, double[]> series) {
+  public Report lineChart(
+      String title, String xLabel, String yLabel, double[] x, Map<String, double[]> series) {
     return lineChart(new LineChart(title, xLabel, yLabel, x, series));
   }
 
@@ -110,7 +116,12 @@ public final class Report {
   }
 
   /** A heatmap coloured from its smallest to its largest finite value (see {@link Heatmap}). */
-  public Report heatmap(String title, List<String> rowLabels, List<String> colLabels, double[][] values, String unit) {
+  public Report heatmap(
+      String title,
+      List<String> rowLabels,
+      List<String> colLabels,
+      double[][] values,
+      String unit) {
     return heatmap(Heatmap.autoRange(title, rowLabels, colLabels, values, unit));
   }
 
@@ -132,33 +143,58 @@ public final class Report {
    * A table; the rows whose indices are in {@code highlighted} are drawn in the warning colour (the
    * tightest sites). Cells that look like numbers are right-aligned.
    */
-  public Report table(String title, List<String> headers, List<List<String>> rows, Set<Integer> highlighted) {
+  public Report table(
+      String title, List<String> headers, List<List<String>> rows, Set<Integer> highlighted) {
     Objects.requireNonNull(headers, "headers");
     List<List<String>> copy = new ArrayList<>();
     for (int i = 0; i < rows.size(); i++) {
       List<String> row = rows.get(i);
       if (row.size() != headers.size()) {
-        throw new IllegalArgumentException("table '" + title + "': row " + i + " has " + row.size()
-            + " cells for " + headers.size() + " headers");
+        throw new IllegalArgumentException(
+            "table '"
+                + title
+                + "': row "
+                + i
+                + " has "
+                + row.size()
+                + " cells for "
+                + headers.size()
+                + " headers");
       }
       copy.add(row.stream().map(c -> c == null ? "" : c).toList());
     }
     for (int h : highlighted) {
       if (h < 0 || h >= rows.size()) {
-        throw new IllegalArgumentException("table '" + title + "': highlighted row " + h + " is not one of its "
-            + rows.size() + " rows");
+        throw new IllegalArgumentException(
+            "table '"
+                + title
+                + "': highlighted row "
+                + h
+                + " is not one of its "
+                + rows.size()
+                + " rows");
       }
     }
-    blocks.add(new Table(Objects.requireNonNull(title, "title"), List.copyOf(headers), copy, Set.copyOf(highlighted)));
+    blocks.add(
+        new Table(
+            Objects.requireNonNull(title, "title"),
+            List.copyOf(headers),
+            copy,
+            Set.copyOf(highlighted)));
     return this;
   }
 
   /**
-   * The first-overflow event box: site, op, phase, record, step, the limit crossed, input and output
-   * stats, the offending values with their bit patterns, and the chain of ops that followed.
+   * The first-overflow event box: site, op, phase, record, step, the limit crossed, input and
+   * output stats, the offending values with their bit patterns, and the chain of ops that followed.
    */
   public Report event(FirstNonFinite first, List<ChainLink> chain) {
-    blocks.add(new Event("First non-finite value", Objects.requireNonNull(first, "first"), List.copyOf(chain), Map.of()));
+    blocks.add(
+        new Event(
+            "First non-finite value",
+            Objects.requireNonNull(first, "first"),
+            List.copyOf(chain),
+            Map.of()));
     return this;
   }
 
@@ -167,11 +203,16 @@ public final class Report {
    * that are collections are listed one item per line.
    */
   public Report event(String title, Map<String, ?> fields) {
-    blocks.add(new Event(Objects.requireNonNull(title, "title"), null, List.of(), new LinkedHashMap<>(fields)));
+    blocks.add(
+        new Event(
+            Objects.requireNonNull(title, "title"), null, List.of(), new LinkedHashMap<>(fields)));
     return this;
   }
 
-  /** A bulleted list (e.g. the fallback switches: {@code falling back to fp32 at edit 3 step 16: …}). */
+  /**
+   * A bulleted list (e.g. the fallback switches: {@code falling back to fp32 at edit 3 step 16:
+   * …}).
+   */
   public Report list(String title, List<String> items) {
     blocks.add(new Items(Objects.requireNonNull(title, "title"), List.copyOf(items)));
     return this;
@@ -182,7 +223,10 @@ public final class Report {
    * Lines trace. The file must exist when {@link #write} runs.
    */
   public Report attach(Path file, String description) {
-    blocks.add(new Attachment(Objects.requireNonNull(file, "file"), Objects.requireNonNull(description, "description")));
+    blocks.add(
+        new Attachment(
+            Objects.requireNonNull(file, "file"),
+            Objects.requireNonNull(description, "description")));
     return this;
   }
 
@@ -194,12 +238,17 @@ public final class Report {
   public List<Path> write(Path html) {
     Path abs = html.toAbsolutePath();
     String name = abs.getFileName().toString();
-    String stem = name.toLowerCase(java.util.Locale.ROOT).endsWith(".html") ? name.substring(0, name.length() - 5)
-        : name.toLowerCase(java.util.Locale.ROOT).endsWith(".htm") ? name.substring(0, name.length() - 4) : name;
+    String stem =
+        name.toLowerCase(java.util.Locale.ROOT).endsWith(".html")
+            ? name.substring(0, name.length() - 5)
+            : name.toLowerCase(java.util.Locale.ROOT).endsWith(".htm")
+                ? name.substring(0, name.length() - 4)
+                : name;
     Path dir = abs.getParent();
     for (Block b : blocks) {
       if (b instanceof Attachment a && !Files.isRegularFile(a.file())) {
-        throw new IllegalArgumentException("cannot attach " + a.file() + " to the report: no such file");
+        throw new IllegalArgumentException(
+            "cannot attach " + a.file() + " to the report: no such file");
       }
     }
     List<Path> written = new ArrayList<>();
@@ -214,8 +263,16 @@ public final class Report {
             body.append("</section>\n");
           }
           section++;
-          body.append("<section id=\"s").append(section).append("\">\n<h2>").append(esc(h.text())).append("</h2>\n");
-          toc.append("<li><a href=\"#s").append(section).append("\">").append(esc(h.text())).append("</a></li>\n");
+          body.append("<section id=\"s")
+              .append(section)
+              .append("\">\n<h2>")
+              .append(esc(h.text()))
+              .append("</h2>\n");
+          toc.append("<li><a href=\"#s")
+              .append(section)
+              .append("\">")
+              .append(esc(h.text()))
+              .append("</a></li>\n");
           open = true;
         }
         case Paragraph p -> {
@@ -230,14 +287,28 @@ public final class Report {
         }
         case Line l -> {
           plot++;
-          Path png = dir.resolve(String.format(java.util.Locale.ROOT, "%s-%02d-%s.png", stem, plot, Text.slug(l.chart().title())));
+          Path png =
+              dir.resolve(
+                  String.format(
+                      java.util.Locale.ROOT,
+                      "%s-%02d-%s.png",
+                      stem,
+                      plot,
+                      Text.slug(l.chart().title())));
           writeAtomically(png, Png.lineChart(l.chart()));
           written.add(png);
           figure(body, "line-chart", Svg.lineChart(l.chart()), png, l.chart().title());
         }
         case Heat h -> {
           plot++;
-          Path png = dir.resolve(String.format(java.util.Locale.ROOT, "%s-%02d-%s.png", stem, plot, Text.slug(h.map().title())));
+          Path png =
+              dir.resolve(
+                  String.format(
+                      java.util.Locale.ROOT,
+                      "%s-%02d-%s.png",
+                      stem,
+                      plot,
+                      Text.slug(h.map().title())));
           writeAtomically(png, Png.heatmap(h.map()));
           written.add(png);
           figure(body, "heatmap", Svg.heatmap(h.map()), png, h.map().title());
@@ -263,11 +334,16 @@ public final class Report {
               writeAtomically(target, Files.readAllBytes(a.file()));
             }
           } catch (IOException ex) {
-            throw new UncheckedIOException("could not copy " + a.file() + " to " + target + ": " + ex.getMessage(), ex);
+            throw new UncheckedIOException(
+                "could not copy " + a.file() + " to " + target + ": " + ex.getMessage(), ex);
           }
           written.add(target);
-          body.append("<div class=\"block attachment\"><p>").append(esc(a.description())).append(": <a href=\"")
-              .append(esc(target.getFileName().toString())).append("\">").append(esc(target.getFileName().toString()))
+          body.append("<div class=\"block attachment\"><p>")
+              .append(esc(a.description()))
+              .append(": <a href=\"")
+              .append(esc(target.getFileName().toString()))
+              .append("\">")
+              .append(esc(target.getFileName().toString()))
               .append("</a></p></div>\n");
         }
       }
@@ -277,14 +353,21 @@ public final class Report {
     }
     StringBuilder page = new StringBuilder(body.length() + 4096);
     page.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n")
-        .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>")
-        .append(esc(title)).append("</title>\n<style>\n").append(CSS).append("</style>\n</head>\n<body>\n<h1>")
-        .append(esc(title)).append("</h1>\n");
+        .append(
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>")
+        .append(esc(title))
+        .append("</title>\n<style>\n")
+        .append(CSS)
+        .append("</style>\n</head>\n<body>\n<h1>")
+        .append(esc(title))
+        .append("</h1>\n");
     if (!toc.isEmpty()) {
       page.append("<nav><ol>\n").append(toc).append("</ol></nav>\n");
     }
-    page.append(body).append("<footer>Written by nanscope. Self-contained: inline SVG and CSS, no scripts, no")
-        .append(" external references; PNG copies of the plots and attached files sit beside this page.</footer>\n")
+    page.append(body)
+        .append("<footer>Written by nanscope. Self-contained: inline SVG and CSS, no scripts, no")
+        .append(
+            " external references; PNG copies of the plots and attached files sit beside this page.</footer>\n")
         .append("</body>\n</html>\n");
     writeAtomically(abs, page.toString().getBytes(StandardCharsets.UTF_8));
     written.add(abs);
@@ -298,8 +381,15 @@ public final class Report {
   }
 
   private static void figure(StringBuilder b, String cls, String svg, Path png, String title) {
-    b.append("<figure class=\"block ").append(cls).append("\">\n").append(svg).append("<figcaption>")
-        .append(esc(title)).append(" · <a href=\"").append(esc(png.getFileName().toString())).append("\">PNG</a>")
+    b.append("<figure class=\"block ")
+        .append(cls)
+        .append("\">\n")
+        .append(svg)
+        .append("<figcaption>")
+        .append(esc(title))
+        .append(" · <a href=\"")
+        .append(esc(png.getFileName().toString()))
+        .append("\">PNG</a>")
         .append("</figcaption>\n</figure>\n");
   }
 
@@ -343,8 +433,12 @@ public final class Report {
       if (!at.context().label().isEmpty()) {
         dt(b, "label", at.context().label());
       }
-      dt(b, "new", (f.newInf() ? "inf " : "") + (f.newNan() ? "NaN " : "")
-          + (f.inputsFinite() ? "from finite inputs" : "from inputs already holding inf"));
+      dt(
+          b,
+          "new",
+          (f.newInf() ? "inf " : "")
+              + (f.newNan() ? "NaN " : "")
+              + (f.inputsFinite() ? "from finite inputs" : "from inputs already holding inf"));
       dt(b, "limit crossed", f.limitCrossed());
     }
     for (Map.Entry<String, ?> kv : e.fields().entrySet()) {
@@ -365,19 +459,47 @@ public final class Report {
         rows.add(statsRow("input " + i, f.inputs().get(i)));
       }
       rows.add(statsRow("output", f.output()));
-      table(b, new Table("tensors", List.of("", "format", "max|x|", "headroom (binades)", "NaN", "inf", "subnormal",
-          "zero", "overflow", "underflow", "unrounded max|x|"), rows, Set.of(rows.size() - 1)));
+      table(
+          b,
+          new Table(
+              "tensors",
+              List.of(
+                  "",
+                  "format",
+                  "max|x|",
+                  "headroom (binades)",
+                  "NaN",
+                  "inf",
+                  "subnormal",
+                  "zero",
+                  "overflow",
+                  "underflow",
+                  "unrounded max|x|"),
+              rows,
+              Set.of(rows.size() - 1)));
       List<List<String>> off = new ArrayList<>();
       for (OffendingValue v : f.offending()) {
         StringBuilder coords = new StringBuilder("[");
         for (int i = 0; i < v.coordinates().length; i++) {
           coords.append(i == 0 ? "" : ", ").append(v.coordinates()[i]);
         }
-        off.add(List.of(Long.toString(v.index()), coords.append(']').toString(), Text.human(v.value()), v.bits().hex(),
-            v.bits().fields(), Text.human(v.unrounded())));
+        off.add(
+            List.of(
+                Long.toString(v.index()),
+                coords.append(']').toString(),
+                Text.human(v.value()),
+                v.bits().hex(),
+                v.bits().fields(),
+                Text.human(v.unrounded())));
       }
-      table(b, new Table("offending values", List.of("index", "coordinates", "stored", "bits", "sign exponent mantissa",
-          "unrounded"), off, Set.of()));
+      table(
+          b,
+          new Table(
+              "offending values",
+              List.of(
+                  "index", "coordinates", "stored", "bits", "sign exponent mantissa", "unrounded"),
+              off,
+              Set.of()));
       b.append("<h3>chain that followed</h3>");
       if (e.chain().isEmpty()) {
         b.append("<p class=\"none\">(not recorded)</p>");
@@ -385,14 +507,19 @@ public final class Report {
         b.append("<ol class=\"chain\">");
         for (int i = 0; i < Math.min(MAX_CHAIN_SHOWN, e.chain().size()); i++) {
           ChainLink l = e.chain().get(i);
-          b.append(l.origin() ? "<li class=\"origin\">" : "<li>").append(esc(l.describe())).append("</li>");
+          b.append(l.origin() ? "<li class=\"origin\">" : "<li>")
+              .append(esc(l.describe()))
+              .append("</li>");
         }
         b.append("</ol>");
         if (e.chain().size() > MAX_CHAIN_SHOWN) {
-          b.append("<p>… ").append(e.chain().size() - MAX_CHAIN_SHOWN).append(" more links (see the JSON Lines trace)</p>");
+          b.append("<p>… ")
+              .append(e.chain().size() - MAX_CHAIN_SHOWN)
+              .append(" more links (see the JSON Lines trace)</p>");
         }
       }
-      b.append("<details><summary>plain-text report</summary><pre>").append(esc(f.report().stripTrailing()))
+      b.append("<details><summary>plain-text report</summary><pre>")
+          .append(esc(f.report().stripTrailing()))
           .append("</pre></details>");
     }
     b.append("</div>\n");
@@ -400,9 +527,17 @@ public final class Report {
 
   private static List<String> statsRow(String what, TensorStats s) {
     boolean u = s.hasUnrounded();
-    return List.of(what, s.format().name(), Text.human(s.maxAbs()), Text.num(s.headroom()), Long.toString(s.nan()),
-        Long.toString(s.infinities()), Long.toString(s.subnormal()), Long.toString(s.zero()),
-        u ? Long.toString(s.overflow()) : "-", u ? Long.toString(s.underflow()) : "-",
+    return List.of(
+        what,
+        s.format().name(),
+        Text.human(s.maxAbs()),
+        Text.num(s.headroom()),
+        Long.toString(s.nan()),
+        Long.toString(s.infinities()),
+        Long.toString(s.subnormal()),
+        Long.toString(s.zero()),
+        u ? Long.toString(s.overflow()) : "-",
+        u ? Long.toString(s.underflow()) : "-",
         u ? Text.human(s.unroundedMaxAbs()) : "-");
   }
 
@@ -415,7 +550,8 @@ public final class Report {
     AtomicFile.write(file, bytes);
   }
 
-  private static final String CSS = """
+  private static final String CSS =
+      """
       body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:1100px;margin:24px auto;padding:0 16px;color:#222;line-height:1.45}
       h1{font-size:1.6em;border-bottom:2px solid #333;padding-bottom:4px}
       h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #ccc}

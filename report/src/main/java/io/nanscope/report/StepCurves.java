@@ -9,9 +9,9 @@ import java.util.Objects;
 import java.util.function.ToDoubleFunction;
 
 /**
- * Records ROME's target-value optimisation steps (loss, NLL, KL, weight decay, avg prob) per run for
- * the report's line plots, through {@link TargetValue.StepListener}s — independent of the EasyEdit
- * text log. Wrap the listener a run already has:
+ * Records ROME's target-value optimisation steps (loss, NLL, KL, weight decay, avg prob) per run
+ * for the report's line plots, through {@link TargetValue.StepListener}s — independent of the
+ * EasyEdit text log. Wrap the listener a run already has:
  *
  * <pre>{@code
  * StepCurves curves = new StepCurves();
@@ -20,9 +20,9 @@ import java.util.function.ToDoubleFunction;
  * curves.addTo(report);   // "loss per step" and "avg prob of the target per step"
  * }</pre>
  *
- * A step with iteration 0 starts a new run (the next edit, or the next layer of a multi-layer edit).
- * A label with one run names its curves by the label ({@code fp16}); a label with several names them
- * {@code fp16 #1}, {@code fp16 #2}, … in order. Thread-safe.
+ * A step with iteration 0 starts a new run (the next edit, or the next layer of a multi-layer
+ * edit). A label with one run names its curves by the label ({@code fp16}); a label with several
+ * names them {@code fp16 #1}, {@code fp16 #2}, … in order. Thread-safe.
  */
 public final class StepCurves {
 

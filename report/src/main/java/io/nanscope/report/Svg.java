@@ -17,7 +17,8 @@ final class Svg {
 
   /** Series colours, in legend order (Tableau 10). */
   static final int[] PALETTE = {
-    0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2, 0x59a14f, 0xedc948, 0xb07aa1, 0xff9da7, 0x9c755f, 0xbab0ac
+    0x4e79a7, 0xf28e2b, 0xe15759, 0x76b7b2, 0x59a14f, 0xedc948, 0xb07aa1, 0xff9da7, 0x9c755f,
+    0xbab0ac
   };
 
   static final int LINE_W = 760, LINE_H = 360;
@@ -82,10 +83,21 @@ final class Svg {
       xt = new Ticks(Math.floor(xt.lo()), Math.ceil(xt.hi()), 1); // steps and layers: no 0.5 ticks
     }
     StringBuilder b = new StringBuilder();
-    b.append("<svg class=\"plot line\" width=\"").append(LINE_W).append("\" height=\"").append(LINE_H)
-        .append("\" viewBox=\"0 0 ").append(LINE_W).append(' ').append(LINE_H)
-        .append("\" role=\"img\" aria-label=\"").append(esc(c.title())).append("\">\n");
-    b.append("<rect x=\"0\" y=\"0\" width=\"").append(LINE_W).append("\" height=\"").append(LINE_H)
+    b.append("<svg class=\"plot line\" width=\"")
+        .append(LINE_W)
+        .append("\" height=\"")
+        .append(LINE_H)
+        .append("\" viewBox=\"0 0 ")
+        .append(LINE_W)
+        .append(' ')
+        .append(LINE_H)
+        .append("\" role=\"img\" aria-label=\"")
+        .append(esc(c.title()))
+        .append("\">\n");
+    b.append("<rect x=\"0\" y=\"0\" width=\"")
+        .append(LINE_W)
+        .append("\" height=\"")
+        .append(LINE_H)
         .append("\" fill=\"#ffffff\"/>\n");
     b.append(text(LINE_W / 2.0 - RIGHT_LEGEND / 2.0, 18, "middle", "title", c.title()));
     // Grid and ticks.
@@ -99,18 +111,33 @@ final class Svg {
       b.append(line(x, plotT, x, plotB, "grid"));
       b.append(text(x, plotB + 16, "middle", "tick", xt.label(v)));
     }
-    b.append("<rect class=\"frame\" x=\"").append(plotL).append("\" y=\"").append(plotT).append("\" width=\"")
-        .append(plotR - plotL).append("\" height=\"").append(plotB - plotT).append("\"/>\n");
+    b.append("<rect class=\"frame\" x=\"")
+        .append(plotL)
+        .append("\" y=\"")
+        .append(plotT)
+        .append("\" width=\"")
+        .append(plotR - plotL)
+        .append("\" height=\"")
+        .append(plotB - plotT)
+        .append("\"/>\n");
     b.append(text((plotL + plotR) / 2.0, LINE_H - 12, "middle", "axis", c.xLabel()));
     b.append("<text class=\"axis\" text-anchor=\"middle\" transform=\"translate(16 ")
-        .append(px((plotT + plotB) / 2.0)).append(") rotate(-90)\">").append(esc(c.yLabel())).append("</text>\n");
+        .append(px((plotT + plotB) / 2.0))
+        .append(") rotate(-90)\">")
+        .append(esc(c.yLabel()))
+        .append("</text>\n");
     // Series.
     int k = 0;
     for (Map.Entry<String, double[]> e : c.series().entrySet()) {
       String color = Text.hex(PALETTE[k % PALETTE.length]);
       double[] ys = e.getValue();
-      b.append("<g class=\"series\" data-series=\"").append(esc(e.getKey())).append("\" stroke=\"").append(color)
-          .append("\" fill=\"").append(color).append("\">\n");
+      b.append("<g class=\"series\" data-series=\"")
+          .append(esc(e.getKey()))
+          .append("\" stroke=\"")
+          .append(color)
+          .append("\" fill=\"")
+          .append(color)
+          .append("\">\n");
       StringBuilder pts = new StringBuilder();
       boolean labelled = false;
       for (int i = 0; i <= ys.length; i++) {
@@ -120,21 +147,39 @@ final class Svg {
           double y = map(ys[i], yt.lo(), yt.hi(), plotB, plotT);
           pts.append(pts.isEmpty() ? "" : " ").append(px(x)).append(',').append(px(y));
           if (ys.length <= 60) {
-            b.append("<circle cx=\"").append(px(x)).append("\" cy=\"").append(px(y)).append("\" r=\"2.5\"><title>")
-                .append(esc(e.getKey() + " @ " + Text.num(c.xAt(i)) + ": " + Text.num(ys[i]))).append("</title></circle>\n");
+            b.append("<circle cx=\"")
+                .append(px(x))
+                .append("\" cy=\"")
+                .append(px(y))
+                .append("\" r=\"2.5\"><title>")
+                .append(esc(e.getKey() + " @ " + Text.num(c.xAt(i)) + ": " + Text.num(ys[i])))
+                .append("</title></circle>\n");
           }
         } else {
           if (!pts.isEmpty()) {
-            b.append("<polyline fill=\"none\" stroke-width=\"1.8\" points=\"").append(pts).append("\"/>\n");
+            b.append("<polyline fill=\"none\" stroke-width=\"1.8\" points=\"")
+                .append(pts)
+                .append("\"/>\n");
             pts.setLength(0);
           }
           if (i < ys.length) {
             // A non-finite value: a marker on the top edge, labelled once per series.
             double x = map(c.xAt(i), xt.lo(), xt.hi(), plotL, plotR);
-            b.append("<path class=\"nonfinite\" d=\"M").append(px(x - 4)).append(',').append(plotT - 8)
-                .append(" L").append(px(x + 4)).append(',').append(plotT - 8).append(" L").append(px(x)).append(',')
-                .append(plotT).append(" Z\"><title>").append(esc(e.getKey() + " @ " + Text.num(c.xAt(i)) + ": "
-                    + Text.num(ys[i]))).append("</title></path>\n");
+            b.append("<path class=\"nonfinite\" d=\"M")
+                .append(px(x - 4))
+                .append(',')
+                .append(plotT - 8)
+                .append(" L")
+                .append(px(x + 4))
+                .append(',')
+                .append(plotT - 8)
+                .append(" L")
+                .append(px(x))
+                .append(',')
+                .append(plotT)
+                .append(" Z\"><title>")
+                .append(esc(e.getKey() + " @ " + Text.num(c.xAt(i)) + ": " + Text.num(ys[i])))
+                .append("</title></path>\n");
             if (!labelled) {
               b.append(text(x + 6, plotT - 2, "start", "nonfinite-label", Text.num(ys[i])));
               labelled = true;
@@ -147,15 +192,30 @@ final class Svg {
       int fit = (plotB - plotT) / 18;
       double ly = plotT + 8 + k * 18;
       if (k == fit - 1 && c.series().size() > fit) {
-        b.append(text(plotR + 14, ly + 4, "start", "legend", "+ " + (c.series().size() - k) + " more series"));
+        b.append(
+            text(
+                plotR + 14,
+                ly + 4,
+                "start",
+                "legend",
+                "+ " + (c.series().size() - k) + " more series"));
         k++;
         continue;
       } else if (k >= fit) {
         k++;
         continue;
       }
-      b.append("<line x1=\"").append(plotR + 14).append("\" y1=\"").append(px(ly)).append("\" x2=\"").append(plotR + 34)
-          .append("\" y2=\"").append(px(ly)).append("\" stroke=\"").append(color).append("\" stroke-width=\"2.5\"/>\n");
+      b.append("<line x1=\"")
+          .append(plotR + 14)
+          .append("\" y1=\"")
+          .append(px(ly))
+          .append("\" x2=\"")
+          .append(plotR + 34)
+          .append("\" y2=\"")
+          .append(px(ly))
+          .append("\" stroke=\"")
+          .append(color)
+          .append("\" stroke-width=\"2.5\"/>\n");
       b.append(text(plotR + 40, ly + 4, "start", "legend", clip(e.getKey(), 22)));
       k++;
     }
@@ -177,7 +237,8 @@ final class Svg {
   static String heatmap(Heatmap h) {
     int rows = h.rowLabels().size(), cols = h.colLabels().size();
     int rowLabelW = 12 + 7 * h.rowLabels().stream().mapToInt(String::length).max().orElse(4);
-    int colLabelH = 14 + 6 * Math.min(24, h.colLabels().stream().mapToInt(String::length).max().orElse(2));
+    int colLabelH =
+        14 + 6 * Math.min(24, h.colLabels().stream().mapToInt(String::length).max().orElse(2));
     boolean rotate = h.colLabels().stream().anyMatch(l -> l.length() > 5);
     if (!rotate) {
       colLabelH = 22;
@@ -188,17 +249,33 @@ final class Svg {
     int height = legendTop + 44;
     w = Math.max(w, Math.max(420, 16 + (int) Math.ceil(8.2 * h.title().length())));
     StringBuilder b = new StringBuilder();
-    b.append("<svg class=\"plot heatmap\" width=\"").append(w).append("\" height=\"").append(height)
-        .append("\" viewBox=\"0 0 ").append(w).append(' ').append(height).append("\" role=\"img\" aria-label=\"")
-        .append(esc(h.title())).append("\">\n");
-    b.append("<rect x=\"0\" y=\"0\" width=\"").append(w).append("\" height=\"").append(height)
+    b.append("<svg class=\"plot heatmap\" width=\"")
+        .append(w)
+        .append("\" height=\"")
+        .append(height)
+        .append("\" viewBox=\"0 0 ")
+        .append(w)
+        .append(' ')
+        .append(height)
+        .append("\" role=\"img\" aria-label=\"")
+        .append(esc(h.title()))
+        .append("\">\n");
+    b.append("<rect x=\"0\" y=\"0\" width=\"")
+        .append(w)
+        .append("\" height=\"")
+        .append(height)
         .append("\" fill=\"#ffffff\"/>\n");
     b.append(text(8, 18, "start", "title", h.title()));
     for (int c = 0; c < cols; c++) {
       double x = rowLabelW + c * CELL_W + CELL_W / 2.0;
       if (rotate) {
-        b.append("<text class=\"tick\" text-anchor=\"start\" transform=\"translate(").append(px(x - 2)).append(' ')
-            .append(top - 4).append(") rotate(-50)\">").append(esc(clip(h.colLabels().get(c), 24))).append("</text>\n");
+        b.append("<text class=\"tick\" text-anchor=\"start\" transform=\"translate(")
+            .append(px(x - 2))
+            .append(' ')
+            .append(top - 4)
+            .append(") rotate(-50)\">")
+            .append(esc(clip(h.colLabels().get(c), 24)))
+            .append("</text>\n");
       } else {
         b.append(text(x, top - 6, "middle", "tick", h.colLabels().get(c)));
       }
@@ -213,14 +290,39 @@ final class Svg {
           continue;
         }
         double x = rowLabelW + c * CELL_W;
-        b.append("<g class=\"cell\"><rect x=\"").append(px(x)).append("\" y=\"").append(px(y)).append("\" width=\"")
-            .append(CELL_W - 1).append("\" height=\"").append(CELL_H - 1).append("\" fill=\"").append(Text.hex(rgb))
+        b.append("<g class=\"cell\"><rect x=\"")
+            .append(px(x))
+            .append("\" y=\"")
+            .append(px(y))
+            .append("\" width=\"")
+            .append(CELL_W - 1)
+            .append("\" height=\"")
+            .append(CELL_H - 1)
+            .append("\" fill=\"")
+            .append(Text.hex(rgb))
             .append("\"/>");
-        String label = v == Double.NEGATIVE_INFINITY ? "−∞" : v == Double.POSITIVE_INFINITY ? "∞" : cellText(v);
-        b.append("<text class=\"cellv\" text-anchor=\"middle\" x=\"").append(px(x + CELL_W / 2.0)).append("\" y=\"")
-            .append(px(y + CELL_H / 2.0 + 4)).append("\" fill=\"").append(Heatmap.darkCell(rgb) ? "#ffffff" : "#000000")
-            .append("\">").append(esc(label)).append("</text><title>")
-            .append(esc(h.rowLabels().get(r) + " × " + h.colLabels().get(c) + ": " + Text.num(v) + " " + h.unit()))
+        String label =
+            v == Double.NEGATIVE_INFINITY
+                ? "−∞"
+                : v == Double.POSITIVE_INFINITY ? "∞" : cellText(v);
+        b.append("<text class=\"cellv\" text-anchor=\"middle\" x=\"")
+            .append(px(x + CELL_W / 2.0))
+            .append("\" y=\"")
+            .append(px(y + CELL_H / 2.0 + 4))
+            .append("\" fill=\"")
+            .append(Heatmap.darkCell(rgb) ? "#ffffff" : "#000000")
+            .append("\">")
+            .append(esc(label))
+            .append("</text><title>")
+            .append(
+                esc(
+                    h.rowLabels().get(r)
+                        + " × "
+                        + h.colLabels().get(c)
+                        + ": "
+                        + Text.num(v)
+                        + " "
+                        + h.unit()))
             .append("</title></g>\n");
       }
     }
@@ -228,14 +330,25 @@ final class Svg {
     int steps = 24, lw = 8;
     for (int i = 0; i < steps; i++) {
       double f = i / (double) (steps - 1);
-      b.append("<rect x=\"").append(8 + i * lw).append("\" y=\"").append(legendTop).append("\" width=\"").append(lw)
-          .append("\" height=\"12\" fill=\"").append(Text.hex(Heatmap.ramp(f))).append("\"/>");
+      b.append("<rect x=\"")
+          .append(8 + i * lw)
+          .append("\" y=\"")
+          .append(legendTop)
+          .append("\" width=\"")
+          .append(lw)
+          .append("\" height=\"12\" fill=\"")
+          .append(Text.hex(Heatmap.ramp(f)))
+          .append("\"/>");
     }
     b.append('\n');
     b.append(text(8, legendTop + 26, "start", "tick", Text.num(h.low()) + " " + h.unit()));
     b.append(text(8 + steps * lw, legendTop + 26, "end", "tick", Text.num(h.high())));
     int sx = 8 + steps * lw + 24;
-    b.append("<rect x=\"").append(sx).append("\" y=\"").append(legendTop).append("\" width=\"12\" height=\"12\" fill=\"#000000\"/>");
+    b.append("<rect x=\"")
+        .append(sx)
+        .append("\" y=\"")
+        .append(legendTop)
+        .append("\" width=\"12\" height=\"12\" fill=\"#000000\"/>");
     b.append(text(sx + 16, legendTop + 10, "start", "tick", "−∞ (non-finite)"));
     b.append(text(sx + 16, legendTop + 26, "start", "tick", "blank: no value"));
     b.append("</svg>\n");
@@ -255,13 +368,31 @@ final class Svg {
   }
 
   private static String line(double x1, double y1, double x2, double y2, String cls) {
-    return "<line class=\"" + cls + "\" x1=\"" + px(x1) + "\" y1=\"" + px(y1) + "\" x2=\"" + px(x2) + "\" y2=\""
-        + px(y2) + "\"/>\n";
+    return "<line class=\""
+        + cls
+        + "\" x1=\""
+        + px(x1)
+        + "\" y1=\""
+        + px(y1)
+        + "\" x2=\""
+        + px(x2)
+        + "\" y2=\""
+        + px(y2)
+        + "\"/>\n";
   }
 
   private static String text(double x, double y, String anchor, String cls, String s) {
-    return "<text class=\"" + cls + "\" x=\"" + px(x) + "\" y=\"" + px(y) + "\" text-anchor=\"" + anchor + "\">"
-        + esc(s) + "</text>\n";
+    return "<text class=\""
+        + cls
+        + "\" x=\""
+        + px(x)
+        + "\" y=\""
+        + px(y)
+        + "\" text-anchor=\""
+        + anchor
+        + "\">"
+        + esc(s)
+        + "</text>\n";
   }
 
   static String clip(String s, int max) {

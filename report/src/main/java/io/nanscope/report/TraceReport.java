@@ -14,8 +14,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code trace --report} page: draws what a {@link io.nanscope.llama.trace.PromptTrace} measured
- * (heatmaps, the max|x| plot, the per-site table and the first-overflow event).
+ * The {@code trace --report} page: draws what a {@link io.nanscope.llama.trace.PromptTrace}
+ * measured (heatmaps, the max|x| plot, the per-site table and the first-overflow event).
  */
 public final class TraceReport {
 
@@ -28,7 +28,8 @@ public final class TraceReport {
   public static List<String> marks(List<SiteStats> rows, FloatFormat rankBy, int tightest) {
     List<String> lines = StatsTable.render(rows, rankBy, tightest).lines().toList();
     if (lines.size() != rows.size() + 2) {
-      throw new IllegalStateException("StatsTable printed " + lines.size() + " lines for " + rows.size() + " rows");
+      throw new IllegalStateException(
+          "StatsTable printed " + lines.size() + " lines for " + rows.size() + " rows");
     }
     List<String> marks = new ArrayList<>();
     for (String l : lines.subList(2, lines.size())) {
@@ -38,12 +39,27 @@ public final class TraceReport {
   }
 
   /** The HTML table's headers, in {@link StatsTable}'s order. */
-  public static final List<String> HEADERS = List.of("mark", "layer", "site", "phase", "op", "format", "max|x|",
-      "min|x|>0", "headroom fp16", "headroom bf16", "overflow", "underflow", "subnormal", "nan", "inf");
+  public static final List<String> HEADERS =
+      List.of(
+          "mark",
+          "layer",
+          "site",
+          "phase",
+          "op",
+          "format",
+          "max|x|",
+          "min|x|>0",
+          "headroom fp16",
+          "headroom bf16",
+          "overflow",
+          "underflow",
+          "subnormal",
+          "nan",
+          "inf");
 
   /**
-   * Adds the teaching view of a trace to a report: the precision of every op kind, the forward
-   * (and backward) layer × site FP16 headroom heatmaps, log2 max|x| per layer of the tightest sites
+   * Adds the teaching view of a trace to a report: the precision of every op kind, the forward (and
+   * backward) layer × site FP16 headroom heatmaps, log2 max|x| per layer of the tightest sites
    * against FP16's limit, the per-site table with the tightest rows highlighted, and the
    * first-overflow event (or a line saying there was none).
    */
@@ -55,8 +71,9 @@ public final class TraceReport {
         continue;
       }
       String ph = phase.name().toLowerCase(java.util.Locale.ROOT);
-      r.heatmap(HeadroomGrid.of(res.rows(), phase, FloatFormat.FP16)
-          .heatmap(ph + " headroom in fp16, policy " + p + " (log2 65,504 / max|x|)"));
+      r.heatmap(
+          HeadroomGrid.of(res.rows(), phase, FloatFormat.FP16)
+              .heatmap(ph + " headroom in fp16, policy " + p + " (log2 65,504 / max|x|)"));
     }
     maxAbsPerLayer(r, res, rankBy);
     List<SiteStats> rows = res.rows();
@@ -67,17 +84,36 @@ public final class TraceReport {
       SiteStats s = rows.get(i);
       TensorStats o = s.output();
       String u = o.hasUnrounded() ? null : "-";
-      cells.add(List.of(marks.get(i), s.layer() < 0 ? "-" : Integer.toString(s.layer()), s.siteInLayer(),
-          s.at().phaseName(), s.at().op(), o.format().name(), Text.num(o.maxAbs()), Text.num(o.minAbsNonZero()),
-          binades(o.headroomIn(FloatFormat.FP16)), binades(o.headroomIn(FloatFormat.BF16)),
-          u != null ? u : Long.toString(o.overflow()), u != null ? u : Long.toString(o.underflow()),
-          Long.toString(o.subnormal()), Long.toString(o.nan()), Long.toString(o.infinities())));
+      cells.add(
+          List.of(
+              marks.get(i),
+              s.layer() < 0 ? "-" : Integer.toString(s.layer()),
+              s.siteInLayer(),
+              s.at().phaseName(),
+              s.at().op(),
+              o.format().name(),
+              Text.num(o.maxAbs()),
+              Text.num(o.minAbsNonZero()),
+              binades(o.headroomIn(FloatFormat.FP16)),
+              binades(o.headroomIn(FloatFormat.BF16)),
+              u != null ? u : Long.toString(o.overflow()),
+              u != null ? u : Long.toString(o.underflow()),
+              Long.toString(o.subnormal()),
+              Long.toString(o.nan()),
+              Long.toString(o.infinities())));
       if (!marks.get(i).isEmpty()) {
         hl.add(i);
       }
     }
-    r.table("per-site table (highlighted: the " + tightest + " tightest in " + rankBy.name()
-        + ", and !! for NaN/inf or negative headroom)", HEADERS, cells, hl);
+    r.table(
+        "per-site table (highlighted: the "
+            + tightest
+            + " tightest in "
+            + rankBy.name()
+            + ", and !! for NaN/inf or negative headroom)",
+        HEADERS,
+        cells,
+        hl);
     if (res.first().isPresent()) {
       r.event(res.first().get(), res.chain());
     } else {
@@ -91,9 +127,9 @@ public final class TraceReport {
   }
 
   /**
-   * log2 max|x| per layer of the forward sites (inside layers) with the least headroom, with
-   * {@code rankBy}'s log2 maxFinite as a reference line: the distance between a curve and that line
-   * is the headroom.
+   * log2 max|x| per layer of the forward sites (inside layers) with the least headroom, with {@code
+   * rankBy}'s log2 maxFinite as a reference line: the distance between a curve and that line is the
+   * headroom.
    */
   private static void maxAbsPerLayer(Report r, Result res, FloatFormat rankBy) {
     Map<String, double[]> bySite = new LinkedHashMap<>();
@@ -110,18 +146,30 @@ public final class TraceReport {
         continue;
       }
       int n = layers;
-      double[] v = bySite.computeIfAbsent(s.siteInLayer(), k -> {
-        double[] a = new double[n];
-        java.util.Arrays.fill(a, Double.NaN);
-        return a;
-      });
-      double lg = s.output().nonFinite() > 0 ? Double.POSITIVE_INFINITY : Math.log(s.output().maxAbs()) / Math.log(2);
+      double[] v =
+          bySite.computeIfAbsent(
+              s.siteInLayer(),
+              k -> {
+                double[] a = new double[n];
+                java.util.Arrays.fill(a, Double.NaN);
+                return a;
+              });
+      double lg =
+          s.output().nonFinite() > 0
+              ? Double.POSITIVE_INFINITY
+              : Math.log(s.output().maxAbs()) / Math.log(2);
       v[s.layer()] = Double.isNaN(v[s.layer()]) ? lg : Math.max(v[s.layer()], lg);
-      minHeadroom.merge(s.siteInLayer(), s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY
-          : s.output().headroomIn(rankBy), Math::min);
+      minHeadroom.merge(
+          s.siteInLayer(),
+          s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(rankBy),
+          Math::min);
     }
-    List<String> top = minHeadroom.entrySet().stream().sorted(Map.Entry.comparingByValue()).limit(5)
-        .map(Map.Entry::getKey).toList();
+    List<String> top =
+        minHeadroom.entrySet().stream()
+            .sorted(Map.Entry.comparingByValue())
+            .limit(5)
+            .map(Map.Entry::getKey)
+            .toList();
     Map<String, double[]> series = new LinkedHashMap<>();
     double[] limit = new double[layers];
     java.util.Arrays.fill(limit, Math.log(rankBy.info().maxFinite()) / Math.log(2));
@@ -133,6 +181,7 @@ public final class TraceReport {
     for (int i = 0; i < layers; i++) {
       x[i] = i;
     }
-    r.lineChart("log2 max|x| per layer, the 5 tightest forward sites", "layer", "log2 max|x|", x, series);
+    r.lineChart(
+        "log2 max|x| per layer, the 5 tightest forward sites", "layer", "log2 max|x|", x, series);
   }
 }

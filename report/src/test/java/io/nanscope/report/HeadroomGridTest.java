@@ -32,13 +32,19 @@ class HeadroomGridTest {
     rec(t, "embed_tokens", "embedding", Phase.FORWARD, 1f);
     rec(t, "layers.0.mlp.down_proj", "matmul", Phase.FORWARD, 2f);
     rec(t, "layers.1.mlp.down_proj", "matmul", Phase.FORWARD, 256f);
-    rec(t, "layers.1.mlp.down_proj", "matmul", Phase.FORWARD, 1024f); // a second step: the min headroom wins
+    rec(
+        t,
+        "layers.1.mlp.down_proj",
+        "matmul",
+        Phase.FORWARD,
+        1024f); // a second step: the min headroom wins
     rec(t, "layers.1.residual_mlp", "add", Phase.FORWARD, Float.NaN, 1f);
     rec(t, "lm_head", "matmul", Phase.FORWARD, 8f);
     rec(t, "layers.1.mlp.down_proj", "matmul.dx", Phase.BACKWARD, 0.5f);
     rec(t, "layers.1.mlp.down_proj", "matmul.dw", Phase.BACKWARD, 0.25f);
     HeadroomGrid g = HeadroomGrid.of(t.rows(), Phase.FORWARD, FloatFormat.FP16);
-    assertThat(g.rowLabels()).containsExactly("embed_tokens", "mlp.down_proj", "residual_mlp", "lm_head");
+    assertThat(g.rowLabels())
+        .containsExactly("embed_tokens", "mlp.down_proj", "residual_mlp", "lm_head");
     assertThat(g.colLabels()).containsExactly("L0", "L1", HeadroomGrid.MODEL_COLUMN);
     double[][] v = g.values();
     assertThat(v[0][0]).isNaN();
@@ -54,12 +60,14 @@ class HeadroomGridTest {
     assertThat(h.high()).isCloseTo(log2(65504), within(1e-12));
 
     HeadroomGrid back = HeadroomGrid.of(t.rows(), Phase.BACKWARD, FloatFormat.BF16);
-    assertThat(back.rowLabels()).containsExactly("mlp.down_proj matmul.dx", "mlp.down_proj matmul.dw");
+    assertThat(back.rowLabels())
+        .containsExactly("mlp.down_proj matmul.dx", "mlp.down_proj matmul.dw");
     assertThat(back.colLabels()).containsExactly("L1");
     double bf16Max = FloatFormat.BF16.info().maxFinite();
     assertThat(back.values()[1][0]).isCloseTo(log2(bf16Max / 0.25), within(1e-9));
 
     assertThatThrownBy(() -> HeadroomGrid.of(t.rows(), Phase.OPTIMIZER, FloatFormat.FP16))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("optimizer");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("optimizer");
   }
 }

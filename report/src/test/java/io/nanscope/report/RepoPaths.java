@@ -3,7 +3,9 @@ package io.nanscope.report;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Test paths: the repository root is the nearest ancestor of the working directory holding mvnw. */
+/**
+ * Test paths: the repository root is the nearest ancestor of the working directory holding mvnw.
+ */
 final class RepoPaths {
 
   private RepoPaths() {}

@@ -16,10 +16,12 @@ class StepCurvesTest {
   }
 
   @Test
-  void aNewRunStartsAtIterationZeroAndLabelsWithSeveralRunsAreNumbered(@TempDir Path tmp) throws Exception {
+  void aNewRunStartsAtIterationZeroAndLabelsWithSeveralRunsAreNumbered(@TempDir Path tmp)
+      throws Exception {
     StepCurves c = new StepCurves();
     int[] calls = {0};
-    TargetValue.StepListener fp16 = c.listener("fp16", (s, d) -> ++calls[0] < 3); // the wrapped listener decides
+    TargetValue.StepListener fp16 =
+        c.listener("fp16", (s, d) -> ++calls[0] < 3); // the wrapped listener decides
     TargetValue.StepListener fp32 = c.listener("fp32", TargetValue.StepListener.ALWAYS);
     assertThat(fp32.onStep(step(0, 3, 0.1), new float[0])).isTrue();
     assertThat(fp16.onStep(step(0, 3, 0.1), new float[0])).isTrue();
@@ -38,18 +40,22 @@ class StepCurvesTest {
 
     Path html = tmp.resolve("r.html");
     List<Path> files = c.addTo(new Report("curves")).write(html);
-    assertThat(files).extracting(p -> p.getFileName().toString())
-        .containsExactly("r-01-loss-per-step.png", "r-02-avg-prob-of-the-target-per-step.png", "r.html");
+    assertThat(files)
+        .extracting(p -> p.getFileName().toString())
+        .containsExactly(
+            "r-01-loss-per-step.png", "r-02-avg-prob-of-the-target-per-step.png", "r.html");
     var d = ReportTest.parse(html);
     assertThat(ReportTest.withClass(d, "figure", "line-chart")).hasSize(2);
-    assertThat(ReportTest.withClass(d, "path", "nonfinite")).hasSize(4); // 2 NaN losses + 2 NaN probs
+    assertThat(ReportTest.withClass(d, "path", "nonfinite"))
+        .hasSize(4); // 2 NaN losses + 2 NaN probs
   }
 
   @Test
   void noStepsGiveASentenceNotAnEmptyPlot(@TempDir Path tmp) throws Exception {
     Path html = tmp.resolve("r.html");
     new StepCurves().addTo(new Report("none")).write(html);
-    assertThat(java.nio.file.Files.readString(html)).contains("No ROME optimisation step was recorded.")
+    assertThat(java.nio.file.Files.readString(html))
+        .contains("No ROME optimisation step was recorded.")
         .doesNotContain("<svg");
   }
 }

@@ -9,8 +9,8 @@ import java.nio.file.Path;
 /**
  * The contract every reader of a stranger's file keeps, checked on each fuzz input: it returns a
  * result or throws an exception the CLI reports as bad input ({@link Main#isBadInput}: one line on
- * stderr, exit 2) with a message; nothing else escapes, and the heap it allocates stays within a bound
- * proportional to the input's size ({@link #allocationBound}).
+ * stderr, exit 2) with a message; nothing else escapes, and the heap it allocates stays within a
+ * bound proportional to the input's size ({@link #allocationBound}).
  */
 public final class InputContract {
 
@@ -22,7 +22,9 @@ public final class InputContract {
 
   private InputContract() {}
 
-  /** Bytes a reader may allocate for an input of {@code n} bytes: parse trees, vocabularies, copies. */
+  /**
+   * Bytes a reader may allocate for an input of {@code n} bytes: parse trees, vocabularies, copies.
+   */
   public static long allocationBound(long n) {
     return 256L * n + 64L * 1024 * 1024;
   }
@@ -40,13 +42,20 @@ public final class InputContract {
       throw new AssertionError("fuzz setup failed", e);
     }
     try {
-      readOnce(reader, dir); // first call: class initialisation and linking are not the input's cost
+      readOnce(
+          reader, dir); // first call: class initialisation and linking are not the input's cost
       long before = allocatedBytes();
       readOnce(reader, dir);
       long allocated = allocatedBytes() - before;
       if (allocated > allocationBound(inputBytes)) {
-        throw new AssertionError("allocated " + allocated + " bytes for a " + inputBytes
-            + "-byte input (bound " + allocationBound(inputBytes) + ")");
+        throw new AssertionError(
+            "allocated "
+                + allocated
+                + " bytes for a "
+                + inputBytes
+                + "-byte input (bound "
+                + allocationBound(inputBytes)
+                + ")");
       }
     } finally {
       deleteTree(dir);
@@ -75,10 +84,13 @@ public final class InputContract {
   static {
     // reflection: the test classes compile inside the module, which does not read jdk.management
     try {
-      THREAD_MX = Class.forName("java.lang.management.ManagementFactory")
-          .getMethod("getThreadMXBean").invoke(null);
-      ALLOCATED = Class.forName("com.sun.management.ThreadMXBean")
-          .getMethod("getCurrentThreadAllocatedBytes");
+      THREAD_MX =
+          Class.forName("java.lang.management.ManagementFactory")
+              .getMethod("getThreadMXBean")
+              .invoke(null);
+      ALLOCATED =
+          Class.forName("com.sun.management.ThreadMXBean")
+              .getMethod("getCurrentThreadAllocatedBytes");
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }

@@ -22,19 +22,24 @@ class LlamaReadersFuzzTest {
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void configJson(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("config.json"), data),
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("config.json"), data),
         d -> LlamaConfig.fromHfJson(d.resolve("config.json")));
   }
 
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void safetensors(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("model.safetensors"), data), d -> {
-      SafetensorsFile f = SafetensorsFile.open(d.resolve("model.safetensors"));
-      for (String name : f.names()) {
-        f.tensor(name);
-      }
-    });
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("model.safetensors"), data),
+        d -> {
+          SafetensorsFile f = SafetensorsFile.open(d.resolve("model.safetensors"));
+          for (String name : f.names()) {
+            f.tensor(name);
+          }
+        });
   }
 
   /** A sharded index plus one shard: paths with "..", absolute paths, missing shards. */
@@ -44,18 +49,21 @@ class LlamaReadersFuzzTest {
     byte[] shard = in.consumeBytes(in.consumeInt(0, 4096));
     String shardName = in.consumeString(40);
     byte[] index = in.consumeRemainingAsBytes();
-    InputContract.check(shard.length + index.length, d -> {
-      Files.write(d.resolve("model.safetensors.index.json"), index);
-      Path s = safeChild(d, shardName);
-      if (s != null) {
-        Files.write(s, shard);
-      }
-    }, d -> {
-      ShardedSafetensors s = ShardedSafetensors.open(d.resolve("model.safetensors.index.json"));
-      for (String name : s.names()) {
-        s.tensor(name);
-      }
-    });
+    InputContract.check(
+        shard.length + index.length,
+        d -> {
+          Files.write(d.resolve("model.safetensors.index.json"), index);
+          Path s = safeChild(d, shardName);
+          if (s != null) {
+            Files.write(s, shard);
+          }
+        },
+        d -> {
+          ShardedSafetensors s = ShardedSafetensors.open(d.resolve("model.safetensors.index.json"));
+          for (String name : s.names()) {
+            s.tensor(name);
+          }
+        });
   }
 
   /** A whole Hugging Face directory: config.json plus model.safetensors. */
@@ -64,44 +72,59 @@ class LlamaReadersFuzzTest {
   void hfDirectory(FuzzedDataProvider in) {
     byte[] config = in.consumeBytes(in.consumeInt(0, 2048));
     byte[] weights = in.consumeRemainingAsBytes();
-    InputContract.check(config.length + weights.length, d -> {
-      Files.write(d.resolve("config.json"), config);
-      Files.write(d.resolve("model.safetensors"), weights);
-    }, HfCheckpoint::read);
+    InputContract.check(
+        config.length + weights.length,
+        d -> {
+          Files.write(d.resolve("config.json"), config);
+          Files.write(d.resolve("model.safetensors"), weights);
+        },
+        HfCheckpoint::read);
   }
 
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void llama2cCheckpoint(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("model.bin"), data),
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("model.bin"), data),
         d -> Llama2cCheckpoint.read(d.resolve("model.bin")));
   }
 
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void tokenizerJson(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("tokenizer.json"), data),
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("tokenizer.json"), data),
         d -> Tokenizer.readHfJson(d.resolve("tokenizer.json")));
   }
 
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void tokenizerModel(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("tokenizer.model"), data),
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("tokenizer.model"), data),
         d -> Tokenizer.readSentencePiece(d.resolve("tokenizer.model")));
   }
 
   @FuzzTest(maxDuration = "10s")
   @Timeout(30) // per input when fuzzing (Jazzer) and per seed in ./test
   void tokenizerBin(byte[] data) {
-    InputContract.check(data.length, d -> Files.write(d.resolve("tokenizer.bin"), data),
+    InputContract.check(
+        data.length,
+        d -> Files.write(d.resolve("tokenizer.bin"), data),
         d -> Tokenizer.readLlama2c(d.resolve("tokenizer.bin")));
   }
 
   /** A file name the fuzzer chose, only when it names a plain child of {@code dir}. */
   private static Path safeChild(Path dir, String name) {
-    if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".")
-        || name.equals("..") || name.indexOf('\0') >= 0) {
+    if (name.isEmpty()
+        || name.contains("/")
+        || name.contains("\\")
+        || name.equals(".")
+        || name.equals("..")
+        || name.indexOf('\0') >= 0) {
       return null;
     }
     try {

@@ -28,8 +28,8 @@ import java.util.function.IntFunction;
 
 /**
  * AlphaEdit — null-space constrained knowledge editing (Fang, Jiang, Wang, Ma, Shi, Wang, He, Chua,
- * ICLR 2025, eq. 14), with EasyEdit's semantics (easyeditor/models/alphaedit/AlphaEdit_main.py).
- * z and the keys are MEMIT's (residual z at the last edit layer L, template-group mean keys); per
+ * ICLR 2025, eq. 14), with EasyEdit's semantics (easyeditor/models/alphaedit/AlphaEdit_main.py). z
+ * and the keys are MEMIT's (residual z at the last edit layer L, template-group mean keys); per
  * edit layer l (i-th of m):
  *
  * <pre>
@@ -40,9 +40,9 @@ import java.util.function.IntFunction;
  * </pre>
  *
  * P = the null-space projector of layer l's C ({@link NullSpaceProjector}), K_p the keys of earlier
- * edits ({@link PreservedKeys}), α = {@code L2}. P multiplies from the left inside the solve, so X =
- * P (K Rᵀ − (K Kᵀ + K_p K_pᵀ) X) / α lies in the range of P, hence ΔW = ΔW P and ΔW k = 0 for every
- * key k with P k = 0: the preserved keys' outputs do not move. EasyEdit solves in float32
+ * edits ({@link PreservedKeys}), α = {@code L2}. P multiplies from the left inside the solve, so X
+ * = P (K Rᵀ − (K Kᵀ + K_p K_pᵀ) X) / α lies in the range of P, hence ΔW = ΔW P and ΔW k = 0 for
+ * every key k with P k = 0: the preserved keys' outputs do not move. EasyEdit solves in float32
  * ({@code .float()}); this class in FP64 (it cannot reproduce LAPACK's float32 rounding anyway).
  * Reported to the tracer like MEMIT: {@code layers.l.mlp.down_proj.alphaedit.*} and {@code
  * layers.l.mlp.down_proj.weight}.
@@ -60,13 +60,16 @@ public final class AlphaEdit {
    * @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major, for the projector
    */
   public record Options(
-      PrecisionPolicy policy, OpContext ctx, IntFunction<double[]> keySecondMoment,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      IntFunction<double[]> keySecondMoment,
       TargetValue.StepListener listener) {
 
     public Options {
       Objects.requireNonNull(policy, "policy");
       Objects.requireNonNull(ctx, "ctx");
-      Objects.requireNonNull(keySecondMoment, "keySecondMoment: AlphaEdit needs C of every edit layer");
+      Objects.requireNonNull(
+          keySecondMoment, "keySecondMoment: AlphaEdit needs C of every edit layer");
       Objects.requireNonNull(listener, "listener");
     }
 
@@ -84,8 +87,13 @@ public final class AlphaEdit {
    * @param updated round(W + round(ΔW)), not yet written
    */
   public record LayerUpdate(
-      int layer, String weightName, double[][] keys, NullSpaceProjector projector, double[] delta,
-      Tensor updated, long nonFiniteWeights) {}
+      int layer,
+      String weightName,
+      double[][] keys,
+      NullSpaceProjector projector,
+      double[] delta,
+      Tensor updated,
+      long nonFiniteWeights) {}
 
   /** Every layer's update for one batch. */
   public record Outcome(
@@ -109,25 +117,42 @@ public final class AlphaEdit {
   /**
    * Computes the batch's update of every layer of {@code hp.layers()}.
    *
-   * @param projectors layer → P (compute once per layer with {@link NullSpaceProjector#of}; EasyEdit
-   *     caches them in P_loc)
+   * @param projectors layer → P (compute once per layer with {@link NullSpaceProjector#of};
+   *     EasyEdit caches them in P_loc)
    * @param preserved the keys of earlier edits (read only here)
    */
   public static Outcome compute(
-      LlamaModel model, Tokenizer tok, AlphaEditHyperParams hp, List<EditRequest> batch,
-      TemplateGroups contexts, IntFunction<NullSpaceProjector> projectors, PreservedKeys preserved,
-      Options opt, EditLog log) {
+      LlamaModel model,
+      Tokenizer tok,
+      AlphaEditHyperParams hp,
+      List<EditRequest> batch,
+      TemplateGroups contexts,
+      IntFunction<NullSpaceProjector> projectors,
+      PreservedKeys preserved,
+      Options opt,
+      EditLog log) {
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("AlphaEdit needs at least one edit request in the batch");
     }
     List<RomeRequest> requests = batch.stream().map(EditRequest::forRome).toList();
     for (RomeRequest r : requests) {
-      log.line("Executing AlphaEdit algo for: [" + r.promptTemplate() + "] -> [" + r.targetNew() + "]");
+      log.line(
+          "Executing AlphaEdit algo for: [" + r.promptTemplate() + "] -> [" + r.targetNew() + "]");
     }
     List<Integer> layers = hp.layers();
     int zLayer = layers.getLast();
-    List<TargetValue.Result> values = LayerKeys.residualTargets(model, tok, opt.policy(), opt.ctx(),
-        zLayer, hp.valueOptimization(), contexts, requests, log, opt.listener());
+    List<TargetValue.Result> values =
+        LayerKeys.residualTargets(
+            model,
+            tok,
+            opt.policy(),
+            opt.ctx(),
+            zLayer,
+            hp.valueOptimization(),
+            contexts,
+            requests,
+            log,
+            opt.listener());
     List<LayerKeys.Prompt> prompts = LayerKeys.prompts(requests);
     int n = requests.size();
     FloatFormat s = opt.policy().storage();
@@ -138,7 +163,8 @@ public final class AlphaEdit {
       for (int i = 0; i < layers.size(); i++) {
         int layer = layers.get(i);
         log.line("\n\nLAYER " + layer + "\n");
-        double[][] k = LayerKeys.keys(model, tok, opt.policy(), opt.ctx(), layer, contexts, prompts);
+        double[][] k =
+            LayerKeys.keys(model, tok, opt.policy(), opt.ctx(), layer, contexts, prompts);
         log.line("Writing " + n + " key/value pair(s) into layer " + layer);
         double[][] cur = LayerKeys.residuals(model, tok, opt.policy(), opt.ctx(), zLayer, prompts);
         int c = cur.length;
@@ -155,8 +181,16 @@ public final class AlphaEdit {
         log.line("z error " + meanColumnNorm(r));
         NullSpaceProjector proj = projectors.apply(layer);
         if (proj.p().length != f) {
-          throw new IllegalArgumentException("the projector of layer " + layer + " is " + proj.p().length
-              + "x" + proj.p().length + " but the keys have " + f + " dimensions");
+          throw new IllegalArgumentException(
+              "the projector of layer "
+                  + layer
+                  + " is "
+                  + proj.p().length
+                  + "x"
+                  + proj.p().length
+                  + " but the keys have "
+                  + f
+                  + " dimensions");
         }
         double[][] x = solve(proj.p(), k, preserved.gram(layer, f), spread, hp.l2());
         double[] delta = new double[c * f];
@@ -172,15 +206,38 @@ public final class AlphaEdit {
         Tensor updated = plus(w, delta, true);
         if (tracer.enabled()) {
           Site a = site.child("alphaedit");
-          tracer.record(new OpRecord(a.child("residual_spread"), "div", Phase.RANK_ONE_UPDATE, -1,
-              List.of(matrix(s, r)), matrix(s, spread), null));
-          tracer.record(new OpRecord(a.child("projected_solve"), "lu_solve", Phase.RANK_ONE_UPDATE, -1,
-              List.of(matrix(s, k)), Tensor.ofDoubles(FloatFormat.FP64, Shape.of(c, f), delta), null));
-          tracer.record(new OpRecord(site.child("weight"), "alphaedit_update", Phase.RANK_ONE_UPDATE, -1,
-              List.of(w), updated, null));
+          tracer.record(
+              new OpRecord(
+                  a.child("residual_spread"),
+                  "div",
+                  Phase.RANK_ONE_UPDATE,
+                  -1,
+                  List.of(matrix(s, r)),
+                  matrix(s, spread),
+                  null));
+          tracer.record(
+              new OpRecord(
+                  a.child("projected_solve"),
+                  "lu_solve",
+                  Phase.RANK_ONE_UPDATE,
+                  -1,
+                  List.of(matrix(s, k)),
+                  Tensor.ofDoubles(FloatFormat.FP64, Shape.of(c, f), delta),
+                  null));
+          tracer.record(
+              new OpRecord(
+                  site.child("weight"),
+                  "alphaedit_update",
+                  Phase.RANK_ONE_UPDATE,
+                  -1,
+                  List.of(w),
+                  updated,
+                  null));
         }
-        String weightName = ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
-        updates.add(new LayerUpdate(layer, weightName, k, proj, delta, updated, nonFinite(updated)));
+        String weightName =
+            ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
+        updates.add(
+            new LayerUpdate(layer, weightName, k, proj, delta, updated, nonFinite(updated)));
         originals.add(w.copy());
         copyInto(plus(w, delta, false), w);
       }
@@ -194,11 +251,12 @@ public final class AlphaEdit {
   }
 
   /**
-   * Writes the updates and keeps the batch's keys. EasyEdit recomputes the keys after all layers are
-   * updated; the keys at layer l depend only on the layers before l, which are then updated in both
-   * cases, so they are the keys used for l's update.
+   * Writes the updates and keeps the batch's keys. EasyEdit recomputes the keys after all layers
+   * are updated; the keys at layer l depend only on the layers before l, which are then updated in
+   * both cases, so they are the keys used for l's update.
    */
-  public static void apply(LlamaModel model, Outcome outcome, PreservedKeys preserved, EditLog log) {
+  public static void apply(
+      LlamaModel model, Outcome outcome, PreservedKeys preserved, EditLog log) {
     for (LayerUpdate l : outcome.layers()) {
       copyInto(l.updated(), model.writableDownProj(l.layer()));
       preserved.add(l.layer(), l.keys());

@@ -30,9 +30,14 @@ public final class AlphaEditEditor implements Editor {
   private final Map<Integer, NullSpaceProjector> projectors = new HashMap<>();
   private final PreservedKeys preserved = new PreservedKeys();
 
-  /** @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major, for the projectors */
+  /**
+   * @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major, for the projectors
+   */
   public AlphaEditEditor(
-      LlamaModel model, Tokenizer tok, AlphaEditHyperParams hp, TemplateGroups contexts,
+      LlamaModel model,
+      Tokenizer tok,
+      AlphaEditHyperParams hp,
+      TemplateGroups contexts,
       IntFunction<double[]> keySecondMoment) {
     this.model = model;
     this.tok = tok;
@@ -55,7 +60,8 @@ public final class AlphaEditEditor implements Editor {
     AlphaEdit.Options opt =
         new AlphaEdit.Options(ctx.policy(), ctx.ops(), keySecondMoment, ctx.steps());
     AlphaEdit.Outcome o =
-        AlphaEdit.compute(model, tok, hp, batch, contexts, this::projector, preserved, opt, ctx.log());
+        AlphaEdit.compute(
+            model, tok, hp, batch, contexts, this::projector, preserved, opt, ctx.log());
     List<WeightUpdate.Change> changes =
         o.layers().stream()
             .map(l -> new WeightUpdate.Change(l.weightName(), l.layer(), l.updated()))
@@ -63,7 +69,8 @@ public final class AlphaEditEditor implements Editor {
     Optional<WeightUpdate.Problem> problem =
         o.finite()
             ? Optional.empty()
-            : Optional.of(new WeightUpdate.Problem(-1, "AlphaEdit: a non-finite loss, z or weight"));
+            : Optional.of(
+                new WeightUpdate.Problem(-1, "AlphaEdit: a non-finite loss, z or weight"));
     return WeightUpdate.of(algorithm(), batch, ctx.policy(), changes, problem, o);
   }
 
@@ -82,13 +89,19 @@ public final class AlphaEditEditor implements Editor {
   }
 
   private NullSpaceProjector projector(int layer) {
-    return projectors.computeIfAbsent(layer, l -> NullSpaceProjector.of(
-        keySecondMoment.apply(l), model.config().hiddenDim(), hp.nullspaceThreshold()));
+    return projectors.computeIfAbsent(
+        layer,
+        l ->
+            NullSpaceProjector.of(
+                keySecondMoment.apply(l), model.config().hiddenDim(), hp.nullspaceThreshold()));
   }
 
   /** EasyEdit's line after the weights are written (the session writes them). */
   static void logInserted(WeightUpdate update, EditLog log) {
-    log.line("New weights successfully inserted into " + update.changes().stream()
-        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
+    log.line(
+        "New weights successfully inserted into "
+            + update.changes().stream()
+                .map(c -> "'" + c.weightName() + "'")
+                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

@@ -3,13 +3,13 @@ package io.nanscope.editing.alphaedit;
 import io.nanscope.engine.linalg.SymmetricEigen;
 
 /**
- * AlphaEdit's null-space projector (Fang et al. 2025, §3.2 eq. 5–6; EasyEdit AlphaEdit_main.get_project):
- * with C = E[k kᵀ] = U Λ Uᵀ, keep the eigenvectors U₀ whose eigenvalue is below {@code
- * nullspace_threshold} and form {@code P = U₀ U₀ᵀ}. For any key k of the preserved set, k lies (up to
- * the threshold) in the span of the other eigenvectors, so P k ≈ 0 and an update of the form
- * {@code ΔW = X P} leaves W k unchanged. EasyEdit takes {@code torch.linalg.svd(cov)}; for the
- * symmetric positive semi-definite C the singular values are the |eigenvalues| and U the same
- * eigenvectors, so the eigendecomposition (FP64) gives the same P; |λ| is compared as S is.
+ * AlphaEdit's null-space projector (Fang et al. 2025, §3.2 eq. 5–6; EasyEdit
+ * AlphaEdit_main.get_project): with C = E[k kᵀ] = U Λ Uᵀ, keep the eigenvectors U₀ whose eigenvalue
+ * is below {@code nullspace_threshold} and form {@code P = U₀ U₀ᵀ}. For any key k of the preserved
+ * set, k lies (up to the threshold) in the span of the other eigenvectors, so P k ≈ 0 and an update
+ * of the form {@code ΔW = X P} leaves W k unchanged. EasyEdit takes {@code torch.linalg.svd(cov)};
+ * for the symmetric positive semi-definite C the singular values are the |eigenvalues| and U the
+ * same eigenvectors, so the eigendecomposition (FP64) gives the same P; |λ| is compared as S is.
  *
  * @param p P: (F, F) row-major, symmetric, P² = P
  * @param nullity the number of eigenvectors kept (the rank of P)

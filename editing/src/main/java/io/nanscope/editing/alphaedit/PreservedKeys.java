@@ -5,10 +5,11 @@ import java.util.Map;
 
 /**
  * The keys of the edits already made, per layer, as AlphaEdit keeps them for sequential editing
- * (EasyEdit's global {@code cache_c}: after each batch, {@code cache_c[i] += K Kᵀ} with that batch's
- * keys): the next batch's update solves with {@code K Kᵀ + K_p K_pᵀ} so it also keeps the earlier edits'
- * outputs. Held by the caller (no hidden global); {@link AlphaEdit#apply} adds a batch to it, so a
- * batch that is computed but refused leaves it unchanged. FP64 (EasyEdit: float32).
+ * (EasyEdit's global {@code cache_c}: after each batch, {@code cache_c[i] += K Kᵀ} with that
+ * batch's keys): the next batch's update solves with {@code K Kᵀ + K_p K_pᵀ} so it also keeps the
+ * earlier edits' outputs. Held by the caller (no hidden global); {@link AlphaEdit#apply} adds a
+ * batch to it, so a batch that is computed but refused leaves it unchanged. FP64 (EasyEdit:
+ * float32).
  */
 public final class PreservedKeys {
 

@@ -12,9 +12,10 @@ import java.util.OptionalDouble;
  * @param rewriteAcc teacher-forced accuracy per rewrite prompt ({@code rewrite_acc})
  * @param rephraseAcc per rephrase prompt ({@code rephrase_acc}), when the record has one
  * @param portability category → accuracy per probe ({@code portability.<key>_acc})
- * @param locality category → unchanged share per probe ({@code locality.<key>_acc}); empty before the
- *     edit, where EasyEdit keeps the argmax ids instead
- * @param fluency n-gram entropy of a sampled generation ({@code fluency.ngram_entropy}), when computed
+ * @param locality category → unchanged share per probe ({@code locality.<key>_acc}); empty before
+ *     the edit, where EasyEdit keeps the argmax ids instead
+ * @param fluency n-gram entropy of a sampled generation ({@code fluency.ngram_entropy}), when
+ *     computed
  */
 public record EditMetrics(
     List<Double> rewriteAcc,
@@ -36,7 +37,10 @@ public record EditMetrics(
     return java.util.Collections.unmodifiableMap(out);
   }
 
-  /** EasyEdit's JSON object for this phase: plain maps, lists and numbers, ready for any JSON writer. */
+  /**
+   * EasyEdit's JSON object for this phase: plain maps, lists and numbers, ready for any JSON
+   * writer.
+   */
   public Map<String, Object> toMap() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("rewrite_acc", rewriteAcc);

@@ -7,7 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * One record of EasyEdit's results JSON: {@code {"case_id", "requested_rewrite", "time", "pre", "post"}}.
+ * One record of EasyEdit's results JSON: {@code {"case_id", "requested_rewrite", "time", "pre",
+ * "post"}}.
  *
  * @param caseId index of the record in the data set
  * @param request the edit
@@ -15,7 +16,8 @@ import java.util.Map;
  * @param pre metrics of the unedited model
  * @param post metrics of the edited model
  */
-public record EditResult(int caseId, EditRequest request, double seconds, EditMetrics pre, EditMetrics post) {
+public record EditResult(
+    int caseId, EditRequest request, double seconds, EditMetrics pre, EditMetrics post) {
 
   /** The EasyEdit-shaped object (plain maps, lists, strings and numbers). */
   public Map<String, Object> toMap() {
@@ -29,8 +31,9 @@ public record EditResult(int caseId, EditRequest request, double seconds, EditMe
   }
 
   /**
-   * The request as EasyEdit echoes it: prompt, target_new, ground_truth, subject, rephrase_prompt and
-   * portability / locality as {@code {key: {"prompt": [...], "ground_truth": [...]}}} (first aliases).
+   * The request as EasyEdit echoes it: prompt, target_new, ground_truth, subject, rephrase_prompt
+   * and portability / locality as {@code {key: {"prompt": [...], "ground_truth": [...]}}} (first
+   * aliases).
    */
   static Map<String, Object> requestedRewrite(EditRequest r) {
     Map<String, Object> m = new LinkedHashMap<>();
@@ -47,13 +50,12 @@ public record EditResult(int caseId, EditRequest request, double seconds, EditMe
 
   private static Map<String, Object> probes(Map<String, List<PromptAnswer>> byKey) {
     Map<String, Object> m = new LinkedHashMap<>();
-    byKey.forEach(
-        (k, list) -> {
-          Map<String, Object> inputs = new LinkedHashMap<>();
-          inputs.put("prompt", list.stream().map(PromptAnswer::prompt).toList());
-          inputs.put("ground_truth", list.stream().map(PromptAnswer::answer).toList());
-          m.put(k, inputs);
-        });
+    byKey.forEach((k, list) -> {
+      Map<String, Object> inputs = new LinkedHashMap<>();
+      inputs.put("prompt", list.stream().map(PromptAnswer::prompt).toList());
+      inputs.put("ground_truth", list.stream().map(PromptAnswer::answer).toList());
+      m.put(k, inputs);
+    });
     return m;
   }
 }

@@ -12,10 +12,11 @@ import java.util.function.Function;
  * docs/reference/easyedit.md §6), all ×100:
  *
  * <ul>
- *   <li>Edit Succ. = mean over records of the record's rewrite accuracy (its {@code rewrite_acc} list's
- *       mean; EasyEdit takes {@code rewrite_acc[0]}, the same for the usual one prompt per record);
- *   <li>Portability = mean over records that have portability probes of (mean over keys of (mean over the
- *       key's probes));
+ *   <li>Edit Succ. = mean over records of the record's rewrite accuracy (its {@code rewrite_acc}
+ *       list's mean; EasyEdit takes {@code rewrite_acc[0]}, the same for the usual one prompt per
+ *       record);
+ *   <li>Portability = mean over records that have portability probes of (mean over keys of (mean
+ *       over the key's probes));
  *   <li>Locality = the same over locality keys;
  *   <li>Fluency = mean over records of {@code fluency.ngram_entropy}.
  * </ul>
@@ -25,9 +26,15 @@ import java.util.function.Function;
  * @param records number of records summarised
  */
 public record EditSummary(
-    int records, double editSucc, OptionalDouble portability, OptionalDouble locality, OptionalDouble fluency) {
+    int records,
+    double editSucc,
+    OptionalDouble portability,
+    OptionalDouble locality,
+    OptionalDouble fluency) {
 
-  /** Summary of the {@code post} (or, with {@code pre = true}, the {@code pre}) metrics of results. */
+  /**
+   * Summary of the {@code post} (or, with {@code pre = true}, the {@code pre}) metrics of results.
+   */
   public static EditSummary of(List<EditResult> results, boolean pre) {
     if (results.isEmpty()) {
       throw new IllegalArgumentException("no results to summarise");
@@ -89,11 +96,26 @@ public record EditSummary(
    */
   public static String table(EditSummary pre, EditSummary post) {
     StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%-6s %11s %12s %9s %8s%n", "", "Edit Succ.", "Portability", "Locality", "Fluency"));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%-6s %11s %12s %9s %8s%n",
+            "",
+            "Edit Succ.",
+            "Portability",
+            "Locality",
+            "Fluency"));
     for (var row : List.of(Map.entry("pre", pre), Map.entry("post", post))) {
       EditSummary s = row.getValue();
-      sb.append(String.format(Locale.ROOT, "%-6s %11.2f %12s %9s %8s%n",
-          row.getKey(), s.editSucc(), cell(s.portability()), cell(s.locality()), cell(s.fluency())));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "%-6s %11.2f %12s %9s %8s%n",
+              row.getKey(),
+              s.editSucc(),
+              cell(s.portability()),
+              cell(s.locality()),
+              cell(s.fluency())));
     }
     return sb.toString();
   }

@@ -12,8 +12,8 @@ import java.util.function.Function;
 
 /**
  * EasyEdit's compute_edit_quality on a model: rewrite and rephrase accuracy, portability per key,
- * locality (share of argmax tokens unchanged from the unedited model) and fluency (n-gram entropy of
- * a sampled generation from the edit prompt).
+ * locality (share of argmax tokens unchanged from the unedited model) and fluency (n-gram entropy
+ * of a sampled generation from the edit prompt).
  */
 public final class Evaluator {
 
@@ -22,7 +22,8 @@ public final class Evaluator {
 
   /**
    * @param fluencyGeneration prompt → generated text (EasyEdit's generate_fast with top-k 5 and
-   *     max_out_len 100), or null to skip fluency; it may throw — that is where the fp16 bug crashes
+   *     max_out_len 100), or null to skip fluency; it may throw — that is where the fp16 bug
+   *     crashes
    */
   public Evaluator(ModelProbes probes, Function<String, String> fluencyGeneration) {
     this.probes = probes;
@@ -42,29 +43,31 @@ public final class Evaluator {
     Optional<List<Double>> rephrase =
         r.rephrase().map(p -> List.of(probes.probe(p, r.targetNew()).accuracy()));
     Map<String, List<Double>> portability = new LinkedHashMap<>();
-    r.portability().forEach((key, items) -> {
-      List<Double> acc = new ArrayList<>();
-      for (PromptAnswer pa : items) {
-        acc.add(probes.probe(pa.prompt(), pa.answer()).accuracy());
-      }
-      portability.put(key, acc);
-    });
+    r.portability()
+        .forEach((key, items) -> {
+          List<Double> acc = new ArrayList<>();
+          for (PromptAnswer pa : items) {
+            acc.add(probes.probe(pa.prompt(), pa.answer()).accuracy());
+          }
+          portability.put(key, acc);
+        });
     Map<String, List<int[]>> ids = new LinkedHashMap<>();
     Map<String, List<Double>> locality = new LinkedHashMap<>();
-    r.locality().forEach((key, items) -> {
-      List<int[]> now = new ArrayList<>();
-      for (PromptAnswer pa : items) {
-        now.add(probes.probe(pa.prompt(), pa.answer()).predicted());
-      }
-      ids.put(key, now);
-      if (preLocality != null && preLocality.containsKey(key)) {
-        List<Double> share = new ArrayList<>();
-        for (int i = 0; i < now.size(); i++) {
-          share.add(TokenMetrics.unchangedShare(preLocality.get(key).get(i), now.get(i)));
-        }
-        locality.put(key, share);
-      }
-    });
+    r.locality()
+        .forEach((key, items) -> {
+          List<int[]> now = new ArrayList<>();
+          for (PromptAnswer pa : items) {
+            now.add(probes.probe(pa.prompt(), pa.answer()).predicted());
+          }
+          ids.put(key, now);
+          if (preLocality != null && preLocality.containsKey(key)) {
+            List<Double> share = new ArrayList<>();
+            for (int i = 0; i < now.size(); i++) {
+              share.add(TokenMetrics.unchangedShare(preLocality.get(key).get(i), now.get(i)));
+            }
+            locality.put(key, share);
+          }
+        });
     OptionalDouble fluency = OptionalDouble.empty();
     if (fluencyGeneration != null) {
       fluency = OptionalDouble.of(NgramEntropy.fluency(fluencyGeneration.apply(prompt)));

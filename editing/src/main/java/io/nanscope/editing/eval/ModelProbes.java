@@ -13,8 +13,8 @@ import java.util.Arrays;
  * forward of {@code prompt + ' ' + answer}, the argmax at each position that predicts an answer
  * token, and the answer tokens themselves.
  *
- * <p>With BOS counted, the prompt has {@code P} tokens and the full input {@code N}; EasyEdit slices
- * {@code answers = argmax[P-1 : N-1]} and {@code labels = ids[P : N]}.
+ * <p>With BOS counted, the prompt has {@code P} tokens and the full input {@code N}; EasyEdit
+ * slices {@code answers = argmax[P-1 : N-1]} and {@code labels = ids[P : N]}.
  */
 public final class ModelProbes {
 
@@ -47,8 +47,11 @@ public final class ModelProbes {
           "the answer \"" + answer + "\" adds no token after the prompt \"" + prompt + "\"");
     }
     float[] logits =
-        model.forward(new SequenceBatch(new int[][] {full}), policy, ctx, null, Hooks.none())
-            .logits().value().toFloatArray();
+        model
+            .forward(new SequenceBatch(new int[][] {full}), policy, ctx, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     int n = full.length - p;
     int[] predicted = TokenMetrics.argmaxPredictions(logits, model.config().vocabSize(), p, n);
     return new Probe(predicted, Arrays.copyOfRange(full, p, full.length));

@@ -4,14 +4,15 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * EasyEdit's fluency metric ({@code n_gram_entropy}, from ROME's evaluation; docs/reference/easyedit.md §6):
- * for n ∈ {2, 3}, H_n = −Σ f·log₂ f over the relative frequencies f of the distinct word n-grams of the
- * text ({@code nltk.word_tokenize}, {@code nltk.ngrams}, {@code nltk.FreqDist}); weights [2/3, 4/3];
- * fluency = arithmetic mean of the weighted entropies = (⅔H₂ + ⁴⁄₃H₃)/2; over several texts, the mean.
- * A text with fewer than n tokens has no n-grams and H_n = 0 (numpy's sum over an empty array).
+ * EasyEdit's fluency metric ({@code n_gram_entropy}, from ROME's evaluation;
+ * docs/reference/easyedit.md §6): for n ∈ {2, 3}, H_n = −Σ f·log₂ f over the relative frequencies f
+ * of the distinct word n-grams of the text ({@code nltk.word_tokenize}, {@code nltk.ngrams}, {@code
+ * nltk.FreqDist}); weights [2/3, 4/3]; fluency = arithmetic mean of the weighted entropies = (⅔H₂ +
+ * ⁴⁄₃H₃)/2; over several texts, the mean. A text with fewer than n tokens has no n-grams and H_n =
+ * 0 (numpy's sum over an empty array).
  *
- * <p>The sum runs over n-grams in order of first occurrence (FreqDist's insertion order), f·log(f)/log(2)
- * in FP64 as numpy computes {@code -freqs * np.log(freqs) / np.log(2)}.
+ * <p>The sum runs over n-grams in order of first occurrence (FreqDist's insertion order),
+ * f·log(f)/log(2) in FP64 as numpy computes {@code -freqs * np.log(freqs) / np.log(2)}.
  */
 public final class NgramEntropy {
 

@@ -8,16 +8,16 @@ import java.util.regex.Pattern;
 
 /**
  * Word tokenisation as {@code nltk.word_tokenize} does it for EasyEdit's fluency metric: split into
- * sentences, then apply NLTK's improved Treebank rules ({@code NLTKWordTokenizer}, nltk 3.6–3.8) to each
- * sentence. The Treebank rules are reproduced rule for rule (starting quotes, punctuation, brackets,
- * double dashes, ending quotes and clitics such as {@code n't} and {@code 's}, MacIntyre contractions
- * such as {@code can|not}) and checked against nltk 3.8 on fixtures.
+ * sentences, then apply NLTK's improved Treebank rules ({@code NLTKWordTokenizer}, nltk 3.6–3.8) to
+ * each sentence. The Treebank rules are reproduced rule for rule (starting quotes, punctuation,
+ * brackets, double dashes, ending quotes and clitics such as {@code n't} and {@code 's}, MacIntyre
+ * contractions such as {@code can|not}) and checked against nltk 3.8 on fixtures.
  *
- * <p>Sentence splitting is an approximation of NLTK's pretrained English Punkt model (which is a trained
- * statistical model, not rules): a sentence ends after {@code .}, {@code ?} or {@code !} (runs included,
- * closing quotes and brackets kept with it) followed by white space, except after a few common
- * abbreviations (Mr., Mrs., Dr., …) and single-letter initials. This matters for the n-gram counts only
- * through where a sentence-final {@code .} is split off.
+ * <p>Sentence splitting is an approximation of NLTK's pretrained English Punkt model (which is a
+ * trained statistical model, not rules): a sentence ends after {@code .}, {@code ?} or {@code !}
+ * (runs included, closing quotes and brackets kept with it) followed by white space, except after a
+ * few common abbreviations (Mr., Mrs., Dr., …) and single-letter initials. This matters for the
+ * n-gram counts only through where a sentence-final {@code .} is split off.
  */
 public final class WordTokenizer {
 
@@ -42,7 +42,8 @@ public final class WordTokenizer {
           new Rule("([ (\\[{<])(\"|'{2})", "$1 `` "),
           new Rule("(?i)(')(?!re|ve|ll|m|t|s|d|n)(\\w)\\b", "$1 $2"));
 
-  // The final period (with closing quotes/brackets after it) is split off; so are : , ... ; @ # $ % & ? ! *
+  // The final period (with closing quotes/brackets after it) is split off; so are : , ... ; @ # $ %
+  // & ? ! *
   private static final List<Rule> PUNCTUATION =
       List.of(
           new Rule("([^.])(\\.)([\\])}>\"'»”’ ]*)\\s*$", "$1 $2 $3 "),
@@ -86,7 +87,8 @@ public final class WordTokenizer {
   private static final Pattern SENTENCE_END = Pattern.compile("[.?!]+[\"'»”’)\\]]*(?=\\s+\\S)", U);
 
   private static final Set<String> ABBREVIATIONS =
-      Set.of("mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "mt", "no");
+      Set.of(
+          "mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "vs", "etc", "e.g", "i.e", "mt", "no");
 
   private WordTokenizer() {}
 
@@ -149,7 +151,9 @@ public final class WordTokenizer {
     }
   }
 
-  /** The word before the period at {@code dot} is a known abbreviation or a single capital initial. */
+  /**
+   * The word before the period at {@code dot} is a known abbreviation or a single capital initial.
+   */
   private static boolean isAbbreviation(String text, int dot) {
     int begin = dot;
     while (begin > 0 && !Character.isWhitespace(text.charAt(begin - 1))) {

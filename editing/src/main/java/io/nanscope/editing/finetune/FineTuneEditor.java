@@ -23,7 +23,9 @@ public final class FineTuneEditor implements Editor {
   private final FtHyperParams hp;
   private final FineTune.Options base;
 
-  /** @param base the options besides policy and tracer (e.g. {@code withAdamStateFormat}) */
+  /**
+   * @param base the options besides policy and tracer (e.g. {@code withAdamStateFormat})
+   */
   public FineTuneEditor(LlamaModel model, Tokenizer tok, FtHyperParams hp, FineTune.Options base) {
     this.model = model;
     this.tok = tok;
@@ -58,14 +60,16 @@ public final class FineTuneEditor implements Editor {
     for (int i = 0; i < o.steps().size(); i++) {
       FineTune.Step s = o.steps().get(i);
       if (!s.finite()) {
-        return Optional.of(new WeightUpdate.Problem(i, "FT loss " + s.loss() + " at epoch "
-            + s.epoch() + ", batch " + s.batch()));
+        return Optional.of(
+            new WeightUpdate.Problem(
+                i, "FT loss " + s.loss() + " at epoch " + s.epoch() + ", batch " + s.batch()));
       }
     }
     for (FineTune.LayerUpdate l : o.layers()) {
       if (l.nonFiniteWeights() > 0) {
-        return Optional.of(new WeightUpdate.Problem(-1, l.nonFiniteWeights()
-            + " non-finite entries in the trained " + l.weightName()));
+        return Optional.of(
+            new WeightUpdate.Problem(
+                -1, l.nonFiniteWeights() + " non-finite entries in the trained " + l.weightName()));
       }
     }
     return Optional.empty();
@@ -73,7 +77,10 @@ public final class FineTuneEditor implements Editor {
 
   /** EasyEdit's line after the weights are written (the session writes them). */
   static void logInserted(WeightUpdate update, EditLog log) {
-    log.line("New weights successfully inserted into " + update.changes().stream()
-        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
+    log.line(
+        "New weights successfully inserted into "
+            + update.changes().stream()
+                .map(c -> "'" + c.weightName() + "'")
+                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

@@ -6,8 +6,9 @@ import java.util.Map;
 
 /**
  * AlphaEdit hyperparameters (Fang et al., ICLR 2025) with EasyEdit's keys ({@code
- * AlphaEditHyperParams}): MEMIT's keys plus the null-space threshold, the ridge L2 and the projector
- * cache path. EasyEdit's AlphaEdit has no fp16 field: an {@code fp16} key is reported as unknown.
+ * AlphaEditHyperParams}): MEMIT's keys plus the null-space threshold, the ridge L2 and the
+ * projector cache path. EasyEdit's AlphaEdit has no fp16 field: an {@code fp16} key is reported as
+ * unknown.
  *
  * @param algName always "AlphaEdit"
  * @param modelName {@code model_name}
@@ -20,8 +21,10 @@ import java.util.Map;
  * @param factToken {@code fact_token}
  * @param valueOptimization the z settings (same keys as ROME's v*)
  * @param secondMoment the C settings
- * @param mom2UpdateWeight {@code mom2_update_weight}: present in EasyEdit's files, unused by its AlphaEdit
- * @param nullspaceThreshold {@code nullspace_threshold}: eigenvalues of C below it span the null space
+ * @param mom2UpdateWeight {@code mom2_update_weight}: present in EasyEdit's files, unused by its
+ *     AlphaEdit
+ * @param nullspaceThreshold {@code nullspace_threshold}: eigenvalues of C below it span the null
+ *     space
  * @param l2 {@code L2}: the ridge α in (P(KKᵀ + K_pK_pᵀ) + αI)
  * @param modules the module-name templates
  * @param modelParallel {@code model_parallel}
@@ -73,7 +76,8 @@ public record AlphaEditHyperParams(
             f.optionalInt("max_length", 40),
             f.optionalInt("batch_size", 1));
     if (!(p.nullspaceThreshold() > 0)) {
-      throw f.invalid("nullspace_threshold", p.nullspaceThreshold() + " must be > 0 (EasyEdit: 2e-2)");
+      throw f.invalid(
+          "nullspace_threshold", p.nullspaceThreshold() + " must be > 0 (EasyEdit: 2e-2)");
     }
     if (!(p.l2() >= 0)) {
       throw f.invalid("L2", p.l2() + " must be >= 0 (EasyEdit: 1 or 10)");

@@ -23,7 +23,8 @@ import java.util.Set;
  * @param klFactor {@code kl_factor}
  * @param normConstraint {@code norm_constraint}: empty for {@code false}; ε clamps W to W₀ ± ε
  *     after every batch (a float; an integer is refused, see {@code HparamsFields})
- * @param objectiveOptimization {@code objective_optimization}: "prompt_last" (FT-L) or "target_new" (FT-M)
+ * @param objectiveOptimization {@code objective_optimization}: "prompt_last" (FT-L) or "target_new"
+ *     (FT-M)
  * @param modules the module-name templates (FT's rewrite template names the {@code .weight})
  * @param modelParallel {@code model_parallel}
  */
@@ -71,7 +72,10 @@ public record FtHyperParams(
     if (!OBJECTIVES.contains(p.objectiveOptimization())) {
       throw f.invalid(
           "objective_optimization",
-          "\"" + p.objectiveOptimization() + "\" is not one of " + OBJECTIVES
+          "\""
+              + p.objectiveOptimization()
+              + "\" is not one of "
+              + OBJECTIVES
               + " (prompt_last = FT-L, target_new = FT-M)");
     }
     HyperParamsYaml.checkCommon(f, p.layers(), p.modules());
@@ -91,7 +95,9 @@ public record FtHyperParams(
     y.put("lr", lr);
     y.put("weight_decay", weightDecay);
     y.put("kl_factor", klFactor);
-    y.put("norm_constraint", normConstraint.isPresent() ? (Object) normConstraint.getAsDouble() : false);
+    y.put(
+        "norm_constraint",
+        normConstraint.isPresent() ? (Object) normConstraint.getAsDouble() : false);
     y.put("objective_optimization", objectiveOptimization);
     modules.putInto(y);
     y.put("model_parallel", modelParallel);

@@ -8,13 +8,13 @@ import java.util.OptionalDouble;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Typed, checked access to the top-level keys of one EasyEdit hparams file. Every key that is read is
- * consumed; what is left at the end is reported by {@link #unknownKeyWarnings()} so nothing is dropped
- * silently.
+ * Typed, checked access to the top-level keys of one EasyEdit hparams file. Every key that is read
+ * is consumed; what is left at the end is reported by {@link #unknownKeyWarnings()} so nothing is
+ * dropped silently.
  *
- * <p>Numbers follow EasyEdit's {@code HyperParams.construct_float_from_scientific_notation}: PyYAML (YAML
- * 1.1) reads {@code 5e-1} as the string "5e-1" and EasyEdit converts such strings to float, so a string
- * that parses as a number is accepted where a float is expected.
+ * <p>Numbers follow EasyEdit's {@code HyperParams.construct_float_from_scientific_notation}: PyYAML
+ * (YAML 1.1) reads {@code 5e-1} as the string "5e-1" and EasyEdit converts such strings to float,
+ * so a string that parses as a number is accepted where a float is expected.
  */
 final class HparamsFields {
 
@@ -27,7 +27,8 @@ final class HparamsFields {
     this.algorithm = algorithm;
     if (root == null || !root.isObject()) {
       throw new IllegalArgumentException(
-          source + ": expected a YAML mapping of hyperparameters (key: value lines), got "
+          source
+              + ": expected a YAML mapping of hyperparameters (key: value lines), got "
               + (root == null || root.isMissingNode() ? "an empty document" : root.getNodeType()));
     }
     for (Map.Entry<String, JsonNode> e : root.properties()) {
@@ -43,8 +44,14 @@ final class HparamsFields {
     JsonNode node = remaining.remove(key);
     if (node == null) {
       throw new IllegalArgumentException(
-          source + ": missing required key '" + key + "' for " + algorithm
-              + " (see EasyEdit's hparams/" + algorithm + "/*.yaml for its meaning)");
+          source
+              + ": missing required key '"
+              + key
+              + "' for "
+              + algorithm
+              + " (see EasyEdit's hparams/"
+              + algorithm
+              + "/*.yaml for its meaning)");
     }
     return node;
   }
@@ -153,8 +160,16 @@ final class HparamsFields {
     }
     if (node.isIntegralNumber()) {
       throw new IllegalArgumentException(
-          source + ": key '" + key + "': " + node + " is an integer, which EasyEdit ignores (it"
-              + " applies " + key + " only when it is a float): write " + node
+          source
+              + ": key '"
+              + key
+              + "': "
+              + node
+              + " is an integer, which EasyEdit ignores (it"
+              + " applies "
+              + key
+              + " only when it is a float): write "
+              + node
               + ".0 to apply it or false for none");
     }
     return OptionalDouble.of(number(key, node));
@@ -175,7 +190,8 @@ final class HparamsFields {
   List<List<Integer>> requiredIntPairs(String key) {
     JsonNode node = take(key);
     if (!node.isArray() || node.isEmpty()) {
-      throw wrongType(key, "a non-empty list of [length, count] pairs such as [[5, 10], [10, 10]]", node);
+      throw wrongType(
+          key, "a non-empty list of [length, count] pairs such as [[5, 10], [10, 10]]", node);
     }
     List<List<Integer>> out = new ArrayList<>();
     for (JsonNode pair : node.values()) {
@@ -185,8 +201,14 @@ final class HparamsFields {
       int length = toInt(key, pair.get(0));
       int count = toInt(key, pair.get(1));
       if (length < 1 || length > 1024 || count < 1 || count > 1000) {
-        throw invalid(key, "[" + length + ", " + count + "] is out of range: a context template has"
-            + " 1 to 1024 tokens and each length 1 to 1000 samples (EasyEdit: [[5, 10], [10, 10]])");
+        throw invalid(
+            key,
+            "["
+                + length
+                + ", "
+                + count
+                + "] is out of range: a context template has"
+                + " 1 to 1024 tokens and each length 1 to 1000 samples (EasyEdit: [[5, 10], [10, 10]])");
       }
       out.add(List.of(length, count));
     }
@@ -237,8 +259,12 @@ final class HparamsFields {
   int intInRange(String key, int lo, int hi) {
     int v = requiredInt(key);
     if (v < lo || v > hi) {
-      throw invalid(key, v + " is out of range: expected " + lo + (hi == Integer.MAX_VALUE
-          ? " or more" : " to " + hi));
+      throw invalid(
+          key,
+          v
+              + " is out of range: expected "
+              + lo
+              + (hi == Integer.MAX_VALUE ? " or more" : " to " + hi));
     }
     return v;
   }
@@ -268,13 +294,22 @@ final class HparamsFields {
     return token;
   }
 
-  /** Checks {@code alg_name} equals the expected algorithm, as EasyEdit's {@code from_hparams} asserts. */
+  /**
+   * Checks {@code alg_name} equals the expected algorithm, as EasyEdit's {@code from_hparams}
+   * asserts.
+   */
   String algName() {
     String name = requiredString("alg_name");
     if (!name.equals(algorithm)) {
       throw new IllegalArgumentException(
-          source + ": key 'alg_name' is \"" + name + "\" but this file is being read as " + algorithm
-              + " hyperparameters: pass it to the reader for " + name + " or fix alg_name");
+          source
+              + ": key 'alg_name' is \""
+              + name
+              + "\" but this file is being read as "
+              + algorithm
+              + " hyperparameters: pass it to the reader for "
+              + name
+              + " or fix alg_name");
     }
     return name;
   }
@@ -284,8 +319,14 @@ final class HparamsFields {
     List<String> warnings = new ArrayList<>();
     for (Map.Entry<String, JsonNode> e : remaining.entrySet()) {
       warnings.add(
-          source + ": unknown key '" + e.getKey() + "' (value " + e.getValue()
-              + ") is not a " + algorithm + " hyperparameter and was ignored; check its spelling");
+          source
+              + ": unknown key '"
+              + e.getKey()
+              + "' (value "
+              + e.getValue()
+              + ") is not a "
+              + algorithm
+              + " hyperparameter and was ignored; check its spelling");
     }
     return List.copyOf(warnings);
   }

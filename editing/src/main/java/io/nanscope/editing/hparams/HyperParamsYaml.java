@@ -7,17 +7,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.JsonNode;
 import tools.jackson.core.StreamReadFeature;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /**
- * Reads EasyEdit hparams YAML files as they are (e.g. {@code hparams/ROME/llama-7b.yaml}) into typed
- * records, and writes records back as YAML with EasyEdit's keys.
+ * Reads EasyEdit hparams YAML files as they are (e.g. {@code hparams/ROME/llama-7b.yaml}) into
+ * typed records, and writes records back as YAML with EasyEdit's keys.
  *
- * <p>Unknown keys never disappear silently: they come back as {@link LoadedHparams#warnings()}. A missing
- * required key, a value of the wrong type, or an {@code alg_name} for another algorithm is an
- * {@link IllegalArgumentException} naming the file and the key.
+ * <p>Unknown keys never disappear silently: they come back as {@link LoadedHparams#warnings()}. A
+ * missing required key, a value of the wrong type, or an {@code alg_name} for another algorithm is
+ * an {@link IllegalArgumentException} naming the file and the key.
  */
 public final class HyperParamsYaml {
 
@@ -58,7 +58,8 @@ public final class HyperParamsYaml {
     String name = alg != null && alg.isString() ? alg.stringValue() : null;
     if (name == null) {
       throw new IllegalArgumentException(
-          file + ": missing required key 'alg_name' (one of ROME, R-ROME, MEMIT, FT, AlphaEdit)"
+          file
+              + ": missing required key 'alg_name' (one of ROME, R-ROME, MEMIT, FT, AlphaEdit)"
               + " that says which algorithm this is");
     }
     return switch (name) {
@@ -70,7 +71,9 @@ public final class HyperParamsYaml {
       case "AlphaEdit" -> bind(file.toString(), root, "AlphaEdit", AlphaEditHyperParams::read);
       default ->
           throw new IllegalArgumentException(
-              file + ": key 'alg_name': \"" + name
+              file
+                  + ": key 'alg_name': \""
+                  + name
                   + "\" is not supported; expected ROME, R-ROME, MEMIT, FT or AlphaEdit");
     };
   }
@@ -131,13 +134,21 @@ public final class HyperParamsYaml {
    */
   static String readText(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(file + ": not a regular file (a directory, FIFO or device?)"
-          + "; give the path of a YAML file");
+      throw new IllegalArgumentException(
+          file
+              + ": not a regular file (a directory, FIFO or device?)"
+              + "; give the path of a YAML file");
     }
     long size = Files.size(file);
     if (size > MAX_FILE_BYTES) {
-      throw new IllegalArgumentException(file + ": " + size + " bytes is too large for a"
-          + " hyperparameter or policy file (at most " + MAX_FILE_BYTES + "): is this the right file?");
+      throw new IllegalArgumentException(
+          file
+              + ": "
+              + size
+              + " bytes is too large for a"
+              + " hyperparameter or policy file (at most "
+              + MAX_FILE_BYTES
+              + "): is this the right file?");
     }
     try {
       return Files.readString(file);
@@ -151,7 +162,10 @@ public final class HyperParamsYaml {
       return YAML.readTree(text);
     } catch (JacksonException e) {
       throw new IllegalArgumentException(
-          source + ": not valid YAML (" + e.getOriginalMessage() + "); EasyEdit hparams are key: value lines",
+          source
+              + ": not valid YAML ("
+              + e.getOriginalMessage()
+              + "); EasyEdit hparams are key: value lines",
           e);
     }
   }
@@ -170,13 +184,18 @@ public final class HyperParamsYaml {
             "mlp_module_tmp", modules.mlpModule(),
             "attn_module_tmp", modules.attnModule());
     if (!modules.rewriteModule().replace(".weight", "").endsWith("mlp.down_proj")) {
-      throw f.invalid("rewrite_module_tmp", "\"" + modules.rewriteModule() + "\" is not an MLP"
-          + " down projection: nanscope edits model.layers.{}.mlp.down_proj (as EasyEdit's Llama files)");
+      throw f.invalid(
+          "rewrite_module_tmp",
+          "\""
+              + modules.rewriteModule()
+              + "\" is not an MLP"
+              + " down projection: nanscope edits model.layers.{}.mlp.down_proj (as EasyEdit's Llama files)");
     }
     for (Map.Entry<String, String> e : templated.entrySet()) {
       if (!e.getValue().contains("{}")) {
         throw f.invalid(
-            e.getKey(), "\"" + e.getValue() + "\" has no {} for the layer index, e.g. model.layers.{}.mlp");
+            e.getKey(),
+            "\"" + e.getValue() + "\" has no {} for the layer index, e.g. model.layers.{}.mlp");
       }
     }
   }

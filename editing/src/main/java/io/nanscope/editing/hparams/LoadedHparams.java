@@ -9,7 +9,8 @@ import java.util.List;
  * @param hparams the typed record
  * @param warnings human-readable warnings, empty when every key was understood
  */
-public record LoadedHparams<T extends EditHyperParams>(String source, T hparams, List<String> warnings) {
+public record LoadedHparams<T extends EditHyperParams>(
+    String source, T hparams, List<String> warnings) {
 
   public LoadedHparams {
     warnings = List.copyOf(warnings);

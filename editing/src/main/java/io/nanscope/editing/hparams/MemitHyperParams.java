@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * MEMIT hyperparameters (Meng et al. 2023) with EasyEdit's keys ({@code MEMITHyperParams},
- * docs/reference/easyedit.md §5). EasyEdit's MEMIT has no fp16 field: an {@code fp16} key is reported as unknown.
+ * docs/reference/easyedit.md §5). EasyEdit's MEMIT has no fp16 field: an {@code fp16} key is
+ * reported as unknown.
  *
  * @param algName always "MEMIT"
  * @param modelName {@code model_name}

@@ -3,8 +3,8 @@ package io.nanscope.editing.hparams;
 import java.util.Map;
 
 /**
- * The module-name templates of an EasyEdit hparams file; {@code {}} stands for the layer index, e.g.
- * {@code model.layers.{}.mlp.down_proj} for layer 5 is {@code model.layers.5.mlp.down_proj}.
+ * The module-name templates of an EasyEdit hparams file; {@code {}} stands for the layer index,
+ * e.g. {@code model.layers.{}.mlp.down_proj} for layer 5 is {@code model.layers.5.mlp.down_proj}.
  *
  * @param rewriteModule {@code rewrite_module_tmp}: the weight ROME/MEMIT/FT rewrite (W_down)
  * @param layerModule {@code layer_module_tmp}: a whole decoder layer (residual stream output)
@@ -25,7 +25,9 @@ public record ModuleTemplates(
   public static String atLayer(String template, int layer) {
     if (!template.contains("{}")) {
       throw new IllegalArgumentException(
-          "module template \"" + template + "\" has no {} for the layer index: write e.g. model.layers.{}.mlp");
+          "module template \""
+              + template
+              + "\" has no {} for the layer index: write e.g. model.layers.{}.mlp");
     }
     return template.replace("{}", Integer.toString(layer));
   }

@@ -31,9 +31,13 @@ public final class Policies {
       file = home.resolve(DIRECTORY).resolve(value + ".yaml");
     }
     if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException("unknown precision policy '" + value + "': expected one of "
-          + String.join(", ", PrecisionPolicy.BUILT_IN) + ", a policy YAML file, or the name of one in"
-          + " configs/precision/");
+      throw new IllegalArgumentException(
+          "unknown precision policy '"
+              + value
+              + "': expected one of "
+              + String.join(", ", PrecisionPolicy.BUILT_IN)
+              + ", a policy YAML file, or the name of one in"
+              + " configs/precision/");
     }
     return PrecisionPolicy.fromMap(HyperParamsYaml.readRaw(file));
   }

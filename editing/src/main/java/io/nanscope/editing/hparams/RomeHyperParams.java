@@ -10,9 +10,9 @@ import java.util.Set;
  * ROME hyperparameters (Meng et al. 2022) with EasyEdit's keys ({@code ROMEHyperParams},
  * docs/reference/easyedit.md §5), and R-ROME's ({@code alg_name: "R-ROME"}, EasyEdit {@code
  * R_ROMEHyperParams}: ROME's keys plus the three of {@link RRomeKeys}). Required keys are those
- * without a default in EasyEdit's dataclass; {@code max_length} (40),
- * {@code model_parallel} (false) and {@code fp16} (false) default as there; {@code model_name},
- * {@code stats_dir} and {@code device} are bookkeeping and default to "", "./data/stats" and 0.
+ * without a default in EasyEdit's dataclass; {@code max_length} (40), {@code model_parallel}
+ * (false) and {@code fp16} (false) default as there; {@code model_name}, {@code stats_dir} and
+ * {@code device} are bookkeeping and default to "", "./data/stats" and 0.
  *
  * @param algName "ROME" or "R-ROME"
  * @param modelName {@code model_name}
@@ -22,7 +22,8 @@ import java.util.Set;
  * @param factToken {@code fact_token}: which token the key is read at, e.g. "subject_last"
  * @param valueOptimization the v* settings
  * @param secondMoment the C = E[k kᵀ] settings
- * @param contextTemplateLengthParams {@code context_template_length_params}: [max_out_len, count] pairs
+ * @param contextTemplateLengthParams {@code context_template_length_params}: [max_out_len, count]
+ *     pairs
  * @param modules the module-name templates
  * @param modelParallel {@code model_parallel}
  * @param fp16 {@code fp16}: EasyEdit loads the model in float16 when true (the #290 setting)
@@ -59,18 +60,42 @@ public record RomeHyperParams(
     if (rRome.isPresent() != R_ROME.equals(algName)) {
       throw new IllegalArgumentException(
           "R-ROME's key options go with alg_name \"R-ROME\" and only with it; got alg_name \""
-              + algName + "\" with" + (rRome.isPresent() ? "" : "out") + " them");
+              + algName
+              + "\" with"
+              + (rRome.isPresent() ? "" : "out")
+              + " them");
     }
   }
 
   /** ROME (no R-ROME options): the components as before R-ROME was added. */
   public RomeHyperParams(
-      String algName, String modelName, String statsDir, int device, List<Integer> layers,
-      String factToken, ValueOptimization valueOptimization, SecondMomentSettings secondMoment,
-      List<List<Integer>> contextTemplateLengthParams, ModuleTemplates modules,
-      boolean modelParallel, boolean fp16, int maxLength) {
-    this(algName, modelName, statsDir, device, layers, factToken, valueOptimization, secondMoment,
-        contextTemplateLengthParams, modules, modelParallel, fp16, maxLength,
+      String algName,
+      String modelName,
+      String statsDir,
+      int device,
+      List<Integer> layers,
+      String factToken,
+      ValueOptimization valueOptimization,
+      SecondMomentSettings secondMoment,
+      List<List<Integer>> contextTemplateLengthParams,
+      ModuleTemplates modules,
+      boolean modelParallel,
+      boolean fp16,
+      int maxLength) {
+    this(
+        algName,
+        modelName,
+        statsDir,
+        device,
+        layers,
+        factToken,
+        valueOptimization,
+        secondMoment,
+        contextTemplateLengthParams,
+        modules,
+        modelParallel,
+        fp16,
+        maxLength,
         R_ROME.equals(algName) ? Optional.of(RRomeKeys.DEFAULTS) : Optional.empty());
   }
 

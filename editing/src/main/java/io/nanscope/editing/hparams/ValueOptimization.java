@@ -3,13 +3,15 @@ package io.nanscope.editing.hparams;
 import java.util.Map;
 
 /**
- * The v* (ROME) / z (MEMIT) optimisation settings shared by ROME and MEMIT (docs/reference/easyedit.md §4): a delta
- * at the MLP output of the edited layer, Adam with learning rate {@code lr} for at most {@code numGradSteps}
- * iterations, loss = NLL + klFactor·KL + weightDecay·‖δ‖/‖v_init‖², δ clamped to clampNormFactor·‖v_init‖.
+ * The v* (ROME) / z (MEMIT) optimisation settings shared by ROME and MEMIT
+ * (docs/reference/easyedit.md §4): a delta at the MLP output of the edited layer, Adam with
+ * learning rate {@code lr} for at most {@code numGradSteps} iterations, loss = NLL + klFactor·KL +
+ * weightDecay·‖δ‖/‖v_init‖², δ clamped to clampNormFactor·‖v_init‖.
  *
  * @param numGradSteps {@code v_num_grad_steps}
  * @param lr {@code v_lr}
- * @param lossLayer {@code v_loss_layer}: the layer whose output feeds the loss (ROME uses max(it, layer))
+ * @param lossLayer {@code v_loss_layer}: the layer whose output feeds the loss (ROME uses max(it,
+ *     layer))
  * @param weightDecay {@code v_weight_decay}
  * @param clampNormFactor {@code clamp_norm_factor}
  * @param klFactor {@code kl_factor}
@@ -26,8 +28,14 @@ public record ValueOptimization(
 
   /** EasyEdit's settings (its target tokenization). */
   public ValueOptimization(
-      int numGradSteps, double lr, int lossLayer, double weightDecay, double clampNormFactor, double klFactor) {
-    this(numGradSteps, lr, lossLayer, weightDecay, clampNormFactor, klFactor, TargetTokens.EASYEDIT);
+      int numGradSteps,
+      double lr,
+      int lossLayer,
+      double weightDecay,
+      double clampNormFactor,
+      double klFactor) {
+    this(
+        numGradSteps, lr, lossLayer, weightDecay, clampNormFactor, klFactor, TargetTokens.EASYEDIT);
   }
 
   void putInto(Map<String, Object> yaml) {

@@ -10,8 +10,9 @@ import java.util.List;
  * top-k 5 from each of the prompts "The", "Therefore", "Because", "I", "You", each turned into
  * {@code text.replace("{", "").replace("}", "") + ". {}"}.
  *
- * <p>EasyEdit caches them in a process-wide global computed on the first edit's unedited model; here
- * the caller owns the value (docs/architecture.md, design rules: no hidden global caches) and passes it to every edit.
+ * <p>EasyEdit caches them in a process-wide global computed on the first edit's unedited model;
+ * here the caller owns the value (docs/architecture.md, design rules: no hidden global caches) and
+ * passes it to every edit.
  *
  * @param templates each with exactly one {@code {}}; the first is {@code "{}"}
  * @param description how they were made (model, policy, seed), for the log and the results
@@ -24,7 +25,8 @@ public record ContextTemplates(List<String> templates, String description) {
   public ContextTemplates {
     templates = List.copyOf(templates);
     if (templates.isEmpty() || !templates.getFirst().equals("{}")) {
-      throw new IllegalArgumentException("context templates must start with \"{}\", got " + templates);
+      throw new IllegalArgumentException(
+          "context templates must start with \"{}\", got " + templates);
     }
   }
 
@@ -34,8 +36,8 @@ public record ContextTemplates(List<String> templates, String description) {
   }
 
   /**
-   * Builds the templates from sampled texts, in EasyEdit's order: for each length group the
-   * texts of {@link #PROMPTS}, {@code perPrompt} each.
+   * Builds the templates from sampled texts, in EasyEdit's order: for each length group the texts
+   * of {@link #PROMPTS}, {@code perPrompt} each.
    */
   public static ContextTemplates fromSamples(List<String> sampledTexts, String description) {
     List<String> t = new ArrayList<>();
@@ -59,7 +61,8 @@ public record ContextTemplates(List<String> templates, String description) {
     for (List<Integer> lc : lengthParams) {
       if (lc.size() != 2 || lc.get(0) < 1 || lc.get(1) < 0) {
         throw new IllegalArgumentException(
-            "context_template_length_params entries are [length, count] with length >= 1, got " + lc);
+            "context_template_length_params entries are [length, count] with length >= 1, got "
+                + lc);
       }
       texts.addAll(gen.generate(PROMPTS, lc.get(1) / PROMPTS.size(), lc.get(0), 5, rng));
     }

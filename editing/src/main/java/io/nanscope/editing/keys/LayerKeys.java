@@ -37,8 +37,13 @@ public final class LayerKeys {
    * One batched forward over every (request, template).
    */
   public static double[][] keys(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      TemplateGroups templates, List<Prompt> requests) {
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      TemplateGroups templates,
+      List<Prompt> requests) {
     List<List<String>> groups = templates.groups();
     int perRequest = groups.stream().mapToInt(List::size).sum();
     int n = requests.size();
@@ -83,9 +88,16 @@ public final class LayerKeys {
     return k;
   }
 
-  /** Z at {@code layer}: (C, n) as {@code double[C][n]}, the residual after the layer (stored values). */
+  /**
+   * Z at {@code layer}: (C, n) as {@code double[C][n]}, the residual after the layer (stored
+   * values).
+   */
   public static double[][] residuals(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
       List<Prompt> requests) {
     int n = requests.size();
     int[][] tokens = new int[n][];
@@ -115,16 +127,41 @@ public final class LayerKeys {
    * as EasyEdit does ("Init norm … | Delta norm … | Target norm …").
    */
   public static List<TargetValue.Result> residualTargets(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int zLayer,
-      ValueOptimization hp, TemplateGroups contexts, List<RomeRequest> requests, EditLog log,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int zLayer,
+      ValueOptimization hp,
+      TemplateGroups contexts,
+      List<RomeRequest> requests,
+      EditLog log,
       TargetValue.StepListener listener) {
     List<TargetValue.Result> values = new java.util.ArrayList<>();
     for (RomeRequest r : requests) {
-      TargetValue.Result v = TargetValue.optimise(model, tok, policy, ctx, zLayer,
-          TargetValue.DeltaSite.RESIDUAL, hp, contexts.flat(), r.promptTemplate(), r.subject(),
-          r.targetNew(), log, listener, null);
-      log.line("Init norm " + norm(v.init()) + " | Delta norm " + norm(v.delta())
-          + " | Target norm " + norm(v.target()));
+      TargetValue.Result v =
+          TargetValue.optimise(
+              model,
+              tok,
+              policy,
+              ctx,
+              zLayer,
+              TargetValue.DeltaSite.RESIDUAL,
+              hp,
+              contexts.flat(),
+              r.promptTemplate(),
+              r.subject(),
+              r.targetNew(),
+              log,
+              listener,
+              null);
+      log.line(
+          "Init norm "
+              + norm(v.init())
+              + " | Delta norm "
+              + norm(v.delta())
+              + " | Target norm "
+              + norm(v.target()));
       values.add(v);
     }
     return List.copyOf(values);

@@ -3,15 +3,18 @@ package io.nanscope.editing.keys;
 import java.math.BigDecimal;
 
 /**
- * Python's text for floats, so that log lines match EasyEdit's character for character:
- * {@code repr(float)} (shortest round-trip digits, scientific below 1e-4 and from 1e16, {@code nan},
+ * Python's text for floats, so that log lines match EasyEdit's character for character: {@code
+ * repr(float)} (shortest round-trip digits, scientific below 1e-4 and from 1e16, {@code nan},
  * {@code inf}) and numpy's {@code np.round(x, 3)} (round half to even on {@code x·10³}).
  */
 public final class PyFloat {
 
   private PyFloat() {}
 
-  /** Python {@code repr(x)} of a double, e.g. {@code 0.05208826810121536}, {@code 2.7e-07}, {@code 3.0}. */
+  /**
+   * Python {@code repr(x)} of a double, e.g. {@code 0.05208826810121536}, {@code 2.7e-07}, {@code
+   * 3.0}.
+   */
   public static String repr(double x) {
     if (Double.isNaN(x)) {
       return "nan";

@@ -20,7 +20,10 @@ public final class SubjectKey {
 
   private SubjectKey() {}
 
-  /** The down_proj input and output at one prompt's subject-last token (ROME's cur_input/cur_output). */
+  /**
+   * The down_proj input and output at one prompt's subject-last token (ROME's
+   * cur_input/cur_output).
+   */
   public record AtToken(float[] input, float[] output, int position, int[] tokens) {}
 
   /**
@@ -30,8 +33,13 @@ public final class SubjectKey {
    * @param texts prompts with one {@code {}} each, where the subject goes
    */
   public static float[] mean(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      List<String> texts, String subject) {
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      List<String> texts,
+      String subject) {
     int n = texts.size();
     int[][] tokens = new int[n][];
     int[] pos = new int[n];
@@ -63,8 +71,13 @@ public final class SubjectKey {
 
   /** down_proj input and output at the subject's last token of one bare prompt. */
   public static AtToken at(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      String promptTemplate, String subject) {
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      String promptTemplate,
+      String subject) {
     int[] tokens = tok.encode(SubjectPositions.fill(promptTemplate, subject), true, false);
     int pos = SubjectPositions.subjectLast(tok, promptTemplate, subject);
     Hooks hooks = Hooks.none().captureDownProjInput(layer, 0, pos).captureMlpOutput(layer, 0, pos);
@@ -83,7 +96,11 @@ public final class SubjectKey {
    * trace holds every op of it as before.
    */
   private static Map<String, float[]> capture(
-      LlamaModel model, SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, int layer,
+      LlamaModel model,
+      SequenceBatch batch,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
       Hooks hooks) {
     if (ctx.tracer().enabled()) {
       SequenceOutput out = model.forward(batch, policy, ctx, null, hooks);

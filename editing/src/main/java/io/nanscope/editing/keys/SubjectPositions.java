@@ -4,9 +4,9 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 
 /**
  * Where the subject's last token sits in a prompt (ROME's {@code fact_token = "subject_last"};
- * EasyEdit repr_tools.get_words_idxs_in_templates and compute_v.find_fact_lookup_idx):
- * {@code index = len(tok.encode(prefix + subject)) − 1}, where prefix is the template text before
- * {@code {}} and the encoding includes BOS, so the index counts BOS.
+ * EasyEdit repr_tools.get_words_idxs_in_templates and compute_v.find_fact_lookup_idx): {@code index
+ * = len(tok.encode(prefix + subject)) − 1}, where prefix is the template text before {@code {}} and
+ * the encoding includes BOS, so the index counts BOS.
  */
 public final class SubjectPositions {
 
@@ -14,7 +14,8 @@ public final class SubjectPositions {
 
   /**
    * @param template a text with one {@code {}} where the subject goes (more text may follow it)
-   * @return the token index of the subject's last token in {@code encode(template with subject, BOS)}
+   * @return the token index of the subject's last token in {@code encode(template with subject,
+   *     BOS)}
    */
   public static int subjectLast(Tokenizer tok, String template, String subject) {
     int at = template.indexOf("{}");

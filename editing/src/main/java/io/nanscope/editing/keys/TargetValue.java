@@ -20,7 +20,6 @@ import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.op.Scale;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
-import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
 import io.nanscope.llama.model.Hooks;
 import io.nanscope.llama.model.LlamaModel;
@@ -32,12 +31,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The target value v* of ROME (Meng et al. 2022, §3.1 eq. 4; EasyEdit compute_v.py): the output
- * of {@code layers.L.mlp} at the subject's last token that makes the model say the new target.
+ * The target value v* of ROME (Meng et al. 2022, §3.1 eq. 4; EasyEdit compute_v.py): the output of
+ * {@code layers.L.mlp} at the subject's last token that makes the model say the new target.
  *
- * <p>A vector δ (FP32, as EasyEdit's {@code torch.zeros(..., requires_grad=True)} whatever the model
- * dtype) is added to the MLP output at the subject's last token of every prompt (rounded to the
- * output's format, as {@code delta.to(out.dtype)}), and optimised with Adam(lr = v_lr) on
+ * <p>A vector δ (FP32, as EasyEdit's {@code torch.zeros(..., requires_grad=True)} whatever the
+ * model dtype) is added to the MLP output at the subject's last token of every prompt (rounded to
+ * the output's format, as {@code delta.to(out.dtype)}), and optimised with Adam(lr = v_lr) on
  *
  * <pre>
  *   loss = NLL(target | 21 rewriting prompts)                        (mean of per-prompt means)
@@ -45,8 +44,8 @@ import java.util.List;
  *        + v_weight_decay · ‖δ‖ / ‖v_init‖²                           (EasyEdit: not squared δ)
  * </pre>
  *
- * stopping early when loss &lt; 5e-2 (checked before backward; the last iteration never steps),
- * and clamping ‖δ‖ ≤ clamp_norm_factor·‖v_init‖ after each step. v* = v_init + δ.
+ * stopping early when loss &lt; 5e-2 (checked before backward; the last iteration never steps), and
+ * clamping ‖δ‖ ≤ clamp_norm_factor·‖v_init‖ after each step. v* = v_init + δ.
  */
 public final class TargetValue {
 
@@ -56,13 +55,23 @@ public final class TargetValue {
   public static final double EARLY_STOP = 5e-2;
 
   /** One optimisation step's numbers, as EasyEdit logs them. */
-  public record Step(int iteration, double loss, double nll, double kl, double weightDecay, double avgProb) {
+  public record Step(
+      int iteration, double loss, double nll, double kl, double weightDecay, double avgProb) {
 
     /** {@code loss 2.96 = 2.96 + 0.0 + 0.0 avg prob of [ ball] 0.05208826810121536}. */
     public String logLine(String targetNew) {
-      return "loss " + PyFloat.round(loss, 3) + " = " + PyFloat.round(nll, 3) + " + "
-          + PyFloat.round(kl, 3) + " + " + PyFloat.round(weightDecay, 3) + " avg prob of ["
-          + targetNew + "] " + PyFloat.repr(avgProb);
+      return "loss "
+          + PyFloat.round(loss, 3)
+          + " = "
+          + PyFloat.round(nll, 3)
+          + " + "
+          + PyFloat.round(kl, 3)
+          + " + "
+          + PyFloat.round(weightDecay, 3)
+          + " avg prob of ["
+          + targetNew
+          + "] "
+          + PyFloat.repr(avgProb);
     }
 
     public boolean finite() {
@@ -80,7 +89,9 @@ public final class TargetValue {
    */
   public record Result(float[] target, float[] init, float[] delta, List<Step> steps) {}
 
-  /** Observes each iteration (the precision fallback uses it to stop at the first non-finite step). */
+  /**
+   * Observes each iteration (the precision fallback uses it to stop at the first non-finite step).
+   */
   @FunctionalInterface
   public interface StepListener {
     /** Returns false to stop the optimisation after this step's loss (before backward). */
@@ -97,10 +108,32 @@ public final class TargetValue {
    * @param targetNew the new target with its leading space (EasyEdit's {@code " " + target_new})
    */
   public static Result optimise(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener) {
-    return optimise(model, tok, policy, ctx, layer, hp, contexts, promptTemplate, subject, targetNew, log, listener, null);
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      ValueOptimization hp,
+      ContextTemplates contexts,
+      String promptTemplate,
+      String subject,
+      String targetNew,
+      EditLog log,
+      StepListener listener) {
+    return optimise(
+        model,
+        tok,
+        policy,
+        ctx,
+        layer,
+        hp,
+        contexts,
+        promptTemplate,
+        subject,
+        targetNew,
+        log,
+        listener,
+        null);
   }
 
   /**
@@ -111,18 +144,43 @@ public final class TargetValue {
    * @param scaler the loss scaler, or null for EasyEdit's plain backward
    */
   public static Result optimise(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
-    return optimise(model, tok, policy, ctx, layer, DeltaSite.MLP_OUTPUT, hp, contexts, promptTemplate,
-        subject, targetNew, log, listener, scaler);
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      ValueOptimization hp,
+      ContextTemplates contexts,
+      String promptTemplate,
+      String subject,
+      String targetNew,
+      EditLog log,
+      StepListener listener,
+      LossScaler scaler) {
+    return optimise(
+        model,
+        tok,
+        policy,
+        ctx,
+        layer,
+        DeltaSite.MLP_OUTPUT,
+        hp,
+        contexts,
+        promptTemplate,
+        subject,
+        targetNew,
+        log,
+        listener,
+        scaler);
   }
 
   /** Where δ is added (and v_init read) at the subject's last token of every prompt. */
   public enum DeltaSite {
     /** ROME's v*: the output of {@code model.layers.L.mlp} (compute_v.py). */
     MLP_OUTPUT,
-    /** MEMIT's z: the output of {@code model.layers.L}, the residual stream (memit compute_z.py). */
+    /**
+     * MEMIT's z: the output of {@code model.layers.L}, the residual stream (memit compute_z.py).
+     */
     RESIDUAL
   }
 
@@ -131,11 +189,36 @@ public final class TargetValue {
    * and AlphaEdit's z ({@link DeltaSite#RESIDUAL}; v_init is then the residual after layer L).
    */
   public static Result optimise(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, DeltaSite site,
-      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener, LossScaler scaler) {
-    return optimise(model, tok, policy, ctx, layer, site, hp, contexts, promptTemplate, subject,
-        targetNew, log, listener, scaler, true);
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      DeltaSite site,
+      ValueOptimization hp,
+      ContextTemplates contexts,
+      String promptTemplate,
+      String subject,
+      String targetNew,
+      EditLog log,
+      StepListener listener,
+      LossScaler scaler) {
+    return optimise(
+        model,
+        tok,
+        policy,
+        ctx,
+        layer,
+        site,
+        hp,
+        contexts,
+        promptTemplate,
+        subject,
+        targetNew,
+        log,
+        listener,
+        scaler,
+        true);
   }
 
   /**
@@ -144,18 +227,53 @@ public final class TargetValue {
    * sites share the frozen prefix: δ enters at or after layer L's MLP output.
    */
   static Result optimise(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer,
-      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener, LossScaler scaler,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      ValueOptimization hp,
+      ContextTemplates contexts,
+      String promptTemplate,
+      String subject,
+      String targetNew,
+      EditLog log,
+      StepListener listener,
+      LossScaler scaler,
       boolean freezePrefix) {
-    return optimise(model, tok, policy, ctx, layer, DeltaSite.MLP_OUTPUT, hp, contexts,
-        promptTemplate, subject, targetNew, log, listener, scaler, freezePrefix);
+    return optimise(
+        model,
+        tok,
+        policy,
+        ctx,
+        layer,
+        DeltaSite.MLP_OUTPUT,
+        hp,
+        contexts,
+        promptTemplate,
+        subject,
+        targetNew,
+        log,
+        listener,
+        scaler,
+        freezePrefix);
   }
 
   static Result optimise(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, int layer, DeltaSite site,
-      ValueOptimization hp, ContextTemplates contexts, String promptTemplate, String subject,
-      String targetNew, EditLog log, StepListener listener, LossScaler scaler,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int layer,
+      DeltaSite site,
+      ValueOptimization hp,
+      ContextTemplates contexts,
+      String promptTemplate,
+      String subject,
+      String targetNew,
+      EditLog log,
+      StepListener listener,
+      LossScaler scaler,
       boolean freezePrefix) {
     List<String> rewriting = contexts.around(promptTemplate);
     int nRewrite = rewriting.size();
@@ -188,23 +306,38 @@ public final class TargetValue {
         int[] full = tok.encode(prompt + targetNew, true, false);
         int[] ids = Arrays.copyOfRange(full, Math.min(alone.length, full.length), full.length);
         if (ids.length == 0 || !Arrays.equals(alone, Arrays.copyOf(full, alone.length))) {
-          throw new IllegalArgumentException("target_tokens in_context: \"" + prompt + "\" does not encode as a"
-              + " prefix of \"" + prompt + targetNew + "\"; use target_tokens: easyedit");
+          throw new IllegalArgumentException(
+              "target_tokens in_context: \""
+                  + prompt
+                  + "\" does not encode as a"
+                  + " prefix of \""
+                  + prompt
+                  + targetNew
+                  + "\"; use target_tokens: easyedit");
         }
         if (targetIds == null) {
           targetIds = ids;
-          log.line("nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): "
-              + pieces(tok, ids));
+          log.line(
+              "nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): "
+                  + pieces(tok, ids));
         } else if (!Arrays.equals(ids, targetIds)) {
-          throw new IllegalArgumentException("target_tokens in_context: the target encodes as " + pieces(tok, ids)
-              + " after \"" + prompt + "\" but as " + pieces(tok, targetIds) + " after the first prompt;"
-              + " use target_tokens: easyedit");
+          throw new IllegalArgumentException(
+              "target_tokens in_context: the target encodes as "
+                  + pieces(tok, ids)
+                  + " after \""
+                  + prompt
+                  + "\" but as "
+                  + pieces(tok, targetIds)
+                  + " after the first prompt;"
+                  + " use target_tokens: easyedit");
         }
         tokens[i] = Arrays.copyOf(full, full.length - 1);
-        // The text the model reads: the prompt and all target tokens but the last (for the log line).
+        // The text the model reads: the prompt and all target tokens but the last (for the log
+        // line).
         String read = tok.decode(Arrays.copyOfRange(full, 1, full.length - 1));
         String shown = tok.decode(Arrays.copyOfRange(alone, 1, alone.length));
-        prompts.add(rewriting.get(i) + (read.startsWith(shown) ? read.substring(shown.length()) : ""));
+        prompts.add(
+            rewriting.get(i) + (read.startsWith(shown) ? read.substring(shown.length()) : ""));
       }
       prompts.add("{} is a");
       tokens[b - 1] = tok.encode(SubjectPositions.fill(prompts.get(b - 1), subject), true, false);
@@ -227,8 +360,13 @@ public final class TargetValue {
       }
     }
     String first = SubjectPositions.fill(prompts.getFirst(), subject);
-    log.line("Lookup index found: " + lookup[0] + " | Sentence: " + first + " | Token: "
-        + tok.decode(new int[] {tokens[0][lookup[0]]}));
+    log.line(
+        "Lookup index found: "
+            + lookup[0]
+            + " | Sentence: "
+            + first
+            + " | Token: "
+            + tok.decode(new int[] {tokens[0][lookup[0]]}));
     int lossLayer = Math.max(hp.lossLayer(), layer);
     log.line("Rewrite layer is " + layer);
     log.line("Tying optimization objective to " + lossLayer);
@@ -252,30 +390,53 @@ public final class TargetValue {
       Hooks hooks = Hooks.none();
       boolean mlp = site == DeltaSite.MLP_OUTPUT;
       for (int i = 0; i < b; i++) {
-        hooks = mlp ? hooks.addToMlpOutput(layer, i, lookup[i], d) : hooks.addToResidual(layer, i, lookup[i], d);
+        hooks =
+            mlp
+                ? hooks.addToMlpOutput(layer, i, lookup[i], d)
+                : hooks.addToResidual(layer, i, lookup[i], d);
       }
       OpContext stepCtx = ctx.withStep(it);
       SequenceOutput out;
       if (freezePrefix) {
         if (prefix == null) {
-          prefix = FrozenPrefix.compute(model, batch, policy, stepCtx, layer,
-              mlp ? Hooks.none().captureMlpOutput(layer, 0, lookup[0]) : Hooks.none());
+          prefix =
+              FrozenPrefix.compute(
+                  model,
+                  batch,
+                  policy,
+                  stepCtx,
+                  layer,
+                  mlp ? Hooks.none().captureMlpOutput(layer, 0, lookup[0]) : Hooks.none());
         } else {
           prefix.replayTrace(stepCtx);
         }
-        out = model.forwardFromMlpOutput(prefix.value(), policy, stepCtx, tape,
-            init == null && !mlp ? hooks.captureResidual(layer, 0, lookup[0]) : hooks);
+        out =
+            model.forwardFromMlpOutput(
+                prefix.value(),
+                policy,
+                stepCtx,
+                tape,
+                init == null && !mlp ? hooks.captureResidual(layer, 0, lookup[0]) : hooks);
       } else {
-        out = model.forward(batch, policy, stepCtx, tape, init == null
-            ? (mlp ? hooks.captureMlpOutput(layer, 0, lookup[0]) : hooks.captureResidual(layer, 0, lookup[0]))
-            : hooks);
+        out =
+            model.forward(
+                batch,
+                policy,
+                stepCtx,
+                tape,
+                init == null
+                    ? (mlp
+                        ? hooks.captureMlpOutput(layer, 0, lookup[0])
+                        : hooks.captureResidual(layer, 0, lookup[0]))
+                    : hooks);
       }
       if (init == null) {
-        init = mlp
-            ? (freezePrefix
-                ? prefix.value().captured().get(Hooks.mlpOutputKey(layer, 0, lookup[0]))
-                : out.captured(Hooks.mlpOutputKey(layer, 0, lookup[0])))
-            : out.captured(Hooks.residualKey(layer, 0, lookup[0]));
+        init =
+            mlp
+                ? (freezePrefix
+                    ? prefix.value().captured().get(Hooks.mlpOutputKey(layer, 0, lookup[0]))
+                    : out.captured(Hooks.mlpOutputKey(layer, 0, lookup[0])))
+                : out.captured(Hooks.residualKey(layer, 0, lookup[0]));
         log.line("Recording initial value of v*");
         // ‖v_init‖² as EasyEdit: the norm of an MLP-output-format tensor, squared in that format.
         FloatFormat outFmt = policy.storage();
@@ -286,22 +447,59 @@ public final class TargetValue {
       Var logp = LogSoftmax.apply(tape, stepCtx, lossSite.child("log_softmax"), fp32, logits);
       Var nll = Nll.apply(tape, stepCtx, lossSite.child("nll"), fp32, logp, targets, mask);
       // KL at the KL prompt's subject token.
-      Var klRow = Embedding.apply(tape, stepCtx, lossSite.child("kl_row"), fp32, logits,
-          new int[] {(b - 1) * t + lookup[b - 1]});
+      Var klRow =
+          Embedding.apply(
+              tape,
+              stepCtx,
+              lossSite.child("kl_row"),
+              fp32,
+              logits,
+              new int[] {(b - 1) * t + lookup[b - 1]});
       Var klLogp = LogSoftmax.apply(tape, stepCtx, lossSite.child("kl_log_softmax"), fp32, klRow);
       if (klInit == null) {
         klInit = klLogp.value().copy();
       }
-      Var kl = Scale.apply(tape, stepCtx, lossSite.child("kl"), fp32,
-          KlDiv.apply(tape, stepCtx, lossSite.child("kl_div"), fp32, tape.constant(klInit, "kl_init"), klLogp),
-          hp.klFactor());
-      Var wd = Scale.apply(tape, stepCtx, lossSite.child("weight_decay"), fp32,
-          Norm.apply(tape, stepCtx, lossSite.child("delta_norm"), fp32, d), hp.weightDecay() / initNormSq);
-      Var loss = Add.apply(tape, stepCtx, lossSite, fp32, Add.apply(tape, stepCtx, lossSite.child("nll_kl"), fp32, nll, kl), wd);
+      Var kl =
+          Scale.apply(
+              tape,
+              stepCtx,
+              lossSite.child("kl"),
+              fp32,
+              KlDiv.apply(
+                  tape,
+                  stepCtx,
+                  lossSite.child("kl_div"),
+                  fp32,
+                  tape.constant(klInit, "kl_init"),
+                  klLogp),
+              hp.klFactor());
+      Var wd =
+          Scale.apply(
+              tape,
+              stepCtx,
+              lossSite.child("weight_decay"),
+              fp32,
+              Norm.apply(tape, stepCtx, lossSite.child("delta_norm"), fp32, d),
+              hp.weightDecay() / initNormSq);
+      Var loss =
+          Add.apply(
+              tape,
+              stepCtx,
+              lossSite,
+              fp32,
+              Add.apply(tape, stepCtx, lossSite.child("nll_kl"), fp32, nll, kl),
+              wd);
 
-      double avgProb = averageTargetProbability(logp.value(), targets, mask, nRewrite, t, v, targetIds.length);
-      Step step = new Step(it, loss.value().getDouble(0), nll.value().getDouble(0),
-          kl.value().getDouble(0), wd.value().getDouble(0), avgProb);
+      double avgProb =
+          averageTargetProbability(logp.value(), targets, mask, nRewrite, t, v, targetIds.length);
+      Step step =
+          new Step(
+              it,
+              loss.value().getDouble(0),
+              nll.value().getDouble(0),
+              kl.value().getDouble(0),
+              wd.value().getDouble(0),
+              avgProb);
       steps.add(step);
       log.line(step.logLine(targetNew));
       if (!listener.onStep(step, delta.toFloatArray())) {

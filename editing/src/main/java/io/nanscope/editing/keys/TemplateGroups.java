@@ -8,12 +8,14 @@ import java.util.List;
  * MEMIT's and AlphaEdit's context templates (EasyEdit memit_main.get_context_templates): groups of
  * templates, {@code [["{}"], [5 sampled texts]]} — one text of at most 10 tokens (BOS counted) per
  * prompt word "The", "Therefore", "Because", "I", "You", top-k 5, each turned into {@code
- * text.replace("{", " ").replace("}", " ") + ". {}"} (a space, where ROME's templates drop the brace).
+ * text.replace("{", " ").replace("}", " ") + ". {}"} (a space, where ROME's templates drop the
+ * brace).
  *
- * <p>The z optimisation reads all templates as one flat list ({@link #flat()}); the keys are the mean
- * over groups of the mean within each group (compute_ks.py), so {@code "{}"} weighs half.
+ * <p>The z optimisation reads all templates as one flat list ({@link #flat()}); the keys are the
+ * mean over groups of the mean within each group (compute_ks.py), so {@code "{}"} weighs half.
  *
- * @param groups each a non-empty list of templates with one {@code {}}; the first group is {@code ["{}"]}
+ * @param groups each a non-empty list of templates with one {@code {}}; the first group is {@code
+ *     ["{}"]}
  * @param description how they were made (model, policy, seed)
  */
 public record TemplateGroups(List<List<String>> groups, String description) {
@@ -24,7 +26,8 @@ public record TemplateGroups(List<List<String>> groups, String description) {
   public TemplateGroups {
     groups = groups.stream().map(List::copyOf).toList();
     if (groups.isEmpty() || !groups.getFirst().equals(List.of("{}"))) {
-      throw new IllegalArgumentException("the first template group must be [\"{}\"], got " + groups);
+      throw new IllegalArgumentException(
+          "the first template group must be [\"{}\"], got " + groups);
     }
     for (List<String> g : groups) {
       if (g.isEmpty()) {
@@ -32,7 +35,8 @@ public record TemplateGroups(List<List<String>> groups, String description) {
       }
       for (String t : g) {
         if (!t.contains("{}")) {
-          throw new IllegalArgumentException("template \"" + t + "\" has no {} where the prompt goes");
+          throw new IllegalArgumentException(
+              "template \"" + t + "\" has no {} where the prompt goes");
         }
       }
     }

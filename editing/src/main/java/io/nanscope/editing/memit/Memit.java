@@ -29,7 +29,8 @@ import java.util.function.IntFunction;
 /**
  * MEMIT — Mass-Editing Memory in a Transformer (Meng, Sen Sharma, Andonian, Belinkov, Bau, ICLR
  * 2023, §4.3 eq. 14 and Alg. 1), with EasyEdit's semantics (easyeditor/models/memit: execute_memit,
- * compute_z, compute_ks). For a batch of n requests and edit layers l₁ … l_m (z layer L = the last):
+ * compute_z, compute_ks). For a batch of n requests and edit layers l₁ … l_m (z layer L = the
+ * last):
  *
  * <pre>
  *   z_j = h_L(j) + δ_j        δ_j optimised at the residual after layer L (ROME's v* objective)
@@ -44,8 +45,8 @@ import java.util.function.IntFunction;
  * and finally, as apply_memit_to_model, {@code W_l' = round(W_l + round(ΔW_l))}. λ =
  * mom2_update_weight, C = E[k kᵀ] of layer l. EasyEdit computes K, Z and R in the model dtype and
  * the solve, spread and ΔW in float64; so does this class under every precision policy, and it
- * reports R, the spread, the solve, ΔW and the new weights to the tracer (phase RANK_ONE_UPDATE, the
- * weight-update phase) at {@code layers.l.mlp.down_proj.memit.*} and {@code
+ * reports R, the spread, the solve, ΔW and the new weights to the tracer (phase RANK_ONE_UPDATE,
+ * the weight-update phase) at {@code layers.l.mlp.down_proj.memit.*} and {@code
  * layers.l.mlp.down_proj.weight}.
  *
  * <p>{@link #compute} leaves the model as it was and returns the new weights; {@link #apply} writes
@@ -60,12 +61,14 @@ public final class Memit {
    *
    * @param policy the precision policy of every forward and backward
    * @param ctx tracer, threads
-   * @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major (EasyEdit's get_cov: always
-   *     used by MEMIT, whatever mom2_adjustment says)
+   * @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major (EasyEdit's get_cov: always used
+   *     by MEMIT, whatever mom2_adjustment says)
    * @param listener sees each z optimisation step
    */
   public record Options(
-      PrecisionPolicy policy, OpContext ctx, IntFunction<double[]> keySecondMoment,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      IntFunction<double[]> keySecondMoment,
       TargetValue.StepListener listener) {
 
     public Options {
@@ -94,8 +97,13 @@ public final class Memit {
    * @param updated the new W_down (C, F) = round(W + round(ΔW)), not yet written into the model
    */
   public record LayerUpdate(
-      int layer, String weightName, double[][] keys, double[][] spreadResidual, double[] delta,
-      Tensor updated, long nonFiniteWeights) {}
+      int layer,
+      String weightName,
+      double[][] keys,
+      double[][] spreadResidual,
+      double[] delta,
+      Tensor updated,
+      long nonFiniteWeights) {}
 
   /**
    * Every layer's update for one batch.
@@ -118,8 +126,13 @@ public final class Memit {
 
   /** Computes every edit layer's update for the whole batch (the model is left as it was). */
   public static Outcome compute(
-      LlamaModel model, Tokenizer tok, MemitHyperParams hp, List<EditRequest> batch,
-      TemplateGroups contexts, Options opt, EditLog log) {
+      LlamaModel model,
+      Tokenizer tok,
+      MemitHyperParams hp,
+      List<EditRequest> batch,
+      TemplateGroups contexts,
+      Options opt,
+      EditLog log) {
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("MEMIT needs at least one edit request in the batch");
     }
@@ -129,8 +142,18 @@ public final class Memit {
     }
     List<Integer> layers = hp.layers();
     int zLayer = layers.getLast();
-    List<TargetValue.Result> values = LayerKeys.residualTargets(model, tok, opt.policy(), opt.ctx(),
-        zLayer, hp.valueOptimization(), contexts, requests, log, opt.listener());
+    List<TargetValue.Result> values =
+        LayerKeys.residualTargets(
+            model,
+            tok,
+            opt.policy(),
+            opt.ctx(),
+            zLayer,
+            hp.valueOptimization(),
+            contexts,
+            requests,
+            log,
+            opt.listener());
     List<LayerKeys.Prompt> prompts = LayerKeys.prompts(requests);
     int n = requests.size();
     FloatFormat s = opt.policy().storage();
@@ -141,7 +164,8 @@ public final class Memit {
       for (int i = 0; i < layers.size(); i++) {
         int layer = layers.get(i);
         log.line("\n\nLAYER " + layer + "\n");
-        double[][] k = LayerKeys.keys(model, tok, opt.policy(), opt.ctx(), layer, contexts, prompts);
+        double[][] k =
+            LayerKeys.keys(model, tok, opt.policy(), opt.ctx(), layer, contexts, prompts);
         log.line("Writing " + n + " key/value pair(s) into layer " + layer);
         double[][] cur = LayerKeys.residuals(model, tok, opt.policy(), opt.ctx(), zLayer, prompts);
         int c = cur.length;
@@ -155,8 +179,12 @@ public final class Memit {
         log.line("z error " + meanColumnNorm(r));
         Site site = Site.of("layers", layer, "mlp", "down_proj");
         double[] cov = opt.keySecondMoment().apply(layer);
-        log.line("Retrieving covariance statistics for " + hp.modelName()
-            + " @ " + ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".");
+        log.line(
+            "Retrieving covariance statistics for "
+                + hp.modelName()
+                + " @ "
+                + ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer)
+                + ".");
         Update u = update(cov, k, r, hp.mom2UpdateWeight(), layers.size() - i);
         if (tracer.enabled()) {
           report(tracer, site, s, r, u, k);
@@ -164,14 +192,23 @@ public final class Memit {
         Tensor w = model.writableDownProj(layer);
         log.line("orig norm " + frobenius(w.toDoubleArray()));
         log.line("upd norm " + frobenius(u.delta()));
-        String weightName = ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
+        String weightName =
+            ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
         Tensor updated = plus(w, u.delta(), true);
         if (tracer.enabled()) {
-          tracer.record(new OpRecord(site.child("weight"), "memit_update", Phase.RANK_ONE_UPDATE, -1,
-              List.of(w), updated, null));
+          tracer.record(
+              new OpRecord(
+                  site.child("weight"),
+                  "memit_update",
+                  Phase.RANK_ONE_UPDATE,
+                  -1,
+                  List.of(w),
+                  updated,
+                  null));
         }
         updates.add(
-            new LayerUpdate(layer, weightName, k, u.spread(), u.delta(), updated, nonFinite(updated)));
+            new LayerUpdate(
+                layer, weightName, k, u.spread(), u.delta(), updated, nonFinite(updated)));
         // execute_memit: updated_weight = W + upd (in float64), copied into the dtype parameter.
         originals.add(w.copy());
         copyInto(plus(w, u.delta(), false), w);
@@ -203,8 +240,8 @@ public final class Memit {
   record Update(double[][] adjK, double[][] spread, double[] delta) {}
 
   /**
-   * ΔW = (R / divisor) Kᵀ (λC + K Kᵀ)⁻¹ in FP64, by a Cholesky solve of (λC + KKᵀ) X = K
-   * (EasyEdit: {@code torch.linalg.solve(λ·cov.double() + K Kᵀ, K)}, then {@code resid @ adj_kᵀ}).
+   * ΔW = (R / divisor) Kᵀ (λC + K Kᵀ)⁻¹ in FP64, by a Cholesky solve of (λC + KKᵀ) X = K (EasyEdit:
+   * {@code torch.linalg.solve(λ·cov.double() + K Kᵀ, K)}, then {@code resid @ adj_kᵀ}).
    *
    * @param cov C: (F, F) row-major; @param k K: (F, n); @param r R: (C, n)
    */
@@ -213,8 +250,14 @@ public final class Memit {
     int n = k[0].length;
     int c = r.length;
     if (cov.length != (long) f * f) {
-      throw new IllegalArgumentException("the key second moment has " + cov.length + " entries, expected "
-          + f + "x" + f + " (the down_proj input width of this model)");
+      throw new IllegalArgumentException(
+          "the key second moment has "
+              + cov.length
+              + " entries, expected "
+              + f
+              + "x"
+              + f
+              + " (the down_proj input width of this model)");
     }
     double[][] a = new double[f][f];
     for (int p = 0; p < f; p++) {
@@ -246,18 +289,40 @@ public final class Memit {
     return new Update(adjK, spread, delta);
   }
 
-  private static void report(Tracer tracer, Site site, FloatFormat s, double[][] r, Update u, double[][] k) {
+  private static void report(
+      Tracer tracer, Site site, FloatFormat s, double[][] r, Update u, double[][] k) {
     Site m = site.child("memit");
     Tensor rT = matrix(s, r);
     Tensor kT = matrix(s, k);
-    tracer.record(new OpRecord(m.child("residual_spread"), "div", Phase.RANK_ONE_UPDATE, -1,
-        List.of(rT), matrix(FloatFormat.FP64, u.spread()), null));
-    tracer.record(new OpRecord(m.child("covariance_solve"), "cholesky_solve", Phase.RANK_ONE_UPDATE, -1,
-        List.of(kT), matrix(FloatFormat.FP64, u.adjK()), null));
+    tracer.record(
+        new OpRecord(
+            m.child("residual_spread"),
+            "div",
+            Phase.RANK_ONE_UPDATE,
+            -1,
+            List.of(rT),
+            matrix(FloatFormat.FP64, u.spread()),
+            null));
+    tracer.record(
+        new OpRecord(
+            m.child("covariance_solve"),
+            "cholesky_solve",
+            Phase.RANK_ONE_UPDATE,
+            -1,
+            List.of(kT),
+            matrix(FloatFormat.FP64, u.adjK()),
+            null));
     int c = r.length;
     int f = k.length;
-    tracer.record(new OpRecord(m.child("delta"), "matmul", Phase.RANK_ONE_UPDATE, -1,
-        List.of(), Tensor.ofDoubles(FloatFormat.FP64, Shape.of(c, f), u.delta()), null));
+    tracer.record(
+        new OpRecord(
+            m.child("delta"),
+            "matmul",
+            Phase.RANK_ONE_UPDATE,
+            -1,
+            List.of(),
+            Tensor.ofDoubles(FloatFormat.FP64, Shape.of(c, f), u.delta()),
+            null));
   }
 
   private static Tensor matrix(FloatFormat fmt, double[][] x) {

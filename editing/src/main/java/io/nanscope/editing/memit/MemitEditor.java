@@ -1,8 +1,8 @@
 package io.nanscope.editing.memit;
 
 import io.nanscope.editing.hparams.MemitHyperParams;
-import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.session.EditContext;
 import io.nanscope.editing.session.Editor;
@@ -25,9 +25,14 @@ public final class MemitEditor implements Editor {
   private final TemplateGroups contexts;
   private final IntFunction<double[]> keySecondMoment;
 
-  /** @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major (MEMIT always uses it) */
+  /**
+   * @param keySecondMoment layer → C = E[k kᵀ], (F, F) row-major (MEMIT always uses it)
+   */
   public MemitEditor(
-      LlamaModel model, Tokenizer tok, MemitHyperParams hp, TemplateGroups contexts,
+      LlamaModel model,
+      Tokenizer tok,
+      MemitHyperParams hp,
+      TemplateGroups contexts,
       IntFunction<double[]> keySecondMoment) {
     this.model = model;
     this.tok = tok;
@@ -62,13 +67,17 @@ public final class MemitEditor implements Editor {
     Optional<WeightUpdate.Problem> problem =
         o.finite()
             ? Optional.empty()
-            : Optional.of(new WeightUpdate.Problem(-1, "MEMIT: a non-finite loss, z or new weight"));
+            : Optional.of(
+                new WeightUpdate.Problem(-1, "MEMIT: a non-finite loss, z or new weight"));
     return WeightUpdate.of(algorithm(), batch, ctx.policy(), changes, problem, o);
   }
 
   /** EasyEdit's line after the weights are written (the session writes them). */
   static void logInserted(WeightUpdate update, EditLog log) {
-    log.line("New weights successfully inserted into " + update.changes().stream()
-        .map(c -> "'" + c.weightName() + "'").collect(java.util.stream.Collectors.joining(", ", "[", "]")));
+    log.line(
+        "New weights successfully inserted into "
+            + update.changes().stream()
+                .map(c -> "'" + c.weightName() + "'")
+                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

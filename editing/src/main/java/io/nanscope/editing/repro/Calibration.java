@@ -1,9 +1,8 @@
 package io.nanscope.editing.repro;
 
-import io.nanscope.engine.io.AtomicFile;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
@@ -11,6 +10,7 @@ import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.SiteStats;
 import io.nanscope.engine.trace.StatsTracer;
 import io.nanscope.engine.trace.TraceContext;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.Hooks;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.model.SequenceBatch;
@@ -35,9 +35,9 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Magnitude calibration for the FP16 stress test: measures each layer's natural maximum of the
- * SwiGLU product {@code |silu(gate)·up|} (site {@code layers.l.mlp.act_mul_up}, the down_proj input)
- * on a probe set, scales the chosen layers' MLPs by a_l = fraction·65,504 / natural max ({@link
- * Reparametrisation#mlpScale}; optionally the residual stream by c, {@link
+ * SwiGLU product {@code |silu(gate)·up|} (site {@code layers.l.mlp.act_mul_up}, the down_proj
+ * input) on a probe set, scales the chosen layers' MLPs by a_l = fraction·65,504 / natural max
+ * ({@link Reparametrisation#mlpScale}; optionally the residual stream by c, {@link
  * Reparametrisation#residualScale}) and PROVES the function is unchanged: the FP32 logits of the
  * probe set before and after differ by at most {@link #MAX_RELATIVE_DIFFERENCE}.
  *
@@ -77,7 +77,8 @@ public final class Calibration {
     public Probe {
       texts = List.copyOf(texts);
       if (texts.isEmpty()) {
-        throw new IllegalArgumentException("the probe set is empty: give at least one story or edit prompt");
+        throw new IllegalArgumentException(
+            "the probe set is empty: give at least one story or edit prompt");
       }
     }
   }
@@ -88,11 +89,16 @@ public final class Calibration {
    * record's prompt and rephrase (subject filled in).
    */
   public static Probe probe(
-      LlamaModel model, Tokenizer tok, List<EditRequest> records, int stories, int storyTokens, long seed,
+      LlamaModel model,
+      Tokenizer tok,
+      List<EditRequest> records,
+      int stories,
+      int storyTokens,
+      long seed,
       OpContext ctx) {
     if (stories < 0 || storyTokens < 2) {
-      throw new IllegalArgumentException("need stories >= 0 and storyTokens >= 2, got " + stories + " and "
-          + storyTokens);
+      throw new IllegalArgumentException(
+          "need stories >= 0 and storyTokens >= 2, got " + stories + " and " + storyTokens);
     }
     GenerateFast gen = new GenerateFast(model, tok, PrecisionPolicy.named("fp32"), ctx);
     SplittableRandom rng = new SplittableRandom(seed);
@@ -105,9 +111,16 @@ public final class Calibration {
       r.rephrase().ifPresent(texts::add);
     }
     texts.removeIf(String::isBlank);
-    return new Probe(new ArrayList<>(texts), stories + " stories of " + storyTokens
-        + " tokens sampled at temperature 1 (fp32, seed " + seed + ") + " + records.size()
-        + " edit records' prompts and rephrases");
+    return new Probe(
+        new ArrayList<>(texts),
+        stories
+            + " stories of "
+            + storyTokens
+            + " tokens sampled at temperature 1 (fp32, seed "
+            + seed
+            + ") + "
+            + records.size()
+            + " edit records' prompts and rephrases");
   }
 
   // ------------------------------------------------------------------------------------ profile
@@ -168,14 +181,17 @@ public final class Calibration {
     StatsTracer stats = new StatsTracer(tc, Set.of(Phase.FORWARD));
     OpContext c = ctx.withTracer(stats);
     for (String text : probe.texts()) {
-      model.forward(new SequenceBatch(new int[][] {encode(tok, text, model)}), policy, c, null, Hooks.none());
+      model.forward(
+          new SequenceBatch(new int[][] {encode(tok, text, model)}), policy, c, null, Hooks.none());
     }
     return new Profile(stats.bySite());
   }
 
   private static int[] encode(Tokenizer tok, String text, LlamaModel model) {
     int[] ids = tok.encode(text, true, false);
-    return ids.length > model.config().maxSeqLen() ? Arrays.copyOf(ids, model.config().maxSeqLen()) : ids;
+    return ids.length > model.config().maxSeqLen()
+        ? Arrays.copyOf(ids, model.config().maxSeqLen())
+        : ids;
   }
 
   // ------------------------------------------------------------------------------------ layers
@@ -207,8 +223,15 @@ public final class Calibration {
         throw new IllegalArgumentException("unknown --layers '" + spec + "': " + expected);
       }
       if (l < 0 || l >= nLayers) {
-        throw new IllegalArgumentException("--layers '" + spec + "' names layer " + l + ", but the model has "
-            + nLayers + " layers: " + expected);
+        throw new IllegalArgumentException(
+            "--layers '"
+                + spec
+                + "' names layer "
+                + l
+                + ", but the model has "
+                + nLayers
+                + " layers: "
+                + expected);
       }
       out.add(l);
     }
@@ -232,19 +255,33 @@ public final class Calibration {
    * @param probe the probe set
    */
   public record Result(
-      double fraction, int[] layers, double residualScale, double[] naturalPeaks, double[] factors,
-      double[] calibratedPeaks, double maxRelativeDifference, Profile before, Profile after, LlamaWeights weights,
+      double fraction,
+      int[] layers,
+      double residualScale,
+      double[] naturalPeaks,
+      double[] factors,
+      double[] calibratedPeaks,
+      double maxRelativeDifference,
+      Profile before,
+      Profile after,
+      LlamaWeights weights,
       Probe probe) {}
 
-  /** The scale factors for {@code fraction}: a_l = fraction·65,504 / naturalPeaks[l] for the chosen layers. */
+  /**
+   * The scale factors for {@code fraction}: a_l = fraction·65,504 / naturalPeaks[l] for the chosen
+   * layers.
+   */
   public static double[] factors(double[] naturalPeaks, double fraction, int[] layers) {
     checkFraction(fraction);
     double[] a = new double[naturalPeaks.length];
     Arrays.fill(a, 1);
     for (int l : layers) {
       if (!(naturalPeaks[l] > 0)) {
-        throw new IllegalArgumentException("layer " + l + "'s SwiGLU product is 0 on the whole probe set:"
-            + " nothing to scale; choose other --layers");
+        throw new IllegalArgumentException(
+            "layer "
+                + l
+                + "'s SwiGLU product is 0 on the whole probe set:"
+                + " nothing to scale; choose other --layers");
       }
       a[l] = fraction * FP16_MAX / naturalPeaks[l];
     }
@@ -254,8 +291,10 @@ public final class Calibration {
   /** Throws unless 0 &lt; fraction ≤ 1. */
   public static void checkFraction(double fraction) {
     if (!(fraction > 0 && fraction <= 1)) {
-      throw new IllegalArgumentException("--mlp-peak must be a fraction of FP16's maximum in (0, 1], got "
-          + fraction + " (e.g. 0.92 puts the largest natural SwiGLU product at 60,264)");
+      throw new IllegalArgumentException(
+          "--mlp-peak must be a fraction of FP16's maximum in (0, 1], got "
+              + fraction
+              + " (e.g. 0.92 puts the largest natural SwiGLU product at 60,264)");
     }
   }
 
@@ -267,8 +306,14 @@ public final class Calibration {
    * @param natural the original model's FP32 profile on {@code probe}, or null to measure it
    */
   public static Result calibrate(
-      LlamaWeights original, Tokenizer tok, Probe probe, Profile natural, double fraction, int[] layers,
-      double residualScale, OpContext ctx) {
+      LlamaWeights original,
+      Tokenizer tok,
+      Probe probe,
+      Profile natural,
+      double fraction,
+      int[] layers,
+      double residualScale,
+      OpContext ctx) {
     checkFraction(fraction);
     PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
     LlamaWeights w0 = allFp32(original) ? original : original.to(FloatFormat.FP32);
@@ -277,19 +322,33 @@ public final class Calibration {
     int n = w0.config().nLayers();
     double[] peaks = before.mlpPeaks(n);
     double[] a = factors(peaks, fraction, layers);
-    LlamaWeights w1 = Reparametrisation.mlpScale(residualScale == 1 ? w0 : Reparametrisation.residualScale(w0,
-        residualScale), a);
+    LlamaWeights w1 =
+        Reparametrisation.mlpScale(
+            residualScale == 1 ? w0 : Reparametrisation.residualScale(w0, residualScale), a);
     LlamaModel m1 = LlamaModel.of(w1.config(), w1);
     double diff = maxRelativeDifference(m0, m1, tok, probe.texts(), fp32, ctx);
     if (!(diff <= MAX_RELATIVE_DIFFERENCE)) {
-      throw new IllegalStateException(String.format(Locale.ROOT,
-          "the calibration changed the function: FP32 logits differ by %.3g relative (bound %.0e); the"
-              + " rescaled weights are NOT an exact reparametrisation — do not use them", diff,
-          MAX_RELATIVE_DIFFERENCE));
+      throw new IllegalStateException(
+          String.format(
+              Locale.ROOT,
+              "the calibration changed the function: FP32 logits differ by %.3g relative (bound %.0e); the"
+                  + " rescaled weights are NOT an exact reparametrisation — do not use them",
+              diff,
+              MAX_RELATIVE_DIFFERENCE));
     }
     Profile after = profile(m1, tok, probe, fp32, ctx);
-    return new Result(fraction, layers.clone(), residualScale, peaks, a, after.mlpPeaks(n), diff, before, after,
-        w1, probe);
+    return new Result(
+        fraction,
+        layers.clone(),
+        residualScale,
+        peaks,
+        a,
+        after.mlpPeaks(n),
+        diff,
+        before,
+        after,
+        w1,
+        probe);
   }
 
   /**
@@ -299,7 +358,12 @@ public final class Calibration {
    * meaningful relative error.
    */
   public static double maxRelativeDifference(
-      LlamaModel a, LlamaModel b, Tokenizer tok, List<String> texts, PrecisionPolicy policy, OpContext ctx) {
+      LlamaModel a,
+      LlamaModel b,
+      Tokenizer tok,
+      List<String> texts,
+      PrecisionPolicy policy,
+      OpContext ctx) {
     double worst = 0;
     for (String text : texts) {
       SequenceBatch batch = new SequenceBatch(new int[][] {encode(tok, text, a)});
@@ -314,13 +378,15 @@ public final class Calibration {
           break;
         }
       }
-      worst = Math.max(worst, scale == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / scale);
+      worst =
+          Math.max(worst, scale == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / scale);
     }
     return worst;
   }
 
   static boolean allFp32(LlamaWeights w) {
-    if (w.embedding().format() != FloatFormat.FP32 || w.classifier().format() != FloatFormat.FP32
+    if (w.embedding().format() != FloatFormat.FP32
+        || w.classifier().format() != FloatFormat.FP32
         || w.finalNorm().format() != FloatFormat.FP32) {
       return false;
     }
@@ -340,36 +406,72 @@ public final class Calibration {
   public static String describe(Result r) {
     StringBuilder b = new StringBuilder();
     b.append(LABEL).append('\n');
-    b.append(String.format(Locale.ROOT, "target: the largest natural |silu(gate)*up| of layers %s at %.4g of FP16's"
-        + " maximum (%,.0f)%n", Arrays.toString(r.layers()), r.fraction(), r.fraction() * FP16_MAX));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "target: the largest natural |silu(gate)*up| of layers %s at %.4g of FP16's"
+                + " maximum (%,.0f)%n",
+            Arrays.toString(r.layers()),
+            r.fraction(),
+            r.fraction() * FP16_MAX));
     if (r.residualScale() != 1) {
-      b.append(String.format(Locale.ROOT, "residual scale c = %.6g: embedding, every wo and w2 x c, rms_norm_eps x c^2,"
-          + " classifier untied and unscaled%n", r.residualScale()));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "residual scale c = %.6g: embedding, every wo and w2 x c, rms_norm_eps x c^2,"
+                  + " classifier untied and unscaled%n",
+              r.residualScale()));
     }
-    b.append("probe set: ").append(r.probe().texts().size()).append(" texts, ").append(r.probe().description())
+    b.append("probe set: ")
+        .append(r.probe().texts().size())
+        .append(" texts, ")
+        .append(r.probe().description())
         .append('\n');
-    b.append(String.format(Locale.ROOT, "%-6s %16s %14s %18s%n", "layer", "natural max", "a_l", "calibrated max"));
+    b.append(
+        String.format(
+            Locale.ROOT, "%-6s %16s %14s %18s%n", "layer", "natural max", "a_l", "calibrated max"));
     for (int l = 0; l < r.factors().length; l++) {
-      b.append(String.format(Locale.ROOT, "%-6d %16.6g %14.8g %18.6g%n", l, r.naturalPeaks()[l], r.factors()[l],
-          r.calibratedPeaks()[l]));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "%-6d %16.6g %14.8g %18.6g%n",
+              l,
+              r.naturalPeaks()[l],
+              r.factors()[l],
+              r.calibratedPeaks()[l]));
     }
-    b.append(String.format(Locale.ROOT, "function unchanged: FP32 logits before/after, max relative difference %.3g"
-        + " (bound %.0e) over %d probe texts%n", r.maxRelativeDifference(), MAX_RELATIVE_DIFFERENCE,
-        r.probe().texts().size()));
-    b.append("FP16 headroom log2(65504/max|x|) in binades, smallest over layers [layer], FP32 forward on the probe set:\n");
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "function unchanged: FP32 logits before/after, max relative difference %.3g"
+                + " (bound %.0e) over %d probe texts%n",
+            r.maxRelativeDifference(),
+            MAX_RELATIVE_DIFFERENCE,
+            r.probe().texts().size()));
+    b.append(
+        "FP16 headroom log2(65504/max|x|) in binades, smallest over layers [layer], FP32 forward on the probe set:\n");
     b.append(String.format(Locale.ROOT, "%-34s %16s %16s%n", "site", "before", "after"));
     Map<String, double[]> h0 = r.before().fp16HeadroomBySite();
     Map<String, double[]> h1 = r.after().fp16HeadroomBySite();
     for (Map.Entry<String, double[]> e : h0.entrySet()) {
       double[] after = h1.get(e.getKey());
-      b.append(String.format(Locale.ROOT, "%-34s %16s %16s%s%n", e.getKey(), headroom(e.getValue()),
-          after == null ? "-" : headroom(after), after != null && after[0] < 1 ? "  <-- < 1 binade" : ""));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "%-34s %16s %16s%s%n",
+              e.getKey(),
+              headroom(e.getValue()),
+              after == null ? "-" : headroom(after),
+              after != null && after[0] < 1 ? "  <-- < 1 binade" : ""));
     }
     return b.toString();
   }
 
   private static String headroom(double[] h) {
-    String v = Double.isInfinite(h[0]) ? (h[0] > 0 ? "inf" : "-inf") : String.format(Locale.ROOT, "%.2f", h[0]);
+    String v =
+        Double.isInfinite(h[0])
+            ? (h[0] > 0 ? "inf" : "-inf")
+            : String.format(Locale.ROOT, "%.2f", h[0]);
     return h[1] >= 0 ? v + " [" + (int) h[1] + "]" : v;
   }
 
@@ -400,17 +502,30 @@ public final class Calibration {
    * calibration.json}; the directory appears only when everything was written.
    */
   public static void write(Result r, Tokenizer tok, String source, Path out) throws IOException {
-    StagedDirectory.create(out, dir -> {
-      HfCheckpoint.write(r.weights(), FloatFormat.FP32, dir, 0);
-      tok.writeHfFiles(dir);
-      AtomicFile.write(dir.resolve("calibration.json"),
-          JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build()
-              .writeValueAsString(toMap(r, source)));
-      AtomicFile.write(dir.resolve("CALIBRATION.md"), "# " + LABEL + "\n\n"
-          + "Made by `nanscope calibrate` from `" + source + "`. An exact function-preserving rescaling: the"
-          + " model computes the same function as its source (FP32 logits checked below), with magnitudes moved"
-          + " towards FP16's limit to stress-test FP16 editing. These are not the magnitudes of Llama-2-7B or of"
-          + " any real model.\n\n```\n" + describe(r) + "```\n");
-    });
+    StagedDirectory.create(
+        out,
+        dir -> {
+          HfCheckpoint.write(r.weights(), FloatFormat.FP32, dir, 0);
+          tok.writeHfFiles(dir);
+          AtomicFile.write(
+              dir.resolve("calibration.json"),
+              JsonMapper.builder()
+                  .enable(SerializationFeature.INDENT_OUTPUT)
+                  .build()
+                  .writeValueAsString(toMap(r, source)));
+          AtomicFile.write(
+              dir.resolve("CALIBRATION.md"),
+              "# "
+                  + LABEL
+                  + "\n\n"
+                  + "Made by `nanscope calibrate` from `"
+                  + source
+                  + "`. An exact function-preserving rescaling: the"
+                  + " model computes the same function as its source (FP32 logits checked below), with magnitudes moved"
+                  + " towards FP16's limit to stress-test FP16 editing. These are not the magnitudes of Llama-2-7B or of"
+                  + " any real model.\n\n```\n"
+                  + describe(r)
+                  + "```\n");
+        });
   }
 }

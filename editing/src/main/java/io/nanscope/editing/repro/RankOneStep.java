@@ -12,8 +12,8 @@ import java.util.List;
 
 /**
  * The last part of a ROME edit — the right vector and the rank-one update — for a given Division
- * Factor, with the values before rounding kept so the first-overflow report can say what crossed the
- * limit. Neither is an engine op, so no tracer sees them unless this class reports them (phase
+ * Factor, with the values before rounding kept so the first-overflow report can say what crossed
+ * the limit. Neither is an engine op, so no tracer sees them unless this class reports them (phase
  * {@link Phase#RANK_ONE_UPDATE}).
  *
  * <pre>
@@ -29,11 +29,18 @@ import java.util.List;
  * @param layer edited layer L
  * @param r (C) right vector as stored; @param rUnrounded (C) the same before rounding (FP32)
  * @param updated (C, F) the new W_down, not written anywhere
- * @param updatedUnrounded (C, F) W + round(r ⊗ u) before the last rounding (FP32), null for FP32 weights
+ * @param updatedUnrounded (C, F) W + round(r ⊗ u) before the last rounding (FP32), null for FP32
+ *     weights
  */
 public record RankOneStep(
-    int layer, double divisionFactor, float[] diff, float[] r, float[] rUnrounded, Tensor updated,
-    Tensor updatedUnrounded, long nonFiniteWeights) {
+    int layer,
+    double divisionFactor,
+    float[] diff,
+    float[] r,
+    float[] rUnrounded,
+    Tensor updated,
+    Tensor updatedUnrounded,
+    long nonFiniteWeights) {
 
   /**
    * @param target v* (C); @param curOutput W k at the subject of the bare prompt (C)
@@ -64,7 +71,8 @@ public record RankOneStep(
         }
       }
     }
-    return new RankOneStep(layer, divisionFactor, diff, r, rRaw, updated, raw, RankOneUpdate.nonFinite(updated));
+    return new RankOneStep(
+        layer, divisionFactor, diff, r, rRaw, updated, raw, RankOneUpdate.nonFinite(updated));
   }
 
   /**
@@ -79,12 +87,29 @@ public record RankOneStep(
     FloatFormat fmt = w.format();
     Tensor diffT = Tensor.of(fmt, Shape.of(diff.length), diff);
     Tensor rT = Tensor.of(fmt, Shape.of(r.length), r);
-    Tensor rRaw = fmt == FloatFormat.FP32 ? null : Tensor.of(FloatFormat.FP32, Shape.of(r.length), rUnrounded);
+    Tensor rRaw =
+        fmt == FloatFormat.FP32
+            ? null
+            : Tensor.of(FloatFormat.FP32, Shape.of(r.length), rUnrounded);
     Tensor factor = Tensor.of(FloatFormat.FP32, Shape.of(1), (float) divisionFactor);
     Site site = Site.of("layers", layer, "mlp", "down_proj");
-    tracer.record(new OpRecord(site.child("right_vector"), "div", Phase.RANK_ONE_UPDATE, -1,
-        List.of(diffT, factor), rT, rRaw));
-    tracer.record(new OpRecord(site.child("weight"), "rank_one_update", Phase.RANK_ONE_UPDATE, -1,
-        List.of(w, Tensor.of(fmt, Shape.of(u.length), u), rT), updated, updatedUnrounded));
+    tracer.record(
+        new OpRecord(
+            site.child("right_vector"),
+            "div",
+            Phase.RANK_ONE_UPDATE,
+            -1,
+            List.of(diffT, factor),
+            rT,
+            rRaw));
+    tracer.record(
+        new OpRecord(
+            site.child("weight"),
+            "rank_one_update",
+            Phase.RANK_ONE_UPDATE,
+            -1,
+            List.of(w, Tensor.of(fmt, Shape.of(u.length), u), rT),
+            updated,
+            updatedUnrounded));
   }
 }

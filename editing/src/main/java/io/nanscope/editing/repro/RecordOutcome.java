@@ -10,23 +10,34 @@ import java.util.Optional;
  *
  * @param index the record's index in the data set
  * @param steps compute_v's optimisation steps (of the attempt that was kept)
- * @param divisionFactor kᵀu as used (the override when there is one); @param computedDivisionFactor as
- *     computed
+ * @param divisionFactor kᵀu as used (the override when there is one); @param computedDivisionFactor
+ *     as computed
  * @param nonFiniteUpdate NaN/inf entries in the computed new W_down
  * @param written whether the update went into the weights (auto refuses non-finite updates)
  * @param editPolicy the policy of the kept edit (the fallback's when it fell back)
  * @param editProblem the first non-finite value the edit itself produced (loss, δ, r, kᵀu or new
  *     weights), if any — EasyEdit checks none of them and goes on
  * @param post post-edit metrics, empty when the evaluation failed
- * @param storyNll mean NLL (nats per token) of {@link ReproPipeline#PROBE_STORY} under the edited model
- *     (a health check: a collapsed model scores far worse than the unedited one), NaN when non-finite;
- *     in auto mode, in the fallback precision when the FP16 forward of the story is not finite
+ * @param storyNll mean NLL (nats per token) of {@link ReproPipeline#PROBE_STORY} under the edited
+ *     model (a health check: a collapsed model scores far worse than the unedited one), NaN when
+ *     non-finite; in auto mode, in the fallback precision when the FP16 forward of the story is not
+ *     finite
  * @param failure where the run crashed as EasyEdit would (the multinomial error), if it did
  */
 public record RecordOutcome(
-    int index, String subject, String targetNew, List<TargetValue.Step> steps, double divisionFactor,
-    double computedDivisionFactor, boolean overridden, long nonFiniteUpdate, boolean written,
-    String editPolicy, Optional<String> editProblem, Optional<EditMetrics> post, double storyNll,
+    int index,
+    String subject,
+    String targetNew,
+    List<TargetValue.Step> steps,
+    double divisionFactor,
+    double computedDivisionFactor,
+    boolean overridden,
+    long nonFiniteUpdate,
+    boolean written,
+    String editPolicy,
+    Optional<String> editProblem,
+    Optional<EditMetrics> post,
+    double storyNll,
     Optional<Failure> failure) {
 
   public RecordOutcome {
@@ -58,7 +69,13 @@ public record RecordOutcome(
   public record Failure(int record, ReproTracer.Stage stage, int step, String message) {
 
     public String describe() {
-      return "record " + record + ", " + stage.text() + (step >= 0 ? ", step " + step : "") + ": " + message;
+      return "record "
+          + record
+          + ", "
+          + stage.text()
+          + (step >= 0 ? ", step " + step : "")
+          + ": "
+          + message;
     }
   }
 }

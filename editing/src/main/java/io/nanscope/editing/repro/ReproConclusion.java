@@ -28,19 +28,28 @@ public final class ReproConclusion {
       }
     }
     if (failed.isEmpty()) {
-      b.append(runs.size() == 1 ? "The " + runs.getFirst().label() + " run" : "All " + runs.size() + " precisions")
-          .append(" finished with every value finite: no NaN or inf in any forward, backward, update or generation.");
+      b.append(
+              runs.size() == 1
+                  ? "The " + runs.getFirst().label() + " run"
+                  : "All " + runs.size() + " precisions")
+          .append(
+              " finished with every value finite: no NaN or inf in any forward, backward, update or generation.");
     } else {
-      b.append("Non-finite values appeared in: ").append(String.join(", ", failed))
+      b.append("Non-finite values appeared in: ")
+          .append(String.join(", ", failed))
           .append(" (see the first-overflow report above).");
     }
     for (RunResult r : runs) {
       double fwd = ReproReport.minHeadroom(r.headroom(), Phase.FORWARD, FloatFormat.FP16);
       if (!Double.isNaN(fwd)) {
-        b.append(String.format(Locale.ROOT,
-            "%nIn %s the tightest forward site of the edit still had %.1f binades of FP16 headroom"
-                + " (its largest value is 2^%.1f times smaller than 65,504): range is not the problem on this model.",
-            r.label(), fwd, fwd));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "%nIn %s the tightest forward site of the edit still had %.1f binades of FP16 headroom"
+                    + " (its largest value is 2^%.1f times smaller than 65,504): range is not the problem on this model.",
+                r.label(),
+                fwd,
+                fwd));
         break;
       }
     }
@@ -49,11 +58,16 @@ public final class ReproConclusion {
       if (u.flushed() > 0) {
         SiteStats worst = u.worst().getFirst();
         TensorStats t = worst.output();
-        b.append(String.format(Locale.ROOT,
-            "%n%s's trouble is at the other end of the range: in its backward %,d non-zero gradient values round"
-                + " to 0 (underflow), worst at %s (%s) where %.1f%% of the non-zero values are lost",
-            r.label(), u.flushed(), worst.at().site(), worst.at().op(),
-            100.0 * t.underflow() / ReproReport.nonZeroBeforeRounding(t)));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "%n%s's trouble is at the other end of the range: in its backward %,d non-zero gradient values round"
+                    + " to 0 (underflow), worst at %s (%s) where %.1f%% of the non-zero values are lost",
+                r.label(),
+                u.flushed(),
+                worst.at().site(),
+                worst.at().op(),
+                100.0 * t.underflow() / ReproReport.nonZeroBeforeRounding(t)));
         b.append(finalLosses(runs)).append('.');
       }
     }
@@ -69,32 +83,50 @@ public final class ReproConclusion {
   }
 
   /** What the disabling-edit scenario shows. */
-  public static String disablingEdit(List<RunResult> runs, Optional<DivisionFactorSweep.Result> sweep) {
+  public static String disablingEdit(
+      List<RunResult> runs, Optional<DivisionFactorSweep.Result> sweep) {
     StringBuilder b = new StringBuilder();
     RecordOutcome firstEdit = runs.getFirst().records().getFirst();
-    b.append(String.format(Locale.ROOT,
-        "The first edit's Division Factor kᵀu was forced to %s (computed: %s) — a labelled intervention, not ROME.",
-        ReproReport.num(firstEdit.divisionFactor()), ReproReport.num(firstEdit.computedDivisionFactor())));
+    b.append(
+        String.format(
+            Locale.ROOT,
+            "The first edit's Division Factor kᵀu was forced to %s (computed: %s) — a labelled intervention, not ROME.",
+            ReproReport.num(firstEdit.divisionFactor()),
+            ReproReport.num(firstEdit.computedDivisionFactor())));
     for (RunResult r : runs) {
       b.append('\n').append(r.label()).append(": ");
       Optional<FirstNonFinite> e = r.anomaly().first();
       if (r.firstFailure().isPresent()) {
         b.append("FAILED — ").append(r.firstFailure().get().describe());
-        e.ifPresent(x -> b.append("; the first non-finite value was born at ").append(x.at().describe())
-            .append(" (").append(ReproReport.stageOf(x.at().context().label())).append("): ").append(x.limitCrossed()));
+        e.ifPresent(x ->
+            b.append("; the first non-finite value was born at ")
+                .append(x.at().describe())
+                .append(" (")
+                .append(ReproReport.stageOf(x.at().context().label()))
+                .append("): ")
+                .append(x.limitCrossed()));
       } else if (e.isPresent()) {
-        b.append("finished, but non-finite values appeared at ").append(e.get().at().describe())
-            .append(" (").append(ReproReport.stageOf(e.get().at().context().label())).append(")");
+        b.append("finished, but non-finite values appeared at ")
+            .append(e.get().at().describe())
+            .append(" (")
+            .append(ReproReport.stageOf(e.get().at().context().label()))
+            .append(")");
       } else {
         b.append("finished with every value finite");
       }
       if (!r.fallbacks().isEmpty()) {
-        b.append("; ").append(r.fallbacks().size()).append(" fallback(s), weights finite: ")
+        b.append("; ")
+            .append(r.fallbacks().size())
+            .append(" fallback(s), weights finite: ")
             .append(r.totalNonFiniteWeights() == 0);
       }
       if (r.collapsed()) {
-        b.append(String.format(Locale.ROOT, "; the model is COLLAPSED (probe-story NLL %s -> %s nats/token)",
-            ReproReport.fmt3(r.preStoryNll()), ReproReport.fmt3(r.records().getLast().storyNll())));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "; the model is COLLAPSED (probe-story NLL %s -> %s nats/token)",
+                ReproReport.fmt3(r.preStoryNll()),
+                ReproReport.fmt3(r.records().getLast().storyNll())));
       }
       b.append('.');
     }
@@ -105,18 +137,26 @@ public final class ReproConclusion {
         for (int v = 0; v < sw.values().size(); v++) {
           DivisionFactorSweep.Cell c = sw.cell(v, p);
           if (c.failed()) {
-            highestFailing = Double.isNaN(highestFailing) ? c.value() : Math.max(highestFailing, c.value());
+            highestFailing =
+                Double.isNaN(highestFailing) ? c.value() : Math.max(highestFailing, c.value());
           } else {
-            lowestFinite = Double.isNaN(lowestFinite) ? c.value() : Math.min(lowestFinite, c.value());
+            lowestFinite =
+                Double.isNaN(lowestFinite) ? c.value() : Math.min(lowestFinite, c.value());
           }
         }
-        b.append('\n').append("sweep, ").append(ReproPipeline.shortName(sw.policies().get(p))).append(": ");
+        b.append('\n')
+            .append("sweep, ")
+            .append(ReproPipeline.shortName(sw.policies().get(p)))
+            .append(": ");
         if (Double.isNaN(highestFailing)) {
-          b.append("finite at every value tried (down to ").append(ReproReport.num(lowestFinite)).append(")");
+          b.append("finite at every value tried (down to ")
+              .append(ReproReport.num(lowestFinite))
+              .append(")");
         } else {
           b.append("fails for kᵀu <= ").append(ReproReport.num(highestFailing));
           if (!Double.isNaN(lowestFinite)) {
-            b.append(", finite at ").append(ReproReport.num(lowestFinite))
+            b.append(", finite at ")
+                .append(ReproReport.num(lowestFinite))
                 .append(lowestFinite < highestFailing ? " (not monotone)" : "");
           }
         }

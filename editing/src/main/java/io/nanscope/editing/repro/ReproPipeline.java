@@ -6,7 +6,6 @@ import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.RankOneUpdate;
@@ -24,6 +23,7 @@ import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.TraceContext;
 import io.nanscope.engine.trace.Tracer;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.generate.InvalidDistributionException;
 import io.nanscope.llama.model.Hooks;
 import io.nanscope.llama.model.LlamaModel;
@@ -48,16 +48,16 @@ import java.util.function.Function;
  * (sequential). Everything the run does is traced ({@link ReproTracer}): the first non-finite value
  * and the chain after it, and the per-site headroom of the edit.
  *
- * <p>Where EasyEdit stops at the multinomial error, this pipeline records the failure and carries on
- * with the next record, so the log shows what the following edit does on the broken model.
+ * <p>Where EasyEdit stops at the multinomial error, this pipeline records the failure and carries
+ * on with the next record, so the log shows what the following edit does on the broken model.
  *
  * <p>{@link Mode#auto} is the transactional precision fallback: the edit runs in FP16; the loss and
- * δ are checked at every step (a non-finite gradient shows in δ after Adam's step), and r and the new
- * weights after the edit; at the first non-finite value the attempt is dropped (the weights were
- * never touched: {@code Rome.compute} does not write) and the whole edit is redone in the fallback
- * precision. An update is written only when it, r, kᵀu and every loss are finite; otherwise it is
- * refused and the weights stay as they were. A generation that fails in FP16 is redone in the
- * fallback precision.
+ * δ are checked at every step (a non-finite gradient shows in δ after Adam's step), and r and the
+ * new weights after the edit; at the first non-finite value the attempt is dropped (the weights
+ * were never touched: {@code Rome.compute} does not write) and the whole edit is redone in the
+ * fallback precision. An update is written only when it, r, kᵀu and every loss are finite;
+ * otherwise it is refused and the weights stay as they were. A generation that fails in FP16 is
+ * redone in the fallback precision.
  */
 public final class ReproPipeline {
 
@@ -80,22 +80,33 @@ public final class ReproPipeline {
    * @param divisionFactorOverride a LABELLED override of kᵀu applied to the FIRST record only (the
    *     disabling edit); the records after it are faithful ROME edits of the edited model
    * @param collectStats keep per-site stats of the edits (the headroom report)
-   * @param dynamicLossScale dynamic loss scaling of the delta's backward (GradScaler; not in EasyEdit)
+   * @param dynamicLossScale dynamic loss scaling of the delta's backward (GradScaler; not in
+   *     EasyEdit)
    */
   public record Settings(
-      RomeHyperParams hp, List<EditRequest> records, ContextTemplates templates, long seed, int threads,
-      boolean fluency, boolean sequential, OptionalDouble divisionFactorOverride, boolean collectStats,
+      RomeHyperParams hp,
+      List<EditRequest> records,
+      ContextTemplates templates,
+      long seed,
+      int threads,
+      boolean fluency,
+      boolean sequential,
+      OptionalDouble divisionFactorOverride,
+      boolean collectStats,
       boolean dynamicLossScale) {
 
     public Settings {
       records = List.copyOf(records);
       if (records.isEmpty()) {
-        throw new IllegalArgumentException("no edit records to run: pass a data file with at least one record");
+        throw new IllegalArgumentException(
+            "no edit records to run: pass a data file with at least one record");
       }
       if (divisionFactorOverride.isPresent()
-          && !(divisionFactorOverride.getAsDouble() != 0 && Double.isFinite(divisionFactorOverride.getAsDouble()))) {
+          && !(divisionFactorOverride.getAsDouble() != 0
+              && Double.isFinite(divisionFactorOverride.getAsDouble()))) {
         throw new IllegalArgumentException(
-            "the Division Factor override must be finite and non-zero, got " + divisionFactorOverride.getAsDouble());
+            "the Division Factor override must be finite and non-zero, got "
+                + divisionFactorOverride.getAsDouble());
       }
     }
   }
@@ -119,12 +130,14 @@ public final class ReproPipeline {
 
     /** FP16 ({@code pytorch-fp16}) with {@code fallback} ({@code fp32} or {@code pytorch-bf16}). */
     public static Mode auto(String fallback) {
-      return new Mode(PrecisionPolicy.named("pytorch-fp16"), Optional.of(PrecisionPolicy.named(fallback)));
+      return new Mode(
+          PrecisionPolicy.named("pytorch-fp16"), Optional.of(PrecisionPolicy.named(fallback)));
     }
 
     /** {@code fp16}, {@code bf16}, {@code fp32}, or {@code auto (fp16 -> fp32)}. */
     public String label() {
-      return fallback.map(f -> "auto (" + shortName(policy.name()) + " -> " + shortName(f.name()) + ")")
+      return fallback
+          .map(f -> "auto (" + shortName(policy.name()) + " -> " + shortName(f.name()) + ")")
           .orElse(shortName(policy.name()));
     }
   }
@@ -146,69 +159,118 @@ public final class ReproPipeline {
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Evaluator evaluator = evaluator(model, tok, policy, ctx, tracer, s.fluency(), fluencyRng);
     Evaluator fallbackEvaluator =
-        fallback == null ? null : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
+        fallback == null
+            ? null
+            : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
     List<String> fallbacks = new ArrayList<>();
-    Editor editor = new PrecisionFallback(new TracedRome(model, tok, s, tracer), Optional.ofNullable(fallback),
-        fallbacks::add);
+    Editor editor =
+        new PrecisionFallback(
+            new TracedRome(model, tok, s, tracer), Optional.ofNullable(fallback), fallbacks::add);
     // the step listener numbers the trace by optimisation step (the ops of the next iteration)
-    EditContext base = EditContext.of(policy, ctx, log)
-        .withSteps((step, delta) -> {
-          tc.setStep(step.iteration() + 1);
-          return true;
-        })
-        .withDynamicLossScale(s.dynamicLossScale());
+    EditContext base =
+        EditContext.of(policy, ctx, log)
+            .withSteps((step, delta) -> {
+              tc.setStep(step.iteration() + 1);
+              return true;
+            })
+            .withDynamicLossScale(s.dynamicLossScale());
     double[] preStoryNll = new double[1];
     List<EditMetrics> preMetrics = new ArrayList<>();
 
     tracer.stage(ReproTracer.Stage.PRE_EVALUATION);
     EditSession.Plan plan = new EditSession.Plan(s.records(), 1, s.sequential(), true);
-    List<RecordOutcome> outcomes = EditSession.run(model, editor, base, plan, new EditSession.Hooks<>() {
-      @Override
-      public Evaluator.Evaluated pre(int i, EditRequest r) {
-        tc.setRecord(i).setStep(-1);
-        Evaluator.Evaluated e = evaluator.evaluate(r, null);
-        preMetrics.add(e.metrics());
-        return e;
-      }
+    List<RecordOutcome> outcomes =
+        EditSession.run(
+            model,
+            editor,
+            base,
+            plan,
+            new EditSession.Hooks<>() {
+              @Override
+              public Evaluator.Evaluated pre(int i, EditRequest r) {
+                tc.setRecord(i).setStep(-1);
+                Evaluator.Evaluated e = evaluator.evaluate(r, null);
+                preMetrics.add(e.metrics());
+                return e;
+              }
 
-      @Override
-      public void afterPre() {
-        preStoryNll[0] = storyNll(model, tok, policy, ctx.withTracer(Tracer.NONE));
-      }
+              @Override
+              public void afterPre() {
+                preStoryNll[0] = storyNll(model, tok, policy, ctx.withTracer(Tracer.NONE));
+              }
 
-      @Override
-      public void beforeEdit(int i) {
-        tc.setRecord(i).setStep(-1);
-        tracer.stage(ReproTracer.Stage.EDIT);
-      }
+              @Override
+              public void beforeEdit(int i) {
+                tc.setRecord(i).setStep(-1);
+                tracer.stage(ReproTracer.Stage.EDIT);
+              }
 
-      @Override
-      public EditContext context(int i, EditContext c) {
-        // the LABELLED override edits the first record only; the records after it are faithful
-        return i == 0 ? c.withDivisionFactor(s.divisionFactorOverride()) : c;
-      }
+              @Override
+              public EditContext context(int i, EditContext c) {
+                // the LABELLED override edits the first record only; the records after it are
+                // faithful
+                return i == 0 ? c.withDivisionFactor(s.divisionFactorOverride()) : c;
+              }
 
-      @Override
-      public RecordOutcome after(EditSession.Applied a, List<Evaluator.Evaluated> pre) {
-        return postEdit(a, pre.getFirst(), model, tok, policy, fallback, ctx, tracer, evaluator, fallbackEvaluator,
-            log, fallbacks);
-      }
-    });
-    return new RunResult(mode.label(), policy.name(), preMetrics, preStoryNll[0], outcomes, tracer.anomaly(),
-        tracer.stats() == null ? List.of() : tracer.stats().bySite(), nonFiniteWeights(model.weights()), fallbacks);
+              @Override
+              public RecordOutcome after(EditSession.Applied a, List<Evaluator.Evaluated> pre) {
+                return postEdit(
+                    a,
+                    pre.getFirst(),
+                    model,
+                    tok,
+                    policy,
+                    fallback,
+                    ctx,
+                    tracer,
+                    evaluator,
+                    fallbackEvaluator,
+                    log,
+                    fallbacks);
+              }
+            });
+    return new RunResult(
+        mode.label(),
+        policy.name(),
+        preMetrics,
+        preStoryNll[0],
+        outcomes,
+        tracer.anomaly(),
+        tracer.stats() == null ? List.of() : tracer.stats().bySite(),
+        nonFiniteWeights(model.weights()),
+        fallbacks);
   }
 
-  /** Post-edit evaluation of one record, with the fluency generation redone in the fallback if it fails. */
+  /**
+   * Post-edit evaluation of one record, with the fluency generation redone in the fallback if it
+   * fails.
+   */
   private static RecordOutcome postEdit(
-      EditSession.Applied a, Evaluator.Evaluated pre, LlamaModel model, Tokenizer tok, PrecisionPolicy policy,
-      PrecisionPolicy fallback, OpContext ctx, ReproTracer tracer, Evaluator evaluator,
-      Evaluator fallbackEvaluator, EditLog log, List<String> fallbacks) {
+      EditSession.Applied a,
+      Evaluator.Evaluated pre,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      PrecisionPolicy fallback,
+      OpContext ctx,
+      ReproTracer tracer,
+      Evaluator evaluator,
+      Evaluator fallbackEvaluator,
+      EditLog log,
+      List<String> fallbacks) {
     int i = a.edit();
     EditRequest r = a.batch().getFirst();
     WeightUpdate u = a.update();
     RecordOutcome.Failure failure = null;
-    String editProblem = u.problem().map(p -> "edit of record " + i + (p.step() >= 0 ? " step " + p.step() : "")
-        + ": " + p.what()).orElse(null);
+    String editProblem =
+        u.problem()
+            .map(p ->
+                "edit of record "
+                    + i
+                    + (p.step() >= 0 ? " step " + p.step() : "")
+                    + ": "
+                    + p.what())
+            .orElse(null);
     tracer.stage(ReproTracer.Stage.POST_EVALUATION);
     tracer.context().setStep(-1);
     Map<String, List<int[]>> preIds = pre.localityIds();
@@ -225,8 +287,15 @@ public final class ReproPipeline {
         failure = new RecordOutcome.Failure(i, where, -1, e.getMessage());
         post = Optional.empty();
       } else {
-        String line = "falling back to " + shortName(fallback.name()) + " at edit " + i + " "
-            + (where == ReproTracer.Stage.GENERATION ? "generation" : "evaluation") + ": " + e.getMessage();
+        String line =
+            "falling back to "
+                + shortName(fallback.name())
+                + " at edit "
+                + i
+                + " "
+                + (where == ReproTracer.Stage.GENERATION ? "generation" : "evaluation")
+                + ": "
+                + e.getMessage();
         log.line(line);
         fallbacks.add(line);
         tracer.stage(ReproTracer.Stage.POST_EVALUATION);
@@ -236,15 +305,29 @@ public final class ReproPipeline {
     }
     double storyNll = storyNll(model, tok, evalPolicy, ctx.withTracer(Tracer.NONE));
     if (Double.isNaN(storyNll) && fallback != null && evalPolicy != fallback) {
-      // the weights are finite but their FP16 forward overflows: judge the model as auto would run it
+      // the weights are finite but their FP16 forward overflows: judge the model as auto would run
+      // it
       storyNll = storyNll(model, tok, fallback, ctx.withTracer(Tracer.NONE));
     }
     Rome.Outcome out = RomeEditor.outcome(u);
     Rome.LayerUpdate first = out.layers().getFirst();
-    long nonFiniteUpdate = out.layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
-    return new RecordOutcome(i, r.subject(), r.targetNew(), first.value().steps(), first.divisionFactor(),
-        first.computedDivisionFactor(), first.overridden(), nonFiniteUpdate, a.written(), u.policy().name(),
-        Optional.ofNullable(editProblem), post, storyNll, Optional.ofNullable(failure));
+    long nonFiniteUpdate =
+        out.layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
+    return new RecordOutcome(
+        i,
+        r.subject(),
+        r.targetNew(),
+        first.value().steps(),
+        first.divisionFactor(),
+        first.computedDivisionFactor(),
+        first.overridden(),
+        nonFiniteUpdate,
+        a.written(),
+        u.policy().name(),
+        Optional.ofNullable(editProblem),
+        post,
+        storyNll,
+        Optional.ofNullable(failure));
   }
 
   /**
@@ -275,7 +358,8 @@ public final class ReproPipeline {
       tracer.context().setStep(-1);
       WeightUpdate u = rome.compute(batch, ctx);
       tracer.context().setStep(-1);
-      reportUpdates(model, tok, batch.getFirst(), ctx.policy(), ctx.ops(), tracer, RomeEditor.outcome(u));
+      reportUpdates(
+          model, tok, batch.getFirst(), ctx.policy(), ctx.ops(), tracer, RomeEditor.outcome(u));
       return u;
     }
 
@@ -291,15 +375,29 @@ public final class ReproPipeline {
    * the model is left as it was.
    */
   private static void reportUpdates(
-      LlamaModel model, Tokenizer tok, EditRequest r, PrecisionPolicy p, OpContext ctx, ReproTracer tracer,
+      LlamaModel model,
+      Tokenizer tok,
+      EditRequest r,
+      PrecisionPolicy p,
+      OpContext ctx,
+      ReproTracer tracer,
       Rome.Outcome out) {
     WeightSnapshot applied = WeightSnapshot.of(model);
     try {
       for (Rome.LayerUpdate l : out.layers()) {
-        SubjectKey.AtToken cur = SubjectKey.at(model, tok, p, ctx.withTracer(Tracer.NONE), l.layer(),
-            r.forRome().promptTemplate(), r.subject());
+        SubjectKey.AtToken cur =
+            SubjectKey.at(
+                model,
+                tok,
+                p,
+                ctx.withTracer(Tracer.NONE),
+                l.layer(),
+                r.forRome().promptTemplate(),
+                r.subject());
         Tensor w = model.writableDownProj(l.layer());
-        RankOneStep step = RankOneStep.of(l.layer(), l.value().target(), cur.output(), l.u(), l.divisionFactor(), w);
+        RankOneStep step =
+            RankOneStep.of(
+                l.layer(), l.value().target(), cur.output(), l.u(), l.divisionFactor(), w);
         step.report(tracer, w, l.u());
         applied.overwrite(l.weightName(), l.layer(), l.updated());
       }
@@ -309,16 +407,22 @@ public final class ReproPipeline {
   }
 
   private static Evaluator evaluator(
-      LlamaModel model, Tokenizer tok, PrecisionPolicy p, OpContext ctx, ReproTracer tracer, boolean fluency,
+      LlamaModel model,
+      Tokenizer tok,
+      PrecisionPolicy p,
+      OpContext ctx,
+      ReproTracer tracer,
+      boolean fluency,
       SplittableRandom rng) {
     GenerateFast gen = new GenerateFast(model, tok, p, ctx);
-    Function<String, String> fluencyGen = prompt -> {
-      ReproTracer.Stage prev = tracer.stage();
-      tracer.stage(ReproTracer.Stage.GENERATION);
-      String text = gen.generateOne(prompt, 100, 5, rng);
-      tracer.stage(prev);
-      return text;
-    };
+    Function<String, String> fluencyGen =
+        prompt -> {
+          ReproTracer.Stage prev = tracer.stage();
+          tracer.stage(ReproTracer.Stage.GENERATION);
+          String text = gen.generateOne(prompt, 100, 5, rng);
+          tracer.stage(prev);
+          return text;
+        };
     return new Evaluator(new ModelProbes(model, tok, p, ctx), fluency ? fluencyGen : null);
   }
 
@@ -329,10 +433,16 @@ public final class ReproPipeline {
   public static final String PROBE_STORY =
       "Once upon a time, there was a little girl named Lily. She loved to play outside in the park.";
 
-  /** Mean NLL in nats per token of {@link #PROBE_STORY} (log-softmax in FP64); NaN when not finite. */
+  /**
+   * Mean NLL in nats per token of {@link #PROBE_STORY} (log-softmax in FP64); NaN when not finite.
+   */
   static double storyNll(LlamaModel model, Tokenizer tok, PrecisionPolicy p, OpContext ctx) {
     int[] ids = tok.encode(PROBE_STORY, true, false);
-    Tensor logits = model.forward(new SequenceBatch(new int[][] {ids}), p, ctx, null, Hooks.none()).logits().value();
+    Tensor logits =
+        model
+            .forward(new SequenceBatch(new int[][] {ids}), p, ctx, null, Hooks.none())
+            .logits()
+            .value();
     int v = model.config().vocabSize();
     double sum = 0;
     for (int t = 0; t + 1 < ids.length; t++) {

@@ -1,6 +1,5 @@
 package io.nanscope.editing.repro;
 
-import io.nanscope.engine.trace.Numbers;
 import io.nanscope.editing.eval.EditMetrics;
 import io.nanscope.editing.eval.EditSummary;
 import io.nanscope.engine.format.FloatFormat;
@@ -8,6 +7,7 @@ import io.nanscope.engine.trace.ChainLink;
 import io.nanscope.engine.trace.FirstNonFinite;
 import io.nanscope.engine.trace.Json;
 import io.nanscope.engine.trace.JsonLines;
+import io.nanscope.engine.trace.Numbers;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.SiteStats;
 import io.nanscope.engine.trace.StatsTable;
@@ -24,9 +24,9 @@ import java.util.Set;
 import java.util.stream.Collectors;
 
 /**
- * The texts {@code repro} prints: the comparison table of the precision runs, the headroom report of
- * an edit, the first-overflow report (text and JSON). Pure functions of the results, so the same run
- * prints the same text.
+ * The texts {@code repro} prints: the comparison table of the precision runs, the headroom report
+ * of an edit, the first-overflow report (text and JSON). Pure functions of the results, so the same
+ * run prints the same text.
  */
 public final class ReproReport {
 
@@ -38,22 +38,39 @@ public final class ReproReport {
   /**
    * One row per precision run: outcome (finished / FAILED where), final loss per record, post-edit
    * Edit Succ. / Locality / Fluency (EasyEdit's summary, ×100), NaN/inf weights at the end, the
-   * smallest FP16 headroom of the edits' forwards, the probe story's NLL before and after, and whether
-   * the model collapsed ({@link RunResult#collapsed()}).
+   * smallest FP16 headroom of the edits' forwards, the probe story's NLL before and after, and
+   * whether the model collapsed ({@link RunResult#collapsed()}).
    */
   public static String comparisonTable(List<RunResult> runs) {
     List<String[]> rows = new ArrayList<>();
-    rows.add(new String[] {"precision", "outcome", "final loss per edit", "edit succ.", "locality", "fluency",
-        "NaN/inf weights", "min fp16 headroom (edit fwd)", "story NLL pre -> post", "model"});
+    rows.add(
+        new String[] {
+          "precision",
+          "outcome",
+          "final loss per edit",
+          "edit succ.",
+          "locality",
+          "fluency",
+          "NaN/inf weights",
+          "min fp16 headroom (edit fwd)",
+          "story NLL pre -> post",
+          "model"
+        });
     for (RunResult r : runs) {
       String outcome = r.firstFailure().map(f -> "FAILED: " + shortFailure(f)).orElse("finished");
       if (r.firstEditProblem().isPresent() && r.fallbacks().isEmpty()) {
         outcome += ", non-finite in " + r.firstEditProblem().get().replaceAll(":.*", "");
       }
       if (!r.fallbacks().isEmpty()) {
-        outcome += " (" + r.fallbacks().size() + " fallback" + (r.fallbacks().size() == 1 ? "" : "s") + ")";
+        outcome +=
+            " ("
+                + r.fallbacks().size()
+                + " fallback"
+                + (r.fallbacks().size() == 1 ? "" : "s")
+                + ")";
       }
-      String losses = r.records().stream().map(o -> fmt3(o.finalLoss())).collect(Collectors.joining(" / "));
+      String losses =
+          r.records().stream().map(o -> fmt3(o.finalLoss())).collect(Collectors.joining(" / "));
       List<EditMetrics> posts = r.records().stream().flatMap(o -> o.post().stream()).toList();
       String succ = "-", loc = "-", flu = "-";
       if (!posts.isEmpty()) {
@@ -65,24 +82,37 @@ public final class ReproReport {
       double h = minHeadroom(r.headroom(), Phase.FORWARD, FloatFormat.FP16);
       double post = r.records().getLast().storyNll();
       String model = Double.isNaN(post) ? "NaN logits" : r.collapsed() ? "COLLAPSED" : "working";
-      rows.add(new String[] {r.label(), outcome, losses, succ, loc, flu, Long.toString(r.totalNonFiniteWeights()),
-          Double.isNaN(h) ? "-" : String.format(Locale.ROOT, "%.2f binades", h),
-          fmt3(r.preStoryNll()) + " -> " + fmt3(post), model});
+      rows.add(
+          new String[] {
+            r.label(),
+            outcome,
+            losses,
+            succ,
+            loc,
+            flu,
+            Long.toString(r.totalNonFiniteWeights()),
+            Double.isNaN(h) ? "-" : String.format(Locale.ROOT, "%.2f binades", h),
+            fmt3(r.preStoryNll()) + " -> " + fmt3(post),
+            model
+          });
     }
     return align(rows);
   }
 
   private static String shortFailure(RecordOutcome.Failure f) {
-    String where = switch (f.stage()) {
-      case GENERATION -> "generation";
-      case EDIT -> "edit";
-      case POST_EVALUATION -> "evaluation";
-      case PRE_EVALUATION -> "pre-edit evaluation";
-    };
+    String where =
+        switch (f.stage()) {
+          case GENERATION -> "generation";
+          case EDIT -> "edit";
+          case POST_EVALUATION -> "evaluation";
+          case PRE_EVALUATION -> "pre-edit evaluation";
+        };
     return where + " of record " + f.record() + (f.step() >= 0 ? " step " + f.step() : "");
   }
 
-  /** EasyEdit's summary of post-edit metrics (EditSummary reads only the metrics of each result). */
+  /**
+   * EasyEdit's summary of post-edit metrics (EditSummary reads only the metrics of each result).
+   */
   private static EditSummary summary(List<EditMetrics> posts) {
     List<io.nanscope.editing.eval.EditResult> fake = new ArrayList<>();
     for (int i = 0; i < posts.size(); i++) {
@@ -101,31 +131,54 @@ public final class ReproReport {
       return "";
     }
     StringBuilder b = new StringBuilder();
-    b.append("headroom of the edits (").append(r.label()).append("; max over steps and edits, log2(maxFinite/max|x|)):\n");
+    b.append("headroom of the edits (")
+        .append(r.label())
+        .append("; max over steps and edits, log2(maxFinite/max|x|)):\n");
     for (Phase p : List.of(Phase.FORWARD, Phase.BACKWARD)) {
       List<SiteStats> rows = rows(r.headroom(), p);
       if (rows.isEmpty()) {
         continue;
       }
-      SiteStats top = rows.stream().max(Comparator.comparingDouble(s -> s.output().maxAbs())).orElseThrow();
-      b.append(String.format(Locale.ROOT, "  %-8s largest |x| %s at %s (%s): %.2f binades below FP16's max, %.2f below BF16's%n",
-          p.name().toLowerCase(Locale.ROOT), num(top.output().maxAbs()), top.at().site(), top.at().op(),
-          top.output().headroomIn(FloatFormat.FP16), top.output().headroomIn(FloatFormat.BF16)));
+      SiteStats top =
+          rows.stream().max(Comparator.comparingDouble(s -> s.output().maxAbs())).orElseThrow();
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "  %-8s largest |x| %s at %s (%s): %.2f binades below FP16's max, %.2f below BF16's%n",
+              p.name().toLowerCase(Locale.ROOT),
+              num(top.output().maxAbs()),
+              top.at().site(),
+              top.at().op(),
+              top.output().headroomIn(FloatFormat.FP16),
+              top.output().headroomIn(FloatFormat.BF16)));
     }
     List<SiteStats> back = rows(r.headroom(), Phase.BACKWARD);
     Underflow u = underflow(r.headroom());
     if (u.nonZero() > 0) {
-      b.append(String.format(Locale.ROOT,
-          "  backward underflow: %,d of %,d non-zero gradient values (%.1f%%) of the 16-bit gradient sites rounded to 0%n",
-          u.flushed(), u.nonZero(), u.percent()));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "  backward underflow: %,d of %,d non-zero gradient values (%.1f%%) of the 16-bit gradient sites rounded to 0%n",
+              u.flushed(),
+              u.nonZero(),
+              u.percent()));
       for (SiteStats s : u.worst()) {
         TensorStats t = s.output();
         long nz = nonZeroBeforeRounding(t);
-        b.append(String.format(Locale.ROOT, "    %s (%s, %s): %,d of %,d (%.1f%%)%n", s.at().site(), s.at().op(),
-            t.format().name(), t.underflow(), nz, 100.0 * t.underflow() / nz));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "    %s (%s, %s): %,d of %,d (%.1f%%)%n",
+                s.at().site(),
+                s.at().op(),
+                t.format().name(),
+                t.underflow(),
+                nz,
+                100.0 * t.underflow() / nz));
       }
     } else if (!back.isEmpty()) {
-      b.append("  backward underflow: none (no gradient is rounded to a 16-bit format in this precision)\n");
+      b.append(
+          "  backward underflow: none (no gradient is rounded to a 16-bit format in this precision)\n");
     }
     Set<SiteStats> pick = new LinkedHashSet<>();
     tightest(rows(r.headroom(), Phase.FORWARD), 6).forEach(pick::add);
@@ -147,19 +200,31 @@ public final class ReproReport {
 
   /** The backward underflow of a run's stats rows. */
   public static Underflow underflow(List<SiteStats> rows) {
-    List<SiteStats> narrow = rows.stream().filter(s -> s.at().phase() == Phase.BACKWARD && s.output().hasUnrounded()
-        && s.output().format().info().bits() < 32).toList();
+    List<SiteStats> narrow =
+        rows.stream()
+            .filter(s ->
+                s.at().phase() == Phase.BACKWARD
+                    && s.output().hasUnrounded()
+                    && s.output().format().info().bits() < 32)
+            .toList();
     long flushed = 0, nonZero = 0;
     for (SiteStats s : narrow) {
       flushed += s.output().underflow();
       nonZero += nonZeroBeforeRounding(s.output());
     }
-    List<SiteStats> worst = narrow.stream().filter(s -> s.output().underflow() > 0)
-        .sorted(Comparator.comparingLong((SiteStats s) -> -s.output().underflow())).limit(3).toList();
+    List<SiteStats> worst =
+        narrow.stream()
+            .filter(s -> s.output().underflow() > 0)
+            .sorted(Comparator.comparingLong((SiteStats s) -> -s.output().underflow()))
+            .limit(3)
+            .toList();
     return new Underflow(flushed, nonZero, worst);
   }
 
-  /** Values that were non-zero before rounding: stored zeros minus the underflowed ones are true zeros. */
+  /**
+   * Values that were non-zero before rounding: stored zeros minus the underflowed ones are true
+   * zeros.
+   */
   static long nonZeroBeforeRounding(TensorStats t) {
     return t.count() - t.zero() + t.underflow();
   }
@@ -169,21 +234,27 @@ public final class ReproReport {
   }
 
   private static List<SiteStats> tightest(List<SiteStats> rows, int n) {
-    return rows.stream().filter(s -> s.output().maxAbs() > 0)
-        .sorted(Comparator.comparingDouble(s -> s.output().headroomIn(FloatFormat.FP16))).limit(n).toList();
+    return rows.stream()
+        .filter(s -> s.output().maxAbs() > 0)
+        .sorted(Comparator.comparingDouble(s -> s.output().headroomIn(FloatFormat.FP16)))
+        .limit(n)
+        .toList();
   }
 
   /** The smallest headroom in {@code fmt} over the rows of a phase; NaN without rows. */
   public static double minHeadroom(List<SiteStats> rows, Phase phase, FloatFormat fmt) {
-    return rows.stream().filter(s -> s.at().phase() == phase && s.output().maxAbs() > 0)
-        .mapToDouble(s -> s.output().headroomIn(fmt)).min().orElse(Double.NaN);
+    return rows.stream()
+        .filter(s -> s.at().phase() == phase && s.output().maxAbs() > 0)
+        .mapToDouble(s -> s.output().headroomIn(fmt))
+        .min()
+        .orElse(Double.NaN);
   }
 
   /**
-   * The first-overflow report: the first op that produced a NaN/inf its inputs did not hold (record,
-   * step, phase, stage, site, op, input/output stats, offending values with their bits, the limit
-   * crossed), then the chain that followed, condensed to the first op per (phase, site) and every new
-   * event; empty when the run stayed finite.
+   * The first-overflow report: the first op that produced a NaN/inf its inputs did not hold
+   * (record, step, phase, stage, site, op, input/output stats, offending values with their bits,
+   * the limit crossed), then the chain that followed, condensed to the first op per (phase, site)
+   * and every new event; empty when the run stayed finite.
    */
   public static String firstOverflow(RunResult r) {
     var first = r.anomaly().first();
@@ -224,7 +295,14 @@ public final class ReproReport {
     Set<String> seen = new HashSet<>();
     List<ChainLink> out = new ArrayList<>();
     for (ChainLink c : chain) {
-      String key = c.at().context().record() + "/" + c.at().phase() + "/" + c.at().site().name() + "/" + c.at().op();
+      String key =
+          c.at().context().record()
+              + "/"
+              + c.at().phase()
+              + "/"
+              + c.at().site().name()
+              + "/"
+              + c.at().op();
       if (c.origin() || seen.add(key)) {
         out.add(c);
       }
@@ -237,19 +315,29 @@ public final class ReproReport {
    * scenario, precision, stage, the first NaN link and the condensed chain), written atomically.
    */
   public static void writeFirstOverflowJson(Path file, String scenario, RunResult r) {
-    FirstNonFinite e = r.anomaly().first().orElseThrow(
-        () -> new IllegalArgumentException("the " + r.label() + " run stayed finite: there is no first overflow to write"));
+    FirstNonFinite e =
+        r.anomaly()
+            .first()
+            .orElseThrow(() ->
+                new IllegalArgumentException(
+                    "the "
+                        + r.label()
+                        + " run stayed finite: there is no first overflow to write"));
     List<ChainLink> chain = r.anomaly().chain();
-    Json j = e.toJson()
-        .put("scenario", scenario)
-        .put("precision", r.label())
-        .put("policy", r.policy())
-        .put("stage", stageOf(e.at().context().label()))
-        .put("summary", e.summary())
-        .put("events", r.anomaly().events().size())
-        .put("chain_length", chain.size())
-        .put("chain_dropped", r.anomaly().chainDropped());
-    chain.stream().filter(c -> c.nan() > 0).findFirst().ifPresent(c -> j.put("first_nan", c.toJson()));
+    Json j =
+        e.toJson()
+            .put("scenario", scenario)
+            .put("precision", r.label())
+            .put("policy", r.policy())
+            .put("stage", stageOf(e.at().context().label()))
+            .put("summary", e.summary())
+            .put("events", r.anomaly().events().size())
+            .put("chain_length", chain.size())
+            .put("chain_dropped", r.anomaly().chainDropped());
+    chain.stream()
+        .filter(c -> c.nan() > 0)
+        .findFirst()
+        .ifPresent(c -> j.put("first_nan", c.toJson()));
     j.putObjects("chain", condensed(chain).stream().map(ChainLink::toJson).toList());
     r.firstFailure().ifPresent(f -> j.put("failure", f.describe()));
     JsonLines.write(file, List.of(j));

@@ -9,11 +9,12 @@ import io.nanscope.engine.trace.Tracer;
 import java.util.EnumSet;
 
 /**
- * The tracer of one precision run: an {@link AnomalyTracer} in recording mode (so the run goes on and
- * the chain after the first non-finite value is kept) over every stage, and a {@link StatsTracer}
- * over the edit's forwards and backwards only (the headroom report). The model's decode path reports
- * its ops as forward ops; while the run is in the {@link Stage#GENERATION} stage they are re-labelled
- * {@link Phase#GENERATION}, so the report can tell the fluency generation from a teacher-forced probe.
+ * The tracer of one precision run: an {@link AnomalyTracer} in recording mode (so the run goes on
+ * and the chain after the first non-finite value is kept) over every stage, and a {@link
+ * StatsTracer} over the edit's forwards and backwards only (the headroom report). The model's
+ * decode path reports its ops as forward ops; while the run is in the {@link Stage#GENERATION}
+ * stage they are re-labelled {@link Phase#GENERATION}, so the report can tell the fluency
+ * generation from a teacher-forced probe.
  */
 public final class ReproTracer implements Tracer {
 
@@ -49,7 +50,8 @@ public final class ReproTracer implements Tracer {
     this.context = context;
     this.runLabel = runLabel;
     this.anomaly = AnomalyTracer.recording(context);
-    this.stats = collectStats ? new StatsTracer(context, EnumSet.of(Phase.FORWARD, Phase.BACKWARD)) : null;
+    this.stats =
+        collectStats ? new StatsTracer(context, EnumSet.of(Phase.FORWARD, Phase.BACKWARD)) : null;
   }
 
   /** Sets the stage; the trace context's label becomes {@code <run label> | <stage>}. */
@@ -85,7 +87,9 @@ public final class ReproTracer implements Tracer {
     Stage s = stage;
     OpRecord rec = r;
     if (s == Stage.GENERATION && r.phase() == Phase.FORWARD) {
-      rec = new OpRecord(r.site(), r.op(), Phase.GENERATION, r.step(), r.inputs(), r.output(), r.unrounded());
+      rec =
+          new OpRecord(
+              r.site(), r.op(), Phase.GENERATION, r.step(), r.inputs(), r.output(), r.unrounded());
     }
     anomaly.record(rec);
     if (stats != null && s == Stage.EDIT) {

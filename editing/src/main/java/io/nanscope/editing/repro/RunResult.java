@@ -20,11 +20,19 @@ import java.util.Optional;
  *     not collected
  * @param nonFiniteWeights per weight tensor (HF name), NaN/inf entries at the end of the run: every
  *     tensor is checked, zero entries are kept
- * @param fallbacks the fallback log lines of an auto run ({@code falling back to fp32 at edit 3 step 16: …})
+ * @param fallbacks the fallback log lines of an auto run ({@code falling back to fp32 at edit 3
+ *     step 16: …})
  */
 public record RunResult(
-    String label, String policy, List<EditMetrics> pre, double preStoryNll, List<RecordOutcome> records, AnomalyTracer anomaly,
-    List<SiteStats> headroom, Map<String, Long> nonFiniteWeights, List<String> fallbacks) {
+    String label,
+    String policy,
+    List<EditMetrics> pre,
+    double preStoryNll,
+    List<RecordOutcome> records,
+    AnomalyTracer anomaly,
+    List<SiteStats> headroom,
+    Map<String, Long> nonFiniteWeights,
+    List<String> fallbacks) {
 
   public RunResult {
     pre = List.copyOf(pre);

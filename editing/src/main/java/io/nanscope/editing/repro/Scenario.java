@@ -7,12 +7,17 @@ import java.util.Locale;
  * calibration) runs {@link StressScenario}.
  */
 public enum Scenario {
-  NATURAL("natural", "the model as it is, EasyEdit settings (single edits restored after each record unless --sequential)"),
-  DISABLING_EDIT("disabling-edit",
+  NATURAL(
+      "natural",
+      "the model as it is, EasyEdit settings (single edits restored after each record unless --sequential)"),
+  DISABLING_EDIT(
+      "disabling-edit",
       "a LABELLED override of ROME's Division Factor kᵀu on the first record (a 'disabling edit'),"
           + " then the next record edited sequentially on the edited model"),
-  STRESS("stress", "an exact function-preserving magnitude calibration (stress calibration — NOT Llama-2-7B"
-      + " magnitudes), then sequential ROME edits without restore, and a sweep of the calibrated peak");
+  STRESS(
+      "stress",
+      "an exact function-preserving magnitude calibration (stress calibration — NOT Llama-2-7B"
+          + " magnitudes), then sequential ROME edits without restore, and a sweep of the calibrated peak");
 
   private final String cliName;
   private final String description;

@@ -5,7 +5,6 @@ import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -24,6 +23,7 @@ import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.TraceContext;
 import io.nanscope.engine.trace.Tracer;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.generate.InvalidDistributionException;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
@@ -39,19 +39,19 @@ import java.util.SplittableRandom;
 import java.util.function.Consumer;
 
 /**
- * The {@code stress} scenario of {@code nanscope repro}: on a model calibrated by {@link Calibration}
- * (late SwiGLU peaks at a fraction of FP16's maximum; {@value Calibration#LABEL}), ROME edits are
- * applied SEQUENTIALLY WITHOUT RESTORE — EasyEdit's behaviour in June 2024, when the NaN report was
- * filed — in each precision policy (FP16, BF16, FP32), each edit followed by EasyEdit's fluency
- * generation (100 tokens, top-5 multinomial). Per precision it reports the first op that produced a
- * non-finite value ({@link AnomalyTracer} in recording mode: edit, stage, step, phase, site, op), the
- * symptoms that followed (loss nan, NaN weights, the multinomial error) and the closest approach of
- * the scaled MLP outputs (up_proj, silu(gate)·up) to 65,504; then the same over a sweep of peak fractions, so the width of the
- * failing window is visible.
+ * The {@code stress} scenario of {@code nanscope repro}: on a model calibrated by {@link
+ * Calibration} (late SwiGLU peaks at a fraction of FP16's maximum; {@value Calibration#LABEL}),
+ * ROME edits are applied SEQUENTIALLY WITHOUT RESTORE — EasyEdit's behaviour in June 2024, when the
+ * NaN report was filed — in each precision policy (FP16, BF16, FP32), each edit followed by
+ * EasyEdit's fluency generation (100 tokens, top-5 multinomial). Per precision it reports the first
+ * op that produced a non-finite value ({@link AnomalyTracer} in recording mode: edit, stage, step,
+ * phase, site, op), the symptoms that followed (loss nan, NaN weights, the multinomial error) and
+ * the closest approach of the scaled MLP outputs (up_proj, silu(gate)·up) to 65,504; then the same
+ * over a sweep of peak fractions, so the width of the failing window is visible.
  *
- * <p>The NaN always comes from the computation: nothing is planted; runs are seeded and deterministic.
- * Every precision sees the same context templates (sampled once, on the original model in FP32), so
- * runs differ only in their arithmetic.
+ * <p>The NaN always comes from the computation: nothing is planted; runs are seeded and
+ * deterministic. Every precision sees the same context templates (sampled once, on the original
+ * model in FP32), so runs differ only in their arithmetic.
  */
 public final class StressScenario {
 
@@ -60,7 +60,8 @@ public final class StressScenario {
   /**
    * What to run.
    *
-   * @param model the source model (llama2.c checkpoint or HF directory); its tokenizer sits beside it
+   * @param model the source model (llama2.c checkpoint or HF directory); its tokenizer sits beside
+   *     it
    * @param hparams ROME hyperparameters (layers, v_lr, ...)
    * @param records edit requests, cycled in order for as many edits as asked
    * @param fraction the main run's peak fraction of FP16's maximum
@@ -82,13 +83,29 @@ public final class StressScenario {
    * @param progress one line per finished edit
    */
   public record Settings(
-      Path model, RomeHyperParams hparams, List<EditRequest> records, double fraction, String layers,
-      double residualScale, List<String> policies, int edits, List<Double> sweepFractions, int sweepEdits,
-      boolean sampledTemplates, Optional<ContextTemplates> templates, int fluencyTokens, int editsAfterFailure,
-      int probeStories, int probeStoryTokens, long seed, int threads, Consumer<String> progress) {
+      Path model,
+      RomeHyperParams hparams,
+      List<EditRequest> records,
+      double fraction,
+      String layers,
+      double residualScale,
+      List<String> policies,
+      int edits,
+      List<Double> sweepFractions,
+      int sweepEdits,
+      boolean sampledTemplates,
+      Optional<ContextTemplates> templates,
+      int fluencyTokens,
+      int editsAfterFailure,
+      int probeStories,
+      int probeStoryTokens,
+      long seed,
+      int threads,
+      Consumer<String> progress) {
 
     /** The default peak fraction: findings Part B's failing calibration (T = 60k ≈ 0.92·65,504). */
     public static final double DEFAULT_FRACTION = 0.92;
+
     /** The default sweep. */
     public static final List<Double> DEFAULT_SWEEP = List.of(0.5, 0.6, 0.7, 0.8, 0.9, 0.95);
 
@@ -100,18 +117,33 @@ public final class StressScenario {
         throw new IllegalArgumentException("the stress scenario needs at least one edit record");
       }
       if (policies.isEmpty()) {
-        throw new IllegalArgumentException("the stress scenario needs at least one precision policy");
+        throw new IllegalArgumentException(
+            "the stress scenario needs at least one precision policy");
       }
       policies.forEach(PrecisionPolicy::named);
       Calibration.checkFraction(fraction);
       sweepFractions.forEach(Calibration::checkFraction);
-      if (edits < 1 || sweepEdits < 0 || editsAfterFailure < 0 || fluencyTokens < 0 || threads < 1) {
-        throw new IllegalArgumentException("need edits >= 1, sweep edits >= 0, edits after failure >= 0,"
-            + " fluency tokens >= 0 and threads >= 1; got " + edits + ", " + sweepEdits + ", " + editsAfterFailure
-            + ", " + fluencyTokens + ", " + threads);
+      if (edits < 1
+          || sweepEdits < 0
+          || editsAfterFailure < 0
+          || fluencyTokens < 0
+          || threads < 1) {
+        throw new IllegalArgumentException(
+            "need edits >= 1, sweep edits >= 0, edits after failure >= 0,"
+                + " fluency tokens >= 0 and threads >= 1; got "
+                + edits
+                + ", "
+                + sweepEdits
+                + ", "
+                + editsAfterFailure
+                + ", "
+                + fluencyTokens
+                + ", "
+                + threads);
       }
       if (!(residualScale > 0 && Double.isFinite(residualScale))) {
-        throw new IllegalArgumentException("the residual scale must be finite and > 0, got " + residualScale);
+        throw new IllegalArgumentException(
+            "the residual scale must be finite and > 0, got " + residualScale);
       }
       progress = progress == null ? s -> {} : progress;
       templates = templates == null ? Optional.empty() : templates;
@@ -203,7 +235,9 @@ public final class StressScenario {
       return this;
     }
 
-    /** The sweep's fractions and the edits of each sweep run (0 edits or no fractions: no sweep). */
+    /**
+     * The sweep's fractions and the edits of each sweep run (0 edits or no fractions: no sweep).
+     */
     public Builder sweep(List<Double> fractions, int editsEach) {
       sweepFractions = fractions;
       sweepEdits = editsEach;
@@ -253,9 +287,26 @@ public final class StressScenario {
     }
 
     public Settings build() {
-      return new Settings(model, hparams, records, fraction, layers, residualScale, policies, edits, sweepFractions,
-          sweepEdits, sampledTemplates, Optional.ofNullable(templates), fluencyTokens, editsAfterFailure,
-          probeStories, probeStoryTokens, seed, threads, progress);
+      return new Settings(
+          model,
+          hparams,
+          records,
+          fraction,
+          layers,
+          residualScale,
+          policies,
+          edits,
+          sweepFractions,
+          sweepEdits,
+          sampledTemplates,
+          Optional.ofNullable(templates),
+          fluencyTokens,
+          editsAfterFailure,
+          probeStories,
+          probeStoryTokens,
+          seed,
+          threads,
+          progress);
     }
   }
 
@@ -263,7 +314,8 @@ public final class StressScenario {
    * Where the first non-finite value of a run was born.
    *
    * @param edit 1-based edit number (the trace context's record + 1)
-   * @param stage compute_u, compute_v, key at the bare prompt, rank-one update or fluency generation
+   * @param stage compute_u, compute_v, key at the bare prompt, rank-one update or fluency
+   *     generation
    * @param event the anomaly tracer's first event (null when the first sign was non-finite weights
    *     written by the rank-one update, which is not a traced op)
    */
@@ -275,8 +327,22 @@ public final class StressScenario {
         return "edit " + edit + ", " + stage + ": non-finite values written into the weights";
       }
       var at = event.at();
-      String step = at.step() >= 0 ? (stage.equals("fluency generation") ? " position " : " step ") + at.step() : "";
-      return "edit " + edit + ", " + stage + step + ": " + at.phaseName() + " " + at.site() + " (" + at.op() + "); "
+      String step =
+          at.step() >= 0
+              ? (stage.equals("fluency generation") ? " position " : " step ") + at.step()
+              : "";
+      return "edit "
+          + edit
+          + ", "
+          + stage
+          + step
+          + ": "
+          + at.phaseName()
+          + " "
+          + at.site()
+          + " ("
+          + at.op()
+          + "); "
           + event.limitCrossed();
     }
   }
@@ -291,14 +357,22 @@ public final class StressScenario {
    * @param nanWeightsEdit first edit that wrote non-finite weights (1-based), or -1
    * @param multinomialEdit first edit whose fluency generation raised the multinomial error, or -1
    * @param multinomialMessage that error's message, or ""
-   * @param peak the largest |up_proj| or |silu(gate)·up| (before rounding) any forward pass produced,
-   *     all layers: the closest approach to (or the overshoot of) FP16's maximum
+   * @param peak the largest |up_proj| or |silu(gate)·up| (before rounding) any forward pass
+   *     produced, all layers: the closest approach to (or the overshoot of) FP16's maximum
    * @param lastLossLine the last step's EasyEdit log line
    * @param report the first event's multi-line report, or ""
    */
   public record Outcome(
-      String policy, int editsRun, Optional<Failure> failure, int[] nanLoss, int nanWeightsEdit,
-      int multinomialEdit, String multinomialMessage, double peak, String lastLossLine, String report) {
+      String policy,
+      int editsRun,
+      Optional<Failure> failure,
+      int[] nanLoss,
+      int nanWeightsEdit,
+      int multinomialEdit,
+      String multinomialMessage,
+      double peak,
+      String lastLossLine,
+      String report) {
 
     /** "edit 12" or "none". */
     public String firstFailingEdit() {
@@ -307,7 +381,8 @@ public final class StressScenario {
   }
 
   /** One calibration and its runs. */
-  public record Run(double fraction, double[] factors, double maxRelativeDifference, List<Outcome> outcomes) {}
+  public record Run(
+      double fraction, double[] factors, double maxRelativeDifference, List<Outcome> outcomes) {}
 
   /** The scenario's result: the main run and the sweep. */
   public record Report(String setup, Run main, List<Run> sweep, int sweepEdits) {
@@ -315,32 +390,70 @@ public final class StressScenario {
     /** The printed table: setup, per precision the first failure and symptoms, then the sweep. */
     public String table() {
       StringBuilder b = new StringBuilder();
-      b.append("stress scenario — ").append(Calibration.LABEL).append('\n').append(setup).append('\n');
-      b.append(String.format(Locale.ROOT, "main run: peak %.3g x 65,504 = %,.0f; a_l = %s; FP32 logits max relative"
-          + " difference %.2g%n", main.fraction(), main.fraction() * Calibration.FP16_MAX, factors(main.factors()),
-          main.maxRelativeDifference()));
-      b.append(String.format(Locale.ROOT, "%-13s %5s  %-10s %-14s %-11s %-11s %10s%n", "precision", "edits",
-          "first NaN", "loss nan", "NaN weights", "multinomial", "peak/65504"));
+      b.append("stress scenario — ")
+          .append(Calibration.LABEL)
+          .append('\n')
+          .append(setup)
+          .append('\n');
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "main run: peak %.3g x 65,504 = %,.0f; a_l = %s; FP32 logits max relative"
+                  + " difference %.2g%n",
+              main.fraction(),
+              main.fraction() * Calibration.FP16_MAX,
+              factors(main.factors()),
+              main.maxRelativeDifference()));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "%-13s %5s  %-10s %-14s %-11s %-11s %10s%n",
+              "precision",
+              "edits",
+              "first NaN",
+              "loss nan",
+              "NaN weights",
+              "multinomial",
+              "peak/65504"));
       for (Outcome o : main.outcomes()) {
-        b.append(String.format(Locale.ROOT, "%-13s %5d  %-10s %-14s %-11s %-11s %10.4f%n", o.policy(), o.editsRun(),
-            o.firstFailingEdit(), o.nanLoss() == null ? "none" : "edit " + o.nanLoss()[0] + " step " + o.nanLoss()[1],
-            o.nanWeightsEdit() < 0 ? "none" : "edit " + o.nanWeightsEdit(),
-            o.multinomialEdit() < 0 ? "none" : "edit " + o.multinomialEdit(), o.peak() / Calibration.FP16_MAX));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "%-13s %5d  %-10s %-14s %-11s %-11s %10.4f%n",
+                o.policy(),
+                o.editsRun(),
+                o.firstFailingEdit(),
+                o.nanLoss() == null ? "none" : "edit " + o.nanLoss()[0] + " step " + o.nanLoss()[1],
+                o.nanWeightsEdit() < 0 ? "none" : "edit " + o.nanWeightsEdit(),
+                o.multinomialEdit() < 0 ? "none" : "edit " + o.multinomialEdit(),
+                o.peak() / Calibration.FP16_MAX));
       }
       for (Outcome o : main.outcomes()) {
-        o.failure().ifPresent(f -> b.append(o.policy()).append(": first non-finite value at ").append(f.describe())
-            .append('\n'));
+        o.failure()
+            .ifPresent(f ->
+                b.append(o.policy())
+                    .append(": first non-finite value at ")
+                    .append(f.describe())
+                    .append('\n'));
         if (o.multinomialEdit() >= 0) {
-          b.append(o.policy()).append(": fluency generation at edit ").append(o.multinomialEdit()).append(": ")
-              .append(o.multinomialMessage()).append('\n');
+          b.append(o.policy())
+              .append(": fluency generation at edit ")
+              .append(o.multinomialEdit())
+              .append(": ")
+              .append(o.multinomialMessage())
+              .append('\n');
         }
         if (o.failure().isPresent() && !o.lastLossLine().isEmpty()) {
           b.append(o.policy()).append(": last log line: ").append(o.lastLossLine()).append('\n');
         }
       }
       if (!sweep.isEmpty()) {
-        b.append(String.format(Locale.ROOT, "%nsweep over the peak fraction (%d sequential edits each): first failing"
-            + " edit, or none (closest approach: peak/65504)%n", sweepEdits));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "%nsweep over the peak fraction (%d sequential edits each): first failing"
+                    + " edit, or none (closest approach: peak/65504)%n",
+                sweepEdits));
         b.append(String.format(Locale.ROOT, "%-9s", "fraction"));
         for (Outcome o : sweep.getFirst().outcomes()) {
           b.append(String.format(Locale.ROOT, " %-22s", o.policy()));
@@ -349,8 +462,12 @@ public final class StressScenario {
         for (Run r : sweep) {
           b.append(String.format(Locale.ROOT, "%-9.3g", r.fraction()));
           for (Outcome o : r.outcomes()) {
-            b.append(String.format(Locale.ROOT, " %-22s", o.firstFailingEdit() + String.format(Locale.ROOT,
-                " (%.3f)", o.peak() / Calibration.FP16_MAX)));
+            b.append(
+                String.format(
+                    Locale.ROOT,
+                    " %-22s",
+                    o.firstFailingEdit()
+                        + String.format(Locale.ROOT, " (%.3f)", o.peak() / Calibration.FP16_MAX)));
           }
           b.append('\n');
         }
@@ -374,12 +491,20 @@ public final class StressScenario {
           closest = Math.max(closest, o.peak() / Calibration.FP16_MAX);
         }
       }
-      b.append(String.format(Locale.ROOT, "At a calibrated late SwiGLU peak of %.3g x 65,504 (%s), ", main.fraction(),
-          Calibration.LABEL));
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "At a calibrated late SwiGLU peak of %.3g x 65,504 (%s), ",
+              main.fraction(),
+              Calibration.LABEL));
       if (failed.isEmpty()) {
-        b.append(String.format(Locale.ROOT, "no precision produced a non-finite value in %d sequential edits"
-            + " without restore; the scaled MLP outputs came within %.3f x 65,504 at most.", maxEdits(main),
-            closest));
+        b.append(
+            String.format(
+                Locale.ROOT,
+                "no precision produced a non-finite value in %d sequential edits"
+                    + " without restore; the scaled MLP outputs came within %.3f x 65,504 at most.",
+                maxEdits(main),
+                closest));
       } else {
         List<String> where = new ArrayList<>();
         for (Outcome o : main.outcomes()) {
@@ -392,16 +517,32 @@ public final class StressScenario {
         List<String> failing = new ArrayList<>();
         for (Run r : sweep) {
           for (Outcome o : r.outcomes()) {
-            o.failure().ifPresent(f -> failing.add(String.format(Locale.ROOT, "%.3g (%s, edit %d)", r.fraction(),
-                o.policy(), f.edit())));
+            o.failure()
+                .ifPresent(f ->
+                    failing.add(
+                        String.format(
+                            Locale.ROOT,
+                            "%.3g (%s, edit %d)",
+                            r.fraction(),
+                            o.policy(),
+                            f.edit())));
           }
         }
-        b.append(failing.isEmpty()
-            ? String.format(Locale.ROOT, " In the sweep (%d edits each) nothing failed at any fraction.", sweepEdits)
-            : " In the sweep (" + sweepEdits + " edits each) failures at: " + String.join(", ", failing) + ".");
+        b.append(
+            failing.isEmpty()
+                ? String.format(
+                    Locale.ROOT,
+                    " In the sweep (%d edits each) nothing failed at any fraction.",
+                    sweepEdits)
+                : " In the sweep ("
+                    + sweepEdits
+                    + " edits each) failures at: "
+                    + String.join(", ", failing)
+                    + ".");
       }
-      b.append(" Why the window is narrow (findings Part B §4): RMSNorm bounds how far any input can drive a late"
-          + " MLP above its natural maximum (4-7x at layer level), and ROME edits rarely get near that bound.");
+      b.append(
+          " Why the window is narrow (findings Part B §4): RMSNorm bounds how far any input can drive a late"
+              + " MLP above its natural maximum (4-7x at layer level), and ROME edits rarely get near that bound.");
       return b.toString();
     }
 
@@ -418,7 +559,10 @@ public final class StressScenario {
     }
   }
 
-  /** Runs the main calibration and the sweep; EasyEdit's log lines of the main run go to {@code log}. */
+  /**
+   * Runs the main calibration and the sweep; EasyEdit's log lines of the main run go to {@code
+   * log}.
+   */
   public static Report run(Settings s, EditLog log) {
     try {
       LlamaWeights original = LlamaWeights.read(s.model());
@@ -427,26 +571,69 @@ public final class StressScenario {
       OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
       LlamaModel m0 = LlamaModel.of(w32.config(), w32);
       int[] layers = Calibration.parseLayers(s.layers(), w32.config().nLayers());
-      Calibration.Probe probe = Calibration.probe(m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(),
-          s.seed(), ctx);
-      Calibration.Profile natural = Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
-      ContextTemplates templates = s.templates().isPresent() ? s.templates().get() : s.sampledTemplates()
-          ? ContextTemplates.sample(new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
-              s.hparams().contextTemplateLengthParams(), s.seed(), "sampled top-k 5 on the original model, fp32")
-          : ContextTemplates.bare();
+      Calibration.Probe probe =
+          Calibration.probe(
+              m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
+      Calibration.Profile natural =
+          Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      ContextTemplates templates =
+          s.templates().isPresent()
+              ? s.templates().get()
+              : s.sampledTemplates()
+                  ? ContextTemplates.sample(
+                      new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
+                      s.hparams().contextTemplateLengthParams(),
+                      s.seed(),
+                      "sampled top-k 5 on the original model, fp32")
+                  : ContextTemplates.bare();
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
-      String setup = String.format(Locale.ROOT, "model %s, layers scaled %s (%s), residual scale %.6g; ROME at"
-          + " layer(s) %s, v_lr %.6g, sequential edits WITHOUT restore, %d context template(s), fluency %d tokens"
-          + " top-5 after each edit; records cycled from %d; seed %d", s.model(), java.util.Arrays.toString(layers),
-          s.layers(), s.residualScale(), hp.layers(), hp.valueOptimization().lr(), templates.templates().size(),
-          s.fluencyTokens(), s.records().size(), s.seed());
-      Run main = runFraction(s, s.fraction(), s.edits(), w32, tok, probe, natural, layers, templates, hp,
-          ctx, log);
+      String setup =
+          String.format(
+              Locale.ROOT,
+              "model %s, layers scaled %s (%s), residual scale %.6g; ROME at"
+                  + " layer(s) %s, v_lr %.6g, sequential edits WITHOUT restore, %d context template(s), fluency %d tokens"
+                  + " top-5 after each edit; records cycled from %d; seed %d",
+              s.model(),
+              java.util.Arrays.toString(layers),
+              s.layers(),
+              s.residualScale(),
+              hp.layers(),
+              hp.valueOptimization().lr(),
+              templates.templates().size(),
+              s.fluencyTokens(),
+              s.records().size(),
+              s.seed());
+      Run main =
+          runFraction(
+              s,
+              s.fraction(),
+              s.edits(),
+              w32,
+              tok,
+              probe,
+              natural,
+              layers,
+              templates,
+              hp,
+              ctx,
+              log);
       List<Run> sweep = new ArrayList<>();
       if (s.sweepEdits() > 0) {
         for (double f : s.sweepFractions()) {
-          sweep.add(runFraction(s, f, s.sweepEdits(), w32, tok, probe, natural, layers, templates, hp, ctx,
-              EditLog.NONE));
+          sweep.add(
+              runFraction(
+                  s,
+                  f,
+                  s.sweepEdits(),
+                  w32,
+                  tok,
+                  probe,
+                  natural,
+                  layers,
+                  templates,
+                  hp,
+                  ctx,
+                  EditLog.NONE));
         }
       }
       return new Report(setup, main, sweep, s.sweepEdits());
@@ -455,28 +642,60 @@ public final class StressScenario {
     }
   }
 
-  /** v_lr and v_weight_decay ×c: with the residual ×c the whole ROME optimisation is the c=1 one, ×c. */
+  /**
+   * v_lr and v_weight_decay ×c: with the residual ×c the whole ROME optimisation is the c=1 one,
+   * ×c.
+   */
   static RomeHyperParams equivariant(RomeHyperParams h, double c) {
     if (c == 1) {
       return h;
     }
     ValueOptimization v = h.valueOptimization();
-    ValueOptimization scaled = new ValueOptimization(v.numGradSteps(), v.lr() * c, v.lossLayer(),
-        v.weightDecay() * c, v.clampNormFactor(), v.klFactor(), v.targetTokens());
-    return new RomeHyperParams(h.algName(), h.modelName(), h.statsDir(), h.device(), h.layers(), h.factToken(),
-        scaled, h.secondMoment(), h.contextTemplateLengthParams(), h.modules(), h.modelParallel(), h.fp16(),
+    ValueOptimization scaled =
+        new ValueOptimization(
+            v.numGradSteps(),
+            v.lr() * c,
+            v.lossLayer(),
+            v.weightDecay() * c,
+            v.clampNormFactor(),
+            v.klFactor(),
+            v.targetTokens());
+    return new RomeHyperParams(
+        h.algName(),
+        h.modelName(),
+        h.statsDir(),
+        h.device(),
+        h.layers(),
+        h.factToken(),
+        scaled,
+        h.secondMoment(),
+        h.contextTemplateLengthParams(),
+        h.modules(),
+        h.modelParallel(),
+        h.fp16(),
         h.maxLength());
   }
 
   private static Run runFraction(
-      Settings s, double fraction, int edits, LlamaWeights w32, Tokenizer tok,
-      Calibration.Probe probe, Calibration.Profile natural, int[] layers, ContextTemplates templates,
-      RomeHyperParams hp, OpContext ctx, EditLog log) {
-    Calibration.Result cal = Calibration.calibrate(w32, tok, probe, natural, fraction, layers, s.residualScale(), ctx);
+      Settings s,
+      double fraction,
+      int edits,
+      LlamaWeights w32,
+      Tokenizer tok,
+      Calibration.Probe probe,
+      Calibration.Profile natural,
+      int[] layers,
+      ContextTemplates templates,
+      RomeHyperParams hp,
+      OpContext ctx,
+      EditLog log) {
+    Calibration.Result cal =
+        Calibration.calibrate(w32, tok, probe, natural, fraction, layers, s.residualScale(), ctx);
     List<Outcome> outcomes = new ArrayList<>();
     for (String policyName : s.policies()) {
       PrecisionPolicy policy = PrecisionPolicy.named(policyName);
-      LlamaWeights w = policy.storage() == FloatFormat.FP32 ? cal.weights() : cal.weights().to(policy.storage());
+      LlamaWeights w =
+          policy.storage() == FloatFormat.FP32 ? cal.weights() : cal.weights().to(policy.storage());
       LlamaModel model = LlamaModel.of(w.config(), w);
       String tag = String.format(Locale.ROOT, "[stress %.3g %s]", fraction, policy.name());
       outcomes.add(sequential(s, model, tok, hp, templates, policy, ctx, edits, log, tag));
@@ -484,10 +703,20 @@ public final class StressScenario {
     return new Run(fraction, cal.factors(), cal.maxRelativeDifference(), outcomes);
   }
 
-  /** Sequential edits without restore in one precision, until {@code edits} or the failure + after. */
+  /**
+   * Sequential edits without restore in one precision, until {@code edits} or the failure + after.
+   */
   static Outcome sequential(
-      Settings s, LlamaModel model, Tokenizer tok, RomeHyperParams hp, ContextTemplates templates,
-      PrecisionPolicy policy, OpContext ctx, int edits, EditLog log, String tag) {
+      Settings s,
+      LlamaModel model,
+      Tokenizer tok,
+      RomeHyperParams hp,
+      ContextTemplates templates,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      int edits,
+      EditLog log,
+      String tag) {
     TraceContext tc = new TraceContext();
     AnomalyTracer anomaly = AnomalyTracer.recording(tc);
     StageTracer stages = new StageTracer(tc);
@@ -499,8 +728,12 @@ public final class StressScenario {
       requests.add(s.records().get(i % s.records().size()));
     }
     Watch w = new Watch();
-    EditSession.run(model, new RomeEditor(model, tok, hp, templates, null), EditContext.of(policy, c, log).withStages(stages::enter),
-        new EditSession.Plan(requests, 1, true, false), new EditSession.Hooks<Boolean>() {
+    EditSession.run(
+        model,
+        new RomeEditor(model, tok, hp, templates, null),
+        EditContext.of(policy, c, log).withStages(stages::enter),
+        new EditSession.Plan(requests, 1, true, false),
+        new EditSession.Hooks<Boolean>() {
           @Override
           public void beforeEdit(int i) {
             tc.setRecord(i).setStep(-1);
@@ -522,8 +755,17 @@ public final class StressScenario {
           }
         });
     String report = anomaly.first().map(FirstNonFinite::report).orElse("");
-    return new Outcome(policy.name(), w.run, Optional.ofNullable(w.failure), w.nanLoss, w.nanWeights, w.multinomial,
-        w.multinomialMessage, stages.peak(), w.last, report);
+    return new Outcome(
+        policy.name(),
+        w.run,
+        Optional.ofNullable(w.failure),
+        w.nanLoss,
+        w.nanWeights,
+        w.multinomial,
+        w.multinomialMessage,
+        stages.peak(),
+        w.last,
+        report);
   }
 
   /** What one precision's sequential run has seen so far. */
@@ -538,8 +780,14 @@ public final class StressScenario {
 
     /** Checks edit {@code a} and runs its fluency generation; true to stop the run. */
     boolean afterEdit(
-        EditSession.Applied a, Settings s, StageTracer stages, AnomalyTracer anomaly, GenerateFast gen,
-        SplittableRandom fluencyRng, int edits, String tag) {
+        EditSession.Applied a,
+        Settings s,
+        StageTracer stages,
+        AnomalyTracer anomaly,
+        GenerateFast gen,
+        SplittableRandom fluencyRng,
+        int edits,
+        String tag) {
       EditRequest req = a.batch().getFirst();
       int edit = a.edit() + 1;
       run = edit;
@@ -555,7 +803,8 @@ public final class StressScenario {
         }
       }
       if (failure == null) {
-        failure = anomaly.first().map(e -> new Failure(edit, e.at().context().label(), e)).orElse(null);
+        failure =
+            anomaly.first().map(e -> new Failure(edit, e.at().context().label(), e)).orElse(null);
         if (failure == null && nanWeights == edit) {
           failure = new Failure(edit, "rank-one update", null);
         }
@@ -571,21 +820,30 @@ public final class StressScenario {
           }
         }
         if (failure == null) {
-          failure = anomaly.first().map(e -> new Failure(edit, e.at().context().label(), e)).orElse(null);
+          failure =
+              anomaly.first().map(e -> new Failure(edit, e.at().context().label(), e)).orElse(null);
         }
       }
-      s.progress().accept(String.format(Locale.ROOT, "%s edit %d/%d done: %s%s", tag, edit, edits, last,
-          failure == null ? "" : " — non-finite since edit " + failure.edit()));
+      s.progress()
+          .accept(
+              String.format(
+                  Locale.ROOT,
+                  "%s edit %d/%d done: %s%s",
+                  tag,
+                  edit,
+                  edits,
+                  last,
+                  failure == null ? "" : " — non-finite since edit " + failure.edit()));
       return failure != null && edit - failure.edit() >= s.editsAfterFailure();
     }
   }
 
   /**
    * Stamps the stage on the trace context before each record reaches the anomaly tracer (the stages
-   * ROME reports as it enters them — compute_u, compute_v, the key at the bare prompt that r divides
-   * by — then the rank-one update and the fluency generation), and keeps the largest |up_proj| or
-   * |silu(gate)·up| (the two outputs the MLP scale a_l multiplies) of any forward pass, before
-   * rounding (so an overflowed value is counted at its true size).
+   * ROME reports as it enters them — compute_u, compute_v, the key at the bare prompt that r
+   * divides by — then the rank-one update and the fluency generation), and keeps the largest
+   * |up_proj| or |silu(gate)·up| (the two outputs the MLP scale a_l multiplies) of any forward
+   * pass, before rounding (so an overflowed value is counted at its true size).
    */
   private static final class StageTracer implements Tracer {
     private final TraceContext tc;
@@ -611,7 +869,8 @@ public final class StressScenario {
     @Override
     public void record(OpRecord r) {
       String site = r.site().name();
-      if (r.phase() == Phase.FORWARD && (site.endsWith("." + Calibration.MLP_PRODUCT) || site.endsWith(".mlp.up_proj"))) {
+      if (r.phase() == Phase.FORWARD
+          && (site.endsWith("." + Calibration.MLP_PRODUCT) || site.endsWith(".mlp.up_proj"))) {
         Tensor t = r.unrounded() != null ? r.unrounded() : r.output();
         for (long i = 0; i < t.size(); i++) {
           double x = Math.abs(t.getDouble(i));

@@ -12,22 +12,22 @@ import java.util.function.Function;
 import tools.jackson.databind.JsonNode;
 
 /**
- * Readers for the edit data sets EasyEdit uses, into {@link EditRequest}s. Each reads a JSON array of
- * records and fails with the file, record index and field on malformed input.
+ * Readers for the edit data sets EasyEdit uses, into {@link EditRequest}s. Each reads a JSON array
+ * of records and fails with the file, record index and field on malformed input.
  *
  * <ul>
  *   <li>KnowEdit ({@code wiki_recent}, {@code wiki_counterfact}, {@code zsre}, {@code wikibio}) as
- *       EasyEdit's {@code KnowEditDataset} maps it (docs/reference/easyedit.md §6): {@code subject} (or
- *       {@code concept}), {@code prompt} (or {@code text}), {@code target_new} (or {@code labels}),
- *       {@code ground_truth} (string, list, or list of alias lists: first alias), {@code rephrase} or
- *       {@code rephrase_prompt}, and every {@code portability} / {@code locality} category, each probe's
- *       first alias being the scored answer. Probes with a blank answer are skipped, as
- *       {@code run_knowedit_llama2.py} does.
- *   <li>CounterFact as in EasyEdit's data package ({@code counterfact-edit.json}): one locality probe
- *       under the key "neighborhood" (EasyEdit's example scripts' name for it).
- *   <li>zsRE in MEND's format ({@code zsre_mend_*.json}): prompt = {@code src}, target = {@code alt},
- *       ground truth = {@code answers[0]}, rephrase = {@code rephrase}, locality "neighborhood" =
- *       {@code loc} → {@code loc_ans} (EasyEdit's {@code ZsreDataset} mapping).
+ *       EasyEdit's {@code KnowEditDataset} maps it (docs/reference/easyedit.md §6): {@code subject}
+ *       (or {@code concept}), {@code prompt} (or {@code text}), {@code target_new} (or {@code
+ *       labels}), {@code ground_truth} (string, list, or list of alias lists: first alias), {@code
+ *       rephrase} or {@code rephrase_prompt}, and every {@code portability} / {@code locality}
+ *       category, each probe's first alias being the scored answer. Probes with a blank answer are
+ *       skipped, as {@code run_knowedit_llama2.py} does.
+ *   <li>CounterFact as in EasyEdit's data package ({@code counterfact-edit.json}): one locality
+ *       probe under the key "neighborhood" (EasyEdit's example scripts' name for it).
+ *   <li>zsRE in MEND's format ({@code zsre_mend_*.json}): prompt = {@code src}, target = {@code
+ *       alt}, ground truth = {@code answers[0]}, rephrase = {@code rephrase}, locality
+ *       "neighborhood" = {@code loc} → {@code loc_ans} (EasyEdit's {@code ZsreDataset} mapping).
  *   <li>ROME's {@code known_1000.json} as {@link KnownFact}s.
  * </ul>
  */
@@ -39,8 +39,8 @@ public final class EditDatasets {
   private EditDatasets() {}
 
   /**
-   * Any of the data sets below, told apart by their field names: zsRE has {@code src} and
-   * {@code alt}, CounterFact {@code locality_prompt}, anything else is read as KnowEdit.
+   * Any of the data sets below, told apart by their field names: zsRE has {@code src} and {@code
+   * alt}, CounterFact {@code locality_prompt}, anything else is read as KnowEdit.
    */
   public static List<EditRequest> read(Path file) throws IOException {
     if (!Files.isRegularFile(file)) {
@@ -89,7 +89,10 @@ public final class EditDatasets {
     }
     JsonNode categories = r.node().get(field);
     if (!categories.isObject()) {
-      throw r.error(field, "should be an object of category → [{prompt, ground_truth}], got " + categories.getNodeType());
+      throw r.error(
+          field,
+          "should be an object of category → [{prompt, ground_truth}], got "
+              + categories.getNodeType());
     }
     for (Map.Entry<String, JsonNode> category : categories.properties()) {
       String where = field + "." + category.getKey();
@@ -98,7 +101,9 @@ public final class EditDatasets {
         continue;
       }
       if (!items.isArray()) {
-        throw r.error(where, "should be a list of {prompt, ground_truth} objects, got " + items.getNodeType());
+        throw r.error(
+            where,
+            "should be a list of {prompt, ground_truth} objects, got " + items.getNodeType());
       }
       List<PromptAnswer> list = new ArrayList<>();
       for (JsonNode item : items.values()) {
@@ -107,7 +112,8 @@ public final class EditDatasets {
           throw r.error(where, "has an item without a string 'prompt': " + item);
         }
         JsonNode truth = item.get("ground_truth");
-        List<String> aliases = truth == null ? List.of() : r.aliases(where + ".ground_truth", truth);
+        List<String> aliases =
+            truth == null ? List.of() : r.aliases(where + ".ground_truth", truth);
         if (aliases.isEmpty() || aliases.get(0).isBlank()) {
           continue; // EasyEdit's run_knowedit_llama2.py drops probes whose answer is blank
         }
@@ -166,7 +172,8 @@ public final class EditDatasets {
                 r.text("relation_id")));
   }
 
-  private static <T> List<T> records(Path file, Function<JsonRecords.At, T> read) throws IOException {
+  private static <T> List<T> records(Path file, Function<JsonRecords.At, T> read)
+      throws IOException {
     List<JsonNode> records = JsonRecords.array(file);
     List<T> out = new ArrayList<>();
     for (int i = 0; i < records.size(); i++) {

@@ -15,7 +15,8 @@ import java.util.Optional;
  * @param targetNew the new answer, as stored (no leading space; see {@link #forRome()})
  * @param groundTruth the old answer, when the data set has one
  * @param rephrase a paraphrase of the prompt, when the data set has one
- * @param portability category (e.g. "Reasoning", "Subject_Aliasing", "Logical_Generalization") → probes
+ * @param portability category (e.g. "Reasoning", "Subject_Aliasing", "Logical_Generalization") →
+ *     probes
  * @param locality category (e.g. "Relation_Specificity", "Forgetfulness", "neighborhood") → probes
  */
 public record EditRequest(
@@ -40,7 +41,8 @@ public record EditRequest(
 
   /** A request without rephrase, portability or locality probes. */
   public static EditRequest of(String subject, String prompt, String targetNew) {
-    return new EditRequest(subject, prompt, targetNew, Optional.empty(), Optional.empty(), Map.of(), Map.of());
+    return new EditRequest(
+        subject, prompt, targetNew, Optional.empty(), Optional.empty(), Map.of(), Map.of());
   }
 
   private static void requireText(String field, String value) {
@@ -56,12 +58,13 @@ public record EditRequest(
   }
 
   /**
-   * EasyEdit's ROME pre-processing ({@code execute_rome}, docs/reference/easyedit.md §1): the target gets a leading
-   * space unless it is exactly " " (the space is needed for correct tokenisation), and a prompt without
-   * {@code {}} has every occurrence of the subject replaced by {@code {}} (Python's {@code str.replace}).
+   * EasyEdit's ROME pre-processing ({@code execute_rome}, docs/reference/easyedit.md §1): the
+   * target gets a leading space unless it is exactly " " (the space is needed for correct
+   * tokenisation), and a prompt without {@code {}} has every occurrence of the subject replaced by
+   * {@code {}} (Python's {@code str.replace}).
    *
-   * @throws IllegalArgumentException if the prompt has no {@code {}} and does not contain the subject
-   *     (EasyEdit asserts the same)
+   * @throws IllegalArgumentException if the prompt has no {@code {}} and does not contain the
+   *     subject (EasyEdit asserts the same)
    */
   public RomeRequest forRome() {
     String target = targetNew.equals(" ") ? targetNew : " " + targetNew;
@@ -69,7 +72,10 @@ public record EditRequest(
     if (!template.contains("{}")) {
       if (!template.contains(subject)) {
         throw new IllegalArgumentException(
-            "subject \"" + subject + "\" does not occur in prompt \"" + prompt
+            "subject \""
+                + subject
+                + "\" does not occur in prompt \""
+                + prompt
                 + "\": ROME needs the subject in the prompt (or a {} where it goes)");
       }
       template = template.replace(subject, "{}");
@@ -77,7 +83,9 @@ public record EditRequest(
     return new RomeRequest(template, subject, target);
   }
 
-  /** The prompt with the subject written out (a prompt stored with {@code {}} gets it filled in). */
+  /**
+   * The prompt with the subject written out (a prompt stored with {@code {}} gets it filled in).
+   */
   public String filledPrompt() {
     return prompt.replace("{}", subject);
   }

@@ -26,11 +26,13 @@ final class JsonRecords {
     try {
       root = JSON.readTree(text);
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(source + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+      throw new IllegalArgumentException(
+          source + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
     }
     if (root == null || !root.isArray()) {
       throw new IllegalArgumentException(
-          source + ": expected a JSON array of records [ {...}, ... ], got "
+          source
+              + ": expected a JSON array of records [ {...}, ... ], got "
               + (root == null ? "nothing" : root.getNodeType()));
     }
     List<JsonNode> out = new ArrayList<>();
@@ -43,12 +45,14 @@ final class JsonRecords {
 
     At {
       if (!node.isObject()) {
-        throw new IllegalArgumentException(source + " record " + index + ": expected a JSON object, got " + node.getNodeType());
+        throw new IllegalArgumentException(
+            source + " record " + index + ": expected a JSON object, got " + node.getNodeType());
       }
     }
 
     IllegalArgumentException error(String field, String message) {
-      return new IllegalArgumentException(source + " record " + index + ": field '" + field + "' " + message);
+      return new IllegalArgumentException(
+          source + " record " + index + ": field '" + field + "' " + message);
     }
 
     boolean has(String field) {

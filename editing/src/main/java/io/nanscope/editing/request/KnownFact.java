@@ -3,7 +3,8 @@ package io.nanscope.editing.request;
 import java.util.Optional;
 
 /**
- * A record of ROME's {@code known_1000.json}: a fact GPT-2 XL predicts correctly (used for causal tracing).
+ * A record of ROME's {@code known_1000.json}: a fact GPT-2 XL predicts correctly (used for causal
+ * tracing).
  *
  * @param knownId {@code known_id}
  * @param subject {@code subject}
@@ -25,7 +26,12 @@ public record KnownFact(
   /** An edit of this fact to a new object; the attribute becomes the ground truth. */
   public EditRequest toRequest(String targetNew) {
     return new EditRequest(
-        subject, prompt, targetNew, Optional.of(attribute), Optional.empty(),
-        java.util.Map.of(), java.util.Map.of());
+        subject,
+        prompt,
+        targetNew,
+        Optional.of(attribute),
+        Optional.empty(),
+        java.util.Map.of(),
+        java.util.Map.of());
   }
 }

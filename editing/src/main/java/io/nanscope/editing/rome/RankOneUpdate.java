@@ -5,14 +5,14 @@ import io.nanscope.engine.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 
 /**
- * ROME's weight update (Meng et al. 2022, eq. 2; EasyEdit rome_main.py): {@code W' = W + r·uᵀ} for the
- * down projection W: (C, F), with u: (F) the unit key direction and r: (C) the right vector
+ * ROME's weight update (Meng et al. 2022, eq. 2; EasyEdit rome_main.py): {@code W' = W + r·uᵀ} for
+ * the down projection W: (C, F), with u: (F) the unit key direction and r: (C) the right vector
  * {@code r = (v* − W k)/(kᵀu)}, so that {@code W' k = v*}.
  *
  * <p>Numerics as PyTorch does it in the model's dtype: the update matrix {@code u ⊗ r} is
  * materialised in the weight format (each product computed exactly in double — a product of two
- * values of at most FP32 precision is exact in double — and rounded once from double), then {@code W + upd}
- * is rounded once to the weight format.
+ * values of at most FP32 precision is exact in double — and rounded once from double), then {@code
+ * W + upd} is rounded once to the weight format.
  *
  * <p>The update is computed into a new tensor and only then copied over the weights, so a caller
  * can refuse it (the transactional fallback) when it holds a non-finite value.
@@ -33,8 +33,16 @@ public final class RankOneUpdate {
     int f = Math.toIntExact(w.shape().dim(1));
     if (u.length != f || r.length != c) {
       throw new IllegalArgumentException(
-          "rank-one update of W " + w.shape() + " needs u of length " + f + " and r of length " + c
-              + ", got " + u.length + " and " + r.length);
+          "rank-one update of W "
+              + w.shape()
+              + " needs u of length "
+              + f
+              + " and r of length "
+              + c
+              + ", got "
+              + u.length
+              + " and "
+              + r.length);
     }
     FloatFormat fmt = w.format();
     Tensor out = w.copy();

@@ -1,6 +1,5 @@
 package io.nanscope.editing.rome;
 
-import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.hparams.RRomeKeys;
 import io.nanscope.editing.hparams.RomeHyperParams;
@@ -64,8 +63,12 @@ public final class Rome {
 
   private Rome() {}
 
-  /** The stages {@link #compute} reports ({@link Options#withStages}), in EasyEdit's function names. */
-  public static final String STAGE_U = "compute_u", STAGE_V = "compute_v", STAGE_KEY = "key at the bare prompt";
+  /**
+   * The stages {@link #compute} reports ({@link Options#withStages}), in EasyEdit's function names.
+   */
+  public static final String STAGE_U = "compute_u",
+      STAGE_V = "compute_v",
+      STAGE_KEY = "key at the bare prompt";
 
   /**
    * How to run one edit.
@@ -74,40 +77,64 @@ public final class Rome {
    * @param ctx tracer, threads
    * @param divisionFactorOverride a LABELLED intervention: use this kᵀu instead of the computed one
    *     (the "disabling edit" of the reproduction); empty for the faithful algorithm
-   * @param listener sees each optimisation step (the precision fallback stops at the first non-finite one)
+   * @param listener sees each optimisation step (the precision fallback stops at the first
+   *     non-finite one)
    * @param dynamicLossScale whether the delta's backward uses a fresh {@link LossScaler} per layer
    *     (GradScaler semantics; not in EasyEdit, off by default)
    * @param stages told each stage's name as the edit enters it ({@link #withStages})
    */
   public record Options(
-      PrecisionPolicy policy, OpContext ctx, OptionalDouble divisionFactorOverride,
-      TargetValue.StepListener listener, IntFunction<double[]> keySecondMoment,
-      boolean dynamicLossScale, Consumer<String> stages) {
+      PrecisionPolicy policy,
+      OpContext ctx,
+      OptionalDouble divisionFactorOverride,
+      TargetValue.StepListener listener,
+      IntFunction<double[]> keySecondMoment,
+      boolean dynamicLossScale,
+      Consumer<String> stages) {
 
     public static Options of(PrecisionPolicy policy, OpContext ctx) {
-      return new Options(policy, ctx, OptionalDouble.empty(), TargetValue.StepListener.ALWAYS, null, false,
+      return new Options(
+          policy,
+          ctx,
+          OptionalDouble.empty(),
+          TargetValue.StepListener.ALWAYS,
+          null,
+          false,
           stage -> {});
     }
 
     public Options withDivisionFactor(double value) {
-      return new Options(policy, ctx, OptionalDouble.of(value), listener, keySecondMoment, dynamicLossScale, stages);
+      return new Options(
+          policy,
+          ctx,
+          OptionalDouble.of(value),
+          listener,
+          keySecondMoment,
+          dynamicLossScale,
+          stages);
     }
 
     public Options withListener(TargetValue.StepListener l) {
-      return new Options(policy, ctx, divisionFactorOverride, l, keySecondMoment, dynamicLossScale, stages);
+      return new Options(
+          policy, ctx, divisionFactorOverride, l, keySecondMoment, dynamicLossScale, stages);
     }
 
     /**
-     * For {@code mom2_adjustment: true}: layer → C = E[k kᵀ] as a row-major F×F array (see
-     * {@code stats.KeyStatistics}); u becomes C⁻¹k̄/‖C⁻¹k̄‖, computed by a Cholesky solve in FP64.
+     * For {@code mom2_adjustment: true}: layer → C = E[k kᵀ] as a row-major F×F array (see {@code
+     * stats.KeyStatistics}); u becomes C⁻¹k̄/‖C⁻¹k̄‖, computed by a Cholesky solve in FP64.
      */
     public Options withKeySecondMoment(IntFunction<double[]> c) {
-      return new Options(policy, ctx, divisionFactorOverride, listener, c, dynamicLossScale, stages);
+      return new Options(
+          policy, ctx, divisionFactorOverride, listener, c, dynamicLossScale, stages);
     }
 
-    /** GradScaler-style dynamic loss scaling of the delta's backward (a labelled option, not EasyEdit). */
+    /**
+     * GradScaler-style dynamic loss scaling of the delta's backward (a labelled option, not
+     * EasyEdit).
+     */
     public Options withDynamicLossScale(boolean on) {
-      return new Options(policy, ctx, divisionFactorOverride, listener, keySecondMoment, on, stages);
+      return new Options(
+          policy, ctx, divisionFactorOverride, listener, keySecondMoment, on, stages);
     }
 
     /**
@@ -116,7 +143,8 @@ public final class Rome {
      * divides by), per layer.
      */
     public Options withStages(Consumer<String> s) {
-      return new Options(policy, ctx, divisionFactorOverride, listener, keySecondMoment, dynamicLossScale, s);
+      return new Options(
+          policy, ctx, divisionFactorOverride, listener, keySecondMoment, dynamicLossScale, s);
     }
   }
 
@@ -130,8 +158,15 @@ public final class Rome {
    * @param updated the new W_down (C, F), not yet written into the model
    */
   public record LayerUpdate(
-      int layer, String weightName, float[] u, float[] r, double divisionFactor,
-      double computedDivisionFactor, boolean overridden, TargetValue.Result value, Tensor updated,
+      int layer,
+      String weightName,
+      float[] u,
+      float[] r,
+      double divisionFactor,
+      double computedDivisionFactor,
+      boolean overridden,
+      TargetValue.Result value,
+      Tensor updated,
       long nonFiniteWeights) {}
 
   /** Every layer's update for one request. */
@@ -140,7 +175,9 @@ public final class Rome {
     /** Whether every loss, the delta, the vectors and the new weights are finite. */
     public boolean finite() {
       for (LayerUpdate l : layers) {
-        if (l.nonFiniteWeights() > 0 || !allFinite(l.u()) || !allFinite(l.r())
+        if (l.nonFiniteWeights() > 0
+            || !allFinite(l.u())
+            || !allFinite(l.r())
             || !Double.isFinite(l.divisionFactor())
             || l.value().steps().stream().anyMatch(s -> !s.finite())) {
           return false;
@@ -152,8 +189,13 @@ public final class Rome {
 
   /** Computes the update of every layer in {@code hp.layers()} (the model is left as it was). */
   public static Outcome compute(
-      LlamaModel model, Tokenizer tok, RomeHyperParams hp, RomeRequest request,
-      ContextTemplates contexts, Options opt, EditLog log) {
+      LlamaModel model,
+      Tokenizer tok,
+      RomeHyperParams hp,
+      RomeRequest request,
+      ContextTemplates contexts,
+      Options opt,
+      EditLog log) {
     if (hp.secondMoment().adjustment() && opt.keySecondMoment() == null) {
       throw new IllegalArgumentException(
           "mom2_adjustment: true needs the key second moment C of each edited layer: pass it with"
@@ -162,7 +204,8 @@ public final class Rome {
     // R-ROME's key options; ROME: u from k̄, the update from the bare prompt's k.
     boolean meanForU = hp.rRome().map(RRomeKeys::templateKeyForU).orElse(true);
     boolean meanInUpdate = hp.rRome().map(RRomeKeys::templateKeyInUpdate).orElse(false);
-    hp.rRome().map(RRomeKeys::methodName)
+    hp.rRome()
+        .map(RRomeKeys::methodName)
         .ifPresent(m -> log.line("Using key modification method: " + m));
     log.line(request.logLine());
     List<LayerUpdate> updates = new ArrayList<>();
@@ -170,7 +213,8 @@ public final class Rome {
     FloatFormat fmt = opt.policy().storage();
     try {
       for (int layer : hp.layers().stream().sorted().toList()) {
-        String weightName = ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
+        String weightName =
+            ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
         opt.stages().accept(STAGE_U);
         log.line("Computing left vector (u)...");
         log.line("Selected u projection object " + request.subject());
@@ -178,15 +222,24 @@ public final class Rome {
         TemplateMean templates = null;
         float[] kMean;
         if (!meanForU) {
-          kMean = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
-              request.promptTemplate(), request.subject()).input();
+          kMean =
+              SubjectKey.at(
+                      model,
+                      tok,
+                      opt.policy(),
+                      opt.ctx(),
+                      layer,
+                      request.promptTemplate(),
+                      request.subject())
+                  .input();
         } else if (meanInUpdate) {
           // one forward gives k̄ (SubjectKey.mean's bits) and the mean output for the update
           templates = templateMean(model, tok, opt, layer, around, request.subject());
           kMean = templates.input();
         } else {
-          kMean = SubjectKey.mean(model, tok, opt.policy(), opt.ctx(), layer, around,
-              request.subject());
+          kMean =
+              SubjectKey.mean(
+                  model, tok, opt.policy(), opt.ctx(), layer, around, request.subject());
         }
         if (hp.secondMoment().adjustment()) {
           kMean = solve(opt.keySecondMoment().apply(layer), kMean);
@@ -195,9 +248,21 @@ public final class Rome {
         log.line("Left vector shape: (" + u.length + ",)");
         log.line("Computing right vector (v)");
         opt.stages().accept(STAGE_V);
-        TargetValue.Result v = TargetValue.optimise(model, tok, opt.policy(), opt.ctx(), layer,
-            hp.valueOptimization(), contexts, request.promptTemplate(), request.subject(),
-            request.targetNew(), log, opt.listener(), opt.dynamicLossScale() ? new LossScaler() : null);
+        TargetValue.Result v =
+            TargetValue.optimise(
+                model,
+                tok,
+                opt.policy(),
+                opt.ctx(),
+                layer,
+                hp.valueOptimization(),
+                contexts,
+                request.promptTemplate(),
+                request.subject(),
+                request.targetNew(),
+                log,
+                opt.listener(),
+                opt.dynamicLossScale() ? new LossScaler() : null);
         // The key and output in the update, and v*: ROME's bare prompt (v* = v_init + δ); R-ROME's
         // template means (stacked and averaged in the model's dtype), or the bare prompt with
         // v* = W k + δ (r_rome's compute_v without random-prefix keys).
@@ -213,8 +278,15 @@ public final class Rome {
           outAt = rounded(templates.output(), fmt);
           target = v.target();
         } else {
-          SubjectKey.AtToken cur = SubjectKey.at(model, tok, opt.policy(), opt.ctx(), layer,
-              request.promptTemplate(), request.subject());
+          SubjectKey.AtToken cur =
+              SubjectKey.at(
+                  model,
+                  tok,
+                  opt.policy(),
+                  opt.ctx(),
+                  layer,
+                  request.promptTemplate(),
+                  request.subject());
           keyIn = cur.input();
           outAt = cur.output();
           if (hp.rRome().isPresent()) {
@@ -226,7 +298,8 @@ public final class Rome {
             target = v.target();
           }
         }
-        // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its dtype.
+        // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its
+        // dtype.
         float[] diff = new float[target.length];
         for (int i = 0; i < diff.length; i++) {
           diff[i] = fmt.round(target[i] - outAt[i]);
@@ -240,11 +313,20 @@ public final class Rome {
         log.line("Delta norm: " + PyFloat.repr(fmt.round(norm(diff))));
         double before = fmt.round(norm(v.init()));
         double after = fmt.round(norm(target));
-        log.line("Change in target norm: " + PyFloat.repr(before) + " to " + PyFloat.repr(after)
-            + " => " + PyFloat.repr(fmt.round(after - before)));
+        log.line(
+            "Change in target norm: "
+                + PyFloat.repr(before)
+                + " to "
+                + PyFloat.repr(after)
+                + " => "
+                + PyFloat.repr(fmt.round(after - before)));
         if (opt.divisionFactorOverride().isPresent()) {
-          log.line("Division Factor: " + PyFloat.repr(factor) + "   [OVERRIDE — computed "
-              + PyFloat.repr(computedFactor) + "; a labelled intervention, not ROME]");
+          log.line(
+              "Division Factor: "
+                  + PyFloat.repr(factor)
+                  + "   [OVERRIDE — computed "
+                  + PyFloat.repr(computedFactor)
+                  + "; a labelled intervention, not ROME]");
         } else {
           log.line("Division Factor: " + PyFloat.repr(factor));
         }
@@ -252,8 +334,18 @@ public final class Rome {
         log.line("Right vector shape: (" + r.length + ",)");
         Tensor w = model.writableDownProj(layer);
         Tensor updated = RankOneUpdate.updated(w, u, r);
-        updates.add(new LayerUpdate(layer, weightName, u, r, factor, computedFactor,
-            opt.divisionFactorOverride().isPresent(), v, updated, RankOneUpdate.nonFinite(updated)));
+        updates.add(
+            new LayerUpdate(
+                layer,
+                weightName,
+                u,
+                r,
+                factor,
+                computedFactor,
+                opt.divisionFactorOverride().isPresent(),
+                v,
+                updated,
+                RankOneUpdate.nonFinite(updated)));
         // execute_rome applies each layer's update before computing the next one.
         applied.overwrite(weightName, layer, updated);
       }
@@ -339,7 +431,9 @@ public final class Rome {
     return updates.stream().map(l -> "'" + l.weightName() + "'").toList().toString();
   }
 
-  /** k/‖k‖ with the norm and the division rounded to {@code fmt} (u.norm() and u / norm in torch). */
+  /**
+   * k/‖k‖ with the norm and the division rounded to {@code fmt} (u.norm() and u / norm in torch).
+   */
   static float[] unit(float[] k, FloatFormat fmt) {
     float[] kk = new float[k.length];
     for (int i = 0; i < k.length; i++) {
@@ -353,11 +447,15 @@ public final class Rome {
     return u;
   }
 
-  /** x = C⁻¹k by a Cholesky solve in FP64 (EasyEdit inverts C; a solve is the same map, better conditioned). */
+  /**
+   * x = C⁻¹k by a Cholesky solve in FP64 (EasyEdit inverts C; a solve is the same map, better
+   * conditioned).
+   */
   static float[] solve(double[] c, float[] k) {
     int f = k.length;
     if (c.length != (long) f * f) {
-      throw new IllegalArgumentException("the key second moment has " + c.length + " entries, expected " + f + "x" + f);
+      throw new IllegalArgumentException(
+          "the key second moment has " + c.length + " entries, expected " + f + "x" + f);
     }
     double[][] m = new double[f][f];
     for (int i = 0; i < f; i++) {

@@ -17,9 +17,9 @@ import java.util.zip.CRC32;
 
 /**
  * ROME as an {@link Editor}: {@link Rome#compute} for the one request of a batch, its layers' new
- * W_down as the update, and ROME's own checks of the update (kᵀu, r, the new weights) as its problem.
- * ROME edits one fact per update (EasyEdit's batch_edit refuses it too): a batch of another size is
- * refused.
+ * W_down as the update, and ROME's own checks of the update (kᵀu, r, the new weights) as its
+ * problem. ROME edits one fact per update (EasyEdit's batch_edit refuses it too): a batch of
+ * another size is refused.
  */
 public final class RomeEditor implements Editor {
 
@@ -34,7 +34,10 @@ public final class RomeEditor implements Editor {
    *     stats.KeySecondMoments}); null when the hparams do not adjust
    */
   public RomeEditor(
-      LlamaModel model, Tokenizer tok, RomeHyperParams hp, ContextTemplates contexts,
+      LlamaModel model,
+      Tokenizer tok,
+      RomeHyperParams hp,
+      ContextTemplates contexts,
       IntFunction<double[]> keySecondMoment) {
     this.model = model;
     this.tok = tok;
@@ -51,12 +54,17 @@ public final class RomeEditor implements Editor {
   @Override
   public WeightUpdate compute(List<EditRequest> batch, EditContext ctx) {
     if (batch.size() != 1) {
-      throw new IllegalArgumentException("ROME edits one request per update, got a batch of " + batch.size()
-          + ": use batch size 1 (sequential editing) or a batch-editing algorithm such as MEMIT");
+      throw new IllegalArgumentException(
+          "ROME edits one request per update, got a batch of "
+              + batch.size()
+              + ": use batch size 1 (sequential editing) or a batch-editing algorithm such as MEMIT");
     }
-    Rome.Outcome outcome = Rome.compute(model, tok, hp, batch.getFirst().forRome(), contexts, options(ctx), ctx.log());
-    List<WeightUpdate.Change> changes = outcome.layers().stream()
-        .map(l -> new WeightUpdate.Change(l.weightName(), l.layer(), l.updated())).toList();
+    Rome.Outcome outcome =
+        Rome.compute(model, tok, hp, batch.getFirst().forRome(), contexts, options(ctx), ctx.log());
+    List<WeightUpdate.Change> changes =
+        outcome.layers().stream()
+            .map(l -> new WeightUpdate.Change(l.weightName(), l.layer(), l.updated()))
+            .toList();
     return WeightUpdate.of(algorithm(), batch, ctx.policy(), changes, problem(outcome), outcome);
   }
 
@@ -70,10 +78,15 @@ public final class RomeEditor implements Editor {
     return update.detail(Rome.Outcome.class);
   }
 
-  /** The Rome options of a call: the context's policy, tracer, listener, override and loss scaling. */
+  /**
+   * The Rome options of a call: the context's policy, tracer, listener, override and loss scaling.
+   */
   Rome.Options options(EditContext ctx) {
-    Rome.Options o = Rome.Options.of(ctx.policy(), ctx.ops()).withListener(ctx.steps())
-        .withDynamicLossScale(ctx.dynamicLossScale()).withStages(ctx.stages());
+    Rome.Options o =
+        Rome.Options.of(ctx.policy(), ctx.ops())
+            .withListener(ctx.steps())
+            .withDynamicLossScale(ctx.dynamicLossScale())
+            .withStages(ctx.stages());
     if (ctx.divisionFactorOverride().isPresent()) {
       o = o.withDivisionFactor(ctx.divisionFactorOverride().getAsDouble());
     }

@@ -26,8 +26,14 @@ import java.util.function.Consumer;
  *     compute_u}, {@code compute_v}, {@code key at the bare prompt}); tracers label what follows
  */
 public record EditContext(
-    int edit, PrecisionPolicy policy, OpContext ops, EditLog log, TargetValue.StepListener steps,
-    OptionalDouble divisionFactorOverride, boolean dynamicLossScale, Consumer<String> stages) {
+    int edit,
+    PrecisionPolicy policy,
+    OpContext ops,
+    EditLog log,
+    TargetValue.StepListener steps,
+    OptionalDouble divisionFactorOverride,
+    boolean dynamicLossScale,
+    Consumer<String> stages) {
 
   public EditContext {
     Objects.requireNonNull(policy, "policy");
@@ -38,22 +44,34 @@ public record EditContext(
     Objects.requireNonNull(stages, "stages");
   }
 
-  /** The faithful algorithm in {@code policy}: no override, no loss scaling, every step accepted. */
+  /**
+   * The faithful algorithm in {@code policy}: no override, no loss scaling, every step accepted.
+   */
   public static EditContext of(PrecisionPolicy policy, OpContext ops, EditLog log) {
-    return new EditContext(0, policy, ops, log, TargetValue.StepListener.ALWAYS, OptionalDouble.empty(), false,
+    return new EditContext(
+        0,
+        policy,
+        ops,
+        log,
+        TargetValue.StepListener.ALWAYS,
+        OptionalDouble.empty(),
+        false,
         stage -> {});
   }
 
   public EditContext withEdit(int index) {
-    return new EditContext(index, policy, ops, log, steps, divisionFactorOverride, dynamicLossScale, stages);
+    return new EditContext(
+        index, policy, ops, log, steps, divisionFactorOverride, dynamicLossScale, stages);
   }
 
   public EditContext withPolicy(PrecisionPolicy p) {
-    return new EditContext(edit, p, ops, log, steps, divisionFactorOverride, dynamicLossScale, stages);
+    return new EditContext(
+        edit, p, ops, log, steps, divisionFactorOverride, dynamicLossScale, stages);
   }
 
   public EditContext withSteps(TargetValue.StepListener l) {
-    return new EditContext(edit, policy, ops, log, l, divisionFactorOverride, dynamicLossScale, stages);
+    return new EditContext(
+        edit, policy, ops, log, l, divisionFactorOverride, dynamicLossScale, stages);
   }
 
   public EditContext withDivisionFactor(OptionalDouble value) {
@@ -61,7 +79,8 @@ public record EditContext(
   }
 
   public EditContext withStages(Consumer<String> s) {
-    return new EditContext(edit, policy, ops, log, steps, divisionFactorOverride, dynamicLossScale, s);
+    return new EditContext(
+        edit, policy, ops, log, steps, divisionFactorOverride, dynamicLossScale, s);
   }
 
   public EditContext withDynamicLossScale(boolean on) {

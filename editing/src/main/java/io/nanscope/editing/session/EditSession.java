@@ -51,13 +51,20 @@ public final class EditSession {
    * @param written whether it was written into the model
    * @param seconds wall time of computing and writing it
    */
-  public record Applied(int edit, int first, List<EditRequest> batch, WeightUpdate update, boolean written,
+  public record Applied(
+      int edit,
+      int first,
+      List<EditRequest> batch,
+      WeightUpdate update,
+      boolean written,
       double seconds) {}
 
   /** What a driver does around each step of the loop; {@code R} is what it records per edit. */
   public interface Hooks<R> {
 
-    /** Metrics of record {@code index} on the unedited model (only with {@link Plan#preMetrics}). */
+    /**
+     * Metrics of record {@code index} on the unedited model (only with {@link Plan#preMetrics}).
+     */
     default Evaluator.Evaluated pre(int index, EditRequest record) {
       throw new UnsupportedOperationException("this session does not evaluate before editing");
     }
@@ -91,7 +98,8 @@ public final class EditSession {
   }
 
   /** Runs the plan; returns what {@link Hooks#after} recorded, one per edit. */
-  public static <R> List<R> run(LlamaModel model, Editor editor, EditContext base, Plan plan, Hooks<R> hooks) {
+  public static <R> List<R> run(
+      LlamaModel model, Editor editor, EditContext base, Plan plan, Hooks<R> hooks) {
     List<EditRequest> records = plan.records();
     List<Evaluator.Evaluated> pre = new ArrayList<>();
     if (plan.preMetrics()) {
@@ -117,8 +125,10 @@ public final class EditSession {
       double seconds = (System.nanoTime() - t0) / 1e9;
       R r;
       try {
-        r = hooks.after(new Applied(edit, first, batch, update, snapshot != null, seconds),
-            plan.preMetrics() ? pre.subList(first, end) : List.of());
+        r =
+            hooks.after(
+                new Applied(edit, first, batch, update, snapshot != null, seconds),
+                plan.preMetrics() ? pre.subList(first, end) : List.of());
       } finally {
         if (!plan.keep() && snapshot != null) {
           snapshot.restore();
@@ -140,35 +150,49 @@ public final class EditSession {
    * @param progress called with each finished record's index
    */
   public static List<EditResult> evaluate(
-      LlamaModel model, Editor editor, EditContext ctx, Plan plan, Evaluator evaluator,
-      Consumer<WeightUpdate> onUpdate, IntConsumer progress) {
+      LlamaModel model,
+      Editor editor,
+      EditContext ctx,
+      Plan plan,
+      Evaluator evaluator,
+      Consumer<WeightUpdate> onUpdate,
+      IntConsumer progress) {
     if (!plan.preMetrics()) {
-      throw new IllegalArgumentException("an evaluated session needs pre-edit metrics (Plan.preMetrics)");
+      throw new IllegalArgumentException(
+          "an evaluated session needs pre-edit metrics (Plan.preMetrics)");
     }
-    List<List<EditResult>> perEdit = run(model, editor, ctx, plan, new Hooks<>() {
-      @Override
-      public Evaluator.Evaluated pre(int index, EditRequest record) {
-        return evaluator.evaluate(record, null);
-      }
+    List<List<EditResult>> perEdit =
+        run(
+            model,
+            editor,
+            ctx,
+            plan,
+            new Hooks<>() {
+              @Override
+              public Evaluator.Evaluated pre(int index, EditRequest record) {
+                return evaluator.evaluate(record, null);
+              }
 
-      @Override
-      public void beforeWrite(int edit, WeightUpdate update) {
-        onUpdate.accept(update);
-      }
+              @Override
+              public void beforeWrite(int edit, WeightUpdate update) {
+                onUpdate.accept(update);
+              }
 
-      @Override
-      public List<EditResult> after(Applied a, List<Evaluator.Evaluated> pre) {
-        List<EditResult> out = new ArrayList<>();
-        for (int k = 0; k < a.batch().size(); k++) {
-          EditRequest r = a.batch().get(k);
-          Map<String, List<int[]>> preIds = pre.get(k).localityIds();
-          Evaluator.Evaluated post = evaluator.evaluate(r, preIds);
-          out.add(new EditResult(a.first() + k, r, a.seconds(), pre.get(k).metrics(), post.metrics()));
-          progress.accept(a.first() + k);
-        }
-        return out;
-      }
-    });
+              @Override
+              public List<EditResult> after(Applied a, List<Evaluator.Evaluated> pre) {
+                List<EditResult> out = new ArrayList<>();
+                for (int k = 0; k < a.batch().size(); k++) {
+                  EditRequest r = a.batch().get(k);
+                  Map<String, List<int[]>> preIds = pre.get(k).localityIds();
+                  Evaluator.Evaluated post = evaluator.evaluate(r, preIds);
+                  out.add(
+                      new EditResult(
+                          a.first() + k, r, a.seconds(), pre.get(k).metrics(), post.metrics()));
+                  progress.accept(a.first() + k);
+                }
+                return out;
+              }
+            });
     return perEdit.stream().flatMap(List::stream).toList();
   }
 }

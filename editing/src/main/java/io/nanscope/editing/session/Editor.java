@@ -21,7 +21,8 @@ public interface Editor {
 
   /**
    * The update of {@code batch} on the model as it is now; the model must be left bit for bit as it
-   * was (an algorithm that applies updates temporarily between layers undoes them before returning).
+   * was (an algorithm that applies updates temporarily between layers undoes them before
+   * returning).
    *
    * @throws IllegalArgumentException when the algorithm cannot edit a batch of this size
    */

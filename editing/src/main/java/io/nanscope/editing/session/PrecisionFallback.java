@@ -13,8 +13,9 @@ import java.util.function.Consumer;
  * update itself (the algorithm's own {@link WeightUpdate#problem}, else a count of non-finite new
  * weights). With a fallback policy, the first non-finite value stops the attempt — nothing was
  * written, {@link Editor#compute} never writes — and the whole edit is redone in the fallback
- * policy; an update still non-finite there is refused (the session leaves the weights as they were).
- * Without a fallback the checks only report: the update is written as it is, as EasyEdit does.
+ * policy; an update still non-finite there is refused (the session leaves the weights as they
+ * were). Without a fallback the checks only report: the update is written as it is, as EasyEdit
+ * does.
  *
  * <p>Lines it logs: {@code falling back to fp32 at edit 0 step 3: loss nan (…)} and {@code refused
  * the update of edit 1 (…): the weights are unchanged}; {@code switches} receives the same lines.
@@ -29,7 +30,8 @@ public final class PrecisionFallback implements Editor {
    * @param fallback the policy to redo a failed edit in; empty to check and report only
    * @param switches receives every fallback and refusal line (also logged)
    */
-  public PrecisionFallback(Editor inner, Optional<PrecisionPolicy> fallback, Consumer<String> switches) {
+  public PrecisionFallback(
+      Editor inner, Optional<PrecisionPolicy> fallback, Consumer<String> switches) {
     this.inner = inner;
     this.fallback = fallback;
     this.switches = switches;
@@ -53,23 +55,34 @@ public final class PrecisionFallback implements Editor {
     }
     PrecisionPolicy fb = fallback.get();
     WeightUpdate.Problem p = u.problem().get();
-    String line = "falling back to " + shortName(fb.name()) + " at edit " + ctx.edit()
-        + (p.step() >= 0 ? " step " + p.step() : "") + ": " + p.what();
+    String line =
+        "falling back to "
+            + shortName(fb.name())
+            + " at edit "
+            + ctx.edit()
+            + (p.step() >= 0 ? " step " + p.step() : "")
+            + ": "
+            + p.what();
     ctx.log().line(line);
     switches.accept(line);
     u = attempt(batch, ctx.withPolicy(fb), true);
     if (u.problem().isEmpty()) {
       return u;
     }
-    String refused = "refused the update of edit " + ctx.edit() + " (" + u.problem().get().what()
-        + "): the weights are unchanged";
+    String refused =
+        "refused the update of edit "
+            + ctx.edit()
+            + " ("
+            + u.problem().get().what()
+            + "): the weights are unchanged";
     ctx.log().line(refused);
     switches.accept(refused);
     return u.refuse();
   }
 
   /** One computed (not written) edit with the first non-finite thing found in it. */
-  private WeightUpdate attempt(List<EditRequest> batch, EditContext ctx, boolean stopAtFirstBadStep) {
+  private WeightUpdate attempt(
+      List<EditRequest> batch, EditContext ctx, boolean stopAtFirstBadStep) {
     StepCheck check = new StepCheck(ctx.steps(), stopAtFirstBadStep);
     WeightUpdate u = inner.compute(batch, ctx.withSteps(check));
     if (check.bad != null) {
@@ -81,8 +94,10 @@ public final class PrecisionFallback implements Editor {
     for (WeightUpdate.Change c : u.changes()) {
       long n = WeightUpdate.nonFinite(c.value());
       if (n > 0) {
-        return u.withProblem(Optional.of(
-            new WeightUpdate.Problem(-1, "update: " + n + " non-finite entries in the new " + c.weightName())));
+        return u.withProblem(
+            Optional.of(
+                new WeightUpdate.Problem(
+                    -1, "update: " + n + " non-finite entries in the new " + c.weightName())));
       }
     }
     return u;
@@ -109,13 +124,17 @@ public final class PrecisionFallback implements Editor {
       boolean go = next.onStep(step, state);
       if (bad == null) {
         if (!step.finite()) {
-          bad = new WeightUpdate.Problem(step.iteration(),
-              "loss " + step.loss() + " (nll " + step.nll() + ", kl " + step.kl() + ")");
+          bad =
+              new WeightUpdate.Problem(
+                  step.iteration(),
+                  "loss " + step.loss() + " (nll " + step.nll() + ", kl " + step.kl() + ")");
         } else {
           int n = countNonFinite(state);
           if (n > 0) {
-            bad = new WeightUpdate.Problem(step.iteration(),
-                n + " non-finite entries in delta (from the gradient or Adam's update)");
+            bad =
+                new WeightUpdate.Problem(
+                    step.iteration(),
+                    n + " non-finite entries in delta (from the gradient or Adam's update)");
           }
         }
       }

@@ -12,8 +12,8 @@ import java.util.List;
  * weight before its first write, {@link #restore} copies every saved weight back (last saved first)
  * and checks that the tensor the model's forward reads holds the saved bits exactly.
  *
- * <p>Used by the session for an edit that is evaluated and then undone, and by algorithms that apply
- * an update temporarily (ROME between the layers of a multi-layer edit).
+ * <p>Used by the session for an edit that is evaluated and then undone, and by algorithms that
+ * apply an update temporarily (ROME between the layers of a multi-layer edit).
  *
  * <p>Writable weights: {@code mlp.down_proj} of any layer ({@link LlamaModel#writableDownProj}).
  */
@@ -54,8 +54,14 @@ public final class WeightSnapshot {
    */
   public static Tensor writable(LlamaModel model, String weightName, int layer) {
     if (!weightName.equals(WeightNames.Layer.W_DOWN.hf(layer))) {
-      throw new IllegalArgumentException("cannot write " + weightName + " at layer " + layer
-          + ": edits can write " + WeightNames.Layer.W_DOWN.hf(layer) + " (mlp.down_proj) only");
+      throw new IllegalArgumentException(
+          "cannot write "
+              + weightName
+              + " at layer "
+              + layer
+              + ": edits can write "
+              + WeightNames.Layer.W_DOWN.hf(layer)
+              + " (mlp.down_proj) only");
     }
     return model.writableDownProj(layer);
   }
@@ -90,9 +96,16 @@ public final class WeightSnapshot {
     }
     for (Saved s : saved) {
       Tensor now = model.weights().get(s.layer(), WeightNames.Layer.W_DOWN);
-      if (MemorySegment.mismatch(s.copy().segment(), 0, s.copy().segment().byteSize(), now.segment(), 0,
-          now.segment().byteSize()) != -1) {
-        throw new IllegalStateException("restoring " + s.weightName() + " did not give back the original bits");
+      if (MemorySegment.mismatch(
+              s.copy().segment(),
+              0,
+              s.copy().segment().byteSize(),
+              now.segment(),
+              0,
+              now.segment().byteSize())
+          != -1) {
+        throw new IllegalStateException(
+            "restoring " + s.weightName() + " did not give back the original bits");
       }
     }
     saved.clear();
@@ -101,8 +114,17 @@ public final class WeightSnapshot {
   /** Overwrites {@code dst} with {@code src} bit for bit (same format and shape). */
   static void copy(Tensor src, Tensor dst, String weightName) {
     if (src.format() != dst.format() || !src.shape().equals(dst.shape())) {
-      throw new IllegalArgumentException("cannot write " + weightName + ": the new value is " + src.format() + " "
-          + src.shape() + ", the weight " + dst.format() + " " + dst.shape());
+      throw new IllegalArgumentException(
+          "cannot write "
+              + weightName
+              + ": the new value is "
+              + src.format()
+              + " "
+              + src.shape()
+              + ", the weight "
+              + dst.format()
+              + " "
+              + dst.shape());
     }
     MemorySegment.copy(src.segment(), 0, dst.segment(), 0, src.segment().byteSize());
   }

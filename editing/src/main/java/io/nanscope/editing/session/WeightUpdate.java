@@ -15,15 +15,22 @@ import java.util.Optional;
  * @param batch the requests this update edits
  * @param policy the precision policy it was computed in (the fallback's when it fell back)
  * @param changes the new weights, in the order the algorithm computed them
- * @param problem the first non-finite value the algorithm (or the {@link PrecisionFallback} around it)
- *     found: a loss or state at an optimisation step, or a value of the update; empty when clean
- * @param refused whether the session must NOT write this update (the fallback refuses an update that
- *     is still non-finite in the fallback precision)
- * @param detail the algorithm's own record of the edit (ROME: its {@code Rome.Outcome}), for reports
+ * @param problem the first non-finite value the algorithm (or the {@link PrecisionFallback} around
+ *     it) found: a loss or state at an optimisation step, or a value of the update; empty when
+ *     clean
+ * @param refused whether the session must NOT write this update (the fallback refuses an update
+ *     that is still non-finite in the fallback precision)
+ * @param detail the algorithm's own record of the edit (ROME: its {@code Rome.Outcome}), for
+ *     reports
  */
 public record WeightUpdate(
-    String algorithm, List<EditRequest> batch, PrecisionPolicy policy, List<Change> changes,
-    Optional<Problem> problem, boolean refused, Object detail) {
+    String algorithm,
+    List<EditRequest> batch,
+    PrecisionPolicy policy,
+    List<Change> changes,
+    Optional<Problem> problem,
+    boolean refused,
+    Object detail) {
 
   public WeightUpdate {
     Objects.requireNonNull(algorithm, "algorithm");
@@ -57,8 +64,12 @@ public record WeightUpdate(
 
   /** A clean, writable update. */
   public static WeightUpdate of(
-      String algorithm, List<EditRequest> batch, PrecisionPolicy policy, List<Change> changes,
-      Optional<Problem> problem, Object detail) {
+      String algorithm,
+      List<EditRequest> batch,
+      PrecisionPolicy policy,
+      List<Change> changes,
+      Optional<Problem> problem,
+      Object detail) {
     return new WeightUpdate(algorithm, batch, policy, changes, problem, false, detail);
   }
 
@@ -74,8 +85,13 @@ public record WeightUpdate(
   /** The algorithm's detail record as {@code type} (e.g. {@code Rome.Outcome.class}). */
   public <T> T detail(Class<T> type) {
     if (!type.isInstance(detail)) {
-      throw new IllegalStateException("this " + algorithm + " update carries "
-          + (detail == null ? "no detail" : detail.getClass().getSimpleName()) + ", not " + type.getSimpleName());
+      throw new IllegalStateException(
+          "this "
+              + algorithm
+              + " update carries "
+              + (detail == null ? "no detail" : detail.getClass().getSimpleName())
+              + ", not "
+              + type.getSimpleName());
     }
     return type.cast(detail);
   }

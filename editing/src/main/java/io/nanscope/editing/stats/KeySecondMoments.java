@@ -33,13 +33,15 @@ public final class KeySecondMoments {
     Bar start(String task, long max);
 
     /** Discards progress. */
-    Progress NONE = (task, max) -> new Bar() {
-      @Override
-      public void stepTo(long done) {}
+    Progress NONE =
+        (task, max) ->
+            new Bar() {
+              @Override
+              public void stepTo(long done) {}
 
-      @Override
-      public void close() {}
-    };
+              @Override
+              public void close() {}
+            };
 
     /** One running task. */
     interface Bar extends AutoCloseable {
@@ -53,7 +55,8 @@ public final class KeySecondMoments {
   /**
    * Where C comes from.
    *
-   * @param home the directory relative {@code stats_dir} and {@code mom2_dataset} paths resolve against
+   * @param home the directory relative {@code stats_dir} and {@code mom2_dataset} paths resolve
+   *     against
    * @param statsDir {@code stats_dir}
    * @param settings {@code mom2_*}
    * @param moduleTemplate {@code rewrite_module_tmp}, e.g. {@code model.layers.{}.mlp.down_proj}
@@ -62,8 +65,13 @@ public final class KeySecondMoments {
    * @param tool the tool and version recorded in the provenance
    */
   public record Source(
-      Path home, String statsDir, SecondMomentSettings settings, String moduleTemplate, List<Integer> layers,
-      Path modelPath, String tool) {}
+      Path home,
+      String statsDir,
+      SecondMomentSettings settings,
+      String moduleTemplate,
+      List<Integer> layers,
+      Path modelPath,
+      String tool) {}
 
   /**
    * Layer → C as a row-major F×F array, for every layer of {@code src}.
@@ -71,40 +79,84 @@ public final class KeySecondMoments {
    * @param messages one line per layer: read from the cache, or computed and saved
    */
   public static IntFunction<double[]> load(
-      LlamaModel m, Tokenizer tok, PrecisionPolicy policy, OpContext ctx, Source src, Progress progress,
-      Consumer<String> messages) throws IOException {
+      LlamaModel m,
+      Tokenizer tok,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      Source src,
+      Progress progress,
+      Consumer<String> messages)
+      throws IOException {
     Map<Integer, double[]> byLayer = new HashMap<>();
     SecondMomentSettings s = src.settings();
     Path corpusPath = src.home().resolve(s.dataset());
     String dataset = corpusPath.getFileName().toString().replaceFirst("\\.[^.]*$", "");
     for (int layer : src.layers()) {
       String module = ModuleTemplates.atLayer(src.moduleTemplate(), layer);
-      Path cache = SecondMomentFile.cachePath(src.home().resolve(src.statsDir()),
-          src.modelPath().getFileName().toString(), dataset, module, s.dtype(), s.nSamples());
+      Path cache =
+          SecondMomentFile.cachePath(
+              src.home().resolve(src.statsDir()),
+              src.modelPath().getFileName().toString(),
+              dataset,
+              module,
+              s.dtype(),
+              s.nSamples());
       SecondMoment c;
       if (Files.isRegularFile(cache)) {
         c = SecondMomentFile.read(cache);
-        messages.accept("key second moment of " + module + " read from " + cache + " (" + c.count() + " keys)");
+        messages.accept(
+            "key second moment of " + module + " read from " + cache + " (" + c.count() + " keys)");
       } else {
         if (!Files.isRegularFile(corpusPath)) {
-          throw new IllegalArgumentException("mom2_dataset " + corpusPath + " does not exist: give a text or JSONL"
-              + " file, or set mom2_adjustment: false");
+          throw new IllegalArgumentException(
+              "mom2_dataset "
+                  + corpusPath
+                  + " does not exist: give a text or JSONL"
+                  + " file, or set mom2_adjustment: false");
         }
         TextCorpus corpus = TextCorpus.read(corpusPath);
         List<String> texts = corpus.first(s.nSamples());
-        SecondMomentProvenance prov = new SecondMomentProvenance(corpusPath.toString(), corpus.sha256(),
-            texts.size(), 0, module, policy.storage().name(), KeyStatistics.ACCUMULATION, s.dtype(),
-            src.modelPath().toString(), "", src.tool());
+        SecondMomentProvenance prov =
+            new SecondMomentProvenance(
+                corpusPath.toString(),
+                corpus.sha256(),
+                texts.size(),
+                0,
+                module,
+                policy.storage().name(),
+                KeyStatistics.ACCUMULATION,
+                s.dtype(),
+                src.modelPath().toString(),
+                "",
+                src.tool());
         int n = texts.size();
         try (Progress.Bar bar = progress.start("key statistics " + module, n)) {
-          c = KeyStatistics.compute(m, tok, policy, ctx, layer, texts, 256, Optional.of(prov), i -> bar.stepTo(i + 1));
+          c =
+              KeyStatistics.compute(
+                  m,
+                  tok,
+                  policy,
+                  ctx,
+                  layer,
+                  texts,
+                  256,
+                  Optional.of(prov),
+                  i -> bar.stepTo(i + 1));
         }
         SecondMomentFile.write(cache, c, s.dtype(), s.nSamples());
-        // Use C as stored (mom2_dtype, e.g. float32), so this run and every later run that reads the
+        // Use C as stored (mom2_dtype, e.g. float32), so this run and every later run that reads
+        // the
         // cache edit with the same C.
         c = SecondMomentFile.read(cache);
-        messages.accept("key second moment of " + module + " computed from " + n + " texts (" + c.count()
-            + " keys), saved to " + cache);
+        messages.accept(
+            "key second moment of "
+                + module
+                + " computed from "
+                + n
+                + " texts ("
+                + c.count()
+                + " keys), saved to "
+                + cache);
       }
       byLayer.put(layer, c.moment());
     }

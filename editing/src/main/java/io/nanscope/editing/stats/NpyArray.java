@@ -6,10 +6,10 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
- * One array in numpy's {@code .npy} format (NEP 1, versions 1.0–3.0 read, 1.0 written, the header by the
- * engine's {@link NpyHeader}), C order only.
- * Supported dtypes: {@code <f4}, {@code <f8}, {@code <i4}, {@code <i8} and 0-d unicode strings
- * {@code <U}n (how numpy stores a Python str, e.g. ROME's {@code mom2.constructor}).
+ * One array in numpy's {@code .npy} format (NEP 1, versions 1.0–3.0 read, 1.0 written, the header
+ * by the engine's {@link NpyHeader}), C order only. Supported dtypes: {@code <f4}, {@code <f8},
+ * {@code <i4}, {@code <i8} and 0-d unicode strings {@code <U}n (how numpy stores a Python str, e.g.
+ * ROME's {@code mom2.constructor}).
  *
  * <p>The data is kept as little-endian bytes; the typed accessors decode it.
  *
@@ -24,19 +24,27 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
     long n = elementCount(shape);
     if (Math.multiplyExact(n, itemSize(descr)) != data.length) {
       throw new IllegalArgumentException(
-          "array of dtype " + descr + " and shape " + Arrays.toString(shape) + " needs "
-              + n * itemSize(descr) + " bytes, got " + data.length);
+          "array of dtype "
+              + descr
+              + " and shape "
+              + Arrays.toString(shape)
+              + " needs "
+              + n * itemSize(descr)
+              + " bytes, got "
+              + data.length);
     }
   }
 
   public static NpyArray ofFloats(float[] values, long... shape) {
-    ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(Math.multiplyExact(values.length, 4)).order(ByteOrder.LITTLE_ENDIAN);
     b.asFloatBuffer().put(values);
     return new NpyArray("<f4", shape, b.array());
   }
 
   public static NpyArray ofDoubles(double[] values, long... shape) {
-    ByteBuffer b = ByteBuffer.allocate(Math.multiplyExact(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(Math.multiplyExact(values.length, 8)).order(ByteOrder.LITTLE_ENDIAN);
     b.asDoubleBuffer().put(values);
     return new NpyArray("<f8", shape, b.array());
   }
@@ -50,7 +58,8 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
   /** A 0-d unicode array, as numpy stores a Python str (UTF-32LE, one code point per 4 bytes). */
   public static NpyArray ofString(String value) {
     int n = value.codePointCount(0, value.length());
-    return new NpyArray("<U" + n, new long[0], value.getBytes(java.nio.charset.Charset.forName("UTF-32LE")));
+    return new NpyArray(
+        "<U" + n, new long[0], value.getBytes(java.nio.charset.Charset.forName("UTF-32LE")));
   }
 
   public static long elementCount(long[] shape) {
@@ -73,7 +82,9 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
           yield Math.multiplyExact(4, Integer.parseInt(descr.substring(2)));
         }
         throw new IllegalArgumentException(
-            "unsupported numpy dtype '" + descr + "': nanscope reads <f4, <f8, <i4, <i8 and <U (little-endian)");
+            "unsupported numpy dtype '"
+                + descr
+                + "': nanscope reads <f4, <f8, <i4, <i8 and <U (little-endian)");
       }
     };
   }
@@ -109,7 +120,11 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
   /** The value of a 0-d (or one-element) integer array. */
   public long longValue() {
     if (data.length != itemSize(descr) || !(descr.equals("<i8") || descr.equals("<i4"))) {
-      throw new IllegalArgumentException("expected a single <i8 or <i4 value, got dtype " + descr + " shape " + Arrays.toString(shape));
+      throw new IllegalArgumentException(
+          "expected a single <i8 or <i4 value, got dtype "
+              + descr
+              + " shape "
+              + Arrays.toString(shape));
     }
     ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
     return descr.equals("<i8") ? b.getLong() : b.getInt();
@@ -118,7 +133,11 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
   /** The value of a 0-d unicode array (trailing NULs, numpy's padding, removed). */
   public String stringValue() {
     if (!descr.startsWith("<U") || shape.length != 0) {
-      throw new IllegalArgumentException("expected a 0-d <U string array, got dtype " + descr + " shape " + Arrays.toString(shape));
+      throw new IllegalArgumentException(
+          "expected a 0-d <U string array, got dtype "
+              + descr
+              + " shape "
+              + Arrays.toString(shape));
     }
     String s = new String(data, java.nio.charset.Charset.forName("UTF-32LE"));
     int end = s.length();
@@ -147,17 +166,23 @@ public record NpyArray(String descr, long[] shape, byte[] data) {
     NpyHeader h = NpyHeader.decode(source, bytes);
     String d = h.descr().replace("|", "<");
     if (d.startsWith(">")) {
-      throw new IllegalArgumentException(source + ": big-endian dtype " + d + " is not supported; save little-endian");
+      throw new IllegalArgumentException(
+          source + ": big-endian dtype " + d + " is not supported; save little-endian");
     }
     long[] dimArray = h.shape();
     if (h.fortranOrder() && dimArray.length > 1) {
-      throw new IllegalArgumentException(source + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
+      throw new IllegalArgumentException(
+          source + ": Fortran-order arrays are not supported; save with np.ascontiguousarray");
     }
     long size = Math.multiplyExact(elementCount(dimArray), itemSize(d));
     long dataStart = h.dataOffset();
     if (dataStart + size != bytes.length) {
       throw new IllegalArgumentException(
-          source + ": .npy data is " + (bytes.length - dataStart) + " bytes, the header promises " + size);
+          source
+              + ": .npy data is "
+              + (bytes.length - dataStart)
+              + " bytes, the header promises "
+              + size);
     }
     return new NpyArray(d, dimArray, Arrays.copyOfRange(bytes, (int) dataStart, bytes.length));
   }

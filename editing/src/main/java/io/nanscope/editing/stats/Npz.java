@@ -15,11 +15,11 @@ import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
- * numpy's {@code .npz}: a zip archive whose entries {@code <key>.npy} are arrays (what {@code np.savez}
- * writes and {@code np.load} reads). Reading accepts stored and deflated entries (np.savez_compressed);
- * writing stores entries uncompressed like np.savez, with a fixed timestamp so the bytes are reproducible.
- * Entries that are not {@code .npy} (e.g. nanscope's provenance JSON) are kept as raw bytes; numpy lists
- * them in {@code .files} and returns their bytes.
+ * numpy's {@code .npz}: a zip archive whose entries {@code <key>.npy} are arrays (what {@code
+ * np.savez} writes and {@code np.load} reads). Reading accepts stored and deflated entries
+ * (np.savez_compressed); writing stores entries uncompressed like np.savez, with a fixed timestamp
+ * so the bytes are reproducible. Entries that are not {@code .npy} (e.g. nanscope's provenance
+ * JSON) are kept as raw bytes; numpy lists them in {@code .files} and returns their bytes.
  */
 public final class Npz {
 
@@ -28,7 +28,9 @@ public final class Npz {
 
   private Npz() {}
 
-  /** The contents of an archive: arrays by key (entry name without .npy) and other entries by name. */
+  /**
+   * The contents of an archive: arrays by key (entry name without .npy) and other entries by name.
+   */
   public record Contents(Map<String, NpyArray> arrays, Map<String, byte[]> other) {
 
     public Contents {
@@ -84,7 +86,10 @@ public final class Npz {
     return bytes.toByteArray();
   }
 
-  /** Writes atomically: a temporary file beside the target, then a rename, so nothing is half-written. */
+  /**
+   * Writes atomically: a temporary file beside the target, then a rename, so nothing is
+   * half-written.
+   */
   public static void write(Path file, Contents contents) throws IOException {
     AtomicFile.write(file, toBytes(contents));
   }

@@ -4,19 +4,21 @@ import java.util.Arrays;
 import java.util.Optional;
 
 /**
- * The key second moment as ROME stores it: the sum S = Σ k kᵀ (not the mean) and the count n;
- * C = E[k kᵀ] = S / n ({@code SecondMoment.moment()}).
+ * The key second moment as ROME stores it: the sum S = Σ k kᵀ (not the mean) and the count n; C =
+ * E[k kᵀ] = S / n ({@code SecondMoment.moment()}).
  *
  * @param dim key dimension (down_proj input width, e.g. 172 for stories260K, 11008 for Llama-2-7B)
  * @param count n, number of keys (tokens) summed
  * @param sum S: (dim, dim) row-major
  * @param provenance where S came from, when known (EasyEdit's files carry none)
  */
-public record SecondMoment(int dim, long count, double[] sum, Optional<SecondMomentProvenance> provenance) {
+public record SecondMoment(
+    int dim, long count, double[] sum, Optional<SecondMomentProvenance> provenance) {
 
   public SecondMoment {
     if (sum.length != Math.multiplyExact((long) dim, dim)) {
-      throw new IllegalArgumentException("sum has " + sum.length + " values, expected dim² = " + (long) dim * dim);
+      throw new IllegalArgumentException(
+          "sum has " + sum.length + " values, expected dim² = " + (long) dim * dim);
     }
     if (count < 0) {
       throw new IllegalArgumentException("count must be >= 0, got " + count);

@@ -3,20 +3,21 @@ package io.nanscope.editing.stats;
 import java.util.Optional;
 
 /**
- * Accumulates the uncentred second moment of keys, S = Σ_t k_t k_tᵀ and the count n, so that
- * C = E[k kᵀ] = S / n (ROME's {@code SecondMoment}: {@code mom2 += aᵀa; count += rows}).
+ * Accumulates the uncentred second moment of keys, S = Σ_t k_t k_tᵀ and the count n, so that C =
+ * E[k kᵀ] = S / n (ROME's {@code SecondMoment}: {@code mom2 += aᵀa; count += rows}).
  *
- * <p>Numerics: each product k_i·k_j of two floats is exact in double (24 + 24 ≤ 53 significand bits), so
- * the only rounding is the FP64 addition into S[i][j]. Rows are added in input order, one element at a
- * time, so S[i][j] is the same sequential sum however the rows are split into batches: results are
- * bit-identical across batchings and runs. Error of one element after n rows is at most
- * (n − 1)·2⁻⁵³·Σ_t |k_ti k_tj| (sequential summation bound). Only the upper triangle is accumulated and
- * mirrored on {@link #result}, so C is exactly symmetric.
+ * <p>Numerics: each product k_i·k_j of two floats is exact in double (24 + 24 ≤ 53 significand
+ * bits), so the only rounding is the FP64 addition into S[i][j]. Rows are added in input order, one
+ * element at a time, so S[i][j] is the same sequential sum however the rows are split into batches:
+ * results are bit-identical across batchings and runs. Error of one element after n rows is at most
+ * (n − 1)·2⁻⁵³·Σ_t |k_ti k_tj| (sequential summation bound). Only the upper triangle is accumulated
+ * and mirrored on {@link #result}, so C is exactly symmetric.
  *
- * <p>{@link #accumulate} is the reference path (O(rows·dim²/2) scalar adds). {@link #addGram} is the fast
- * path {@link KeyStatistics} takes: the batch's Gram matrix KᵀK comes from the engine's FP32 GEMM
- * ({@code MatMul.gram}), and only the sum across batches is FP64. Its extra error per batch of T rows is
- * the FP32 reduction's, at most about T·2⁻²⁴·Σ_t |k_ti k_tj| (tested against this reference).
+ * <p>{@link #accumulate} is the reference path (O(rows·dim²/2) scalar adds). {@link #addGram} is
+ * the fast path {@link KeyStatistics} takes: the batch's Gram matrix KᵀK comes from the engine's
+ * FP32 GEMM ({@code MatMul.gram}), and only the sum across batches is FP64. Its extra error per
+ * batch of T rows is the FP32 reduction's, at most about T·2⁻²⁴·Σ_t |k_ti k_tj| (tested against
+ * this reference).
  */
 public final class SecondMomentAccumulator {
 
@@ -50,7 +51,13 @@ public final class SecondMomentAccumulator {
    */
   public void accumulate(float[] keys, int rows, int dim) {
     if (dim != this.dim) {
-      throw new IllegalArgumentException("keys have dimension " + dim + " but this accumulator holds " + this.dim + "×" + this.dim);
+      throw new IllegalArgumentException(
+          "keys have dimension "
+              + dim
+              + " but this accumulator holds "
+              + this.dim
+              + "×"
+              + this.dim);
     }
     if (rows < 0) {
       throw new IllegalArgumentException("rows must be >= 0, got " + rows);
@@ -58,7 +65,13 @@ public final class SecondMomentAccumulator {
     long needed = Math.multiplyExact((long) rows, dim);
     if (needed > keys.length) {
       throw new IllegalArgumentException(
-          rows + " rows of dimension " + dim + " need " + needed + " floats, the array has " + keys.length);
+          rows
+              + " rows of dimension "
+              + dim
+              + " need "
+              + needed
+              + " floats, the array has "
+              + keys.length);
     }
     for (int t = 0; t < rows; t++) {
       int row = t * dim;
@@ -74,15 +87,21 @@ public final class SecondMomentAccumulator {
   }
 
   /**
-   * Adds a batch's precomputed Gram matrix G = KᵀK (e.g. from the GEMM kernel) for {@code rows} keys:
-   * S[i][j] += G[i][j] in FP64 for j ≥ i.
+   * Adds a batch's precomputed Gram matrix G = KᵀK (e.g. from the GEMM kernel) for {@code rows}
+   * keys: S[i][j] += G[i][j] in FP64 for j ≥ i.
    *
    * @param gram (dim, dim) row-major; only the upper triangle is read
    */
   public void addGram(float[] gram, long rows) {
     if (gram.length != upper.length) {
       throw new IllegalArgumentException(
-          "a Gram matrix of " + gram.length + " values does not fit a " + dim + "×" + dim + " accumulator");
+          "a Gram matrix of "
+              + gram.length
+              + " values does not fit a "
+              + dim
+              + "×"
+              + dim
+              + " accumulator");
     }
     if (rows < 0) {
       throw new IllegalArgumentException("rows must be >= 0, got " + rows);

@@ -13,10 +13,11 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>ROME's {@code layer_stats} saves {@code CombinedStat(mom2=SecondMoment()).state_dict()} with
  * {@code np.savez}: keys are {@code "<stat>.<field>"}, i.e. {@code mom2.mom2} (the SUM Σ k kᵀ in
- * {@code mom2_dtype}, shape (dim, dim)), {@code mom2.count} (int64 0-d) and {@code mom2.constructor}
- * (a 0-d str, ignored on load), plus {@code tally}'s {@code sample_size} (int64 0-d), which
- * {@code load_cached_state} compares with the requested sample size before trusting the cache.
- * These keys are from ROME's {@code util/runningstats.py} (docs/reference/easyedit.md §3); EasyEdit vendors the same module. nanscope adds one non-array entry, {@code provenance.json};
+ * {@code mom2_dtype}, shape (dim, dim)), {@code mom2.count} (int64 0-d) and {@code
+ * mom2.constructor} (a 0-d str, ignored on load), plus {@code tally}'s {@code sample_size} (int64
+ * 0-d), which {@code load_cached_state} compares with the requested sample size before trusting the
+ * cache. These keys are from ROME's {@code util/runningstats.py} (docs/reference/easyedit.md §3);
+ * EasyEdit vendors the same module. nanscope adds one non-array entry, {@code provenance.json};
  * numpy lists it in {@code .files} and nothing in ROME or EasyEdit reads it.
  */
 public final class SecondMomentFile {
@@ -26,7 +27,11 @@ public final class SecondMomentFile {
   public static final String CONSTRUCTOR_KEY = "mom2.constructor";
   public static final String SAMPLE_SIZE_KEY = "sample_size";
   public static final String PROVENANCE_ENTRY = "provenance.json";
-  /** What {@code SecondMoment.state_dict()} writes as constructor inside EasyEdit (module path + "()"). */
+
+  /**
+   * What {@code SecondMoment.state_dict()} writes as constructor inside EasyEdit (module path +
+   * "()").
+   */
   static final String CONSTRUCTOR = "easyeditor.util.runningstats.SecondMoment()";
 
   private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -34,18 +39,24 @@ public final class SecondMomentFile {
   private SecondMomentFile() {}
 
   /**
-   * EasyEdit's file name {@code <layer>_<dtype>_mom2_<n>.npz}, e.g.
-   * {@code model.layers.5.mlp.down_proj_float32_mom2_100000.npz}.
+   * EasyEdit's file name {@code <layer>_<dtype>_mom2_<n>.npz}, e.g. {@code
+   * model.layers.5.mlp.down_proj_float32_mom2_100000.npz}.
    */
   public static String fileName(String layerModule, String dtype, long sampleSize) {
     return layerModule + "_" + dtype + "_mom2_" + sampleSize + ".npz";
   }
 
   /**
-   * EasyEdit's cache location {@code <stats_dir>/<model_name with / as _>/<dataset>_stats/<fileName>}.
+   * EasyEdit's cache location {@code <stats_dir>/<model_name with / as
+   * _>/<dataset>_stats/<fileName>}.
    */
   public static Path cachePath(
-      Path statsDir, String modelName, String dataset, String layerModule, String dtype, long sampleSize) {
+      Path statsDir,
+      String modelName,
+      String dataset,
+      String layerModule,
+      String dtype,
+      long sampleSize) {
     return statsDir
         .resolve(modelName.replace('/', '_'))
         .resolve(dataset + "_stats")
@@ -56,7 +67,8 @@ public final class SecondMomentFile {
    * Writes S rounded to {@code dtype} ("float32": each FP64 sum rounded to nearest-even float once;
    * "float64": as is), the count, the sample size and the provenance, atomically.
    */
-  public static void write(Path file, SecondMoment m, String dtype, long sampleSize) throws IOException {
+  public static void write(Path file, SecondMoment m, String dtype, long sampleSize)
+      throws IOException {
     Npz.write(file, contents(m, dtype, sampleSize));
   }
 
@@ -74,7 +86,9 @@ public final class SecondMomentFile {
           case "float64" -> NpyArray.ofDoubles(s, m.dim(), m.dim());
           default ->
               throw new IllegalArgumentException(
-                  "mom2_dtype \"" + dtype + "\" is not supported for stats files; use float32 or float64");
+                  "mom2_dtype \""
+                      + dtype
+                      + "\" is not supported for stats files; use float32 or float64");
         };
     Map<String, NpyArray> arrays = new LinkedHashMap<>();
     arrays.put(CONSTRUCTOR_KEY, NpyArray.ofString(CONSTRUCTOR));
@@ -82,18 +96,28 @@ public final class SecondMomentFile {
     arrays.put(SUM_KEY, sum);
     arrays.put(SAMPLE_SIZE_KEY, NpyArray.ofLong(sampleSize));
     Map<String, byte[]> other = new LinkedHashMap<>();
-    m.provenance().ifPresent(p -> other.put(PROVENANCE_ENTRY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(p)));
+    m.provenance()
+        .ifPresent(p ->
+            other.put(
+                PROVENANCE_ENTRY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(p)));
     return new Npz.Contents(arrays, other);
   }
 
-  /** Reads an EasyEdit/ROME stats file (float32 or float64 {@code mom2.mom2}), with provenance if present. */
+  /**
+   * Reads an EasyEdit/ROME stats file (float32 or float64 {@code mom2.mom2}), with provenance if
+   * present.
+   */
   public static SecondMoment read(Path file) throws IOException {
     Npz.Contents c = Npz.read(file);
     NpyArray sum = c.array(SUM_KEY, file);
     long[] shape = sum.shape();
     if (shape.length != 2 || shape[0] != shape[1]) {
       throw new IllegalArgumentException(
-          file + ": '" + SUM_KEY + "' should be a square (dim, dim) matrix, got shape " + java.util.Arrays.toString(shape));
+          file
+              + ": '"
+              + SUM_KEY
+              + "' should be a square (dim, dim) matrix, got shape "
+              + java.util.Arrays.toString(shape));
     }
     long count = c.array(COUNT_KEY, file).longValue();
     Optional<SecondMomentProvenance> provenance = Optional.empty();
@@ -102,7 +126,13 @@ public final class SecondMomentFile {
       try {
         provenance = Optional.of(JSON.readValue(json, SecondMomentProvenance.class));
       } catch (JacksonException e) {
-        throw new IOException(file + ": entry " + PROVENANCE_ENTRY + " is not valid provenance JSON: " + e.getOriginalMessage(), e);
+        throw new IOException(
+            file
+                + ": entry "
+                + PROVENANCE_ENTRY
+                + " is not valid provenance JSON: "
+                + e.getOriginalMessage(),
+            e);
       }
     }
     return new SecondMoment(Math.toIntExact(shape[0]), count, sum.doubles(), provenance);

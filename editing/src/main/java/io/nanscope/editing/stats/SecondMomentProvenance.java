@@ -1,7 +1,8 @@
 package io.nanscope.editing.stats;
 
 /**
- * Where a second moment came from, stored next to the arrays (entry {@code provenance.json} of the .npz).
+ * Where a second moment came from, stored next to the arrays (entry {@code provenance.json} of the
+ * .npz).
  *
  * @param corpus the text source (file path or data set name)
  * @param corpusSha256 sha256 of the corpus file, "" when not a file

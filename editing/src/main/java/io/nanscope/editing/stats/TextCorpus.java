@@ -17,11 +17,11 @@ import tools.jackson.databind.json.JsonMapper;
  * Texts for the second-moment statistics, from a user's file:
  *
  * <ul>
- *   <li>{@code .jsonl}: one JSON object per non-blank line with a string field {@code "text"} (other
- *       fields are ignored);
- *   <li>anything else: plain UTF-8 text, one text per paragraph (paragraphs are separated by one or more
- *       blank lines; line breaks inside a paragraph are kept). The bundled
- *       {@code configs/corpus/tinystories-corpus.txt} is in this form.
+ *   <li>{@code .jsonl}: one JSON object per non-blank line with a string field {@code "text"}
+ *       (other fields are ignored);
+ *   <li>anything else: plain UTF-8 text, one text per paragraph (paragraphs are separated by one or
+ *       more blank lines; line breaks inside a paragraph are kept). The bundled {@code
+ *       configs/corpus/tinystories-corpus.txt} is in this form.
  * </ul>
  *
  * @param source the file
@@ -47,11 +47,18 @@ public record TextCorpus(String source, String sha256, List<String> texts) {
     return new TextCorpus(file.toString(), sha256(bytes), texts);
   }
 
-  /** The first {@code n} texts (EasyEdit's {@code mom2_n_samples}); fails if the corpus is shorter. */
+  /**
+   * The first {@code n} texts (EasyEdit's {@code mom2_n_samples}); fails if the corpus is shorter.
+   */
   public List<String> first(long n) {
     if (n > texts.size()) {
       throw new IllegalArgumentException(
-          source + " has " + texts.size() + " texts but " + n + " were asked for (mom2_n_samples): lower it or use a larger corpus");
+          source
+              + " has "
+              + texts.size()
+              + " texts but "
+              + n
+              + " were asked for (mom2_n_samples): lower it or use a larger corpus");
     }
     return texts.subList(0, (int) n);
   }
@@ -91,11 +98,16 @@ public record TextCorpus(String source, String sha256, List<String> texts) {
       try {
         node = JSON.readTree(lines[i]);
       } catch (JacksonException e) {
-        throw new IllegalArgumentException(file + " line " + (i + 1) + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
+        throw new IllegalArgumentException(
+            file + " line " + (i + 1) + ": not valid JSON (" + e.getOriginalMessage() + ")", e);
       }
       JsonNode t = node == null ? null : node.get("text");
       if (t == null || !t.isString()) {
-        throw new IllegalArgumentException(file + " line " + (i + 1) + ": expected an object with a string field \"text\", e.g. {\"text\": \"Once upon a time...\"}");
+        throw new IllegalArgumentException(
+            file
+                + " line "
+                + (i + 1)
+                + ": expected an object with a string field \"text\", e.g. {\"text\": \"Once upon a time...\"}");
       }
       out.add(t.stringValue());
     }

@@ -88,7 +88,9 @@ class AlphaEditFormulaTest {
           }
           rhs += p[a][b] * kr;
         }
-        assertThat(lhs).as("row %d col %d of the system", a, col).isCloseTo(rhs, within(1e-9 * (1 + Math.abs(rhs))));
+        assertThat(lhs)
+            .as("row %d col %d of the system", a, col)
+            .isCloseTo(rhs, within(1e-9 * (1 + Math.abs(rhs))));
       }
     }
     // 2) ΔW k = 0 for every preserved direction (the eigenvectors above the threshold) …

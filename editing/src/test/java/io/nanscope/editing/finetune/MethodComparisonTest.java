@@ -14,10 +14,10 @@ import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
+import io.nanscope.editing.rome.RomeEditor;
 import io.nanscope.editing.session.EditContext;
 import io.nanscope.editing.session.EditSession;
 import io.nanscope.editing.session.Editor;
-import io.nanscope.editing.rome.RomeEditor;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.generate.GenerateFast;
@@ -68,14 +68,22 @@ class MethodComparisonTest {
       RomeHyperParams hp = HyperParamsYaml.readRome(ROOT.resolve("configs/" + config)).hparams();
       ContextTemplates templates =
           ContextTemplates.sample(
-              new GenerateFast(m, tok, policy, ctx),
-              hp.contextTemplateLengthParams(),
-              42,
-              "test");
+              new GenerateFast(m, tok, policy, ctx), hp.contextTemplateLengthParams(), 42, "test");
       List<double[]> factors = new java.util.ArrayList<>();
       RomeEditor editor = new RomeEditor(m, tok, hp, templates, null);
-      rows.put(hp.algName(), run(m, tok, policy, ctx, records, editor, u -> RomeEditor.outcome(u)
-          .layers().forEach(l -> factors.add(new double[] {l.divisionFactor(), norm(l.r())}))));
+      rows.put(
+          hp.algName(),
+          run(
+              m,
+              tok,
+              policy,
+              ctx,
+              records,
+              editor,
+              u ->
+                  RomeEditor.outcome(u)
+                      .layers()
+                      .forEach(l -> factors.add(new double[] {l.divisionFactor(), norm(l.r())}))));
       double[] kTu = factors.stream().mapToDouble(f -> f[0]).sorted().toArray();
       double[] rNorm = factors.stream().mapToDouble(f -> f[1]).sorted().toArray();
       System.out.printf(
@@ -133,8 +141,15 @@ class MethodComparisonTest {
         }
         FineTune.Options options = opt;
         Editor editor = new FineTuneEditor(m, tok, hp, options);
-        EditSummary[] s = run(m, tok, policy, ctx, records, editor,
-            u -> nonFinite[0] += u.detail(FineTune.Outcome.class).finite() ? 0 : 1);
+        EditSummary[] s =
+            run(
+                m,
+                tok,
+                policy,
+                ctx,
+                records,
+                editor,
+                u -> nonFinite[0] += u.detail(FineTune.Outcome.class).finite() ? 0 : 1);
         table.append(
             String.format(
                 "| %s | %s | %s | %.2f | %.2f | %d |%n",
@@ -166,8 +181,15 @@ class MethodComparisonTest {
       Editor editor,
       java.util.function.Consumer<io.nanscope.editing.session.WeightUpdate> onUpdate) {
     Evaluator evaluator = new Evaluator(new ModelProbes(m, tok, policy, ctx), null);
-    List<EditResult> results = EditSession.evaluate(m, editor, EditContext.of(policy, ctx,
-        EditLog.NONE), new EditSession.Plan(records, 1, false, true), evaluator, onUpdate, i -> {});
+    List<EditResult> results =
+        EditSession.evaluate(
+            m,
+            editor,
+            EditContext.of(policy, ctx, EditLog.NONE),
+            new EditSession.Plan(records, 1, false, true),
+            evaluator,
+            onUpdate,
+            i -> {});
     return new EditSummary[] {EditSummary.of(results, true), EditSummary.of(results, false)};
   }
 }

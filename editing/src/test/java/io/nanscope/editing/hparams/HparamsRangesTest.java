@@ -17,19 +17,21 @@ class HparamsRangesTest {
   }
 
   @ParameterizedTest
-  @CsvSource(delimiter = '|', value = {
-      "v_num_grad_steps: 25|v_num_grad_steps: 0|v_num_grad_steps",
-      "v_num_grad_steps: 25|v_num_grad_steps: -1|v_num_grad_steps",
-      "v_num_grad_steps: 25|v_num_grad_steps: 1000000000|v_num_grad_steps",
-      "kl_factor: 0.0625|kl_factor: .nan|kl_factor",
-      "v_weight_decay: 1e-3|v_weight_decay: .nan|v_weight_decay",
-      "v_lr: 5e-1|v_lr: -0.5|v_lr",
-      "mom2_n_samples: 300|mom2_n_samples: 0|mom2_n_samples",
-      "mom2_dtype: \"float32\"|mom2_dtype: int8|mom2_dtype",
-      "v_loss_layer: 4|v_loss_layer: -3|v_loss_layer",
-      "rewrite_module_tmp: \"model.layers.{}.mlp.down_proj\"|rewrite_module_tmp: model.layers.{}.mlp.x"
-          + "|rewrite_module_tmp",
-  })
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "v_num_grad_steps: 25|v_num_grad_steps: 0|v_num_grad_steps",
+        "v_num_grad_steps: 25|v_num_grad_steps: -1|v_num_grad_steps",
+        "v_num_grad_steps: 25|v_num_grad_steps: 1000000000|v_num_grad_steps",
+        "kl_factor: 0.0625|kl_factor: .nan|kl_factor",
+        "v_weight_decay: 1e-3|v_weight_decay: .nan|v_weight_decay",
+        "v_lr: 5e-1|v_lr: -0.5|v_lr",
+        "mom2_n_samples: 300|mom2_n_samples: 0|mom2_n_samples",
+        "mom2_dtype: \"float32\"|mom2_dtype: int8|mom2_dtype",
+        "v_loss_layer: 4|v_loss_layer: -3|v_loss_layer",
+        "rewrite_module_tmp: \"model.layers.{}.mlp.down_proj\"|rewrite_module_tmp: model.layers.{}.mlp.x"
+            + "|rewrite_module_tmp",
+      })
   void outOfRangeValuesAreRefusedWithTheKey(String from, String to, String key) throws Exception {
     String text = base();
     assertThat(text).contains(from);
@@ -44,8 +46,11 @@ class HparamsRangesTest {
     assertThatThrownBy(() -> HyperParamsYaml.parseRome("test.yaml", base() + "\nlayers: [2]\n"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("layers");
-    String huge = base().replaceAll("context_template_length_params:.*",
-        "context_template_length_params: [[5, 100000]]");
+    String huge =
+        base()
+            .replaceAll(
+                "context_template_length_params:.*",
+                "context_template_length_params: [[5, 100000]]");
     assertThatThrownBy(() -> HyperParamsYaml.parseRome("test.yaml", huge))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("context_template_length_params");

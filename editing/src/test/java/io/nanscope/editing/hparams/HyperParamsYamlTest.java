@@ -13,7 +13,10 @@ import org.junit.jupiter.api.Test;
 
 class HyperParamsYamlTest {
 
-  /** docs/reference/easyedit.md §5, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand (independent of the file). */
+  /**
+   * docs/reference/easyedit.md §5, hparams/ROME/llama-7b.yaml at HEAD, typed in by hand
+   * (independent of the file).
+   */
   private static final Map<String, Object> ROME_LLAMA_7B = new LinkedHashMap<>();
 
   static {
@@ -47,7 +50,9 @@ class HyperParamsYamlTest {
     return RepoPaths.inRepo("configs/" + name);
   }
 
-  /** YAML numbers come back as Integer/Long/Double depending on spelling; compare them as doubles. */
+  /**
+   * YAML numbers come back as Integer/Long/Double depending on spelling; compare them as doubles.
+   */
   private static Object normalise(Object v) {
     if (v instanceof Number n) {
       return n.doubleValue();
@@ -76,11 +81,16 @@ class HyperParamsYamlTest {
     RomeHyperParams p = loaded.hparams();
     assertThat(loaded.warnings()).isEmpty();
     assertThat(p.layers()).containsExactly(5);
-    assertThat(p.valueOptimization()).isEqualTo(new ValueOptimization(25, 0.5, 31, 1e-3, 4, 0.0625));
-    assertThat(p.secondMoment()).isEqualTo(new SecondMomentSettings(false, "wikipedia", 100000, "float32"));
+    assertThat(p.valueOptimization())
+        .isEqualTo(new ValueOptimization(25, 0.5, 31, 1e-3, 4, 0.0625));
+    assertThat(p.secondMoment())
+        .isEqualTo(new SecondMomentSettings(false, "wikipedia", 100000, "float32"));
     assertThat(p.contextTemplateLengthParams()).containsExactly(List.of(5, 10), List.of(10, 10));
-    assertThat(ModuleTemplates.atLayer(p.modules().rewriteModule(), 5)).isEqualTo("model.layers.5.mlp.down_proj");
-    assertThat(p.fp16()).as("fp16 is commented out at HEAD, so EasyEdit's default false applies").isFalse();
+    assertThat(ModuleTemplates.atLayer(p.modules().rewriteModule(), 5))
+        .isEqualTo("model.layers.5.mlp.down_proj");
+    assertThat(p.fp16())
+        .as("fp16 is commented out at HEAD, so EasyEdit's default false applies")
+        .isFalse();
     assertThat(p.maxLength()).isEqualTo(40);
   }
 
@@ -91,34 +101,50 @@ class HyperParamsYamlTest {
     RomeHyperParams plain = HyperParamsYaml.parseRome("plain", yaml).hparams();
     assertThat(plain.valueOptimization().targetTokens()).isEqualTo(TargetTokens.EASYEDIT);
     assertThat(plain.toYaml()).doesNotContainKey("target_tokens");
-    LoadedHparams<RomeHyperParams> inContext = HyperParamsYaml.parseRome("ext", yaml + "\ntarget_tokens: in_context\n");
+    LoadedHparams<RomeHyperParams> inContext =
+        HyperParamsYaml.parseRome("ext", yaml + "\ntarget_tokens: in_context\n");
     assertThat(inContext.warnings()).isEmpty();
-    assertThat(inContext.hparams().valueOptimization().targetTokens()).isEqualTo(TargetTokens.IN_CONTEXT);
+    assertThat(inContext.hparams().valueOptimization().targetTokens())
+        .isEqualTo(TargetTokens.IN_CONTEXT);
     assertThat(inContext.hparams().toYaml()).containsEntry("target_tokens", "in_context");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("bad.yaml", yaml + "\ntarget_tokens: joint\n"))
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome("bad.yaml", yaml + "\ntarget_tokens: joint\n"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("bad.yaml: key 'target_tokens': expected one of [easyedit, in_context], got \"joint\"");
+        .hasMessage(
+            "bad.yaml: key 'target_tokens': expected one of [easyedit, in_context], got \"joint\"");
   }
 
   /** The in-context file is the stories260K file with target_tokens changed, and nothing else. */
   @Test
   void inContextFileDiffersFromTheEmbeddedModelsFileOnlyInTargetTokens() throws IOException {
     RomeHyperParams base = HyperParamsYaml.readRome(config("rome/stories260K.yaml")).hparams();
-    LoadedHparams<RomeHyperParams> in = HyperParamsYaml.readRome(config("rome/stories260K-in-context.yaml"));
+    LoadedHparams<RomeHyperParams> in =
+        HyperParamsYaml.readRome(config("rome/stories260K-in-context.yaml"));
     assertThat(in.warnings()).isEmpty();
     Map<String, Object> expected = new LinkedHashMap<>(base.toYaml());
     expected.put("target_tokens", "in_context");
     assertThat(in.hparams().toYaml()).isEqualTo(expected);
   }
 
-  /** Every key of the file comes back with its value from the record (nothing dropped or altered). */
+  /**
+   * Every key of the file comes back with its value from the record (nothing dropped or altered).
+   */
   @Test
   void everyKeyOfEveryShippedFileRoundTrips() throws IOException {
     for (String name :
-        List.of("rome/llama-7b.yaml", "rome/stories260K.yaml", "rome/stories260K-in-context.yaml",
-            "memit/llama-7b.yaml", "ft/llama-7b.yaml", "memit/stories260K.yaml",
-            "alphaedit/llama-7b.yaml", "alphaedit/stories260K.yaml", "ft/stories260K.yaml",
-            "ft/stories260K-ftm.yaml", "r-rome/llama-7b.yaml", "r-rome/stories260K.yaml")) {
+        List.of(
+            "rome/llama-7b.yaml",
+            "rome/stories260K.yaml",
+            "rome/stories260K-in-context.yaml",
+            "memit/llama-7b.yaml",
+            "ft/llama-7b.yaml",
+            "memit/stories260K.yaml",
+            "alphaedit/llama-7b.yaml",
+            "alphaedit/stories260K.yaml",
+            "ft/stories260K.yaml",
+            "ft/stories260K-ftm.yaml",
+            "r-rome/llama-7b.yaml",
+            "r-rome/stories260K.yaml")) {
       Path file = config(name);
       LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(file);
       assertThat(loaded.warnings()).as(name).isEmpty();
@@ -139,14 +165,17 @@ class HyperParamsYamlTest {
 
   @Test
   void stories260KFileHasTheValuesChosenForTheEmbeddedModel() throws IOException {
-    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(config("rome/stories260K.yaml"));
+    LoadedHparams<RomeHyperParams> loaded =
+        HyperParamsYaml.readRome(config("rome/stories260K.yaml"));
     RomeHyperParams p = loaded.hparams();
     assertThat(p.layers()).containsExactly(1);
     assertThat(p.valueOptimization().lossLayer()).isEqualTo(4);
     assertThat(p.fp16()).isFalse();
     assertThat(p.secondMoment().dataset()).isEqualTo("configs/corpus/tinystories-corpus.txt");
     assertThat(RepoPaths.inRepo(p.secondMoment().dataset())).exists();
-    assertThat(io.nanscope.editing.stats.TextCorpus.read(RepoPaths.inRepo(p.secondMoment().dataset())).texts())
+    assertThat(
+            io.nanscope.editing.stats.TextCorpus.read(RepoPaths.inRepo(p.secondMoment().dataset()))
+                .texts())
         .as("mom2_n_samples is the size of the bundled corpus")
         .hasSize((int) p.secondMoment().nSamples());
   }
@@ -167,7 +196,8 @@ class HyperParamsYamlTest {
   @Test
   void alphaEditFilesLoadWithEasyEditsValues() throws IOException {
     // EasyEdit hparams/AlphaEdit/llama3-8b.yaml (the closest Llama file; none exists for Llama-2)
-    AlphaEditHyperParams a = HyperParamsYaml.readAlphaEdit(config("alphaedit/llama-7b.yaml")).hparams();
+    AlphaEditHyperParams a =
+        HyperParamsYaml.readAlphaEdit(config("alphaedit/llama-7b.yaml")).hparams();
     assertThat(a.layers()).containsExactly(4, 5, 6, 7, 8);
     assertThat(a.nullspaceThreshold()).isEqualTo(2e-2);
     assertThat(a.l2()).isEqualTo(1.0);
@@ -175,7 +205,8 @@ class HyperParamsYamlTest {
     assertThat(a.valueOptimization().lr()).isEqualTo(0.1);
     assertThat(a.valueOptimization().weightDecay()).isEqualTo(0.5);
     assertThat(a.pLoc()).isEqualTo("./null_space_project.pt");
-    AlphaEditHyperParams small = HyperParamsYaml.readAlphaEdit(config("alphaedit/stories260K.yaml")).hparams();
+    AlphaEditHyperParams small =
+        HyperParamsYaml.readAlphaEdit(config("alphaedit/stories260K.yaml")).hparams();
     MemitHyperParams memit = HyperParamsYaml.readMemit(config("memit/stories260K.yaml")).hparams();
     assertThat(small.layers()).as("AlphaEdit edits MEMIT's layers").isEqualTo(memit.layers());
     assertThatThrownBy(() -> HyperParamsYaml.readMemit(config("alphaedit/llama-7b.yaml")))
@@ -215,17 +246,24 @@ class HyperParamsYamlTest {
     assertThat(r.hparams().toYaml()).isEqualTo(expected);
     // ROME files do not take R-ROME's keys: they would be unknown there
     String withKey = romeYamlWith("model_parallel", "enable_prompt_keys: true");
-    assertThat(HyperParamsYaml.parseRome("x.yaml", withKey).warnings()).singleElement().asString().contains("'enable_prompt_keys'");
+    assertThat(HyperParamsYaml.parseRome("x.yaml", withKey).warnings())
+        .singleElement()
+        .asString()
+        .contains("'enable_prompt_keys'");
   }
 
   @Test
   void rRomeKeyOptionsAreCheckedAsEasyEditAsserts() {
     String base = romeYamlWith("alg_name", "alg_name: \"R-ROME\"");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("r.yaml", base + "enable_prompt_keys: true\n"))
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome("r.yaml", base + "enable_prompt_keys: true\n"))
         .hasMessageContaining("r.yaml: key 'enable_prompt_keys'")
         .hasMessageContaining("exactly one");
-    RomeHyperParams orig = HyperParamsYaml.parseRome("r.yaml",
-        base + "enable_random_prefix_keys: false\noriginal_implementation: true\n").hparams();
+    RomeHyperParams orig =
+        HyperParamsYaml.parseRome(
+                "r.yaml",
+                base + "enable_random_prefix_keys: false\noriginal_implementation: true\n")
+            .hparams();
     assertThat(orig.rRome().orElseThrow().templateKeyForU()).isTrue();
     assertThat(orig.rRome().orElseThrow().templateKeyInUpdate()).isFalse();
     assertThat(orig.rRome().orElseThrow().methodName()).isNull();
@@ -250,16 +288,15 @@ class HyperParamsYamlTest {
 
   private static String romeYamlWith(String replaceKey, String newLine) {
     StringBuilder sb = new StringBuilder();
-    ROME_LLAMA_7B.forEach(
-        (k, v) -> {
-          if (k.equals(replaceKey)) {
-            if (newLine != null) {
-              sb.append(newLine).append('\n');
-            }
-          } else {
-            sb.append(k).append(": ").append(yamlValue(v)).append('\n');
-          }
-        });
+    ROME_LLAMA_7B.forEach((k, v) -> {
+      if (k.equals(replaceKey)) {
+        if (newLine != null) {
+          sb.append(newLine).append('\n');
+        }
+      } else {
+        sb.append(k).append(": ").append(yamlValue(v)).append('\n');
+      }
+    });
     return sb.toString();
   }
 
@@ -286,25 +323,38 @@ class HyperParamsYamlTest {
 
   @Test
   void wrongTypesNameFileAndKey() {
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("v_lr", "v_lr: fast")))
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("v_lr", "v_lr: fast")))
         .hasMessageContaining("a.yaml: key 'v_lr': expected a number, got the string \"fast\"");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("layers", "layers: 5")))
+    assertThatThrownBy(
+            () -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("layers", "layers: 5")))
         .hasMessageContaining("a.yaml: key 'layers': expected a non-empty list");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("v_num_grad_steps", "v_num_grad_steps: 2.5")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome(
+                "a.yaml", romeYamlWith("v_num_grad_steps", "v_num_grad_steps: 2.5")))
         .hasMessageContaining("key 'v_num_grad_steps': expected an integer");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("mom2_adjustment", "mom2_adjustment: 1")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome(
+                "a.yaml", romeYamlWith("mom2_adjustment", "mom2_adjustment: 1")))
         .hasMessageContaining("key 'mom2_adjustment': expected true or false");
-    assertThatThrownBy(
-            () -> HyperParamsYaml.parseRome(
-                "a.yaml", romeYamlWith("context_template_length_params", "context_template_length_params: [[5, 10, 3]]")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome(
+                "a.yaml",
+                romeYamlWith(
+                    "context_template_length_params",
+                    "context_template_length_params: [[5, 10, 3]]")))
         .hasMessageContaining("key 'context_template_length_params'");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("fact_token", "fact_token: \"subject\"")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome(
+                "a.yaml", romeYamlWith("fact_token", "fact_token: \"subject\"")))
         .hasMessageContaining("key 'fact_token': \"subject\" is not one of");
-    assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", romeYamlWith("alg_name", "alg_name: \"MEMIT\"")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome("a.yaml", romeYamlWith("alg_name", "alg_name: \"MEMIT\"")))
         .hasMessageContaining("alg_name");
-    assertThatThrownBy(
-            () -> HyperParamsYaml.parseRome(
-                "a.yaml", romeYamlWith("rewrite_module_tmp", "rewrite_module_tmp: \"model.layers.5.mlp\"")))
+    assertThatThrownBy(() ->
+            HyperParamsYaml.parseRome(
+                "a.yaml",
+                romeYamlWith("rewrite_module_tmp", "rewrite_module_tmp: \"model.layers.5.mlp\"")))
         .hasMessageContaining("key 'rewrite_module_tmp'")
         .hasMessageContaining("{}");
     assertThatThrownBy(() -> HyperParamsYaml.parseRome("a.yaml", "layers: [5\n"))
@@ -323,7 +373,8 @@ class HyperParamsYamlTest {
 
   @Test
   void fp16TrueIsRead() {
-    RomeHyperParams p = HyperParamsYaml.parseRome("f.yaml", romeYamlWith("model_parallel", "fp16: true")).hparams();
+    RomeHyperParams p =
+        HyperParamsYaml.parseRome("f.yaml", romeYamlWith("model_parallel", "fp16: true")).hparams();
     assertThat(p.fp16()).isTrue();
     assertThat(p.modelParallel()).isFalse();
   }

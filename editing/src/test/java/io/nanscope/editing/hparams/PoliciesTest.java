@@ -16,10 +16,13 @@ class PoliciesTest {
 
   @Test
   void builtInNamesFilesAndNamesOfFilesResolveAlike() throws Exception {
-    assertThat(Policies.resolve("pytorch-fp16", HOME).name()).isEqualTo(PrecisionPolicy.named("pytorch-fp16").name());
+    assertThat(Policies.resolve("pytorch-fp16", HOME).name())
+        .isEqualTo(PrecisionPolicy.named("pytorch-fp16").name());
     PrecisionPolicy byName = Policies.resolve("fp16-down-proj-fp32", HOME);
-    PrecisionPolicy byFile = Policies.resolve(
-        HOME.resolve("configs/precision/fp16-down-proj-fp32.yaml").toString(), Path.of("/nonexistent"));
+    PrecisionPolicy byFile =
+        Policies.resolve(
+            HOME.resolve("configs/precision/fp16-down-proj-fp32.yaml").toString(),
+            Path.of("/nonexistent"));
     assertThat(byName.name()).isEqualTo("fp16-down-proj-fp32");
     assertThat(byFile.describe()).isEqualTo(byName.describe());
   }
@@ -28,10 +31,12 @@ class PoliciesTest {
   void anUnknownValueNamesWhatIsAccepted(@TempDir Path dir) throws Exception {
     assertThatThrownBy(() -> Policies.resolve("fp17", HOME))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("unknown precision policy 'fp17'").hasMessageContaining("pytorch-fp16")
+        .hasMessageContaining("unknown precision policy 'fp17'")
+        .hasMessageContaining("pytorch-fp16")
         .hasMessageContaining("configs/precision/");
     Files.createDirectories(dir.resolve(Policies.DIRECTORY));
     assertThatThrownBy(() -> Policies.resolve("fp16-down-proj-fp32", dir))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown precision policy");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("unknown precision policy");
   }
 }

@@ -9,7 +9,6 @@ import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.MemitHyperParams;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
@@ -19,6 +18,7 @@ import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Tensor;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -47,16 +47,21 @@ class MemitEndToEndTest {
     Tokenizer tok = Tokenizer.readFromDirectory(dir);
     MemitHyperParams hp =
         HyperParamsYaml.readMemit(RepoPaths.inRepo("configs/memit/stories260K.yaml")).hparams();
-    List<String> texts = TextCorpus.read(RepoPaths.inRepo(hp.secondMoment().dataset()))
-        .first(hp.secondMoment().nSamples());
+    List<String> texts =
+        TextCorpus.read(RepoPaths.inRepo(hp.secondMoment().dataset()))
+            .first(hp.secondMoment().nSamples());
     Map<Integer, double[]> cov = new HashMap<>();
     for (int layer : hp.layers()) {
-      cov.put(layer, KeyStatistics.compute(model, tok, fp32, ctx, layer, texts, 256, Optional.empty(), i -> {})
-          .moment());
+      cov.put(
+          layer,
+          KeyStatistics.compute(model, tok, fp32, ctx, layer, texts, 256, Optional.empty(), i -> {})
+              .moment());
     }
-    TemplateGroups templates = TemplateGroups.sample(new GenerateFast(model, tok, fp32, ctx), 42, "test");
+    TemplateGroups templates =
+        TemplateGroups.sample(new GenerateFast(model, tok, fp32, ctx), 42, "test");
     List<EditRequest> batch =
-        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json")).subList(0, RECORDS);
+        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))
+            .subList(0, RECORDS);
     Evaluator evaluator = new Evaluator(new ModelProbes(model, tok, fp32, ctx), null);
     List<Evaluator.Evaluated> pre = new ArrayList<>();
     for (EditRequest r : batch) {
@@ -68,16 +73,22 @@ class MemitEndToEndTest {
       before.add(model.writableDownProj(l).copy());
     }
     List<String> log = new ArrayList<>();
-    Memit.Outcome o = Memit.compute(model, tok, hp, batch, templates, Memit.Options.of(fp32, ctx, cov::get), log::add);
+    Memit.Outcome o =
+        Memit.compute(
+            model, tok, hp, batch, templates, Memit.Options.of(fp32, ctx, cov::get), log::add);
     assertThat(o.finite()).isTrue();
     assertThat(o.layers()).extracting(Memit.LayerUpdate::layer).isEqualTo(hp.layers());
     for (int l = 0; l < nLayers; l++) {
-      assertThat(same(model.writableDownProj(l), before.get(l))).as("compute left layer %d as it was", l).isTrue();
+      assertThat(same(model.writableDownProj(l), before.get(l)))
+          .as("compute left layer %d as it was", l)
+          .isTrue();
     }
-    assertThat(log).contains("Writing " + RECORDS + " key/value pair(s) into layer " + hp.layers().getFirst());
+    assertThat(log)
+        .contains("Writing " + RECORDS + " key/value pair(s) into layer " + hp.layers().getFirst());
     Memit.apply(model, o, log::add);
     for (int l = 0; l < nLayers; l++) {
-      assertThat(same(model.writableDownProj(l), before.get(l))).as("layer %d changed", l)
+      assertThat(same(model.writableDownProj(l), before.get(l)))
+          .as("layer %d changed", l)
           .isEqualTo(!hp.layers().contains(l));
     }
     List<EditResult> results = new ArrayList<>();
@@ -87,7 +98,9 @@ class MemitEndToEndTest {
     }
     double preSucc = EditSummary.of(results, true).editSucc();
     double postSucc = EditSummary.of(results, false).editSucc();
-    assertThat(postSucc).as("Edit Succ. %s → %s", preSucc, postSucc).isGreaterThanOrEqualTo(preSucc + 20);
+    assertThat(postSucc)
+        .as("Edit Succ. %s → %s", preSucc, postSucc)
+        .isGreaterThanOrEqualTo(preSucc + 20);
   }
 
   static boolean same(Tensor a, Tensor b) {

@@ -12,13 +12,13 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * MEMIT's layer update against its definition, with FP64 matrix products written here (not the
- * class's): ΔW = R_l Kᵀ (λC + K Kᵀ)⁻¹ is the unique solution of the normal equations
- * {@code ΔW (λC + K Kᵀ) = R_l Kᵀ}, with R_l = R / divisor.
+ * class's): ΔW = R_l Kᵀ (λC + K Kᵀ)⁻¹ is the unique solution of the normal equations {@code ΔW (λC
+ * + K Kᵀ) = R_l Kᵀ}, with R_l = R / divisor.
  *
  * <p>Budget: the Cholesky solve is backward stable, so the residual of the normal equations is
- * O(F·2⁻⁵³·‖λC + KKᵀ‖·‖ΔW‖); with the well-conditioned C used here (eigenvalues ≥ 0.05·λ) the
- * bound 1e-10·(1 + max|R_l Kᵀ|) leaves a factor ≥ 100, while a transposed K, a missing λ or a
- * wrong divisor is off by O(1).
+ * O(F·2⁻⁵³·‖λC + KKᵀ‖·‖ΔW‖); with the well-conditioned C used here (eigenvalues ≥ 0.05·λ) the bound
+ * 1e-10·(1 + max|R_l Kᵀ|) leaves a factor ≥ 100, while a transposed K, a missing λ or a wrong
+ * divisor is off by O(1).
  */
 class MemitFormulaTest {
 
@@ -53,7 +53,9 @@ class MemitFormulaTest {
           }
           s += u.delta()[a * f + p] * (lambda * cov[p * f + q] + kk);
         }
-        assertThat(s).as("(ΔW (λC + KKᵀ))[%d][%d]", a, q).isCloseTo(right[a][q], within(1e-10 * (1 + max)));
+        assertThat(s)
+            .as("(ΔW (λC + KKᵀ))[%d][%d]", a, q)
+            .isCloseTo(right[a][q], within(1e-10 * (1 + max)));
       }
     }
     for (int a = 0; a < c; a++) {
@@ -68,7 +70,8 @@ class MemitFormulaTest {
   void applyRoundsTheDeltaThenTheSum(String name) {
     // apply_memit_to_model: w += upd.to(w.dtype) → round(W + round(ΔW)); execute_memit's temporary
     // copy rounds W + ΔW once. W = 1, ΔW = 2⁻ᵖ + 2⁻⁽²ᵖ⁺²⁾ (p = significand bits): half an ulp of 1
-    // plus a bit that survives in the FP64 sum but not in round(ΔW) — once rounds up, twice ties to 1.
+    // plus a bit that survives in the FP64 sum but not in round(ΔW) — once rounds up, twice ties to
+    // 1.
     FloatFormat fmt = FloatFormat.parse(name);
     int p = fmt.info().precisionBits();
     Tensor w = Tensor.ofDoubles(fmt, Shape.of(1, 1), 1.0);

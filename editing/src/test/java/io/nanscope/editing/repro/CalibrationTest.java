@@ -23,9 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Calibration on the embedded model with a small probe set (2 stories of 48 tokens + 3 edit
- * records, to keep the test fast; the command's default is 24 × 256): the chosen layers' SwiGLU peak
- * lands on fraction·65,504, the function is unchanged, the written directory reads back to the same
- * logits, and bad input gives one clear message.
+ * records, to keep the test fast; the command's default is 24 × 256): the chosen layers' SwiGLU
+ * peak lands on fraction·65,504, the function is unchanged, the written directory reads back to the
+ * same logits, and bad input gives one clear message.
  */
 class CalibrationTest {
 
@@ -40,25 +40,37 @@ class CalibrationTest {
   static void setUp() throws IOException {
     w = LlamaWeights.read(MODEL);
     tok = Tokenizer.readFromDirectory(MODEL);
-    List<EditRequest> records = EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))
-        .subList(0, 3);
+    List<EditRequest> records =
+        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))
+            .subList(0, 3);
     probe = Calibration.probe(LlamaModel.of(w.config(), w), tok, records, 2, 48, 42, CTX);
-    natural = Calibration.profile(LlamaModel.of(w.config(), w), tok, probe, PrecisionPolicy.named("fp32"), CTX);
+    natural =
+        Calibration.profile(
+            LlamaModel.of(w.config(), w), tok, probe, PrecisionPolicy.named("fp32"), CTX);
   }
 
   @Test
   void probeIsSeededAndHoldsStoriesThenEditPrompts() throws IOException {
-    Calibration.Probe again = Calibration.probe(LlamaModel.of(w.config(), w), tok,
-        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json")).subList(0, 3), 2, 48, 42,
-        CTX);
+    Calibration.Probe again =
+        Calibration.probe(
+            LlamaModel.of(w.config(), w),
+            tok,
+            EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))
+                .subList(0, 3),
+            2,
+            48,
+            42,
+            CTX);
     assertThat(again.texts()).isEqualTo(probe.texts());
     assertThat(probe.texts()).contains("Lily's favorite toy is a", "The toy Lily likes best is a");
-    assertThat(probe.texts().size()).isBetween(7, 8); // 2 stories + 3 prompts + 3 rephrases (distinct)
+    assertThat(probe.texts().size())
+        .isBetween(7, 8); // 2 stories + 3 prompts + 3 rephrases (distinct)
   }
 
   @Test
   void lateLayersLandOnTheTargetAndTheFunctionIsUnchanged() {
-    Calibration.Result r = Calibration.calibrate(w, tok, probe, natural, 0.9, new int[] {3, 4}, 1, CTX);
+    Calibration.Result r =
+        Calibration.calibrate(w, tok, probe, natural, 0.9, new int[] {3, 4}, 1, CTX);
     double target = 0.9 * 65504;
     assertThat(r.factors()[0]).isEqualTo(1);
     assertThat(r.factors()[1]).isEqualTo(1);
@@ -68,39 +80,58 @@ class CalibrationTest {
     assertThat(r.calibratedPeaks()[3]).isCloseTo(target, within(target * 1e-5));
     assertThat(r.calibratedPeaks()[4]).isCloseTo(target, within(target * 1e-5));
     assertThat(r.calibratedPeaks()[1]).isEqualTo(r.naturalPeaks()[1]);
-    assertThat(r.maxRelativeDifference()).isLessThanOrEqualTo(Calibration.MAX_RELATIVE_DIFFERENCE).isGreaterThan(0);
+    assertThat(r.maxRelativeDifference())
+        .isLessThanOrEqualTo(Calibration.MAX_RELATIVE_DIFFERENCE)
+        .isGreaterThan(0);
     // FP16 headroom of the product is now log2(1/0.9) = 0.152 binades, from ≥ 12 before.
     assertThat(r.after().fp16HeadroomBySite().get(Calibration.MLP_PRODUCT)[0])
         .isCloseTo(Math.log(1 / 0.9) / Math.log(2), within(1e-4));
     assertThat(r.before().fp16HeadroomBySite().get(Calibration.MLP_PRODUCT)[0]).isGreaterThan(10);
-    assertThat(Calibration.describe(r)).contains(Calibration.LABEL).contains("max relative difference")
+    assertThat(Calibration.describe(r))
+        .contains(Calibration.LABEL)
+        .contains("max relative difference")
         .contains("mlp.act_mul_up");
   }
 
   @Test
   void writtenDirectoryLoadsBackWithTheSameLogits(@TempDir Path tmp) throws IOException {
-    Calibration.Result r = Calibration.calibrate(w, tok, probe, natural, 0.8, new int[] {4}, 3, CTX);
+    Calibration.Result r =
+        Calibration.calibrate(w, tok, probe, natural, 0.8, new int[] {4}, 3, CTX);
     Path out = tmp.resolve("cal");
     Calibration.write(r, tok, "models/stories260K", out);
     LlamaModel back = LlamaModel.load(out, FloatFormat.FP32);
     assertThat(back.config().normEps()).isEqualTo(w.config().normEps() * 3 * 3);
     assertThat(back.config().tieWordEmbeddings()).isFalse();
     LlamaModel inMemory = LlamaModel.of(r.weights().config(), r.weights());
-    assertThat(Calibration.maxRelativeDifference(inMemory, back, tok, probe.texts(), PrecisionPolicy.named("fp32"), CTX))
+    assertThat(
+            Calibration.maxRelativeDifference(
+                inMemory, back, tok, probe.texts(), PrecisionPolicy.named("fp32"), CTX))
         .isLessThanOrEqualTo(1e-6);
-    assertThat(Calibration.maxRelativeDifference(LlamaModel.of(w.config(), w), back, tok, probe.texts(),
-        PrecisionPolicy.named("fp32"), CTX)).isLessThanOrEqualTo(Calibration.MAX_RELATIVE_DIFFERENCE);
-    assertThat(Files.readString(out.resolve("CALIBRATION.md"))).contains("NOT Llama-2-7B magnitudes");
+    assertThat(
+            Calibration.maxRelativeDifference(
+                LlamaModel.of(w.config(), w),
+                back,
+                tok,
+                probe.texts(),
+                PrecisionPolicy.named("fp32"),
+                CTX))
+        .isLessThanOrEqualTo(Calibration.MAX_RELATIVE_DIFFERENCE);
+    assertThat(Files.readString(out.resolve("CALIBRATION.md")))
+        .contains("NOT Llama-2-7B magnitudes");
     String json = Files.readString(out.resolve("calibration.json"));
-    assertThat(json).contains("\"label\" : \"" + Calibration.LABEL + "\"").contains("\"mlp_factors\"")
-        .contains("\"residual_scale\" : 3.0").contains(Double.toString(r.factors()[4]));
+    assertThat(json)
+        .contains("\"label\" : \"" + Calibration.LABEL + "\"")
+        .contains("\"mlp_factors\"")
+        .contains("\"residual_scale\" : 3.0")
+        .contains(Double.toString(r.factors()[4]));
     assertThat(Tokenizer.readFromDirectory(out).encode("Lily saw a dog.", true, false))
         .containsExactly(tok.encode("Lily saw a dog.", true, false));
   }
 
   @Test
   void writingIntoANonEmptyDirectoryFailsAndLeavesNothing(@TempDir Path tmp) throws IOException {
-    Calibration.Result r = Calibration.calibrate(w, tok, probe, natural, 0.5, new int[] {4}, 1, CTX);
+    Calibration.Result r =
+        Calibration.calibrate(w, tok, probe, natural, 0.5, new int[] {4}, 1, CTX);
     Files.writeString(tmp.resolve("keep.txt"), "x");
     assertThatThrownBy(() -> Calibration.write(r, tok, "m", tmp)).hasMessageContaining("not empty");
     try (var s = Files.list(tmp)) {
@@ -114,22 +145,28 @@ class CalibrationTest {
     assertThat(Calibration.parseLayers("ALL", 5)).containsExactly(0, 1, 2, 3, 4);
     assertThat(Calibration.parseLayers(" 4, 2,4 ", 5)).containsExactly(2, 4);
     assertThat(Calibration.parseLayers("late", 1)).containsExactly(0);
-    assertThatThrownBy(() -> Calibration.parseLayers("5", 5)).hasMessageContaining("names layer 5")
+    assertThatThrownBy(() -> Calibration.parseLayers("5", 5))
+        .hasMessageContaining("names layer 5")
         .hasMessageContaining("0..4");
-    assertThatThrownBy(() -> Calibration.parseLayers("-1", 5)).hasMessageContaining("names layer -1");
-    assertThatThrownBy(() -> Calibration.parseLayers("early", 5)).hasMessageContaining("unknown --layers 'early'");
-    assertThatThrownBy(() -> Calibration.parseLayers("", 5)).hasMessageContaining("--layers is empty");
+    assertThatThrownBy(() -> Calibration.parseLayers("-1", 5))
+        .hasMessageContaining("names layer -1");
+    assertThatThrownBy(() -> Calibration.parseLayers("early", 5))
+        .hasMessageContaining("unknown --layers 'early'");
+    assertThatThrownBy(() -> Calibration.parseLayers("", 5))
+        .hasMessageContaining("--layers is empty");
   }
 
   @Test
   void fractionMustBeInZeroOne() {
     for (double f : new double[] {0, -0.5, 1.0001, Double.NaN, Double.POSITIVE_INFINITY}) {
-      assertThatThrownBy(() -> Calibration.checkFraction(f)).hasMessageContaining("--mlp-peak")
+      assertThatThrownBy(() -> Calibration.checkFraction(f))
+          .hasMessageContaining("--mlp-peak")
           .hasMessageContaining("(0, 1]");
     }
     Calibration.checkFraction(1);
     Calibration.checkFraction(1e-9);
-    assertThatThrownBy(() -> Calibration.calibrate(w, tok, probe, natural, 0, new int[] {4}, 1, CTX))
+    assertThatThrownBy(
+            () -> Calibration.calibrate(w, tok, probe, natural, 0, new int[] {4}, 1, CTX))
         .hasMessageContaining("--mlp-peak");
   }
 }

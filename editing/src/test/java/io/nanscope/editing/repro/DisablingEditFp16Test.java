@@ -19,8 +19,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * The disabling edit in FP16 (2 edits, bare context): kᵀu forced to 5e-5 on record 0, then record 1
  * edited on the edited model. Expected from the computation itself: the new weights are finite; the
- * post-edit forward overflows to inf at {@code layers.1.mlp.down_proj}; the next RMSNorm turns it into
- * NaN; the fluency generation dies with PyTorch's multinomial message; the following edit logs
+ * post-edit forward overflows to inf at {@code layers.1.mlp.down_proj}; the next RMSNorm turns it
+ * into NaN; the fluency generation dies with PyTorch's multinomial message; the following edit logs
  * {@code loss nan = nan + nan + … avg prob of [ happy] nan}.
  */
 class DisablingEditFp16Test {
@@ -29,8 +29,13 @@ class DisablingEditFp16Test {
   void fp16EndsInTheOriginalFailureChain(@TempDir Path dir) throws Exception {
     ReproFixture f = new ReproFixture();
     List<String> log = new ArrayList<>();
-    RunResult r = ReproPipeline.run(f.source(), f.tok, f.settings(2, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
-        ReproPipeline.Mode.fixed("pytorch-fp16"), log::add);
+    RunResult r =
+        ReproPipeline.run(
+            f.source(),
+            f.tok,
+            f.settings(2, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
+            ReproPipeline.Mode.fixed("pytorch-fp16"),
+            log::add);
 
     RecordOutcome first = r.records().get(0);
     assertThat(first.overridden()).isTrue();
@@ -40,8 +45,10 @@ class DisablingEditFp16Test {
     assertThat(first.editProblem()).isEmpty();
     assertThat(first.failure()).isPresent();
     assertThat(first.failure().get().stage()).isEqualTo(ReproTracer.Stage.GENERATION);
-    assertThat(first.failure().get().message()).isEqualTo(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
-    assertThat(log).contains("RuntimeError: " + InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
+    assertThat(first.failure().get().message())
+        .isEqualTo(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
+    assertThat(log)
+        .contains("RuntimeError: " + InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
 
     FirstNonFinite e = r.anomaly().first().orElseThrow();
     assertThat(e.at().context().record()).isZero();
@@ -66,7 +73,9 @@ class DisablingEditFp16Test {
     RecordOutcome second = r.records().get(1);
     assertThat(second.steps()).isNotEmpty().allMatch(s -> Double.isNaN(s.loss()));
     assertThat(second.firstNonFiniteStep()).isZero();
-    assertThat(log).anyMatch(l -> l.startsWith("loss nan = nan + nan + ") && l.endsWith("avg prob of [ happy] nan"));
+    assertThat(log)
+        .anyMatch(
+            l -> l.startsWith("loss nan = nan + nan + ") && l.endsWith("avg prob of [ happy] nan"));
     assertThat(r.finished()).isFalse();
 
     Path json = dir.resolve("first.json");
@@ -79,11 +88,13 @@ class DisablingEditFp16Test {
     assertThat(n.get("limit_crossed").asString()).contains("65,504");
     assertThat(n.get("offending").get(0).get("bits").asString()).isIn("0x7c00", "0xfc00");
     assertThat(n.get("first_nan").get("site").asString()).isEqualTo("layers.2.input_layernorm");
-    assertThat(n.get("failure").asString()).contains(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
+    assertThat(n.get("failure").asString())
+        .contains(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
     assertThat(Files.list(dir)).hasSize(1); // no temporary file left behind
 
     String report = ReproReport.firstOverflow(r);
-    assertThat(report).contains("first non-finite value: record 0 forward layers.1.mlp.down_proj (matmul)")
+    assertThat(report)
+        .contains("first non-finite value: record 0 forward layers.1.mlp.down_proj (matmul)")
         .contains("first NaN after the first inf: record 0 forward layers.2.input_layernorm");
   }
 }

@@ -11,10 +11,10 @@ import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code --policy auto --fallback fp32} on the disabling-edit scenario (2 records, bare context): the
- * FP16 generation after the first edit fails and is redone in FP32; the second edit's FP16 loss is
- * NaN at step 0, so the edit is redone in FP32; the run finishes and no weight tensor holds a NaN or
- * inf, checked tensor by tensor from the raw bits.
+ * {@code --policy auto --fallback fp32} on the disabling-edit scenario (2 records, bare context):
+ * the FP16 generation after the first edit fails and is redone in FP32; the second edit's FP16 loss
+ * is NaN at step 0, so the edit is redone in FP32; the run finishes and no weight tensor holds a
+ * NaN or inf, checked tensor by tensor from the raw bits.
  */
 class PrecisionFallbackTest {
 
@@ -22,15 +22,22 @@ class PrecisionFallbackTest {
   void autoFinishesWithEveryWeightFinite() throws Exception {
     ReproFixture f = new ReproFixture();
     List<String> log = new ArrayList<>();
-    RunResult r = ReproPipeline.run(f.source(), f.tok, f.settings(2, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
-        ReproPipeline.Mode.auto("fp32"), log::add);
+    RunResult r =
+        ReproPipeline.run(
+            f.source(),
+            f.tok,
+            f.settings(2, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
+            ReproPipeline.Mode.auto("fp32"),
+            log::add);
 
     assertThat(r.finished()).isTrue();
     assertThat(r.records()).allMatch(o -> o.post().isPresent());
     assertThat(r.fallbacks()).isNotEmpty();
     assertThat(r.fallbacks().getFirst())
-        .startsWith("falling back to fp32 at edit 0 generation: probability tensor contains either");
-    assertThat(r.fallbacks()).anyMatch(l -> l.startsWith("falling back to fp32 at edit 1 step 0: loss NaN"));
+        .startsWith(
+            "falling back to fp32 at edit 0 generation: probability tensor contains either");
+    assertThat(r.fallbacks())
+        .anyMatch(l -> l.startsWith("falling back to fp32 at edit 1 step 0: loss NaN"));
     assertThat(log).containsAll(r.fallbacks());
     RecordOutcome second = r.records().get(1);
     assertThat(second.editPolicy()).isEqualTo("fp32");
@@ -50,9 +57,12 @@ class PrecisionFallbackTest {
       }
     }
     assertThat(tensors).isEqualTo(3 + 9 * m.config().nLayers());
-    assertThat(r.nonFiniteWeights()).hasSize(tensors).allSatisfy((k, v) -> assertThat(v).as(k).isZero());
+    assertThat(r.nonFiniteWeights())
+        .hasSize(tensors)
+        .allSatisfy((k, v) -> assertThat(v).as(k).isZero());
     // the edits were written (sequential): layer 1's W_down differs from the unedited model's
-    LlamaModel unedited = LlamaModel.load(f.root.resolve("models/stories260K"), m.writableDownProj(1).format());
+    LlamaModel unedited =
+        LlamaModel.load(f.root.resolve("models/stories260K"), m.writableDownProj(1).format());
     assertThat(RomeEditorCrc.of(m.writableDownProj(1)))
         .isNotEqualTo(RomeEditorCrc.of(unedited.weights().get(1, WeightNames.Layer.W_DOWN)));
   }

@@ -29,11 +29,27 @@ class RankOneStepTest {
     PrecisionPolicy p = PrecisionPolicy.named("pytorch-fp16");
     LlamaModel m = f.source().load(p.storage());
     EditRequest req = f.records.getFirst();
-    Rome.Outcome o = Rome.compute(m, f.tok, f.hp, req.forRome(), ContextTemplates.bare(),
-        Rome.Options.of(p, OpContext.DEFAULT).withDivisionFactor(ReproFixture.OVERRIDE), EditLog.NONE);
+    Rome.Outcome o =
+        Rome.compute(
+            m,
+            f.tok,
+            f.hp,
+            req.forRome(),
+            ContextTemplates.bare(),
+            Rome.Options.of(p, OpContext.DEFAULT).withDivisionFactor(ReproFixture.OVERRIDE),
+            EditLog.NONE);
     Rome.LayerUpdate l = o.layers().getFirst();
-    SubjectKey.AtToken cur = SubjectKey.at(m, f.tok, p, OpContext.DEFAULT, 1, req.forRome().promptTemplate(), req.subject());
-    RankOneStep s = RankOneStep.of(1, l.value().target(), cur.output(), l.u(), ReproFixture.OVERRIDE, m.writableDownProj(1));
+    SubjectKey.AtToken cur =
+        SubjectKey.at(
+            m, f.tok, p, OpContext.DEFAULT, 1, req.forRome().promptTemplate(), req.subject());
+    RankOneStep s =
+        RankOneStep.of(
+            1,
+            l.value().target(),
+            cur.output(),
+            l.u(),
+            ReproFixture.OVERRIDE,
+            m.writableDownProj(1));
     assertThat(s.r()).isEqualTo(l.r());
     assertThat(bytes(s.updated())).isEqualTo(bytes(l.updated()));
     for (int i = 0; i < s.r().length; i++) {
@@ -46,10 +62,20 @@ class RankOneStepTest {
   @Test
   void sweepShowsFiniteThenDownProjOverflowThenROverflow() throws Exception {
     ReproFixture f = new ReproFixture();
-    DivisionFactorSweep.Result res = DivisionFactorSweep.run(f.source(), f.tok, f.hp, ContextTemplates.bare(),
-        f.records.getFirst(), List.of("pytorch-fp16"), List.of(1e-3, ReproFixture.OVERRIDE, 1e-5), 42, 1);
+    DivisionFactorSweep.Result res =
+        DivisionFactorSweep.run(
+            f.source(),
+            f.tok,
+            f.hp,
+            ContextTemplates.bare(),
+            f.records.getFirst(),
+            List.of("pytorch-fp16"),
+            List.of(1e-3, ReproFixture.OVERRIDE, 1e-5),
+            42,
+            1);
     assertThat(res.cell(0, 0).failed()).isFalse();
-    assertThat(res.cell(1, 0).firstNonFinite()).isEqualTo("inf at generation layers.1.mlp.down_proj (matmul)");
+    assertThat(res.cell(1, 0).firstNonFinite())
+        .isEqualTo("inf at generation layers.1.mlp.down_proj (matmul)");
     assertThat(res.cell(1, 0).multinomialError()).isTrue();
     assertThat(res.cell(2, 0).firstNonFinite()).startsWith("rank-one update (");
     assertThat(res.table()).contains("fp16").contains("1e-03");

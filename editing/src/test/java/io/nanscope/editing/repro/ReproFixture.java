@@ -19,18 +19,22 @@ import java.util.OptionalDouble;
 
 /**
  * The embedded model, its ROME hparams and the first records of the bundled edit set, as the repro
- * tests use them. Tests use the bare {@code "{}"} context template only (1 prompt instead of 21, and
- * no sampling), which keeps an edit at a few seconds; the command's default samples 21.
+ * tests use them. Tests use the bare {@code "{}"} context template only (1 prompt instead of 21,
+ * and no sampling), which keeps an edit at a few seconds; the command's default samples 21.
  */
 final class ReproFixture {
 
-  /** The test override of kᵀu: inside the window where FP16 fails at the down_proj output (bare context). */
+  /**
+   * The test override of kᵀu: inside the window where FP16 fails at the down_proj output (bare
+   * context).
+   */
   static final double OVERRIDE = 5e-5;
 
   final Path root = root();
   final Tokenizer tok;
   final RomeHyperParams hp;
   final List<EditRequest> records;
+
   /** Every model this fixture loaded, in order (tests inspect the last one's weights). */
   final List<LlamaModel> loaded = new ArrayList<>();
 
@@ -52,9 +56,19 @@ final class ReproFixture {
     };
   }
 
-  ReproPipeline.Settings settings(int nRecords, boolean sequential, OptionalDouble override, boolean stats) {
-    return new ReproPipeline.Settings(hp, records.subList(0, nRecords), ContextTemplates.bare(), 42, 1, true,
-        sequential, override, stats, false);
+  ReproPipeline.Settings settings(
+      int nRecords, boolean sequential, OptionalDouble override, boolean stats) {
+    return new ReproPipeline.Settings(
+        hp,
+        records.subList(0, nRecords),
+        ContextTemplates.bare(),
+        42,
+        1,
+        true,
+        sequential,
+        override,
+        stats,
+        false);
   }
 
   static Path root() {
@@ -66,9 +80,9 @@ final class ReproFixture {
   }
 
   /**
-   * NaN/inf entries of a tensor counted from its raw bits, independently of the engine's decoding: an
-   * FP16 value is non-finite when its 5 exponent bits are all ones, a BF16 value when its 8 are, an
-   * FP32 value when its 8 are.
+   * NaN/inf entries of a tensor counted from its raw bits, independently of the engine's decoding:
+   * an FP16 value is non-finite when its 5 exponent bits are all ones, a BF16 value when its 8 are,
+   * an FP32 value when its 8 are.
    */
   static long nonFiniteFromBits(io.nanscope.engine.tensor.Tensor t) {
     FloatFormat f = t.format();

@@ -9,12 +9,15 @@ import java.io.IOException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The in-domain edit set for the embedded model (configs/edits/tinystories-edits.json) is complete. */
+/**
+ * The in-domain edit set for the embedded model (configs/edits/tinystories-edits.json) is complete.
+ */
 class TinyStoriesEditsTest {
 
   @Test
   void everyRecordHasRephrasePortabilityAndLocality() throws IOException {
-    List<EditRequest> edits = EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"));
+    List<EditRequest> edits =
+        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"));
     assertThat(edits).hasSize(15);
     for (EditRequest r : edits) {
       assertThat(r.prompt()).as("subject in prompt").contains(r.subject());
@@ -26,7 +29,9 @@ class TinyStoriesEditsTest {
       assertThat(rome.promptTemplate()).contains("{}");
       assertThat(rome.targetNew()).isEqualTo(" " + r.targetNew());
       // portability answers are the new target: they test whether the edit carries over
-      r.portability().values().forEach(list -> list.forEach(p -> assertThat(p.answer()).isEqualTo(r.targetNew())));
+      r.portability()
+          .values()
+          .forEach(list -> list.forEach(p -> assertThat(p.answer()).isEqualTo(r.targetNew())));
       // targets are plain lowercase words or names from the model's 512-piece vocabulary domain
       assertThat(r.targetNew()).matches("[A-Za-z]+");
     }
@@ -34,21 +39,25 @@ class TinyStoriesEditsTest {
   }
 
   /**
-   * ROME reads and writes the key at the subject's last token, and at layer 1 of this model that key
-   * barely depends on the words before it: "Tom's mom" and "Lily's mom" share the key of "mom"
-   * (measured overlap k·k̄/k̄·k̄ = 1.03–1.04 with scripts/editing/KeyOverlap.java; "friend" 1.10–1.15,
-   * "cat" 0.99), so a locality probe holding that token tests a collision, not locality. The edit
-   * set's probes never hold the edited subject's last token; the probes that did are kept, as a
-   * demonstration, in configs/edits/tinystories-key-collisions.json — where every probe holds it.
+   * ROME reads and writes the key at the subject's last token, and at layer 1 of this model that
+   * key barely depends on the words before it: "Tom's mom" and "Lily's mom" share the key of "mom"
+   * (measured overlap k·k̄/k̄·k̄ = 1.03–1.04 with scripts/editing/KeyOverlap.java; "friend"
+   * 1.10–1.15, "cat" 0.99), so a locality probe holding that token tests a collision, not locality.
+   * The edit set's probes never hold the edited subject's last token; the probes that did are kept,
+   * as a demonstration, in configs/edits/tinystories-key-collisions.json — where every probe holds
+   * it.
    */
   @Test
   void localityProbesOfTheEditSetAvoidTheKeyTokenAndTheCollisionSetHoldsIt() throws IOException {
     Tokenizer tok = Tokenizer.readFromDirectory(RepoPaths.inRepo("models/stories260K"));
-    for (EditRequest r : EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))) {
+    for (EditRequest r :
+        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits.json"))) {
       int key = keyToken(tok, r);
       for (PromptAnswer probe : r.locality().get("Relation_Specificity")) {
         assertThat(tok.encode(probe.prompt() + " " + probe.answer(), true, false))
-            .as("%s: probe \"%s\" holds the key token %s", r.subject(), probe.prompt(), tok.piece(key))
+            .as(
+                "%s: probe \"%s\" holds the key token %s",
+                r.subject(), probe.prompt(), tok.piece(key))
             .doesNotContain(key);
       }
     }
@@ -65,7 +74,8 @@ class TinyStoriesEditsTest {
 
   private static int keyToken(Tokenizer tok, EditRequest r) {
     RomeRequest rome = r.forRome();
-    int[] ids = tok.encode(SubjectPositions.fill(rome.promptTemplate(), rome.subject()), true, false);
+    int[] ids =
+        tok.encode(SubjectPositions.fill(rome.promptTemplate(), rome.subject()), true, false);
     return ids[SubjectPositions.subjectLast(tok, rome.promptTemplate(), rome.subject())];
   }
 }

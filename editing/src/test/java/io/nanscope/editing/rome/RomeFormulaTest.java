@@ -1,8 +1,6 @@
 package io.nanscope.editing.rome;
 
-import io.nanscope.editing.keys.PyFloat;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.RomeHyperParams;
@@ -32,15 +30,20 @@ import org.junit.jupiter.api.Test;
 class RomeFormulaTest {
 
   static final Path ROOT = RomePrototypeParityTest.root();
-  static final ContextTemplates TWO = new ContextTemplates(List.of("{}", "Once upon a time. {}"), "test");
+  static final ContextTemplates TWO =
+      new ContextTemplates(List.of("{}", "Once upon a time. {}"), "test");
 
   static RomeHyperParams fewSteps() throws Exception {
-    String yaml = Files.readString(ROOT.resolve("configs/rome/stories260K.yaml"))
-        .replace("v_num_grad_steps: 25", "v_num_grad_steps: 6");
+    String yaml =
+        Files.readString(ROOT.resolve("configs/rome/stories260K.yaml"))
+            .replace("v_num_grad_steps: 25", "v_num_grad_steps: 6");
     return HyperParamsYaml.parseRome("test", yaml).hparams();
   }
 
-  /** After W' = W + r uᵀ, W' k = v* where k is the bare prompt's key: v* is what the layer now outputs. */
+  /**
+   * After W' = W + r uᵀ, W' k = v* where k is the bare prompt's key: v* is what the layer now
+   * outputs.
+   */
   @Test
   void updatedLayerMapsTheKeyToTheTargetValue() throws Exception {
     for (String name : List.of("fp32", "pytorch-bf16", "pytorch-fp16")) {
@@ -48,58 +51,111 @@ class RomeFormulaTest {
       LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
       Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
       RomeRequest req = EditRequest.of("Tom", "{} was very", "happy").forRome();
-      Rome.Outcome o = Rome.compute(model, tok, fewSteps(), req, TWO, Rome.Options.of(policy, OpContext.DEFAULT), EditLog.NONE);
+      Rome.Outcome o =
+          Rome.compute(
+              model,
+              tok,
+              fewSteps(),
+              req,
+              TWO,
+              Rome.Options.of(policy, OpContext.DEFAULT),
+              EditLog.NONE);
       Rome.apply(model, o, EditLog.NONE);
       Rome.LayerUpdate l = o.layers().getFirst();
-      SubjectKey.AtToken after = SubjectKey.at(model, tok, policy, OpContext.DEFAULT, l.layer(), req.promptTemplate(), req.subject());
+      SubjectKey.AtToken after =
+          SubjectKey.at(
+              model,
+              tok,
+              policy,
+              OpContext.DEFAULT,
+              l.layer(),
+              req.promptTemplate(),
+              req.subject());
       float[] vStar = l.value().target();
       // Budget: in FP32 only the rounding of r·uᵀ, W + upd and the 172-term dot product (≲ 1e-5
-      // relative to ‖v*‖); in a 16-bit format each of the 11,008 weights is rounded after the update
+      // relative to ‖v*‖); in a 16-bit format each of the 11,008 weights is rounded after the
+      // update
       // (u = 2^-8 relative for BF16, 2^-11 for FP16) and the output again: a few u of ‖v*‖.
-      double budget = switch (name) {
-        case "fp32" -> 1e-4;
-        case "pytorch-bf16" -> 0.05;
-        default -> 0.01;
-      };
-      assertThat(Rome.norm(diff(after.output(), vStar)) / Rome.norm(vStar)).as(name).isLessThan(budget);
+      double budget =
+          switch (name) {
+            case "fp32" -> 1e-4;
+            case "pytorch-bf16" -> 0.05;
+            default -> 0.01;
+          };
+      assertThat(Rome.norm(diff(after.output(), vStar)) / Rome.norm(vStar))
+          .as(name)
+          .isLessThan(budget);
       // and the edit moved the output: before the update it was far from v*
-      assertThat(Rome.norm(diff(l.value().init(), vStar)) / Rome.norm(vStar)).as(name).isGreaterThan(0.3);
+      assertThat(Rome.norm(diff(l.value().init(), vStar)) / Rome.norm(vStar))
+          .as(name)
+          .isGreaterThan(0.3);
     }
   }
 
-  /** Single-edit mode restores the weights bit for bit: the logits after restore equal the original's. */
   /**
-   * The two target tokenizations: EasyEdit's own encoding of " doll" starts with the lone "▁" piece and
-   * the first rewriting prompt reads "... is a do"; in_context asks for the pieces that follow the
-   * prompt in "... is a doll", the ones the evaluation teacher-forces, and is labelled in the log.
+   * Single-edit mode restores the weights bit for bit: the logits after restore equal the
+   * original's.
+   */
+  /**
+   * The two target tokenizations: EasyEdit's own encoding of " doll" starts with the lone "▁" piece
+   * and the first rewriting prompt reads "... is a do"; in_context asks for the pieces that follow
+   * the prompt in "... is a doll", the ones the evaluation teacher-forces, and is labelled in the
+   * log.
    */
   @Test
   void targetTokensEasyEditVersusInContext() throws Exception {
-    LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), io.nanscope.engine.format.FloatFormat.FP32);
+    LlamaModel model =
+        LlamaModel.load(
+            ROOT.resolve("models/stories260K"), io.nanscope.engine.format.FloatFormat.FP32);
     Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
     RomeRequest req = EditRequest.of("Lily", "{}'s favorite toy is a", "doll").forRome();
-    String yaml = Files.readString(ROOT.resolve("configs/rome/stories260K.yaml"))
-        .replace("v_num_grad_steps: 25", "v_num_grad_steps: 1");
+    String yaml =
+        Files.readString(ROOT.resolve("configs/rome/stories260K.yaml"))
+            .replace("v_num_grad_steps: 25", "v_num_grad_steps: 1");
     java.util.Map<String, List<String>> logs = new java.util.LinkedHashMap<>();
     for (String mode : List.of("easyedit", "in_context")) {
-      RomeHyperParams hp = HyperParamsYaml.parseRome("t", yaml + "\ntarget_tokens: " + mode + "\n").hparams();
+      RomeHyperParams hp =
+          HyperParamsYaml.parseRome("t", yaml + "\ntarget_tokens: " + mode + "\n").hparams();
       List<String> lines = new java.util.ArrayList<>();
-      io.nanscope.editing.keys.TargetValue.optimise(model, tok, PrecisionPolicy.named("fp32"), OpContext.DEFAULT,
-          1, hp.valueOptimization(), TWO, req.promptTemplate(), req.subject(), req.targetNew(), lines::add,
+      io.nanscope.editing.keys.TargetValue.optimise(
+          model,
+          tok,
+          PrecisionPolicy.named("fp32"),
+          OpContext.DEFAULT,
+          1,
+          hp.valueOptimization(),
+          TWO,
+          req.promptTemplate(),
+          req.subject(),
+          req.targetNew(),
+          lines::add,
           (step, delta) -> true);
       logs.put(mode, lines);
     }
-    assertThat(java.util.Arrays.stream(tok.encode(" doll", false, false)).mapToObj(tok::piece)).containsExactly("▁", "▁do", "ll");
-    assertThat(logs.get("easyedit")).noneMatch(l -> l.startsWith("nanscope:"))
+    assertThat(java.util.Arrays.stream(tok.encode(" doll", false, false)).mapToObj(tok::piece))
+        .containsExactly("▁", "▁do", "ll");
+    assertThat(logs.get("easyedit"))
+        .noneMatch(l -> l.startsWith("nanscope:"))
         .contains("Lookup index found: 1 | Sentence: Lily's favorite toy is a do | Token: Lily");
     assertThat(logs.get("in_context"))
-        .contains("nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): [▁do, ll]")
+        .contains(
+            "nanscope: target_tokens in_context (not EasyEdit's tok.encode(target)): [▁do, ll]")
         .contains("Lookup index found: 1 | Sentence: Lily's favorite toy is a do | Token: Lily");
     // Different supervision, so a different first loss: EasyEdit's includes the unlikely lone "▁".
-    double first = Double.parseDouble(logs.get("easyedit").stream().filter(l -> l.startsWith("loss ")).findFirst()
-        .orElseThrow().split(" ")[1]);
-    double inContext = Double.parseDouble(logs.get("in_context").stream().filter(l -> l.startsWith("loss "))
-        .findFirst().orElseThrow().split(" ")[1]);
+    double first =
+        Double.parseDouble(
+            logs.get("easyedit").stream()
+                .filter(l -> l.startsWith("loss "))
+                .findFirst()
+                .orElseThrow()
+                .split(" ")[1]);
+    double inContext =
+        Double.parseDouble(
+            logs.get("in_context").stream()
+                .filter(l -> l.startsWith("loss "))
+                .findFirst()
+                .orElseThrow()
+                .split(" ")[1]);
     assertThat(inContext).isLessThan(first);
   }
 
@@ -109,17 +165,32 @@ class RomeFormulaTest {
     LlamaModel model = LlamaModel.load(ROOT.resolve("models/stories260K"), policy.storage());
     Tokenizer tok = Tokenizer.readFromDirectory(ROOT.resolve("models/stories260K"));
     int[][] probe = {tok.encode("Lily's favorite toy is a", true, false)};
-    float[] before = model.forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
-        .logits().value().toFloatArray();
+    float[] before =
+        model
+            .forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     RomeEditor editor = new RomeEditor(model, tok, fewSteps(), TWO, null);
-    WeightSnapshot applied = WeightSnapshot.write(model, editor.compute(
-        List.of(EditRequest.of("Lily", "Lily's favorite toy is a", "ball")),
-        EditContext.of(policy, OpContext.DEFAULT, EditLog.NONE)));
-    float[] edited = model.forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
-        .logits().value().toFloatArray();
+    WeightSnapshot applied =
+        WeightSnapshot.write(
+            model,
+            editor.compute(
+                List.of(EditRequest.of("Lily", "Lily's favorite toy is a", "ball")),
+                EditContext.of(policy, OpContext.DEFAULT, EditLog.NONE)));
+    float[] edited =
+        model
+            .forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     applied.restore();
-    float[] restored = model.forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
-        .logits().value().toFloatArray();
+    float[] restored =
+        model
+            .forward(new SequenceBatch(probe), policy, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     assertThat(edited).isNotEqualTo(before);
     assertThat(restored).isEqualTo(before);
   }

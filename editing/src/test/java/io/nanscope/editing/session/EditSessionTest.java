@@ -52,8 +52,9 @@ class EditSessionTest {
     @Override
     public Evaluator.Evaluated pre(int index, EditRequest record) {
       order.add("pre " + index);
-      return new Evaluator.Evaluated(new EditMetrics(List.of(), Optional.empty(), Map.of(), Map.of(),
-          OptionalDouble.empty()), Map.of());
+      return new Evaluator.Evaluated(
+          new EditMetrics(List.of(), Optional.empty(), Map.of(), Map.of(), OptionalDouble.empty()),
+          Map.of());
     }
 
     @Override
@@ -63,7 +64,15 @@ class EditSessionTest {
 
     @Override
     public Double after(EditSession.Applied a, List<Evaluator.Evaluated> pre) {
-      order.add("after " + a.edit() + " first " + a.first() + " pre " + pre.size() + " written " + a.written());
+      order.add(
+          "after "
+              + a.edit()
+              + " first "
+              + a.first()
+              + " pre "
+              + pre.size()
+              + " written "
+              + a.written());
       return entry0(m);
     }
   }
@@ -75,14 +84,36 @@ class EditSessionTest {
     double w0 = entry0(m);
     FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
     List<String> order = new ArrayList<>();
-    List<Double> post = EditSession.run(m, e, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(3), 1, false, true), new Recorder(m, order));
+    List<Double> post =
+        EditSession.run(
+            m,
+            e,
+            EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+            new EditSession.Plan(records(3), 1, false, true),
+            new Recorder(m, order));
     assertThat(e.seen).containsExactly(w0, w0, w0);
-    assertThat(post).containsExactly((double) (float) (w0 + 1), (double) (float) (w0 + 1), (double) (float) (w0 + 1));
-    assertThat(order).containsExactly("pre 0", "pre 1", "pre 2", "edit 0", "after 0 first 0 pre 1 written true",
-        "edit 1", "after 1 first 1 pre 1 written true", "edit 2", "after 2 first 2 pre 1 written true");
-    assertThat(e.calls).containsExactly("compute 0 fp32 batch 1", "written 1", "compute 1 fp32 batch 1", "written 1",
-        "compute 2 fp32 batch 1", "written 1");
+    assertThat(post)
+        .containsExactly(
+            (double) (float) (w0 + 1), (double) (float) (w0 + 1), (double) (float) (w0 + 1));
+    assertThat(order)
+        .containsExactly(
+            "pre 0",
+            "pre 1",
+            "pre 2",
+            "edit 0",
+            "after 0 first 0 pre 1 written true",
+            "edit 1",
+            "after 1 first 1 pre 1 written true",
+            "edit 2",
+            "after 2 first 2 pre 1 written true");
+    assertThat(e.calls)
+        .containsExactly(
+            "compute 0 fp32 batch 1",
+            "written 1",
+            "compute 1 fp32 batch 1",
+            "written 1",
+            "compute 2 fp32 batch 1",
+            "written 1");
     assertThat(m.weights().firstBitwiseDifference(fresh.weights())).isEmpty();
   }
 
@@ -91,8 +122,13 @@ class EditSessionTest {
     LlamaModel m = model();
     double w0 = entry0(m);
     FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
-    List<Double> post = EditSession.run(m, e, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(3), 1, true, false), new Recorder(m, new ArrayList<>()));
+    List<Double> post =
+        EditSession.run(
+            m,
+            e,
+            EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+            new EditSession.Plan(records(3), 1, true, false),
+            new Recorder(m, new ArrayList<>()));
     float w = (float) w0;
     List<Double> expected = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
@@ -109,12 +145,24 @@ class EditSessionTest {
     LlamaModel fresh = model();
     FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
     List<String> order = new ArrayList<>();
-    List<Double> post = EditSession.run(m, e, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(5), 2, false, true), new Recorder(m, order));
+    List<Double> post =
+        EditSession.run(
+            m,
+            e,
+            EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+            new EditSession.Plan(records(5), 2, false, true),
+            new Recorder(m, order));
     assertThat(post).hasSize(3);
-    assertThat(e.calls).containsExactly("compute 0 fp32 batch 2", "written 2", "compute 1 fp32 batch 2", "written 2",
-        "compute 2 fp32 batch 1", "written 1");
-    assertThat(order).contains("after 1 first 2 pre 2 written true", "after 2 first 4 pre 1 written true");
+    assertThat(e.calls)
+        .containsExactly(
+            "compute 0 fp32 batch 2",
+            "written 2",
+            "compute 1 fp32 batch 2",
+            "written 2",
+            "compute 2 fp32 batch 1",
+            "written 1");
+    assertThat(order)
+        .contains("after 1 first 2 pre 2 written true", "after 2 first 4 pre 1 written true");
     assertThat(m.weights().firstBitwiseDifference(fresh.weights())).isEmpty();
   }
 
@@ -123,10 +171,16 @@ class EditSessionTest {
     LlamaModel m = model();
     LlamaModel fresh = model();
     FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
-    assertThatThrownBy(() -> EditSession.run(m, e, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(1), 1, false, false), (a, pre) -> {
-          throw new IllegalStateException("evaluation failed");
-        })).hasMessage("evaluation failed");
+    assertThatThrownBy(() ->
+            EditSession.run(
+                m,
+                e,
+                EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+                new EditSession.Plan(records(1), 1, false, false),
+                (a, pre) -> {
+                  throw new IllegalStateException("evaluation failed");
+                }))
+        .hasMessage("evaluation failed");
     assertThat(m.weights().firstBitwiseDifference(fresh.weights())).isEmpty();
   }
 
@@ -135,12 +189,21 @@ class EditSessionTest {
     LlamaModel m = model();
     LlamaModel fresh = model();
     FakeEditor e = new FakeEditor(m, FloatFormat.FP32, 0); // non-finite in fp32, no fallback left
-    Editor refusing = new PrecisionFallback(e, Optional.of(PrecisionPolicy.named("fp32")), line -> {});
+    Editor refusing =
+        new PrecisionFallback(e, Optional.of(PrecisionPolicy.named("fp32")), line -> {});
     List<String> order = new ArrayList<>();
-    EditSession.run(m, refusing, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(2), 1, true, false), new Recorder(m, order));
-    assertThat(order).containsExactly("edit 0", "after 0 first 0 pre 0 written false", "edit 1",
-        "after 1 first 1 pre 0 written false");
+    EditSession.run(
+        m,
+        refusing,
+        EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+        new EditSession.Plan(records(2), 1, true, false),
+        new Recorder(m, order));
+    assertThat(order)
+        .containsExactly(
+            "edit 0",
+            "after 0 first 0 pre 0 written false",
+            "edit 1",
+            "after 1 first 1 pre 0 written false");
     assertThat(e.calls).noneMatch(c -> c.startsWith("written"));
     assertThat(m.weights().firstBitwiseDifference(fresh.weights())).isEmpty();
   }
@@ -149,13 +212,18 @@ class EditSessionTest {
   void stopsWhenTheDriverSaysSo() throws Exception {
     LlamaModel m = model();
     FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
-    List<Double> post = EditSession.run(m, e, EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
-        new EditSession.Plan(records(4), 1, true, false), new Recorder(m, new ArrayList<>()) {
-          @Override
-          public boolean stop(Double result) {
-            return true;
-          }
-        });
+    List<Double> post =
+        EditSession.run(
+            m,
+            e,
+            EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+            new EditSession.Plan(records(4), 1, true, false),
+            new Recorder(m, new ArrayList<>()) {
+              @Override
+              public boolean stop(Double result) {
+                return true;
+              }
+            });
     assertThat(post).hasSize(1);
     assertThat(e.calls).hasSize(2);
   }
@@ -163,6 +231,7 @@ class EditSessionTest {
   @Test
   void refusesAnEmptyBatchSize() {
     assertThatThrownBy(() -> new EditSession.Plan(records(1), 0, false, false))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 1");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least 1");
   }
 }

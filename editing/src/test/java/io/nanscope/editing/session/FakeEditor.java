@@ -14,8 +14,8 @@ import java.util.Optional;
 /**
  * A test algorithm: adds {@code batch size} to entry 0 of layer 1's W_down (as the model holds it
  * now), and writes {@code value} there instead when the policy stores in {@code nanIn} (a stand-in
- * for an update that overflows in one precision). It runs {@code steps} optimisation steps whose loss
- * is NaN in {@code nanIn}, and records what it saw.
+ * for an update that overflows in one precision). It runs {@code steps} optimisation steps whose
+ * loss is NaN in {@code nanIn}, and records what it saw.
  */
 final class FakeEditor implements Editor {
 
@@ -26,8 +26,10 @@ final class FakeEditor implements Editor {
   private final FloatFormat nanIn;
   private final int steps;
   final List<String> calls = new ArrayList<>();
+
   /** entry 0 of W_down as each compute saw it */
   final List<Double> seen = new ArrayList<>();
+
   /** steps each compute ran (the fallback stops a NaN optimisation early) */
   final List<Integer> stepsRun = new ArrayList<>();
 
@@ -59,8 +61,13 @@ final class FakeEditor implements Editor {
     seen.add(w.getDouble(0));
     Tensor updated = w.copy();
     updated.setDouble(0, nan ? Double.POSITIVE_INFINITY : w.getDouble(0) + batch.size());
-    return WeightUpdate.of(algorithm(), batch, ctx.policy(),
-        List.of(new WeightUpdate.Change(WEIGHT, LAYER, updated)), Optional.empty(), "detail");
+    return WeightUpdate.of(
+        algorithm(),
+        batch,
+        ctx.policy(),
+        List.of(new WeightUpdate.Change(WEIGHT, LAYER, updated)),
+        Optional.empty(),
+        "detail");
   }
 
   @Override

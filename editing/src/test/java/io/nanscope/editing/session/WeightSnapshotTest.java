@@ -36,10 +36,18 @@ class WeightSnapshotTest {
     for (FloatFormat f : List.of(FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16)) {
       LlamaModel m = LlamaModel.load(MODEL, f);
       LlamaModel fresh = LlamaModel.load(MODEL, f);
-      WeightUpdate u = WeightUpdate.of("T", List.of(), PrecisionPolicy.named("fp32"), List.of(
-          new WeightUpdate.Change(WeightNames.Layer.W_DOWN.hf(1), 1, changed(down(m, 1), 0.5)),
-          new WeightUpdate.Change(WeightNames.Layer.W_DOWN.hf(3), 3, changed(down(m, 3), -0.25))),
-          Optional.empty(), null);
+      WeightUpdate u =
+          WeightUpdate.of(
+              "T",
+              List.of(),
+              PrecisionPolicy.named("fp32"),
+              List.of(
+                  new WeightUpdate.Change(
+                      WeightNames.Layer.W_DOWN.hf(1), 1, changed(down(m, 1), 0.5)),
+                  new WeightUpdate.Change(
+                      WeightNames.Layer.W_DOWN.hf(3), 3, changed(down(m, 3), -0.25))),
+              Optional.empty(),
+              null);
       WeightSnapshot s = WeightSnapshot.write(m, u);
       assertThat(m.weights().firstBitwiseDifference(fresh.weights())).as(f.name()).isPresent();
       assertThat(down(m, 3).getDouble(0)).isEqualTo(f.round(down(fresh, 3).getDouble(0) - 0.25));
@@ -56,8 +64,9 @@ class WeightSnapshotTest {
     String name = WeightNames.Layer.W_DOWN.hf(2);
     s.overwrite(name, 2, changed(down(m, 2), 1));
     s.overwrite(name, 2, changed(down(m, 2), 1)); // on top of the first write
-    assertThat(down(m, 2).getDouble(0)).isEqualTo(FloatFormat.FP16.round(FloatFormat.FP16.round(
-        down(fresh, 2).getDouble(0) + 1) + 1));
+    assertThat(down(m, 2).getDouble(0))
+        .isEqualTo(
+            FloatFormat.FP16.round(FloatFormat.FP16.round(down(fresh, 2).getDouble(0) + 1) + 1));
     s.restore();
     assertThat(m.weights().firstBitwiseDifference(fresh.weights())).isEmpty();
   }
@@ -68,14 +77,18 @@ class WeightSnapshotTest {
     WeightSnapshot s = WeightSnapshot.of(m);
     Tensor up = m.weights().get(1, WeightNames.Layer.W_UP);
     assertThatThrownBy(() -> s.overwrite(WeightNames.Layer.W_UP.hf(1), 1, up.copy()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mlp.down_proj");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("mlp.down_proj");
     assertThatThrownBy(() -> s.overwrite(WeightNames.Layer.W_DOWN.hf(1), 2, down(m, 2).copy()))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at layer 2");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at layer 2");
     Tensor small = Tensor.zeros(FloatFormat.FP32, Shape.of(2, 2));
     assertThatThrownBy(() -> s.overwrite(WeightNames.Layer.W_DOWN.hf(1), 1, small))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("cannot write");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("cannot write");
     Tensor half = down(m, 1).to(FloatFormat.FP16);
     assertThatThrownBy(() -> s.overwrite(WeightNames.Layer.W_DOWN.hf(1), 1, half))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("fp16");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("fp16");
   }
 }

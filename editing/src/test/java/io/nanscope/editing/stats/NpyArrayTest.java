@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Against np.save output (scripts/editing/npz_fixtures.py make): values and byte-exact re-encoding. */
+/**
+ * Against np.save output (scripts/editing/npz_fixtures.py make): values and byte-exact re-encoding.
+ */
 class NpyArrayTest {
 
   private static NpyArray load(String name) throws IOException {
@@ -33,7 +35,8 @@ class NpyArrayTest {
       assertThat(v[i]).isEqualTo(i * 0.25f - 3f); // exact in binary
     }
     assertThat(load("f8_5").doubles()).containsExactly(0.1, -2.5, 1e300, -0.0, Double.MIN_VALUE);
-    assertThat(Double.doubleToRawLongBits(load("f8_5").doubles()[3])).isEqualTo(Double.doubleToRawLongBits(-0.0));
+    assertThat(Double.doubleToRawLongBits(load("f8_5").doubles()[3]))
+        .isEqualTo(Double.doubleToRawLongBits(-0.0));
     NpyArray i8 = load("i8_scalar");
     assertThat(i8.shape()).isEmpty();
     assertThat(i8.longValue()).isEqualTo((1L << 40) + 7);
@@ -51,11 +54,14 @@ class NpyArrayTest {
     for (int i = 0; i < 24; i++) {
       v[i] = i * 0.25f - 3f;
     }
-    assertThat(NpyArray.ofFloats(v, 2, 3, 4).toNpy()).isEqualTo(Files.readAllBytes(Fixtures.stats("npy/f4_2x3x4.npy")));
-    assertThat(NpyArray.ofLong((1L << 40) + 7).toNpy()).isEqualTo(Files.readAllBytes(Fixtures.stats("npy/i8_scalar.npy")));
+    assertThat(NpyArray.ofFloats(v, 2, 3, 4).toNpy())
+        .isEqualTo(Files.readAllBytes(Fixtures.stats("npy/f4_2x3x4.npy")));
+    assertThat(NpyArray.ofLong((1L << 40) + 7).toNpy())
+        .isEqualTo(Files.readAllBytes(Fixtures.stats("npy/i8_scalar.npy")));
     assertThat(NpyArray.ofString("util.runningstats.SecondMoment()").toNpy())
         .isEqualTo(Files.readAllBytes(Fixtures.stats("npy/u_scalar.npy")));
-    assertThat(NpyArray.ofDoubles(new double[] {0.1, -2.5, 1e300, -0.0, Double.MIN_VALUE}, 5).toNpy())
+    assertThat(
+            NpyArray.ofDoubles(new double[] {0.1, -2.5, 1e300, -0.0, Double.MIN_VALUE}, 5).toNpy())
         .isEqualTo(Files.readAllBytes(Fixtures.stats("npy/f8_5.npy")));
   }
 
@@ -81,12 +87,16 @@ class NpyArrayTest {
     assertThatThrownBy(() -> NpyArray.fromNpy("b.npy", big)).hasMessageContaining("big-endian");
     byte[] fortran = good.clone();
     at = header.indexOf("False");
-    System.arraycopy("True ".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, fortran, at, 5);
-    assertThatThrownBy(() -> NpyArray.fromNpy("f.npy", fortran)).hasMessageContaining("Fortran-order");
+    System.arraycopy(
+        "True ".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, fortran, at, 5);
+    assertThatThrownBy(() -> NpyArray.fromNpy("f.npy", fortran))
+        .hasMessageContaining("Fortran-order");
     byte[] f2 = good.clone();
     at = header.indexOf("<f4");
     f2[at + 2] = '2';
-    assertThatThrownBy(() -> NpyArray.fromNpy("h.npy", f2)).hasMessageContaining("unsupported numpy dtype '<f2'");
-    assertThatThrownBy(() -> NpyArray.ofFloats(new float[5], 2, 3)).hasMessageContaining("needs 24 bytes, got 20");
+    assertThatThrownBy(() -> NpyArray.fromNpy("h.npy", f2))
+        .hasMessageContaining("unsupported numpy dtype '<f2'");
+    assertThatThrownBy(() -> NpyArray.ofFloats(new float[5], 2, 3))
+        .hasMessageContaining("needs 24 bytes, got 20");
   }
 }

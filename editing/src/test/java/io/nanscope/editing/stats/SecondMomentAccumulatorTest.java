@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.math.BigDecimal;
-import java.math.MathContext;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.Optional;
@@ -22,7 +21,10 @@ class SecondMomentAccumulatorTest {
     return k;
   }
 
-  /** Exact Σ_t k_ti k_tj with BigDecimal and the bound (n − 1)·2⁻⁵³·Σ|k_ti k_tj| of sequential FP64 summation. */
+  /**
+   * Exact Σ_t k_ti k_tj with BigDecimal and the bound (n − 1)·2⁻⁵³·Σ|k_ti k_tj| of sequential FP64
+   * summation.
+   */
   @Test
   void withinSequentialSummationBoundOfTheExactSum() {
     SplittableRandom rnd = new SplittableRandom(7);
@@ -37,7 +39,8 @@ class SecondMomentAccumulatorTest {
           BigDecimal exact = BigDecimal.ZERO;
           double abs = 0;
           for (int t = 0; t < rows; t++) {
-            exact = exact.add(new BigDecimal(k[t * dim + i]).multiply(new BigDecimal(k[t * dim + j])));
+            exact =
+                exact.add(new BigDecimal(k[t * dim + i]).multiply(new BigDecimal(k[t * dim + j])));
             abs += Math.abs((double) k[t * dim + i] * k[t * dim + j]);
           }
           double bound = (rows - 1) * 0x1p-53 * abs * 1.0000001;
@@ -78,7 +81,9 @@ class SecondMomentAccumulatorTest {
     assertThat(m.count()).isEqualTo(2);
   }
 
-  /** Against numpy's float64 Kᵀ K of the same float32 keys (BLAS order), within both sums' bounds. */
+  /**
+   * Against numpy's float64 Kᵀ K of the same float32 keys (BLAS order), within both sums' bounds.
+   */
   @Test
   void agreesWithNumpy() throws IOException {
     NpyArray k = NpyArray.fromNpy("keys", Files.readAllBytes(Fixtures.stats("numpy-keys.npy")));
@@ -88,7 +93,8 @@ class SecondMomentAccumulatorTest {
     SecondMomentAccumulator acc = new SecondMomentAccumulator(dim);
     acc.accumulate(keys, rows, dim);
     double[] ours = acc.result(Optional.empty()).sum();
-    double[] numpy = NpyArray.fromNpy("f64", Files.readAllBytes(Fixtures.stats("numpy-mom2-f64.npy"))).doubles();
+    double[] numpy =
+        NpyArray.fromNpy("f64", Files.readAllBytes(Fixtures.stats("numpy-mom2-f64.npy"))).doubles();
     for (int i = 0; i < dim; i++) {
       for (int j = 0; j < dim; j++) {
         double abs = 0;
@@ -104,9 +110,13 @@ class SecondMomentAccumulatorTest {
   @Test
   void misuseIsRejected() {
     SecondMomentAccumulator acc = new SecondMomentAccumulator(4);
-    assertThatThrownBy(() -> acc.accumulate(new float[8], 2, 3)).hasMessageContaining("dimension 3").hasMessageContaining("4×4");
-    assertThatThrownBy(() -> acc.accumulate(new float[7], 2, 4)).hasMessageContaining("need 8 floats, the array has 7");
-    assertThatThrownBy(() -> acc.accumulate(new float[8], -1, 4)).hasMessageContaining("rows must be >= 0");
+    assertThatThrownBy(() -> acc.accumulate(new float[8], 2, 3))
+        .hasMessageContaining("dimension 3")
+        .hasMessageContaining("4×4");
+    assertThatThrownBy(() -> acc.accumulate(new float[7], 2, 4))
+        .hasMessageContaining("need 8 floats, the array has 7");
+    assertThatThrownBy(() -> acc.accumulate(new float[8], -1, 4))
+        .hasMessageContaining("rows must be >= 0");
     assertThatThrownBy(() -> new SecondMomentAccumulator(0)).hasMessageContaining("positive");
     assertThatThrownBy(() -> acc.result(Optional.empty()).moment()).hasMessageContaining("no keys");
   }

@@ -22,15 +22,15 @@ import java.util.Map;
  *   p  = p + ((−lr / (1 − β1^t))·m) / d         (param.addcdiv_(exp_avg, denom, value=−step_size))
  * </pre>
  *
- * Bias corrections and step size are computed in double (Python floats), then used as FP32
- * scalars; every kernel computes in FP32 from decoded values and rounds its result once to the
- * state format (m, v, each stage of d) or the parameter's format (p), as PyTorch's CPU kernels do
- * for half/bfloat16 through their FP32 "opmath". PyTorch's vectorised kernels may contract
- * {@code a + b·c} into an FMA, so single FP32 results can differ from PyTorch's by an ulp.
+ * Bias corrections and step size are computed in double (Python floats), then used as FP32 scalars;
+ * every kernel computes in FP32 from decoded values and rounds its result once to the state format
+ * (m, v, each stage of d) or the parameter's format (p), as PyTorch's CPU kernels do for
+ * half/bfloat16 through their FP32 "opmath". PyTorch's vectorised kernels may contract {@code a +
+ * b·c} into an FMA, so single FP32 results can differ from PyTorch's by an ulp.
  *
  * <p>With FP16 state, eps = 1e-8 rounds to 0 (FP16's smallest subnormal is 2^−24 ≈ 5.96e−8): where
- * v underflowed to 0, d = 0 and the update is m/0 = ±inf or 0/0 = NaN. That is the classic
- * "Adam in pure fp16" failure, reported by the tracer at site {@code adam.<name>}.
+ * v underflowed to 0, d = 0 and the update is m/0 = ±inf or 0/0 = NaN. That is the classic "Adam in
+ * pure fp16" failure, reported by the tracer at site {@code adam.<name>}.
  *
  * <p>Trace sites (phase OPTIMIZER), only when the tracer is enabled: {@code adam.<name>.exp_avg},
  * {@code adam.<name>.exp_avg_sq}, {@code adam.<name>.denom}, and {@code adam.<name>} for the
@@ -71,7 +71,12 @@ public final class Adam extends ElementwiseOptimizer {
 
   /** Every hyperparameter, validated as torch.optim.Adam does. */
   public Adam(
-      double lr, double beta1, double beta2, double eps, double weightDecay, FloatFormat stateFormat) {
+      double lr,
+      double beta1,
+      double beta2,
+      double eps,
+      double weightDecay,
+      FloatFormat stateFormat) {
     super(stateFormat, "Adam");
     if (!(lr >= 0)) {
       throw new IllegalArgumentException("Invalid learning rate: " + lr + " (must be >= 0)");
@@ -121,7 +126,8 @@ public final class Adam extends ElementwiseOptimizer {
     MutableState s =
         state.computeIfAbsent(
             pg.name(),
-            k -> new MutableState(Tensor.zeros(sf, param.shape()), Tensor.zeros(sf, param.shape())));
+            k ->
+                new MutableState(Tensor.zeros(sf, param.shape()), Tensor.zeros(sf, param.shape())));
     requireSameShape(pg, s.expAvg.shape());
     s.step++;
     // Python-float scalars, then FP32 as the kernels see them.

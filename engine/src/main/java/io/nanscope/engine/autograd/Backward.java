@@ -2,7 +2,9 @@ package io.nanscope.engine.autograd;
 
 import io.nanscope.engine.tensor.Tensor;
 
-/** The backward of one recorded op: maps dLoss/dOutput to dLoss/dInput for the inputs that need it. */
+/**
+ * The backward of one recorded op: maps dLoss/dOutput to dLoss/dInput for the inputs that need it.
+ */
 @FunctionalInterface
 public interface Backward {
 

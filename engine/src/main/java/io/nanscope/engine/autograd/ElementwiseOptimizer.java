@@ -38,20 +38,27 @@ abstract sealed class ElementwiseOptimizer implements Optimizer permits Adam, Sg
   static void requireSameShape(ParamGrad pg, Shape stateShape) {
     if (!stateShape.equals(pg.param().shape())) {
       throw new IllegalArgumentException(
-          "parameter '" + pg.name() + "' was " + stateShape + " at the previous step and is "
-              + pg.param().shape() + " now: give each parameter a stable name and shape");
+          "parameter '"
+              + pg.name()
+              + "' was "
+              + stateShape
+              + " at the previous step and is "
+              + pg.param().shape()
+              + " now: give each parameter a stable name and shape");
     }
   }
 
   /**
-   * The formats state, parameters and gradients may be in: those whose every value is an FP32
-   * value (FP32, TF32, BF16, FP16, FP8, narrower customs), since the kernels compute in FP32.
+   * The formats state, parameters and gradients may be in: those whose every value is an FP32 value
+   * (FP32, TF32, BF16, FP16, FP8, narrower customs), since the kernels compute in FP32.
    */
   static FloatFormat requireRoundable(FloatFormat f, String what) {
     if (f.info().precisionBits() > 24 || f.info().exponentBits() > 8) {
       throw new IllegalArgumentException(
-          what + " must be a format no wider than fp32 (fp32, tf32, bf16, fp16, fp8-…), got "
-              + f.name() + " (an FP64 reference belongs in a test, written separately)");
+          what
+              + " must be a format no wider than fp32 (fp32, tf32, bf16, fp16, fp8-…), got "
+              + f.name()
+              + " (an FP64 reference belongs in a test, written separately)");
     }
     return f;
   }

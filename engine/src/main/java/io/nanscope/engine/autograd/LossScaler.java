@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Dynamic loss scaling with the semantics of PyTorch's {@code torch.amp.GradScaler}: the loss is
  * multiplied by a scale S before backward so small gradients survive FP16's underflow; the
- * gradients are multiplied back by {@code inv = float(1 / double(S))} (PyTorch's
- * {@code S.double().reciprocal().float()}); a step whose scaled gradients hold inf/NaN is skipped.
+ * gradients are multiplied back by {@code inv = float(1 / double(S))} (PyTorch's {@code
+ * S.double().reciprocal().float()}); a step whose scaled gradients hold inf/NaN is skipped.
  *
  * <p>Per iteration: {@link #scaleLoss}, backward, optionally {@link #unscale} (to clip), then
  * {@link #step} (unscales if not done, skips the optimiser on inf/NaN), then {@link #update}:
@@ -20,9 +20,9 @@ import java.util.List;
  *       {@code S = float(S · growth)} (×2) unless that would be inf in FP32, in which case S stays.
  * </ul>
  *
- * S is an FP32 value starting at 2^16. As in PyTorch, FP16 gradients are refused unless
- * {@code allowFp16Gradients}: GradScaler needs FP32 master gradients, which is why it cannot rescue
- * a model loaded in FP16 and edited in place.
+ * S is an FP32 value starting at 2^16. As in PyTorch, FP16 gradients are refused unless {@code
+ * allowFp16Gradients}: GradScaler needs FP32 master gradients, which is why it cannot rescue a
+ * model loaded in FP16 and edited in place.
  */
 public final class LossScaler {
 
@@ -37,7 +37,9 @@ public final class LossScaler {
   private boolean foundInf;
   private long skippedSteps;
 
-  /** PyTorch's defaults: init scale 2^16, growth ×2, backoff ×0.5, interval 2000, FP32 grads only. */
+  /**
+   * PyTorch's defaults: init scale 2^16, growth ×2, backoff ×0.5, interval 2000, FP32 grads only.
+   */
   public LossScaler() {
     this(65536f, 2.0, 0.5, 2000, false);
   }
@@ -117,7 +119,9 @@ public final class LossScaler {
           pg.grad().format(), "the gradient of '" + pg.name() + "'");
       if (pg.grad().format() == FloatFormat.FP16 && !allowFp16Gradients) {
         throw new IllegalArgumentException(
-            "Attempting to unscale FP16 gradients ('" + pg.name() + "'): like PyTorch's GradScaler,"
+            "Attempting to unscale FP16 gradients ('"
+                + pg.name()
+                + "'): like PyTorch's GradScaler,"
                 + " loss scaling needs FP32 master gradients; keep an FP32 copy of the parameters,"
                 + " or construct the LossScaler with allowFp16Gradients = true to simulate anyway");
       }

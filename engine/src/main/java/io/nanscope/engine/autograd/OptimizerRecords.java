@@ -15,9 +15,17 @@ final class OptimizerRecords {
 
   /** Reports {@code out} with its unrounded FP32 values (dropped when {@code out} is FP32). */
   static void report(
-      Tracer tracer, Site site, String op, List<Tensor> inputs, Tensor out, float[] unrounded, int step) {
+      Tracer tracer,
+      Site site,
+      String op,
+      List<Tensor> inputs,
+      Tensor out,
+      float[] unrounded,
+      int step) {
     Tensor u =
-        out.format() == FloatFormat.FP32 ? null : Tensor.of(FloatFormat.FP32, out.shape(), unrounded);
+        out.format() == FloatFormat.FP32
+            ? null
+            : Tensor.of(FloatFormat.FP32, out.shape(), unrounded);
     tracer.record(new OpRecord(site, op, Phase.OPTIMIZER, step, inputs, out, u));
   }
 }

@@ -18,8 +18,13 @@ public record ParamGrad(String name, Tensor param, Tensor grad) {
     }
     if (!param.shape().equals(grad.shape())) {
       throw new IllegalArgumentException(
-          "parameter '" + name + "' has shape " + param.shape() + " but its gradient "
-              + grad.shape() + ": they must match element for element");
+          "parameter '"
+              + name
+              + "' has shape "
+              + param.shape()
+              + " but its gradient "
+              + grad.shape()
+              + ": they must match element for element");
     }
   }
 }

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Stochastic gradient descent as {@code torch.optim.SGD} computes it on its single-tensor path
- * (not maximising). Per element:
+ * Stochastic gradient descent as {@code torch.optim.SGD} computes it on its single-tensor path (not
+ * maximising). Per element:
  *
  * <pre>
  *   g = g + wd·p                                  (grad.add(param, alpha=wd), in the grad's format)
@@ -21,8 +21,8 @@ import java.util.Map;
  * </pre>
  *
  * with μ = momentum and τ = dampening; without momentum there is no state. Every kernel computes in
- * FP32 and rounds once to the state format (b), the grad's format (g) or the parameter's (p).
- * Trace sites (phase OPTIMIZER): {@code sgd.<name>.momentum_buffer} and {@code sgd.<name>}.
+ * FP32 and rounds once to the state format (b), the grad's format (g) or the parameter's (p). Trace
+ * sites (phase OPTIMIZER): {@code sgd.<name>.momentum_buffer} and {@code sgd.<name>}.
  */
 public final class Sgd extends ElementwiseOptimizer {
 
@@ -164,8 +164,14 @@ public final class Sgd extends ElementwiseOptimizer {
     if (trace) {
       Site site = Site.of("sgd", pg.name());
       if (buf != null) {
-        OptimizerRecords.report(tracer, site.child("momentum_buffer"), "mul_add",
-            bBefore == null ? List.of(grad) : List.of(grad, bBefore), buf, bU, step);
+        OptimizerRecords.report(
+            tracer,
+            site.child("momentum_buffer"),
+            "mul_add",
+            bBefore == null ? List.of(grad) : List.of(grad, bBefore),
+            buf,
+            bU,
+            step);
       }
       OptimizerRecords.report(tracer, site, "add", List.of(pBefore, grad), param, pU, step);
     }

@@ -9,13 +9,13 @@ import java.util.List;
 
 /**
  * A Wengert list: every op recorded in forward order with a closure that computes its backward;
- * {@link #backward(Var)} walks it in reverse, accumulating dLoss/dInput into each {@link Var}
- * that {@linkplain Var#requiresGrad() requires a gradient}. An op whose inputs need no gradient is
- * not recorded at all, so ROME's delta optimisation pays nothing for the frozen weights.
+ * {@link #backward(Var)} walks it in reverse, accumulating dLoss/dInput into each {@link Var} that
+ * {@linkplain Var#requiresGrad() requires a gradient}. An op whose inputs need no gradient is not
+ * recorded at all, so ROME's delta optimisation pays nothing for the frozen weights.
  *
- * <p>Gradients are stored in each Var's gradient format (the value's own by default, like
- * PyTorch); a Var used by several ops sums their contributions in the order the tape reaches them
- * (reverse forward order), each sum rounded to that format, so backward is deterministic.
+ * <p>Gradients are stored in each Var's gradient format (the value's own by default, like PyTorch);
+ * a Var used by several ops sums their contributions in the order the tape reaches them (reverse
+ * forward order), each sum rounded to that format, so backward is deterministic.
  *
  * <p>Not thread-safe: one tape per forward pass.
  */
@@ -47,8 +47,8 @@ public final class Tape {
   }
 
   /**
-   * Records an op's output. If no input requires a gradient the output is a constant and nothing
-   * is recorded; otherwise {@code backward} will be called once during {@link #backward}.
+   * Records an op's output. If no input requires a gradient the output is a constant and nothing is
+   * recorded; otherwise {@code backward} will be called once during {@link #backward}.
    */
   public Var record(String op, Tensor output, Backward backward, Var... inputs) {
     boolean any = false;
@@ -67,7 +67,8 @@ public final class Tape {
   public void backward(Var loss) {
     if (loss.value().size() != 1) {
       throw new IllegalArgumentException(
-          "backward(loss) needs a one-element loss, got shape " + loss.value().shape()
+          "backward(loss) needs a one-element loss, got shape "
+              + loss.value().shape()
               + ": reduce it (Sum/Mean) or pass a seed gradient");
     }
     Tensor seed = Tensor.zeros(loss.gradFormat(), loss.value().shape());
@@ -83,7 +84,9 @@ public final class Tape {
   public void backward(Var output, Tensor seed) {
     if (!output.requiresGrad()) {
       throw new IllegalArgumentException(
-          "'" + output.name() + "' does not depend on any value that requires a gradient: mark the"
+          "'"
+              + output.name()
+              + "' does not depend on any value that requires a gradient: mark the"
               + " weights or the delta with Tape.param");
     }
     output.accumulate(seed);
@@ -100,7 +103,13 @@ public final class Tape {
       Tensor[] grads = n.backward.apply(g, needs);
       if (grads.length != n.inputs.length) {
         throw new IllegalStateException(
-            "backward of '" + n.op + "' returned " + grads.length + " gradients for " + n.inputs.length + " inputs");
+            "backward of '"
+                + n.op
+                + "' returned "
+                + grads.length
+                + " gradients for "
+                + n.inputs.length
+                + " inputs");
       }
       for (int j = 0; j < grads.length; j++) {
         if (needs[j] && grads[j] != null) {

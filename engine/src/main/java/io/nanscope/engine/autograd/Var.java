@@ -48,11 +48,18 @@ public final class Var {
     return grad;
   }
 
-  /** Accumulates {@code g} into the gradient: {@code grad += g}, rounded to {@link #gradFormat()}. */
+  /**
+   * Accumulates {@code g} into the gradient: {@code grad += g}, rounded to {@link #gradFormat()}.
+   */
   void accumulate(Tensor g) {
     if (!g.shape().equals(value.shape())) {
       throw new IllegalStateException(
-          "gradient of shape " + g.shape() + " for '" + name + "' of shape " + value.shape()
+          "gradient of shape "
+              + g.shape()
+              + " for '"
+              + name
+              + "' of shape "
+              + value.shape()
               + ": the backward of the op that consumed it is wrong");
     }
     if (grad == null) {

@@ -2,9 +2,9 @@ package io.nanscope.engine.format;
 
 import io.nanscope.engine.simd.RoundingKernels;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
 import java.math.BigInteger;
-import java.lang.foreign.ValueLayout;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -13,32 +13,39 @@ import java.util.Objects;
  * A binary floating-point format: its bits, its limits and its rounding. Every rounding rule of
  * nanscope is defined here and nowhere else.
  *
- * <p>A format is IEEE-754-like: sign, {@code e} exponent bits with bias {@code 2^(e-1) - 1},
- * {@code p - 1} stored mantissa bits behind a hidden bit ({@code p} counts the hidden bit, as in
- * CPFloat and chop: 11 for FP16, 8 for BF16), gradual underflow, and an all-ones exponent for
- * infinity/NaN. The one exception is {@link #FP8_E4M3}, OCP 8-bit FP v1.0 "E4M3FN": no infinities,
- * the all-ones exponent holds normal values up to 448 and only {@code S.1111.111} is NaN.
+ * <p>A format is IEEE-754-like: sign, {@code e} exponent bits with bias {@code 2^(e-1) - 1}, {@code
+ * p - 1} stored mantissa bits behind a hidden bit ({@code p} counts the hidden bit, as in CPFloat
+ * and chop: 11 for FP16, 8 for BF16), gradual underflow, and an all-ones exponent for infinity/NaN.
+ * The one exception is {@link #FP8_E4M3}, OCP 8-bit FP v1.0 "E4M3FN": no infinities, the all-ones
+ * exponent holds normal values up to 448 and only {@code S.1111.111} is NaN.
  *
- * <p>{@link #round(float)} and {@link #round(double)} round to nearest, ties to even, overflowing to
- * infinity (IEEE 754 roundTiesToEven), keeping subnormals and the sign of zero; the overloads taking
- * a {@link RoundingSpec} choose the mode, overflow rule and subnormal rule. Rounding is always
- * single: the input (a float or double, exact in double) is rounded once to the format, never
- * through an intermediate format. NaN becomes the canonical quiet NaN (sign and payload dropped).
+ * <p>{@link #round(float)} and {@link #round(double)} round to nearest, ties to even, overflowing
+ * to infinity (IEEE 754 roundTiesToEven), keeping subnormals and the sign of zero; the overloads
+ * taking a {@link RoundingSpec} choose the mode, overflow rule and subnormal rule. Rounding is
+ * always single: the input (a float or double, exact in double) is rounded once to the format,
+ * never through an intermediate format. NaN becomes the canonical quiet NaN (sign and payload
+ * dropped).
  */
 public final class FloatFormat {
 
   /** IEEE binary64: the reference format. */
   public static final FloatFormat FP64 = new FloatFormat("fp64", 53, 11, false);
+
   /** IEEE binary32. */
   public static final FloatFormat FP32 = new FloatFormat("fp32", 24, 8, false);
+
   /** NVIDIA TensorFloat-32: FP32's range with FP16's precision (19 bits, stored in 32). */
   public static final FloatFormat TF32 = new FloatFormat("tf32", 11, 8, false);
+
   /** bfloat16: FP32's exponent range with 8 significand bits. */
   public static final FloatFormat BF16 = new FloatFormat("bf16", 8, 8, false);
+
   /** IEEE binary16 (half): max 65504. */
   public static final FloatFormat FP16 = new FloatFormat("fp16", 11, 5, false);
+
   /** OCP FP8 E5M2: IEEE-like, max 57344, has infinities. */
   public static final FloatFormat FP8_E5M2 = new FloatFormat("fp8-e5m2", 3, 5, false);
+
   /** OCP FP8 E4M3FN: no infinities, max 448, NaN = S.1111.111; IEEE overflow gives NaN. */
   public static final FloatFormat FP8_E4M3 = new FloatFormat("fp8-e4m3", 4, 4, true);
 
@@ -57,10 +64,13 @@ public final class FloatFormat {
   private final int bias;
   private final int emin;
   private final boolean finiteOnly;
+
   /** Every value of this format is a float, so round(float) can return it exactly. */
   private final boolean fitsInFloat;
+
   /** Every float is a value of this format (FP32, FP64, wider customs). */
   private final boolean coversFloat;
+
   private final long nanBits;
   private final long infBits;
   private final float[] decode8; // 256 entries for 8-bit formats, else null
@@ -73,9 +83,9 @@ public final class FloatFormat {
     this.emin = 1 - bias;
     int emax = finiteOnly ? bias + 1 : bias;
     int stored = p - 1;
-    // E4M3FN: the top exponent is normal but its all-ones mantissa is NaN, so max = (2 - 2^(2-p))·2^emax.
-    double maxFinite =
-        (2 - Math.scalb(1.0, (finiteOnly ? 2 : 1) - p)) * Math.scalb(1.0, emax);
+    // E4M3FN: the top exponent is normal but its all-ones mantissa is NaN, so max = (2 -
+    // 2^(2-p))·2^emax.
+    double maxFinite = (2 - Math.scalb(1.0, (finiteOnly ? 2 : 1) - p)) * Math.scalb(1.0, emax);
     int bits = 1 + exponentBits + stored;
     this.info =
         new FormatInfo(
@@ -110,10 +120,17 @@ public final class FloatFormat {
    * @throws IllegalArgumentException unless 2 ≤ p ≤ 53, 2 ≤ e ≤ 11 and p + e ≤ 64
    */
   public static FloatFormat custom(int precisionBits, int exponentBits) {
-    if (precisionBits < 2 || precisionBits > 53 || exponentBits < 2 || exponentBits > 11
+    if (precisionBits < 2
+        || precisionBits > 53
+        || exponentBits < 2
+        || exponentBits > 11
         || precisionBits + exponentBits > 64) {
       throw new IllegalArgumentException(
-          "custom format p=" + precisionBits + ", e=" + exponentBits + " is out of range: need"
+          "custom format p="
+              + precisionBits
+              + ", e="
+              + exponentBits
+              + " is out of range: need"
               + " 2 <= p <= 53 (significand bits with the hidden bit), 2 <= e <= 11 and p + e <= 64");
     }
     for (FloatFormat f : BUILT_INS) {
@@ -171,20 +188,31 @@ public final class FloatFormat {
           case "p" -> pBits = pBits == null ? v : duplicate(text, "p");
           case "e" -> eBits = eBits == null ? v : duplicate(text, "e");
           default ->
-              throw new IllegalArgumentException("unknown key '" + kv[0].strip() + "' in custom"
-                  + " format '" + text + "' (only p and e): expected one of " + VALID_NAMES);
+              throw new IllegalArgumentException(
+                  "unknown key '"
+                      + kv[0].strip()
+                      + "' in custom"
+                      + " format '"
+                      + text
+                      + "' (only p and e): expected one of "
+                      + VALID_NAMES);
         }
       }
       if (pBits != null && eBits != null) {
         return custom(pBits, eBits);
       }
     }
-    throw new IllegalArgumentException("unknown format '" + text + "': expected one of " + VALID_NAMES);
+    throw new IllegalArgumentException(
+        "unknown format '" + text + "': expected one of " + VALID_NAMES);
   }
 
   private static int duplicate(String text, String key) {
     throw new IllegalArgumentException(
-        "key '" + key + "' given twice in custom format '" + text + "': expected one of "
+        "key '"
+            + key
+            + "' given twice in custom format '"
+            + text
+            + "': expected one of "
             + VALID_NAMES);
   }
 
@@ -218,7 +246,9 @@ public final class FloatFormat {
     return round(x, RoundingSpec.NEAREST_EVEN, 0);
   }
 
-  /** Rounds {@code x} to this format with {@code spec} (a stochastic spec draws element 0's bits). */
+  /**
+   * Rounds {@code x} to this format with {@code spec} (a stochastic spec draws element 0's bits).
+   */
   public float round(float x, RoundingSpec spec) {
     return round(x, spec, 0);
   }
@@ -234,7 +264,8 @@ public final class FloatFormat {
   public float round(float x, RoundingSpec spec, long index) {
     if (!fitsInFloat && !coversFloat) {
       throw new IllegalArgumentException(
-          name + " has values a float cannot hold: round to it from double with round(double, ...)");
+          name
+              + " has values a float cannot hold: round to it from double with round(double, ...)");
     }
     if (spec.isIeeeDefault() && (this == FP16 || this == BF16)) {
       return round(x);
@@ -253,7 +284,9 @@ public final class FloatFormat {
     return round(x, RoundingSpec.NEAREST_EVEN, 0);
   }
 
-  /** Rounds {@code x} to this format with {@code spec} (a stochastic spec draws element 0's bits). */
+  /**
+   * Rounds {@code x} to this format with {@code spec} (a stochastic spec draws element 0's bits).
+   */
   public double round(double x, RoundingSpec spec) {
     return round(x, spec, 0);
   }
@@ -375,9 +408,9 @@ public final class FloatFormat {
 
   /**
    * Rounds an exact decimal to this format in ONE step, with the class and overflow/underflow
-   * flags: {@code 65519.999999999999999} is below the FP16 midpoint 65520 and rounds to 65504, while
-   * parsing it to double first would give 65520.0 and then infinity. Values of any magnitude are
-   * taken ({@code 1e400} overflows by the format's rules, {@code 1e-400} underflows by them).
+   * flags: {@code 65519.999999999999999} is below the FP16 midpoint 65520 and rounds to 65504,
+   * while parsing it to double first would give 65520.0 and then infinity. Values of any magnitude
+   * are taken ({@code 1e400} overflows by the format's rules, {@code 1e-400} underflows by them).
    *
    * <p>A value that is exactly a double takes the double path, so both paths agree wherever both
    * apply. Otherwise |x| = N / D exactly (big integers) and the decision uses the exact fraction:
@@ -418,8 +451,7 @@ public final class FloatFormat {
     if (decimalExponent < -EXACT_DECIMAL_EXPONENT_LIMIT) {
       int quantum = emin - (p - 1);
       // fraction a / 2^quantum < 2^-64: the draw rounds up only when all 64 bits are zero
-      boolean stochasticUp =
-          spec.rounding() == Rounding.STOCHASTIC && spec.randomBits(index) == 0;
+      boolean stochasticUp = spec.rounding() == Rounding.STOCHASTIC && spec.randomBits(index) == 0;
       boolean up = roundsUp(spec.rounding(), negative, 0, -1, stochasticUp);
       return up ? Math.scalb(1.0, quantum) : 0;
     }
@@ -515,7 +547,9 @@ public final class FloatFormat {
     return pack(round(x, spec, index));
   }
 
-  /** The value of a bit pattern of this format (the low {@code info().bits()} bits of {@code bits}). */
+  /**
+   * The value of a bit pattern of this format (the low {@code info().bits()} bits of {@code bits}).
+   */
   public double decodeBits(long bits) {
     int width = info.bits();
     int stored = p - 1;
@@ -555,7 +589,8 @@ public final class FloatFormat {
     if (a == 0) {
       return sign;
     }
-    int exponent = Math.max(Math.getExponent(a), emin - 1); // getExponent is -1023 for subnormal doubles
+    int exponent =
+        Math.max(Math.getExponent(a), emin - 1); // getExponent is -1023 for subnormal doubles
     if (exponent < emin) {
       return sign | (long) Math.scalb(a, stored - emin);
     }
@@ -590,7 +625,10 @@ public final class FloatFormat {
     return (float) decodeBits(bits & 0xFFFF);
   }
 
-  /** Encodes {@code x}, rounded nearest-even with IEEE overflow, as an 8-bit pattern (8-bit formats only). */
+  /**
+   * Encodes {@code x}, rounded nearest-even with IEEE overflow, as an 8-bit pattern (8-bit formats
+   * only).
+   */
   public byte encode8(float x) {
     requireWidth(8, "encode8");
     return (byte) encodeBits(x);
@@ -611,15 +649,25 @@ public final class FloatFormat {
   private void requireWidth(int width, String what) {
     if (info.bits() != width) {
       throw new IllegalArgumentException(
-          what + " needs a " + width + "-bit format but " + name + " has " + info.bits()
-              + " bits: use " + (width == 16 ? "fp16 or bf16" : "fp8-e4m3 or fp8-e5m2")
+          what
+              + " needs a "
+              + width
+              + "-bit format but "
+              + name
+              + " has "
+              + info.bits()
+              + " bits: use "
+              + (width == 16 ? "fp16 or bf16" : "fp8-e4m3 or fp8-e5m2")
               + ", or encodeBits/decodeBits");
     }
   }
 
   // ------------------------------------------------------------------------------ bulk
 
-  /** Rounds {@code a[from..to)} in place, nearest-even with IEEE overflow (vectorised for FP16/BF16). */
+  /**
+   * Rounds {@code a[from..to)} in place, nearest-even with IEEE overflow (vectorised for
+   * FP16/BF16).
+   */
   public void roundInPlace(float[] a, int from, int to) {
     roundInPlace(a, from, to, RoundingSpec.NEAREST_EVEN);
   }
@@ -649,16 +697,17 @@ public final class FloatFormat {
   }
 
   /**
-   * Rounds {@code count} native-order floats of {@code floats}, starting at byte {@code byteOffset},
-   * in place, nearest-even with IEEE overflow.
+   * Rounds {@code count} native-order floats of {@code floats}, starting at byte {@code
+   * byteOffset}, in place, nearest-even with IEEE overflow.
    */
   public void roundInPlace(MemorySegment floats, long byteOffset, long count) {
     roundInPlace(floats, byteOffset, count, RoundingSpec.NEAREST_EVEN);
   }
 
   /**
-   * Rounds {@code count} native-order floats of {@code floats}, starting at byte {@code byteOffset},
-   * in place with {@code spec}; the float at byte {@code o} uses stochastic draw {@code o / 4}.
+   * Rounds {@code count} native-order floats of {@code floats}, starting at byte {@code
+   * byteOffset}, in place with {@code spec}; the float at byte {@code o} uses stochastic draw
+   * {@code o / 4}.
    */
   public void roundInPlace(MemorySegment floats, long byteOffset, long count, RoundingSpec spec) {
     Objects.checkFromIndexSize(byteOffset, Math.multiplyExact(count, 4L), floats.byteSize());
@@ -679,7 +728,10 @@ public final class FloatFormat {
     }
   }
 
-  /** {@code dst[dstOff + i] = encode16(src[srcOff + i])} for {@code i < n} (vectorised for FP16/BF16). */
+  /**
+   * {@code dst[dstOff + i] = encode16(src[srcOff + i])} for {@code i < n} (vectorised for
+   * FP16/BF16).
+   */
   public void encode16(float[] src, int srcOff, short[] dst, int dstOff, int n) {
     Objects.checkFromIndexSize(srcOff, n, src.length);
     Objects.checkFromIndexSize(dstOff, n, dst.length);
@@ -694,7 +746,10 @@ public final class FloatFormat {
     }
   }
 
-  /** Encodes {@code n} floats into native-order 16-bit lanes of {@code dst} from byte {@code dstByteOff}. */
+  /**
+   * Encodes {@code n} floats into native-order 16-bit lanes of {@code dst} from byte {@code
+   * dstByteOff}.
+   */
   public void encode16(float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
     Objects.checkFromIndexSize(srcOff, n, src.length);
     Objects.checkFromIndexSize(dstByteOff, 2L * n, dst.byteSize());
@@ -709,7 +764,10 @@ public final class FloatFormat {
     }
   }
 
-  /** {@code dst[dstOff + i] = decode16(src[srcOff + i])} for {@code i < n} (vectorised for FP16/BF16). */
+  /**
+   * {@code dst[dstOff + i] = decode16(src[srcOff + i])} for {@code i < n} (vectorised for
+   * FP16/BF16).
+   */
   public void decode16(short[] src, int srcOff, float[] dst, int dstOff, int n) {
     Objects.checkFromIndexSize(srcOff, n, src.length);
     Objects.checkFromIndexSize(dstOff, n, dst.length);

@@ -14,4 +14,9 @@ package io.nanscope.engine.format;
  * @param underflow the input was finite and non-zero and the result is ±0
  */
 public record RoundResult(
-    double input, double value, long bits, ValueClass valueClass, boolean overflow, boolean underflow) {}
+    double input,
+    double value,
+    long bits,
+    ValueClass valueClass,
+    boolean overflow,
+    boolean underflow) {}

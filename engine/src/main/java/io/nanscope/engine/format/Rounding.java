@@ -34,13 +34,14 @@ public enum Rounding {
 
   /**
    * Parses a rounding mode name (case-insensitive; {@code nearest-even}, {@code toward-zero},
-   * {@code up}, {@code down}, {@code stochastic}; underscores and short aliases {@code rne},
-   * {@code rz}, {@code ru}, {@code rd}, {@code sr} accepted).
+   * {@code up}, {@code down}, {@code stochastic}; underscores and short aliases {@code rne}, {@code
+   * rz}, {@code ru}, {@code rd}, {@code sr} accepted).
    *
    * @throws IllegalArgumentException naming the valid choices
    */
   public static Rounding parse(String name) {
-    String n = name == null ? "" : name.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+    String n =
+        name == null ? "" : name.strip().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
     return switch (n) {
       case "nearest-even", "nearest", "rne", "rn" -> NEAREST_EVEN;
       case "toward-zero", "truncate", "rz" -> TOWARD_ZERO;
@@ -49,7 +50,9 @@ public enum Rounding {
       case "stochastic", "sr" -> STOCHASTIC;
       default ->
           throw new IllegalArgumentException(
-              "unknown rounding '" + name + "': expected one of nearest-even, toward-zero, up, down,"
+              "unknown rounding '"
+                  + name
+                  + "': expected one of nearest-even, toward-zero, up, down,"
                   + " stochastic");
     };
   }

@@ -54,14 +54,19 @@ public record RoundingSpec(Rounding rounding, Overflow overflow, Subnormals subn
     return new RoundingSpec(rounding, overflow, subnormals, newSeed);
   }
 
-  /** True for the IEEE default (nearest-even, IEEE overflow, subnormals kept): the vector fast path. */
+  /**
+   * True for the IEEE default (nearest-even, IEEE overflow, subnormals kept): the vector fast path.
+   */
   public boolean isIeeeDefault() {
     return rounding == Rounding.NEAREST_EVEN
         && overflow == Overflow.IEEE
         && subnormals == Subnormals.KEEP;
   }
 
-  /** 64 uniformly distributed random bits for element {@code index}: a pure function of (seed, index). */
+  /**
+   * 64 uniformly distributed random bits for element {@code index}: a pure function of (seed,
+   * index).
+   */
   public long randomBits(long index) {
     long z = seed + (index + 1) * GOLDEN_GAMMA;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;

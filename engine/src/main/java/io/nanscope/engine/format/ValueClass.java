@@ -8,7 +8,10 @@ public enum ValueClass {
   INFINITE,
   NAN;
 
-  /** Lower-case name for reports: {@code normal}, {@code subnormal}, {@code zero}, {@code inf}, {@code nan}. */
+  /**
+   * Lower-case name for reports: {@code normal}, {@code subnormal}, {@code zero}, {@code inf},
+   * {@code nan}.
+   */
   public String label() {
     return switch (this) {
       case NORMAL -> "normal";

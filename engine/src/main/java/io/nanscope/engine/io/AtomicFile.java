@@ -21,10 +21,10 @@ import java.nio.file.StandardOpenOption;
  * one, never half of one, and a failed write leaves nothing behind (the temporary file is deleted).
  *
  * <p>The temporary file gets the default permissions (umask), not {@code createTempFile}'s 0600, so
- * traces and reports stay readable by others. The rename is {@link
- * StandardCopyOption#ATOMIC_MOVE} only, with no non-atomic fallback: a sibling in the same directory
- * is on the same file system, where POSIX {@code rename(2)} is atomic. A directory that cannot be
- * opened for {@code fsync} (not possible on every platform, e.g. Windows) is not an error.
+ * traces and reports stay readable by others. The rename is {@link StandardCopyOption#ATOMIC_MOVE}
+ * only, with no non-atomic fallback: a sibling in the same directory is on the same file system,
+ * where POSIX {@code rename(2)} is atomic. A directory that cannot be opened for {@code fsync} (not
+ * possible on every platform, e.g. Windows) is not an error.
  *
  * <p>Errors are {@link UncheckedIOException}s whose message names the file.
  */
@@ -117,7 +117,9 @@ public final class AtomicFile {
     }
   }
 
-  /** {@code fsync} of a directory, so that a rename in it is durable; best effort where unsupported. */
+  /**
+   * {@code fsync} of a directory, so that a rename in it is durable; best effort where unsupported.
+   */
   public static void syncDirectory(Path dir) throws IOException {
     FileChannel d;
     try {

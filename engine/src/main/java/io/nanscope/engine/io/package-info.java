@@ -1,6 +1,6 @@
 /**
- * Writing files so that readers never see half of one: {@link io.nanscope.engine.io.AtomicFile}
- * is the one writer of every file nanscope produces.
+ * Writing files so that readers never see half of one: {@link io.nanscope.engine.io.AtomicFile} is
+ * the one writer of every file nanscope produces.
  *
  * <p>May import: java.base.
  */

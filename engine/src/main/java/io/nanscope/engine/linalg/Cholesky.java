@@ -7,8 +7,8 @@ import org.ejml.interfaces.linsol.LinearSolverDense;
 /**
  * Solves {@code C·x = b} for a symmetric positive definite C in FP64 by Cholesky factorisation
  * {@code C = L·Lᵀ} and two triangular solves (EJML). Never forms {@code C⁻¹}: a solve is about six
- * times cheaper and more accurate than an explicit inverse. ROME's update direction
- * {@code C⁻¹k*} (Meng et al. 2022, eq. 2) and MEMIT's {@code (C + K·Kᵀ)⁻¹R} are such solves.
+ * times cheaper and more accurate than an explicit inverse. ROME's update direction {@code C⁻¹k*}
+ * (Meng et al. 2022, eq. 2) and MEMIT's {@code (C + K·Kᵀ)⁻¹R} are such solves.
  *
  * <p>C: (n, n), row-major {@code double[n][n]}, must be symmetric (checked to a relative 1e-9 of
  * max|C|) and positive definite (the factorisation fails otherwise).
@@ -38,7 +38,8 @@ public final class Cholesky {
     int k = n == 0 ? 0 : b[0].length;
     for (int i = 0; i < n; i++) {
       if (b[i].length != k) {
-        throw new IllegalArgumentException("B row " + i + " has " + b[i].length + " columns, row 0 has " + k);
+        throw new IllegalArgumentException(
+            "B row " + i + " has " + b[i].length + " columns, row 0 has " + k);
       }
     }
     DMatrixRMaj x = solve(c, n, new DMatrixRMaj(b));
@@ -54,7 +55,11 @@ public final class Cholesky {
     DMatrixRMaj a = new DMatrixRMaj(c); // a copy: the factorisation overwrites it
     if (!chol.setA(a)) {
       throw new IllegalArgumentException(
-          "C (" + n + " x " + n + ") is not positive definite: the Cholesky factorisation met a"
+          "C ("
+              + n
+              + " x "
+              + n
+              + ") is not positive definite: the Cholesky factorisation met a"
               + " non-positive pivot. A second-moment matrix needs more samples than dimensions, or"
               + " a ridge term (C + lambda*I)");
     }
@@ -79,7 +84,8 @@ public final class Cholesky {
       }
       for (double v : c[i]) {
         if (!Double.isFinite(v)) {
-          throw new IllegalArgumentException("C holds " + v + " at row " + i + ": it must be finite");
+          throw new IllegalArgumentException(
+              "C holds " + v + " at row " + i + ": it must be finite");
         }
         max = Math.max(max, Math.abs(v));
       }
@@ -89,8 +95,19 @@ public final class Cholesky {
       for (int j = 0; j < i; j++) {
         if (Math.abs(c[i][j] - c[j][i]) > tol) {
           throw new IllegalArgumentException(
-              "C is not symmetric: C[" + i + "][" + j + "] = " + c[i][j] + " but C[" + j + "][" + i
-                  + "] = " + c[j][i] + " (symmetrise with (C + Cᵀ)/2 if this is rounding)");
+              "C is not symmetric: C["
+                  + i
+                  + "]["
+                  + j
+                  + "] = "
+                  + c[i][j]
+                  + " but C["
+                  + j
+                  + "]["
+                  + i
+                  + "] = "
+                  + c[j][i]
+                  + " (symmetrise with (C + Cᵀ)/2 if this is rounding)");
         }
       }
     }

@@ -6,9 +6,9 @@ import org.ejml.interfaces.linsol.LinearSolverDense;
 
 /**
  * Solves {@code A·X = B} for a square, non-singular, not necessarily symmetric A in FP64 by LU
- * factorisation with partial pivoting (EJML), as {@code torch.linalg.solve} does. AlphaEdit's system
- * {@code (P·(K Kᵀ + K_p K_pᵀ) + αI)·X = P·K·Rᵀ} is of this kind: P times a symmetric matrix is not
- * symmetric, so Cholesky does not apply.
+ * factorisation with partial pivoting (EJML), as {@code torch.linalg.solve} does. AlphaEdit's
+ * system {@code (P·(K Kᵀ + K_p K_pᵀ) + αI)·X = P·K·Rᵀ} is of this kind: P times a symmetric matrix
+ * is not symmetric, so Cholesky does not apply.
  */
 public final class LuSolve {
 

@@ -92,9 +92,17 @@ public final class Add {
     return Emit.output(ctx, site, "add_rows", Phase.FORWARD, p, x.shape(), y, x, delta);
   }
 
-  /** dDelta = Σ_{t ∈ rows} dY[t], accumulated in {@code p.accumulate()}, rounded to {@code format}. */
+  /**
+   * dDelta = Σ_{t ∈ rows} dY[t], accumulated in {@code p.accumulate()}, rounded to {@code format}.
+   */
   public static Tensor atRowsBackwardDelta(
-      OpContext ctx, Site site, Precision p, Tensor dy, Shape deltaShape, int[] rows, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Shape deltaShape,
+      int[] rows,
+      FloatFormat format) {
     int c = Math.toIntExact(dy.shape().cols());
     double[] g = dy.toDoubleArray(), dd = new double[c];
     for (int r : rows) {
@@ -105,7 +113,8 @@ public final class Add {
     return Emit.output(ctx, site, "add_rows.ddelta", Phase.BACKWARD, format, deltaShape, dd, dy);
   }
 
-  public static Var atRows(Tape tape, OpContext ctx, Site site, Precision p, Var x, Var delta, int[] rows) {
+  public static Var atRows(
+      Tape tape, OpContext ctx, Site site, Precision p, Var x, Var delta, int[] rows) {
     int[] rs = rows.clone();
     Tensor y = atRowsForward(ctx, site, p, x.value(), delta.value(), rs);
     return tape.record(
@@ -115,7 +124,8 @@ public final class Add {
             new Tensor[] {
               needs[0] ? backward(ctx, site, dy, x.gradFormat()) : null,
               needs[1]
-                  ? atRowsBackwardDelta(ctx, site, p, dy, delta.value().shape(), rs, delta.gradFormat())
+                  ? atRowsBackwardDelta(
+                      ctx, site, p, dy, delta.value().shape(), rs, delta.gradFormat())
                   : null
             },
         x,

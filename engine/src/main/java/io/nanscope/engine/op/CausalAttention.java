@@ -10,29 +10,29 @@ import io.nanscope.engine.trace.Site;
 
 /**
  * Causal scaled dot-product attention with grouped-query heads (Vaswani et al. 2017 eq. 1; GQA,
- * Ainslie et al. 2023), as HF's eager Llama attention computes it:
- * {@code S = q·kᵀ}, {@code S' = S·(1/√D)}, {@code S'' = S' + mask}, {@code P = softmax(S'')},
- * {@code o = P·v}. Query head h reads key/value head {@code h / (H/Hkv)}.
+ * Ainslie et al. 2023), as HF's eager Llama attention computes it: {@code S = q·kᵀ}, {@code S' =
+ * S·(1/√D)}, {@code S'' = S' + mask}, {@code P = softmax(S'')}, {@code o = P·v}. Query head h reads
+ * key/value head {@code h / (H/Hkv)}.
  *
  * <p>Shapes: q: (Tq, H·D); k, v: (Tk, Hkv·D); P: (H, Tq, Tk); o: (Tq, H·D). Query i sits at
- * position {@code Tk − Tq + i} (Tq = Tk in sequence mode; Tq = 1 when decoding with a KV cache)
- * and may attend to keys {@code j ≤ Tk − Tq + i} whose {@code keyMask[j]} is true (padding mask;
- * null = all keys valid).
+ * position {@code Tk − Tq + i} (Tq = Tk in sequence mode; Tq = 1 when decoding with a KV cache) and
+ * may attend to keys {@code j ≤ Tk − Tq + i} whose {@code keyMask[j]} is true (padding mask; null =
+ * all keys valid).
  *
- * <p>Precision: two precisions, as HF runs two kinds of op. {@code gemm} ({@link OpKind#ATTENTION}):
- * q·kᵀ accumulated in {@code accumulate} and rounded to {@code output}; the scaling and the mask
- * addition each rounded to {@code output}; the mask is the additive {@code finfo(output).min}
- * ({@code −maxFinite}), so in FP16 a score ≤ −16 plus −65504 becomes −inf; {@code P·v} accumulated
- * and rounded to {@code output}. {@code softmax} ({@link OpKind#ATTENTION_SOFTMAX}): the row softmax
- * in its compute/accumulate formats, P rounded to its output ({@code softmax(…, dtype=float32)
- * .to(q.dtype)}). A row with every key masked holds only {@code min} values and gets a uniform P
- * (finite), or NaN once the mask addition overflowed to −inf everywhere.
+ * <p>Precision: two precisions, as HF runs two kinds of op. {@code gemm} ({@link
+ * OpKind#ATTENTION}): q·kᵀ accumulated in {@code accumulate} and rounded to {@code output}; the
+ * scaling and the mask addition each rounded to {@code output}; the mask is the additive {@code
+ * finfo(output).min} ({@code −maxFinite}), so in FP16 a score ≤ −16 plus −65504 becomes −inf;
+ * {@code P·v} accumulated and rounded to {@code output}. {@code softmax} ({@link
+ * OpKind#ATTENTION_SOFTMAX}): the row softmax in its compute/accumulate formats, P rounded to its
+ * output ({@code softmax(…, dtype=float32) .to(q.dtype)}). A row with every key masked holds only
+ * {@code min} values and gets a uniform P (finite), or NaN once the mask addition overflowed to
+ * −inf everywhere.
  *
- * <p>Backward (per head, with dO: (Tq, D)): {@code dV_j = Σ_i P_ij·dO_i};
- * {@code dP_ij = dO_i·v_j}; {@code dS''_ij = P_ij·(dP_ij − Σ_k P_ik·dP_ik)} (softmax backward);
- * the mask is additive, so {@code dS' = dS''}; {@code dS = dS'/√D};
- * {@code dQ_i = Σ_j dS_ij·k_j}; {@code dK_j = Σ_i dS_ij·q_i}. dK and dV sum over the H/Hkv query
- * heads that share the key/value head.
+ * <p>Backward (per head, with dO: (Tq, D)): {@code dV_j = Σ_i P_ij·dO_i}; {@code dP_ij = dO_i·v_j};
+ * {@code dS''_ij = P_ij·(dP_ij − Σ_k P_ik·dP_ik)} (softmax backward); the mask is additive, so
+ * {@code dS' = dS''}; {@code dS = dS'/√D}; {@code dQ_i = Σ_j dS_ij·k_j}; {@code dK_j = Σ_i
+ * dS_ij·q_i}. dK and dV sum over the H/Hkv query heads that share the key/value head.
  */
 public final class CausalAttention {
 
@@ -52,24 +52,51 @@ public final class CausalAttention {
     }
   }
 
-  private static Dims dims(Site site, Tensor q, Tensor k, Tensor v, int heads, int kvHeads, boolean[] keyMask) {
+  private static Dims dims(
+      Site site, Tensor q, Tensor k, Tensor v, int heads, int kvHeads, boolean[] keyMask) {
     int tq = Math.toIntExact(q.shape().rows()), tk = Math.toIntExact(k.shape().rows());
     long qc = q.shape().cols(), kc = k.shape().cols();
-    Emit.check(heads > 0 && kvHeads > 0 && heads % kvHeads == 0,
-        "attention at " + site + ": " + heads + " query heads do not group over " + kvHeads + " key/value heads");
-    Emit.check(qc % heads == 0, "attention at " + site + ": q rows of " + qc + " do not split into " + heads + " heads");
+    Emit.check(
+        heads > 0 && kvHeads > 0 && heads % kvHeads == 0,
+        "attention at "
+            + site
+            + ": "
+            + heads
+            + " query heads do not group over "
+            + kvHeads
+            + " key/value heads");
+    Emit.check(
+        qc % heads == 0,
+        "attention at " + site + ": q rows of " + qc + " do not split into " + heads + " heads");
     int d = (int) (qc / heads);
-    Emit.check(kc == (long) kvHeads * d, "attention at " + site + ": k is " + k.shape() + ", expected (Tk, " + kvHeads * d + ")");
+    Emit.check(
+        kc == (long) kvHeads * d,
+        "attention at " + site + ": k is " + k.shape() + ", expected (Tk, " + kvHeads * d + ")");
     Emit.sameShape("attention at " + site, "k", k, "v", v);
     Emit.check(tq <= tk, "attention at " + site + ": " + tq + " queries but only " + tk + " keys");
-    Emit.check(keyMask == null || keyMask.length == tk,
-        "attention at " + site + ": key mask has " + (keyMask == null ? 0 : keyMask.length) + " entries for " + tk + " keys");
+    Emit.check(
+        keyMask == null || keyMask.length == tk,
+        "attention at "
+            + site
+            + ": key mask has "
+            + (keyMask == null ? 0 : keyMask.length)
+            + " entries for "
+            + tk
+            + " keys");
     return new Dims(tq, tk, heads, kvHeads, d);
   }
 
   public static Forward forward(
-      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor q, Tensor k, Tensor v,
-      int heads, int kvHeads, boolean[] keyMask) {
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      int heads,
+      int kvHeads,
+      boolean[] keyMask) {
     return forward(ctx, site, gemm, softmax, q, k, v, heads, kvHeads, keyMask, true);
   }
 
@@ -79,12 +106,22 @@ public final class CausalAttention {
    * compare the skipping path against, bit for bit).
    */
   static Forward forward(
-      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor q, Tensor k, Tensor v,
-      int heads, int kvHeads, boolean[] keyMask, boolean skipMasked) {
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      int heads,
+      int kvHeads,
+      boolean[] keyMask,
+      boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
-    float[] qf = Reduce.floatsFor(gemm.accumulate(), qv), kf = Reduce.floatsFor(gemm.accumulate(), kv);
+    float[] qf = Reduce.floatsFor(gemm.accumulate(), qv),
+        kf = Reduce.floatsFor(gemm.accumulate(), kv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
     double maskMin = -gemm.output().info().maxFinite();
     // P (H, Tq, Tk) is what backward reads; masked entries that are skipped stay exact +0.
@@ -118,13 +155,23 @@ public final class CausalAttention {
           probs[row + j] = softmax.roundOutput(probs[row + j], row + j);
         }
         for (int j = 0; j < lim; j++) { // o_i = Σ_j P_ij·v_j, sequential in j for every c
-          Reduce.axpy(gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
+          Reduce.axpy(
+              gemm.accumulate(), out, i * qs + h * d, probs[row + j], vv, j * ks + kvh * d, d);
         }
       }
     }
     Tensor p = Tensor.ofDoubles(softmax.output(), Shape.of(m.h, tq, tk), probs);
     if (ctx.tracer().enabled()) {
-      Emit.output(ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, softmax, p.shape(), probs, q, k);
+      Emit.output(
+          ctx,
+          site.child("softmax"),
+          "attention.softmax",
+          Phase.FORWARD,
+          softmax,
+          p.shape(),
+          probs,
+          q,
+          k);
     }
     Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
@@ -132,12 +179,26 @@ public final class CausalAttention {
 
   /** S''_ij of query head h: the scaled score, plus {@code finfo.min} where key j is masked. */
   private static double score(
-      Precision gemm, Dims m, double[] qv, float[] qf, double[] kv, float[] kf, double scale,
-      double maskMin, boolean[] keyMask, int h, int kvh, int i, int j, int row) {
+      Precision gemm,
+      Dims m,
+      double[] qv,
+      float[] qf,
+      double[] kv,
+      float[] kf,
+      double scale,
+      double maskMin,
+      boolean[] keyMask,
+      int h,
+      int kvh,
+      int i,
+      int j,
+      int row) {
     int d = m.d;
-    double s = gemm.roundOutput(
-        Reduce.dot(gemm.accumulate(), qv, qf, i * m.h * d + h * d, kv, kf, j * m.hkv * d + kvh * d, d),
-        row + j);
+    double s =
+        gemm.roundOutput(
+            Reduce.dot(
+                gemm.accumulate(), qv, qf, i * m.h * d + h * d, kv, kf, j * m.hkv * d + kvh * d, d),
+            row + j);
     s = gemm.roundOutput(gemm.roundCompute(s * scale), row + j);
     return m.visible(i, j, keyMask) ? s : gemm.roundOutput(gemm.roundCompute(s + maskMin), row + j);
   }
@@ -176,12 +237,12 @@ public final class CausalAttention {
    * the roundings (Cauchy–Schwarz; the bound below carries a generous factor for the dot's γ_D and
    * the two roundings of the scaling). If that bound puts every masked x at least 800 below the
    * visible maximum m, then m is the row's maximum, {@code R_c(x − m) ≤ −800}, {@code exp} of it is
-   * exactly 0 in double, the softmax sum gains only +0 terms (a sum ≥ 1 does not change), and
-   * P_ij = +0. {@code P_ij·v_j} is then ±0 when v_j is finite, and adding ±0 does not change a
-   * running sum that starts at +0: a sum of two values of the accumulator's format (multiples of
-   * its smallest subnormal) is zero only by exact cancellation, which gives +0 under round-to-
-   * nearest, so the accumulator is never −0. Non-finite q, k or v anywhere (0·inf = NaN reaches
-   * earlier rows in PyTorch too) or a format other than FP64/FP32/FP16/BF16 turns skipping off.
+   * exactly 0 in double, the softmax sum gains only +0 terms (a sum ≥ 1 does not change), and P_ij
+   * = +0. {@code P_ij·v_j} is then ±0 when v_j is finite, and adding ±0 does not change a running
+   * sum that starts at +0: a sum of two values of the accumulator's format (multiples of its
+   * smallest subnormal) is zero only by exact cancellation, which gives +0 under round-to-nearest,
+   * so the accumulator is never −0. Non-finite q, k or v anywhere (0·inf = NaN reaches earlier rows
+   * in PyTorch too) or a format other than FP64/FP32/FP16/BF16 turns skipping off.
    *
    * <p>Backward: where P_ij = +0 over a suffix of a row, {@code dS_ij = R(P_ij·R(dP_ij − Σ))} is ±0
    * if dP_ij and dP_ij − Σ are finite (bounded like the scores, with ‖dO_i‖·‖v_j‖), and then every
@@ -189,16 +250,24 @@ public final class CausalAttention {
    */
   private static final class MaskedTail {
     private final Dims m;
+
     /** suffixMax[kvh·(Tk+1) + j] = max over j' ≥ j of ‖row j' of head kvh‖ (0 at j = Tk). */
     private final double[] suffixMax;
+
     private final double gamma;
     private final double scale;
     private final double firstLimit;
     private final double secondLimit;
     private final double secondMin;
 
-    private MaskedTail(Dims m, double[] suffixMax, double gamma, double scale, double firstLimit,
-        double secondLimit, double secondMin) {
+    private MaskedTail(
+        Dims m,
+        double[] suffixMax,
+        double gamma,
+        double scale,
+        double firstLimit,
+        double secondLimit,
+        double secondMin) {
       this.m = m;
       this.suffixMax = suffixMax;
       this.gamma = gamma;
@@ -220,18 +289,34 @@ public final class CausalAttention {
 
     /** For the backward: values' norms (dP_ij = dO_i·v_j). */
     static MaskedTail backward(
-        Dims m, Precision gemm, Precision softmax, double[] qv, double[] kv, double[] vv,
+        Dims m,
+        Precision gemm,
+        Precision softmax,
+        double[] qv,
+        double[] kv,
+        double[] vv,
         double[] g) {
       if (!plain(gemm, softmax) || !finite(qv) || !finite(kv) || !finite(vv) || !finite(g)) {
         return null;
       }
-      return of(m, gemm, vv, 1.0, gemm.output().info().maxFinite(),
-          softmax.compute().info().maxFinite(), 0);
+      return of(
+          m,
+          gemm,
+          vv,
+          1.0,
+          gemm.output().info().maxFinite(),
+          softmax.compute().info().maxFinite(),
+          0);
     }
 
     private static MaskedTail of(
-        Dims m, Precision gemm, double[] rows, double scale, double firstLimit,
-        double secondLimit, double secondMin) {
+        Dims m,
+        Precision gemm,
+        double[] rows,
+        double scale,
+        double firstLimit,
+        double secondLimit,
+        double secondMin) {
       double u = Math.scalb(1.0, -gemm.accumulate().info().precisionBits());
       double nu = (m.d + 1) * u;
       if (nu >= 0.25) {
@@ -276,12 +361,18 @@ public final class CausalAttention {
     }
 
     private static boolean plain(Precision gemm, Precision softmax) {
-      return plain(gemm.output()) && plain(gemm.accumulate()) && plain(gemm.compute())
-          && plain(softmax.output()) && plain(softmax.accumulate()) && plain(softmax.compute());
+      return plain(gemm.output())
+          && plain(gemm.accumulate())
+          && plain(gemm.compute())
+          && plain(softmax.output())
+          && plain(softmax.accumulate())
+          && plain(softmax.compute());
     }
 
     private static boolean plain(FloatFormat f) {
-      return f == FloatFormat.FP64 || f == FloatFormat.FP32 || f == FloatFormat.FP16
+      return f == FloatFormat.FP64
+          || f == FloatFormat.FP32
+          || f == FloatFormat.FP16
           || f == FloatFormat.BF16;
     }
 
@@ -307,10 +398,23 @@ public final class CausalAttention {
   public record Grads(Tensor dq, Tensor dk, Tensor dv) {}
 
   public static Grads backward(
-      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
-      Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat, FloatFormat dvFormat) {
-    return backward(ctx, site, gemm, softmax, dOut, q, k, v, probs, heads, kvHeads, dqFormat,
-        dkFormat, dvFormat, true);
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor dOut,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor probs,
+      int heads,
+      int kvHeads,
+      FloatFormat dqFormat,
+      FloatFormat dkFormat,
+      FloatFormat dvFormat) {
+    return backward(
+        ctx, site, gemm, softmax, dOut, q, k, v, probs, heads, kvHeads, dqFormat, dkFormat,
+        dvFormat, true);
   }
 
   /**
@@ -319,14 +423,27 @@ public final class CausalAttention {
    * Tk) dS would: heads outer, queries inner). {@code skipMasked = false} is the dense twin.
    */
   static Grads backward(
-      OpContext ctx, Site site, Precision gemm, Precision softmax, Tensor dOut, Tensor q, Tensor k, Tensor v,
-      Tensor probs, int heads, int kvHeads, FloatFormat dqFormat, FloatFormat dkFormat,
-      FloatFormat dvFormat, boolean skipMasked) {
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor dOut,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor probs,
+      int heads,
+      int kvHeads,
+      FloatFormat dqFormat,
+      FloatFormat dkFormat,
+      FloatFormat dvFormat,
+      boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, null);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();
     double[] g = dOut.toDoubleArray(), pv = probs.toDoubleArray();
-    float[] gf = Reduce.floatsFor(gemm.accumulate(), g), vf = Reduce.floatsFor(gemm.accumulate(), vv);
+    float[] gf = Reduce.floatsFor(gemm.accumulate(), g),
+        vf = Reduce.floatsFor(gemm.accumulate(), vv);
     double scale = gemm.roundCompute(1.0 / Math.sqrt(d));
     FloatFormat acc = gemm.accumulate();
     MaskedTail tail = skipMasked ? MaskedTail.backward(m, gemm, softmax, qv, kv, vv, g) : null;
@@ -386,24 +503,37 @@ public final class CausalAttention {
     }
     Tensor dq = null, dk = null, dv = null;
     if (dqv != null) {
-      dq = Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut,
-          k);
+      dq =
+          Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut, k);
     }
     if (dkv != null) {
-      dk = Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut,
-          q);
+      dk =
+          Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut, q);
     }
     if (dvv != null) {
-      dv = Emit.output(ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut,
-          probs);
+      dv =
+          Emit.output(
+              ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut, probs);
     }
     return new Grads(dq, dk, dv);
   }
 
   /** dP_ij for j in [from, Tk): the dense row after all; returns Tk. */
   private static int extendDp(
-      Precision gemm, FloatFormat acc, double[] g, float[] gf, double[] vv, float[] vf, int go,
-      int kvh, int ks, int d, int row, int from, int tk, double[] dp) {
+      Precision gemm,
+      FloatFormat acc,
+      double[] g,
+      float[] gf,
+      double[] vv,
+      float[] vf,
+      int go,
+      int kvh,
+      int ks,
+      int d,
+      int row,
+      int from,
+      int tk,
+      double[] dp) {
     for (int j = from; j < tk; j++) {
       dp[j] = gemm.roundOutput(Reduce.dot(acc, g, gf, go, vv, vf, j * ks + kvh * d, d), row + j);
     }
@@ -411,17 +541,40 @@ public final class CausalAttention {
   }
 
   public static Var apply(
-      Tape tape, OpContext ctx, Site site, Precision gemm, Precision softmax, Var q, Var k, Var v,
-      int heads, int kvHeads, boolean[] keyMask) {
+      Tape tape,
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Var q,
+      Var k,
+      Var v,
+      int heads,
+      int kvHeads,
+      boolean[] keyMask) {
     boolean[] mask = keyMask == null ? null : keyMask.clone();
-    Forward f = forward(ctx, site, gemm, softmax, q.value(), k.value(), v.value(), heads, kvHeads, mask);
+    Forward f =
+        forward(ctx, site, gemm, softmax, q.value(), k.value(), v.value(), heads, kvHeads, mask);
     return tape.record(
         "attention@" + site,
         f.out(),
         (dOut, needs) -> {
           Grads gr =
-              backward(ctx, site, gemm, softmax, dOut, q.value(), k.value(), v.value(), f.probs(), heads, kvHeads,
-                  needs[0] ? q.gradFormat() : null, needs[1] ? k.gradFormat() : null, needs[2] ? v.gradFormat() : null);
+              backward(
+                  ctx,
+                  site,
+                  gemm,
+                  softmax,
+                  dOut,
+                  q.value(),
+                  k.value(),
+                  v.value(),
+                  f.probs(),
+                  heads,
+                  kvHeads,
+                  needs[0] ? q.gradFormat() : null,
+                  needs[1] ? k.gradFormat() : null,
+                  needs[2] ? v.gradFormat() : null);
           return new Tensor[] {gr.dq(), gr.dk(), gr.dv()};
         },
         q,

@@ -23,19 +23,28 @@ public final class CrossEntropy {
   /** The loss and the log-probabilities backward reads. */
   public record Forward(Tensor loss, Tensor logp) {}
 
-  public static Forward forward(OpContext ctx, Site site, Precision p, Tensor logits, int[] targets, boolean[] mask) {
+  public static Forward forward(
+      OpContext ctx, Site site, Precision p, Tensor logits, int[] targets, boolean[] mask) {
     Tensor logp = LogSoftmax.forward(ctx, site.child("log_softmax"), p, logits);
     return new Forward(Nll.forward(ctx, site, p, logp, targets, mask), logp);
   }
 
   /** dZ from dL, rounded to {@code format}. */
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dLoss, Tensor logp, int[] targets, boolean[] mask, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dLoss,
+      Tensor logp,
+      int[] targets,
+      boolean[] mask,
+      FloatFormat format) {
     Tensor dLogp = Nll.backward(ctx, site, p, dLoss, logp.shape(), targets, mask, logp.format());
     return LogSoftmax.backward(ctx, site.child("log_softmax"), p, dLogp, logp, format);
   }
 
-  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var logits, int[] targets, boolean[] mask) {
+  public static Var apply(
+      Tape tape, OpContext ctx, Site site, Precision p, Var logits, int[] targets, boolean[] mask) {
     Var logp = LogSoftmax.apply(tape, ctx, site.child("log_softmax"), p, logits);
     return Nll.apply(tape, ctx, site, p, logp, targets, mask);
   }

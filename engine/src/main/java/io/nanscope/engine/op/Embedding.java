@@ -13,8 +13,8 @@ import io.nanscope.engine.trace.Site;
  *
  * <p>Shapes: E: (V, C); tokens: (T); x: (T, C).
  *
- * <p>Backward: {@code ∂x[t,c]/∂E[v,c] = [tokens[t] = v]}, so {@code dE[v] = Σ_{t: tokens[t]=v} dX[t]}
- * (a scatter-add in token order, in {@code accumulate}); rows of E no token used get 0.
+ * <p>Backward: {@code ∂x[t,c]/∂E[v,c] = [tokens[t] = v]}, so {@code dE[v] = Σ_{t: tokens[t]=v}
+ * dX[t]} (a scatter-add in token order, in {@code accumulate}); rows of E no token used get 0.
  */
 public final class Embedding {
 
@@ -69,7 +69,13 @@ public final class Embedding {
 
   /** dE (V, C): the rows of dX scattered to their tokens, rounded to {@code format}. */
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dx, Shape tableShape, int[] tokens, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dx,
+      Shape tableShape,
+      int[] tokens,
+      FloatFormat format) {
     int c = Math.toIntExact(tableShape.dim(1));
     double[] g = dx.toDoubleArray();
     double[] de = new double[Math.toIntExact(tableShape.size())];
@@ -81,13 +87,17 @@ public final class Embedding {
     return Emit.output(ctx, site, "embedding.grad", Phase.BACKWARD, format, tableShape, de, dx);
   }
 
-  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var table, int[] tokens) {
+  public static Var apply(
+      Tape tape, OpContext ctx, Site site, Precision p, Var table, int[] tokens) {
     int[] tok = tokens.clone();
     Tensor x = forward(ctx, site, p, table.value(), tok);
     return tape.record(
         "embedding@" + site,
         x,
-        (dx, needs) -> new Tensor[] {backward(ctx, site, p, dx, table.value().shape(), tok, table.gradFormat())},
+        (dx, needs) ->
+            new Tensor[] {
+              backward(ctx, site, p, dx, table.value().shape(), tok, table.gradFormat())
+            },
         table);
   }
 }

@@ -20,21 +20,42 @@ final class Emit {
 
   /** Rounds to {@code format} nearest-even (gradients, casts). */
   static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, FloatFormat format, Shape shape, double[] values,
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      Shape shape,
+      double[] values,
       Tensor... inputs) {
     return output(ctx, site, op, phase, format, RoundingSpec.NEAREST_EVEN, shape, values, inputs);
   }
 
-  /** Rounds to {@code p.output()} with {@code p.rounding()}, element i drawing stochastic bits i. */
+  /**
+   * Rounds to {@code p.output()} with {@code p.rounding()}, element i drawing stochastic bits i.
+   */
   static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, Precision p, Shape shape, double[] values,
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Precision p,
+      Shape shape,
+      double[] values,
       Tensor... inputs) {
     return output(ctx, site, op, phase, p.output(), p.rounding(), shape, values, inputs);
   }
 
   private static Tensor output(
-      OpContext ctx, Site site, String op, Phase phase, FloatFormat format, RoundingSpec spec, Shape shape,
-      double[] values, Tensor... inputs) {
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      FloatFormat format,
+      RoundingSpec spec,
+      Shape shape,
+      double[] values,
+      Tensor... inputs) {
     Tensor out;
     if (spec.isIeeeDefault()) {
       out = Tensor.ofDoubles(format, shape, values); // one nearest-even rounding each, in bulk
@@ -53,7 +74,8 @@ final class Emit {
         }
         unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, f); // = set(i, (float) v), in bulk
       }
-      ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+      ctx.tracer()
+          .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
     }
     return out;
   }

@@ -23,16 +23,29 @@ public final class Gather {
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x, int[] index) {
     int t = Math.toIntExact(x.shape().rows());
     int v = Math.toIntExact(x.shape().cols());
-    Emit.check(index.length == t, "gather at " + site + ": " + index.length + " indices for " + t + " rows of " + x.shape());
+    Emit.check(
+        index.length == t,
+        "gather at " + site + ": " + index.length + " indices for " + t + " rows of " + x.shape());
     double[] y = new double[t];
     for (int r = 0; r < t; r++) {
-      Emit.check(index[r] >= 0 && index[r] < v, "gather at " + site + ": index " + index[r] + " in row " + r + " is outside [0, " + v + ")");
+      Emit.check(
+          index[r] >= 0 && index[r] < v,
+          "gather at "
+              + site
+              + ": index "
+              + index[r]
+              + " in row "
+              + r
+              + " is outside [0, "
+              + v
+              + ")");
       y[r] = x.getDouble((long) r * v + index[r]);
     }
     return Emit.output(ctx, site, "gather", Phase.FORWARD, p, Shape.of(t), y, x);
   }
 
-  public static Tensor backward(OpContext ctx, Site site, Tensor dy, Shape xShape, int[] index, FloatFormat format) {
+  public static Tensor backward(
+      OpContext ctx, Site site, Tensor dy, Shape xShape, int[] index, FloatFormat format) {
     int v = Math.toIntExact(xShape.cols());
     double[] dx = new double[Math.toIntExact(xShape.size())];
     for (int r = 0; r < index.length; r++) {
@@ -47,7 +60,8 @@ public final class Gather {
     return tape.record(
         "gather@" + site,
         y,
-        (dy, needs) -> new Tensor[] {backward(ctx, site, dy, x.value().shape(), idx, x.gradFormat())},
+        (dy, needs) ->
+            new Tensor[] {backward(ctx, site, dy, x.value().shape(), idx, x.gradFormat())},
         x);
   }
 }

@@ -5,17 +5,19 @@ import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 
 /**
- * The three GEMM shapes ops need, returning the accumulators (not yet rounded to the output format).
- * With an FP32 accumulator and FP32/16-bit operands they run in {@link Kernels} (fast, threaded,
- * deterministic); with an FP64 or 16-bit accumulator they run here, sequentially over k through
- * {@link Reduce#dot}: the reference and teaching paths, which Kernels does not provide.
+ * The three GEMM shapes ops need, returning the accumulators (not yet rounded to the output
+ * format). With an FP32 accumulator and FP32/16-bit operands they run in {@link Kernels} (fast,
+ * threaded, deterministic); with an FP64 or 16-bit accumulator they run here, sequentially over k
+ * through {@link Reduce#dot}: the reference and teaching paths, which Kernels does not provide.
  */
 final class Gemm {
 
   private Gemm() {}
 
   private static boolean kernels(FloatFormat acc, Tensor a, Tensor b) {
-    return acc == FloatFormat.FP32 && a.format() != FloatFormat.FP64 && b.format() != FloatFormat.FP64;
+    return acc == FloatFormat.FP32
+        && a.format() != FloatFormat.FP64
+        && b.format() != FloatFormat.FP64;
   }
 
   private static int rows(Tensor t) {
@@ -37,13 +39,17 @@ final class Gemm {
   /** a·bᵀ. a: (M, K); b: (N, K); result: (M, N). */
   static double[] nt(FloatFormat acc, Tensor a, Tensor b, int threads) {
     int m = rows(a), k = cols(a), n = rows(b);
-    Emit.check(cols(b) == k, "matmul: x is " + a.shape() + " but W is " + b.shape() + "; expected W (N, " + k + ")");
+    Emit.check(
+        cols(b) == k,
+        "matmul: x is " + a.shape() + " but W is " + b.shape() + "; expected W (N, " + k + ")");
     if (kernels(acc, a, b)) {
       float[] c = new float[Math.multiplyExact(m, n)];
       Kernels.matmulNT(a, b, c, threads);
       return widen(c);
     }
-    double[] ad = a.toDoubleArray(), bd = b.toDoubleArray(), c = new double[Math.multiplyExact(m, n)];
+    double[] ad = a.toDoubleArray(),
+        bd = b.toDoubleArray(),
+        c = new double[Math.multiplyExact(m, n)];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         c[i * n + j] = Reduce.dot(acc, ad, i * k, 1, bd, j * k, 1, k);
@@ -55,13 +61,17 @@ final class Gemm {
   /** a·b. a: (M, K); b: (K, N); result: (M, N). */
   static double[] nn(FloatFormat acc, Tensor a, Tensor b, int threads) {
     int m = rows(a), k = cols(a), n = cols(b);
-    Emit.check(rows(b) == k, "matmul: a is " + a.shape() + " but b is " + b.shape() + "; expected b (" + k + ", N)");
+    Emit.check(
+        rows(b) == k,
+        "matmul: a is " + a.shape() + " but b is " + b.shape() + "; expected b (" + k + ", N)");
     if (kernels(acc, a, b)) {
       float[] c = new float[Math.multiplyExact(m, n)];
       Kernels.matmulNN(a, b, c, threads);
       return widen(c);
     }
-    double[] ad = a.toDoubleArray(), bd = b.toDoubleArray(), c = new double[Math.multiplyExact(m, n)];
+    double[] ad = a.toDoubleArray(),
+        bd = b.toDoubleArray(),
+        c = new double[Math.multiplyExact(m, n)];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         c[i * n + j] = Reduce.dot(acc, ad, i * k, 1, bd, j, n, k);
@@ -73,13 +83,17 @@ final class Gemm {
   /** aᵀ·b. a: (K, M); b: (K, N); result: (M, N). */
   static double[] tn(FloatFormat acc, Tensor a, Tensor b, int threads) {
     int k = rows(a), m = cols(a), n = cols(b);
-    Emit.check(rows(b) == k, "matmul: a is " + a.shape() + " but b is " + b.shape() + "; expected b (" + k + ", N)");
+    Emit.check(
+        rows(b) == k,
+        "matmul: a is " + a.shape() + " but b is " + b.shape() + "; expected b (" + k + ", N)");
     if (kernels(acc, a, b)) {
       float[] c = new float[Math.multiplyExact(m, n)];
       Kernels.matmulTN(a, b, c, threads);
       return widen(c);
     }
-    double[] ad = a.toDoubleArray(), bd = b.toDoubleArray(), c = new double[Math.multiplyExact(m, n)];
+    double[] ad = a.toDoubleArray(),
+        bd = b.toDoubleArray(),
+        c = new double[Math.multiplyExact(m, n)];
     for (int i = 0; i < m; i++) {
       for (int j = 0; j < n; j++) {
         c[i * n + j] = Reduce.dot(acc, ad, i, m, bd, j, n, k);

@@ -11,10 +11,11 @@ import io.nanscope.engine.trace.Site;
 
 /**
  * KL divergence between log-distributions with PyTorch's {@code kl_div(input, target,
- * log_target=True, reduction="batchmean")} semantics: {@code L = Σ_{b,v} e^{t_{bv}}·(t_{bv} − i_{bv}) / B},
- * B = the size of the first axis. This is KL(target ‖ input) when each row is a log-distribution.
- * ROME calls it with input = the initial log-probs (detached) and target = the current ones, so the
- * gradient flows through the target. A target of −inf gives {@code 0·(−inf) = NaN}, as in PyTorch.
+ * log_target=True, reduction="batchmean")} semantics: {@code L = Σ_{b,v} e^{t_{bv}}·(t_{bv} −
+ * i_{bv}) / B}, B = the size of the first axis. This is KL(target ‖ input) when each row is a
+ * log-distribution. ROME calls it with input = the initial log-probs (detached) and target = the
+ * current ones, so the gradient flows through the target. A target of −inf gives {@code 0·(−inf) =
+ * NaN}, as in PyTorch.
  *
  * <p>Shapes: input, target: (B, V) (or (B, …)); L: ().
  *
@@ -87,7 +88,13 @@ public final class KlDiv {
 
   /** dTarget = e^{t}·(t − i + 1)·dL/B, rounded to {@code format}. */
   public static Tensor backwardTarget(
-      OpContext ctx, Site site, Precision p, Tensor dLoss, Tensor input, Tensor target, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dLoss,
+      Tensor input,
+      Tensor target,
+      FloatFormat format) {
     double g = p.roundCompute(dLoss.getDouble(0) / batch(target));
     if (Emit.floatPath(p, format, input, target) && (float) g == g) {
       float[] iv = input.toFloatArray(), tv = target.toFloatArray(), e = new float[tv.length];
@@ -124,7 +131,9 @@ public final class KlDiv {
     double[] iv = input.toDoubleArray(), tv = target.toDoubleArray();
     for (int k = 0; k < tv.length; k++) {
       double e = p.roundCompute(Math.exp(tv[k]));
-      tv[k] = p.roundCompute(p.roundCompute(e * p.roundCompute(p.roundCompute(tv[k] - iv[k]) + 1.0)) * g);
+      tv[k] =
+          p.roundCompute(
+              p.roundCompute(e * p.roundCompute(p.roundCompute(tv[k] - iv[k]) + 1.0)) * g);
     }
     return Emit.output(
         ctx,
@@ -147,7 +156,10 @@ public final class KlDiv {
         (dl, needs) ->
             new Tensor[] {
               needs[0] ? backwardInput(ctx, site, p, dl, target.value(), input.gradFormat()) : null,
-              needs[1] ? backwardTarget(ctx, site, p, dl, input.value(), target.value(), target.gradFormat()) : null
+              needs[1]
+                  ? backwardTarget(
+                      ctx, site, p, dl, input.value(), target.value(), target.gradFormat())
+                  : null
             },
         input,
         target);

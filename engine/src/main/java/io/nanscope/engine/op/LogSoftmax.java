@@ -10,15 +10,16 @@ import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
 
 /**
- * Log-softmax over the last axis, {@code y_j = (x_j − m) − log Σ_k e^{x_k − m}}, {@code m = max_k x_k}.
+ * Log-softmax over the last axis, {@code y_j = (x_j − m) − log Σ_k e^{x_k − m}}, {@code m = max_k
+ * x_k}.
  *
  * <p>Shapes: x, y: (T, V).
  *
- * <p>Precision: differences, exponentials, the log and the final subtraction in {@code compute}; the
- * row sum in {@code accumulate}; output rounded once.
+ * <p>Precision: differences, exponentials, the log and the final subtraction in {@code compute};
+ * the row sum in {@code accumulate}; output rounded once.
  *
- * <p>Backward: {@code ∂y_j/∂x_i = δ_ij − softmax(x)_i}, so {@code dX_i = dY_i − e^{y_i}·Σ_j dY_j}, read
- * from the saved output y.
+ * <p>Backward: {@code ∂y_j/∂x_i = δ_ij − softmax(x)_i}, so {@code dX_i = dY_i − e^{y_i}·Σ_j dY_j},
+ * read from the saved output y.
  */
 public final class LogSoftmax {
 
@@ -71,7 +72,8 @@ public final class LogSoftmax {
   }
 
   /** dX = dY − e^{y}·Σ dY, rounded to {@code format}. */
-  public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+  public static Tensor backward(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
     if (Softmax.floatRows(p, format, dy, y)) {

@@ -18,8 +18,9 @@ import io.nanscope.engine.trace.Site;
  * {@code dX = dY·W} (T, C), and {@code ∂L/∂W[n,c] = Σ_t dY[t,n]·x[t,c]}, i.e. {@code dW = dYᵀ·X}
  * (N, C). Both are GEMMs with the same accumulator as the forward.
  *
- * <p>Precision: products and partial sums in {@code accumulate} (FP32: {@code engine.simd.Kernels}),
- * output rounded once to {@code output}; gradients rounded once to their own format.
+ * <p>Precision: products and partial sums in {@code accumulate} (FP32: {@code
+ * engine.simd.Kernels}), output rounded once to {@code output}; gradients rounded once to their own
+ * format.
  */
 public final class MatMul {
 
@@ -29,12 +30,19 @@ public final class MatMul {
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w) {
     Emit.check(w.shape().rank() == 2, "matmul at " + site + ": W must be (N, C), got " + w.shape());
     double[] y = Gemm.nt(p.accumulate(), x, w, ctx.threads());
-    return Emit.output(ctx, site, "matmul", Phase.FORWARD, p, outShape(x, w.shape().dim(0)), y, x, w);
+    return Emit.output(
+        ctx, site, "matmul", Phase.FORWARD, p, outShape(x, w.shape().dim(0)), y, x, w);
   }
 
   /** dX = dY·W. dY: (T, N); W: (N, C); dX: (T, C) in {@code format}. */
   public static Tensor backwardInput(
-      OpContext ctx, Site site, Precision p, Tensor dy, Tensor w, Shape xShape, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor w,
+      Shape xShape,
+      FloatFormat format) {
     double[] dx = Gemm.nn(p.accumulate(), dy, w, ctx.threads());
     return Emit.output(ctx, site, "matmul.dx", Phase.BACKWARD, format, xShape, dx, dy, w);
   }
@@ -46,14 +54,22 @@ public final class MatMul {
     Tensor x2 = x.reshape(Shape.of(x.shape().rows(), x.shape().cols()));
     double[] dw = Gemm.tn(p.accumulate(), dy2, x2, ctx.threads());
     return Emit.output(
-        ctx, site, "matmul.dw", Phase.BACKWARD, format, Shape.of(dy.shape().cols(), x.shape().cols()), dw, dy, x);
+        ctx,
+        site,
+        "matmul.dw",
+        Phase.BACKWARD,
+        format,
+        Shape.of(dy.shape().cols(), x.shape().cols()),
+        dw,
+        dy,
+        x);
   }
 
   /**
-   * The Gram matrix G = Xᵀ·X of the rows of X (ROME's key statistics: {@code mom2 += aᵀa}): the same
-   * GEMM as {@link #backwardWeight} with dY = X, so each G[i, j] is one reduction over the T rows in
-   * {@code p.accumulate()} (FP32: the Kernels GEMM), rounded once to {@code p.output()}. Forward only:
-   * statistics are never differentiated. X: (T, C); G: (C, C).
+   * The Gram matrix G = Xᵀ·X of the rows of X (ROME's key statistics: {@code mom2 += aᵀa}): the
+   * same GEMM as {@link #backwardWeight} with dY = X, so each G[i, j] is one reduction over the T
+   * rows in {@code p.accumulate()} (FP32: the Kernels GEMM), rounded once to {@code p.output()}.
+   * Forward only: statistics are never differentiated. X: (T, C); G: (C, C).
    */
   public static Tensor gram(OpContext ctx, Site site, Precision p, Tensor x) {
     Tensor x2 = x.reshape(Shape.of(x.shape().rows(), x.shape().cols()));
@@ -70,7 +86,9 @@ public final class MatMul {
         y,
         (dy, needs) ->
             new Tensor[] {
-              needs[0] ? backwardInput(ctx, site, p, dy, w.value(), x.value().shape(), x.gradFormat()) : null,
+              needs[0]
+                  ? backwardInput(ctx, site, p, dy, w.value(), x.value().shape(), x.gradFormat())
+                  : null,
               needs[1] ? backwardWeight(ctx, site, p, dy, x.value(), w.gradFormat()) : null
             },
         x,

@@ -13,8 +13,8 @@ import io.nanscope.engine.trace.Site;
  *
  * <p>Shapes: a, b, y: any equal shapes, e.g. (T, F).
  *
- * <p>Backward: {@code ∂y_i/∂a_i = b_i}, {@code ∂y_i/∂b_i = a_i}, so {@code dA = dY ⊙ b} and
- * {@code dB = dY ⊙ a}, each product in {@code compute}.
+ * <p>Backward: {@code ∂y_i/∂a_i = b_i}, {@code ∂y_i/∂b_i = a_i}, so {@code dA = dY ⊙ b} and {@code
+ * dB = dY ⊙ a}, each product in {@code compute}.
  */
 public final class Mul {
 

@@ -10,10 +10,11 @@ import io.nanscope.engine.trace.Site;
 
 /**
  * Negative log-likelihood with a mask, {@code L = −Σ_t m_t·logp[t, y_t] / Σ_t m_t} (PyTorch {@code
- * nll_loss(reduction="mean", ignore_index=…)}: masked rows neither count nor divide). A fully masked
- * input gives NaN (0/0), as PyTorch does.
+ * nll_loss(reduction="mean", ignore_index=…)}: masked rows neither count nor divide). A fully
+ * masked input gives NaN (0/0), as PyTorch does.
  *
- * <p>Shapes: logp: (T, V) log-probabilities; targets: (T); mask: (T) or null (all rows count); L: ().
+ * <p>Shapes: logp: (T, V) log-probabilities; targets: (T); mask: (T) or null (all rows count); L:
+ * ().
  *
  * <p>Backward: {@code dLogp[t, y_t] = −m_t·dL/N} with {@code N = Σ_t m_t}; 0 elsewhere.
  */
@@ -35,14 +36,35 @@ public final class Nll {
   private static void checkArgs(Site site, Tensor logp, int[] targets, boolean[] mask) {
     int t = Math.toIntExact(logp.shape().rows());
     int v = Math.toIntExact(logp.shape().cols());
-    Emit.check(targets.length == t, "nll at " + site + ": " + targets.length + " targets for " + t + " rows");
-    Emit.check(mask == null || mask.length == t, "nll at " + site + ": mask has " + (mask == null ? 0 : mask.length) + " entries for " + t + " rows");
+    Emit.check(
+        targets.length == t,
+        "nll at " + site + ": " + targets.length + " targets for " + t + " rows");
+    Emit.check(
+        mask == null || mask.length == t,
+        "nll at "
+            + site
+            + ": mask has "
+            + (mask == null ? 0 : mask.length)
+            + " entries for "
+            + t
+            + " rows");
     for (int r = 0; r < t; r++) {
-      Emit.check(targets[r] >= 0 && targets[r] < v, "nll at " + site + ": target " + targets[r] + " in row " + r + " is outside [0, " + v + ")");
+      Emit.check(
+          targets[r] >= 0 && targets[r] < v,
+          "nll at "
+              + site
+              + ": target "
+              + targets[r]
+              + " in row "
+              + r
+              + " is outside [0, "
+              + v
+              + ")");
     }
   }
 
-  public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor logp, int[] targets, boolean[] mask) {
+  public static Tensor forward(
+      OpContext ctx, Site site, Precision p, Tensor logp, int[] targets, boolean[] mask) {
     checkArgs(site, logp, targets, mask);
     int v = Math.toIntExact(logp.shape().cols());
     double s = 0;
@@ -56,7 +78,14 @@ public final class Nll {
   }
 
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dLoss, Shape logpShape, int[] targets, boolean[] mask, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dLoss,
+      Shape logpShape,
+      int[] targets,
+      boolean[] mask,
+      FloatFormat format) {
     int v = Math.toIntExact(logpShape.cols());
     double g = p.roundCompute(-dLoss.getDouble(0) / count(mask, targets.length));
     double[] d = new double[Math.toIntExact(logpShape.size())];
@@ -68,14 +97,18 @@ public final class Nll {
     return Emit.output(ctx, site, "nll.grad", Phase.BACKWARD, format, logpShape, d, dLoss);
   }
 
-  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var logp, int[] targets, boolean[] mask) {
+  public static Var apply(
+      Tape tape, OpContext ctx, Site site, Precision p, Var logp, int[] targets, boolean[] mask) {
     int[] tg = targets.clone();
     boolean[] m = mask == null ? null : mask.clone();
     Tensor loss = forward(ctx, site, p, logp.value(), tg, m);
     return tape.record(
         "nll@" + site,
         loss,
-        (dl, needs) -> new Tensor[] {backward(ctx, site, p, dl, logp.value().shape(), tg, m, logp.gradFormat())},
+        (dl, needs) ->
+            new Tensor[] {
+              backward(ctx, site, p, dl, logp.value().shape(), tg, m, logp.gradFormat())
+            },
         logp);
   }
 }

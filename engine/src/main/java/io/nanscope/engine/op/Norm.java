@@ -49,7 +49,13 @@ public final class Norm {
 
   /** dX = dN·x/n (n the forward's output), rounded to {@code format}. */
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dNorm, Tensor x, Tensor norm, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dNorm,
+      Tensor x,
+      Tensor norm,
+      FloatFormat format) {
     double n = norm.getDouble(0);
     double g = n == 0 ? 0 : p.roundCompute(dNorm.getDouble(0) / n);
     if (Emit.floatPath(p, format, x) && (float) g == g) { // g is a float under FP32 compute

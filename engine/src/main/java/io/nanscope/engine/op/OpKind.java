@@ -47,7 +47,9 @@ public enum OpKind {
       }
     }
     throw new IllegalArgumentException(
-        "unknown op kind '" + name + "': expected one of "
+        "unknown op kind '"
+            + name
+            + "': expected one of "
             + Arrays.stream(values()).map(OpKind::configName).collect(Collectors.joining(", ")));
   }
 }

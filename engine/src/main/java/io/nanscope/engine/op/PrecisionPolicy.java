@@ -27,18 +27,19 @@ import java.util.regex.Pattern;
  *   <li>{@code fp32}: every op FP32 in, out and inside.
  *   <li>{@code pytorch-fp16}, {@code pytorch-bf16}: mirror HF Llama on PyTorch CUDA with {@code
  *       torch_dtype=S}. Activations and weights stored in S. GEMMs (linear, attention q·kᵀ and p·v)
- *       accumulate in FP32 and round the output to S (cuBLAS). Element-wise CUDA kernels (SiLU, add,
- *       mul, scale) compute in FP32 ("opmath") and round each output to S. RMSNorm upcasts: x², the
- *       mean and the rsqrt in FP32, {@code x·rstd} rounded to S, then {@code weight · that} rounded to
- *       S ({@code LlamaRMSNorm}). RoPE rounds cos/sin to S and each product and sum to S
- *       ({@code q*cos + rotate_half(q)*sin} on S tensors). The attention softmax runs in FP32 and is
- *       rounded to S ({@code softmax(attn, dtype=float32).to(q.dtype)}); the additive causal mask is
- *       S's most negative finite value ({@code finfo(S).min}). Logits are upcast to FP32 ({@code
- *       logits.float()}), so softmax, log-softmax, gather, the losses, norms and sums output FP32.
+ *       accumulate in FP32 and round the output to S (cuBLAS). Element-wise CUDA kernels (SiLU,
+ *       add, mul, scale) compute in FP32 ("opmath") and round each output to S. RMSNorm upcasts:
+ *       x², the mean and the rsqrt in FP32, {@code x·rstd} rounded to S, then {@code weight · that}
+ *       rounded to S ({@code LlamaRMSNorm}). RoPE rounds cos/sin to S and each product and sum to S
+ *       ({@code q*cos + rotate_half(q)*sin} on S tensors). The attention softmax runs in FP32 and
+ *       is rounded to S ({@code softmax(attn, dtype=float32).to(q.dtype)}); the additive causal
+ *       mask is S's most negative finite value ({@code finfo(S).min}). Logits are upcast to FP32
+ *       ({@code logits.float()}), so softmax, log-softmax, gather, the losses, norms and sums
+ *       output FP32.
  *   <li>{@code naive-fp16}, {@code naive-bf16}: the same model without any upcast: every output and
- *       every element-wise intermediate in S (x² in RMSNorm can overflow, the softmax runs in S, the
- *       logits and losses stay in S). GEMMs still accumulate in FP32 as cuBLAS does. Shows why the
- *       upcasts exist.
+ *       every element-wise intermediate in S (x² in RMSNorm can overflow, the softmax runs in S,
+ *       the logits and losses stay in S). GEMMs still accumulate in FP32 as cuBLAS does. Shows why
+ *       the upcasts exist.
  *   <li>{@code strict-fp16}, {@code strict-bf16}: naive, and every accumulation step rounded to S
  *       too (dot products, row sums): a sequential S loop. Slow; for teaching ({@code
  *       ones(10000).sum()} = 2048 in FP16).
@@ -49,7 +50,12 @@ public final class PrecisionPolicy {
   /** The names {@link #named} accepts. */
   public static final List<String> BUILT_IN =
       List.of(
-          "fp32", "pytorch-fp16", "pytorch-bf16", "naive-fp16", "naive-bf16", "strict-fp16",
+          "fp32",
+          "pytorch-fp16",
+          "pytorch-bf16",
+          "naive-fp16",
+          "naive-bf16",
+          "strict-fp16",
           "strict-bf16");
 
   private final String name;
@@ -60,10 +66,14 @@ public final class PrecisionPolicy {
   private record SiteOverride(String pattern, Pattern regex, Precision precision) {}
 
   private PrecisionPolicy(
-      String name, FloatFormat storage, Map<OpKind, Precision> byKind, List<SiteOverride> overrides) {
+      String name,
+      FloatFormat storage,
+      Map<OpKind, Precision> byKind,
+      List<SiteOverride> overrides) {
     for (OpKind k : OpKind.values()) {
       if (!byKind.containsKey(k)) {
-        throw new IllegalArgumentException("policy '" + name + "' has no precision for " + k.configName());
+        throw new IllegalArgumentException(
+            "policy '" + name + "' has no precision for " + k.configName());
       }
     }
     this.name = name;
@@ -72,7 +82,9 @@ public final class PrecisionPolicy {
     this.overrides = List.copyOf(overrides);
   }
 
-  /** A policy that runs every op in {@code precision} (FP64 references use {@link Precision#FP64}). */
+  /**
+   * A policy that runs every op in {@code precision} (FP64 references use {@link Precision#FP64}).
+   */
   public static PrecisionPolicy uniform(String name, Precision precision) {
     Map<OpKind, Precision> m = new EnumMap<>(OpKind.class);
     for (OpKind k : OpKind.values()) {
@@ -94,7 +106,10 @@ public final class PrecisionPolicy {
       case "strict-bf16" -> uniform(n, Precision.uniform(FloatFormat.BF16));
       default ->
           throw new IllegalArgumentException(
-              "unknown precision policy '" + name + "': expected one of " + String.join(", ", BUILT_IN)
+              "unknown precision policy '"
+                  + name
+                  + "': expected one of "
+                  + String.join(", ", BUILT_IN)
                   + ", or a custom policy file from configs/precision/");
     };
   }
@@ -108,7 +123,14 @@ public final class PrecisionPolicy {
       m.put(k, storedOpmath);
     }
     m.put(OpKind.ROPE, new Precision(s, f32, s));
-    for (OpKind k : List.of(OpKind.SOFTMAX, OpKind.LOG_SOFTMAX, OpKind.GATHER, OpKind.LOSS, OpKind.NORM, OpKind.SUM)) {
+    for (OpKind k :
+        List.of(
+            OpKind.SOFTMAX,
+            OpKind.LOG_SOFTMAX,
+            OpKind.GATHER,
+            OpKind.LOSS,
+            OpKind.NORM,
+            OpKind.SUM)) {
       m.put(k, upcast);
     }
     return new PrecisionPolicy(name, s, m, List.of());
@@ -139,20 +161,26 @@ public final class PrecisionPolicy {
    *
    * A precision entry may leave out fields: they keep the value of what it overrides. Besides the
    * three formats it may set the output rounding: {@code rounding} (nearest-even, toward-zero, up,
-   * down, stochastic), {@code overflow} (ieee, saturate), {@code subnormals} (keep, flush), {@code seed}.
+   * down, stochastic), {@code overflow} (ieee, saturate), {@code subnormals} (keep, flush), {@code
+   * seed}.
    */
   public static PrecisionPolicy fromMap(Map<String, Object> config) {
     Objects.requireNonNull(config, "config");
     for (String key : config.keySet()) {
       if (!List.of("name", "base", "storage", "default", "ops", "sites").contains(key)) {
         throw new IllegalArgumentException(
-            "unknown key '" + key + "' in precision policy: expected name, base, storage, default, ops, sites");
+            "unknown key '"
+                + key
+                + "' in precision policy: expected name, base, storage, default, ops, sites");
       }
     }
     String name = config.containsKey("name") ? String.valueOf(config.get("name")) : "custom";
-    PrecisionPolicy base = named(config.containsKey("base") ? String.valueOf(config.get("base")) : "fp32");
+    PrecisionPolicy base =
+        named(config.containsKey("base") ? String.valueOf(config.get("base")) : "fp32");
     FloatFormat storage =
-        config.containsKey("storage") ? parseFormat(String.valueOf(config.get("storage"))) : base.storage;
+        config.containsKey("storage")
+            ? parseFormat(String.valueOf(config.get("storage")))
+            : base.storage;
     Map<OpKind, Precision> m = new EnumMap<>(base.byKind);
     if (config.containsKey("default")) {
       Map<String, Object> d = asMap(config.get("default"), "default");
@@ -163,7 +191,10 @@ public final class PrecisionPolicy {
     if (config.containsKey("ops")) {
       for (Map.Entry<String, Object> e : asMap(config.get("ops"), "ops").entrySet()) {
         OpKind k = OpKind.parse(e.getKey());
-        m.put(k, parsePrecision(asMap(e.getValue(), "ops." + e.getKey()), m.get(k), "ops." + e.getKey()));
+        m.put(
+            k,
+            parsePrecision(
+                asMap(e.getValue(), "ops." + e.getKey()), m.get(k), "ops." + e.getKey()));
       }
     }
     List<SiteOverride> sites = new ArrayList<>();
@@ -174,7 +205,8 @@ public final class PrecisionPolicy {
             new SiteOverride(
                 e.getKey(),
                 globToRegex(e.getKey()),
-                parsePrecision(asMap(e.getValue(), "sites." + e.getKey()), start, "sites." + e.getKey())));
+                parsePrecision(
+                    asMap(e.getValue(), "sites." + e.getKey()), start, "sites." + e.getKey())));
       }
     }
     return new PrecisionPolicy(name, storage, m, sites);
@@ -182,8 +214,8 @@ public final class PrecisionPolicy {
 
   /**
    * A policy from flat properties: {@code name}, {@code base}, {@code storage}, {@code
-   * default.output}, {@code ops.rmsnorm.compute}, {@code sites."layers.*.mlp".output} (site patterns
-   * quoted because they contain dots).
+   * default.output}, {@code ops.rmsnorm.compute}, {@code sites."layers.*.mlp".output} (site
+   * patterns quoted because they contain dots).
    */
   public static PrecisionPolicy fromProperties(Properties props) {
     Map<String, Object> root = new LinkedHashMap<>();
@@ -240,19 +272,28 @@ public final class PrecisionPolicy {
         case "output" -> out = parseFormat(v);
         case "accumulate" -> acc = parseFormat(v);
         case "compute" -> cmp = parseFormat(v);
-        case "rounding" -> spec = new RoundingSpec(Rounding.parse(v), spec.overflow(), spec.subnormals(), spec.seed());
-        case "overflow" -> spec = spec.withOverflow(parseEnum(Overflow.class, v, where + ".overflow"));
-        case "subnormals" -> spec = spec.withSubnormals(parseEnum(Subnormals.class, v, where + ".subnormals"));
+        case "rounding" ->
+            spec =
+                new RoundingSpec(
+                    Rounding.parse(v), spec.overflow(), spec.subnormals(), spec.seed());
+        case "overflow" ->
+            spec = spec.withOverflow(parseEnum(Overflow.class, v, where + ".overflow"));
+        case "subnormals" ->
+            spec = spec.withSubnormals(parseEnum(Subnormals.class, v, where + ".subnormals"));
         case "seed" -> {
           try {
             spec = spec.withSeed(Long.parseLong(v.trim()));
           } catch (NumberFormatException ex) {
-            throw new IllegalArgumentException(where + ".seed must be an integer, got '" + v + "'", ex);
+            throw new IllegalArgumentException(
+                where + ".seed must be an integer, got '" + v + "'", ex);
           }
         }
         default ->
             throw new IllegalArgumentException(
-                "unknown key '" + e.getKey() + "' in " + where
+                "unknown key '"
+                    + e.getKey()
+                    + "' in "
+                    + where
                     + ": expected output, accumulate, compute, rounding, overflow, subnormals, seed");
       }
     }
@@ -266,11 +307,19 @@ public final class PrecisionPolicy {
       }
     }
     throw new IllegalArgumentException(
-        "unknown value '" + v + "' for " + where + ": expected one of "
-            + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT)).toList());
+        "unknown value '"
+            + v
+            + "' for "
+            + where
+            + ": expected one of "
+            + java.util.Arrays.stream(type.getEnumConstants())
+                .map(c -> c.name().toLowerCase(Locale.ROOT))
+                .toList());
   }
 
-  /** A format name as {@link FloatFormat#parse} reads it: fp64, fp32, tf32, bf16, fp16, fp8-e4m3… */
+  /**
+   * A format name as {@link FloatFormat#parse} reads it: fp64, fp32, tf32, bf16, fp16, fp8-e4m3…
+   */
   public static FloatFormat parseFormat(String name) {
     return FloatFormat.parse(name);
   }

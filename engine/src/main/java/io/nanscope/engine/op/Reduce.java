@@ -4,18 +4,19 @@ import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.simd.Kernels;
 
 /**
- * Sequential dot products and sums over strided double arrays with the accumulator held in a
- * chosen format: each product and each partial sum rounded to it, index 0 first. These are the
- * short reductions inside ops (a row of RMSNorm, an attention score over D, a softmax row) and the
- * FP64 / 16-bit-accumulator GEMMs that {@code engine.simd.Kernels} does not offer (Kernels
- * accumulates in FP32 only); the big FP32-accumulated GEMMs go through Kernels.
+ * Sequential dot products and sums over strided double arrays with the accumulator held in a chosen
+ * format: each product and each partial sum rounded to it, index 0 first. These are the short
+ * reductions inside ops (a row of RMSNorm, an attention score over D, a softmax row) and the FP64 /
+ * 16-bit-accumulator GEMMs that {@code engine.simd.Kernels} does not offer (Kernels accumulates in
+ * FP32 only); the big FP32-accumulated GEMMs go through Kernels.
  */
 final class Reduce {
 
   private Reduce() {}
 
   /** {@code Σ_i a[ao + i·as] · b[bo + i·bs]}, i = 0 … n−1, accumulated in {@code acc}. */
-  static double dot(FloatFormat acc, double[] a, int ao, int as, double[] b, int bo, int bs, int n) {
+  static double dot(
+      FloatFormat acc, double[] a, int ao, int as, double[] b, int bo, int bs, int n) {
     if (acc == FloatFormat.FP64) {
       double s = 0;
       for (int i = 0; i < n; i++) {
@@ -26,7 +27,8 @@ final class Reduce {
     if (acc == FloatFormat.FP32) {
       float s = 0f;
       for (int i = 0; i < n; i++) {
-        s += (float) a[ao + i * as] * (float) b[bo + i * bs]; // Java float: product then sum, no FMA
+        s +=
+            (float) a[ao + i * as] * (float) b[bo + i * bs]; // Java float: product then sum, no FMA
       }
       return s;
     }
@@ -61,9 +63,9 @@ final class Reduce {
   }
 
   /**
-   * One step of n running sums at once: {@code y[yo + c] += a·x[xo + c]}, product and sum rounded to
-   * {@code acc}. Calling it for j = 0, 1, … gives each y[c] the same sequential order as {@link #dot}
-   * over j, with contiguous memory access.
+   * One step of n running sums at once: {@code y[yo + c] += a·x[xo + c]}, product and sum rounded
+   * to {@code acc}. Calling it for j = 0, 1, … gives each y[c] the same sequential order as {@link
+   * #dot} over j, with contiguous memory access.
    */
   static void axpy(FloatFormat acc, double[] y, int yo, double a, double[] x, int xo, int n) {
     if (acc == FloatFormat.FP64) {
@@ -82,7 +84,10 @@ final class Reduce {
     }
   }
 
-  /** FP32 copies of {@code a} for {@link #dot(FloatFormat, double[], float[], int, double[], float[], int, int)}, or null unless {@code acc} is FP32. */
+  /**
+   * FP32 copies of {@code a} for {@link #dot(FloatFormat, double[], float[], int, double[],
+   * float[], int, int)}, or null unless {@code acc} is FP32.
+   */
   static float[] floatsFor(FloatFormat acc, double[] a) {
     if (acc != FloatFormat.FP32) {
       return null;
@@ -96,9 +101,13 @@ final class Reduce {
 
   /**
    * A contiguous dot product: through {@link Kernels#dot} (FP32 accumulation, the kernels' fixed
-   * order) when FP32 copies are given, else {@link #dot(FloatFormat, double[], int, int, double[], int, int, int)}.
+   * order) when FP32 copies are given, else {@link #dot(FloatFormat, double[], int, int, double[],
+   * int, int, int)}.
    */
-  static double dot(FloatFormat acc, double[] a, float[] af, int ao, double[] b, float[] bf, int bo, int n) {
-    return af != null && bf != null ? Kernels.dot(af, ao, bf, bo, n) : dot(acc, a, ao, 1, b, bo, 1, n);
+  static double dot(
+      FloatFormat acc, double[] a, float[] af, int ao, double[] b, float[] bf, int bo, int n) {
+    return af != null && bf != null
+        ? Kernels.dot(af, ao, bf, bo, n)
+        : dot(acc, a, ao, 1, b, bo, 1, n);
   }
 }

@@ -9,18 +9,18 @@ import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
 
 /**
- * RMSNorm (Zhang &amp; Sennrich 2019): {@code y = w ⊙ x̂}, {@code x̂ = x·rstd}, {@code rstd = 1/√(mean(x²) + ε)}.
+ * RMSNorm (Zhang &amp; Sennrich 2019): {@code y = w ⊙ x̂}, {@code x̂ = x·rstd}, {@code rstd =
+ * 1/√(mean(x²) + ε)}.
  *
  * <p>Shapes: x, y: (T, C); w: (C); rstd: (T).
  *
- * <p>Precision (mirrors HF {@code LlamaRMSNorm}): x², their {@code accumulate} sum, the mean, + ε and
- * the rsqrt, and {@code x·rstd} in {@code compute}; x̂ rounded to {@code output} ({@code
+ * <p>Precision (mirrors HF {@code LlamaRMSNorm}): x², their {@code accumulate} sum, the mean, + ε
+ * and the rsqrt, and {@code x·rstd} in {@code compute}; x̂ rounded to {@code output} ({@code
  * h.to(input_dtype)}); then {@code w ⊙ x̂} rounded to {@code output}. With compute = FP32 a massive
  * activation of 2622 squares to 6.9e6 harmlessly; with compute = FP16 it overflows to inf.
  *
- * <p>Backward (x̂ recomputed from the saved rstd): {@code dW = Σ_t dY[t] ⊙ x̂[t]}; with
- * {@code g = dY ⊙ w}, {@code dX = rstd·(g − x̂·mean(g ⊙ x̂))}, because
- * {@code ∂rstd/∂x_c = −rstd³·x_c/C}.
+ * <p>Backward (x̂ recomputed from the saved rstd): {@code dW = Σ_t dY[t] ⊙ x̂[t]}; with {@code g =
+ * dY ⊙ w}, {@code dX = rstd·(g − x̂·mean(g ⊙ x̂))}, because {@code ∂rstd/∂x_c = −rstd³·x_c/C}.
  */
 public final class RmsNorm {
 
@@ -29,7 +29,8 @@ public final class RmsNorm {
   /** The output and what backward reads: rstd per row (T), in {@code compute}. */
   public record Forward(Tensor y, double[] rstd) {}
 
-  public static Forward forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
+  public static Forward forward(
+      OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     Emit.check(
@@ -76,7 +77,10 @@ public final class RmsNorm {
       OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
-    double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), sq = new double[c], rstd = new double[t];
+    double[] xv = x.toDoubleArray(),
+        wv = w.toDoubleArray(),
+        sq = new double[c],
+        rstd = new double[t];
     double e = p.roundCompute(eps);
     for (int r = 0; r < t; r++) {
       for (int j = 0; j < c; j++) {
@@ -95,7 +99,14 @@ public final class RmsNorm {
 
   /** dX = rstd·(g − x̂·mean(g ⊙ x̂)), g = dY ⊙ w; rounded to {@code format}. */
   public static Tensor backwardInput(
-      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     if (Emit.floatPath(p, format, dy, x, w)
@@ -138,7 +149,10 @@ public final class RmsNorm {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     double[] xv = x.toDoubleArray(), wv = w.toDoubleArray(), gv = dy.toDoubleArray();
-    double[] g = new double[c], xhat = new double[c], gx = new double[c], dx = new double[xv.length];
+    double[] g = new double[c],
+        xhat = new double[c],
+        gx = new double[c],
+        dx = new double[xv.length];
     for (int r = 0; r < t; r++) {
       for (int j = 0; j < c; j++) {
         xhat[j] = p.roundCompute(xv[r * c + j] * rstd[r]);
@@ -147,7 +161,8 @@ public final class RmsNorm {
       }
       double m = p.roundCompute(Reduce.sum(p.accumulate(), gx, 0, 1, c) / c);
       for (int j = 0; j < c; j++) {
-        dx[r * c + j] = p.roundCompute(rstd[r] * p.roundCompute(g[j] - p.roundCompute(xhat[j] * m)));
+        dx[r * c + j] =
+            p.roundCompute(rstd[r] * p.roundCompute(g[j] - p.roundCompute(xhat[j] * m)));
       }
     }
     return Emit.output(ctx, site, "rmsnorm.dx", Phase.BACKWARD, format, x.shape(), dx, dy, x, w);
@@ -155,7 +170,14 @@ public final class RmsNorm {
 
   /** dW = Σ_t dY[t] ⊙ x̂[t] (sum over rows in {@code accumulate}); rounded to {@code format}. */
   public static Tensor backwardWeight(
-      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, Tensor w, double[] rstd, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      Tensor x,
+      Tensor w,
+      double[] rstd,
+      FloatFormat format) {
     int c = Math.toIntExact(x.shape().cols());
     int t = Math.toIntExact(x.shape().rows());
     if (Emit.floatPath(p, format, dy, x)
@@ -218,15 +240,20 @@ public final class RmsNorm {
     return true;
   }
 
-  public static Var apply(Tape tape, OpContext ctx, Site site, Precision p, Var x, Var w, double eps) {
+  public static Var apply(
+      Tape tape, OpContext ctx, Site site, Precision p, Var x, Var w, double eps) {
     Forward f = forward(ctx, site, p, x.value(), w.value(), eps);
     return tape.record(
         "rmsnorm@" + site,
         f.y(),
         (dy, needs) ->
             new Tensor[] {
-              needs[0] ? backwardInput(ctx, site, p, dy, x.value(), w.value(), f.rstd(), x.gradFormat()) : null,
-              needs[1] ? backwardWeight(ctx, site, p, dy, x.value(), w.value(), f.rstd(), w.gradFormat()) : null
+              needs[0]
+                  ? backwardInput(ctx, site, p, dy, x.value(), w.value(), f.rstd(), x.gradFormat())
+                  : null,
+              needs[1]
+                  ? backwardWeight(ctx, site, p, dy, x.value(), w.value(), f.rstd(), w.gradFormat())
+                  : null
             },
         x,
         w);

@@ -9,12 +9,12 @@ import io.nanscope.engine.trace.Site;
 
 /**
  * Rotary position embedding (Su et al. 2021, RoFormer eq. 34): each pair (a, b) of a head's
- * coordinates is rotated by {@code θ_i·pos}, {@code θ_i = base^{−2i/D}}:
- * {@code a' = a·cos − b·sin}, {@code b' = b·cos + a·sin}.
+ * coordinates is rotated by {@code θ_i·pos}, {@code θ_i = base^{−2i/D}}: {@code a' = a·cos −
+ * b·sin}, {@code b' = b·cos + a·sin}.
  *
  * <p>Two pairings of the same rotation ({@link Layout}): Meta/llama2.c pairs adjacent coordinates
- * (2i, 2i+1); HF {@code rotate_half} pairs (i, i + D/2). Checkpoints converted to HF have their
- * q/k rows permuted so both give the same model.
+ * (2i, 2i+1); HF {@code rotate_half} pairs (i, i + D/2). Checkpoints converted to HF have their q/k
+ * rows permuted so both give the same model.
  *
  * <p>Shapes: x, y: (T, H·D) (H heads of D, D even); positions: (T).
  *
@@ -22,8 +22,8 @@ import io.nanscope.engine.trace.Site;
  * llama2.c's {@code powf}; cos and sin rounded to {@code compute} (HF casts them to the tensor's
  * dtype); each product and the sum in {@code compute}; output rounded once.
  *
- * <p>Backward: a rotation's transpose is the rotation by −angle:
- * {@code da = da'·cos + db'·sin}, {@code db = −da'·sin + db'·cos}.
+ * <p>Backward: a rotation's transpose is the rotation by −angle: {@code da = da'·cos + db'·sin},
+ * {@code db = −da'·sin + db'·cos}.
  */
 public final class Rope {
 
@@ -39,7 +39,13 @@ public final class Rope {
 
   /** The rotation: {@code forward} true for +angle, false for its transpose (the backward). */
   private static double[] rotate(
-      Precision p, double[] x, int heads, int[] positions, double base, Layout layout, boolean forward) {
+      Precision p,
+      double[] x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
+      boolean forward) {
     int t = positions.length;
     int hd = x.length / Math.max(1, t);
     int d = hd / heads;
@@ -48,7 +54,8 @@ public final class Rope {
     for (int r = 0; r < t; r++) {
       for (int i = 0; i < d / 2; i++) {
         double invFreq =
-            Precision.round(af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
+            Precision.round(
+                af, 1.0 / Precision.round(af, Math.pow(base, Precision.round(af, (2.0 * i) / d))));
         double angle = Precision.round(af, positions[r] * invFreq);
         double c = p.roundCompute(Math.cos(angle));
         double s = p.roundCompute(forward ? Math.sin(angle) : -Math.sin(angle));
@@ -146,7 +153,14 @@ public final class Rope {
   }
 
   public static Tensor forward(
-      OpContext ctx, Site site, Precision p, Tensor x, int heads, int[] positions, double base, Layout layout) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout) {
     check(site, x, heads, positions);
     if (floatPath(p, x, p.output())) {
       float[] y = rotateFloats(p, x.toFloatArray(), heads, positions, base, layout, true);
@@ -171,7 +185,14 @@ public final class Rope {
   }
 
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dy, int heads, int[] positions, double base, Layout layout,
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dy,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout,
       FloatFormat format) {
     if (floatPath(p, dy, format)) {
       float[] dx = rotateFloats(p, dy.toFloatArray(), heads, positions, base, layout, false);
@@ -195,13 +216,22 @@ public final class Rope {
   }
 
   public static Var apply(
-      Tape tape, OpContext ctx, Site site, Precision p, Var x, int heads, int[] positions, double base, Layout layout) {
+      Tape tape,
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Var x,
+      int heads,
+      int[] positions,
+      double base,
+      Layout layout) {
     int[] pos = positions.clone();
     Tensor y = forward(ctx, site, p, x.value(), heads, pos, base, layout);
     return tape.record(
         "rope@" + site,
         y,
-        (dy, needs) -> new Tensor[] {backward(ctx, site, p, dy, heads, pos, base, layout, x.gradFormat())},
+        (dy, needs) ->
+            new Tensor[] {backward(ctx, site, p, dy, heads, pos, base, layout, x.gradFormat())},
         x);
   }
 }

@@ -10,7 +10,8 @@ import io.nanscope.engine.trace.Site;
 
 /**
  * Multiplication by a constant {@code y = s·x} (attention's 1/√D, a loss scale, a KL factor). The
- * constant is first rounded to {@code compute}, as PyTorch holds a Python scalar in its opmath type.
+ * constant is first rounded to {@code compute}, as PyTorch holds a Python scalar in its opmath
+ * type.
  *
  * <p>Shapes: x, y: any shape.
  *
@@ -39,7 +40,8 @@ public final class Scale {
     return Emit.output(ctx, site, "scale", Phase.FORWARD, p, x.shape(), v, x);
   }
 
-  public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, double s, FloatFormat format) {
+  public static Tensor backward(
+      OpContext ctx, Site site, Precision p, Tensor dy, double s, FloatFormat format) {
     if (Emit.floatPath(p, format, dy)) {
       float[] g = dy.toFloatArray();
       ElementwiseKernels.scale((float) s, g, 0, g, 0, g.length);

@@ -14,8 +14,8 @@ import io.nanscope.engine.trace.Site;
  *
  * <p>Shapes: x, y: any shape, e.g. (T, F).
  *
- * <p>Backward: {@code σ' = σ(1−σ)}, so {@code dy/dx = σ + x·σ(1−σ) = σ·(1 + x·(1−σ))} and
- * {@code dX = dY ⊙ σ(x)·(1 + x·(1−σ(x)))}.
+ * <p>Backward: {@code σ' = σ(1−σ)}, so {@code dy/dx = σ + x·σ(1−σ) = σ·(1 + x·(1−σ))} and {@code dX
+ * = dY ⊙ σ(x)·(1 + x·(1−σ(x)))}.
  *
  * <p>Precision: e^{−x}, 1 + e^{−x} and the quotient are each rounded to {@code compute} (PyTorch
  * CUDA computes {@code x / (1 + exp(-x))} in FP32 for 16-bit tensors); output rounded once.
@@ -76,7 +76,8 @@ public final class Silu {
     return Emit.output(ctx, site, "silu", Phase.FORWARD, p, x.shape(), v, x);
   }
 
-  public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
+  public static Tensor backward(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
     if (Emit.floatPath(p, format, dy, x)) {
       float[] g = dy.toFloatArray(), d = x.toFloatArray();
       siluDerivative(d, d, d.length);

@@ -10,23 +10,25 @@ import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
 
 /**
- * Softmax over the last axis, {@code y_j = e^{x_j − m} / Σ_k e^{x_k − m}} with {@code m = max_k x_k}
- * (the max subtraction keeps every exponent ≤ 0, so only the sum can overflow).
+ * Softmax over the last axis, {@code y_j = e^{x_j − m} / Σ_k e^{x_k − m}} with {@code m = max_k
+ * x_k} (the max subtraction keeps every exponent ≤ 0, so only the sum can overflow).
  *
  * <p>Shapes: x, y: (T, V) (rows are all axes but the last).
  *
  * <p>Precision: the differences, the exponentials and the quotients in {@code compute}, the row sum
- * in {@code accumulate}, output rounded once. A row holding NaN or +inf gives NaN, and a row that is
- * entirely −inf gives NaN (0/0), as in PyTorch.
+ * in {@code accumulate}, output rounded once. A row holding NaN or +inf gives NaN, and a row that
+ * is entirely −inf gives NaN (0/0), as in PyTorch.
  *
- * <p>Backward: {@code ∂y_j/∂x_i = y_j(δ_ij − y_i)}, so {@code dX_i = y_i·(dY_i − Σ_j dY_j·y_j)}, read
- * from the saved output y.
+ * <p>Backward: {@code ∂y_j/∂x_i = y_j(δ_ij − y_i)}, so {@code dX_i = y_i·(dY_i − Σ_j dY_j·y_j)},
+ * read from the saved output y.
  */
 public final class Softmax {
 
   private Softmax() {}
 
-  /** One row: out[oo + j] = softmax(x[xo … xo+n))_j in {@code compute}, not yet rounded to output. */
+  /**
+   * One row: out[oo + j] = softmax(x[xo … xo+n))_j in {@code compute}, not yet rounded to output.
+   */
   static void row(Precision p, double[] x, int xo, int n, double[] out, int oo) {
     if (p.compute() == FloatFormat.FP32 && p.accumulate() == FloatFormat.FP32) {
       rowFp32(x, xo, n, out, oo);
@@ -96,7 +98,8 @@ public final class Softmax {
   }
 
   /** One row of the backward: out[oo + i] = y_i·(dy_i − Σ_j dy_j·y_j) in {@code compute}. */
-  static void rowBackward(Precision p, double[] y, int yo, double[] dy, int go, int n, double[] out, int oo) {
+  static void rowBackward(
+      Precision p, double[] y, int yo, double[] dy, int go, int n, double[] out, int oo) {
     double dot = Reduce.dot(p.accumulate(), dy, go, 1, y, yo, 1, n);
     if (p.compute() == FloatFormat.FP32) { // the roundings written out, as in rowFp32
       for (int i = 0; i < n; i++) {
@@ -134,7 +137,8 @@ public final class Softmax {
   }
 
   /** dX from dY and the forward's output y, rounded to {@code format}. */
-  public static Tensor backward(OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
+  public static Tensor backward(
+      OpContext ctx, Site site, Precision p, Tensor dy, Tensor y, FloatFormat format) {
     int n = Math.toIntExact(y.shape().cols());
     int rows = Math.toIntExact(y.shape().rows());
     if (floatRows(p, format, dy, y)) {

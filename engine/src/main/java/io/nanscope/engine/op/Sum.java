@@ -14,9 +14,11 @@ import io.nanscope.engine.trace.Site;
  * <p>Shapes: x: any; s, μ: ().
  *
  * <p>Precision: the sum in {@code accumulate} (sequential, index 0 first), the division in {@code
- * compute}. With a 16-bit accumulator {@code ones(10000)} sums to 2048 (docs/reference/numerics.md §2).
+ * compute}. With a 16-bit accumulator {@code ones(10000)} sums to 2048 (docs/reference/numerics.md
+ * §2).
  *
- * <p>Backward: {@code ∂s/∂x_i = 1}, {@code ∂μ/∂x_i = 1/N}: {@code dX = dS} or {@code dμ/N} everywhere.
+ * <p>Backward: {@code ∂s/∂x_i = 1}, {@code ∂μ/∂x_i = 1/N}: {@code dX = dS} or {@code dμ/N}
+ * everywhere.
  */
 public final class Sum {
 
@@ -70,7 +72,13 @@ public final class Sum {
 
   /** dX = dOut / divisor everywhere (divisor 1 for sum, N for mean), rounded to {@code format}. */
   public static Tensor backward(
-      OpContext ctx, Site site, Precision p, Tensor dOut, Shape xShape, long divisor, FloatFormat format) {
+      OpContext ctx,
+      Site site,
+      Precision p,
+      Tensor dOut,
+      Shape xShape,
+      long divisor,
+      FloatFormat format) {
     double g = divisor == 1 ? dOut.getDouble(0) : p.roundCompute(dOut.getDouble(0) / divisor);
     double[] d = new double[Math.toIntExact(xShape.size())];
     java.util.Arrays.fill(d, g);

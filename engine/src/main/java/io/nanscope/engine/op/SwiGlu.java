@@ -4,7 +4,6 @@ import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.simd.ElementwiseKernels;
-import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
@@ -99,7 +98,9 @@ public final class SwiGlu {
         h,
         (dh, needs) ->
             new Tensor[] {
-              needs[0] ? backwardGate(ctx, site, p, dh, g.value(), u.value(), g.gradFormat()) : null,
+              needs[0]
+                  ? backwardGate(ctx, site, p, dh, g.value(), u.value(), g.gradFormat())
+                  : null,
               needs[1] ? backwardUp(ctx, site, p, dh, g.value(), u.gradFormat()) : null
             },
         g,

@@ -15,11 +15,11 @@ import java.util.function.Supplier;
  * (dynamic, so a core slowed by other processes does not stall the split).
  *
  * <p>Worker threads come from one lazily created {@link ForkJoinPool} of daemon threads sized to
- * the machine; the calling thread is always one of the workers, so {@code threads = 1} never touches
- * the pool. The caller waits for the tasks, not for the helper threads: a task is only ever claimed
- * by a thread that then runs it, so a helper that gets no core before the tasks run out costs
- * nothing (on a shared machine, joining it would wait a scheduler time slice), and nested calls from
- * a pool thread cannot deadlock.
+ * the machine; the calling thread is always one of the workers, so {@code threads = 1} never
+ * touches the pool. The caller waits for the tasks, not for the helper threads: a task is only ever
+ * claimed by a thread that then runs it, so a helper that gets no core before the tasks run out
+ * costs nothing (on a shared machine, joining it would wait a scheduler time slice), and nested
+ * calls from a pool thread cannot deadlock.
  */
 public final class WorkSplit {
 
@@ -61,7 +61,8 @@ public final class WorkSplit {
     AtomicReference<Throwable> failure = new AtomicReference<>();
     Runnable loop =
         () -> {
-          IntConsumer body = null; // created on the first claimed task: a late helper allocates nothing
+          IntConsumer body =
+              null; // created on the first claimed task: a late helper allocates nothing
           for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) {
             try {
               if (failure.get() == null) { // after a failure the remaining tasks are only counted
@@ -83,8 +84,10 @@ public final class WorkSplit {
       Pool.POOL.execute(loop);
     }
     loop.run();
-    // Wait for the tasks, not for the helpers: every task is claimed by a thread that is running it,
-    // so a helper that got no core before the tasks ran out is never waited for (it finds none left).
+    // Wait for the tasks, not for the helpers: every task is claimed by a thread that is running
+    // it,
+    // so a helper that got no core before the tasks ran out is never waited for (it finds none
+    // left).
     boolean interrupted = false;
     while (true) {
       try {

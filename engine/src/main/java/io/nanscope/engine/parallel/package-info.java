@@ -1,5 +1,6 @@
 /**
- * Deterministic work splitting over independent rows and heads; never splits one reduction across threads. Not exported.
+ * Deterministic work splitting over independent rows and heads; never splits one reduction across
+ * threads. Not exported.
  *
  * <p>May import: java.base.
  */

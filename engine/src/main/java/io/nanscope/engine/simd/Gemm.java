@@ -24,8 +24,8 @@ import jdk.incubator.vector.VectorSpecies;
  * KC, decoded to FP32) stays in L2, each A tile (4 × KC) and B micro-panel in L1; the micro-kernel
  * computes a 4×4 block with 16 vector accumulators and 8 loads per 16 fmas, and keeps the
  * accumulators of the task's block in a scratch between K blocks, so every lane's fma chain is the
- * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M =
- * 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
+ * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M
+ * = 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
  * storage (16-bit weights decoded in registers): that path is bound by memory bandwidth.
  *
  * <p>With {@code -Dnanscope.simd.width=512} ({@link Width}) the blocked GEMM runs {@link
@@ -41,6 +41,7 @@ final class Gemm {
   private static final int MR = 4;
   private static final int NR = 4;
   private static final int W = Lanes.W;
+
   /** 16 FP32 lanes: the two-outputs-per-vector species of {@link #kernelPairs}. */
   static final VectorSpecies<Float> F2 = FloatVector.SPECIES_512;
 
@@ -54,6 +55,7 @@ final class Gemm {
     final Tensor t;
     final int count;
     final int k;
+
     /** True when row r is the contiguous row r of {@code t} (not a column). */
     final boolean rowMajor;
 
@@ -109,8 +111,7 @@ final class Gemm {
   static void read(Tensor t, long index, float[] dst, int off, int n) {
     switch (t.storageKind()) {
       case F32 ->
-          MemorySegment.copy(
-              t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, index * 4, dst, off, n);
+          MemorySegment.copy(t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, index * 4, dst, off, n);
       case BITS16 -> Lanes.decode16(t.format(), t.segment(), index, dst, off, n);
       default -> {
         for (int i = 0; i < n; i++) {
@@ -162,8 +163,7 @@ final class Gemm {
     // At most MC rows per task (at most 2 MB of accumulators); more M chunks when N alone has too
     // few blocks for every thread (x2 for balance).
     int mChunks =
-        Math.max(
-            WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
+        Math.max(WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
     int mc = WorkSplit.blocks(mTiles, mChunks) * mr;
     int chunks = WorkSplit.blocks(m, mc);
     WorkSplit.run(
@@ -199,6 +199,7 @@ final class Gemm {
    * repro's prompts) are all below; 7B's are far above.
    */
   static final long SMALL = 1L << 20;
+
   /** Most weights (N·K) for which the matrix-vector product stays on the calling thread. */
   static final long SMALL_MATVEC = 1L << 17;
 
@@ -206,8 +207,8 @@ final class Gemm {
    * Small shapes on the calling thread without the blocked machinery (K blocks, task split, the
    * per-task accumulator scratch): both operands are decoded once into row buffers of K8 = K − K
    * mod 8 values (rows padded to a multiple of 4), then every 4×4 block runs {@link #kernel4x4}
-   * over all of K8 from zero and is finished at once (lane combine, sequential tail). The fma
-   * chain of every lane is the one of {@link #block}, so the bits are the same.
+   * over all of K8 from zero and is finished at once (lane combine, sequential tail). The fma chain
+   * of every lane is the one of {@link #block}, so the bits are the same.
    */
   static void small(Rows a, Rows b, float[] c) {
     int m = a.count, n = b.count, k = a.k;
@@ -247,13 +248,24 @@ final class Gemm {
    * The block c[i0 .. i0+mi, j0 .. j0+jn) of one task, K-blocked: for each K block of at most
    * {@link #KC} (a multiple of 8) the B panel (jn × kl) and then each A tile (4 × kl) are packed,
    * and every 4×4 micro-kernel carries its 16 vector accumulators over from the previous K block
-   * through {@code acc} (loaded before, stored after). Each lane therefore sees the same fma chain in
-   * the same order as with no blocking; the lane combine and the sequential tail over [K8, K) come
-   * once at the end ({@link #finish}).
+   * through {@code acc} (loaded before, stored after). Each lane therefore sees the same fma chain
+   * in the same order as with no blocking; the lane combine and the sequential tail over [K8, K)
+   * come once at the end ({@link #finish}).
    */
   private static void block(
-      Rows a, Rows b, int i0, int mi, int j0, int jn, float[] c, int ldc, float[] panel,
-      float[] tile, float[] acc, float[] aTail, float[] bTail) {
+      Rows a,
+      Rows b,
+      int i0,
+      int mi,
+      int j0,
+      int jn,
+      float[] c,
+      int ldc,
+      float[] panel,
+      float[] tile,
+      float[] acc,
+      float[] aTail,
+      float[] bTail) {
     int k = a.k;
     int k8 = k - k % W;
     int jTiles = WorkSplit.blocks(jn, NR);
@@ -280,12 +292,24 @@ final class Gemm {
   /**
    * {@link #block} for {@link #kernelPairs}: the B panel holds pairs of rows interleaved by 8-steps
    * ({@link #packPairs}), the A tile each 8-step of a row twice ({@link #packTwice}), and the
-   * micro-tile is {@link #MRW} × {@link #NRW} outputs. Its accumulators are stored in the same layout
-   * as {@link #block}'s ((r·NRW + s)·8 within a tile), so {@link #finish} is shared.
+   * micro-tile is {@link #MRW} × {@link #NRW} outputs. Its accumulators are stored in the same
+   * layout as {@link #block}'s ((r·NRW + s)·8 within a tile), so {@link #finish} is shared.
    */
   private static void blockWide(
-      Rows a, Rows b, int i0, int mi, int j0, int jn, float[] c, int ldc, float[] panel,
-      float[] tile, float[] stage, float[] acc, float[] aTail, float[] bTail) {
+      Rows a,
+      Rows b,
+      int i0,
+      int mi,
+      int j0,
+      int jn,
+      float[] c,
+      int ldc,
+      float[] panel,
+      float[] tile,
+      float[] stage,
+      float[] acc,
+      float[] aTail,
+      float[] bTail) {
     int k = a.k;
     int k8 = k - k % W;
     int jTiles = WorkSplit.blocks(jn, NRW);
@@ -326,8 +350,8 @@ final class Gemm {
 
   /**
    * Rows {@code [0, rows)} of {@code src} (each {@code kl} floats, kl a multiple of 8; rows is even
-   * except at the panel's end) into pair layout from {@code dst[off]}: rows 2q and 2q + 1 form
-   * pair q of 2·kl floats, where 8-step p (k in [8p, 8p + 8)) of row 2q + h is at 16p + 8h.
+   * except at the panel's end) into pair layout from {@code dst[off]}: rows 2q and 2q + 1 form pair
+   * q of 2·kl floats, where 8-step p (k in [8p, 8p + 8)) of row 2q + h is at 16p + 8h.
    */
   static void packPairs(float[] src, int rows, int kl, float[] dst, int off) {
     for (int r = 0; r < rows; r++) {
@@ -356,7 +380,10 @@ final class Gemm {
     return bf16 ? Lanes.decodeBf16(seg, index) : loadF32(seg, index);
   }
 
-  /** {@link #packPairs(float[], int, int, float[], int)} reading rows of stride {@code k} at {@code index}. */
+  /**
+   * {@link #packPairs(float[], int, int, float[], int)} reading rows of stride {@code k} at {@code
+   * index}.
+   */
   static void packPairs(Tensor t, long index, int rows, int k, int kl, float[] dst, int off) {
     MemorySegment seg = t.segment();
     boolean bf16 = t.storageKind() == StorageKind.BITS16;
@@ -369,7 +396,10 @@ final class Gemm {
     }
   }
 
-  /** {@link #packTwice(float[], int, int, float[])} reading rows of stride {@code k} at {@code index}. */
+  /**
+   * {@link #packTwice(float[], int, int, float[])} reading rows of stride {@code k} at {@code
+   * index}.
+   */
   static void packTwice(Tensor t, long index, int rows, int k, int kl, float[] dst) {
     MemorySegment seg = t.segment();
     boolean bf16 = t.storageKind() == StorageKind.BITS16;
@@ -398,13 +428,23 @@ final class Gemm {
   }
 
   /**
-   * The end of every ordered dot of a task's block: the lane combine of its 8 accumulators
-   * ({@link Lanes#reduce8}), then the sequential fma tail over the last {@code t} terms (rows of the
-   * tails at {@code aTail[r·t]}, {@code bTail[s·t]}). Writes c[cOff + r·ldc + s].
+   * The end of every ordered dot of a task's block: the lane combine of its 8 accumulators ({@link
+   * Lanes#reduce8}), then the sequential fma tail over the last {@code t} terms (rows of the tails
+   * at {@code aTail[r·t]}, {@code bTail[s·t]}). Writes c[cOff + r·ldc + s].
    */
   private static void finish(
-      float[] acc, int mi, int mr, int jn, int nr, int jTiles, float[] aTail, float[] bTail,
-      int t, float[] c, int cOff, int ldc) {
+      float[] acc,
+      int mi,
+      int mr,
+      int jn,
+      int nr,
+      int jTiles,
+      float[] aTail,
+      float[] bTail,
+      int t,
+      float[] c,
+      int cOff,
+      int ldc) {
     for (int i = 0; i < mi; i += mr) {
       for (int j = 0; j < jn; j += nr) {
         int off = ((i / mr) * jTiles + j / nr) * mr * nr * W;
@@ -428,11 +468,13 @@ final class Gemm {
 
   /** K-block size: the A tile (4 × KC, 8 KB) and a B micro-panel (4 × KC) stay in L1. */
   static final int KC = 512;
+
   /** B rows per task: the packed panel (NB × KC, 512 KB) stays in L2. */
   static final int NB = 256;
+
   /**
-   * Most A rows per task. Its accumulators (MC × NB × 8 floats, 2 MB) live in L3; each is loaded and
-   * stored once per K block (per 4×4 block: 32 vector moves per 1024 fmas), streaming.
+   * Most A rows per task. Its accumulators (MC × NB × 8 floats, 2 MB) live in L3; each is loaded
+   * and stored once per K block (per 4×4 block: 32 vector moves per 1024 fmas), streaming.
    */
   static final int MC = 256;
 
@@ -512,10 +554,13 @@ final class Gemm {
 
   /** Rows of A per wide micro-tile. */
   static final int MRW = 8;
+
   /** Pairs of B rows per wide micro-tile. */
   private static final int NQ = 3;
+
   /** Outputs per row of the wide micro-tile. */
   static final int NRW = 2 * NQ;
+
   /** Rows staged at a time when the wide path packs the B panel (16 × KC floats, 32 KB). */
   private static final int STAGE_ROWS = 16;
 
@@ -526,10 +571,10 @@ final class Gemm {
    * lanes, each holding the 8 lanes of two outputs (r, 2q) and (r, 2q + 1) side by side. A row of
    * the tile ({@link #packTwice}: each 8-step twice) times pair q of the panel ({@link #packPairs}:
    * rows 2q and 2q + 1 interleaved by 8-steps) is, lane for lane, the fma of {@link #kernel4x4} for
-   * both outputs: lane l of output (r, s) still sums the terms k ≡ l (mod 8) in increasing k, so the
-   * bits are the same. 8 rows per B load: the B micro-panel streams from L2 at half the bytes per
-   * fma of a 4-row tile (4 rows ran no faster than the 256-bit kernel: L2-bound). Accumulators are
-   * at {@code acc[accOff + (r·NRW + s)·8]}, the layout {@link #finish} reads.
+   * both outputs: lane l of output (r, s) still sums the terms k ≡ l (mod 8) in increasing k, so
+   * the bits are the same. 8 rows per B load: the B micro-panel streams from L2 at half the bytes
+   * per fma of a 4-row tile (4 rows ran no faster than the 256-bit kernel: L2-bound). Accumulators
+   * are at {@code acc[accOff + (r·NRW + s)·8]}, the layout {@link #finish} reads.
    */
   static void kernelPairs(
       float[] at, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
@@ -733,7 +778,13 @@ final class Gemm {
 
   /** The end of an ordered dot whose tail b[row + k8 .. row + k) is read from storage. */
   private static float finishSeg(
-      FloatVector acc, float[] x, MemorySegment seg, FloatFormat f16, long row, int k8, int k,
+      FloatVector acc,
+      float[] x,
+      MemorySegment seg,
+      FloatFormat f16,
+      long row,
+      int k8,
+      int k,
       float[] tail) {
     int nt = k - k8;
     if (f16 == null) {
@@ -765,7 +816,9 @@ final class Gemm {
     }
   }
 
-  /** Rows of the rank-2 view: the product of all dimensions but the last (1 for a (1, 0) tensor). */
+  /**
+   * Rows of the rank-2 view: the product of all dimensions but the last (1 for a (1, 0) tensor).
+   */
   static int intRows(Tensor t) {
     long[] dims = t.shape().dims();
     long rows = 1;

@@ -13,23 +13,31 @@ import io.nanscope.engine.tensor.Tensor;
  *
  * <p>The order is the {@linkplain Lanes ordered reduction} on 8 lanes per output: products are
  * fused ({@code Math.fma}), lane l of 8 sums the terms k ≡ l (mod 8) below K − K mod 8, the lanes
- * are combined {@code ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))}, then the last K mod 8 terms are added in
- * order. It does not depend on the thread count, on the machine's vector width, on M (a decode step
- * with M = 1 gives the same bits as that row of a batch) or on which of NT/NN/TN computed it.
- * Error bound: |c − exact| ≤ γ(⌊K/8⌋ + 10)·Σ|a||b| with γ(n) = n·u/(1 − n·u), u = 2^−24 (each
- * term meets at most ⌊K/8⌋ lane fmas, 3 combining adds and 7 tail fmas).
+ * are combined {@code ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7))}, then the last K mod 8 terms are added
+ * in order. It does not depend on the thread count, on the machine's vector width, on M (a decode
+ * step with M = 1 gives the same bits as that row of a batch) or on which of NT/NN/TN computed it.
+ * Error bound: |c − exact| ≤ γ(⌊K/8⌋ + 10)·Σ|a||b| with γ(n) = n·u/(1 − n·u), u = 2^−24 (each term
+ * meets at most ⌊K/8⌋ lane fmas, 3 combining adds and 7 tail fmas).
  */
 public final class Kernels {
 
   private Kernels() {}
 
   /**
-   * {@code c[m·N + n] = Σ_k a[m, k] · b[n, k]}: x·Wᵀ, the linear layer. a: (M, K); b: (N, K); c: (M, N).
-   * M = 1 (decode) streams b from its storage (bandwidth-bound); M ≥ 2 runs the packed, blocked GEMM.
+   * {@code c[m·N + n] = Σ_k a[m, k] · b[n, k]}: x·Wᵀ, the linear layer. a: (M, K); b: (N, K); c:
+   * (M, N). M = 1 (decode) streams b from its storage (bandwidth-bound); M ≥ 2 runs the packed,
+   * blocked GEMM.
    */
   public static void matmulNT(Tensor a, Tensor b, float[] c, int threads) {
     int m = rows(a), k = cols(a), n = rows(b);
-    check(cols(b) == k, "matmulNT: a is (%d, %d) but b is (%d, %d); expected b (N, %d)", m, k, n, cols(b), k);
+    check(
+        cols(b) == k,
+        "matmulNT: a is (%d, %d) but b is (%d, %d); expected b (N, %d)",
+        m,
+        k,
+        n,
+        cols(b),
+        k);
     check(c.length >= (long) m * n, "matmulNT: c holds %d, needs %d", c.length, (long) m * n);
     Gemm.nt(Gemm.rowsOf(a), Gemm.rowsOf(b), c, threads);
   }
@@ -37,7 +45,14 @@ public final class Kernels {
   /** {@code c = a · b}: dX = dY·W. a: (M, K); b: (K, N); c: (M, N). */
   public static void matmulNN(Tensor a, Tensor b, float[] c, int threads) {
     int m = rows(a), k = cols(a), n = cols(b);
-    check(rows(b) == k, "matmulNN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)", m, k, rows(b), n, k);
+    check(
+        rows(b) == k,
+        "matmulNN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)",
+        m,
+        k,
+        rows(b),
+        n,
+        k);
     check(c.length >= (long) m * n, "matmulNN: c holds %d, needs %d", c.length, (long) m * n);
     Gemm.nt(Gemm.rowsOf(a), Gemm.columnsOf(b), c, threads);
   }
@@ -45,7 +60,14 @@ public final class Kernels {
   /** {@code c = aᵀ · b}: dW = dYᵀ·X. a: (K, M); b: (K, N); c: (M, N). */
   public static void matmulTN(Tensor a, Tensor b, float[] c, int threads) {
     int k = rows(a), m = cols(a), n = cols(b);
-    check(rows(b) == k, "matmulTN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)", k, m, rows(b), n, k);
+    check(
+        rows(b) == k,
+        "matmulTN: a is (%d, %d) but b is (%d, %d); expected b (%d, N)",
+        k,
+        m,
+        rows(b),
+        n,
+        k);
     check(c.length >= (long) m * n, "matmulTN: c holds %d, needs %d", c.length, (long) m * n);
     Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
   }
@@ -58,7 +80,9 @@ public final class Kernels {
     return Width.bits();
   }
 
-  /** {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in the fixed order of {@link Lanes#dot}. */
+  /**
+   * {@code Σ a[aOff + i] · b[bOff + i]} over i in [0, n), in the fixed order of {@link Lanes#dot}.
+   */
   public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
     return Lanes.dot(a, aOff, b, bOff, n);
   }
@@ -68,7 +92,10 @@ public final class Kernels {
     return Lanes.sum(a, off, n);
   }
 
-  /** {@code max a[off + i]} over i in [0, n) with {@link Math#max} semantics (NaN wins); −∞ if n = 0. */
+  /**
+   * {@code max a[off + i]} over i in [0, n) with {@link Math#max} semantics (NaN wins); −∞ if n =
+   * 0.
+   */
   public static float max(float[] a, int off, int n) {
     return Lanes.max(a, off, n);
   }
@@ -78,7 +105,9 @@ public final class Kernels {
     Lanes.axpy(alpha, x, xOff, y, yOff, n);
   }
 
-  /** {@code y[yOff + i] = e^x[xOff + i]}: &lt; 1 ulp from Math.exp, bit-identical on every machine. */
+  /**
+   * {@code y[yOff + i] = e^x[xOff + i]}: &lt; 1 ulp from Math.exp, bit-identical on every machine.
+   */
   public static void exp(float[] x, int xOff, float[] y, int yOff, int n) {
     Lanes.exp(x, xOff, y, yOff, n);
   }
@@ -87,7 +116,8 @@ public final class Kernels {
    * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), W read in panels of 8 columns,
    * {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (row-major (k, N): ld = N, panel = 8; packed
    * panels: ld = 8, panel = 8k): the ordered dot of x with each column, {@link #dot}'s bits, 8
-   * outputs per vector and no per-output lane reduction. A matvec for short rows ({@link Lanes#dotColumns}).
+   * outputs per vector and no per-output lane reduction. A matvec for short rows ({@link
+   * Lanes#dotColumns}).
    */
   public static void dotColumns(
       float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {
@@ -128,7 +158,9 @@ public final class Kernels {
     Lanes.weightedRowsScalar(p, po, v, vo, ld, n, y, yo, d);
   }
 
-  /** Scalar twin (and definition) of {@link #mathExp}: {@code (float) Math.exp} element by element. */
+  /**
+   * Scalar twin (and definition) of {@link #mathExp}: {@code (float) Math.exp} element by element.
+   */
   public static void mathExpScalar(float[] x, int xo, float[] y, int yo, int n) {
     Lanes.mathExpScalar(x, xo, y, yo, n);
   }

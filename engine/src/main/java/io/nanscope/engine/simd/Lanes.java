@@ -24,17 +24,20 @@ import jdk.incubator.vector.VectorSpecies;
  * species held in a variable instead of a constant ran ~35× slower.
  *
  * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of {@link
- * Gemm}): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 = n − n mod 8, in
- * increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8 lanes are combined as
- * {@code ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))} ({@link #reduce8Scalar}); the tail terms i ≥ n8
- * are then added one by one in increasing i. Multiplies are fused (fma, one rounding per term).
+ * Gemm}): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 = n − n mod 8,
+ * in increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8 lanes are
+ * combined as {@code ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))} ({@link #reduce8Scalar}); the tail
+ * terms i ≥ n8 are then added one by one in increasing i. Multiplies are fused (fma, one rounding
+ * per term).
  */
 public final class Lanes {
 
   /** The FP32 species of every kernel: 256 bits, 8 lanes, fixed for determinism (see above). */
   static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+
   /** 8 × 16-bit lanes (128 bits): the raw FP16/BF16 patterns that decode into one {@link #F}. */
   static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+
   /** 8 × 32-bit int lanes, for the bit manipulation of the 16-bit decode. */
   static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
@@ -212,9 +215,9 @@ public final class Lanes {
 
   /**
    * {@code y[yo+j] = Σ_p x[xo+p]·W[p, j]}, j in [0, n), p in [0, k), where W is read in panels of 8
-   * columns: {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (a row-major (k, N) matrix is ld = N,
-   * panel = 8; 8-column panels stored one after the other are ld = 8, panel = 8k). Each output is
-   * the ordered dot (class javadoc) of x with column j, so it equals {@link #dot} of x and that
+   * columns: {@code W[p, j] = w[wo + (j/8)·panel + p·ld + j%8]} (a row-major (k, N) matrix is ld =
+   * N, panel = 8; 8-column panels stored one after the other are ld = 8, panel = 8k). Each output
+   * is the ordered dot (class javadoc) of x with column j, so it equals {@link #dot} of x and that
    * column bit for bit. Two panels per pass share the broadcasts of x. A last partial panel runs as
    * a full vector (extra lanes discarded, only y[yo, yo+n) written) when {@code w} holds all 8 of
    * its columns, else through the scalar twin: pad panels to 8 columns to keep it vector.
@@ -304,7 +307,17 @@ public final class Lanes {
   }
 
   private static void dotColumnsScalar(
-      float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int j0, int n) {
+      float[] x,
+      int xo,
+      float[] w,
+      int wo,
+      int ld,
+      int panel,
+      int k,
+      float[] y,
+      int yo,
+      int j0,
+      int n) {
     int k8 = k - k % W;
     float[] lane = new float[W];
     for (int j = j0; j < n; j++) {
@@ -323,8 +336,8 @@ public final class Lanes {
 
   /**
    * {@code y[yo+i] = Σ_t p[po+t]·v[vo + t·ld + i]}, i in [0, d), t in [0, n): each sum from +0
-   * sequential in increasing t, the product rounded and then added (no fma), the attention op's
-   * P·V order; 8 outputs per vector.
+   * sequential in increasing t, the product rounded and then added (no fma), the attention op's P·V
+   * order; 8 outputs per vector.
    */
   public static void weightedRows(
       float[] p, int po, float[] v, int vo, int ld, int n, float[] y, int yo, int d) {
@@ -356,7 +369,8 @@ public final class Lanes {
   //
   // e^x = 2^k · e^r with k = rint(x·log2 e) and r = x − k·ln 2 (Cody–Waite: ln 2 = LN2_HI + LN2_LO,
   // LN2_HI with 16 significant bits), |r| ≤ ln2/2 ≈ 0.347. e^r is the degree-7 Taylor polynomial in
-  // Horner form with fma; its truncation error r^8/8! ≤ 5.2e-9 is 0.04 ulp of e^r ≥ 0.7, so the error
+  // Horner form with fma; its truncation error r^8/8! ≤ 5.2e-9 is 0.04 ulp of e^r ≥ 0.7, so the
+  // error
   // is the Horner rounding: measured at most 0.92 ulp from Math.exp over every 7th float in
   // [−104, 89] (320 M inputs, subnormal results included); LanesTest holds it to 1 ulp. 2^k is
   // applied as 2^(k>>1) · 2^(k − k>>1) so that both factors are normal for k in [−150, 128] and the
@@ -366,13 +380,16 @@ public final class Lanes {
   private static final float LOG2E = 1.4426950408889634f;
   private static final float LN2_HI = 0.693145751953125f; // 0x3f317200
   private static final float LN2_LO = 1.42860676533018e-06f;
-  private static final float ROUND_MAGIC = 0x1.8p23f; // x + 1.5·2^23 − 1.5·2^23 = rint(x), |x| < 2^22
+  private static final float ROUND_MAGIC =
+      0x1.8p23f; // x + 1.5·2^23 − 1.5·2^23 = rint(x), |x| < 2^22
   private static final float EXP_LO = -104f;
   private static final float EXP_HI = 89f;
   private static final float C2 = 1f / 2, C3 = 1f / 6, C4 = 1f / 24, C5 = 1f / 120;
   private static final float C6 = 1f / 720, C7 = 1f / 5040;
 
-  /** {@code y[yo+i] = e^x[xo+i]} (&lt; 1 ulp from Math.exp; bit-identical to {@link #expScalar}). */
+  /**
+   * {@code y[yo+i] = e^x[xo+i]} (&lt; 1 ulp from Math.exp; bit-identical to {@link #expScalar}).
+   */
   public static void exp(float[] x, int xo, float[] y, int yo, int n) {
     int n8 = n - n % W;
     for (int i = 0; i < n8; i += W) {
@@ -434,7 +451,8 @@ public final class Lanes {
   // Math.exp(x) unless a float rounding boundary (a value with 25 significant bits) lies within
   // those few ulps: the 29 bits below the float's last bit would then be near 2^28. A lane within
   // MATH_EXP_MARGIN = 2^10 ulps of that, or whose x is outside [−87, 88] (subnormal or infinite
-  // float results) or NaN, takes Math.exp itself (~4·10^-6 of inputs): Math.exp's bits on every input.
+  // float results) or NaN, takes Math.exp itself (~4·10^-6 of inputs): Math.exp's bits on every
+  // input.
 
   private static final VectorSpecies<Float> F4 = FloatVector.SPECIES_128;
   private static final VectorSpecies<Double> D4 = DoubleVector.SPECIES_256;
@@ -459,7 +477,8 @@ public final class Lanes {
     int n4 = n - n % 4;
     for (int i = 0; i < n4; i += 4) {
       DoubleVector xd =
-          (DoubleVector) FloatVector.fromArray(F4, x, xo + i).convertShape(VectorOperators.F2D, D4, 0);
+          (DoubleVector)
+              FloatVector.fromArray(F4, x, xo + i).convertShape(VectorOperators.F2D, D4, 0);
       DoubleVector t = xd.fma(LOG2E_D, MAGIC_D);
       DoubleVector kd = t.sub(MAGIC_D);
       DoubleVector r = kd.fma(DoubleVector.broadcast(D4, -LN2_HI_D), xd).add(kd.mul(-LN2_LO_D));
@@ -467,11 +486,15 @@ public final class Lanes {
       for (int c = 12; c >= 0; c--) {
         p = p.fma(r, DoubleVector.broadcast(D4, TAYLOR[c]));
       }
-      LongVector scale = t.reinterpretAsLongs().sub(MAGIC_BITS - 1023).lanewise(VectorOperators.LSHL, 52);
+      LongVector scale =
+          t.reinterpretAsLongs().sub(MAGIC_BITS - 1023).lanewise(VectorOperators.LSHL, 52);
       DoubleVector e = p.mul(scale.reinterpretAsDoubles());
       LongVector low = e.reinterpretAsLongs().and(0x1FFFFFFFL).sub(1L << 28);
-      boolean safe = xd.compare(VectorOperators.GE, -87.0).and(xd.compare(VectorOperators.LE, 88.0)).allTrue()
-          && !low.lanewise(VectorOperators.ABS).compare(VectorOperators.LT, MATH_EXP_MARGIN).anyTrue();
+      boolean safe =
+          xd.compare(VectorOperators.GE, -87.0).and(xd.compare(VectorOperators.LE, 88.0)).allTrue()
+              && !low.lanewise(VectorOperators.ABS)
+                  .compare(VectorOperators.LT, MATH_EXP_MARGIN)
+                  .anyTrue();
       if (safe) {
         ((FloatVector) e.convertShape(VectorOperators.D2F, F4, 0)).intoArray(y, yo + i);
       } else {
@@ -504,7 +527,8 @@ public final class Lanes {
   // 16-bit decode (exact: every FP16 and BF16 value is an FP32 value)
   //
   // BF16: the FP32 pattern is bits << 16, done in registers. FP16 into an array: a plain loop over
-  // the Float.float16ToFloat intrinsic, which C2 auto-vectorises (vcvtph2ps): 12.6 G elements/s here
+  // the Float.float16ToFloat intrinsic, which C2 auto-vectorises (vcvtph2ps): 12.6 G elements/s
+  // here
   // from a heap segment, 5.8 from native memory, against 5.6 for a Vector API bit-manipulation
   // decode with an inf/NaN select. FP16 inside the matvec's fma loop: decodeFp16Finite below, in
   // registers without a select (inf/NaN rows are recomputed by the caller). All are checked on all
@@ -550,7 +574,8 @@ public final class Lanes {
     requireBits16(format);
     if (format == FloatFormat.FP16) {
       for (int i = 0; i < n; i++) {
-        dst[off + i] = Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i));
+        dst[off + i] =
+            Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i));
       }
       return;
     }

@@ -14,11 +14,11 @@ import jdk.incubator.vector.VectorSpecies;
  * Bulk FP32 ↔ FP16/BF16 conversion and in-place rounding, nearest-even with IEEE overflow and
  * subnormals kept, on integer lanes (the Vector API has no half-float conversion).
  *
- * <p>Every kernel is the vector form of one scalar twin below ({@link #fp16Encode(float)},
- * {@link #fp16Decode(short)}, {@link #bf16Encode(float)}, {@link #bf16Decode(short)}); the twin
- * handles the tails and is the tests' oracle. NaN becomes the canonical quiet NaN ({@code 0x7E00},
- * {@code 0x7FC0}; sign and payload dropped), decoding is exact (a NaN keeps its payload and
- * becomes quiet, as {@link Float#float16ToFloat} does on x86).
+ * <p>Every kernel is the vector form of one scalar twin below ({@link #fp16Encode(float)}, {@link
+ * #fp16Decode(short)}, {@link #bf16Encode(float)}, {@link #bf16Decode(short)}); the twin handles
+ * the tails and is the tests' oracle. NaN becomes the canonical quiet NaN ({@code 0x7E00}, {@code
+ * 0x7FC0}; sign and payload dropped), decoding is exact (a NaN keeps its payload and becomes quiet,
+ * as {@link Float#float16ToFloat} does on x86).
  *
  * <p>Segments hold native-order values; offsets are in bytes, counts in elements.
  */
@@ -26,6 +26,7 @@ public final class RoundingKernels {
 
   private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+
   /** Same lane count as {@link #I} with 16-bit lanes. */
   private static final VectorSpecies<Short> S =
       VectorSpecies.of(short.class, VectorShape.forBitSize(I.vectorBitSize() / 2));
@@ -34,20 +35,30 @@ public final class RoundingKernels {
   private static final int BLOCK = 2048;
 
   private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-  private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
-  private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
+  private static final ValueLayout.OfFloat FLOAT =
+      ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ORDER);
+  private static final ValueLayout.OfShort SHORT =
+      ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
 
   // FP32 bit patterns (magnitudes) that bound the FP16 cases.
   /** 2^-14, FP16 minNormal: below it the result is subnormal or zero. */
   private static final int F16_MIN_NORMAL = 0x38800000;
+
   /** 65520 = 65504 + ulp/2: from here on nearest-even gives infinity. */
   private static final int F16_OVERFLOW = 0x477FF000;
+
   private static final int F32_INF = 0x7F800000;
+
   /** FP32 quiet-NaN bit. */
   private static final int QUIET = 0x00400000;
+
   /** (127 - 15) << 23: rebiases an FP32 exponent to FP16. */
   private static final int REBIAS = 0x38000000;
-  /** 0.5f: adding it to |x| < 2^-14 rounds |x| to a multiple of 2^-24 (the ulp of 0.5f), nearest-even. */
+
+  /**
+   * 0.5f: adding it to |x| < 2^-14 rounds |x| to a multiple of 2^-24 (the ulp of 0.5f),
+   * nearest-even.
+   */
   private static final int HALF = 0x3F000000;
 
   // The FP16 and BF16 loops below are written out separately on purpose: selecting the lane body
@@ -113,7 +124,9 @@ public final class RoundingKernels {
       }
     } else if (exp == 0) {
       // subnormal or zero: (2^-14 + m·2^-24) - 2^-14, exact
-      o = Float.floatToRawIntBits(Float.intBitsToFloat(o + F16_MIN_NORMAL) - Float.intBitsToFloat(F16_MIN_NORMAL));
+      o =
+          Float.floatToRawIntBits(
+              Float.intBitsToFloat(o + F16_MIN_NORMAL) - Float.intBitsToFloat(F16_MIN_NORMAL));
     } else {
       o += REBIAS;
     }
@@ -141,10 +154,10 @@ public final class RoundingKernels {
     IntVector a = b.and(0x7FFFFFFF);
     IntVector sign = b.lanewise(VectorOperators.LSHR, 16).and(0x8000);
     IntVector normal =
-        a.sub(REBIAS - 0x0FFF).add(a.lanewise(VectorOperators.LSHR, 13).and(1))
+        a.sub(REBIAS - 0x0FFF)
+            .add(a.lanewise(VectorOperators.LSHR, 13).and(1))
             .lanewise(VectorOperators.LSHR, 13);
-    IntVector sub =
-        a.reinterpretAsFloats().add(0.5f).reinterpretAsInts().sub(HALF);
+    IntVector sub = a.reinterpretAsFloats().add(0.5f).reinterpretAsInts().sub(HALF);
     IntVector h = normal.blend(sub, a.lt(F16_MIN_NORMAL));
     h = h.blend(0x7C00, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
     return h.blend(0x7E00, a.compare(VectorOperators.GT, F32_INF));
@@ -152,8 +165,7 @@ public final class RoundingKernels {
 
   private static IntVector fp16RoundLanes(IntVector b) {
     IntVector a = b.and(0x7FFFFFFF);
-    IntVector normal =
-        a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0x0FFF).and(~0x1FFF);
+    IntVector normal = a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0x0FFF).and(~0x1FFF);
     IntVector sub = a.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
     IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
     r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
@@ -166,8 +178,10 @@ public final class RoundingKernels {
     IntVector o = m.lanewise(VectorOperators.LSHL, 13);
     IntVector exp = m.and(0x7C00);
     IntVector sub =
-        o.add(F16_MIN_NORMAL).reinterpretAsFloats()
-            .sub(Float.intBitsToFloat(F16_MIN_NORMAL)).reinterpretAsInts();
+        o.add(F16_MIN_NORMAL)
+            .reinterpretAsFloats()
+            .sub(Float.intBitsToFloat(F16_MIN_NORMAL))
+            .reinterpretAsInts();
     IntVector r = o.add(REBIAS);
     IntVector infNan = o.add(0x70000000);
     infNan = infNan.blend(infNan.or(QUIET), m.and(0x3FF).compare(VectorOperators.NE, 0));
@@ -179,7 +193,8 @@ public final class RoundingKernels {
   /** BF16 bits in the low 16 bits of each lane (upper bits garbage). */
   private static IntVector bf16EncodeLanes(IntVector b) {
     IntVector r =
-        b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1))
+        b.add(0x7FFF)
+            .add(b.lanewise(VectorOperators.LSHR, 16).and(1))
             .lanewise(VectorOperators.LSHR, 16);
     return r.blend(0x7FC0, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
   }
@@ -206,7 +221,9 @@ public final class RoundingKernels {
    * (see RoundingBench); a NaN test inside that loop would stop C2 from vectorising it.
    */
   public static void fp16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
-    for (int start = 0; start < n; start += BLOCK) { // block: the NaN pass reads from L1, not memory
+    for (int start = 0;
+        start < n;
+        start += BLOCK) { // block: the NaN pass reads from L1, not memory
       int end = Math.min(n, start + BLOCK);
       for (int i = start; i < end; i++) {
         dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
@@ -225,8 +242,11 @@ public final class RoundingKernels {
     }
   }
 
-  /** Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}. */
-  public static void fp16Encode(float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
+  /**
+   * Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}.
+   */
+  public static void fp16Encode(
+      float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
@@ -250,7 +270,8 @@ public final class RoundingKernels {
   }
 
   /** Decodes {@code n} 16-bit lanes of {@code src} starting at byte {@code srcByteOff}. */
-  public static void fp16Decode(MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
+  public static void fp16Decode(
+      MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
@@ -262,8 +283,8 @@ public final class RoundingKernels {
   }
 
   /**
-   * {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. On arrays, as in
-   * {@link #fp16Encode(float[], int, short[], int, int)}, the vectorised JDK round trip plus a
+   * {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. On arrays, as in {@link
+   * #fp16Encode(float[], int, short[], int, int)}, the vectorised JDK round trip plus a
    * NaN-canonicalising pass beats {@link #fp16RoundLanes}; segments use the lanes.
    */
   public static void fp16RoundInPlace(float[] a, int from, int to) {
@@ -285,7 +306,10 @@ public final class RoundingKernels {
     }
   }
 
-  /** Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to FP16 in place. */
+  /**
+   * Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to FP16 in
+   * place.
+   */
   public static void fp16RoundInPlace(MemorySegment seg, long byteOff, long count) {
     long i = 0;
     long bound = count - count % I.length();
@@ -314,8 +338,11 @@ public final class RoundingKernels {
     }
   }
 
-  /** Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}. */
-  public static void bf16Encode(float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
+  /**
+   * Encodes {@code n} floats into 16-bit lanes of {@code dst} starting at byte {@code dstByteOff}.
+   */
+  public static void bf16Encode(
+      float[] src, int srcOff, MemorySegment dst, long dstByteOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
@@ -339,7 +366,8 @@ public final class RoundingKernels {
   }
 
   /** Decodes {@code n} 16-bit lanes of {@code src} starting at byte {@code srcByteOff}. */
-  public static void bf16Decode(MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
+  public static void bf16Decode(
+      MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
@@ -362,7 +390,10 @@ public final class RoundingKernels {
     }
   }
 
-  /** Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to BF16 in place. */
+  /**
+   * Rounds {@code count} native-order floats of {@code seg} from byte {@code byteOff} to BF16 in
+   * place.
+   */
   public static void bf16RoundInPlace(MemorySegment seg, long byteOff, long count) {
     long i = 0;
     long bound = count - count % I.length();

@@ -1,5 +1,6 @@
 /**
- * The only Vector API code: lane primitives (dot, axpy, GEMM micro-kernel, exp, max, fixed-order sum, 16-bit decode, round-to-format) with static final species and scalar twins. Not exported.
+ * The only Vector API code: lane primitives (dot, axpy, GEMM micro-kernel, exp, max, fixed-order
+ * sum, 16-bit decode, round-to-format) with static final species and scalar twins. Not exported.
  *
  * <p>May import: java.base, jdk.incubator.vector, engine.format, engine.tensor, engine.parallel
  * (written as the code is today: Gemm splits its blocks with WorkSplit).

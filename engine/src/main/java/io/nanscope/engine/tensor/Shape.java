@@ -3,8 +3,8 @@ package io.nanscope.engine.tensor;
 import java.util.Arrays;
 
 /**
- * The dimensions of a contiguous row-major tensor. Sizes are {@code long} and computed with
- * {@link Math#multiplyExact} so that a 7B model's tensors cannot overflow silently (llm.c#700).
+ * The dimensions of a contiguous row-major tensor. Sizes are {@code long} and computed with {@link
+ * Math#multiplyExact} so that a 7B model's tensors cannot overflow silently (llm.c#700).
  */
 public final class Shape {
 
@@ -68,7 +68,7 @@ public final class Shape {
 
   /** Product of all dimensions but the last: the number of rows of a row-major matrix view. */
   public long rows() {
-    return dims.length == 0 ? 1 : size / Math.max(1, dims[dims.length - 1]) ;
+    return dims.length == 0 ? 1 : size / Math.max(1, dims[dims.length - 1]);
   }
 
   /** The last dimension (1 for a scalar). */

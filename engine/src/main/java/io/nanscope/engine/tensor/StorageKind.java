@@ -5,8 +5,8 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * How a format's values are laid out in memory. FP64 and FP32 are stored natively; FP16 and BF16 as
- * their 16-bit patterns; 8-bit formats as bytes; any other format (TF32, custom) as FP32 values that
- * have already been rounded to the format.
+ * their 16-bit patterns; 8-bit formats as bytes; any other format (TF32, custom) as FP32 values
+ * that have already been rounded to the format.
  */
 public enum StorageKind {
   F64(ValueLayout.JAVA_DOUBLE_UNALIGNED),

@@ -10,9 +10,9 @@ import java.lang.foreign.ValueLayout;
  * format (16-bit lanes for FP16/BF16), so reading decodes and writing rounds (nearest-even, the
  * format's default). No math lives here.
  *
- * <p>Storage is a {@link MemorySegment}: a heap array for tensors under 2^31 elements, native memory
- * above, or a memory-mapped file region for weights ({@link #wrap}). Views ({@link #reshape},
- * {@link #slice}) share storage.
+ * <p>Storage is a {@link MemorySegment}: a heap array for tensors under 2^31 elements, native
+ * memory above, or a memory-mapped file region for weights ({@link #wrap}). Views ({@link
+ * #reshape}, {@link #slice}) share storage.
  */
 public final class Tensor {
 
@@ -136,7 +136,10 @@ public final class Tensor {
     }
   }
 
-  /** Stores {@code v} (FP64 tensors keep it exactly; others round it once, from double, to the format). */
+  /**
+   * Stores {@code v} (FP64 tensors keep it exactly; others round it once, from double, to the
+   * format).
+   */
   public void setDouble(long i, double v) {
     if (kind == StorageKind.F64) {
       segment.setAtIndex(F64, i, v);
@@ -209,7 +212,8 @@ public final class Tensor {
       }
       return t;
     }
-    // As setDouble, in bulk: one rounding from double when the value is no float, then set's rounding.
+    // As setDouble, in bulk: one rounding from double when the value is no float, then set's
+    // rounding.
     float[] f = new float[values.length];
     for (int i = 0; i < values.length; i++) {
       double v = values[i];
@@ -266,7 +270,9 @@ public final class Tensor {
     storeRounded(values.clone());
   }
 
-  /** {@code set(i, f[i])} for every i of an F32 or 16-bit tensor, in bulk; {@code f} is overwritten. */
+  /**
+   * {@code set(i, f[i])} for every i of an F32 or 16-bit tensor, in bulk; {@code f} is overwritten.
+   */
   private void storeRounded(float[] f) {
     if (kind == StorageKind.F32) {
       format.roundInPlace(f, 0, f.length); // bulk, = format.round per element

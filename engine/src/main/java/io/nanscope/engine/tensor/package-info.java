@@ -1,5 +1,6 @@
 /**
- * Shape (long-safe), Tensor (format + shape + storage, contiguous row-major) and storage over MemorySegment (heap or memory-mapped). No math.
+ * Shape (long-safe), Tensor (format + shape + storage, contiguous row-major) and storage over
+ * MemorySegment (heap or memory-mapped). No math.
  *
  * <p>May import: java.base, engine.format.
  */

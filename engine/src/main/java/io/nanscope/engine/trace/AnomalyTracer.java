@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Finds where non-finite values are born: the first op whose output holds a NaN or an infinity
- * that its inputs did not (see {@link FirstNonFinite} for the per-kind rule), in any phase.
+ * Finds where non-finite values are born: the first op whose output holds a NaN or an infinity that
+ * its inputs did not (see {@link FirstNonFinite} for the per-kind rule), in any phase.
  *
  * <p>Better than PyTorch's {@code detect_anomaly}, which checks backward outputs only and for NaN
  * only: this checks every op the tracer sees (forward, backward, optimiser, rank-one update,
@@ -32,6 +32,7 @@ public final class AnomalyTracer implements Tracer {
 
   /** Offending values kept per event by default. */
   public static final int DEFAULT_MAX_OFFENDING = 8;
+
   /** Chain links kept by default. */
   public static final int DEFAULT_MAX_CHAIN = 10_000;
 
@@ -148,11 +149,7 @@ public final class AnomalyTracer implements Tracer {
   }
 
   private FirstNonFinite analyse(
-      OpLocation at,
-      OpRecord r,
-      boolean newNan,
-      boolean newInf,
-      boolean inputsFinite) {
+      OpLocation at, OpRecord r, boolean newNan, boolean newInf, boolean inputsFinite) {
     List<TensorStats> inputs = new ArrayList<>(r.inputs().size());
     for (Tensor in : r.inputs()) {
       if (in != null) {
@@ -184,8 +181,7 @@ public final class AnomalyTracer implements Tracer {
     }
     String limit =
         limitCrossed(out, unrounded != null, newInf, inputsFinite, crossed, unroundedInf);
-    return new FirstNonFinite(
-        at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit);
+    return new FirstNonFinite(at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit);
   }
 
   private static String limitCrossed(
@@ -201,9 +197,11 @@ public final class AnomalyTracer implements Tracer {
     if (!Double.isNaN(crossed)) {
       String s = "|x| = " + Numbers.human(crossed) + " > " + max;
       if (info.bits() < 64) {
-        s += " (values " + (TensorStats.thresholdOverflows(f) ? ">= " : "> ")
-            + Numbers.human(TensorStats.overflowThreshold(f))
-            + (info.hasInfinity() ? " round to inf)" : " round to NaN: no infinity)");
+        s +=
+            " (values "
+                + (TensorStats.thresholdOverflows(f) ? ">= " : "> ")
+                + Numbers.human(TensorStats.overflowThreshold(f))
+                + (info.hasInfinity() ? " round to inf)" : " round to NaN: no infinity)");
       }
       return s;
     }

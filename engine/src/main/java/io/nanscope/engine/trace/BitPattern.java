@@ -38,7 +38,8 @@ public record BitPattern(int width, int exponentBits, long bits) {
               f.info().exponentBits(),
               t.segment().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i) & 0xFFFFL);
       case BITS8 ->
-          new BitPattern(8, f.info().exponentBits(), t.segment().get(ValueLayout.JAVA_BYTE, i) & 0xFFL);
+          new BitPattern(
+              8, f.info().exponentBits(), t.segment().get(ValueLayout.JAVA_BYTE, i) & 0xFFL);
     };
   }
 

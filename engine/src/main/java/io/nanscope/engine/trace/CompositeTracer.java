@@ -17,8 +17,8 @@ public final class CompositeTracer implements Tracer {
   }
 
   /**
-   * A tracer forwarding to the {@code parts} enabled now; {@link Tracer#NONE} when none is, the part
-   * itself when only one is.
+   * A tracer forwarding to the {@code parts} enabled now; {@link Tracer#NONE} when none is, the
+   * part itself when only one is.
    */
   public static Tracer of(Tracer... parts) {
     List<Tracer> enabledParts = new ArrayList<>();

@@ -42,7 +42,11 @@ public record FirstNonFinite(
    */
   public String summary() {
     StringBuilder b = new StringBuilder(at.describe());
-    b.append(": ").append(output.infinities()).append(" inf, ").append(output.nan()).append(" NaN in ");
+    b.append(": ")
+        .append(output.infinities())
+        .append(" inf, ")
+        .append(output.nan())
+        .append(" NaN in ");
     b.append(output.format().name());
     b.append(inputsFinite ? " from finite inputs" : " from inputs already holding inf");
     b.append("; ").append(limitCrossed);

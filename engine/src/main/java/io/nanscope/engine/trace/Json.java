@@ -5,9 +5,9 @@ import java.util.List;
 /**
  * A hand-written JSON object builder for the JSON Lines writers (the engine has no JSON library).
  * Strings are escaped per RFC 8259 (quote, backslash, control characters as a backslash-u escape).
- * Non-finite numbers, which JSON cannot hold, are written as the strings {@code "NaN"},
- * {@code "Infinity"}, {@code "-Infinity"} (Python's {@code float()} and JavaScript's
- * {@code Number()} read them back).
+ * Non-finite numbers, which JSON cannot hold, are written as the strings {@code "NaN"}, {@code
+ * "Infinity"}, {@code "-Infinity"} (Python's {@code float()} and JavaScript's {@code Number()} read
+ * them back).
  */
 public final class Json {
 
@@ -47,7 +47,9 @@ public final class Json {
     return this;
   }
 
-  /** A float in its shortest round-trip form as a float ({@code 65504.0}, not a double expansion). */
+  /**
+   * A float in its shortest round-trip form as a float ({@code 65504.0}, not a double expansion).
+   */
   public Json put(String key, float value) {
     if (Float.isFinite(value)) {
       key(key).append(Float.toString(value));

@@ -5,7 +5,8 @@ import java.util.Optional;
 /**
  * Thrown by an anomaly-mode tracer at the first op whose output holds a NaN or infinity that its
  * inputs did not: carries the record so the caller can report site, op, phase and stats, and (when
- * thrown by {@link AnomalyTracer}) the {@link FirstNonFinite} event with stats and offending values.
+ * thrown by {@link AnomalyTracer}) the {@link FirstNonFinite} event with stats and offending
+ * values.
  */
 public class NonFiniteException extends RuntimeException {
 
@@ -18,7 +19,9 @@ public class NonFiniteException extends RuntimeException {
     this(message, record, null);
   }
 
-  /** With the analysed event (stats, offending values, limit crossed); {@code event} may be null. */
+  /**
+   * With the analysed event (stats, offending values, limit crossed); {@code event} may be null.
+   */
   public NonFiniteException(String message, OpRecord record, FirstNonFinite event) {
     super(message);
     this.record = record;

@@ -1,7 +1,7 @@
 package io.nanscope.engine.trace;
 
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import java.io.ByteArrayInputStream;
@@ -18,10 +18,9 @@ import java.nio.file.Path;
 
 /**
  * numpy {@code .npy} files (format version 1.0, C order, little-endian): FP32 as {@code '<f4'},
- * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16, TF32 and FP8 have no numpy dtype, so they
- * are written as {@code '<f4'} (exact: every value of theirs is an FP32 value). The header is
- * {@link NpyHeader}'s, byte for byte as numpy 2.4 writes it, so files compare equal to {@code
- * np.save}'s.
+ * FP16 as {@code '<f2'}, FP64 as {@code '<f8'}. BF16, TF32 and FP8 have no numpy dtype, so they are
+ * written as {@code '<f4'} (exact: every value of theirs is an FP32 value). The header is {@link
+ * NpyHeader}'s, byte for byte as numpy 2.4 writes it, so files compare equal to {@code np.save}'s.
  *
  * <p>The reader accepts versions 1.0, 2.0 and 3.0, the three dtypes above, C order only.
  */
@@ -92,7 +91,9 @@ public final class Npy {
         buf.clear();
       }
       switch (width) {
-        case 2 -> buf.putShort(t.segment().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i)); // raw FP16 bits
+        case 2 ->
+            buf.putShort(
+                t.segment().getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i)); // raw FP16 bits
         case 4 -> buf.putFloat(t.get(i));
         default -> buf.putDouble(t.getDouble(i));
       }
@@ -138,13 +139,18 @@ public final class Npy {
       int got = in.readNBytes(chunk, 0, want * width);
       if (got != want * width) {
         throw new IllegalArgumentException(
-            name + " is truncated: expected " + n + " elements of " + h.descr() + " for shape " + shape);
+            name
+                + " is truncated: expected "
+                + n
+                + " elements of "
+                + h.descr()
+                + " for shape "
+                + shape);
       }
       ByteBuffer b = ByteBuffer.wrap(chunk, 0, got).order(ByteOrder.LITTLE_ENDIAN);
       for (int k = 0; k < want; k++, i++) {
         switch (width) {
-          case 2 ->
-              t.segment().setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, b.getShort());
+          case 2 -> t.segment().setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, i, b.getShort());
           case 4 -> t.set(i, b.getFloat());
           default -> t.setDouble(i, b.getDouble());
         }

@@ -14,12 +14,12 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The header of numpy's {@code .npy} format (NEP 1), written and read in one place for every
- * {@code .npy} nanscope handles: tensors ({@link Npy}) and the raw typed arrays of the editing
- * statistics ({@code NpyArray}).
+ * The header of numpy's {@code .npy} format (NEP 1), written and read in one place for every {@code
+ * .npy} nanscope handles: tensors ({@link Npy}) and the raw typed arrays of the editing statistics
+ * ({@code NpyArray}).
  *
- * <p>Writing: format 1.0, the dict {@code {'descr': …, 'fortran_order': False, 'shape': …, }},
- * then {@code 21 − len(repr(shape[0]))} spaces so the first axis can grow in place (numpy's {@code
+ * <p>Writing: format 1.0, the dict {@code {'descr': …, 'fortran_order': False, 'shape': …, }}, then
+ * {@code 21 − len(repr(shape[0]))} spaces so the first axis can grow in place (numpy's {@code
  * GROWTH_AXIS_MAX_DIGITS}), then 1 to 64 spaces and a newline so the data starts on a 64-byte
  * boundary ({@code ARRAY_ALIGN}; numpy pads a full 64 when the header is already aligned), byte for
  * byte as numpy 2.4's {@code np.save}. Reading: versions 1.0, 2.0 and 3.0 (the header is Latin-1,
@@ -48,7 +48,9 @@ public record NpyHeader(String descr, long[] shape, boolean fortranOrder, long d
     return shape.clone();
   }
 
-  /** The magic, version 1.0, header length and header of a C-order array, as np.save writes them. */
+  /**
+   * The magic, version 1.0, header length and header of a C-order array, as np.save writes them.
+   */
   public static byte[] encode(String descr, long[] shape) {
     StringBuilder h = new StringBuilder("{'descr': '").append(descr);
     h.append("', 'fortran_order': False, 'shape': (");
@@ -61,10 +63,14 @@ public record NpyHeader(String descr, long[] shape, boolean fortranOrder, long d
     }
     int preamble = MAGIC.length + 2 + 2;
     int pad = ARRAY_ALIGN - (preamble + h.length() + 1) % ARRAY_ALIGN; // 1..64, as numpy
-    byte[] header = h.append(" ".repeat(pad)).append('\n').toString().getBytes(StandardCharsets.US_ASCII);
+    byte[] header =
+        h.append(" ".repeat(pad)).append('\n').toString().getBytes(StandardCharsets.US_ASCII);
     if (header.length > 0xFFFF) {
       throw new IllegalArgumentException(
-          "shape " + Arrays.toString(shape) + " gives a .npy header of " + header.length
+          "shape "
+              + Arrays.toString(shape)
+              + " gives a .npy header of "
+              + header.length
               + " bytes, more than format 1.0 holds");
     }
     ByteBuffer b = ByteBuffer.allocate(preamble + header.length).order(ByteOrder.LITTLE_ENDIAN);

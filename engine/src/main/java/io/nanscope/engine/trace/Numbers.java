@@ -28,8 +28,8 @@ public final class Numbers {
 
   /**
    * Every digit an FP16/BF16 value needs: grouped decimal with up to 3 decimals between 1e-3 and
-   * 1e9 ({@code 66,975.281}, {@code 65,504}), scientific with 5 significant digits outside
-   * ({@code 5.9605e-08}).
+   * 1e9 ({@code 66,975.281}, {@code 65,504}), scientific with 5 significant digits outside ({@code
+   * 5.9605e-08}).
    */
   public static String human(double v) {
     if (!Double.isFinite(v)) {
@@ -57,7 +57,10 @@ public final class Numbers {
     return String.format(Locale.ROOT, "%." + decimals + "f", v);
   }
 
-  /** Compact magnitude for table cells: 4 significant digits ({@code %.4g}), scientific outside [1e-2, 1e6). */
+  /**
+   * Compact magnitude for table cells: 4 significant digits ({@code %.4g}), scientific outside
+   * [1e-2, 1e6).
+   */
   public static String compact(double v) {
     if (v == 0) {
       return "0";

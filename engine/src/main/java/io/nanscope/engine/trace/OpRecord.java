@@ -13,8 +13,14 @@ import java.util.List;
  * @param inputs the op's inputs, as stored
  * @param output the op's output, as stored (rounded to its format)
  * @param unrounded the output before rounding to its format, in FP32 (or null when the output is
- *     FP32 or the op did not keep it); overflow = finite here but ±inf or saturated in {@code output},
- *     underflow = non-zero here but zero in {@code output}
+ *     FP32 or the op did not keep it); overflow = finite here but ±inf or saturated in {@code
+ *     output}, underflow = non-zero here but zero in {@code output}
  */
 public record OpRecord(
-    Site site, String op, Phase phase, int step, List<Tensor> inputs, Tensor output, Tensor unrounded) {}
+    Site site,
+    String op,
+    Phase phase,
+    int step,
+    List<Tensor> inputs,
+    Tensor output,
+    Tensor unrounded) {}

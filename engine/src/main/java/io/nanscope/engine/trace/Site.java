@@ -3,8 +3,8 @@ package io.nanscope.engine.trace;
 import java.util.Objects;
 
 /**
- * A named place in a model, with HF-style dotted names: {@code layers.5.mlp.down_proj},
- * {@code layers.5.self_attn.softmax}, {@code loss}, {@code adam.delta}.
+ * A named place in a model, with HF-style dotted names: {@code layers.5.mlp.down_proj}, {@code
+ * layers.5.self_attn.softmax}, {@code loss}, {@code adam.delta}.
  */
 public record Site(String name) {
 

@@ -6,8 +6,9 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Renders {@link SiteStats} rows as the plain-text per-site headroom table the {@code trace} command
- * prints: aligned columns (text left, numbers right) and a marker column for the tightest sites.
+ * Renders {@link SiteStats} rows as the plain-text per-site headroom table the {@code trace}
+ * command prints: aligned columns (text left, numbers right) and a marker column for the tightest
+ * sites.
  *
  * <p>Marker: {@code !!} for a row that holds NaN/inf or has negative headroom in the ranking format
  * (it would not fit), {@code <1}, {@code <2}… for the {@code tightest} rows with the least headroom
@@ -16,8 +17,21 @@ import java.util.List;
 public final class StatsTable {
 
   private static final String[] HEADER = {
-    "", "layer", "site", "phase", "op", "format", "max|x|", "min|x|>0", "headroom fp16",
-    "headroom bf16", "overflow", "underflow", "subnormal", "nan", "inf"
+    "",
+    "layer",
+    "site",
+    "phase",
+    "op",
+    "format",
+    "max|x|",
+    "min|x|>0",
+    "headroom fp16",
+    "headroom bf16",
+    "overflow",
+    "underflow",
+    "subnormal",
+    "nan",
+    "inf"
   };
   private static final int FIRST_NUMERIC = 6;
 

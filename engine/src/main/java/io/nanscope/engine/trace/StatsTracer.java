@@ -47,7 +47,9 @@ public final class StatsTracer implements Tracer {
     }
     rows.add(
         new SiteStats(
-            OpLocation.of(index, context.snapshot(), r), 1, TensorStats.of(r.output(), r.unrounded())));
+            OpLocation.of(index, context.snapshot(), r),
+            1,
+            TensorStats.of(r.output(), r.unrounded())));
   }
 
   /** Every row, in execution order. */
@@ -56,15 +58,21 @@ public final class StatsTracer implements Tracer {
   }
 
   /**
-   * One row per (phase, site, op, output format), in order of first appearance, merging the
-   * records of every step: max|x| is the maximum over steps, counts are summed.
+   * One row per (phase, site, op, output format), in order of first appearance, merging the records
+   * of every step: max|x| is the maximum over steps, counts are summed.
    */
   public synchronized List<SiteStats> bySite() {
     Map<String, SiteStats> merged = new LinkedHashMap<>();
     for (SiteStats s : rows) {
       OpLocation at = s.at();
-      String key = at.phase() + "\u0000" + at.site().name() + "\u0000" + at.op() + "\u0000"
-          + s.output().format().name();
+      String key =
+          at.phase()
+              + "\u0000"
+              + at.site().name()
+              + "\u0000"
+              + at.op()
+              + "\u0000"
+              + s.output().format().name();
       merged.merge(key, s, SiteStats::merge);
     }
     return List.copyOf(merged.values());

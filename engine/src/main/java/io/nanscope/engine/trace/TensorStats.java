@@ -1,7 +1,6 @@
 package io.nanscope.engine.trace;
 
 import io.nanscope.engine.format.FloatFormat;
-import io.nanscope.engine.format.FormatInfo;
 import io.nanscope.engine.simd.StatsKernels;
 import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
@@ -9,14 +8,15 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * What a tensor holds, seen against the limits of a number format: the numbers behind the
- * per-site headroom table and the first-overflow report.
+ * What a tensor holds, seen against the limits of a number format: the numbers behind the per-site
+ * headroom table and the first-overflow report.
  *
  * <p>{@code headroom = log2(maxFinite / max|x|)} in binades: 0 means the largest value sits at the
  * format's maximum, negative means it would not fit. Counts are per element. {@code overflow} and
  * {@code underflow} compare the stored output with its unrounded FP32 value and are only meaningful
  * when {@link #hasUnrounded()}: overflow = finite before rounding, ±inf after (NaN for formats
- * without infinity, or ±maxFinite when round-to-nearest would have overflowed: saturation); underflow = non-zero before rounding, zero after.
+ * without infinity, or ±maxFinite when round-to-nearest would have overflowed: saturation);
+ * underflow = non-zero before rounding, zero after.
  *
  * @param format the format the values are stored in (limits and subnormals are judged in it)
  * @param count number of elements
@@ -30,8 +30,8 @@ import java.lang.foreign.ValueLayout;
  * @param hasUnrounded whether the unrounded values were seen (overflow/underflow are 0 otherwise)
  * @param overflow finite before rounding, ±inf or saturated after
  * @param underflow non-zero before rounding, zero after
- * @param unroundedMaxAbs largest finite |x| before rounding (NaN without unrounded values): the value
- *     that crossed the limit, e.g. 66,975 for an FP16 output that became inf
+ * @param unroundedMaxAbs largest finite |x| before rounding (NaN without unrounded values): the
+ *     value that crossed the limit, e.g. 66,975 for an FP16 output that became inf
  */
 public record TensorStats(
     FloatFormat format,
@@ -186,8 +186,8 @@ public record TensorStats(
   /**
    * Stats the values of {@code t} would have if they were rounded to {@code target} (nearest-even,
    * overflow to inf): for teaching, "what FP16 would do to this FP32 activation". Overflow and
-   * underflow count what that rounding would lose. {@code target} must be a format that
-   * {@link FloatFormat#round(float)} supports (FP32, FP16, BF16).
+   * underflow count what that rounding would lose. {@code target} must be a format that {@link
+   * FloatFormat#round(float)} supports (FP32, FP16, BF16).
    */
   public static TensorStats ifRoundedTo(Tensor t, FloatFormat target) {
     Accumulator acc = new Accumulator(target, true);
@@ -264,8 +264,8 @@ public record TensorStats(
   }
 
   /**
-   * The stats as a JSON object, with the headroom in this format and in FP16 and BF16
-   * ({@code headroom}, {@code headroom_fp16}, {@code headroom_bf16}).
+   * The stats as a JSON object, with the headroom in this format and in FP16 and BF16 ({@code
+   * headroom}, {@code headroom_fp16}, {@code headroom_bf16}).
    */
   public Json toJson() {
     return Json.object()
@@ -289,9 +289,9 @@ public record TensorStats(
 
   /**
    * Where round-to-nearest-even starts to overflow: maxFinite plus half an ulp of the top binade,
-   * {@code maxFinite + 2^(exponent(maxFinite) − p)} — 65,520 for FP16, 61,440 for FP8 E5M2, 464
-   * for FP8 E4M3FN. Whether the threshold itself overflows depends on the tie rule: see
-   * {@link #thresholdOverflows(FloatFormat)}.
+   * {@code maxFinite + 2^(exponent(maxFinite) − p)} — 65,520 for FP16, 61,440 for FP8 E5M2, 464 for
+   * FP8 E4M3FN. Whether the threshold itself overflows depends on the tie rule: see {@link
+   * #thresholdOverflows(FloatFormat)}.
    */
   public static double overflowThreshold(FloatFormat f) {
     double max = f.info().maxFinite();

@@ -9,7 +9,9 @@ package io.nanscope.engine.trace;
  */
 public final class TraceContext {
 
-  /** A frozen context. {@code record} and {@code step} are -1 when unset; {@code label} is "" then. */
+  /**
+   * A frozen context. {@code record} and {@code step} are -1 when unset; {@code label} is "" then.
+   */
   public record Snapshot(int record, int step, String label) {
     public static final Snapshot NONE = new Snapshot(-1, -1, "");
 

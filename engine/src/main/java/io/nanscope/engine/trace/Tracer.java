@@ -1,9 +1,9 @@
 package io.nanscope.engine.trace;
 
 /**
- * The inspection hook every op reports to. Passed in explicitly (never global); {@link #NONE} is the
- * default and costs one predictable branch: ops must check {@link #enabled()} before building an
- * {@link OpRecord} or keeping an unrounded copy.
+ * The inspection hook every op reports to. Passed in explicitly (never global); {@link #NONE} is
+ * the default and costs one predictable branch: ops must check {@link #enabled()} before building
+ * an {@link OpRecord} or keeping an unrounded copy.
  */
 public interface Tracer {
 

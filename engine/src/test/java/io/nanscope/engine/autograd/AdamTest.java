@@ -17,9 +17,9 @@ import io.nanscope.engine.trace.StatsTracer;
 import io.nanscope.engine.trace.TraceContext;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.api.Test;
 
 class AdamTest {
 
@@ -47,14 +47,14 @@ class AdamTest {
   }
 
   /**
-   * Ten FP32 steps against the FP64 reference. Gradient classes: O(1), O(1e3), O(1e-7) (where
-   * eps = 1e-8 is 10% of √v̂, so a wrong eps placement shows), sign-alternating.
+   * Ten FP32 steps against the FP64 reference. Gradient classes: O(1), O(1e3), O(1e-7) (where eps =
+   * 1e-8 is 10% of √v̂, so a wrong eps placement shows), sign-alternating.
    *
-   * <p>Error budget per element: the FP64 reference keeps p exactly, FP32 rounds it each step
-   * (≤ ½ ulp(p) per step, so 10 steps ≤ 5 ulp(|p|max)); each step's update is computed in FP32 with
-   * ~8 roundings of relative size 2^−24 on top of m, v carrying ≤ 3t·2^−24 each: ≤ 10·lr·40·2^−24
-   * for |update| ≤ 3·lr. Budget: 10 ulp(|p|max) + 10·lr·1e−5 — a missing bias correction or a
-   * wrong beta moves p by O(lr) and fails it by orders of magnitude.
+   * <p>Error budget per element: the FP64 reference keeps p exactly, FP32 rounds it each step (≤ ½
+   * ulp(p) per step, so 10 steps ≤ 5 ulp(|p|max)); each step's update is computed in FP32 with ~8
+   * roundings of relative size 2^−24 on top of m, v carrying ≤ 3t·2^−24 each: ≤ 10·lr·40·2^−24 for
+   * |update| ≤ 3·lr. Budget: 10 ulp(|p|max) + 10·lr·1e−5 — a missing bias correction or a wrong
+   * beta moves p by O(lr) and fails it by orders of magnitude.
    */
   @ParameterizedTest
   @CsvSource({"1e-3, 0.0", "1e-2, 0.0", "1e-2, 0.01", "0.5, 1e-3"})
@@ -74,12 +74,13 @@ class AdamTest {
     for (int t = 0; t < steps; t++) {
       float[] g = new float[n];
       for (int i = 0; i < n; i++) {
-        double scale = switch (i % 4) {
-          case 0 -> 1;
-          case 1 -> 1e3;
-          case 2 -> 1e-7;
-          default -> (t % 2 == 0 ? 1 : -1);
-        };
+        double scale =
+            switch (i % 4) {
+              case 0 -> 1;
+              case 1 -> 1e3;
+              case 2 -> 1e-7;
+              default -> (t % 2 == 0 ? 1 : -1);
+            };
         g[i] = (float) (scale * rnd.nextGaussian());
         grads[t][i] = g[i];
       }
@@ -97,7 +98,8 @@ class AdamTest {
       }
     }
     assertThat(maxErr)
-        .as("max |fp32 - fp64| = %s at %d (got %s, reference %s), budget %s",
+        .as(
+            "max |fp32 - fp64| = %s at %d (got %s, reference %s), budget %s",
             maxErr, worst, worst < 0 ? 0 : param.get(worst), worst < 0 ? 0 : ref[worst], budget)
         .isLessThanOrEqualTo(budget);
     // The parameters did move by O(lr) (up to 10·lr): the comparison is not vacuous.
@@ -137,7 +139,9 @@ class AdamTest {
             NonFiniteException.class,
             () ->
                 adam16.step(
-                    List.of(new ParamGrad("delta", p16state, Tensor.of(FloatFormat.FP32, Shape.of(3), g))),
+                    List.of(
+                        new ParamGrad(
+                            "delta", p16state, Tensor.of(FloatFormat.FP32, Shape.of(3), g))),
                     CompositeTracer.of(stats, anomaly)));
     // v underflowed to 0 -> denom = fp16(0 + 1e-8) = 0 -> m/0 = -inf (after the minus), 0/0 = NaN.
     assertThat(p16state.get(0)).isEqualTo(Float.NEGATIVE_INFINITY);
@@ -158,7 +162,8 @@ class AdamTest {
     List<SiteStats> rows = stats.rows();
     assertThat(rows)
         .extracting(r -> r.at().site().name())
-        .containsExactly("adam.delta.exp_avg", "adam.delta.exp_avg_sq", "adam.delta.denom", "adam.delta");
+        .containsExactly(
+            "adam.delta.exp_avg", "adam.delta.exp_avg_sq", "adam.delta.denom", "adam.delta");
     assertThat(rows.get(1).output().underflow()).as("v: 1e-11 -> 0").isEqualTo(1);
     assertThat(rows.get(2).output().underflow()).as("denom: 1e-8 -> 0").isEqualTo(2);
     assertThat(rows.get(0).output().subnormal()).as("m = 1e-5 is subnormal in fp16").isEqualTo(1);
@@ -205,8 +210,8 @@ class AdamTest {
     Tensor p = Tensor.zeros(FloatFormat.FP32, Shape.of(2));
     adam.step(List.of(new ParamGrad("w", p, Tensor.zeros(FloatFormat.FP32, Shape.of(2)))));
     Tensor p3 = Tensor.zeros(FloatFormat.FP32, Shape.of(3));
-    assertThatThrownBy(
-            () -> adam.step(List.of(new ParamGrad("w", p3, Tensor.zeros(FloatFormat.FP32, Shape.of(3))))))
+    assertThatThrownBy(() ->
+            adam.step(List.of(new ParamGrad("w", p3, Tensor.zeros(FloatFormat.FP32, Shape.of(3))))))
         .hasMessageContaining("stable name");
     assertThatThrownBy(() -> new ParamGrad("w", p, p3)).hasMessageContaining("(3,)");
   }

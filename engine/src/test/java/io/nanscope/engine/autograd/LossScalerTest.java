@@ -40,7 +40,10 @@ class LossScalerTest {
 
   static List<ParamGrad> grads(FloatFormat f, float... g) {
     return List.of(
-        new ParamGrad("w", Tensor.zeros(FloatFormat.FP32, Shape.of(g.length)), Tensor.of(f, Shape.of(g.length), g)));
+        new ParamGrad(
+            "w",
+            Tensor.zeros(FloatFormat.FP32, Shape.of(g.length)),
+            Tensor.of(f, Shape.of(g.length), g)));
   }
 
   @Test
@@ -138,19 +141,16 @@ class LossScalerTest {
    */
   @Test
   void scalingRescuesAnFp16GradientThatUnderflows() {
-    Precision p =
-        PrecisionPolicy.named("pytorch-fp16").of(OpKind.MATMUL);
+    Precision p = PrecisionPolicy.named("pytorch-fp16").of(OpKind.MATMUL);
     float[] dxUnscaled = new float[2];
     long[] underflows = new long[2];
     for (int scaled = 0; scaled < 2; scaled++) {
       LossScaler scaler = new LossScaler();
-      StatsTracer stats =
-          new StatsTracer(new TraceContext());
+      StatsTracer stats = new StatsTracer(new TraceContext());
       OpContext ctx = OpContext.DEFAULT.withTracer(stats);
       Tape tape = new Tape();
       // FP16 weights with FP32 master gradients, as GradScaler requires.
-      Var x =
-          tape.param(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1f), "x", FloatFormat.FP32);
+      Var x = tape.param(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1f), "x", FloatFormat.FP32);
       Var w1 = tape.constant(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1f), "w1");
       Var w2 = tape.constant(Tensor.of(FloatFormat.FP16, Shape.of(1, 1), 1e-4f), "w2");
       Site s = Site.of("layers", 0);
@@ -166,13 +166,16 @@ class LossScalerTest {
       dxUnscaled[scaled] = x.grad().get(0);
       underflows[scaled] =
           stats.rows().stream()
-              .filter(r -> r.at().op().equals("matmul.dx") && r.at().site().name().equals("layers.0.b"))
+              .filter(
+                  r -> r.at().op().equals("matmul.dx") && r.at().site().name().equals("layers.0.b"))
               .mapToLong(r -> r.output().underflow())
               .sum();
     }
     assertThat(dxUnscaled[0]).as("unscaled: dh = 1e-8 flushed to 0 in FP16").isZero();
     assertThat(underflows[0]).isEqualTo(1);
-    assertThat(dxUnscaled[1]).as("scaled by 2^16 then unscaled").isCloseTo(1e-8f, Offset.offset(1e-10f));
+    assertThat(dxUnscaled[1])
+        .as("scaled by 2^16 then unscaled")
+        .isCloseTo(1e-8f, Offset.offset(1e-10f));
     assertThat(underflows[1]).isZero();
   }
 

@@ -21,7 +21,13 @@ class SgdTest {
    * form): v = μ·v + (1−τ)·g (v = g at the first step), d = g + μ·v (nesterov) or v, p −= lr·d.
    */
   static double[] reference(
-      double[] p0, double[][] grads, double lr, double mu, double tau, double wd, boolean nesterov) {
+      double[] p0,
+      double[][] grads,
+      double lr,
+      double mu,
+      double tau,
+      double wd,
+      boolean nesterov) {
     double[] p = p0.clone();
     double[] v = new double[p.length];
     for (int t = 0; t < grads.length; t++) {
@@ -49,7 +55,8 @@ class SgdTest {
     "0.05, 0.9, 0.1, 0.01, false",
     "0.05, 0.9, 0.0, 0.01, true"
   })
-  void tenFp32StepsMatchTheFp64Reference(double lr, double mu, double tau, double wd, boolean nesterov) {
+  void tenFp32StepsMatchTheFp64Reference(
+      double lr, double mu, double tau, double wd, boolean nesterov) {
     SplittableRandom rnd = new SplittableRandom(7);
     int n = 33;
     float[] p0f = new float[n];
@@ -89,7 +96,9 @@ class SgdTest {
     Sgd sgd = new Sgd(0.1, 0.9, 0, 0, false, FloatFormat.BF16);
     StatsTracer stats = new StatsTracer(new TraceContext());
     // 1/3 is not a BF16 value: the buffer holds bf16(1/3) = 0.333984375.
-    sgd.step(List.of(new ParamGrad("w", p, Tensor.of(FloatFormat.FP32, Shape.of(2), 1f / 3, 0f))), stats);
+    sgd.step(
+        List.of(new ParamGrad("w", p, Tensor.of(FloatFormat.FP32, Shape.of(2), 1f / 3, 0f))),
+        stats);
     assertThat(sgd.momentumBuffer("w").format()).isEqualTo(FloatFormat.BF16);
     assertThat(sgd.momentumBuffer("w").get(0)).isEqualTo(0.333984375f);
     assertThat(p.get(0)).isEqualTo(1f - 0.1f * 0.333984375f);

@@ -103,7 +103,12 @@ class TapeTest {
   void wrongGradientShapeIsReported() {
     Tape tape = new Tape();
     Var a = tape.param(vec(FloatFormat.FP32, 1, 2), "a");
-    Var y = tape.record("bad", vec(FloatFormat.FP32, 1, 2), (dy, n) -> new Tensor[] {vec(FloatFormat.FP32, 1)}, a);
+    Var y =
+        tape.record(
+            "bad",
+            vec(FloatFormat.FP32, 1, 2),
+            (dy, n) -> new Tensor[] {vec(FloatFormat.FP32, 1)},
+            a);
     assertThatThrownBy(() -> tape.backward(y, vec(FloatFormat.FP32, 1, 1)))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("backward of the op");

@@ -21,9 +21,15 @@ class ExactDecimalRoundingTest {
 
   private static final List<FloatFormat> FORMATS =
       List.of(
-          FloatFormat.FP64, FloatFormat.custom(52, 8), FloatFormat.FP32, FloatFormat.TF32,
-          FloatFormat.BF16, FloatFormat.FP16,
-          FloatFormat.FP8_E5M2, FloatFormat.FP8_E4M3, FloatFormat.custom(4, 3),
+          FloatFormat.FP64,
+          FloatFormat.custom(52, 8),
+          FloatFormat.FP32,
+          FloatFormat.TF32,
+          FloatFormat.BF16,
+          FloatFormat.FP16,
+          FloatFormat.FP8_E5M2,
+          FloatFormat.FP8_E4M3,
+          FloatFormat.custom(4, 3),
           FloatFormat.custom(13, 6));
   private static final List<Rounding> MODES =
       List.of(Rounding.NEAREST_EVEN, Rounding.TOWARD_ZERO, Rounding.UP, Rounding.DOWN);
@@ -31,14 +37,16 @@ class ExactDecimalRoundingTest {
   @Test
   void theIssuesExamplesRoundOnceFromTheDecimal() {
     FloatFormat f = FloatFormat.FP16;
-    RoundResult a = f.roundWithFlags(new BigDecimal("65519.999999999999999"), RoundingSpec.NEAREST_EVEN, 0);
+    RoundResult a =
+        f.roundWithFlags(new BigDecimal("65519.999999999999999"), RoundingSpec.NEAREST_EVEN, 0);
     assertThat(a.value()).isEqualTo(65504.0);
     assertThat(a.overflow()).isFalse();
     RoundResult b =
         f.roundWithFlags(new BigDecimal("1.00048828125000000000001"), RoundingSpec.NEAREST_EVEN, 0);
     assertThat(b.bits()).isEqualTo(0x3c01);
     RoundResult c =
-        f.roundWithFlags(new BigDecimal("0.99999999999999999999"), RoundingSpec.of(Rounding.DOWN), 0);
+        f.roundWithFlags(
+            new BigDecimal("0.99999999999999999999"), RoundingSpec.of(Rounding.DOWN), 0);
     assertThat(c.value()).isEqualTo(1 - 0x1p-11);
     RoundingSpec saturate = RoundingSpec.NEAREST_EVEN.withOverflow(Overflow.SATURATE);
     RoundResult d = f.roundWithFlags(new BigDecimal("1e400"), saturate, 0);
@@ -54,7 +62,8 @@ class ExactDecimalRoundingTest {
     assertThat(h.value()).isEqualTo(0x1p-24);
     RoundResult i = f.roundWithFlags(new BigDecimal("-1e-400"), RoundingSpec.of(Rounding.UP), 0);
     assertThat(Double.doubleToRawLongBits(i.value())).isEqualTo(Double.doubleToRawLongBits(-0.0));
-    RoundResult j = FloatFormat.FP64.roundWithFlags(new BigDecimal("1e400"), RoundingSpec.NEAREST_EVEN, 0);
+    RoundResult j =
+        FloatFormat.FP64.roundWithFlags(new BigDecimal("1e400"), RoundingSpec.NEAREST_EVEN, 0);
     assertThat(j.value()).isInfinite();
     assertThat(j.overflow()).isTrue();
   }
@@ -74,9 +83,11 @@ class ExactDecimalRoundingTest {
               assertThat(bitsOf(got.value()))
                   .as("%s %s %s -> %s, oracle %s", f.name(), spec, x, got.value(), want.value)
                   .isEqualTo(bitsOf(want.value));
-              assertThat(got.overflow()).as("overflow flag %s %s %s", f.name(), spec, x)
+              assertThat(got.overflow())
+                  .as("overflow flag %s %s %s", f.name(), spec, x)
                   .isEqualTo(want.overflow);
-              assertThat(got.underflow()).as("underflow flag %s %s %s", f.name(), spec, x)
+              assertThat(got.underflow())
+                  .as("underflow flag %s %s %s", f.name(), spec, x)
                   .isEqualTo(got.value() == 0);
               checked++;
             }
@@ -196,7 +207,8 @@ class ExactDecimalRoundingTest {
                 case DOWN -> negative;
               };
       boolean hasInfinity = f != FloatFormat.FP8_E4M3;
-      magnitude = !toInfinity ? f.info().maxFinite() : hasInfinity ? Double.POSITIVE_INFINITY : Double.NaN;
+      magnitude =
+          !toInfinity ? f.info().maxFinite() : hasInfinity ? Double.POSITIVE_INFINITY : Double.NaN;
     } else {
       magnitude = chosen.doubleValue(); // exact: a value of the format
       if (spec.subnormals() == Subnormals.FLUSH && magnitude < f.info().minNormal()) {
@@ -234,18 +246,38 @@ class ExactDecimalRoundingTest {
       BigDecimal gap = next.subtract(v);
       BigDecimal mid = v.add(next).divide(BigDecimal.TWO);
       BigDecimal eps = gap.multiply(tiny);
-      for (BigDecimal y : List.of(v, mid, mid.subtract(eps), mid.add(eps), v.add(eps),
-          next.subtract(eps), v.add(gap.multiply(new BigDecimal("0.3"))),
-          v.add(gap.multiply(new BigDecimal(rnd.nextDouble()).setScale(25, java.math.RoundingMode.DOWN))))) {
+      for (BigDecimal y :
+          List.of(
+              v,
+              mid,
+              mid.subtract(eps),
+              mid.add(eps),
+              v.add(eps),
+              next.subtract(eps),
+              v.add(gap.multiply(new BigDecimal("0.3"))),
+              v.add(
+                  gap.multiply(
+                      new BigDecimal(rnd.nextDouble())
+                          .setScale(25, java.math.RoundingMode.DOWN))))) {
         if (y.signum() != 0) {
           out.add(y);
           out.add(y.negate());
         }
       }
     }
-    for (String s : List.of("1e400", "1e-400", "65519.999999999999999", "65520.000000000000001",
-        "1.00048828125000000000001", "0.99999999999999999999", "3.4028235677973366e38",
-        "1e-45", "7e-46", "2.98e-8", "1e39")) {
+    for (String s :
+        List.of(
+            "1e400",
+            "1e-400",
+            "65519.999999999999999",
+            "65520.000000000000001",
+            "1.00048828125000000000001",
+            "0.99999999999999999999",
+            "3.4028235677973366e38",
+            "1e-45",
+            "7e-46",
+            "2.98e-8",
+            "1e39")) {
       out.add(new BigDecimal(s));
       out.add(new BigDecimal(s).negate());
     }

@@ -18,19 +18,79 @@ class FloatFormatTest {
   @Test
   void infoMatchesPublishedLimits() {
     // numbers from IEEE 754-2019 Table 3.5, the OCP FP8 v1.0 spec and torch.finfo, typed by hand
-    assertInfo(FloatFormat.FP64, 64, 53, 11, Double.MAX_VALUE, 0x1p-1022, Double.MIN_VALUE, 0x1p-52, true, 8);
-    assertInfo(FloatFormat.FP32, 32, 24, 8, 3.4028234663852886e38, 1.1754943508222875e-38, 1.401298464324817e-45, 1.1920928955078125e-7, true, 4);
-    assertInfo(FloatFormat.TF32, 19, 11, 8, 3.4011621342146535e38, 1.1754943508222875e-38, 1.1479437019748901e-41, 9.765625e-4, true, 4);
-    assertInfo(FloatFormat.BF16, 16, 8, 8, 3.3895313892515355e38, 1.1754943508222875e-38, 9.183549615799121e-41, 0.0078125, true, 2);
-    assertInfo(FloatFormat.FP16, 16, 11, 5, 65504, 6.103515625e-5, 5.960464477539063e-8, 9.765625e-4, true, 2);
+    assertInfo(
+        FloatFormat.FP64,
+        64,
+        53,
+        11,
+        Double.MAX_VALUE,
+        0x1p-1022,
+        Double.MIN_VALUE,
+        0x1p-52,
+        true,
+        8);
+    assertInfo(
+        FloatFormat.FP32,
+        32,
+        24,
+        8,
+        3.4028234663852886e38,
+        1.1754943508222875e-38,
+        1.401298464324817e-45,
+        1.1920928955078125e-7,
+        true,
+        4);
+    assertInfo(
+        FloatFormat.TF32,
+        19,
+        11,
+        8,
+        3.4011621342146535e38,
+        1.1754943508222875e-38,
+        1.1479437019748901e-41,
+        9.765625e-4,
+        true,
+        4);
+    assertInfo(
+        FloatFormat.BF16,
+        16,
+        8,
+        8,
+        3.3895313892515355e38,
+        1.1754943508222875e-38,
+        9.183549615799121e-41,
+        0.0078125,
+        true,
+        2);
+    assertInfo(
+        FloatFormat.FP16,
+        16,
+        11,
+        5,
+        65504,
+        6.103515625e-5,
+        5.960464477539063e-8,
+        9.765625e-4,
+        true,
+        2);
     assertInfo(FloatFormat.FP8_E5M2, 8, 3, 5, 57344, 0x1p-14, 0x1p-16, 0.25, true, 1);
     assertInfo(FloatFormat.FP8_E4M3, 8, 4, 4, 448, 0x1p-6, 0x1p-9, 0.125, false, 1);
     assertInfo(FloatFormat.custom(5, 3), 8, 5, 3, 15.5, 0.25, 0x1p-6, 0.0625, true, 1);
   }
 
-  private static void assertInfo(FloatFormat f, int bits, int p, int e, double max, double minNormal,
-      double minSub, double ulpOfOne, boolean inf, int bytes) {
-    assertThat(f.info()).isEqualTo(new FormatInfo(bits, p, e, max, minNormal, minSub, ulpOfOne, inf));
+  private static void assertInfo(
+      FloatFormat f,
+      int bits,
+      int p,
+      int e,
+      double max,
+      double minNormal,
+      double minSub,
+      double ulpOfOne,
+      boolean inf,
+      int bytes) {
+    assertThat(f.info())
+        .isEqualTo(new FormatInfo(bits, p, e, max, minNormal, minSub, ulpOfOne, inf));
     assertThat(f.bytes()).isEqualTo(bytes);
   }
 
@@ -67,17 +127,23 @@ class FloatFormatTest {
 
   @Test
   void sixteenBitOnlyMethodsSayWhatToUse() {
-    assertThatThrownBy(() -> FloatFormat.FP32.encode16(1f)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> FloatFormat.FP32.encode16(1f))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("fp16 or bf16");
-    assertThatThrownBy(() -> FloatFormat.FP16.encode8(1f)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> FloatFormat.FP16.encode8(1f))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("fp8-e4m3");
-    assertThatThrownBy(() -> FloatFormat.custom(12, 11).round(1f)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> FloatFormat.custom(12, 11).round(1f))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("round(double");
   }
 
   // ------------------------------------------------------------------ all 65,536 patterns
 
-  /** Decode, re-encode and classify every FP16 and BF16 pattern; decode is checked against the JDK (FP16) and the BF16 definition (top half of a float). */
+  /**
+   * Decode, re-encode and classify every FP16 and BF16 pattern; decode is checked against the JDK
+   * (FP16) and the BF16 definition (top half of a float).
+   */
   @ParameterizedTest
   @ValueSource(strings = {"fp16", "bf16"})
   void allSixteenBitPatterns(String name) {
@@ -100,12 +166,16 @@ class FloatFormatTest {
         continue;
       }
       assertThat(Float.floatToRawIntBits(v)).as(at).isEqualTo(Float.floatToRawIntBits(want));
-      assertThat(Double.doubleToRawLongBits(f.decodeBits(b))).as(at).isEqualTo(Double.doubleToRawLongBits(want));
+      assertThat(Double.doubleToRawLongBits(f.decodeBits(b)))
+          .as(at)
+          .isEqualTo(Double.doubleToRawLongBits(want));
       assertThat(f.encode16(v)).as(at).isEqualTo(bits);
       assertThat(f.encodeBits(v)).as(at).isEqualTo(b);
       assertThat(Float.floatToRawIntBits(f.round(v))).as(at).isEqualTo(Float.floatToRawIntBits(v));
-      ValueClass want_class = exp == expMask ? ValueClass.INFINITE
-          : exp != 0 ? ValueClass.NORMAL : mant == 0 ? ValueClass.ZERO : ValueClass.SUBNORMAL;
+      ValueClass want_class =
+          exp == expMask
+              ? ValueClass.INFINITE
+              : exp != 0 ? ValueClass.NORMAL : mant == 0 ? ValueClass.ZERO : ValueClass.SUBNORMAL;
       assertThat(f.classify(v)).as(at).isEqualTo(want_class);
     }
   }
@@ -113,9 +183,9 @@ class FloatFormatTest {
   // ------------------------------------------------------------------ FP8, by hand
 
   /**
-   * The 256 patterns of each FP8 format from the OCP v1.0 definition: value = (−1)^s · 2^(E−bias)
-   * · (1 + M/2^m) for E > 0, (−1)^s · 2^(1−bias) · M/2^m for E = 0; E5M2 reserves E = 31 for inf
-   * (M = 0) and NaN, E4M3FN only S.1111.111 for NaN.
+   * The 256 patterns of each FP8 format from the OCP v1.0 definition: value = (−1)^s · 2^(E−bias) ·
+   * (1 + M/2^m) for E > 0, (−1)^s · 2^(1−bias) · M/2^m for E = 0; E5M2 reserves E = 31 for inf (M =
+   * 0) and NaN, E4M3FN only S.1111.111 for NaN.
    */
   @ParameterizedTest
   @ValueSource(strings = {"fp8-e4m3", "fp8-e5m2"})
@@ -150,7 +220,9 @@ class FloatFormatTest {
       }
       finite += Double.isFinite(want) ? 1 : 0;
       assertThat((double) got).as(at).isEqualTo(want);
-      assertThat(Double.doubleToRawLongBits(got)).as(at).isEqualTo(Double.doubleToRawLongBits(want));
+      assertThat(Double.doubleToRawLongBits(got))
+          .as(at)
+          .isEqualTo(Double.doubleToRawLongBits(want));
       assertThat(f.encode8(got)).as(at).isEqualTo((byte) b);
     }
     assertThat(finite).isEqualTo(e4m3 ? 254 : 248);
@@ -191,13 +263,33 @@ class FloatFormatTest {
   void roundWithFlagsReportsOverflowUnderflowAndClass() {
     FloatFormat h = FloatFormat.FP16;
     assertFlags(h.roundWithFlags(65519), 65504, 0x7BFF, ValueClass.NORMAL, false, false);
-    assertFlags(h.roundWithFlags(65520), Double.POSITIVE_INFINITY, 0x7C00, ValueClass.INFINITE, true, false);
-    assertFlags(h.roundWithFlags(-1e6), Double.NEGATIVE_INFINITY, 0xFC00, ValueClass.INFINITE, true, false);
+    assertFlags(
+        h.roundWithFlags(65520),
+        Double.POSITIVE_INFINITY,
+        0x7C00,
+        ValueClass.INFINITE,
+        true,
+        false);
+    assertFlags(
+        h.roundWithFlags(-1e6), Double.NEGATIVE_INFINITY, 0xFC00, ValueClass.INFINITE, true, false);
     assertFlags(h.roundWithFlags(1e-8), 0, 0x0000, ValueClass.ZERO, false, true);
     assertFlags(h.roundWithFlags(-1e-8), -0.0, 0x8000, ValueClass.ZERO, false, true);
-    assertFlags(h.roundWithFlags(1e-5), 1.0013580322265625e-5, 0x00A8, ValueClass.SUBNORMAL, false, false);
-    assertFlags(h.roundWithFlags(255.875 * 261.75), Double.POSITIVE_INFINITY, 0x7C00, ValueClass.INFINITE, true, false);
-    assertFlags(h.roundWithFlags(Double.POSITIVE_INFINITY), Double.POSITIVE_INFINITY, 0x7C00, ValueClass.INFINITE, false, false);
+    assertFlags(
+        h.roundWithFlags(1e-5), 1.0013580322265625e-5, 0x00A8, ValueClass.SUBNORMAL, false, false);
+    assertFlags(
+        h.roundWithFlags(255.875 * 261.75),
+        Double.POSITIVE_INFINITY,
+        0x7C00,
+        ValueClass.INFINITE,
+        true,
+        false);
+    assertFlags(
+        h.roundWithFlags(Double.POSITIVE_INFINITY),
+        Double.POSITIVE_INFINITY,
+        0x7C00,
+        ValueClass.INFINITE,
+        false,
+        false);
     assertFlags(h.roundWithFlags(Double.NaN), Double.NaN, 0x7E00, ValueClass.NAN, false, false);
     assertFlags(h.roundWithFlags(0.0), 0, 0, ValueClass.ZERO, false, false);
     // toward zero: 65519 is no overflow (65504 exact-range result), 70000 is (clamped by the mode)
@@ -208,14 +300,18 @@ class FloatFormatTest {
     assertFlags(h.roundWithFlags(-65520, sat, 0), -65504, 0xFBFF, ValueClass.NORMAL, true, false);
     RoundingSpec ftz = RoundingSpec.NEAREST_EVEN.withSubnormals(Subnormals.FLUSH);
     assertFlags(h.roundWithFlags(1e-5, ftz, 0), 0, 0, ValueClass.ZERO, false, true);
-    assertFlags(FloatFormat.FP8_E4M3.roundWithFlags(500), Double.NaN, 0x7F, ValueClass.NAN, true, false);
+    assertFlags(
+        FloatFormat.FP8_E4M3.roundWithFlags(500), Double.NaN, 0x7F, ValueClass.NAN, true, false);
   }
 
-  private static void assertFlags(RoundResult r, double value, long bits, ValueClass c, boolean overflow, boolean underflow) {
+  private static void assertFlags(
+      RoundResult r, double value, long bits, ValueClass c, boolean overflow, boolean underflow) {
     if (Double.isNaN(value)) {
       assertThat(r.value()).isNaN();
     } else {
-      assertThat(Double.doubleToRawLongBits(r.value())).as("%s", r).isEqualTo(Double.doubleToRawLongBits(value));
+      assertThat(Double.doubleToRawLongBits(r.value()))
+          .as("%s", r)
+          .isEqualTo(Double.doubleToRawLongBits(value));
     }
     assertThat(r.bits()).as("%s", r).isEqualTo(bits);
     assertThat(r.valueClass()).as("%s", r).isEqualTo(c);
@@ -239,11 +335,27 @@ class FloatFormatTest {
     SplittableRandom rnd = new SplittableRandom(n);
     float[] src = new float[n + 5];
     for (int i = 0; i < src.length; i++) {
-      src[i] = rnd.nextBoolean() ? Float.intBitsToFloat(rnd.nextInt()) : (float) Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, 20));
+      src[i] =
+          rnd.nextBoolean()
+              ? Float.intBitsToFloat(rnd.nextInt())
+              : (float) Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, 20));
     }
-    RoundingSpec[] specs = {RoundingSpec.NEAREST_EVEN, RoundingSpec.of(Rounding.UP), RoundingSpec.stochastic(9),
-        RoundingSpec.of(Rounding.DOWN).withOverflow(Overflow.SATURATE).withSubnormals(Subnormals.FLUSH)};
-    for (FloatFormat f : new FloatFormat[] {FloatFormat.FP16, FloatFormat.BF16, FloatFormat.TF32, FloatFormat.FP8_E4M3, FloatFormat.FP32}) {
+    RoundingSpec[] specs = {
+      RoundingSpec.NEAREST_EVEN,
+      RoundingSpec.of(Rounding.UP),
+      RoundingSpec.stochastic(9),
+      RoundingSpec.of(Rounding.DOWN)
+          .withOverflow(Overflow.SATURATE)
+          .withSubnormals(Subnormals.FLUSH)
+    };
+    for (FloatFormat f :
+        new FloatFormat[] {
+          FloatFormat.FP16,
+          FloatFormat.BF16,
+          FloatFormat.TF32,
+          FloatFormat.FP8_E4M3,
+          FloatFormat.FP32
+        }) {
       for (RoundingSpec spec : specs) {
         float[] a = src.clone();
         f.roundInPlace(a, 2, 2 + n, spec);
@@ -254,8 +366,11 @@ class FloatFormatTest {
           for (int i = 0; i < src.length; i++) {
             float want = i >= 2 && i < 2 + n ? f.round(src[i], spec, i) : src[i];
             String at = f + " " + spec + " i=" + i + " x=" + src[i];
-            assertThat(Float.floatToRawIntBits(a[i])).as(at).isEqualTo(Float.floatToRawIntBits(want));
-            assertThat(Float.floatToRawIntBits(seg.getAtIndex(ValueLayout.JAVA_FLOAT, i))).as(at)
+            assertThat(Float.floatToRawIntBits(a[i]))
+                .as(at)
+                .isEqualTo(Float.floatToRawIntBits(want));
+            assertThat(Float.floatToRawIntBits(seg.getAtIndex(ValueLayout.JAVA_FLOAT, i)))
+                .as(at)
                 .isEqualTo(Float.floatToRawIntBits(want));
           }
         }
@@ -274,7 +389,8 @@ class FloatFormatTest {
         for (int i = 1; i <= n; i++) {
           assertThat(enc[i]).isEqualTo(f.encode16(src[i]));
           assertThat(seg.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i)).isEqualTo(enc[i]);
-          assertThat(Float.floatToRawIntBits(dec[i])).isEqualTo(Float.floatToRawIntBits(f.decode16(enc[i])));
+          assertThat(Float.floatToRawIntBits(dec[i]))
+              .isEqualTo(Float.floatToRawIntBits(f.decode16(enc[i])));
           assertThat(Float.floatToRawIntBits(dec2[i])).isEqualTo(Float.floatToRawIntBits(dec[i]));
         }
       }
@@ -283,8 +399,10 @@ class FloatFormatTest {
 
   @Test
   void bulkChecksBounds() {
-    assertThatThrownBy(() -> FloatFormat.FP16.roundInPlace(new float[4], 2, 5)).isInstanceOf(IndexOutOfBoundsException.class);
-    assertThatThrownBy(() -> FloatFormat.BF16.encode16(new float[4], 0, new short[3], 0, 4)).isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> FloatFormat.FP16.roundInPlace(new float[4], 2, 5))
+        .isInstanceOf(IndexOutOfBoundsException.class);
+    assertThatThrownBy(() -> FloatFormat.BF16.encode16(new float[4], 0, new short[3], 0, 4))
+        .isInstanceOf(IndexOutOfBoundsException.class);
   }
 
   // ------------------------------------------------------------------ stochastic rounding
@@ -336,7 +454,10 @@ class FloatFormatTest {
     double sumSr = 0;
     double sumRn = 0;
     for (int i = 0; i < n; i++) {
-      double v = Math.scalb(rnd.nextDouble(1, 1 + 0x1p-7 * 0.25), rnd.nextInt(-20, 20)); // always < 1/4 ulp above a value of the format
+      double v =
+          Math.scalb(
+              rnd.nextDouble(1, 1 + 0x1p-7 * 0.25),
+              rnd.nextInt(-20, 20)); // always < 1/4 ulp above a value of the format
       double ulp = Math.ulp((float) f.round(v)) * 65536.0; // bf16 ulp = float ulp · 2^16
       sumSr += (f.round(v, sr, i) - v) / ulp;
       sumRn += (f.round(v) - v) / ulp;

@@ -5,19 +5,21 @@ package io.nanscope.engine.format;
  * parameters from a hand-written table (not from FormatInfo) and rounds by floor and distance in
  * double arithmetic, where FloatFormat shifts integer significands.
  *
- * <p>Why double is exact here: for |x| in binade [2^e, 2^(e+1)) the target quantum is
- * {@code ulp = 2^(max(e, emin) - p + 1)} with p ≤ 24, so x / ulp < 2^p is a power-of-two scaling
- * (exact), floor is exact, lower = floor(x / ulp) · ulp is exact, the remainder x − lower is a
- * tail of x's bits (exact), and 2·remainder vs ulp decides the nearest neighbour without error.
+ * <p>Why double is exact here: for |x| in binade [2^e, 2^(e+1)) the target quantum is {@code ulp =
+ * 2^(max(e, emin) - p + 1)} with p ≤ 24, so x / ulp < 2^p is a power-of-two scaling (exact), floor
+ * is exact, lower = floor(x / ulp) · ulp is exact, the remainder x − lower is a tail of x's bits
+ * (exact), and 2·remainder vs ulp decides the nearest neighbour without error.
  */
 record RoundingReference(String name, int p, int emin, double maxFinite, boolean hasInfinity) {
 
-  static final RoundingReference FP32 = new RoundingReference("fp32", 24, -126, 0x1.fffffep127, true);
+  static final RoundingReference FP32 =
+      new RoundingReference("fp32", 24, -126, 0x1.fffffep127, true);
   static final RoundingReference TF32 = new RoundingReference("tf32", 11, -126, 0x1.ffcp127, true);
   static final RoundingReference BF16 = new RoundingReference("bf16", 8, -126, 0x1.fep127, true);
   static final RoundingReference FP16 = new RoundingReference("fp16", 11, -14, 65504, true);
   static final RoundingReference E5M2 = new RoundingReference("fp8-e5m2", 3, -14, 57344, true);
   static final RoundingReference E4M3 = new RoundingReference("fp8-e4m3", 4, -6, 448, false);
+
   /** custom:p=5,e=3: bias 3, emax 3, max (2 − 2^-4)·2^3. */
   static final RoundingReference P5E3 = new RoundingReference("custom:p=5,e=3", 5, -2, 15.5, true);
 
@@ -60,20 +62,22 @@ record RoundingReference(String name, int p, int emin, double maxFinite, boolean
     if (twiceRemainder == 0) {
       r = lower;
     } else {
-      r = switch (mode) {
-        case NEAREST_EVEN -> {
-          if (twiceRemainder < ulp) {
-            yield lower;
-          } else if (twiceRemainder > ulp) {
-            yield upper;
-          }
-          yield ((long) (lower / ulp)) % 2 == 0 ? lower : upper;
-        }
-        case TOWARD_ZERO -> lower;
-        case UP -> negative ? lower : upper;
-        case DOWN -> negative ? upper : lower;
-        case STOCHASTIC -> throw new IllegalArgumentException("stochastic has no single answer");
-      };
+      r =
+          switch (mode) {
+            case NEAREST_EVEN -> {
+              if (twiceRemainder < ulp) {
+                yield lower;
+              } else if (twiceRemainder > ulp) {
+                yield upper;
+              }
+              yield ((long) (lower / ulp)) % 2 == 0 ? lower : upper;
+            }
+            case TOWARD_ZERO -> lower;
+            case UP -> negative ? lower : upper;
+            case DOWN -> negative ? upper : lower;
+            case STOCHASTIC ->
+                throw new IllegalArgumentException("stochastic has no single answer");
+          };
     }
     if (r > maxFinite) {
       boolean awayFromZero =

@@ -31,11 +31,14 @@ class AtomicFileTest {
     }
     AtomicFile.write(dir.resolve("a.bin"), big);
     AtomicFile.write(dir.resolve("b.txt"), "héllo\n");
-    AtomicFile.write(dir.resolve("c.bin"), out -> {
-      out.write(big, 0, 3);
-      out.write(big, 3, big.length - 3);
-    });
-    AtomicFile.writeChannel(dir.resolve("d.bin"), ch -> AtomicFile.writeFully(ch, ByteBuffer.wrap(big)));
+    AtomicFile.write(
+        dir.resolve("c.bin"),
+        out -> {
+          out.write(big, 0, 3);
+          out.write(big, 3, big.length - 3);
+        });
+    AtomicFile.writeChannel(
+        dir.resolve("d.bin"), ch -> AtomicFile.writeFully(ch, ByteBuffer.wrap(big)));
     AtomicFile.write(dir.resolve("sub/dir/e.txt"), "x");
     assertThat(Files.readAllBytes(dir.resolve("a.bin"))).isEqualTo(big);
     assertThat(Files.readString(dir.resolve("b.txt"))).isEqualTo("héllo\n");
@@ -65,15 +68,25 @@ class AtomicFileTest {
   void aFailingBodyKeepsTheOldFileAndLeavesNothingElse(@TempDir Path dir) throws IOException {
     Path f = dir.resolve("keep.txt");
     AtomicFile.write(f, "old");
-    assertThatThrownBy(() -> AtomicFile.write(f, out -> {
-      out.write(new byte[100_000]);
-      throw new IOException("disk full");
-    })).isInstanceOf(UncheckedIOException.class)
-        .hasMessageContaining(f.toString()).hasMessageContaining("disk full");
-    assertThatThrownBy(() -> AtomicFile.write(f, out -> {
-      out.write(1);
-      throw new IllegalStateException("bad tensor");
-    })).isInstanceOf(IllegalStateException.class).hasMessage("bad tensor");
+    assertThatThrownBy(() ->
+            AtomicFile.write(
+                f,
+                out -> {
+                  out.write(new byte[100_000]);
+                  throw new IOException("disk full");
+                }))
+        .isInstanceOf(UncheckedIOException.class)
+        .hasMessageContaining(f.toString())
+        .hasMessageContaining("disk full");
+    assertThatThrownBy(() ->
+            AtomicFile.write(
+                f,
+                out -> {
+                  out.write(1);
+                  throw new IllegalStateException("bad tensor");
+                }))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("bad tensor");
     assertThat(Files.readString(f)).isEqualTo("old");
     assertThat(names(dir)).containsExactly("keep.txt");
   }
@@ -83,7 +96,8 @@ class AtomicFileTest {
     Path blocker = Files.writeString(dir.resolve("blocker"), "a file, not a directory");
     Path f = blocker.resolve("x.txt");
     assertThatThrownBy(() -> AtomicFile.write(f, "x"))
-        .isInstanceOf(UncheckedIOException.class).hasMessageStartingWith("could not write " + f);
+        .isInstanceOf(UncheckedIOException.class)
+        .hasMessageStartingWith("could not write " + f);
     // a directory in the target's place cannot be replaced by a file
     Path d = Files.createDirectory(dir.resolve("d"));
     Files.writeString(d.resolve("inside"), "i");

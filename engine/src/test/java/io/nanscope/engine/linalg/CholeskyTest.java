@@ -74,10 +74,12 @@ class CholeskyTest {
 
   @Test
   void rejectsWhatIsNotSymmetricPositiveDefinite() {
-    assertThatThrownBy(() -> Cholesky.solveSpd(new double[][] {{1, 2}, {2, 1}}, new double[] {1, 1}))
+    assertThatThrownBy(
+            () -> Cholesky.solveSpd(new double[][] {{1, 2}, {2, 1}}, new double[] {1, 1}))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("not positive definite");
-    assertThatThrownBy(() -> Cholesky.solveSpd(new double[][] {{2, 1}, {0, 2}}, new double[] {1, 1}))
+    assertThatThrownBy(
+            () -> Cholesky.solveSpd(new double[][] {{2, 1}, {0, 2}}, new double[] {1, 1}))
         .hasMessageContaining("not symmetric");
     assertThatThrownBy(() -> Cholesky.solveSpd(new double[][] {{2, 0}, {0, 2}}, new double[] {1}))
         .hasMessageContaining("expected 2");

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * LU solve checked by its residual, computed here: ‖A·X − B‖∞ ≤ 1e-11·(1 + ‖B‖∞) on random
@@ -52,7 +52,8 @@ class LuSolveTest {
 
   @Test
   void refusesASingularMatrix() {
-    assertThatThrownBy(() -> LuSolve.solve(new double[][] {{1, 2}, {2, 4}}, new double[][] {{1}, {1}}))
+    assertThatThrownBy(
+            () -> LuSolve.solve(new double[][] {{1, 2}, {2, 4}}, new double[][] {{1}, {1}}))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

@@ -65,7 +65,9 @@ class SymmetricEigenTest {
         for (int j = 0; j < n; j++) {
           cv += c[i][j] * e.vectors()[j][k];
         }
-        assertThat(cv).as("(C v_%d)[%d]", k, i).isCloseTo(e.values()[k] * e.vectors()[i][k], within(tol));
+        assertThat(cv)
+            .as("(C v_%d)[%d]", k, i)
+            .isCloseTo(e.values()[k] * e.vectors()[i][k], within(tol));
       }
       for (int l = 0; l < n; l++) {
         double dot = 0;

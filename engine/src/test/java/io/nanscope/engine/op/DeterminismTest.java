@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Bit-identical results with 1 and 2 threads, forward and backward (docs/architecture.md, design rules). */
+/**
+ * Bit-identical results with 1 and 2 threads, forward and backward (docs/architecture.md, design
+ * rules).
+ */
 class DeterminismTest {
 
   private static final Site S = Site.of("det");
@@ -45,10 +48,16 @@ class DeterminismTest {
       Tensor x = GradCheck.random(r, f, 1, 33, 257);
       Tensor w = GradCheck.random(r, f, 0.2, 64, 257);
       Tensor w2 = GradCheck.random(r, f, 0.2, 31, 64);
-      List<Tensor> one = run(1, p, x, w, w2), two = run(2, p, x, w, w2), again = run(2, p, x, w, w2);
+      List<Tensor> one = run(1, p, x, w, w2),
+          two = run(2, p, x, w, w2),
+          again = run(2, p, x, w, w2);
       for (int i = 0; i < one.size(); i++) {
-        assertThat(bits(two.get(i))).as("%s result %d, 1 vs 2 threads", f, i).isEqualTo(bits(one.get(i)));
-        assertThat(bits(again.get(i))).as("%s result %d, run to run", f, i).isEqualTo(bits(one.get(i)));
+        assertThat(bits(two.get(i)))
+            .as("%s result %d, 1 vs 2 threads", f, i)
+            .isEqualTo(bits(one.get(i)));
+        assertThat(bits(again.get(i)))
+            .as("%s result %d, run to run", f, i)
+            .isEqualTo(bits(one.get(i)));
       }
     }
   }

@@ -165,7 +165,7 @@ class FloatPathTest {
         for (int n : SIZES) {
           if (n > 1000 && !spec.isIeeeDefault()) {
             continue; // the long size with nearest-even only: the per-element specs are slow on
-                      // doubles
+            // doubles
           }
           Shape sh = Shape.of(n);
           Tensor a = tensor(f, sh, seed++), b = tensor(f, sh, seed++), dy = tensor(f, sh, seed++);

@@ -30,9 +30,12 @@ class Fp16FixtureTest {
 
   private static List<String[]> lines(String name) {
     var in = Fp16FixtureTest.class.getResourceAsStream("/fixtures/" + name);
-    assertThat(in).as("fixture %s on the test class path (run scripts/numpy_fixtures.py)", name).isNotNull();
+    assertThat(in)
+        .as("fixture %s on the test class path (run scripts/numpy_fixtures.py)", name)
+        .isNotNull();
     List<String[]> out = new ArrayList<>();
-    try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
+    try (BufferedReader r =
+        new BufferedReader(new InputStreamReader(in, StandardCharsets.US_ASCII))) {
       for (String line = r.readLine(); line != null; line = r.readLine()) {
         if (!line.isBlank() && !line.startsWith("#")) {
           out.add(line.trim().split(" "));
@@ -62,7 +65,9 @@ class Fp16FixtureTest {
     if (Float.isNaN(want)) {
       assertThat(got).as(what).isNaN();
     } else {
-      assertThat(hex(got)).as("%s: got %s (%s), numpy %s (%s)", what, got, hex(got), want, expectedHex).isEqualTo(expectedHex);
+      assertThat(hex(got))
+          .as("%s: got %s (%s), numpy %s (%s)", what, got, hex(got), want, expectedHex)
+          .isEqualTo(expectedHex);
     }
   }
 
@@ -87,7 +92,9 @@ class Fp16FixtureTest {
         overflowToInf++;
       }
     }
-    assertThat(overflowToInf).as("fixtures exercise overflow of finite inputs to inf").isGreaterThan(10);
+    assertThat(overflowToInf)
+        .as("fixtures exercise overflow of finite inputs to inf")
+        .isGreaterThan(10);
   }
 
   @Test
@@ -109,7 +116,9 @@ class Fp16FixtureTest {
   void gemmWithFp32AccumulationMatchesNumpyBitForBit() {
     List<String[]> rows = lines("fp16_gemm.txt");
     for (int at = 0; at < rows.size(); at += 4) {
-      int m = Integer.parseInt(rows.get(at)[0]), n = Integer.parseInt(rows.get(at)[1]), k = Integer.parseInt(rows.get(at)[2]);
+      int m = Integer.parseInt(rows.get(at)[0]),
+          n = Integer.parseInt(rows.get(at)[1]),
+          k = Integer.parseInt(rows.get(at)[2]);
       Tensor a = Tensor.zeros(FP16, Shape.of(m, k)), b = Tensor.zeros(FP16, Shape.of(n, k));
       for (int i = 0; i < m * k; i++) {
         a.set(i, h(rows.get(at + 1)[i]));
@@ -120,7 +129,10 @@ class Fp16FixtureTest {
       for (int threads : new int[] {1, 2}) {
         Tensor c = MatMul.forward(CTX.withThreads(threads), S, PYTORCH, a, b);
         for (int i = 0; i < m * n; i++) {
-          assertSameBits("gemm " + m + "x" + n + "x" + k + " [" + i + "] threads " + threads, c.get(i), rows.get(at + 3)[i]);
+          assertSameBits(
+              "gemm " + m + "x" + n + "x" + k + " [" + i + "] threads " + threads,
+              c.get(i),
+              rows.get(at + 3)[i]);
         }
       }
     }

@@ -13,12 +13,12 @@ import java.util.SplittableRandom;
 import java.util.function.BiFunction;
 
 /**
- * Checks an op's backward against FP64 central differences. The scalar probed is
- * {@code L = Σ_k r_k·y_k} for fixed random weights r (a vector-Jacobian product), so every output
- * element's gradient path is exercised. Budget: with h = 1e-5 the central difference has truncation
- * error O(h²·|f'''|) ≈ 1e-10 and cancellation error O(u₆₄·|L|/h) ≈ 1e-11 for |L| ≈ 1, so 1e-6
- * relative (plus 1e-7 absolute) leaves two orders of margin without hiding a wrong term (a wrong
- * term is O(1) relative).
+ * Checks an op's backward against FP64 central differences. The scalar probed is {@code L = Σ_k
+ * r_k·y_k} for fixed random weights r (a vector-Jacobian product), so every output element's
+ * gradient path is exercised. Budget: with h = 1e-5 the central difference has truncation error
+ * O(h²·|f'''|) ≈ 1e-10 and cancellation error O(u₆₄·|L|/h) ≈ 1e-11 for |L| ≈ 1, so 1e-6 relative
+ * (plus 1e-7 absolute) leaves two orders of margin without hiding a wrong term (a wrong term is
+ * O(1) relative).
  */
 final class GradCheck {
 
@@ -60,14 +60,21 @@ final class GradCheck {
         double numeric = (probe(inputs, i, e, +H, f, r) - probe(inputs, i, e, -H, f, r)) / (2 * H);
         double analytic = g.getDouble(e);
         assertThat(Math.abs(analytic - numeric))
-            .as("%s: d/d input%d[%d]: analytic %s vs central difference %s", what, i, e, analytic, numeric)
+            .as(
+                "%s: d/d input%d[%d]: analytic %s vs central difference %s",
+                what, i, e, analytic, numeric)
             .isLessThanOrEqualTo(1e-6 * Math.abs(numeric) + 1e-7);
       }
     }
   }
 
   private static double probe(
-      List<Tensor> inputs, int which, long e, double h, BiFunction<Tape, List<Var>, Var> f, Tensor r) {
+      List<Tensor> inputs,
+      int which,
+      long e,
+      double h,
+      BiFunction<Tape, List<Var>, Var> f,
+      Tensor r) {
     Tape tape = new Tape();
     List<Var> vars = new ArrayList<>();
     for (int i = 0; i < inputs.size(); i++) {

@@ -9,30 +9,34 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Site;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 class MatMulTest {
 
   private static final Site SITE = Site.of("test", "matmul");
 
   /**
-   * Forward vs the FP64 reference for reduction lengths C = 1, 7, 31, 33, 4095. Budgets:
-   * FP64: sequential double sum, error ≤ C·u₆₄·Σ|x·w| (Higham's γ_C), taken as 1e-13 relative to Σ|x·w|.
-   * FP32 accumulate: ≤ C·u₃₂·Σ|x·w| (u₃₂ = 2^-24), plus the output rounding u·|y|.
-   * FP16 out / FP32 accumulate (pytorch-fp16): inputs are FP16 values (exact in the reference), the
-   * FP32 sum errs by ≤ C·u₃₂·Σ|x·w|, and the output rounding adds ≤ 2^-11·|y|.
+   * Forward vs the FP64 reference for reduction lengths C = 1, 7, 31, 33, 4095. Budgets: FP64:
+   * sequential double sum, error ≤ C·u₆₄·Σ|x·w| (Higham's γ_C), taken as 1e-13 relative to Σ|x·w|.
+   * FP32 accumulate: ≤ C·u₃₂·Σ|x·w| (u₃₂ = 2^-24), plus the output rounding u·|y|. FP16 out / FP32
+   * accumulate (pytorch-fp16): inputs are FP16 values (exact in the reference), the FP32 sum errs
+   * by ≤ C·u₃₂·Σ|x·w|, and the output rounding adds ≤ 2^-11·|y|.
    */
   @ParameterizedTest
   @ValueSource(ints = {1, 7, 31, 33, 4095})
   void forwardMatchesReferenceWithinBudget(int c) {
     SplittableRandom rnd = new SplittableRandom(c);
     int t = 3, n = 5;
-    for (FloatFormat f : List.of(FloatFormat.FP64, FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16)) {
+    for (FloatFormat f :
+        List.of(FloatFormat.FP64, FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16)) {
       Tensor x = GradCheck.random(rnd, f, 2.0, t, c);
       Tensor w = GradCheck.random(rnd, f, 2.0, n, c);
-      Precision p = f == FloatFormat.FP64 ? Precision.FP64 : new Precision(f, FloatFormat.FP32, FloatFormat.FP32);
+      Precision p =
+          f == FloatFormat.FP64
+              ? Precision.FP64
+              : new Precision(f, FloatFormat.FP32, FloatFormat.FP32);
       Tensor y = MatMul.forward(OpContext.DEFAULT, SITE, p, x, w);
       assertThat(y.shape()).isEqualTo(Shape.of(t, n));
       assertThat(y.format()).isEqualTo(f);
@@ -93,7 +97,8 @@ class MatMulTest {
     GradCheck.check(
         "matmul C=" + c,
         List.of(x, w),
-        (tape, v) -> MatMul.apply(tape, OpContext.DEFAULT, SITE, Precision.FP64, v.get(0), v.get(1)));
+        (tape, v) ->
+            MatMul.apply(tape, OpContext.DEFAULT, SITE, Precision.FP64, v.get(0), v.get(1)));
   }
 
   @Test

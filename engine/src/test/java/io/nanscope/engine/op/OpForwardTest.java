@@ -15,15 +15,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * precisions, each with an error budget:
  *
  * <ul>
- *   <li>FP64 ({@link Precision#FP64}): same formula, different operation order; relative error
- *       ≤ 64·n·u₆₄ (u₆₄ = 2^-53) of the sum of magnitudes, far below any real bug.
+ *   <li>FP64 ({@link Precision#FP64}): same formula, different operation order; relative error ≤
+ *       64·n·u₆₄ (u₆₄ = 2^-53) of the sum of magnitudes, far below any real bug.
  *   <li>FP32 ({@link Precision#FP32}): a sequential FP32 sum of n terms errs by ≤ n·u₃₂·Σ|terms|
  *       (Higham γ_n, u₃₂ = 2^-24); each element-wise step adds ≤ u₃₂ relative; budgets count steps.
- *   <li>pytorch-fp16 (output FP16, accumulate and compute FP32): the FP32 error above plus one
- *       FP16 rounding (≤ 2^-11 relative, or half the smallest subnormal 2^-25 absolute) per
- *       rounding to FP16 the op performs (two in RMSNorm and SwiGLU: the intermediate tensor and
- *       the output).
+ *   <li>pytorch-fp16 (output FP16, accumulate and compute FP32): the FP32 error above plus one FP16
+ *       rounding (≤ 2^-11 relative, or half the smallest subnormal 2^-25 absolute) per rounding to
+ *       FP16 the op performs (two in RMSNorm and SwiGLU: the intermediate tensor and the output).
  * </ul>
+ *
  * Inputs are generated in the op's storage format, so the reference sees exactly the op's inputs.
  */
 class OpForwardTest {
@@ -39,7 +39,10 @@ class OpForwardTest {
       List.of(
           new Case(Precision.FP64, 64 * Math.scalb(1.0, -53), 0),
           new Case(Precision.FP32, Math.scalb(1.0, -24), Math.scalb(1.0, -24)),
-          new Case(new Precision(FP16, FloatFormat.FP32, FloatFormat.FP32), Math.scalb(1.0, -24), Math.scalb(1.0, -11)));
+          new Case(
+              new Precision(FP16, FloatFormat.FP32, FloatFormat.FP32),
+              Math.scalb(1.0, -24),
+              Math.scalb(1.0, -11)));
 
   private static final double SUBNORMAL_HALF_FP16 = Math.scalb(1.0, -25);
 
@@ -56,8 +59,10 @@ class OpForwardTest {
   private static double[] budget(Case k, double[] ref, int outRoundings, double[] sumScale) {
     double[] b = new double[ref.length];
     for (int i = 0; i < ref.length; i++) {
-      b[i] = outRoundings * k.uOut * Math.abs(ref[i]) * 1.001 + (sumScale == null ? 0 : sumScale[i])
-          + (k.p.output() == FP16 ? outRoundings * SUBNORMAL_HALF_FP16 : 0);
+      b[i] =
+          outRoundings * k.uOut * Math.abs(ref[i]) * 1.001
+              + (sumScale == null ? 0 : sumScale[i])
+              + (k.p.output() == FP16 ? outRoundings * SUBNORMAL_HALF_FP16 : 0);
     }
     return b;
   }
@@ -79,7 +84,11 @@ class OpForwardTest {
       Tensor a = GradCheck.random(r, f, 6, 2, c), b = GradCheck.random(r, f, 6, 2, c);
       double[] av = a.toDoubleArray(), bv = b.toDoubleArray();
       int n = av.length;
-      double[] add = new double[n], mul = new double[n], silu = new double[n], swiglu = new double[n], scale = new double[n];
+      double[] add = new double[n],
+          mul = new double[n],
+          silu = new double[n],
+          swiglu = new double[n],
+          scale = new double[n];
       double[] siluScale = new double[n], swigluScale = new double[n];
       for (int i = 0; i < n; i++) {
         add[i] = av[i] + bv[i];
@@ -93,11 +102,17 @@ class OpForwardTest {
       }
       // the scale constant 0.1 is itself rounded to compute (FP32): one more u of |0.1·a|.
       double[] scaleB = budget(k, scale, 1, scaled(scale, 2 * k.u));
-      assertClose(k.p + " add", Add.forward(CTX, S, k.p, a, b), add, budget(k, add, 1, scaled(add, k.u)));
-      assertClose(k.p + " mul", Mul.forward(CTX, S, k.p, a, b), mul, budget(k, mul, 1, scaled(mul, k.u)));
+      assertClose(
+          k.p + " add", Add.forward(CTX, S, k.p, a, b), add, budget(k, add, 1, scaled(add, k.u)));
+      assertClose(
+          k.p + " mul", Mul.forward(CTX, S, k.p, a, b), mul, budget(k, mul, 1, scaled(mul, k.u)));
       assertClose(k.p + " scale", Scale.forward(CTX, S, k.p, a, 0.1), scale, scaleB);
       assertClose(k.p + " silu", Silu.forward(CTX, S, k.p, a), silu, budget(k, silu, 1, siluScale));
-      assertClose(k.p + " swiglu", SwiGlu.forward(CTX, S, k.p, a, b), swiglu, budget(k, swiglu, 2, swigluScale));
+      assertClose(
+          k.p + " swiglu",
+          SwiGlu.forward(CTX, S, k.p, a, b),
+          swiglu,
+          budget(k, swiglu, 2, swigluScale));
     }
   }
 
@@ -114,13 +129,20 @@ class OpForwardTest {
       // RMSNorm: Σx² over c terms (≤ c·u·Σx² relative to the mean square, so ≤ (c+4)·u relative
       // in rstd), then x·rstd and w·x̂: (c + 6)·u relative to |w·x·rstd| = |ref|.
       double[] rms = Reference64.rmsnorm(xv, wv, t, c, 1e-5);
-      assertClose(k.p + " rmsnorm", RmsNorm.forward(CTX, S, k.p, x, w, 1e-5).y(), rms,
+      assertClose(
+          k.p + " rmsnorm",
+          RmsNorm.forward(CTX, S, k.p, x, w, 1e-5).y(),
+          rms,
           budget(k, rms, 2, scaled(rms, (c + 6) * k.u)));
 
       // Softmax: exp(x − m) relative u·(1 + |x − m|) (the argument's rounding, |x − m| ≤ 8), the
       // sum (c·u), the quotient (u): (c + 12)·u relative.
       double[] sm = Reference64.softmax(xv, t, c);
-      assertClose(k.p + " softmax", Softmax.forward(CTX, S, k.p, x), sm, budget(k, sm, 1, scaled(sm, (c + 12) * k.u)));
+      assertClose(
+          k.p + " softmax",
+          Softmax.forward(CTX, S, k.p, x),
+          sm,
+          budget(k, sm, 1, scaled(sm, (c + 12) * k.u)));
 
       // Log-softmax: absolute error ≤ (c + 12)·u (log of a relative error) plus u·|ref|.
       double[] ls = Reference64.logSoftmax(xv, t, c);
@@ -148,22 +170,37 @@ class OpForwardTest {
         abs += Math.abs(v);
       }
       int n = xv.length;
-      assertClose(k.p + " sum", Sum.sum(CTX, S, k.p, x), new double[] {s}, budget(k, new double[] {s}, 1, new double[] {n * k.u * abs}));
-      assertClose(k.p + " mean", Sum.mean(CTX, S, k.p, x), new double[] {s / n},
+      assertClose(
+          k.p + " sum",
+          Sum.sum(CTX, S, k.p, x),
+          new double[] {s},
+          budget(k, new double[] {s}, 1, new double[] {n * k.u * abs}));
+      assertClose(
+          k.p + " mean",
+          Sum.mean(CTX, S, k.p, x),
+          new double[] {s / n},
           budget(k, new double[] {s / n}, 1, new double[] {(n + 1) * k.u * abs / n}));
       double norm = Math.sqrt(s2);
-      assertClose(k.p + " norm", Norm.forward(CTX, S, k.p, x), new double[] {norm},
+      assertClose(
+          k.p + " norm",
+          Norm.forward(CTX, S, k.p, x),
+          new double[] {norm},
           budget(k, new double[] {norm}, 1, new double[] {(n + 3) * k.u * norm}));
 
       // KL(target‖input) batchmean over t rows: terms e^t·(t − i) each within 4u relative.
-      Tensor tl = LogSoftmax.forward(CTX, S, Precision.FP64, GradCheck.random(r, FloatFormat.FP64, 2, t, c));
+      Tensor tl =
+          LogSoftmax.forward(
+              CTX, S, Precision.FP64, GradCheck.random(r, FloatFormat.FP64, 2, t, c));
       Tensor target = tl.to(f), input = lsGot;
       double[] tv = target.toDoubleArray(), iv = input.toDoubleArray();
       double kl = Reference64.klDivBatchmean(iv, tv, t), klAbs = 0;
       for (int i = 0; i < iv.length; i++) {
         klAbs += Math.abs(Math.exp(tv[i]) * (tv[i] - iv[i]));
       }
-      assertClose(k.p + " kl_div", KlDiv.forward(CTX, S, k.p, input, target), new double[] {kl},
+      assertClose(
+          k.p + " kl_div",
+          KlDiv.forward(CTX, S, k.p, input, target),
+          new double[] {kl},
           budget(k, new double[] {kl}, 1, new double[] {(n + 6) * k.u * klAbs / t}));
 
       // Gather and embedding copy values: exact.
@@ -188,7 +225,9 @@ class OpForwardTest {
       Tensor x = GradCheck.random(r, f, 2, t, heads * d);
       int[] pos = {0, 1, 7, 100, 4095};
       for (Rope.Layout layout : Rope.Layout.values()) {
-        double[] ref = Reference64.rope(x.toDoubleArray(), t, heads, d, pos, 10000, layout == Rope.Layout.INTERLEAVED);
+        double[] ref =
+            Reference64.rope(
+                x.toDoubleArray(), t, heads, d, pos, 10000, layout == Rope.Layout.INTERLEAVED);
         // Angles pos·θ_i are FP32 in the FP32/FP16 paths: |Δangle| ≤ 3u·pos (θ_i's pow, ÷, ×), so
         // the rotated pair moves by ≤ 3u·pos·|pair|; plus products and sum: 4u·|pair|.
         double[] b = new double[ref.length];
@@ -196,13 +235,22 @@ class OpForwardTest {
         for (int i = 0; i < ref.length; i++) {
           int row = i / (heads * d);
           int within = i % d;
-          int mate = layout == Rope.Layout.INTERLEAVED ? (within % 2 == 0 ? i + 1 : i - 1) : (within < d / 2 ? i + d / 2 : i - d / 2);
+          int mate =
+              layout == Rope.Layout.INTERLEAVED
+                  ? (within % 2 == 0 ? i + 1 : i - 1)
+                  : (within < d / 2 ? i + d / 2 : i - d / 2);
           double pair = Math.abs(xv[i]) + Math.abs(xv[mate]);
           double u = k.p == Precision.FP64 ? k.u : Math.scalb(1.0, -24);
-          b[i] = (3 * u * pos[row] + 4 * u) * pair + k.uOut * Math.abs(ref[i]) * 1.001
-              + (f == FP16 ? 3 * SUBNORMAL_HALF_FP16 : 0);
+          b[i] =
+              (3 * u * pos[row] + 4 * u) * pair
+                  + k.uOut * Math.abs(ref[i]) * 1.001
+                  + (f == FP16 ? 3 * SUBNORMAL_HALF_FP16 : 0);
         }
-        assertClose(k.p + " rope " + layout, Rope.forward(CTX, S, k.p, x, heads, pos, 10000, layout), ref, b);
+        assertClose(
+            k.p + " rope " + layout,
+            Rope.forward(CTX, S, k.p, x, heads, pos, 10000, layout),
+            ref,
+            b);
       }
     }
   }
@@ -219,16 +267,23 @@ class OpForwardTest {
       boolean[] mask = new boolean[t];
       java.util.Arrays.fill(mask, true);
       mask[t / 2] = t == 1; // pad one key in the middle (never the only key)
-      double[] ref = Reference64.attention(q.toDoubleArray(), kk.toDoubleArray(), v.toDoubleArray(), t, t, h, hkv, d, mask);
+      double[] ref =
+          Reference64.attention(
+              q.toDoubleArray(), kk.toDoubleArray(), v.toDoubleArray(), t, t, h, hkv, d, mask);
       // Scores |s| ≤ 4·d/√d = 16 after scaling; in FP16 the score, its scaling and P are rounded:
       // P changes by ≤ (2·uOut·16 + uOut + (t+12)·u) relative, o = Σ P·v with |v| ≤ 2, Σ P = 1,
       // then the output rounding: budget 2·(that) + uOut·|o| (+ d·u for the FP32 dot products).
       double perP = 2 * k.uOut * 16 + k.uOut + (t + 12 + 2 * d) * k.u;
       double[] b = new double[ref.length];
       for (int i = 0; i < b.length; i++) {
-        b[i] = 2 * 2 * perP + (t + 1) * k.u * 2 + k.uOut * Math.abs(ref[i]) * 1.001 + (f == FP16 ? SUBNORMAL_HALF_FP16 : 0);
+        b[i] =
+            2 * 2 * perP
+                + (t + 1) * k.u * 2
+                + k.uOut * Math.abs(ref[i]) * 1.001
+                + (f == FP16 ? SUBNORMAL_HALF_FP16 : 0);
       }
-      CausalAttention.Forward out = CausalAttention.forward(CTX, S, k.p, k.p, q, kk, v, h, hkv, mask);
+      CausalAttention.Forward out =
+          CausalAttention.forward(CTX, S, k.p, k.p, q, kk, v, h, hkv, mask);
       assertClose(k.p + " attention T=" + t, out.out(), ref, b);
       assertThat(out.probs().shape().dims()).containsExactly(h, t, t);
     }

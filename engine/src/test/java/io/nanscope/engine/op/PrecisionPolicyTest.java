@@ -40,8 +40,10 @@ class PrecisionPolicyTest {
     assertThat(p.of(OpKind.ROPE).compute()).isEqualTo(FP16);
     assertThat(p.of(OpKind.LOG_SOFTMAX)).isEqualTo(Precision.FP32);
     assertThat(p.of(OpKind.LOSS)).isEqualTo(Precision.FP32);
-    assertThat(PrecisionPolicy.named("naive-fp16").of(OpKind.RMSNORM)).isEqualTo(new Precision(FP16, FP32, FP16));
-    assertThat(PrecisionPolicy.named("naive-bf16").of(OpKind.LOSS).output()).isEqualTo(FloatFormat.BF16);
+    assertThat(PrecisionPolicy.named("naive-fp16").of(OpKind.RMSNORM))
+        .isEqualTo(new Precision(FP16, FP32, FP16));
+    assertThat(PrecisionPolicy.named("naive-bf16").of(OpKind.LOSS).output())
+        .isEqualTo(FloatFormat.BF16);
     assertThat(PrecisionPolicy.named("strict-fp16").of(OpKind.SUM).strict()).isTrue();
     assertThat(PrecisionPolicy.named("pytorch-fp16").of(OpKind.SUM).strict()).isFalse();
   }
@@ -64,10 +66,13 @@ class PrecisionPolicyTest {
     PrecisionPolicy p = PrecisionPolicy.fromMap(cfg);
     assertThat(p.name()).isEqualTo("keep-down-proj-fp32");
     assertThat(p.of(OpKind.RMSNORM)).isEqualTo(new Precision(FP16, FP32, FP16));
-    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 5, "mlp", "down_proj")).output()).isEqualTo(FP32);
-    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 5, "mlp", "up_proj")).output()).isEqualTo(FP16);
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 5, "mlp", "down_proj")).output())
+        .isEqualTo(FP32);
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 5, "mlp", "up_proj")).output())
+        .isEqualTo(FP16);
     // '*' stays within one dotted segment
-    assertThat(p.of(OpKind.MATMUL, Site.of("model", "layers", 5, "mlp", "down_proj")).output()).isEqualTo(FP16);
+    assertThat(p.of(OpKind.MATMUL, Site.of("model", "layers", 5, "mlp", "down_proj")).output())
+        .isEqualTo(FP16);
   }
 
   @Test
@@ -82,7 +87,8 @@ class PrecisionPolicyTest {
     assertThat(p.storage()).isEqualTo(FloatFormat.BF16);
     assertThat(p.of(OpKind.MATMUL)).isEqualTo(new Precision(FloatFormat.BF16, FP32, FP32));
     assertThat(p.of(OpKind.LOSS).output()).isEqualTo(FP32);
-    assertThat(p.of(OpKind.SOFTMAX, Site.of("layers", 0, "self_attn", "softmax")).compute()).isEqualTo(FloatFormat.BF16);
+    assertThat(p.of(OpKind.SOFTMAX, Site.of("layers", 0, "self_attn", "softmax")).compute())
+        .isEqualTo(FloatFormat.BF16);
   }
 
   @Test
@@ -122,8 +128,10 @@ class PrecisionPolicyTest {
   @Test
   void customYamlKeepsDownProjInFp32() throws Exception {
     PrecisionPolicy p = PrecisionPolicy.fromMap(yaml("fp16-down-proj-fp32.yaml"));
-    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "down_proj"))).isEqualTo(new Precision(FP32, FP32, FP32));
-    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "gate_proj"))).isEqualTo(new Precision(FP16, FP32, FP32));
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "down_proj")))
+        .isEqualTo(new Precision(FP32, FP32, FP32));
+    assertThat(p.of(OpKind.MATMUL, Site.of("layers", 31, "mlp", "gate_proj")))
+        .isEqualTo(new Precision(FP16, FP32, FP32));
     assertThat(p.describe()).contains("layers.*.mlp.down_proj");
   }
 }

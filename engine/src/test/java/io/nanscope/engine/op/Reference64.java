@@ -72,10 +72,11 @@ final class Reference64 {
 
   /**
    * RoPE via complex multiplication (RoFormer eq. 34 / Meta's {@code torch.polar}): pair k of each
-   * head is the complex number (x[2k] + i·x[2k+1]) for the interleaved layout or (x[k] + i·x[k+D/2])
-   * for the half layout, multiplied by e^{i·pos·base^{-2k/D}}.
+   * head is the complex number (x[2k] + i·x[2k+1]) for the interleaved layout or (x[k] +
+   * i·x[k+D/2]) for the half layout, multiplied by e^{i·pos·base^{-2k/D}}.
    */
-  static double[] rope(double[] x, int t, int heads, int d, int[] pos, double base, boolean interleaved) {
+  static double[] rope(
+      double[] x, int t, int heads, int d, int[] pos, double base, boolean interleaved) {
     double[] y = x.clone();
     for (int r = 0; r < t; r++) {
       for (int h = 0; h < heads; h++) {
@@ -94,7 +95,15 @@ final class Reference64 {
 
   /** Causal GQA attention with -inf masking (exact, no finfo.min); q (tq, h·d), k/v (tk, hkv·d). */
   static double[] attention(
-      double[] q, double[] k, double[] v, int tq, int tk, int h, int hkv, int d, boolean[] keyMask) {
+      double[] q,
+      double[] k,
+      double[] v,
+      int tq,
+      int tk,
+      int h,
+      int hkv,
+      int d,
+      boolean[] keyMask) {
     double[] o = new double[tq * h * d];
     for (int head = 0; head < h; head++) {
       int g = head / (h / hkv);

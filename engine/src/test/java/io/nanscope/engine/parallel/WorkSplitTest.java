@@ -49,17 +49,16 @@ class WorkSplitTest {
 
   @Test
   void failuresPropagateAndBadArgumentsAreRejected() {
-    assertThatThrownBy(
-            () ->
-                WorkSplit.run(
-                    10,
-                    2,
-                    () ->
-                        t -> {
-                          if (t == 5) {
-                            throw new IllegalStateException("task 5");
-                          }
-                        }))
+    assertThatThrownBy(() ->
+            WorkSplit.run(
+                10,
+                2,
+                () ->
+                    t -> {
+                      if (t == 5) {
+                        throw new IllegalStateException("task 5");
+                      }
+                    }))
         .hasMessageContaining("task 5");
     assertThatThrownBy(() -> WorkSplit.run(1, 0, () -> t -> {}))
         .isInstanceOf(IllegalArgumentException.class)

@@ -15,23 +15,36 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The GEMM's three paths on one machine, bit for bit against the scalar twin ({@link
- * Gemm#ntScalar}, one unblocked ordered dot per output) and so against each other: the 512-bit
- * pair kernel ({@link Gemm#kernelPairs}), the 256-bit kernel ({@link Gemm#kernel4x4}) in the
- * blocked GEMM, and the small-shape path ({@link Gemm#small}); both species run on any machine (on
- * one without AVX-512 the 512-bit one is emulated, slowly but with the same lanes). Shapes hit
- * every edge: M and N not multiples of the micro-tiles (8×6 wide, 4×4 narrow), K tails 1..7, K
- * over several K blocks (the last ragged), N over one task block; row-major and column views (the
- * staged packing), FP32, BF16 and FP16 storage, 1 and 2 threads; NaN, ±inf, ±0 and subnormals
- * (NaN compared as NaN: see {@link #bits}).
+ * Gemm#ntScalar}, one unblocked ordered dot per output) and so against each other: the 512-bit pair
+ * kernel ({@link Gemm#kernelPairs}), the 256-bit kernel ({@link Gemm#kernel4x4}) in the blocked
+ * GEMM, and the small-shape path ({@link Gemm#small}); both species run on any machine (on one
+ * without AVX-512 the 512-bit one is emulated, slowly but with the same lanes). Shapes hit every
+ * edge: M and N not multiples of the micro-tiles (8×6 wide, 4×4 narrow), K tails 1..7, K over
+ * several K blocks (the last ragged), N over one task block; row-major and column views (the staged
+ * packing), FP32, BF16 and FP16 storage, 1 and 2 threads; NaN, ±inf, ±0 and subnormals (NaN
+ * compared as NaN: see {@link #bits}).
  */
 class GemmWidthTest {
 
-  private static final FloatFormat[] FORMATS = {FloatFormat.FP32, FloatFormat.BF16, FloatFormat.FP16};
+  private static final FloatFormat[] FORMATS = {
+    FloatFormat.FP32, FloatFormat.BF16, FloatFormat.FP16
+  };
 
   static Stream<Arguments> shapes() {
     int[][] mnk = {
-      {2, 1, 1}, {2, 7, 31}, {3, 33, 4095}, {7, 31, 33}, {31, 33, 7}, {9, 13, 64}, {8, 6, 8},
-      {17, 12, 1}, {20, 64, 64}, {20, 172, 64}, {20, 64, 172}, {33, 7, 517}, {5, 300, 40}
+      {2, 1, 1},
+      {2, 7, 31},
+      {3, 33, 4095},
+      {7, 31, 33},
+      {31, 33, 7},
+      {9, 13, 64},
+      {8, 6, 8},
+      {17, 12, 1},
+      {20, 64, 64},
+      {20, 172, 64},
+      {20, 64, 172},
+      {33, 7, 517},
+      {5, 300, 40}
     };
     Stream.Builder<Arguments> b = Stream.builder();
     for (int[] s : mnk) {
@@ -44,8 +57,8 @@ class GemmWidthTest {
 
   /**
    * The bits of c, every NaN as the canonical one: Java arithmetic does not specify which NaN
-   * payload or sign an operation returns (x86 gives −NaN for ∞ − ∞ and the first operand's NaN
-   * when both are NaN), so the contract is "NaN exactly where the twin has NaN".
+   * payload or sign an operation returns (x86 gives −NaN for ∞ − ∞ and the first operand's NaN when
+   * both are NaN), so the contract is "NaN exactly where the twin has NaN".
    */
   static int[] bits(float[] c) {
     int[] out = new int[c.length];
@@ -66,7 +79,8 @@ class GemmWidthTest {
       for (boolean wide : new boolean[] {true, false}) {
         float[] c = new float[m * n];
         Gemm.blocked(ra, rb, c, threads, wide);
-        assertThat(bits(c)).as("%s, %s, %d threads", what, wide ? "512" : "256", threads)
+        assertThat(bits(c))
+            .as("%s, %s, %d threads", what, wide ? "512" : "256", threads)
             .isEqualTo(expected);
       }
     }
@@ -147,15 +161,23 @@ class GemmWidthTest {
   void reduce8x8IsEightReduce8ScalarsBitForBit() {
     SplittableRandom rnd = new SplittableRandom(9);
     float[] specials = {
-      Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, 0f, Float.MIN_VALUE,
-      -Float.MIN_NORMAL / 3, Float.MAX_VALUE, 1e-30f
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      -0f,
+      0f,
+      Float.MIN_VALUE,
+      -Float.MIN_NORMAL / 3,
+      Float.MAX_VALUE,
+      1e-30f
     };
     for (int trial = 0; trial < 2000; trial++) {
       float[] acc = new float[64 + 5];
       for (int i = 0; i < acc.length; i++) {
-        acc[i] = rnd.nextInt(8) == 0
-            ? specials[rnd.nextInt(specials.length)]
-            : (float) (rnd.nextDouble(-1, 1) * Math.pow(2, rnd.nextInt(-30, 30)));
+        acc[i] =
+            rnd.nextInt(8) == 0
+                ? specials[rnd.nextInt(specials.length)]
+                : (float) (rnd.nextDouble(-1, 1) * Math.pow(2, rnd.nextInt(-30, 30)));
       }
       int off = trial % 6;
       float[] out = new float[8];
@@ -179,5 +201,4 @@ class GemmWidthTest {
         .hasMessageContaining("nanscope.simd.width must be 256 or 512, got '1024'");
     assertThat(Kernels.gemmWidthBits()).isIn(256, 512);
   }
-
 }

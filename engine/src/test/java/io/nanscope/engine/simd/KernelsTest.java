@@ -22,7 +22,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class KernelsTest {
 
-  private static final FloatFormat[] FORMATS = {FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16};
+  private static final FloatFormat[] FORMATS = {
+    FloatFormat.FP32, FloatFormat.FP16, FloatFormat.BF16
+  };
 
   static Tensor random(FloatFormat f, long rows, long cols, long seed) {
     SplittableRandom rnd = new SplittableRandom(seed);
@@ -47,8 +49,18 @@ class KernelsTest {
 
   static Stream<Arguments> shapes() {
     int[][] mnk = {
-      {1, 1, 1}, {1, 7, 31}, {1, 33, 4095}, {2, 5, 7}, {7, 31, 33}, {31, 33, 7}, {33, 7, 64},
-      {4, 4, 8}, {5, 9, 4095}, {3, 130, 100}, {1, 600, 33}, {9, 600, 15}
+      {1, 1, 1},
+      {1, 7, 31},
+      {1, 33, 4095},
+      {2, 5, 7},
+      {7, 31, 33},
+      {31, 33, 7},
+      {33, 7, 64},
+      {4, 4, 8},
+      {5, 9, 4095},
+      {3, 130, 100},
+      {1, 600, 33},
+      {9, 600, 15}
     };
     Stream.Builder<Arguments> b = Stream.builder();
     for (int[] s : mnk) {
@@ -89,7 +101,9 @@ class KernelsTest {
     float[] row = new float[n];
     for (int i = 0; i < m; i += Math.max(1, m / 3)) {
       Kernels.matmulNT(a.slice(i, i + 1), b, row, 2);
-      assertThat(row).as("row %d alone", i).isEqualTo(java.util.Arrays.copyOfRange(nt1, i * n, i * n + n));
+      assertThat(row)
+          .as("row %d alone", i)
+          .isEqualTo(java.util.Arrays.copyOfRange(nt1, i * n, i * n + n));
     }
 
     // FP64 reference: products of the decoded values are exact in double.
@@ -184,9 +198,12 @@ class KernelsTest {
     for (short[] sp : specials) {
       Tensor w = random(FloatFormat.FP16, n, k, 22);
       java.lang.foreign.MemorySegment seg = w.segment();
-      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 1L * k + 17, sp[0]); // body
-      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 6L * k + k - 2, sp[0]); // tail
-      seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 12L * k, sp[0]); // last row
+      seg.setAtIndex(
+          java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 1L * k + 17, sp[0]); // body
+      seg.setAtIndex(
+          java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 6L * k + k - 2, sp[0]); // tail
+      seg.setAtIndex(
+          java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, 12L * k, sp[0]); // last row
       float[] c = new float[n];
       Kernels.matmulNT(x, w, c, 2);
       float[] twin = new float[n];
@@ -231,9 +248,17 @@ class KernelsTest {
   @Test
   void emptyReductionGivesZeroAndEmptyOutputsAreFine() {
     float[] c = {5f, 5f};
-    Kernels.matmulNT(Tensor.zeros(FloatFormat.FP32, Shape.of(1, 0)), Tensor.zeros(FloatFormat.FP32, Shape.of(2, 0)), c, 2);
+    Kernels.matmulNT(
+        Tensor.zeros(FloatFormat.FP32, Shape.of(1, 0)),
+        Tensor.zeros(FloatFormat.FP32, Shape.of(2, 0)),
+        c,
+        2);
     assertThat(c).containsExactly(0f, 0f); // the empty sum
-    Kernels.matmulNT(Tensor.zeros(FloatFormat.FP32, Shape.of(0, 3)), Tensor.zeros(FloatFormat.FP32, Shape.of(2, 3)), new float[0], 2);
+    Kernels.matmulNT(
+        Tensor.zeros(FloatFormat.FP32, Shape.of(0, 3)),
+        Tensor.zeros(FloatFormat.FP32, Shape.of(2, 3)),
+        new float[0],
+        2);
   }
 
   @Test
@@ -243,10 +268,12 @@ class KernelsTest {
     assertThatThrownBy(() -> Kernels.matmulNT(a, b, new float[8], 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("expected b (N, 3)");
-    assertThatThrownBy(() -> Kernels.matmulNT(a, random(FloatFormat.FP32, 4, 3, 1), new float[7], 1))
+    assertThatThrownBy(
+            () -> Kernels.matmulNT(a, random(FloatFormat.FP32, 4, 3, 1), new float[7], 1))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("needs 8");
-    assertThatThrownBy(() -> Kernels.matmulNT(a, random(FloatFormat.FP32, 4, 3, 1), new float[8], 0))
+    assertThatThrownBy(
+            () -> Kernels.matmulNT(a, random(FloatFormat.FP32, 4, 3, 1), new float[8], 0))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("threads");
   }

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.nanscope.engine.format.FloatFormat;
 import java.lang.foreign.MemorySegment;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /**
  * Each lane primitive against its scalar twin (bit for bit) and against an FP64 reference written
@@ -53,7 +53,8 @@ class LanesTest {
   void sumMatchesTwinAndFp64WithinBudget(int n) {
     float[] a = randoms(new SplittableRandom(100 + n), n + 1);
     float got = Lanes.sum(a, 1, n);
-    assertThat(Float.floatToRawIntBits(got)).isEqualTo(Float.floatToRawIntBits(Lanes.sumScalar(a, 1, n)));
+    assertThat(Float.floatToRawIntBits(got))
+        .isEqualTo(Float.floatToRawIntBits(Lanes.sumScalar(a, 1, n)));
     double exact = 0, abs = 0;
     for (int i = 0; i < n; i++) {
       exact += a[1 + i];
@@ -145,7 +146,8 @@ class LanesTest {
     Lanes.exp(x, 0, y, 0, x.length);
     double worst = 0;
     for (int i = 0; i < x.length; i++) {
-      assertThat(Float.floatToRawIntBits(y[i])).isEqualTo(Float.floatToRawIntBits(Lanes.expScalar(x[i])));
+      assertThat(Float.floatToRawIntBits(y[i]))
+          .isEqualTo(Float.floatToRawIntBits(Lanes.expScalar(x[i])));
       double exact = Math.exp(x[i]);
       float rounded = (float) exact;
       double ulp = Math.ulp(rounded == 0 ? Float.MIN_VALUE : rounded);
@@ -162,7 +164,17 @@ class LanesTest {
 
   @Test
   void expSpecialValues() {
-    float[] x = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f, 88.72f, 88.73f, -103.9f, -104.5f};
+    float[] x = {
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      88.72f,
+      88.73f,
+      -103.9f,
+      -104.5f
+    };
     float[] y = new float[16];
     float[] xs = java.util.Arrays.copyOf(x, 16); // 16 lanes: two vectors go through the vector path
     Lanes.exp(xs, 0, y, 0, 16);
@@ -189,7 +201,8 @@ class LanesTest {
     Lanes.decode16(FloatFormat.FP16, seg, 0, fp16, 0, all.length);
     Lanes.decode16(FloatFormat.BF16, seg, 0, bf16, 0, all.length);
     for (int i = 0; i < all.length; i++) {
-      // Independent references: the JDK's FP16 intrinsic; BF16 is by definition the top half of FP32.
+      // Independent references: the JDK's FP16 intrinsic; BF16 is by definition the top half of
+      // FP32.
       assertThat(Float.floatToRawIntBits(fp16[i]))
           .as("fp16 0x%04x", i)
           .isEqualTo(Float.floatToRawIntBits(Float.float16ToFloat(all[i])));
@@ -227,7 +240,9 @@ class LanesTest {
               .isEqualTo(Float.floatToRawIntBits(jdk));
         } else {
           // inf and every NaN (exponent all ones): ±inf with the pattern's sign
-          assertThat(got[i]).as("fp16 0x%04x", i).isEqualTo((i & 0x8000) == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
+          assertThat(got[i])
+              .as("fp16 0x%04x", i)
+              .isEqualTo((i & 0x8000) == 0 ? Float.POSITIVE_INFINITY : Float.NEGATIVE_INFINITY);
         }
       }
       assertThat(finite).isEqualTo(2 * 31 * 1024); // both signs, exponents 0..30, every mantissa

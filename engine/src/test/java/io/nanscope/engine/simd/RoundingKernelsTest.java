@@ -15,24 +15,26 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The vector kernels against the JDK's FP16 conversions (an independent implementation, HotSpot
- * intrinsics) and against their own scalar twins, bit for bit. BF16 has no JDK reference; its
- * twin is checked against an exact reference in {@code io.nanscope.engine.format.RoundingReferenceTest}.
+ * intrinsics) and against their own scalar twins, bit for bit. BF16 has no JDK reference; its twin
+ * is checked against an exact reference in {@code io.nanscope.engine.format.RoundingReferenceTest}.
  */
 class RoundingKernelsTest {
 
   private static final int CHUNK = 1 << 20;
 
-  /** {@code -Pexhaustive} (system property nanscope.exhaustive): all 2^32 floats instead of 2^28. */
+  /**
+   * {@code -Pexhaustive} (system property nanscope.exhaustive): all 2^32 floats instead of 2^28.
+   */
   private static final boolean EXHAUSTIVE = Boolean.getBoolean("nanscope.exhaustive");
 
   /** Middle-bit patterns (float bits 13..19) of the stratified sample. */
   private static final int[] MIDDLE = {0x00, 0x01, 0x02, 0x2A, 0x40, 0x55, 0x7E, 0x7F};
 
   /**
-   * Both FP16 encoders and rounders (arrays: JDK-intrinsic path; segments: integer lanes) vs
-   * {@link Float#floatToFloat16}. Default: a 2^28 stratified sample — every value of the top 12
-   * bits (sign, exponent, 3 mantissa bits) × 8 patterns of bits 13..19 × all 2^13 values of the low
-   * 13 bits, which hold FP16's round and sticky bits (~5 s CPU). With {@code -Pexhaustive}: all 2^32
+   * Both FP16 encoders and rounders (arrays: JDK-intrinsic path; segments: integer lanes) vs {@link
+   * Float#floatToFloat16}. Default: a 2^28 stratified sample — every value of the top 12 bits
+   * (sign, exponent, 3 mantissa bits) × 8 patterns of bits 13..19 × all 2^13 values of the low 13
+   * bits, which hold FP16's round and sticky bits (~5 s CPU). With {@code -Pexhaustive}: all 2^32
    * floats (~45 s CPU).
    */
   @Test
@@ -41,61 +43,74 @@ class RoundingKernelsTest {
     long mismatches =
         IntStream.range(0, 1 << 12)
             .parallel()
-            .mapToLong(
-                chunk -> {
-                  float[] src = new float[n];
-                  short[] dst = new short[n];
-                  float[] rounded = new float[n];
-                  int base = chunk << 20;
-                  for (int i = 0; i < n; i++) {
-                    int low = EXHAUSTIVE ? i : (MIDDLE[(i >>> 13) & 7] << 13) | (i & 0x1FFF);
-                    src[i] = Float.intBitsToFloat(base + low);
-                  }
-                  // arrays take the JDK-intrinsic path, segments the integer-lane kernels: check both
-                  RoundingKernels.fp16Encode(src, 0, dst, 0, n);
-                  System.arraycopy(src, 0, rounded, 0, n);
-                  RoundingKernels.fp16RoundInPlace(rounded, 0, n);
-                  short[] dstLanes = new short[n];
-                  float[] roundedLanes = new float[n];
-                  try (Arena arena = Arena.ofConfined()) {
-                    MemorySegment h = arena.allocate(2L * n);
-                    MemorySegment f = arena.allocate(4L * n);
-                    RoundingKernels.fp16Encode(src, 0, h, 0, n);
-                    MemorySegment.copy(src, 0, f, ValueLayout.JAVA_FLOAT, 0, n);
-                    RoundingKernels.fp16RoundInPlace(f, 0, n);
-                    MemorySegment.copy(h, ValueLayout.JAVA_SHORT, 0, dstLanes, 0, n);
-                    MemorySegment.copy(f, ValueLayout.JAVA_FLOAT, 0, roundedLanes, 0, n);
-                  }
-                  long bad = 0;
-                  for (int i = 0; i < n; i++) {
-                    float x = src[i];
-                    short want = Float.floatToFloat16(x);
-                    boolean ok;
-                    if (Float.isNaN(x)) {
-                      ok = dst[i] == (short) 0x7E00 && Float.floatToRawIntBits(rounded[i]) == 0x7FC00000
-                          && dstLanes[i] == (short) 0x7E00 && Float.floatToRawIntBits(roundedLanes[i]) == 0x7FC00000;
-                    } else {
-                      int wantRounded = Float.floatToRawIntBits(Float.float16ToFloat(want));
-                      ok = dst[i] == want && dstLanes[i] == want
+            .mapToLong(chunk -> {
+              float[] src = new float[n];
+              short[] dst = new short[n];
+              float[] rounded = new float[n];
+              int base = chunk << 20;
+              for (int i = 0; i < n; i++) {
+                int low = EXHAUSTIVE ? i : (MIDDLE[(i >>> 13) & 7] << 13) | (i & 0x1FFF);
+                src[i] = Float.intBitsToFloat(base + low);
+              }
+              // arrays take the JDK-intrinsic path, segments the integer-lane kernels: check both
+              RoundingKernels.fp16Encode(src, 0, dst, 0, n);
+              System.arraycopy(src, 0, rounded, 0, n);
+              RoundingKernels.fp16RoundInPlace(rounded, 0, n);
+              short[] dstLanes = new short[n];
+              float[] roundedLanes = new float[n];
+              try (Arena arena = Arena.ofConfined()) {
+                MemorySegment h = arena.allocate(2L * n);
+                MemorySegment f = arena.allocate(4L * n);
+                RoundingKernels.fp16Encode(src, 0, h, 0, n);
+                MemorySegment.copy(src, 0, f, ValueLayout.JAVA_FLOAT, 0, n);
+                RoundingKernels.fp16RoundInPlace(f, 0, n);
+                MemorySegment.copy(h, ValueLayout.JAVA_SHORT, 0, dstLanes, 0, n);
+                MemorySegment.copy(f, ValueLayout.JAVA_FLOAT, 0, roundedLanes, 0, n);
+              }
+              long bad = 0;
+              for (int i = 0; i < n; i++) {
+                float x = src[i];
+                short want = Float.floatToFloat16(x);
+                boolean ok;
+                if (Float.isNaN(x)) {
+                  ok =
+                      dst[i] == (short) 0x7E00
+                          && Float.floatToRawIntBits(rounded[i]) == 0x7FC00000
+                          && dstLanes[i] == (short) 0x7E00
+                          && Float.floatToRawIntBits(roundedLanes[i]) == 0x7FC00000;
+                } else {
+                  int wantRounded = Float.floatToRawIntBits(Float.float16ToFloat(want));
+                  ok =
+                      dst[i] == want
+                          && dstLanes[i] == want
                           && Float.floatToRawIntBits(rounded[i]) == wantRounded
                           && Float.floatToRawIntBits(roundedLanes[i]) == wantRounded;
-                    }
-                    if (!ok) {
-                      if (bad < 5) {
-                        System.err.printf(
-                            "fp16 mismatch x=%s (0x%08x): arrays 0x%04x / %s, segments 0x%04x / %s, JDK 0x%04x%n",
-                            x, Float.floatToRawIntBits(x), dst[i], rounded[i], dstLanes[i], roundedLanes[i], want);
-                      }
-                      bad++;
-                    }
+                }
+                if (!ok) {
+                  if (bad < 5) {
+                    System.err.printf(
+                        "fp16 mismatch x=%s (0x%08x): arrays 0x%04x / %s, segments 0x%04x / %s, JDK 0x%04x%n",
+                        x,
+                        Float.floatToRawIntBits(x),
+                        dst[i],
+                        rounded[i],
+                        dstLanes[i],
+                        roundedLanes[i],
+                        want);
                   }
-                  return bad;
-                })
+                  bad++;
+                }
+              }
+              return bad;
+            })
             .sum();
     assertThat(mismatches).isZero();
   }
 
-  /** The scalar twin is also the tail path: check it on a 2^24 stride sample plus every FP16 boundary. */
+  /**
+   * The scalar twin is also the tail path: check it on a 2^24 stride sample plus every FP16
+   * boundary.
+   */
   @Test
   void fp16ScalarTwinMatchesJdk() {
     for (long bits = 0; bits <= 0xFFFFFFFFL; bits += 251) {
@@ -121,7 +136,8 @@ class RoundingKernelsTest {
     } else if (rounded != Float.floatToRawIntBits(Float.float16ToFloat(Float.floatToFloat16(x)))) {
       throw new AssertionError("twin fp16Round(" + x + ") = " + Float.intBitsToFloat(rounded));
     } else if (got != Float.floatToFloat16(x)) {
-      throw new AssertionError("twin fp16Encode(" + x + ") = " + got + ", JDK " + Float.floatToFloat16(x));
+      throw new AssertionError(
+          "twin fp16Encode(" + x + ") = " + got + ", JDK " + Float.floatToFloat16(x));
     }
   }
 
@@ -154,10 +170,30 @@ class RoundingKernelsTest {
     List<Float> specials = new ArrayList<>();
     for (float v :
         new float[] {
-          0f, -0f, Float.NaN, Float.intBitsToFloat(0xFFC12345), Float.intBitsToFloat(0x7F800001),
-          Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 65504f, 65519.996f, 65520f, -65520f,
-          0x1p-14f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1.004p0f, 0x1.006p0f, Float.MAX_VALUE,
-          -Float.MAX_VALUE, Float.MIN_VALUE, 0x1.fffep127f, 0x1.ff8p127f, 0x1.0081p0f, 0x1.018p0f
+          0f,
+          -0f,
+          Float.NaN,
+          Float.intBitsToFloat(0xFFC12345),
+          Float.intBitsToFloat(0x7F800001),
+          Float.POSITIVE_INFINITY,
+          Float.NEGATIVE_INFINITY,
+          65504f,
+          65519.996f,
+          65520f,
+          -65520f,
+          0x1p-14f,
+          0x1p-24f,
+          0x1p-25f,
+          0x1.8p-25f,
+          0x1.004p0f,
+          0x1.006p0f,
+          Float.MAX_VALUE,
+          -Float.MAX_VALUE,
+          Float.MIN_VALUE,
+          0x1.fffep127f,
+          0x1.ff8p127f,
+          0x1.0081p0f,
+          0x1.018p0f
         }) {
       specials.add(v);
     }
@@ -167,8 +203,9 @@ class RoundingKernelsTest {
       a[i] =
           k == 0 && !specials.isEmpty()
               ? specials.get(rnd.nextInt(specials.size()))
-              : k == 1 ? (float) Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, 18))
-              : Float.intBitsToFloat(rnd.nextInt());
+              : k == 1
+                  ? (float) Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, 18))
+                  : Float.intBitsToFloat(rnd.nextInt());
     }
     return a;
   }
@@ -219,11 +256,19 @@ class RoundingKernelsTest {
         assertThat(bs.get(ValueLayout.JAVA_SHORT_UNALIGNED, 2L * i + 1)).as(at).isEqualTo(wantB);
         assertThat(Float.floatToRawIntBits(hr[i])).as(at).isEqualTo(wantHr);
         assertThat(Float.floatToRawIntBits(br[i])).as(at).isEqualTo(wantBr);
-        assertThat(Float.floatToRawIntBits(fh.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))).as(at).isEqualTo(wantHr);
-        assertThat(Float.floatToRawIntBits(fb.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i))).as(at).isEqualTo(wantBr);
-        assertThat(Float.floatToRawIntBits(hd[i])).as(at).isEqualTo(Float.floatToRawIntBits(RoundingKernels.fp16Decode(h[i])));
+        assertThat(Float.floatToRawIntBits(fh.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)))
+            .as(at)
+            .isEqualTo(wantHr);
+        assertThat(Float.floatToRawIntBits(fb.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i)))
+            .as(at)
+            .isEqualTo(wantBr);
+        assertThat(Float.floatToRawIntBits(hd[i]))
+            .as(at)
+            .isEqualTo(Float.floatToRawIntBits(RoundingKernels.fp16Decode(h[i])));
         assertThat(Float.floatToRawIntBits(bd[i])).as(at).isEqualTo(wantBr);
-        assertThat(Float.floatToRawIntBits(hsd[i])).as(at).isEqualTo(Float.floatToRawIntBits(hd[i]));
+        assertThat(Float.floatToRawIntBits(hsd[i]))
+            .as(at)
+            .isEqualTo(Float.floatToRawIntBits(hd[i]));
         assertThat(Float.floatToRawIntBits(bsd[i])).as(at).isEqualTo(wantBr);
       }
       // elements outside [off, off + n) are untouched

@@ -15,13 +15,19 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class ShortRowKernelsTest {
 
-  /** Random values with ±0 and a wide exponent range mixed in (signed-zero and absorption cases). */
+  /**
+   * Random values with ±0 and a wide exponent range mixed in (signed-zero and absorption cases).
+   */
   static float[] values(SplittableRandom rnd, int n) {
     float[] x = new float[n];
     for (int i = 0; i < n; i++) {
       int kind = rnd.nextInt(16);
-      x[i] = kind == 0 ? 0f : kind == 1 ? -0f
-          : (float) (rnd.nextDouble(-2, 2) * Math.pow(2, rnd.nextInt(-20, 21)));
+      x[i] =
+          kind == 0
+              ? 0f
+              : kind == 1
+                  ? -0f
+                  : (float) (rnd.nextDouble(-2, 2) * Math.pow(2, rnd.nextInt(-20, 21)));
     }
     return x;
   }
@@ -35,8 +41,10 @@ class ShortRowKernelsTest {
   }
 
   @ParameterizedTest
-  @CsvSource({"0,5", "1,1", "7,7", "8,8", "8,9", "8,257", "9,15", "16,33", "64,64", "64,172", "172,64",
-      "64,512", "128,17"})
+  @CsvSource({
+    "0,5", "1,1", "7,7", "8,8", "8,9", "8,257", "9,15", "16,33", "64,64", "64,172", "172,64",
+    "64,512", "128,17"
+  })
   void dotColumnsIsTheOrderedDotOfEachColumn(int k, int n) {
     SplittableRandom rnd = new SplittableRandom(31L * k + n);
     int xo = 2, wo = 5, yo = 3;
@@ -44,11 +52,13 @@ class ShortRowKernelsTest {
     int panels = (n + 7) / 8;
     // row-major (k, ld) with ld > n: panels 8 apart; then packed panels (ld 8), 8k + 3 apart.
     // padded: a last partial panel is read as a full vector; tight: it cannot be.
-    for (int[] layout : new int[][] {{n + 3, 8, wo + k * (n + 3) + 8}, {8, 8 * k + 3, wo + panels * (8 * k + 3)}}) {
+    for (int[] layout :
+        new int[][] {{n + 3, 8, wo + k * (n + 3) + 8}, {8, 8 * k + 3, wo + panels * (8 * k + 3)}}) {
       int ld = layout[0], panel = layout[1];
       float[] w = values(rnd, layout[2]);
       check(x, xo, w, wo, ld, panel, k, yo, n);
-      int tight = n == 0 || k == 0 ? 0 : wo + ((n - 1) / 8) * panel + (k - 1) * ld + (n - 1) % 8 + 1;
+      int tight =
+          n == 0 || k == 0 ? 0 : wo + ((n - 1) / 8) * panel + (k - 1) * ld + (n - 1) % 8 + 1;
       check(x, xo, java.util.Arrays.copyOf(w, tight), wo, ld, panel, k, yo, n);
     }
   }
@@ -68,10 +78,12 @@ class ShortRowKernelsTest {
         abs += Math.abs((double) x[xo + p] * col[p]);
       }
       float dot = Lanes.dot(x, xo, col, 0, k);
-      assertThat(Float.floatToRawIntBits(y[yo + j])).as("column %d vs Lanes.dot", j)
+      assertThat(Float.floatToRawIntBits(y[yo + j]))
+          .as("column %d vs Lanes.dot", j)
           .isEqualTo(Float.floatToRawIntBits(dot));
       // each term meets at most k/8 lane fmas, 3 combining adds and 7 tail fmas
-      assertThat(Math.abs(y[yo + j] - exact)).isLessThanOrEqualTo(LanesTest.gamma(k / 8 + 10) * abs);
+      assertThat(Math.abs(y[yo + j] - exact))
+          .isLessThanOrEqualTo(LanesTest.gamma(k / 8 + 10) * abs);
     }
     assertThat(y[0]).isZero();
     assertThat(y[yo + n]).as("no write past n").isZero();
@@ -134,8 +146,12 @@ class ShortRowKernelsTest {
         x[n++] = v;
         if (Math.abs(v) <= 87f) {
           double approx = Lanes.mathExpApprox(v);
-          maxUlps = Math.max(maxUlps, Math.abs(Double.doubleToRawLongBits(approx)
-              - Double.doubleToRawLongBits(Math.exp(v))));
+          maxUlps =
+              Math.max(
+                  maxUlps,
+                  Math.abs(
+                      Double.doubleToRawLongBits(approx)
+                          - Double.doubleToRawLongBits(Math.exp(v))));
         }
         if (n == block) {
           checkMathExp(x, y, n);
@@ -143,12 +159,30 @@ class ShortRowKernelsTest {
         }
       }
     }
-    float[] specials = {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 0f, -0f,
-        Float.MIN_VALUE, -Float.MIN_VALUE, Float.MAX_VALUE, -Float.MAX_VALUE, -87f, 88f,
-        Math.nextDown(-87f), Math.nextUp(88f), 88.72284f, -103.97208f, 1f, -1f};
+    float[] specials = {
+      Float.NaN,
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      Float.MIN_VALUE,
+      -Float.MIN_VALUE,
+      Float.MAX_VALUE,
+      -Float.MAX_VALUE,
+      -87f,
+      88f,
+      Math.nextDown(-87f),
+      Math.nextUp(88f),
+      88.72284f,
+      -103.97208f,
+      1f,
+      -1f
+    };
     System.arraycopy(specials, 0, x, n, specials.length);
     checkMathExp(x, y, n + specials.length);
-    assertThat(maxUlps).as("ulps of double between mathExp's approximation and Math.exp").isLessThanOrEqualTo(2);
+    assertThat(maxUlps)
+        .as("ulps of double between mathExp's approximation and Math.exp")
+        .isLessThanOrEqualTo(2);
   }
 
   private static void checkMathExp(float[] x, float[] y, int n) {
@@ -161,7 +195,8 @@ class ShortRowKernelsTest {
       for (int i = off; i < n; i++) {
         float want = (float) Math.exp(x[i]);
         if (Float.floatToRawIntBits(y[i]) != Float.floatToRawIntBits(want)) {
-          throw new AssertionError("mathExp(" + x[i] + ") = " + y[i] + ", (float) Math.exp = " + want);
+          throw new AssertionError(
+              "mathExp(" + x[i] + ") = " + y[i] + ", (float) Math.exp = " + want);
         }
       }
     }

@@ -12,7 +12,8 @@ class TensorTest {
 
   @Test
   void everyFp16AndBf16BitPatternRoundTripsThroughStorage() {
-    // Exhaustive (docs/architecture.md, design rules): set(decode(bits)) must store the same bits, except NaN payloads,
+    // Exhaustive (docs/architecture.md, design rules): set(decode(bits)) must store the same bits,
+    // except NaN payloads,
     // which only need to stay NaN. Oracle for FP16: the JDK's Float.float16ToFloat.
     for (FloatFormat f : List.of(FloatFormat.FP16, FloatFormat.BF16)) {
       Tensor t = Tensor.zeros(f, Shape.of(65536));
@@ -20,7 +21,8 @@ class TensorTest {
         t.set(b, f.decode16((short) b));
       }
       for (int b = 0; b < 65536; b++) {
-        short stored = t.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b);
+        short stored =
+            t.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, b);
         float v = t.get(b);
         if (Float.isNaN(v)) {
           assertThat(Float.isNaN(f.decode16((short) b))).as("%s %04x", f, b).isTrue();
@@ -47,7 +49,9 @@ class TensorTest {
         if (Float.isNaN(want)) {
           assertThat(t.get(b)).as("%s %02x", f, b).isNaN();
         } else {
-          assertThat(t.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, b) & 0xFF).as("%s %02x", f, b).isEqualTo(b);
+          assertThat(t.segment().get(java.lang.foreign.ValueLayout.JAVA_BYTE, b) & 0xFF)
+              .as("%s %02x", f, b)
+              .isEqualTo(b);
           assertThat(t.get(b)).isEqualTo(want);
         }
       }
@@ -78,7 +82,8 @@ class TensorTest {
     Tensor h = Tensor.ofDoubles(FloatFormat.FP16, Shape.of(2), 1.0 / 3, 70000);
     assertThat(h.get(0)).isEqualTo(Float.float16ToFloat(Float.floatToFloat16(1f / 3)));
     assertThat(h.get(1)).isEqualTo(Float.POSITIVE_INFINITY);
-    assertThat(h.to(FloatFormat.FP64).toDoubleArray()).containsExactly(h.getDouble(0), Double.POSITIVE_INFINITY);
+    assertThat(h.to(FloatFormat.FP64).toDoubleArray())
+        .containsExactly(h.getDouble(0), Double.POSITIVE_INFINITY);
   }
 
   @Test
@@ -108,31 +113,56 @@ class TensorTest {
     assertThat(Shape.of().size()).isEqualTo(1);
     assertThat(Shape.of(7).toString()).isEqualTo("(7,)");
     MemorySegment seg = MemorySegment.ofArray(new short[5]);
-    assertThatThrownBy(() -> Tensor.wrap(FloatFormat.FP16, Shape.of(2, 3), seg)).hasMessageContaining("needs 12 bytes");
+    assertThatThrownBy(() -> Tensor.wrap(FloatFormat.FP16, Shape.of(2, 3), seg))
+        .hasMessageContaining("needs 12 bytes");
     assertThat(Tensor.wrap(FloatFormat.FP16, Shape.of(5), seg).size()).isEqualTo(5);
   }
 
   /**
-   * The bulk paths (ofDoubles, copyFrom, toFloatArray, toDoubleArray) store and read exactly what the
-   * per-element setDouble/set/get do, for every built-in format, on values that hit every case: floats
-   * and non-floats, ties, overflow, subnormals and underflow, ±0, ±inf, NaNs with payloads.
+   * The bulk paths (ofDoubles, copyFrom, toFloatArray, toDoubleArray) store and read exactly what
+   * the per-element setDouble/set/get do, for every built-in format, on values that hit every case:
+   * floats and non-floats, ties, overflow, subnormals and underflow, ±0, ±inf, NaNs with payloads.
    */
   @Test
   void bulkPathsAreElementwiseBitForBit() {
     java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
     int n = 4099;
     double[] d = new double[n];
-    double[] special = {0.0, -0.0, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, Double.NaN,
-        Double.longBitsToDouble(0x7ff0000000000123L), Double.longBitsToDouble(0xfff8000000000001L), 65504, 65520,
-        65519.999, 1e-8, 5.96e-8, 2.98e-8, 3.4028235677973366e38, 1e39, Double.MIN_VALUE, 1 + Math.ulp(1.0f) / 2,
-        448, 464, 57344, 61440};
+    double[] special = {
+      0.0,
+      -0.0,
+      Double.POSITIVE_INFINITY,
+      Double.NEGATIVE_INFINITY,
+      Double.NaN,
+      Double.longBitsToDouble(0x7ff0000000000123L),
+      Double.longBitsToDouble(0xfff8000000000001L),
+      65504,
+      65520,
+      65519.999,
+      1e-8,
+      5.96e-8,
+      2.98e-8,
+      3.4028235677973366e38,
+      1e39,
+      Double.MIN_VALUE,
+      1 + Math.ulp(1.0f) / 2,
+      448,
+      464,
+      57344,
+      61440
+    };
     for (int i = 0; i < n; i++) {
-      d[i] = i < special.length ? special[i]
-          : switch (i % 3) {
-            case 0 -> (float) (rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-30, 30))); // a float
-            case 1 -> rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-150, 140)); // any double
-            default -> Float.intBitsToFloat(rnd.nextInt()); // any float bit pattern, NaN payloads too
-          };
+      d[i] =
+          i < special.length
+              ? special[i]
+              : switch (i % 3) {
+                case 0 ->
+                    (float) (rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-30, 30))); // a float
+                case 1 ->
+                    rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-150, 140)); // any double
+                default ->
+                    Float.intBitsToFloat(rnd.nextInt()); // any float bit pattern, NaN payloads too
+              };
     }
     float[] f = new float[n];
     for (int i = 0; i < n; i++) {
@@ -154,9 +184,11 @@ class TensorTest {
       float[] read = one.toFloatArray();
       double[] readD = one.toDoubleArray();
       for (int i = 0; i < n; i++) {
-        assertThat(Float.floatToRawIntBits(read[i])).as("%s toFloatArray[%d]", fmt, i)
+        assertThat(Float.floatToRawIntBits(read[i]))
+            .as("%s toFloatArray[%d]", fmt, i)
             .isEqualTo(Float.floatToRawIntBits(one.get(i)));
-        assertThat(Double.doubleToRawLongBits(readD[i])).as("%s toDoubleArray[%d]", fmt, i)
+        assertThat(Double.doubleToRawLongBits(readD[i]))
+            .as("%s toDoubleArray[%d]", fmt, i)
             .isEqualTo(Double.doubleToRawLongBits(one.getDouble(i)));
       }
     }

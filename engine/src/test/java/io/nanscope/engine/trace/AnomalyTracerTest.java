@@ -25,8 +25,8 @@ class AnomalyTracerTest {
   }
 
   /**
-   * The Llama MLP failure of transformers #27179 in miniature: gate 255.875 x up 261.75 =
-   * 66,975.28 > 65,504 -> inf in the SwiGLU product, then NaN after the next RMSNorm.
+   * The Llama MLP failure of transformers #27179 in miniature: gate 255.875 x up 261.75 = 66,975.28
+   * > 65,504 -> inf in the SwiGLU product, then NaN after the next RMSNorm.
    */
   static List<OpRecord> forwardOverflowScript() {
     Tensor x = t(H, 1, 2, 1f, 2f);
@@ -141,15 +141,18 @@ class AnomalyTracerTest {
             NonFiniteException.class,
             () ->
                 tracer.record(
-                    rec("layers.0.mlp.down_proj", "matmul.backward.dW", Phase.BACKWARD,
-                        List.of(dLogits, x), dw, dwU)));
+                    rec(
+                        "layers.0.mlp.down_proj",
+                        "matmul.backward.dW",
+                        Phase.BACKWARD,
+                        List.of(dLogits, x),
+                        dw,
+                        dwU)));
     FirstNonFinite ev = e.event().orElseThrow();
     assertThat(ev.at().phase()).isEqualTo(Phase.BACKWARD);
     assertThat(ev.at().op()).isEqualTo("matmul.backward.dW");
     assertThat(ev.at().opIndex()).isEqualTo(2);
-    assertThat(ev.offending())
-        .extracting(o -> o.bits().hex())
-        .containsExactly("0x7c00", "0xfc00");
+    assertThat(ev.offending()).extracting(o -> o.bits().hex()).containsExactly("0x7c00", "0xfc00");
     assertThat(ev.offending().get(1).coordinates()).containsExactly(0, 2);
     assertThat(ev.limitCrossed()).startsWith("|x| = 80,000 > maxFinite 65,504 of fp16");
   }
@@ -193,7 +196,8 @@ class AnomalyTracerTest {
 
   @Test
   void offendingValuesAreCappedAndTheChainIsBounded() {
-    AnomalyTracer tracer = new AnomalyTracer(AnomalyTracer.Mode.RECORD_ALL, new TraceContext(), 3, 2);
+    AnomalyTracer tracer =
+        new AnomalyTracer(AnomalyTracer.Mode.RECORD_ALL, new TraceContext(), 3, 2);
     Tensor in = t(F, 1, 1, 1f);
     float[] inf = new float[10];
     java.util.Arrays.fill(inf, Float.POSITIVE_INFINITY);
@@ -207,7 +211,8 @@ class AnomalyTracerTest {
         .containsExactly(0L, 1L, 2L);
     assertThat(tracer.chain()).hasSize(2);
     assertThat(tracer.chainDropped()).isEqualTo(2);
-    assertThatThrownBy(() -> new AnomalyTracer(AnomalyTracer.Mode.RECORD_ALL, new TraceContext(), -1, 0))
+    assertThatThrownBy(
+            () -> new AnomalyTracer(AnomalyTracer.Mode.RECORD_ALL, new TraceContext(), -1, 0))
         .isInstanceOf(IllegalArgumentException.class);
   }
 
@@ -223,7 +228,8 @@ class AnomalyTracerTest {
         .isEqualTo((double) Float.intBitsToFloat(0x7F7F8000));
     assertThat(TensorStats.overflowThreshold(FloatFormat.FP32))
         .isEqualTo(Float.MAX_VALUE + Math.scalb(1.0, 103));
-    // docs/reference/numerics.md §3: E5M2 goes to inf at >= 61440. E4M3FN: max 448 = 1.110b x 2^8, next
+    // docs/reference/numerics.md §3: E5M2 goes to inf at >= 61440. E4M3FN: max 448 = 1.110b x 2^8,
+    // next
     // (unrepresentable) step 480, midpoint 464; 448's last mantissa bit is 0, so the tie rounds
     // DOWN and only values above 464 overflow (to NaN: no infinity).
     assertThat(TensorStats.overflowThreshold(FloatFormat.FP8_E5M2)).isEqualTo(61440.0);
@@ -245,6 +251,7 @@ class AnomalyTracerTest {
     assertThat(ev.output().overflow()).isEqualTo(1);
     assertThat(ev.offending().getFirst().bits().hex()).isEqualTo("0x7f");
     assertThat(ev.limitCrossed())
-        .isEqualTo("|x| = 500 > maxFinite 448 of fp8-e4m3 (values > 464 round to NaN: no infinity)");
+        .isEqualTo(
+            "|x| = 500 > maxFinite 448 of fp8-e4m3 (values > 464 round to NaN: no infinity)");
   }
 }

@@ -18,8 +18,8 @@ import io.nanscope.engine.tensor.Tensor;
 import org.junit.jupiter.api.Test;
 
 /**
- * The anomaly tracer on the engine's real ops (pytorch-fp16 policy): a planted overflow is found
- * at the right site, in the forward pass and in the backward pass.
+ * The anomaly tracer on the engine's real ops (pytorch-fp16 policy): a planted overflow is found at
+ * the right site, in the forward pass and in the backward pass.
  */
 class AnomalyWithOpsTest {
 
@@ -42,12 +42,23 @@ class AnomalyWithOpsTest {
     StatsTracer stats = new StatsTracer(context);
     OpContext ctx = OpContext.DEFAULT.withTracer(CompositeTracer.of(anomaly, stats));
     Tensor x = h(1, 2, 1f, 1f);
-    Tensor gate = MatMul.forward(ctx, MLP.child("gate_proj"), POLICY.of(OpKind.MATMUL), x, h(1, 2, 128f, 127.875f));
-    Tensor up = MatMul.forward(ctx, MLP.child("up_proj"), POLICY.of(OpKind.MATMUL), x, h(1, 2, 130f, 131.75f));
+    Tensor gate =
+        MatMul.forward(
+            ctx, MLP.child("gate_proj"), POLICY.of(OpKind.MATMUL), x, h(1, 2, 128f, 127.875f));
+    Tensor up =
+        MatMul.forward(
+            ctx, MLP.child("up_proj"), POLICY.of(OpKind.MATMUL), x, h(1, 2, 130f, 131.75f));
     Tensor act = SwiGlu.forward(ctx, MLP.child("act"), POLICY.of(OpKind.SWIGLU), gate, up);
-    Tensor down = MatMul.forward(ctx, MLP.child("down_proj"), POLICY.of(OpKind.MATMUL), act, h(2, 1, 1f, -1f));
-    RmsNorm.forward(ctx, Site.of("layers", 31, "input_layernorm"), POLICY.of(OpKind.RMSNORM), down,
-        Tensor.of(H, Shape.of(2), 1f, 1f), 1e-5);
+    Tensor down =
+        MatMul.forward(
+            ctx, MLP.child("down_proj"), POLICY.of(OpKind.MATMUL), act, h(2, 1, 1f, -1f));
+    RmsNorm.forward(
+        ctx,
+        Site.of("layers", 31, "input_layernorm"),
+        POLICY.of(OpKind.RMSNORM),
+        down,
+        Tensor.of(H, Shape.of(2), 1f, 1f),
+        1e-5);
 
     FirstNonFinite first = anomaly.first().orElseThrow();
     assertThat(first.at().site().name()).isEqualTo("layers.30.mlp.act");
@@ -59,11 +70,15 @@ class AnomalyWithOpsTest {
     assertThat(first.output().overflow()).isEqualTo(1);
     assertThat(first.offending().getFirst().bits().hex()).isEqualTo("0x7c00");
     assertThat(first.offending().getFirst().unrounded()).isBetween(66975.0, 66976.0);
-    assertThat(first.limitCrossed()).startsWith("|x| = 66,975.").contains("maxFinite 65,504 of fp16");
+    assertThat(first.limitCrossed())
+        .startsWith("|x| = 66,975.")
+        .contains("maxFinite 65,504 of fp16");
     // The chain of issue 6: act (new inf) -> down_proj carries it as (+inf, -inf) -> the next
     // RMSNorm turns inf into NaN (inf/inf): a new kind, so a second event, from non-finite inputs.
-    assertThat(anomaly.chain()).extracting(l -> l.at().site().name())
-        .containsExactly("layers.30.mlp.act", "layers.30.mlp.down_proj", "layers.31.input_layernorm");
+    assertThat(anomaly.chain())
+        .extracting(l -> l.at().site().name())
+        .containsExactly(
+            "layers.30.mlp.act", "layers.30.mlp.down_proj", "layers.31.input_layernorm");
     assertThat(anomaly.chain()).extracting(ChainLink::origin).containsExactly(true, false, true);
     assertThat(anomaly.events().get(1).newNan()).isTrue();
     assertThat(anomaly.events().get(1).inputsFinite()).isFalse();
@@ -72,8 +87,8 @@ class AnomalyWithOpsTest {
   }
 
   /**
-   * Forward y = x·Wᵀ = (1000, 1000) is finite; backward dX = dY·W with dY = (100, 100) is
-   * 100·1000 + 100·1000 = 200,000 > 65,504: the stopping tracer throws in BACKWARD at matmul.dx.
+   * Forward y = x·Wᵀ = (1000, 1000) is finite; backward dX = dY·W with dY = (100, 100) is 100·1000
+   * + 100·1000 = 200,000 > 65,504: the stopping tracer throws in BACKWARD at matmul.dx.
    */
   @Test
   void backwardStopsAtTheFirstGradientThatOverflows() {

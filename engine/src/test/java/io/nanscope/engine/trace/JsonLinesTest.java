@@ -21,8 +21,15 @@ class JsonLinesTest {
 
   @Test
   void escapesEveryCharacterJsonRequires() {
-    String s = Json.object().put("k", TRICKY).put("x", Double.NaN).put("y", Float.NEGATIVE_INFINITY)
-        .put("z", 1e-8).put("f", 65504f).put("n", (String) null).toString();
+    String s =
+        Json.object()
+            .put("k", TRICKY)
+            .put("x", Double.NaN)
+            .put("y", Float.NEGATIVE_INFINITY)
+            .put("z", 1e-8)
+            .put("f", 65504f)
+            .put("n", (String) null)
+            .toString();
     assertThat(s)
         .isEqualTo(
             "{\"k\":\"q\\\"b\\\\s/n\\nr\\rt\\tc\\u0001\\u001f é 中 \\u2028 end\",\"x\":\"NaN\","
@@ -30,8 +37,8 @@ class JsonLinesTest {
   }
 
   /**
-   * python3's json module is the independent parser: it must read every line, give back the
-   * tricky string code point for code point, and see the numbers we wrote.
+   * python3's json module is the independent parser: it must read every line, give back the tricky
+   * string code point for code point, and see the numbers we wrote.
    */
   @Test
   void python3JsonModuleParsesEventsAndStats(@TempDir Path dir) throws Exception {
@@ -43,7 +50,8 @@ class JsonLinesTest {
     Tensor u = Tensor.of(FloatFormat.FP32, Shape.of(2), 90000f, 1e-9f);
     Tensor out = Tensor.of(FloatFormat.FP16, Shape.of(2), 90000f, 1e-9f);
     both.record(
-        new OpRecord(new Site("layers.3.mlp.swiglu"), "swiglu", Phase.FORWARD, 2, List.of(in), out, u));
+        new OpRecord(
+            new Site("layers.3.mlp.swiglu"), "swiglu", Phase.FORWARD, 2, List.of(in), out, u));
     Path events = dir.resolve("events.jsonl");
     Path rows = dir.resolve("stats.jsonl");
     anomaly.writeJsonl(events);

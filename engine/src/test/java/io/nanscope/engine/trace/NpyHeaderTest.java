@@ -52,7 +52,8 @@ class NpyHeaderTest {
 
   @Test
   void badHeadersAreNamed() {
-    assertThatThrownBy(() -> NpyHeader.decode("x.npy", "not numpy".getBytes(StandardCharsets.US_ASCII)))
+    assertThatThrownBy(
+            () -> NpyHeader.decode("x.npy", "not numpy".getBytes(StandardCharsets.US_ASCII)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("x.npy: not a .npy file (no \\x93NUMPY magic)");
     byte[] good = NpyHeader.encode("<f4", new long[] {2, 3});

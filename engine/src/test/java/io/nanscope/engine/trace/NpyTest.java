@@ -46,8 +46,14 @@ class NpyTest {
   static Tensor vector() {
     return f32Bits(
         Shape.of(8),
-        Float.floatToRawIntBits(1f), Float.floatToRawIntBits(-2.5f), 0x7f800000, 0xff800000,
-        0x7fc00000, 0x80000000, 0x00000001, 0x7f7fffff);
+        Float.floatToRawIntBits(1f),
+        Float.floatToRawIntBits(-2.5f),
+        0x7f800000,
+        0xff800000,
+        0x7fc00000,
+        0x80000000,
+        0x00000001,
+        0x7f7fffff);
   }
 
   static Tensor matrix() {
@@ -80,7 +86,8 @@ class NpyTest {
 
   @Test
   void readsNumpyFilesBitExactly() throws IOException {
-    for (String name : new String[] {"f4_vector", "f2_matrix", "f8_scalar", "f4_empty", "f4_rank3"}) {
+    for (String name :
+        new String[] {"f4_vector", "f2_matrix", "f8_scalar", "f4_empty", "f4_rank3"}) {
       Tensor expected =
           switch (name) {
             case "f4_vector" -> vector();

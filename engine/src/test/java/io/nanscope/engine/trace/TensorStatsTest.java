@@ -28,7 +28,17 @@ class TensorStatsTest {
     Tensor t =
         fromBits16(
             FloatFormat.FP16,
-            0x0000, 0x8000, 0x0001, 0x03ff, 0x0400, 0x3c00, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00,
+            0x0000,
+            0x8000,
+            0x0001,
+            0x03ff,
+            0x0400,
+            0x3c00,
+            0x7bff,
+            0xfbff,
+            0x7c00,
+            0xfc00,
+            0x7e00,
             0x7c01);
     TensorStats s = TensorStats.of(t);
 
@@ -72,7 +82,8 @@ class TensorStatsTest {
       assertThat(s.infinities()).as(f.name()).isEqualTo(inf).isEqualTo(2);
       assertThat(s.zero()).as(f.name()).isEqualTo(zero).isEqualTo(2);
       assertThat(s.subnormal()).as(f.name()).isEqualTo(sub);
-      double max = (2 - Math.scalb(1.0, -mantBits)) * Math.scalb(1.0, f == FloatFormat.FP16 ? 15 : 127);
+      double max =
+          (2 - Math.scalb(1.0, -mantBits)) * Math.scalb(1.0, f == FloatFormat.FP16 ? 15 : 127);
       assertThat(s.maxAbs()).as(f.name()).isEqualTo(max);
       assertThat(s.minAbsNonZero())
           .as(f.name())
@@ -83,7 +94,9 @@ class TensorStatsTest {
   @Test
   void overflowAndUnderflowCompareWithTheUnroundedValues() {
     // Unrounded FP32 values and what FP16 rounding (JDK Float.floatToFloat16) makes of them.
-    float[] u = {66975.3f, 65519f, 65520f, 1e-8f, 3e-8f, 1.0f, Float.POSITIVE_INFINITY, Float.NaN, -70000f, 0f};
+    float[] u = {
+      66975.3f, 65519f, 65520f, 1e-8f, 3e-8f, 1.0f, Float.POSITIVE_INFINITY, Float.NaN, -70000f, 0f
+    };
     Tensor unrounded = Tensor.of(FloatFormat.FP32, Shape.of(u.length), u);
     Tensor out = Tensor.zeros(FloatFormat.FP16, Shape.of(u.length));
     for (int i = 0; i < u.length; i++) {
@@ -179,8 +192,7 @@ class TensorStatsTest {
   @Test
   void mergeAddsCountsAndCombinesExtremes() {
     TensorStats a = TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(3), 2f, 0f, 1e-6f));
-    TensorStats b =
-        TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), -300f, Float.NaN));
+    TensorStats b = TensorStats.of(Tensor.of(FloatFormat.FP16, Shape.of(2), -300f, Float.NaN));
     TensorStats m = a.merge(b);
     assertThat(m.count()).isEqualTo(5);
     assertThat(m.maxAbs()).isEqualTo(300.0);

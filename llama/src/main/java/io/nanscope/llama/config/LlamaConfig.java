@@ -15,8 +15,8 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * The hyper-parameters of a Llama-2 model, in the letters used across the module: {@code C} = dim,
- * {@code F} = hiddenDim, {@code L} = nLayers, {@code H} = nHeads, {@code Hkv} = nKvHeads, {@code D =
- * C / H} (head dim), {@code V} = vocabSize, {@code T_max} = maxSeqLen.
+ * {@code F} = hiddenDim, {@code L} = nLayers, {@code H} = nHeads, {@code Hkv} = nKvHeads, {@code D
+ * = C / H} (head dim), {@code V} = vocabSize, {@code T_max} = maxSeqLen.
  *
  * <p>Every instance is validated on construction: positive sizes, {@code C % H == 0}, {@code H %
  * Hkv == 0}, even {@code D} (RoPE rotates pairs), finite positive {@code normEps} and {@code
@@ -71,18 +71,24 @@ public record LlamaConfig(
     }
     if (nHeads % nKvHeads != 0) {
       throw new IllegalArgumentException(
-          "nHeads " + nHeads + " is not a multiple of nKvHeads " + nKvHeads
+          "nHeads "
+              + nHeads
+              + " is not a multiple of nKvHeads "
+              + nKvHeads
               + ": each key/value head must serve a whole group of query heads");
     }
     if ((dim / nHeads) % 2 != 0) {
       throw new IllegalArgumentException(
-          "head dim " + dim / nHeads + " (dim/nHeads) is odd; RoPE rotates pairs and needs it even");
+          "head dim "
+              + dim / nHeads
+              + " (dim/nHeads) is odd; RoPE rotates pairs and needs it even");
     }
     if (!(normEps > 0 && Double.isFinite(normEps))) {
       throw new IllegalArgumentException("normEps is " + normEps + ", expected a finite value > 0");
     }
     if (!(ropeTheta > 0 && Double.isFinite(ropeTheta))) {
-      throw new IllegalArgumentException("ropeTheta is " + ropeTheta + ", expected a finite value > 0");
+      throw new IllegalArgumentException(
+          "ropeTheta is " + ropeTheta + ", expected a finite value > 0");
     }
     formatOf(torchDtype);
     if (ropeLayout == null) {
@@ -93,8 +99,15 @@ public record LlamaConfig(
       Math.multiplyExact((long) maxSeqLen, (long) dim); // one layer's KV cache row block
     } catch (ArithmeticException e) {
       throw new IllegalArgumentException(
-          "sizes dim " + dim + ", hiddenDim " + hiddenDim + ", nLayers " + nLayers + ", vocabSize "
-              + vocabSize + " give more than 2^63 parameters: the config is absurd");
+          "sizes dim "
+              + dim
+              + ", hiddenDim "
+              + hiddenDim
+              + ", nLayers "
+              + nLayers
+              + ", vocabSize "
+              + vocabSize
+              + " give more than 2^63 parameters: the config is absurd");
     }
   }
 
@@ -119,9 +132,12 @@ public record LlamaConfig(
     return formatOf(torchDtype);
   }
 
-  /** Parameters held in the weight files (embedding, layers, final norm, classifier unless tied). */
+  /**
+   * Parameters held in the weight files (embedding, layers, final norm, classifier unless tied).
+   */
   public long parameterCount() {
-    return parameterCountExact(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, tieWordEmbeddings);
+    return parameterCountExact(
+        dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, tieWordEmbeddings);
   }
 
   private static long parameterCountExact(
@@ -142,27 +158,53 @@ public record LlamaConfig(
 
   /** A copy with another storage dtype (float32, float16, bfloat16). */
   public LlamaConfig withTorchDtype(String dtype) {
-    return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, maxSeqLen, normEps,
-        ropeTheta, tieWordEmbeddings, dtype, ropeLayout);
+    return new LlamaConfig(
+        dim,
+        hiddenDim,
+        nLayers,
+        nHeads,
+        nKvHeads,
+        vocabSize,
+        maxSeqLen,
+        normEps,
+        ropeTheta,
+        tieWordEmbeddings,
+        dtype,
+        ropeLayout);
   }
 
   /** A copy with another q/k row layout. */
   public LlamaConfig withRopeLayout(RopeLayout layout) {
-    return new LlamaConfig(dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, maxSeqLen, normEps,
-        ropeTheta, tieWordEmbeddings, torchDtype, layout);
+    return new LlamaConfig(
+        dim,
+        hiddenDim,
+        nLayers,
+        nHeads,
+        nKvHeads,
+        vocabSize,
+        maxSeqLen,
+        normEps,
+        ropeTheta,
+        tieWordEmbeddings,
+        torchDtype,
+        layout);
   }
 
   /** float32 / float16 / bfloat16 (also fp32, f16, bf16 …) to a format. */
   public static FloatFormat formatOf(String dtype) {
     if (dtype == null) {
-      throw new IllegalArgumentException("torch_dtype is missing, expected float32, float16 or bfloat16");
+      throw new IllegalArgumentException(
+          "torch_dtype is missing, expected float32, float16 or bfloat16");
     }
     return switch (dtype.toLowerCase(Locale.ROOT)) {
       case "float32", "fp32", "f32" -> FloatFormat.FP32;
       case "float16", "fp16", "f16", "half" -> FloatFormat.FP16;
       case "bfloat16", "bf16" -> FloatFormat.BF16;
-      default -> throw new IllegalArgumentException(
-          "torch_dtype '" + dtype + "' is not supported, expected float32, float16 or bfloat16");
+      default ->
+          throw new IllegalArgumentException(
+              "torch_dtype '"
+                  + dtype
+                  + "' is not supported, expected float32, float16 or bfloat16");
     };
   }
 
@@ -183,8 +225,8 @@ public record LlamaConfig(
   /**
    * Reads the llama2.c header: 7 little-endian int32 {@code dim, hidden_dim, n_layers, n_heads,
    * n_kv_heads, vocab_size, seq_len}; a negative vocab_size means the classifier is stored after
-   * the other weights (not shared). llama2.c uses RMSNorm eps 1e-5, RoPE theta 10000 on
-   * interleaved pairs, FP32.
+   * the other weights (not shared). llama2.c uses RMSNorm eps 1e-5, RoPE theta 10000 on interleaved
+   * pairs, FP32.
    *
    * @param source the file name, for messages
    */
@@ -200,12 +242,28 @@ public record LlamaConfig(
     }
     boolean shared = h[5] > 0;
     try {
-      return new LlamaConfig(h[0], h[1], h[2], h[3], h[4], h[5] == Integer.MIN_VALUE ? 0 : Math.abs(h[5]),
-          h[6], 1e-5, 10000.0, shared, "float32", RopeLayout.META_INTERLEAVED);
+      return new LlamaConfig(
+          h[0],
+          h[1],
+          h[2],
+          h[3],
+          h[4],
+          h[5] == Integer.MIN_VALUE ? 0 : Math.abs(h[5]),
+          h[6],
+          1e-5,
+          10000.0,
+          shared,
+          "float32",
+          RopeLayout.META_INTERLEAVED);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(
-          source + ": bad llama2.c header (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size,"
-              + " seq_len) = " + java.util.Arrays.toString(h) + ": " + e.getMessage(), e);
+          source
+              + ": bad llama2.c header (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size,"
+              + " seq_len) = "
+              + java.util.Arrays.toString(h)
+              + ": "
+              + e.getMessage(),
+          e);
     }
   }
 
@@ -231,15 +289,15 @@ public record LlamaConfig(
     try {
       j = Json.MAPPER.readTree(Files.readAllBytes(file));
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+      throw new IllegalArgumentException(
+          file + ": not valid JSON (" + e.getOriginalMessage() + ")");
     }
     if (j == null || !j.isObject()) {
       throw new IllegalArgumentException(file + ": expected a JSON object (a HF config.json)");
     }
     String type = j.path("model_type").asString("llama");
     if (!type.equals("llama")) {
-      throw new IllegalArgumentException(
-          file + ": model_type is '" + type + "', expected 'llama'");
+      throw new IllegalArgumentException(file + ": model_type is '" + type + "', expected 'llama'");
     }
     JsonNode scaling = j.path("rope_scaling");
     if (!scaling.isMissingNode() && !scaling.isNull()) {
@@ -247,10 +305,12 @@ public record LlamaConfig(
     }
     String act = j.path("hidden_act").asString("silu");
     if (!act.equals("silu")) {
-      throw new IllegalArgumentException(file + ": hidden_act '" + act + "' is not supported, expected silu");
+      throw new IllegalArgumentException(
+          file + ": hidden_act '" + act + "' is not supported, expected silu");
     }
     if (j.path("attention_bias").asBoolean(false) || j.path("mlp_bias").asBoolean(false)) {
-      throw new IllegalArgumentException(file + ": attention_bias/mlp_bias are not supported (Llama 2 has none)");
+      throw new IllegalArgumentException(
+          file + ": attention_bias/mlp_bias are not supported (Llama 2 has none)");
     }
     try {
       int heads = intField(j, "num_attention_heads", null);
@@ -288,7 +348,8 @@ public record LlamaConfig(
       return dflt;
     }
     if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-      throw new IllegalArgumentException(name + " is " + n + ", expected an integer that fits in int32");
+      throw new IllegalArgumentException(
+          name + " is " + n + ", expected an integer that fits in int32");
     }
     return n.intValue();
   }
@@ -304,7 +365,9 @@ public record LlamaConfig(
     return n.doubleValue();
   }
 
-  /** This config as a HF {@code config.json} for LlamaForCausalLM (always the rotate_half layout). */
+  /**
+   * This config as a HF {@code config.json} for LlamaForCausalLM (always the rotate_half layout).
+   */
   public String toHfJson() {
     ObjectNode o = Json.MAPPER.createObjectNode();
     o.putArray("architectures").add("LlamaForCausalLM");
@@ -337,13 +400,24 @@ public record LlamaConfig(
 
   /** Llama-2-7B: C 4096, F 11008, L 32, H = Hkv = 32, V 32000, T_max 4096, eps 1e-5. */
   public static LlamaConfig llama2_7b(String torchDtype) {
-    return new LlamaConfig(4096, 11008, 32, 32, 32, 32000, 4096, 1e-5, 10000.0, false, torchDtype,
+    return new LlamaConfig(
+        4096,
+        11008,
+        32,
+        32,
+        32,
+        32000,
+        4096,
+        1e-5,
+        10000.0,
+        false,
+        torchDtype,
         RopeLayout.HF_ROTATE_HALF);
   }
 
   /** A tiny GQA Llama for tests: C 16, F 40, L 2, H 4, Hkv 2, V 32, T_max 64, untied. */
   public static LlamaConfig tiny(String torchDtype) {
-    return new LlamaConfig(16, 40, 2, 4, 2, 32, 64, 1e-5, 10000.0, false, torchDtype,
-        RopeLayout.HF_ROTATE_HALF);
+    return new LlamaConfig(
+        16, 40, 2, 4, 2, 32, 64, 1e-5, 10000.0, false, torchDtype, RopeLayout.HF_ROTATE_HALF);
   }
 }

@@ -13,9 +13,9 @@ import java.util.Objects;
 import java.util.random.RandomGenerator;
 
 /**
- * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; docs/reference/easyedit.md §2), the
- * sampler behind ROME's context templates and the fluency metric — and the call that raised
- * {@code probability tensor contains either `inf`, `nan` or element < 0} in EasyEdit#290:
+ * EasyEdit's {@code generate_fast} ({@code easyeditor/util/generate.py}; docs/reference/easyedit.md
+ * §2), the sampler behind ROME's context templates and the fluency metric — and the call that
+ * raised {@code probability tensor contains either `inf`, `nan` or element < 0} in EasyEdit#290:
  *
  * <pre>
  * inputs = [p for p in prompts for _ in range(n_gen_per_prompt)], each tokenised with BOS
@@ -27,11 +27,11 @@ import java.util.random.RandomGenerator;
  * </pre>
  *
  * <p>Differences from EasyEdit, on purpose: each sequence is decoded on its own with its KV cache,
- * so prompts of different lengths never attend to padding (EasyEdit passes {@code attention_mask=None}
- * for Llama, which attends to the pad tokens and reads the last logits at a pad position for shorter
- * prompts); the multinomial draws come from {@code rng} (sequence by sequence, step by step), not
- * torch's generator, so a seed gives a different, equally distributed stream. No stop token, as
- * EasyEdit.
+ * so prompts of different lengths never attend to padding (EasyEdit passes {@code
+ * attention_mask=None} for Llama, which attends to the pad tokens and reads the last logits at a
+ * pad position for shorter prompts); the multinomial draws come from {@code rng} (sequence by
+ * sequence, step by step), not torch's generator, so a seed gives a different, equally distributed
+ * stream. No stop token, as EasyEdit.
  *
  * <p>An instance binds the sampler to one model, tokenizer, precision policy and op context: the
  * sampler of ROME's context templates and of the fluency metric. It is where the fp16 bug's crash
@@ -59,7 +59,10 @@ public final class GenerateFast {
     return generate(model, tok, prompts, nGenPerPrompt, maxOutLen, topK, rng, policy, ctx);
   }
 
-  /** One sampled continuation of {@code prompt} (prompt included), {@code maxOutLen} tokens with BOS. */
+  /**
+   * One sampled continuation of {@code prompt} (prompt included), {@code maxOutLen} tokens with
+   * BOS.
+   */
   public String generateOne(String prompt, int maxOutLen, int topK, RandomGenerator rng) {
     return generate(List.of(prompt), 1, maxOutLen, topK, rng).getFirst();
   }
@@ -69,10 +72,19 @@ public final class GenerateFast {
 
   /** The texts of {@link #generations}, in input order. */
   public static List<String> generate(
-      LlamaModel model, Tokenizer tok, List<String> prompts, int nGenPerPrompt, int maxOutLen, int topK,
-      RandomGenerator rng, PrecisionPolicy policy, OpContext ctx) {
-    return generations(model, tok, prompts, nGenPerPrompt, maxOutLen, topK, rng, policy, ctx).stream()
-        .map(Generation::text).toList();
+      LlamaModel model,
+      Tokenizer tok,
+      List<String> prompts,
+      int nGenPerPrompt,
+      int maxOutLen,
+      int topK,
+      RandomGenerator rng,
+      PrecisionPolicy policy,
+      OpContext ctx) {
+    return generations(model, tok, prompts, nGenPerPrompt, maxOutLen, topK, rng, policy, ctx)
+        .stream()
+        .map(Generation::text)
+        .toList();
   }
 
   /**
@@ -82,16 +94,31 @@ public final class GenerateFast {
    *     value (non-finite logits), with PyTorch's message
    */
   public static List<Generation> generations(
-      LlamaModel model, Tokenizer tok, List<String> prompts, int nGenPerPrompt, int maxOutLen, int topK,
-      RandomGenerator rng, PrecisionPolicy policy, OpContext ctx) {
+      LlamaModel model,
+      Tokenizer tok,
+      List<String> prompts,
+      int nGenPerPrompt,
+      int maxOutLen,
+      int topK,
+      RandomGenerator rng,
+      PrecisionPolicy policy,
+      OpContext ctx) {
     Objects.requireNonNull(rng, "rng");
     if (nGenPerPrompt < 1 || topK < 1) {
       throw new IllegalArgumentException(
-          "n_gen_per_prompt is " + nGenPerPrompt + " and top_k is " + topK + ": both must be at least 1");
+          "n_gen_per_prompt is "
+              + nGenPerPrompt
+              + " and top_k is "
+              + topK
+              + ": both must be at least 1");
     }
     if (maxOutLen > model.config().maxSeqLen()) {
       throw new IllegalArgumentException(
-          "max_out_len " + maxOutLen + " is more than the model's " + model.config().maxSeqLen() + " positions");
+          "max_out_len "
+              + maxOutLen
+              + " is more than the model's "
+              + model.config().maxSeqLen()
+              + " positions");
     }
     List<Generation> out = new ArrayList<>();
     for (String prompt : prompts) {

@@ -33,7 +33,11 @@ public final class Generator {
     this.ctx = Objects.requireNonNull(ctx, "ctx");
     if (tokenizer.vocabSize() != model.config().vocabSize()) {
       throw new IllegalArgumentException(
-          "the tokenizer " + tokenizer.source() + " has " + tokenizer.vocabSize() + " tokens but the model has "
+          "the tokenizer "
+              + tokenizer.source()
+              + " has "
+              + tokenizer.vocabSize()
+              + " tokens but the model has "
               + model.config().vocabSize());
     }
   }
@@ -50,9 +54,18 @@ public final class Generator {
    *     like run.c (the first step is excluded from its timer)
    * @param nanosAfterFirst wall time from the end of the first step to the end
    */
-  public record Result(int[] tokens, int promptTokens, int positions, byte[] text, long nanos, long nanosAfterFirst) {
+  public record Result(
+      int[] tokens,
+      int promptTokens,
+      int positions,
+      byte[] text,
+      long nanos,
+      long nanosAfterFirst) {
 
-    /** Positions processed after the first, per second of {@link #nanosAfterFirst} (run.c's "achieved tok/s"). */
+    /**
+     * Positions processed after the first, per second of {@link #nanosAfterFirst} (run.c's
+     * "achieved tok/s").
+     */
     public double tokensPerSecond() {
       return positions < 2 || nanosAfterFirst == 0 ? 0 : (positions - 1) * 1e9 / nanosAfterFirst;
     }
@@ -70,14 +83,19 @@ public final class Generator {
   public Result generate(String prompt, int steps, Sampler sampler, Consumer<byte[]> sink) {
     Objects.requireNonNull(prompt, "prompt");
     if (steps < 0) {
-      throw new IllegalArgumentException("steps is " + steps + ", expected >= 0 (0 = the model's maximum)");
+      throw new IllegalArgumentException(
+          "steps is " + steps + ", expected >= 0 (0 = the model's maximum)");
     }
     int max = model.config().maxSeqLen();
     int n = steps == 0 || steps > max ? max : steps;
     int[] prompted = tokenizer.encode(prompt, true, false);
     if (prompted.length > n) {
       throw new IllegalArgumentException(
-          "the prompt is " + prompted.length + " tokens with BOS, more than the " + n + " positions asked for");
+          "the prompt is "
+              + prompted.length
+              + " tokens with BOS, more than the "
+              + n
+              + " positions asked for");
     }
     Sampler.Session sampling = sampler.start();
     DecodeSession decoder = model.decoder(policy, ctx);
@@ -109,6 +127,11 @@ public final class Generator {
     }
     long end = System.nanoTime();
     return new Result(
-        Arrays.copyOf(out, count), prompted.length, positions, text.toByteArray(), end - start, end - afterFirst);
+        Arrays.copyOf(out, count),
+        prompted.length,
+        positions,
+        text.toByteArray(),
+        end - start,
+        end - afterFirst);
   }
 }

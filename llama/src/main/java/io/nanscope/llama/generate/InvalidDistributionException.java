@@ -11,7 +11,8 @@ public final class InvalidDistributionException extends RuntimeException {
       "probability tensor contains either `inf`, `nan` or element < 0";
 
   /** PyTorch's message when the entries sum to zero. */
-  public static final String ZERO_SUM = "invalid multinomial distribution (sum of probabilities <= 0)";
+  public static final String ZERO_SUM =
+      "invalid multinomial distribution (sum of probabilities <= 0)";
 
   public InvalidDistributionException(String message) {
     super(message);

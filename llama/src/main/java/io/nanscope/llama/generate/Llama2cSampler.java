@@ -24,7 +24,8 @@ public final class Llama2cSampler {
       throw new IllegalArgumentException("temperature is " + temperature + ", expected >= 0");
     }
     if (seed == 0) {
-      throw new IllegalArgumentException("seed 0 gives xorshift a fixed point; use a non-zero seed");
+      throw new IllegalArgumentException(
+          "seed 0 gives xorshift a fixed point; use a non-zero seed");
     }
     this.temperature = temperature;
     this.topp = topp;

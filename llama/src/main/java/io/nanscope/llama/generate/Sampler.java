@@ -17,10 +17,12 @@ public record Sampler(float temperature, int topK, float topP, long seed) {
 
   public Sampler {
     if (!(temperature >= 0) || Float.isInfinite(temperature)) {
-      throw new IllegalArgumentException("temperature is " + temperature + ", expected a finite value >= 0");
+      throw new IllegalArgumentException(
+          "temperature is " + temperature + ", expected a finite value >= 0");
     }
     if (topK < 0) {
-      throw new IllegalArgumentException("top-k is " + topK + ", expected 0 (off) or a positive integer");
+      throw new IllegalArgumentException(
+          "top-k is " + topK + ", expected 0 (off) or a positive integer");
     }
     if (!(topP > 0 && topP <= 1)) {
       throw new IllegalArgumentException("top-p is " + topP + ", expected 0 < p <= 1 (1 = off)");

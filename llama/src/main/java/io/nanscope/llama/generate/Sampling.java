@@ -36,9 +36,9 @@ public final class Sampling {
   }
 
   /**
-   * Softmax {@code p_i = exp(x_i - max) / Σ_j exp(x_j - max)}: exponentials in FP64, the sum in FP64
-   * in index order, each p_i rounded once to FP32. -inf entries give 0; a NaN or +inf entry makes
-   * the result NaN, so that {@link #multinomial} reports it as PyTorch does.
+   * Softmax {@code p_i = exp(x_i - max) / Σ_j exp(x_j - max)}: exponentials in FP64, the sum in
+   * FP64 in index order, each p_i rounded once to FP32. -inf entries give 0; a NaN or +inf entry
+   * makes the result NaN, so that {@link #multinomial} reports it as PyTorch does.
    */
   public static float[] softmax(float[] logits) {
     float max = Float.NEGATIVE_INFINITY;
@@ -67,7 +67,8 @@ public final class Sampling {
   /** HF {@code TemperatureLogitsWarper}: {@code logits / t}, in place; {@code t} must be > 0. */
   public static void applyTemperature(float[] logits, float t) {
     if (!(t > 0) || Float.isInfinite(t)) {
-      throw new IllegalArgumentException("temperature is " + t + ", expected a finite value > 0 (use greedy for 0)");
+      throw new IllegalArgumentException(
+          "temperature is " + t + ", expected a finite value > 0 (use greedy for 0)");
     }
     for (int i = 0; i < logits.length; i++) {
       logits[i] /= t;
@@ -138,7 +139,8 @@ public final class Sampling {
    */
   public static int multinomial(float[] probs, RandomGenerator rng) {
     if (probs.length == 0) {
-      throw new IllegalArgumentException("cannot sample n_sample > prob_dist.size(-1) samples without replacement");
+      throw new IllegalArgumentException(
+          "cannot sample n_sample > prob_dist.size(-1) samples without replacement");
     }
     if (probs.length > MAX_CATEGORIES) {
       throw new IllegalArgumentException("number of categories cannot exceed 2^24");

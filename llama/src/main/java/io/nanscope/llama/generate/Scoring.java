@@ -4,8 +4,8 @@ import io.nanscope.llama.model.SequenceBatch;
 import io.nanscope.llama.model.SequenceOutput;
 
 /**
- * Scores read from a sequence forward: the log-probability the model gives each next token of a
- * row (teacher forcing, position t predicts token t+1), and the argmax predictions at a span of
+ * Scores read from a sequence forward: the log-probability the model gives each next token of a row
+ * (teacher forcing, position t predicts token t+1), and the argmax predictions at a span of
  * positions (EasyEdit's teacher-forced accuracy compares them with the answer tokens).
  */
 public final class Scoring {
@@ -13,8 +13,8 @@ public final class Scoring {
   private Scoring() {}
 
   /**
-   * {@code log p(tokens[t+1] | tokens[0..t])} for t = 0 … len−2 of row {@code b}: log-softmax of the
-   * FP32 logits computed in FP64 ({@code x_i − max − log Σ exp(x_j − max)}).
+   * {@code log p(tokens[t+1] | tokens[0..t])} for t = 0 … len−2 of row {@code b}: log-softmax of
+   * the FP32 logits computed in FP64 ({@code x_i − max − log Σ exp(x_j − max)}).
    */
   public static double[] nextTokenLogProbs(SequenceOutput out, SequenceBatch batch, int b) {
     int[] row = batch.row(b);
@@ -34,7 +34,9 @@ public final class Scoring {
     return lp;
   }
 
-  /** The argmax token ({@link Sampling#argmax}) at positions {@code from … from+count−1} of row b. */
+  /**
+   * The argmax token ({@link Sampling#argmax}) at positions {@code from … from+count−1} of row b.
+   */
   public static int[] argmaxAt(SequenceOutput out, int b, int from, int count) {
     int[] ids = new int[count];
     for (int i = 0; i < count; i++) {

@@ -1,5 +1,6 @@
 /**
- * Samplers (greedy, temperature, top-k, top-p, multinomial with PyTorch's validation), the generator and scoring.
+ * Samplers (greedy, temperature, top-k, top-p, multinomial with PyTorch's validation), the
+ * generator and scoring.
  *
  * <p>May import: java.base, engine, llama.config, llama.model, llama.tokenizer.
  */

@@ -22,8 +22,18 @@ final class BatchedAttention {
   private BatchedAttention() {}
 
   static Var apply(
-      Tape tape, OpContext ctx, Site site, Precision gemm, Precision softmax, Var q, Var k, Var v,
-      int heads, int kvHeads, int[] lengths, int t) {
+      Tape tape,
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Var q,
+      Var k,
+      Var v,
+      int heads,
+      int kvHeads,
+      int[] lengths,
+      int t) {
     int b = lengths.length;
     Tensor[] probs = new Tensor[b];
     Tensor out = null;
@@ -33,8 +43,17 @@ final class BatchedAttention {
         mask[j] = true;
       }
       CausalAttention.Forward f =
-          CausalAttention.forward(ctx, site, gemm, softmax, rows(q.value(), r, t), rows(k.value(), r, t),
-              rows(v.value(), r, t), heads, kvHeads, b == 1 && lengths[0] == t ? null : mask);
+          CausalAttention.forward(
+              ctx,
+              site,
+              gemm,
+              softmax,
+              rows(q.value(), r, t),
+              rows(k.value(), r, t),
+              rows(v.value(), r, t),
+              heads,
+              kvHeads,
+              b == 1 && lengths[0] == t ? null : mask);
       probs[r] = f.probs();
       if (b == 1) {
         out = f.out();
@@ -55,9 +74,20 @@ final class BatchedAttention {
           Tensor dv = needs[2] ? Tensor.zeros(v.gradFormat(), v.value().shape()) : null;
           for (int r = 0; r < b; r++) {
             CausalAttention.Grads g =
-                CausalAttention.backward(ctx, site, gemm, softmax, rows(dOut, r, t), rows(q.value(), r, t),
-                    rows(k.value(), r, t), rows(v.value(), r, t), probs[r], heads, kvHeads,
-                    needs[0] ? q.gradFormat() : null, needs[1] ? k.gradFormat() : null,
+                CausalAttention.backward(
+                    ctx,
+                    site,
+                    gemm,
+                    softmax,
+                    rows(dOut, r, t),
+                    rows(q.value(), r, t),
+                    rows(k.value(), r, t),
+                    rows(v.value(), r, t),
+                    probs[r],
+                    heads,
+                    kvHeads,
+                    needs[0] ? q.gradFormat() : null,
+                    needs[1] ? k.gradFormat() : null,
                     needs[2] ? v.gradFormat() : null);
             placeIfAny(g.dq(), dq, r, t);
             placeIfAny(g.dk(), dk, r, t);

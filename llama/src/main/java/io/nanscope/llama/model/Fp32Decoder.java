@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
  *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)},
- *       softmax with {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4 lanes at a
- *       time), sequential sum, division; P·v sequential over keys;
+ *       softmax with {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4
+ *       lanes at a time), sequential sum, division; P·v sequential over keys;
  *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
  *       in float.
  * </ul>
@@ -39,9 +39,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@link Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a
  * small model are too short to amortise one); bigger models stream W from its storage with {@link
  * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached
- * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values
- * stay (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not
- * once per layer. Buffers are allocated once; the caches grow by doubling.
+ * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values stay
+ * (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not once per
+ * layer. Buffers are allocated once; the caches grow by doubling.
  *
  * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
  * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
@@ -63,10 +63,11 @@ final class Fp32Decoder implements DecodeSession {
   /**
    * Multiply-adds of linear layers (all packed decoders of the process together) that run on the
    * scalar twins before the vector kernels take over: 2^28, about 1,000 positions of stories260K,
-   * 17 of stories15M. System property {@code nanscope.decode.scalarWarmUpMacs} overrides it (0: vector
-   * kernels from the first position), for measurements.
+   * 17 of stories15M. System property {@code nanscope.decode.scalarWarmUpMacs} overrides it (0:
+   * vector kernels from the first position), for measurements.
    */
-  static final long SCALAR_WARM_UP_MACS = Long.getLong("nanscope.decode.scalarWarmUpMacs", 1L << 28);
+  static final long SCALAR_WARM_UP_MACS =
+      Long.getLong("nanscope.decode.scalarWarmUpMacs", 1L << 28);
 
   /** What is left of {@link #SCALAR_WARM_UP_MACS} in this process. */
   private static final AtomicLong PROCESS_WARM_UP = new AtomicLong(SCALAR_WARM_UP_MACS);
@@ -87,19 +88,25 @@ final class Fp32Decoder implements DecodeSession {
   private final float[][] attnNorm, ffnNorm;
   private final float[] finalNorm;
   private final Linear[] wo, wDown;
+
   /** Per layer: {q, k, v} and {gate, up}, each group one split over threads when streamed. */
   private final Linear[][] wQkv, wGateUp;
+
   private final Linear classifier;
   private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
   private final Tensor xbT, attnT, hbT;
   private final float[][] qkv, gateUp;
   private final float[] invFreq, cos, sin, headSum;
+
   /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
+
   private int capacity;
   private int pos;
+
   /** Scalar budget this decoder draws from (null: streamed weights, always the vector kernels). */
   private final AtomicLong warmUp;
+
   /** Multiply-adds of the linear layers per position: what a scalar position takes from warmUp. */
   private final long macsPerPosition;
 
@@ -182,7 +189,8 @@ final class Fp32Decoder implements DecodeSession {
 
   /** Bytes of all linear weights (and the classifier) in FP32: what packing would allocate. */
   private static long linearBytes(LlamaConfig c) {
-    long perLayer = 2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim() + 3L * c.hiddenDim() * c.dim();
+    long perLayer =
+        2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim() + 3L * c.hiddenDim() * c.dim();
     return 4 * (c.nLayers() * perLayer + (long) c.vocabSize() * c.dim());
   }
 
@@ -225,7 +233,8 @@ final class Fp32Decoder implements DecodeSession {
           "the model has " + c.maxSeqLen() + " positions; position " + pos + " is past the end");
     }
     if (token < 0 || token >= vocab) {
-      throw new IllegalArgumentException("token " + token + " is outside the vocabulary [0, " + vocab + ")");
+      throw new IllegalArgumentException(
+          "token " + token + " is outside the vocabulary [0, " + vocab + ")");
     }
     grow();
     if (scalarPosition()) {
@@ -357,7 +366,8 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRowsScalar(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+      Kernels.weightedRowsScalar(
+          att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
 
@@ -419,9 +429,9 @@ final class Fp32Decoder implements DecodeSession {
 
   /**
    * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
-   * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query with
-   * the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link Kernels#dot}'s
-   * bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
+   * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query
+   * with the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link
+   * Kernels#dot}'s bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
    */
   private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
@@ -467,7 +477,8 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRows(att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
+      Kernels.weightedRows(
+          att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
 

@@ -6,10 +6,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The interventions knowledge editing needs during a {@link LlamaModel#forward} (ROME/MEMIT:
- * Meng et al. 2022 §3; EasyEdit's {@code nethook.TraceDict} on {@code layers.L.mlp.down_proj} and
- * {@code layers.L.mlp}). Positions are (row, token index) of the {@link SequenceBatch}; token index
- * 0 is the first token of the row (usually BOS).
+ * The interventions knowledge editing needs during a {@link LlamaModel#forward} (ROME/MEMIT: Meng
+ * et al. 2022 §3; EasyEdit's {@code nethook.TraceDict} on {@code layers.L.mlp.down_proj} and {@code
+ * layers.L.mlp}). Positions are (row, token index) of the {@link SequenceBatch}; token index 0 is
+ * the first token of the row (usually BOS).
  *
  * <p>Immutable: each method returns a new Hooks with one more entry. Captured values are read with
  * {@link SequenceOutput#captured(String)} under the keys {@link #downProjInputKey}, {@link
@@ -20,8 +20,8 @@ import java.util.Objects;
  *       — ROME's key k;
  *   <li>{@code layers.L.mlp@b,t}: the MLP output, down_proj's output (C), <em>before</em> any delta
  *       this Hooks adds there (EasyEdit's {@code target_init});
- *   <li>{@code layers.L@b,t}: the residual stream after layer L (C), <em>before</em> any delta
- *       this Hooks adds there (MEMIT's {@code target_init}).
+ *   <li>{@code layers.L@b,t}: the residual stream after layer L (C), <em>before</em> any delta this
+ *       Hooks adds there (MEMIT's {@code target_init}).
  * </ul>
  */
 public final class Hooks {
@@ -51,7 +51,9 @@ public final class Hooks {
     return NONE;
   }
 
-  /** Records the input of {@code layers.L.mlp.down_proj} (silu(gate)·up, F values) at (row, pos). */
+  /**
+   * Records the input of {@code layers.L.mlp.down_proj} (silu(gate)·up, F values) at (row, pos).
+   */
   public Hooks captureDownProjInput(int layer, int row, int pos) {
     return with(new Entry(Kind.CAPTURE_DOWN_PROJ_INPUT, layer, row, pos, null));
   }
@@ -108,7 +110,8 @@ public final class Hooks {
       case CAPTURE_DOWN_PROJ_INPUT -> downProjInputKey(e.layer(), e.row(), e.pos());
       case CAPTURE_MLP_OUTPUT -> mlpOutputKey(e.layer(), e.row(), e.pos());
       case CAPTURE_RESIDUAL -> residualKey(e.layer(), e.row(), e.pos());
-      case ADD_TO_MLP_OUTPUT, ADD_TO_RESIDUAL -> throw new IllegalArgumentException("an addition has no capture key");
+      case ADD_TO_MLP_OUTPUT, ADD_TO_RESIDUAL ->
+          throw new IllegalArgumentException("an addition has no capture key");
     };
   }
 
@@ -130,7 +133,13 @@ public final class Hooks {
   private Hooks with(Entry e) {
     if (e.layer() < 0 || e.row() < 0 || e.pos() < 0) {
       throw new IllegalArgumentException(
-          "hook at layer " + e.layer() + ", row " + e.row() + ", position " + e.pos() + ": all must be >= 0");
+          "hook at layer "
+              + e.layer()
+              + ", row "
+              + e.row()
+              + ", position "
+              + e.pos()
+              + ": all must be >= 0");
     }
     List<Entry> l = new ArrayList<>(entries);
     l.add(e);

@@ -63,8 +63,8 @@ import java.util.function.Predicate;
  *
  * <p>Decode mode runs the same code on one row against a KV cache; every op and kernel reduces in
  * the same order for one row as for a row of a batch (engine.simd.Kernels' contract, and masked
- * keys contribute exact zeros), so decode logits equal the sequence logits of the same position
- * bit for bit (tested).
+ * keys contribute exact zeros), so decode logits equal the sequence logits of the same position bit
+ * for bit (tested).
  *
  * <p>Thread safety: {@link #forward} and decode sessions only read the weights; {@link
  * #writableDownProj} swaps a tensor in and must not race with them.
@@ -80,7 +80,9 @@ public final class LlamaModel {
     this.config = weights.config();
     this.weights = weights;
     this.ropeLayout =
-        config.ropeLayout() == RopeLayout.META_INTERLEAVED ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
+        config.ropeLayout() == RopeLayout.META_INTERLEAVED
+            ? Rope.Layout.INTERLEAVED
+            : Rope.Layout.HALF;
     this.ownDown = new Tensor[config.nLayers()];
   }
 
@@ -114,7 +116,9 @@ public final class LlamaModel {
   }
 
   private static boolean allIn(LlamaWeights w, FloatFormat f) {
-    if (w.embedding().format() != f || w.finalNorm().format() != f || w.classifier().format() != f) {
+    if (w.embedding().format() != f
+        || w.finalNorm().format() != f
+        || w.classifier().format() != f) {
       return false;
     }
     for (LayerWeights lw : w.layers()) {
@@ -137,10 +141,10 @@ public final class LlamaModel {
   }
 
   /**
-   * A heap copy of layer {@code layer}'s W_down (C, F) in its storage format, swapped into the model
-   * on the first call (mapped weights are read-only); later calls return the same tensor. Writes to
-   * it change the model (ROME's rank-one update). Decode sessions opened before the first call keep
-   * the old tensor.
+   * A heap copy of layer {@code layer}'s W_down (C, F) in its storage format, swapped into the
+   * model on the first call (mapped weights are read-only); later calls return the same tensor.
+   * Writes to it change the model (ROME's rank-one update). Decode sessions opened before the first
+   * call keep the old tensor.
    */
   public synchronized Tensor writableDownProj(int layer) {
     Objects.checkIndex(layer, config.nLayers());
@@ -151,8 +155,18 @@ public final class LlamaModel {
     LayerWeights lw = w.layers().get(layer);
     Tensor copy = lw.wDown().copy();
     List<LayerWeights> layers = new ArrayList<>(w.layers());
-    layers.set(layer, new LayerWeights(lw.attnNorm(), lw.wq(), lw.wk(), lw.wv(), lw.wo(), lw.ffnNorm(),
-        lw.wGate(), lw.wUp(), copy));
+    layers.set(
+        layer,
+        new LayerWeights(
+            lw.attnNorm(),
+            lw.wq(),
+            lw.wk(),
+            lw.wv(),
+            lw.wo(),
+            lw.ffnNorm(),
+            lw.wGate(),
+            lw.wUp(),
+            copy));
     weights = new LlamaWeights(w.config(), w.embedding(), layers, w.finalNorm(), w.classifier());
     ownDown[layer] = copy;
     return copy;
@@ -181,8 +195,12 @@ public final class LlamaModel {
     return out;
   }
 
-  /** {@link #forward(SequenceBatch, PrecisionPolicy, OpContext, Tape, Hooks, Map)} with frozen weights. */
-  public SequenceOutput forward(SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, Tape tape, Hooks hooks) {
+  /**
+   * {@link #forward(SequenceBatch, PrecisionPolicy, OpContext, Tape, Hooks, Map)} with frozen
+   * weights.
+   */
+  public SequenceOutput forward(
+      SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, Tape tape, Hooks hooks) {
     return forward(batch, policy, ctx, tape, hooks, Map.of());
   }
 
@@ -192,7 +210,12 @@ public final class LlamaModel {
    * #weightsAsParams}); with a null tape nothing is recorded.
    */
   public SequenceOutput forward(
-      SequenceBatch batch, PrecisionPolicy policy, OpContext ctx, Tape tape, Hooks hooks, Map<String, Var> params) {
+      SequenceBatch batch,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      Tape tape,
+      Hooks hooks,
+      Map<String, Var> params) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(ctx, "ctx");
     int[] lengths = checkedLengths(batch, hooks);
@@ -200,8 +223,18 @@ public final class LlamaModel {
     Tape tp = tape != null ? tape : new Tape();
     Map<String, float[]> captured = new LinkedHashMap<>();
     Var logits =
-        run(tp, policy, ctx, weights, params, batch.flatTokens(0), batch.flatPositions(), attend(ctx, lengths, t),
-            hooks, t, captured);
+        run(
+            tp,
+            policy,
+            ctx,
+            weights,
+            params,
+            batch.flatTokens(0),
+            batch.flatPositions(),
+            attend(ctx, lengths, t),
+            hooks,
+            t,
+            captured);
     return new SequenceOutput(logits, batch.rows(), t, captured);
   }
 
@@ -217,7 +250,11 @@ public final class LlamaModel {
    * @param captured what the prefix's capture hooks captured
    */
   public record MlpOutputPrefix(
-      int layer, SequenceBatch batch, Tensor residual, Tensor mlpOutput, Map<String, float[]> captured) {}
+      int layer,
+      SequenceBatch batch,
+      Tensor residual,
+      Tensor mlpOutput,
+      Map<String, float[]> captured) {}
 
   /**
    * Runs sequence mode up to {@code layers.L.mlp}'s output, frozen weights, nothing recorded.
@@ -231,11 +268,19 @@ public final class LlamaModel {
     int[] lengths = checkedLengths(batch, hooks);
     for (Hooks.Entry e : hooks.entries()) {
       boolean below = e.layer() < layer && e.kind() != Hooks.Kind.ADD_TO_MLP_OUTPUT;
-      boolean atL = e.layer() == layer
-          && (e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT || e.kind() == Hooks.Kind.CAPTURE_MLP_OUTPUT);
+      boolean atL =
+          e.layer() == layer
+              && (e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT
+                  || e.kind() == Hooks.Kind.CAPTURE_MLP_OUTPUT);
       if (!below && !atL) {
-        throw new IllegalArgumentException("a prefix up to layers." + layer + ".mlp cannot take the hook " + e
-            + ": only captures below layer " + layer + " and its down_proj input or MLP output");
+        throw new IllegalArgumentException(
+            "a prefix up to layers."
+                + layer
+                + ".mlp cannot take the hook "
+                + e
+                + ": only captures below layer "
+                + layer
+                + " and its down_proj input or MLP output");
       }
     }
     int t = batch.length();
@@ -246,10 +291,13 @@ public final class LlamaModel {
     Attend attend = attend(ctx, lengths, t);
     Var x = embed(tape, policy, ctx, w, Map.of(), batch.flatTokens(0));
     for (int l = 0; l < layer; l++) {
-      Var[] xd = toMlpOutput(tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
+      Var[] xd =
+          toMlpOutput(tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
       x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
     }
-    Var[] xd = toMlpOutput(tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, layer, x);
+    Var[] xd =
+        toMlpOutput(
+            tape, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, layer, x);
     return new MlpOutputPrefix(layer, batch, xd[0].value(), xd[1].value(), Map.copyOf(captured));
   }
 
@@ -267,9 +315,14 @@ public final class LlamaModel {
     int layer = prefix.layer();
     int[] lengths = checkedLengths(batch, hooks);
     for (Hooks.Entry e : hooks.entries()) {
-      if (e.layer() < layer || (e.layer() == layer && e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT)) {
-        throw new IllegalArgumentException("the rest from layers." + layer + ".mlp cannot take the hook " + e
-            + ": it belongs to the prefix");
+      if (e.layer() < layer
+          || (e.layer() == layer && e.kind() == Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT)) {
+        throw new IllegalArgumentException(
+            "the rest from layers."
+                + layer
+                + ".mlp cannot take the hook "
+                + e
+                + ": it belongs to the prefix");
       }
     }
     int t = batch.length();
@@ -278,35 +331,62 @@ public final class LlamaModel {
     LlamaWeights w = weights;
     Var d = tp.constant(prefix.mlpOutput(), "layers." + layer + ".mlp");
     capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, layer, d.value(), t, captured);
-    Var x = fromMlpOutput(tp, policy, ctx, hooks, t, captured, layer,
-        tp.constant(prefix.residual(), "layers." + layer + ".residual_attn"), d);
+    Var x =
+        fromMlpOutput(
+            tp,
+            policy,
+            ctx,
+            hooks,
+            t,
+            captured,
+            layer,
+            tp.constant(prefix.residual(), "layers." + layer + ".residual_attn"),
+            d);
     int[] positions = batch.flatPositions();
     Attend attend = attend(ctx, lengths, t);
     for (int l = layer + 1; l < config.nLayers(); l++) {
-      Var[] xd = toMlpOutput(tp, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
+      Var[] xd =
+          toMlpOutput(tp, policy, ctx, w, Map.of(), positions, attend, hooks, t, captured, l, x);
       x = fromMlpOutput(tp, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
     }
     return new SequenceOutput(head(tp, policy, ctx, w, Map.of(), x), batch.rows(), t, captured);
   }
 
-  /** The rows' real lengths, after checking the batch against the model and the hooks against both. */
+  /**
+   * The rows' real lengths, after checking the batch against the model and the hooks against both.
+   */
   private int[] checkedLengths(SequenceBatch batch, Hooks hooks) {
     Objects.requireNonNull(batch, "batch");
     Objects.requireNonNull(hooks, "hooks");
     int b = batch.rows(), t = batch.length();
     if (t > config.maxSeqLen()) {
       throw new IllegalArgumentException(
-          "a row of " + t + " tokens is longer than the model's " + config.maxSeqLen() + " positions");
+          "a row of "
+              + t
+              + " tokens is longer than the model's "
+              + config.maxSeqLen()
+              + " positions");
     }
     int[] lengths = new int[b];
     for (int r = 0; r < b; r++) {
       lengths[r] = batch.length(r);
     }
     for (Hooks.Entry e : hooks.entries()) {
-      if (e.layer() >= config.nLayers() || e.row() >= b || e.pos() >= lengths[e.row() < b ? e.row() : 0]) {
+      if (e.layer() >= config.nLayers()
+          || e.row() >= b
+          || e.pos() >= lengths[e.row() < b ? e.row() : 0]) {
         throw new IllegalArgumentException(
-            "hook at layer " + e.layer() + ", row " + e.row() + ", position " + e.pos() + " is outside the model ("
-                + config.nLayers() + " layers) or the batch (" + b + " rows; that row's real tokens)");
+            "hook at layer "
+                + e.layer()
+                + ", row "
+                + e.row()
+                + ", position "
+                + e.pos()
+                + " is outside the model ("
+                + config.nLayers()
+                + " layers) or the batch ("
+                + b
+                + " rows; that row's real tokens)");
       }
     }
     return lengths;
@@ -314,19 +394,32 @@ public final class LlamaModel {
 
   private Attend attend(OpContext ctx, int[] lengths, int t) {
     return (tape1, layer, site, gemm, softmax, q, k, v) ->
-        BatchedAttention.apply(tape1, ctx, site, gemm, softmax, q, k, v, config.nHeads(), config.nKvHeads(),
-            lengths, t);
+        BatchedAttention.apply(
+            tape1,
+            ctx,
+            site,
+            gemm,
+            softmax,
+            q,
+            k,
+            v,
+            config.nHeads(),
+            config.nKvHeads(),
+            lengths,
+            t);
   }
 
   /**
-   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32
-   * and the tracer is off, the step runs on float arrays ({@link Fp32Decoder}, the same bits as
-   * the op path, tested); otherwise through the ops, like {@link #forward}.
+   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32 and
+   * the tracer is off, the step runs on float arrays ({@link Fp32Decoder}, the same bits as the op
+   * path, tested); otherwise through the ops, like {@link #forward}.
    */
   public DecodeSession decoder(PrecisionPolicy policy, OpContext ctx) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(ctx, "ctx");
-    return !ctx.tracer().enabled() && allFp32(policy) ? new Fp32Decoder(weights, ctx) : opDecoder(policy, ctx);
+    return !ctx.tracer().enabled() && allFp32(policy)
+        ? new Fp32Decoder(weights, ctx)
+        : opDecoder(policy, ctx);
   }
 
   /** Decode mode through the engine ops (every policy, traced). */
@@ -334,15 +427,34 @@ public final class LlamaModel {
     return new Decoder(policy, ctx, weights);
   }
 
-  /** Whether the policy gives FP32 output, accumulation and compute to every op at every site of this model. */
+  /**
+   * Whether the policy gives FP32 output, accumulation and compute to every op at every site of
+   * this model.
+   */
   private boolean allFp32(PrecisionPolicy policy) {
-    List<Site> sites = new ArrayList<>(List.of(new Site("embed_tokens"), new Site("norm"), new Site("lm_head")));
+    List<Site> sites =
+        new ArrayList<>(List.of(new Site("embed_tokens"), new Site("norm"), new Site("lm_head")));
     for (int l = 0; l < config.nLayers(); l++) {
       Site ls = Site.of("layers", l);
-      for (String n : List.of("input_layernorm", "post_attention_layernorm", "residual_attn", "residual_mlp",
-          "self_attn", "self_attn.softmax", "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
-          "self_attn.o_proj", "self_attn.rope_q", "self_attn.rope_k", "mlp.gate_proj", "mlp.up_proj",
-          "mlp.down_proj", "mlp.act", "mlp.act_mul_up")) {
+      for (String n :
+          List.of(
+              "input_layernorm",
+              "post_attention_layernorm",
+              "residual_attn",
+              "residual_mlp",
+              "self_attn",
+              "self_attn.softmax",
+              "self_attn.q_proj",
+              "self_attn.k_proj",
+              "self_attn.v_proj",
+              "self_attn.o_proj",
+              "self_attn.rope_q",
+              "self_attn.rope_k",
+              "mlp.gate_proj",
+              "mlp.up_proj",
+              "mlp.down_proj",
+              "mlp.act",
+              "mlp.act_mul_up")) {
         sites.add(ls.child(n));
       }
     }
@@ -360,7 +472,8 @@ public final class LlamaModel {
 
   /** The attention of one layer, given its rotated q, k and v. */
   private interface Attend {
-    Var apply(Tape tape, int layer, Site site, Precision gemm, Precision softmax, Var q, Var k, Var v);
+    Var apply(
+        Tape tape, int layer, Site site, Precision gemm, Precision softmax, Var q, Var k, Var v);
   }
 
   private Var weight(Tape tape, Map<String, Var> params, String name, Tensor t) {
@@ -373,18 +486,33 @@ public final class LlamaModel {
    * flat row); captures go to {@code captured}.
    */
   private Var run(
-      Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] tokens,
-      int[] positions, Attend attend, Hooks hooks, int t, Map<String, float[]> captured) {
+      Tape tape,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      LlamaWeights w,
+      Map<String, Var> params,
+      int[] tokens,
+      int[] positions,
+      Attend attend,
+      Hooks hooks,
+      int t,
+      Map<String, float[]> captured) {
     Var x = embed(tape, policy, ctx, w, params, tokens);
     for (int l = 0; l < config.nLayers(); l++) {
-      Var[] xd = toMlpOutput(tape, policy, ctx, w, params, positions, attend, hooks, t, captured, l, x);
+      Var[] xd =
+          toMlpOutput(tape, policy, ctx, w, params, positions, attend, hooks, t, captured, l, x);
       x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
     }
     return head(tape, policy, ctx, w, params, x);
   }
 
   private Var embed(
-      Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] tokens) {
+      Tape tape,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      LlamaWeights w,
+      Map<String, Var> params,
+      int[] tokens) {
     Site embSite = new Site("embed_tokens");
     Var emb = weight(tape, params, WeightNames.Global.EMBEDDING.hf(), w.embedding());
     return Embedding.apply(tape, ctx, embSite, policy.of(OpKind.EMBEDDING, embSite), emb, tokens);
@@ -392,46 +520,143 @@ public final class LlamaModel {
 
   /** Layer l from its input x up to its MLP output: {x after residual_attn, down_proj(m)}. */
   private Var[] toMlpOutput(
-      Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, int[] positions,
-      Attend attend, Hooks hooks, int t, Map<String, float[]> captured, int l, Var x) {
+      Tape tape,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      LlamaWeights w,
+      Map<String, Var> params,
+      int[] positions,
+      Attend attend,
+      Hooks hooks,
+      int t,
+      Map<String, float[]> captured,
+      int l,
+      Var x) {
     double eps = config.normEps(), theta = config.ropeTheta();
     int h = config.nHeads(), hkv = config.nKvHeads();
     Site ls = Site.of("layers", l);
     Site attn = ls.child("self_attn"), mlp = ls.child("mlp");
-    Var hn = norm(tape, policy, ctx, ls.child("input_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.ATTN_NORM), eps);
-    Var q = linear(tape, policy, ctx, attn.child("q_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WQ));
-    Var k = linear(tape, policy, ctx, attn.child("k_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WK));
-    Var v = linear(tape, policy, ctx, attn.child("v_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.WV));
+    Var hn =
+        norm(
+            tape,
+            policy,
+            ctx,
+            ls.child("input_layernorm"),
+            x,
+            layerWeight(tape, params, w, l, WeightNames.Layer.ATTN_NORM),
+            eps);
+    Var q =
+        linear(
+            tape,
+            policy,
+            ctx,
+            attn.child("q_proj"),
+            hn,
+            layerWeight(tape, params, w, l, WeightNames.Layer.WQ));
+    Var k =
+        linear(
+            tape,
+            policy,
+            ctx,
+            attn.child("k_proj"),
+            hn,
+            layerWeight(tape, params, w, l, WeightNames.Layer.WK));
+    Var v =
+        linear(
+            tape,
+            policy,
+            ctx,
+            attn.child("v_proj"),
+            hn,
+            layerWeight(tape, params, w, l, WeightNames.Layer.WV));
     Site rq = attn.child("rope_q"), rk = attn.child("rope_k");
     q = Rope.apply(tape, ctx, rq, policy.of(OpKind.ROPE, rq), q, h, positions, theta, ropeLayout);
     k = Rope.apply(tape, ctx, rk, policy.of(OpKind.ROPE, rk), k, hkv, positions, theta, ropeLayout);
     Var a =
-        attend.apply(tape, l, attn, policy.of(OpKind.ATTENTION, attn),
-            policy.of(OpKind.ATTENTION_SOFTMAX, attn.child("softmax")), q, k, v);
-    Var o = linear(tape, policy, ctx, attn.child("o_proj"), a, layerWeight(tape, params, w, l, WeightNames.Layer.WO));
+        attend.apply(
+            tape,
+            l,
+            attn,
+            policy.of(OpKind.ATTENTION, attn),
+            policy.of(OpKind.ATTENTION_SOFTMAX, attn.child("softmax")),
+            q,
+            k,
+            v);
+    Var o =
+        linear(
+            tape,
+            policy,
+            ctx,
+            attn.child("o_proj"),
+            a,
+            layerWeight(tape, params, w, l, WeightNames.Layer.WO));
     Site ra = ls.child("residual_attn");
     x = Add.apply(tape, ctx, ra, policy.of(OpKind.ADD, ra), x, o);
-    hn = norm(tape, policy, ctx, ls.child("post_attention_layernorm"), x, layerWeight(tape, params, w, l, WeightNames.Layer.FFN_NORM), eps);
-    Var g = linear(tape, policy, ctx, mlp.child("gate_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_GATE));
-    Var u = linear(tape, policy, ctx, mlp.child("up_proj"), hn, layerWeight(tape, params, w, l, WeightNames.Layer.W_UP));
+    hn =
+        norm(
+            tape,
+            policy,
+            ctx,
+            ls.child("post_attention_layernorm"),
+            x,
+            layerWeight(tape, params, w, l, WeightNames.Layer.FFN_NORM),
+            eps);
+    Var g =
+        linear(
+            tape,
+            policy,
+            ctx,
+            mlp.child("gate_proj"),
+            hn,
+            layerWeight(tape, params, w, l, WeightNames.Layer.W_GATE));
+    Var u =
+        linear(
+            tape,
+            policy,
+            ctx,
+            mlp.child("up_proj"),
+            hn,
+            layerWeight(tape, params, w, l, WeightNames.Layer.W_UP));
     Site act = mlp.child("act"), amu = mlp.child("act_mul_up");
     Var s = Silu.apply(tape, ctx, act, policy.of(OpKind.SILU, act), g);
     Var m = Mul.apply(tape, ctx, amu, policy.of(OpKind.MUL, amu), s, u);
     capture(hooks, Hooks.Kind.CAPTURE_DOWN_PROJ_INPUT, l, m.value(), t, captured);
-    Var d = linear(tape, policy, ctx, mlp.child("down_proj"), m, layerWeight(tape, params, w, l, WeightNames.Layer.W_DOWN));
+    Var d =
+        linear(
+            tape,
+            policy,
+            ctx,
+            mlp.child("down_proj"),
+            m,
+            layerWeight(tape, params, w, l, WeightNames.Layer.W_DOWN));
     capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, l, d.value(), t, captured);
     return new Var[] {x, d};
   }
 
   /** Layer l from its MLP output d: the hooks' deltas added to d, then residual_mlp x + d. */
   private Var fromMlpOutput(
-      Tape tape, PrecisionPolicy policy, OpContext ctx, Hooks hooks, int t, Map<String, float[]> captured, int l,
-      Var x, Var d) {
+      Tape tape,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      Hooks hooks,
+      int t,
+      Map<String, float[]> captured,
+      int l,
+      Var x,
+      Var d) {
     Site ls = Site.of("layers", l), mlp = ls.child("mlp");
     for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_MLP_OUTPUT, l)) {
       Site delta = mlp.child("delta");
       Var cast = Cast.apply(tape, ctx, delta, e.delta(), d.value().format());
-      d = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), d, cast, new int[] {e.row() * t + e.pos()});
+      d =
+          Add.atRows(
+              tape,
+              ctx,
+              delta,
+              policy.of(OpKind.ADD, delta),
+              d,
+              cast,
+              new int[] {e.row() * t + e.pos()});
     }
     Site rm = ls.child("residual_mlp");
     x = Add.apply(tape, ctx, rm, policy.of(OpKind.ADD, rm), x, d);
@@ -439,16 +664,45 @@ public final class LlamaModel {
     for (Hooks.Entry e : hooks.at(Hooks.Kind.ADD_TO_RESIDUAL, l)) {
       Site delta = ls.child("delta");
       Var cast = Cast.apply(tape, ctx, delta, e.delta(), x.value().format());
-      x = Add.atRows(tape, ctx, delta, policy.of(OpKind.ADD, delta), x, cast, new int[] {e.row() * t + e.pos()});
+      x =
+          Add.atRows(
+              tape,
+              ctx,
+              delta,
+              policy.of(OpKind.ADD, delta),
+              x,
+              cast,
+              new int[] {e.row() * t + e.pos()});
     }
     return x;
   }
 
   /** norm, lm_head, and the FP32 upcast of 16-bit logits. */
-  private Var head(Tape tape, PrecisionPolicy policy, OpContext ctx, LlamaWeights w, Map<String, Var> params, Var x) {
+  private Var head(
+      Tape tape,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      LlamaWeights w,
+      Map<String, Var> params,
+      Var x) {
     double eps = config.normEps();
-    Var fin = norm(tape, policy, ctx, new Site("norm"), x, weight(tape, params, WeightNames.Global.FINAL_NORM.hf(), w.finalNorm()), eps);
-    Var logits = linear(tape, policy, ctx, new Site("lm_head"), fin, weight(tape, params, WeightNames.Global.CLASSIFIER.hf(), w.classifier()));
+    Var fin =
+        norm(
+            tape,
+            policy,
+            ctx,
+            new Site("norm"),
+            x,
+            weight(tape, params, WeightNames.Global.FINAL_NORM.hf(), w.finalNorm()),
+            eps);
+    Var logits =
+        linear(
+            tape,
+            policy,
+            ctx,
+            new Site("lm_head"),
+            fin,
+            weight(tape, params, WeightNames.Global.CLASSIFIER.hf(), w.classifier()));
     FloatFormat lf = logits.value().format();
     if (lf != FloatFormat.FP32 && lf != FloatFormat.FP64) {
       logits = Cast.apply(tape, ctx, new Site("lm_head.float"), logits, FloatFormat.FP32);
@@ -456,19 +710,23 @@ public final class LlamaModel {
     return logits;
   }
 
-  private Var layerWeight(Tape tape, Map<String, Var> params, LlamaWeights w, int l, WeightNames.Layer which) {
+  private Var layerWeight(
+      Tape tape, Map<String, Var> params, LlamaWeights w, int l, WeightNames.Layer which) {
     return weight(tape, params, which.hf(l), w.get(l, which));
   }
 
-  private static Var norm(Tape tape, PrecisionPolicy policy, OpContext ctx, Site site, Var x, Var w, double eps) {
+  private static Var norm(
+      Tape tape, PrecisionPolicy policy, OpContext ctx, Site site, Var x, Var w, double eps) {
     return RmsNorm.apply(tape, ctx, site, policy.of(OpKind.RMSNORM, site), x, w, eps);
   }
 
-  private static Var linear(Tape tape, PrecisionPolicy policy, OpContext ctx, Site site, Var x, Var w) {
+  private static Var linear(
+      Tape tape, PrecisionPolicy policy, OpContext ctx, Site site, Var x, Var w) {
     return MatMul.apply(tape, ctx, site, policy.of(OpKind.MATMUL, site), x, w);
   }
 
-  private static void capture(Hooks hooks, Hooks.Kind kind, int layer, Tensor value, int t, Map<String, float[]> out) {
+  private static void capture(
+      Hooks hooks, Hooks.Kind kind, int layer, Tensor value, int t, Map<String, float[]> out) {
     for (Hooks.Entry e : hooks.at(kind, layer)) {
       int cols = Math.toIntExact(value.shape().cols());
       long base = (long) (e.row() * t + e.pos()) * cols;
@@ -502,7 +760,11 @@ public final class LlamaModel {
     public float[] next(int token) {
       if (pos >= config.maxSeqLen()) {
         throw new IllegalArgumentException(
-            "the model has " + config.maxSeqLen() + " positions; position " + pos + " is past the end");
+            "the model has "
+                + config.maxSeqLen()
+                + " positions; position "
+                + pos
+                + " is past the end");
       }
       if (token < 0 || token >= config.vocabSize()) {
         throw new IllegalArgumentException(
@@ -515,12 +777,31 @@ public final class LlamaModel {
             vCache[layer] = append(vCache[layer], v.value());
             Tensor kc = kCache[layer].slice(0, pos + 1), vc = vCache[layer].slice(0, pos + 1);
             CausalAttention.Forward f =
-                CausalAttention.forward(c, site, gemm, softmax, q.value(), kc, vc, config.nHeads(),
-                    config.nKvHeads(), null);
+                CausalAttention.forward(
+                    c,
+                    site,
+                    gemm,
+                    softmax,
+                    q.value(),
+                    kc,
+                    vc,
+                    config.nHeads(),
+                    config.nKvHeads(),
+                    null);
             return tape.constant(f.out(), "attention@" + site);
           };
       Var logits =
-          run(new Tape(), policy, c, w, Map.of(), new int[] {token}, new int[] {pos}, attend, Hooks.none(), 1,
+          run(
+              new Tape(),
+              policy,
+              c,
+              w,
+              Map.of(),
+              new int[] {token},
+              new int[] {pos},
+              attend,
+              Hooks.none(),
+              1,
               new LinkedHashMap<>());
       pos++;
       return logits.value().toFloatArray();
@@ -533,7 +814,10 @@ public final class LlamaModel {
         long cap = Math.min(config.maxSeqLen(), Math.max(16, 2L * (pos + 1)));
         Tensor grown = Tensor.zeros(row.format(), Shape.of(cap, cols));
         if (cache != null) {
-          Tensor old = cache.format() == row.format() ? cache.slice(0, pos) : cache.slice(0, pos).to(row.format());
+          Tensor old =
+              cache.format() == row.format()
+                  ? cache.slice(0, pos)
+                  : cache.slice(0, pos).to(row.format());
           MemorySegment.copy(old.segment(), 0, grown.segment(), 0, old.segment().byteSize());
         }
         cache = grown;

@@ -21,13 +21,21 @@ final class MatvecSplit {
 
   private MatvecSplit() {}
 
-  /** {@code outs[m] = ws[m]·x} (x: (1, K), ws[m]: (N_m, K), outs[m]: N_m) on up to {@code threads} threads. */
+  /**
+   * {@code outs[m] = ws[m]·x} (x: (1, K), ws[m]: (N_m, K), outs[m]: N_m) on up to {@code threads}
+   * threads.
+   */
   static void matvecs(Tensor x, Tensor[] ws, float[][] outs, int threads) {
     int[] first = new int[ws.length + 1]; // first block of matrix m
     for (int m = 0; m < ws.length; m++) {
       if (outs[m].length < rows(ws[m])) {
         throw new IllegalArgumentException(
-            "matvec " + m + ": the weight has " + rows(ws[m]) + " rows but the output holds " + outs[m].length);
+            "matvec "
+                + m
+                + ": the weight has "
+                + rows(ws[m])
+                + " rows but the output holds "
+                + outs[m].length);
       }
       first[m + 1] = first[m] + blocks(ws[m]);
     }
@@ -38,17 +46,21 @@ final class MatvecSplit {
       }
       return;
     }
-    WorkSplit.run(tasks, threads, () -> t -> {
-      int m = 0;
-      while (first[m + 1] <= t) {
-        m++;
-      }
-      int r0 = (t - first[m]) * ROWS;
-      int r1 = Math.min(rows(ws[m]), r0 + ROWS);
-      float[] block = new float[r1 - r0];
-      Kernels.matmulNT(x, ws[m].slice(r0, r1), block, 1);
-      System.arraycopy(block, 0, outs[m], r0, r1 - r0);
-    });
+    WorkSplit.run(
+        tasks,
+        threads,
+        () ->
+            t -> {
+              int m = 0;
+              while (first[m + 1] <= t) {
+                m++;
+              }
+              int r0 = (t - first[m]) * ROWS;
+              int r1 = Math.min(rows(ws[m]), r0 + ROWS);
+              float[] block = new float[r1 - r0];
+              Kernels.matmulNT(x, ws[m].slice(r0, r1), block, 1);
+              System.arraycopy(block, 0, outs[m], r0, r1 - r0);
+            });
   }
 
   private static int rows(Tensor w) {

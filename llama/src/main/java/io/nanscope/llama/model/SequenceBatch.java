@@ -3,8 +3,8 @@ package io.nanscope.llama.model;
 import java.util.Arrays;
 
 /**
- * A batch of token sequences for {@link LlamaModel#forward}, right-padded to the longest row: row
- * b holds {@code tokens[b].length} real tokens at positions 0…len−1; positions len…T−1 are padding.
+ * A batch of token sequences for {@link LlamaModel#forward}, right-padded to the longest row: row b
+ * holds {@code tokens[b].length} real tokens at positions 0…len−1; positions len…T−1 are padding.
  * The attention mask is causal and hides padding keys, so a real token never sees padding (right
  * padding with a causal mask is exactly the unpadded computation); a padding query sees the row's
  * real keys only and produces finite logits that callers ignore.
@@ -23,7 +23,9 @@ public record SequenceBatch(int[][] tokens) {
     for (int b = 0; b < tokens.length; b++) {
       if (tokens[b] == null || tokens[b].length == 0) {
         throw new IllegalArgumentException(
-            "row " + b + " of the sequence batch is empty: every row needs at least one token (BOS)");
+            "row "
+                + b
+                + " of the sequence batch is empty: every row needs at least one token (BOS)");
       }
       copy[b] = tokens[b].clone();
     }

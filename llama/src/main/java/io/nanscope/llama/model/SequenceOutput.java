@@ -23,8 +23,8 @@ public final class SequenceOutput {
   }
 
   /**
-   * Logits (B·T, V) in FP32 (HF upcasts them: {@code logits.float()}), row {@code b·T + t} for
-   * row b, position t; padding positions hold finite values to ignore.
+   * Logits (B·T, V) in FP32 (HF upcasts them: {@code logits.float()}), row {@code b·T + t} for row
+   * b, position t; padding positions hold finite values to ignore.
    */
   public Var logits() {
     return logits;
@@ -44,7 +44,14 @@ public final class SequenceOutput {
   public float[] logitsAt(int b, int t) {
     if (b < 0 || b >= rows || t < 0 || t >= length) {
       throw new IllegalArgumentException(
-          "position (" + b + ", " + t + ") is outside the batch of " + rows + " rows of length " + length);
+          "position ("
+              + b
+              + ", "
+              + t
+              + ") is outside the batch of "
+              + rows
+              + " rows of length "
+              + length);
     }
     int v = Math.toIntExact(logits.value().shape().cols());
     float[] out = new float[v];

@@ -1,5 +1,6 @@
 /**
- * LlamaModel forward (sequence mode on the tape, decode mode with KV cache), named sites and the hooks editing needs.
+ * LlamaModel forward (sequence mode on the tape, decode mode with KV cache), named sites and the
+ * hooks editing needs.
  *
  * <p>May import: java.base, engine, llama.config, llama.weights.
  */

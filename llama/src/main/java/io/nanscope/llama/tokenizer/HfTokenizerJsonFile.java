@@ -20,11 +20,12 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Hugging Face {@code tokenizer.json} with a BPE model (the LlamaTokenizerFast layout): {@code
- * model.vocab} (piece to id), {@code model.merges} (rank order; {@code "a b"} or {@code ["a","b"]}),
- * {@code model.byte_fallback}, {@code added_tokens} (special ones become CONTROL), and either the
- * normalizer {@code Prepend("▁") + Replace(" ", "▁")} or a {@code Metaspace} pre-tokenizer. BOS and
- * EOS are the pieces {@code <s>} and {@code </s>}. There are no scores in this format: a merged
- * piece's {@link Tokenizer#score} is minus the rank of the first merge that makes it, others 0.
+ * model.vocab} (piece to id), {@code model.merges} (rank order; {@code "a b"} or {@code
+ * ["a","b"]}), {@code model.byte_fallback}, {@code added_tokens} (special ones become CONTROL), and
+ * either the normalizer {@code Prepend("▁") + Replace(" ", "▁")} or a {@code Metaspace}
+ * pre-tokenizer. BOS and EOS are the pieces {@code <s>} and {@code </s>}. There are no scores in
+ * this format: a merged piece's {@link Tokenizer#score} is minus the rank of the first merge that
+ * makes it, others 0.
  */
 final class HfTokenizerJsonFile {
 
@@ -59,8 +60,14 @@ final class HfTokenizerJsonFile {
     for (var e : vocab.properties()) {
       int id = e.getValue().asInt(-1);
       if (!e.getValue().isIntegralNumber() || id < 0 || id >= n || pieces[id] != null) {
-        throw bad(file, "model.vocab maps '" + e.getKey() + "' to " + e.getValue()
-            + "; expected distinct ids 0.." + (n - 1));
+        throw bad(
+            file,
+            "model.vocab maps '"
+                + e.getKey()
+                + "' to "
+                + e.getValue()
+                + "; expected distinct ids 0.."
+                + (n - 1));
       }
       pieces[id] = e.getKey();
     }
@@ -103,14 +110,23 @@ final class HfTokenizerJsonFile {
         left = s.substring(0, cut);
         right = s.substring(cut + 1);
       } else {
-        throw bad(file, "model.merges[" + rank + "] is " + m + ", expected \"left right\" or [left, right]");
+        throw bad(
+            file,
+            "model.merges[" + rank + "] is " + m + ", expected \"left right\" or [left, right]");
       }
       Integer l = ids.get(left);
       Integer r = ids.get(right);
       Integer x = ids.get(left + right);
       if (l == null || r == null || x == null) {
-        throw bad(file, "model.merges[" + rank + "] (" + left + " + " + right
-            + ") uses or makes a piece that is not in model.vocab");
+        throw bad(
+            file,
+            "model.merges["
+                + rank
+                + "] ("
+                + left
+                + " + "
+                + right
+                + ") uses or makes a piece that is not in model.vocab");
       }
       merges.add(new int[] {l, r, x});
       if (!scored[x]) {
@@ -143,25 +159,37 @@ final class HfTokenizerJsonFile {
     for (JsonNode s : steps) {
       switch (s.path("type").asString("")) {
         case "Prepend" -> prepend |= Tokenizer.SPACE_SYMBOL.equals(s.path("prepend").asString(""));
-        case "Replace" -> escapes |= " ".equals(s.path("pattern").path("String").asString(""))
-            && Tokenizer.SPACE_SYMBOL.equals(s.path("content").asString(""));
+        case "Replace" ->
+            escapes |=
+                " ".equals(s.path("pattern").path("String").asString(""))
+                    && Tokenizer.SPACE_SYMBOL.equals(s.path("content").asString(""));
         case "Metaspace" -> {
           if (s.path("split").asBoolean(false)) {
-            throw bad(file, "Metaspace with split=true (BPE per word) is not supported; Llama's"
-                + " SentencePiece-converted tokenizers use split=false");
+            throw bad(
+                file,
+                "Metaspace with split=true (BPE per word) is not supported; Llama's"
+                    + " SentencePiece-converted tokenizers use split=false");
           }
           escapes = true;
           String scheme = s.path("prepend_scheme").asString("");
-          prepend |= scheme.equals("always") || scheme.equals("first")
-              || s.path("add_prefix_space").asBoolean(false);
+          prepend |=
+              scheme.equals("always")
+                  || scheme.equals("first")
+                  || s.path("add_prefix_space").asBoolean(false);
         }
-        default -> throw bad(file, "normalizer/pre-tokenizer step '" + s.path("type").asString("")
-            + "' is not supported; expected Prepend(▁), Replace(' ' -> ▁) or Metaspace");
+        default ->
+            throw bad(
+                file,
+                "normalizer/pre-tokenizer step '"
+                    + s.path("type").asString("")
+                    + "' is not supported; expected Prepend(▁), Replace(' ' -> ▁) or Metaspace");
       }
     }
     if (!escapes) {
-      throw bad(file, "no normalizer writes spaces as ▁; expected Replace(' ' -> ▁) or Metaspace"
-          + " as in Llama's tokenizer.json");
+      throw bad(
+          file,
+          "no normalizer writes spaces as ▁; expected Replace(' ' -> ▁) or Metaspace"
+              + " as in Llama's tokenizer.json");
     }
     return new Normalization(prepend, false);
   }
@@ -187,7 +215,8 @@ final class HfTokenizerJsonFile {
   static void write(Tokenizer tok, Path file) throws IOException {
     if (tok.normalization().removeExtraWhitespaces()) {
       throw new IllegalArgumentException(
-          tok.source() + " removes extra whitespace, which tokenizer.json (Llama layout) cannot express");
+          tok.source()
+              + " removes extra whitespace, which tokenizer.json (Llama layout) cannot express");
     }
     ObjectNode root = JSON.createObjectNode();
     root.put("version", "1.0");
@@ -221,16 +250,26 @@ final class HfTokenizerJsonFile {
     post.put("type", "TemplateProcessing");
     ArrayNode single = post.putArray("single");
     if (tok.bosId() >= 0) {
-      single.addObject().putObject("SpecialToken").put("id", tok.piece(tok.bosId())).put("type_id", 0);
+      single
+          .addObject()
+          .putObject("SpecialToken")
+          .put("id", tok.piece(tok.bosId()))
+          .put("type_id", 0);
     }
     single.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
     ArrayNode pair = post.putArray("pair");
     if (tok.bosId() >= 0) {
-      pair.addObject().putObject("SpecialToken").put("id", tok.piece(tok.bosId())).put("type_id", 0);
+      pair.addObject()
+          .putObject("SpecialToken")
+          .put("id", tok.piece(tok.bosId()))
+          .put("type_id", 0);
     }
     pair.addObject().putObject("Sequence").put("id", "A").put("type_id", 0);
     if (tok.bosId() >= 0) {
-      pair.addObject().putObject("SpecialToken").put("id", tok.piece(tok.bosId())).put("type_id", 1);
+      pair.addObject()
+          .putObject("SpecialToken")
+          .put("id", tok.piece(tok.bosId()))
+          .put("type_id", 1);
     }
     pair.addObject().putObject("Sequence").put("id", "B").put("type_id", 1);
     ObjectNode special = post.putObject("special_tokens");
@@ -294,8 +333,12 @@ final class HfTokenizerJsonFile {
       }
     }
     config.putNull("pad_token");
-    AtomicFile.write(dir.resolve("tokenizer_config.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
-    AtomicFile.write(dir.resolve("special_tokens_map.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(special));
+    AtomicFile.write(
+        dir.resolve("tokenizer_config.json"),
+        JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+    AtomicFile.write(
+        dir.resolve("special_tokens_map.json"),
+        JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(special));
   }
 
   private static IllegalArgumentException bad(Path file, String what) {

@@ -14,12 +14,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * llama2.c {@code tokenizer.bin}: int32 max_token_length, then per token: float32 score, int32
- * byte length, UTF-8 bytes (all little-endian; a space is stored as ' ', not ▁). The vocabulary
- * size is not stored: tokens run to the end of the file. Types are not stored either: id 0 is
- * {@code <unk>}, ids 1 and 2 are BOS and EOS (written {@code "\n<s>\n"}, {@code "\n</s>\n"} by
- * llama2.c's exporter), {@code <0xNN>} pieces are bytes, the rest normal. run.c always adds the
- * dummy prefix and never removes spaces.
+ * llama2.c {@code tokenizer.bin}: int32 max_token_length, then per token: float32 score, int32 byte
+ * length, UTF-8 bytes (all little-endian; a space is stored as ' ', not ▁). The vocabulary size is
+ * not stored: tokens run to the end of the file. Types are not stored either: id 0 is {@code
+ * <unk>}, ids 1 and 2 are BOS and EOS (written {@code "\n<s>\n"}, {@code "\n</s>\n"} by llama2.c's
+ * exporter), {@code <0xNN>} pieces are bytes, the rest normal. run.c always adds the dummy prefix
+ * and never removes spaces.
  */
 final class Llama2cTokenizerFile {
 
@@ -32,7 +32,9 @@ final class Llama2cTokenizerFile {
     byte[] all = Files.readAllBytes(file);
     ByteBuffer b = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
     if (all.length < 4) {
-      throw bad(file, "the file is " + all.length + " bytes, too short for the int32 max_token_length header");
+      throw bad(
+          file,
+          "the file is " + all.length + " bytes, too short for the int32 max_token_length header");
     }
     int maxLen = b.getInt();
     if (maxLen <= 0 || maxLen > MAX_PIECE_BYTES) {
@@ -48,7 +50,9 @@ final class Llama2cTokenizerFile {
     while (b.hasRemaining()) {
       int id = pieces.size();
       if (b.remaining() < 8) {
-        throw bad(file, "the file is truncated in the header of token " + id + " at byte " + b.position());
+        throw bad(
+            file,
+            "the file is truncated in the header of token " + id + " at byte " + b.position());
       }
       float score = b.getFloat();
       int len = b.getInt();
@@ -56,12 +60,26 @@ final class Llama2cTokenizerFile {
         throw bad(file, "token " + id + " has score " + score + ", expected a finite float");
       }
       if (len < 0 || len > maxLen) {
-        throw bad(file, "token " + id + " has length " + len + ", expected 0.." + maxLen
-            + " (max_token_length)");
+        throw bad(
+            file,
+            "token "
+                + id
+                + " has length "
+                + len
+                + ", expected 0.."
+                + maxLen
+                + " (max_token_length)");
       }
       if (b.remaining() < len) {
-        throw bad(file, "the file is truncated inside token " + id + " (needs " + len + " bytes, "
-            + b.remaining() + " left)");
+        throw bad(
+            file,
+            "the file is truncated inside token "
+                + id
+                + " (needs "
+                + len
+                + " bytes, "
+                + b.remaining()
+                + " left)");
       }
       ByteBuffer slice = b.slice(b.position(), len);
       b.position(b.position() + len);
@@ -101,7 +119,6 @@ final class Llama2cTokenizerFile {
   }
 
   static IllegalArgumentException bad(Path file, String what) {
-    return new IllegalArgumentException(
-        file + ": not a llama2.c tokenizer.bin: " + what);
+    return new IllegalArgumentException(file + ": not a llama2.c tokenizer.bin: " + what);
   }
 }

@@ -111,12 +111,16 @@ final class SentencePieceModelFile {
     }
     if (modelType != BPE) {
       throw new IllegalArgumentException(
-          file + ": SentencePiece model_type " + modelType
+          file
+              + ": SentencePiece model_type "
+              + modelType
               + " is not supported; nanscope reads BPE models (model_type 2) such as Llama's");
     }
     if (!normalizerName.equals("identity")) {
       throw new IllegalArgumentException(
-          file + ": SentencePiece normalizer '" + normalizerName
+          file
+              + ": SentencePiece normalizer '"
+              + normalizerName
               + "' is not supported; nanscope implements 'identity' (Llama's)");
     }
     int n = pieces.size();
@@ -209,8 +213,13 @@ final class SentencePieceModelFile {
       long len = varint();
       if (len < 0 || len > buf.remaining()) {
         throw new MalformedProtobuf(
-            "length " + len + " at byte " + buf.position() + " runs past the end ("
-                + buf.remaining() + " bytes left)");
+            "length "
+                + len
+                + " at byte "
+                + buf.position()
+                + " runs past the end ("
+                + buf.remaining()
+                + " bytes left)");
       }
       ByteBuffer s = buf.slice(buf.position(), (int) len);
       buf.position(buf.position() + (int) len);
@@ -229,15 +238,21 @@ final class SentencePieceModelFile {
           need(4);
           buf.position(buf.position() + 4);
         }
-        default -> throw new MalformedProtobuf(
-            "unsupported wire type " + wireType + " before byte " + buf.position());
+        default ->
+            throw new MalformedProtobuf(
+                "unsupported wire type " + wireType + " before byte " + buf.position());
       }
     }
 
     private void expect(int type) {
       if (wireType != type) {
         throw new MalformedProtobuf(
-            "wire type " + wireType + " where " + type + " was expected, before byte " + buf.position());
+            "wire type "
+                + wireType
+                + " where "
+                + type
+                + " was expected, before byte "
+                + buf.position());
       }
     }
 

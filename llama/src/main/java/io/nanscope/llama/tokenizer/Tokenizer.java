@@ -20,14 +20,14 @@ import java.util.PriorityQueue;
  * <p>Encoding (SentencePiece {@code bpe_model.cc}, and llama2.c {@code run.c} {@code encode}):
  *
  * <ol>
- *   <li>normalize: optionally strip leading/trailing and collapse repeated ASCII spaces
- *       ({@code remove_extra_whitespaces}); empty text gives no pieces; prepend one space (the
- *       "dummy prefix", {@code add_dummy_prefix}); write every space as U+2581 {@code ▁};
+ *   <li>normalize: optionally strip leading/trailing and collapse repeated ASCII spaces ({@code
+ *       remove_extra_whitespaces}); empty text gives no pieces; prepend one space (the "dummy
+ *       prefix", {@code add_dummy_prefix}); write every space as U+2581 {@code ▁};
  *   <li>split into Unicode code points; a code point that is a vocabulary piece is that piece;
  *   <li>repeatedly merge the adjacent pair with the highest priority, leftmost first on ties. The
  *       priority is the score of the merged piece (SentencePiece and llama2.c: the pair may merge
- *       iff the concatenation is a NORMAL piece) or minus the merge rank (HF {@code tokenizer.json}:
- *       iff the pair is listed in {@code merges});
+ *       iff the concatenation is a NORMAL piece) or minus the merge rank (HF {@code
+ *       tokenizer.json}: iff the pair is listed in {@code merges});
  *   <li>a symbol that is not a piece becomes its UTF-8 bytes as {@code <0xNN>} pieces (byte
  *       fallback), or {@code <unk>} without byte fallback.
  * </ol>
@@ -129,7 +129,9 @@ public final class Tokenizer {
         source, pieces, scores, types, null, normalization, byteFallback, unkId, bosId, eosId);
   }
 
-  /** Builds a tokenizer that merges by rank: {@code mergeRanks[r] = {leftId, rightId, resultId}}. */
+  /**
+   * Builds a tokenizer that merges by rank: {@code mergeRanks[r] = {leftId, rightId, resultId}}.
+   */
   static Tokenizer byRank(
       String source,
       String[] pieces,
@@ -169,7 +171,10 @@ public final class Tokenizer {
     return HfTokenizerJsonFile.read(file);
   }
 
-  /** Reads a tokenizer file, choosing the reader by its name: {@code *.json}, {@code *.model}, else llama2.c. */
+  /**
+   * Reads a tokenizer file, choosing the reader by its name: {@code *.json}, {@code *.model}, else
+   * llama2.c.
+   */
   public static Tokenizer read(Path file) throws IOException {
     String name = file.getFileName().toString();
     if (name.endsWith(".json")) {
@@ -191,9 +196,9 @@ public final class Tokenizer {
   }
 
   /**
-   * Reads the tokenizer of a model directory: the first of {@code tokenizer.model},
-   * {@code tokenizer.json}, {@code tokenizer.bin}, then a llama2.c {@code tok*.bin} (as in
-   * {@code models/stories260K}).
+   * Reads the tokenizer of a model directory: the first of {@code tokenizer.model}, {@code
+   * tokenizer.json}, {@code tokenizer.bin}, then a llama2.c {@code tok*.bin} (as in {@code
+   * models/stories260K}).
    */
   public static Tokenizer readFromDirectory(Path dir) throws IOException {
     for (String name : List.of("tokenizer.model", "tokenizer.json", "tokenizer.bin")) {
@@ -205,16 +210,16 @@ public final class Tokenizer {
     if (Files.isDirectory(dir)) {
       try (var files = Files.list(dir)) {
         List<Path> toks =
-            files
-                .filter(p -> p.getFileName().toString().matches("tok.*\\.bin"))
-                .sorted()
-                .toList();
+            files.filter(p -> p.getFileName().toString().matches("tok.*\\.bin")).sorted().toList();
         if (toks.size() == 1) {
           return readLlama2c(toks.getFirst());
         }
         if (toks.size() > 1) {
           throw new IllegalArgumentException(
-              dir + ": several llama2.c tokenizers " + toks + "; keep one or name it tokenizer.bin");
+              dir
+                  + ": several llama2.c tokenizers "
+                  + toks
+                  + "; keep one or name it tokenizer.bin");
         }
       }
     }
@@ -282,7 +287,8 @@ public final class Tokenizer {
   }
 
   /** Agenda entry; stale entries (symbols changed since) are skipped when popped. */
-  private record Candidate(float priority, int left, int right, int leftId, int rightId, int result) {}
+  private record Candidate(
+      float priority, int left, int right, int leftId, int rightId, int result) {}
 
   private void bpe(String normalized, List<Integer> out) {
     int[] cps = normalized.codePoints().toArray();
@@ -297,17 +303,18 @@ public final class Tokenizer {
     }
     // highest priority first; ties: leftmost (SentencePiece's agenda, llama2.c's strict '>')
     PriorityQueue<Candidate> agenda =
-        new PriorityQueue<>(
-            (a, b) ->
-                a.priority() != b.priority()
-                    ? Float.compare(b.priority(), a.priority())
-                    : Integer.compare(a.left(), b.left()));
+        new PriorityQueue<>((a, b) ->
+            a.priority() != b.priority()
+                ? Float.compare(b.priority(), a.priority())
+                : Integer.compare(a.left(), b.left()));
     for (int i = 0; i + 1 < n; i++) {
       offer(agenda, i, i + 1, id);
     }
     while (!agenda.isEmpty()) {
       Candidate c = agenda.poll();
-      if (next[c.left()] != c.right() || id[c.left()] != c.leftId() || id[c.right()] != c.rightId()
+      if (next[c.left()] != c.right()
+          || id[c.left()] != c.leftId()
+          || id[c.right()] != c.rightId()
           || id[c.left()] < 0) {
         continue; // stale
       }
@@ -358,7 +365,8 @@ public final class Tokenizer {
   private Map<Long, Merge> mergesFromScores() {
     Map<Long, Merge> m = new HashMap<>(pieces.length * 4);
     for (int id = 0; id < pieces.length; id++) {
-      if (types[id] != PieceType.NORMAL && types[id] != PieceType.USER_DEFINED
+      if (types[id] != PieceType.NORMAL
+          && types[id] != PieceType.USER_DEFINED
           && types[id] != PieceType.UNUSED) {
         continue;
       }
@@ -366,7 +374,9 @@ public final class Tokenizer {
       if (normalIds.get(p) != id) {
         continue; // a duplicate piece string: the first id wins, as in a lookup table
       }
-      for (int cut = p.offsetByCodePoints(0, 1); cut < p.length(); cut = p.offsetByCodePoints(cut, 1)) {
+      for (int cut = p.offsetByCodePoints(0, 1);
+          cut < p.length();
+          cut = p.offsetByCodePoints(cut, 1)) {
         Integer l = normalIds.get(p.substring(0, cut));
         Integer r = normalIds.get(p.substring(cut));
         if (l != null && r != null) {
@@ -387,9 +397,9 @@ public final class Tokenizer {
   // ---------------------------------------------------------------------------------- decode
 
   /**
-   * Decodes ids to text like SentencePiece: control pieces (BOS, EOS) are dropped, byte pieces
-   * are joined and read as UTF-8 (malformed bytes become U+FFFD), ▁ becomes a space, and the
-   * leading space of the text (the dummy prefix) is removed.
+   * Decodes ids to text like SentencePiece: control pieces (BOS, EOS) are dropped, byte pieces are
+   * joined and read as UTF-8 (malformed bytes become U+FFFD), ▁ becomes a space, and the leading
+   * space of the text (the dummy prefix) is removed.
    */
   public String decode(int[] ids) {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -399,7 +409,9 @@ public final class Tokenizer {
         case CONTROL -> {}
         case BYTE -> bytes.write(byteOfPiece(pieces[id]));
         case UNKNOWN -> bytes.writeBytes(" \u2047 ".getBytes(StandardCharsets.UTF_8));
-        default -> bytes.writeBytes(pieces[id].replace(SPACE_SYMBOL, " ").getBytes(StandardCharsets.UTF_8));
+        default ->
+            bytes.writeBytes(
+                pieces[id].replace(SPACE_SYMBOL, " ").getBytes(StandardCharsets.UTF_8));
       }
     }
     String s = bytes.toString(StandardCharsets.UTF_8);
@@ -523,21 +535,24 @@ public final class Tokenizer {
     return source;
   }
 
-  /** The pairs this tokenizer may merge, highest priority first: {@code {leftId, rightId, resultId}}. */
+  /**
+   * The pairs this tokenizer may merge, highest priority first: {@code {leftId, rightId,
+   * resultId}}.
+   */
   public List<int[]> mergesByPriority() {
     List<Map.Entry<Long, Merge>> es = new ArrayList<>(merges.entrySet());
-    es.sort(
-        (a, b) -> {
-          int c = Float.compare(b.getValue().priority(), a.getValue().priority());
-          if (c != 0) {
-            return c;
-          }
-          c = Integer.compare(a.getValue().result(), b.getValue().result());
-          return c != 0 ? c : Long.compare(a.getKey(), b.getKey());
-        });
+    es.sort((a, b) -> {
+      int c = Float.compare(b.getValue().priority(), a.getValue().priority());
+      if (c != 0) {
+        return c;
+      }
+      c = Integer.compare(a.getValue().result(), b.getValue().result());
+      return c != 0 ? c : Long.compare(a.getKey(), b.getKey());
+    });
     List<int[]> out = new ArrayList<>(es.size());
     for (var e : es) {
-      out.add(new int[] {(int) (e.getKey() >>> 32), (int) (long) e.getKey(), e.getValue().result()});
+      out.add(
+          new int[] {(int) (e.getKey() >>> 32), (int) (long) e.getKey(), e.getValue().result()});
     }
     return out;
   }

@@ -1,5 +1,6 @@
 /**
- * SentencePiece-style BPE tokenizers read from tokenizer.json, tokenizer.model (protobuf) and llama2.c tokenizer.bin.
+ * SentencePiece-style BPE tokenizers read from tokenizer.json, tokenizer.model (protobuf) and
+ * llama2.c tokenizer.bin.
  *
  * <p>May import: java.base, tools.jackson, engine.io (the atomic file writer).
  */

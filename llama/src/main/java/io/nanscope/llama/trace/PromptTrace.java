@@ -30,8 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * One traced pass of the model over a prompt — the {@code trace} command's measurement, reusable
- * by any report that wants the headroom of a model: the forward pass under a policy with a {@link
+ * One traced pass of the model over a prompt — the {@code trace} command's measurement, reusable by
+ * any report that wants the headroom of a model: the forward pass under a policy with a {@link
  * StatsTracer} and a recording {@link AnomalyTracer}, the next-token NLL (HF's causal-LM loss:
  * position t predicts token t+1, the last position predicts nothing), and optionally the backward
  * pass of that loss with every weight a parameter, so the activation gradients ({@code *.dx}) and
@@ -53,8 +53,14 @@ public final class PromptTrace {
    * @param chain the ops with non-finite outputs from the first event on
    */
   public record Result(
-      PrecisionPolicy policy, int[] tokens, double loss, boolean backward, List<SiteStats> rows,
-      Optional<FirstNonFinite> first, List<ChainLink> chain, List<String> jsonLines) {
+      PrecisionPolicy policy,
+      int[] tokens,
+      double loss,
+      boolean backward,
+      List<SiteStats> rows,
+      Optional<FirstNonFinite> first,
+      List<ChainLink> chain,
+      List<String> jsonLines) {
 
     public Result {
       tokens = tokens.clone();
@@ -70,7 +76,8 @@ public final class PromptTrace {
 
     /** The row with the least headroom in {@code format} among rows without NaN/inf, if any. */
     public Optional<SiteStats> tightest(Phase phase, FloatFormat format) {
-      return rows(phase).stream().filter(r -> r.output().nonFinite() == 0)
+      return rows(phase).stream()
+          .filter(r -> r.output().nonFinite() == 0)
           .min(java.util.Comparator.comparingDouble(r -> r.output().headroomIn(format)));
     }
 
@@ -87,7 +94,10 @@ public final class PromptTrace {
       return new long[] {over, under, sub, n};
     }
 
-    /** Writes the stats rows, then the anomaly events and chain, as one JSON Lines file (atomically). */
+    /**
+     * Writes the stats rows, then the anomaly events and chain, as one JSON Lines file
+     * (atomically).
+     */
     public void writeJsonl(Path file) {
       JsonLines.write(file, jsonLines);
     }
@@ -96,17 +106,24 @@ public final class PromptTrace {
   /**
    * Runs the prompt.
    *
-   * @param tokens the prompt's ids (with BOS), at most the model's maxSeqLen; at least 2 for backward
+   * @param tokens the prompt's ids (with BOS), at most the model's maxSeqLen; at least 2 for
+   *     backward
    * @param threads GEMM threads (results do not depend on it)
    */
-  public static Result run(LlamaModel model, int[] tokens, PrecisionPolicy policy, int threads, boolean backward) {
+  public static Result run(
+      LlamaModel model, int[] tokens, PrecisionPolicy policy, int threads, boolean backward) {
     int t = tokens.length;
     if (t == 0) {
-      throw new IllegalArgumentException("the prompt encodes to no tokens: pass a non-empty prompt");
+      throw new IllegalArgumentException(
+          "the prompt encodes to no tokens: pass a non-empty prompt");
     }
     if (t > model.config().maxSeqLen()) {
-      throw new IllegalArgumentException("the prompt has " + t + " tokens, more than the model's "
-          + model.config().maxSeqLen() + " positions: shorten it");
+      throw new IllegalArgumentException(
+          "the prompt has "
+              + t
+              + " tokens, more than the model's "
+              + model.config().maxSeqLen()
+              + " positions: shorten it");
     }
     if (backward && t < 2) {
       throw new IllegalArgumentException(
@@ -115,10 +132,12 @@ public final class PromptTrace {
     TraceContext tc = new TraceContext().setLabel(policy.name());
     StatsTracer stats = new StatsTracer(tc);
     AnomalyTracer anomaly = AnomalyTracer.recording(tc);
-    OpContext ctx = OpContext.DEFAULT.withThreads(threads).withTracer(CompositeTracer.of(stats, anomaly));
+    OpContext ctx =
+        OpContext.DEFAULT.withThreads(threads).withTracer(CompositeTracer.of(stats, anomaly));
     Tape tape = new Tape();
     Map<String, Var> params = backward ? model.weightsAsParams(tape, name -> true) : Map.of();
-    SequenceOutput out = model.forward(SequenceBatch.of(tokens), policy, ctx, tape, Hooks.none(), params);
+    SequenceOutput out =
+        model.forward(SequenceBatch.of(tokens), policy, ctx, tape, Hooks.none(), params);
     double loss = Double.NaN;
     if (t >= 2) {
       // HF LlamaForCausalLM: logits[:-1] predict tokens[1:]; the last position is masked out.
@@ -139,6 +158,7 @@ public final class PromptTrace {
     List<String> json = new ArrayList<>();
     stats.rows().forEach(r -> json.add(r.toJson().toString()));
     anomaly.toJson().forEach(j -> json.add(j.toString()));
-    return new Result(policy, tokens, loss, backward, stats.rows(), anomaly.first(), anomaly.chain(), json);
+    return new Result(
+        policy, tokens, loss, backward, stats.rows(), anomaly.first(), anomaly.chain(), json);
   }
 }

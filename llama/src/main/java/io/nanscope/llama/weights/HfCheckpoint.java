@@ -1,7 +1,7 @@
 package io.nanscope.llama.weights;
 
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.config.RopeLayout;
@@ -38,8 +38,13 @@ public final class HfCheckpoint {
     } else if (Files.isRegularFile(dir.resolve(SINGLE))) {
       src = SafetensorsFile.open(dir.resolve(SINGLE));
     } else {
-      throw new IllegalArgumentException(dir + ": neither " + SINGLE + " nor " + INDEX
-          + " found; nanscope reads safetensors (convert pytorch_model.bin with HF's save_pretrained)");
+      throw new IllegalArgumentException(
+          dir
+              + ": neither "
+              + SINGLE
+              + " nor "
+              + INDEX
+              + " found; nanscope reads safetensors (convert pytorch_model.bin with HF's save_pretrained)");
     }
     Tensor embedding = get(src, Global.EMBEDDING.hf(), c);
     Tensor finalNorm = get(src, Global.FINAL_NORM.hf(), c);
@@ -55,8 +60,13 @@ public final class HfCheckpoint {
 
   private static Tensor get(TensorSource src, String name, LlamaConfig c) {
     if (!src.has(name)) {
-      throw new IllegalArgumentException(src.source() + ": tensor " + name + " is missing (a Llama with "
-          + c.nLayers() + " layers needs it)");
+      throw new IllegalArgumentException(
+          src.source()
+              + ": tensor "
+              + name
+              + " is missing (a Llama with "
+              + c.nLayers()
+              + " layers needs it)");
     }
     return src.tensor(name);
   }
@@ -66,8 +76,12 @@ public final class HfCheckpoint {
    * in {@code format}, q/k rows permuted to rotate_half. With {@code maxShardBytes > 0} the tensors
    * are sharded with an index; each tensor is converted only when written (streaming).
    */
-  public static void write(LlamaWeights w, FloatFormat format, Path dir, long maxShardBytes) throws IOException {
-    LlamaConfig c = w.config().withTorchDtype(LlamaConfig.dtypeName(format)).withRopeLayout(RopeLayout.HF_ROTATE_HALF);
+  public static void write(LlamaWeights w, FloatFormat format, Path dir, long maxShardBytes)
+      throws IOException {
+    LlamaConfig c =
+        w.config()
+            .withTorchDtype(LlamaConfig.dtypeName(format))
+            .withRopeLayout(RopeLayout.HF_ROTATE_HALF);
     List<Item> items = new ArrayList<>();
     items.add(item(Global.EMBEDDING.hf(), format, w.embedding(), () -> w.embedding()));
     for (int l = 0; l < c.nLayers(); l++) {
@@ -75,9 +89,19 @@ public final class HfCheckpoint {
       for (Layer t : Layer.values()) {
         Tensor src = w.get(l, t);
         int heads = t.ropeHeads(c);
-        items.add(item(t.hf(l), format, src,
-            heads == 0 ? () -> w.get(li, t)
-                : () -> RopePermutation.permuteRows(w.get(li, t), heads, w.config().ropeLayout(), RopeLayout.HF_ROTATE_HALF)));
+        items.add(
+            item(
+                t.hf(l),
+                format,
+                src,
+                heads == 0
+                    ? () -> w.get(li, t)
+                    : () ->
+                        RopePermutation.permuteRows(
+                            w.get(li, t),
+                            heads,
+                            w.config().ropeLayout(),
+                            RopeLayout.HF_ROTATE_HALF)));
       }
     }
     items.add(item(Global.FINAL_NORM.hf(), format, w.finalNorm(), () -> w.finalNorm()));
@@ -93,10 +117,15 @@ public final class HfCheckpoint {
     AtomicFile.write(dir.resolve(CONFIG), c.toHfJson());
   }
 
-  private static Item item(String name, FloatFormat format, Tensor shapeOf, Supplier<Tensor> content) {
-    return new Item(name, format, shapeOf.shape(), () -> {
-      Tensor t = content.get();
-      return t.format() == format ? t : t.to(format);
-    });
+  private static Item item(
+      String name, FloatFormat format, Tensor shapeOf, Supplier<Tensor> content) {
+    return new Item(
+        name,
+        format,
+        shapeOf.shape(),
+        () -> {
+          Tensor t = content.get();
+          return t.format() == format ? t : t.to(format);
+        });
   }
 }

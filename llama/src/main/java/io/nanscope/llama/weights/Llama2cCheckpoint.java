@@ -32,11 +32,16 @@ import java.util.Map;
  */
 public final class Llama2cCheckpoint {
 
-  /** "ak42": the magic of llama2.c's versioned exports (v1, v2), which this reader does not read. */
+  /**
+   * "ak42": the magic of llama2.c's versioned exports (v1, v2), which this reader does not read.
+   */
   static final int VERSIONED_MAGIC = 0x616b3432;
 
   /** The order of per-layer blocks in the file (llama2.c's {@code memory_map_weights}). */
-  private static final Layer[] BEFORE_FFN_NORM = {Layer.ATTN_NORM, Layer.WQ, Layer.WK, Layer.WV, Layer.WO};
+  private static final Layer[] BEFORE_FFN_NORM = {
+    Layer.ATTN_NORM, Layer.WQ, Layer.WK, Layer.WV, Layer.WO
+  };
+
   private static final Layer[] AFTER_FFN_NORM = {Layer.W_GATE, Layer.W_DOWN, Layer.W_UP};
 
   private Llama2cCheckpoint() {}
@@ -49,26 +54,45 @@ public final class Llama2cCheckpoint {
     }
     long size = all.byteSize();
     if (size < LlamaConfig.LLAMA2C_HEADER_BYTES) {
-      throw new IllegalArgumentException(file + ": " + size
-          + " bytes, too short for a llama2.c checkpoint (28-byte header + float32 weights); truncated or empty?");
+      throw new IllegalArgumentException(
+          file
+              + ": "
+              + size
+              + " bytes, too short for a llama2.c checkpoint (28-byte header + float32 weights); truncated or empty?");
     }
-    int first = all.get(java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+    int first =
+        all.get(
+            java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
     if (first == VERSIONED_MAGIC) {
-      throw new IllegalArgumentException(file + ": a versioned llama2.c export (magic 'ak42');"
-          + " nanscope reads the legacy v0 format (export with --version 0) or HF safetensors");
+      throw new IllegalArgumentException(
+          file
+              + ": a versioned llama2.c export (magic 'ak42');"
+              + " nanscope reads the legacy v0 format (export with --version 0) or HF safetensors");
     }
-    LlamaConfig c = LlamaConfig.fromLlama2cHeader(
-        all.asSlice(0, LlamaConfig.LLAMA2C_HEADER_BYTES).asByteBuffer(), file.toString());
+    LlamaConfig c =
+        LlamaConfig.fromLlama2cHeader(
+            all.asSlice(0, LlamaConfig.LLAMA2C_HEADER_BYTES).asByteBuffer(), file.toString());
     long expected;
     try {
       expected = expectedBytes(c);
     } catch (ArithmeticException e) {
-      throw new IllegalArgumentException(file + ": the header " + describe(c)
-          + " describes a file of more than 2^63 bytes: not a llama2.c checkpoint, or a corrupt header");
+      throw new IllegalArgumentException(
+          file
+              + ": the header "
+              + describe(c)
+              + " describes a file of more than 2^63 bytes: not a llama2.c checkpoint, or a corrupt header");
     }
     if (size != expected) {
-      throw new IllegalArgumentException(file + ": " + size + " bytes, but the header " + describe(c)
-          + " needs exactly " + expected + " (legacy v0 layout)" + (size < expected ? ": the file is truncated" : ""));
+      throw new IllegalArgumentException(
+          file
+              + ": "
+              + size
+              + " bytes, but the header "
+              + describe(c)
+              + " needs exactly "
+              + expected
+              + " (legacy v0 layout)"
+              + (size < expected ? ": the file is truncated" : ""));
     }
     long l = c.nLayers();
     Cursor cur = new Cursor(all, LlamaConfig.LLAMA2C_HEADER_BYTES);
@@ -83,7 +107,8 @@ public final class Llama2cCheckpoint {
     }
     Tensor finalNorm = cur.next(Shape.of(c.dim()));
     cur.skip(2L * c.maxSeqLen() * (c.headDim() / 2)); // freq_cis_real, freq_cis_imag
-    Tensor classifier = c.tieWordEmbeddings() ? embedding : cur.next(Shape.of(c.vocabSize(), c.dim()));
+    Tensor classifier =
+        c.tieWordEmbeddings() ? embedding : cur.next(Shape.of(c.vocabSize(), c.dim()));
     List<LayerWeights> layers = new ArrayList<>();
     for (int i = 0; i < c.nLayers(); i++) {
       final int li = i;
@@ -100,9 +125,22 @@ public final class Llama2cCheckpoint {
   }
 
   private static String describe(LlamaConfig c) {
-    return "(dim " + c.dim() + ", hidden " + c.hiddenDim() + ", layers " + c.nLayers() + ", heads "
-        + c.nHeads() + ", kv heads " + c.nKvHeads() + ", vocab " + c.vocabSize()
-        + (c.tieWordEmbeddings() ? " shared" : " unshared") + ", seq_len " + c.maxSeqLen() + ")";
+    return "(dim "
+        + c.dim()
+        + ", hidden "
+        + c.hiddenDim()
+        + ", layers "
+        + c.nLayers()
+        + ", heads "
+        + c.nHeads()
+        + ", kv heads "
+        + c.nKvHeads()
+        + ", vocab "
+        + c.vocabSize()
+        + (c.tieWordEmbeddings() ? " shared" : " unshared")
+        + ", seq_len "
+        + c.maxSeqLen()
+        + ")";
   }
 
   private static Shape stacked(long n, Shape s) {

@@ -22,11 +22,15 @@ import java.util.Optional;
  * @param embedding (V, C) token embedding ({@code model.embed_tokens})
  * @param layers L layers
  * @param finalNorm (C) final RMSNorm gain ({@code model.norm})
- * @param classifier (V, C) output projection ({@code lm_head}); the same object as {@code embedding}
- *     when {@code config.tieWordEmbeddings()}
+ * @param classifier (V, C) output projection ({@code lm_head}); the same object as {@code
+ *     embedding} when {@code config.tieWordEmbeddings()}
  */
 public record LlamaWeights(
-    LlamaConfig config, Tensor embedding, List<LayerWeights> layers, Tensor finalNorm, Tensor classifier) {
+    LlamaConfig config,
+    Tensor embedding,
+    List<LayerWeights> layers,
+    Tensor finalNorm,
+    Tensor classifier) {
 
   public LlamaWeights {
     layers = List.copyOf(layers);
@@ -39,7 +43,11 @@ public record LlamaWeights(
    * @param source the file or directory, named in the message
    */
   static void validate(
-      LlamaConfig config, Tensor embedding, List<LayerWeights> layers, Tensor finalNorm, Tensor classifier,
+      LlamaConfig config,
+      Tensor embedding,
+      List<LayerWeights> layers,
+      Tensor finalNorm,
+      Tensor classifier,
       String source) {
     if (layers.size() != config.nLayers()) {
       throw new IllegalArgumentException(
@@ -50,7 +58,8 @@ public record LlamaWeights(
     check(classifier, Global.CLASSIFIER.shape(config), Global.CLASSIFIER.hf(), source);
     if (config.tieWordEmbeddings() && classifier != embedding) {
       throw new IllegalArgumentException(
-          source + ": the config ties the classifier to the embedding, but they are different tensors");
+          source
+              + ": the config ties the classifier to the embedding, but they are different tensors");
     }
     for (int l = 0; l < layers.size(); l++) {
       for (Layer t : Layer.values()) {
@@ -61,12 +70,18 @@ public record LlamaWeights(
 
   private static void check(Tensor t, Shape expected, String name, String source) {
     if (t == null) {
-      throw new IllegalArgumentException(source + ": tensor " + name + " is missing (expected shape "
-          + expected + ")");
+      throw new IllegalArgumentException(
+          source + ": tensor " + name + " is missing (expected shape " + expected + ")");
     }
     if (!t.shape().equals(expected)) {
-      throw new IllegalArgumentException(source + ": tensor " + name + " has shape " + t.shape()
-          + ", the config expects " + expected);
+      throw new IllegalArgumentException(
+          source
+              + ": tensor "
+              + name
+              + " has shape "
+              + t.shape()
+              + ", the config expects "
+              + expected);
     }
   }
 
@@ -86,7 +101,8 @@ public record LlamaWeights(
 
   /**
    * The first tensor (HF name, then what differs) whose format, shape or stored bits differ from
-   * {@code other}'s, in file order; empty if every tensor is bit-identical. Configs are not compared.
+   * {@code other}'s, in file order; empty if every tensor is bit-identical. Configs are not
+   * compared.
    */
   public Optional<String> firstBitwiseDifference(LlamaWeights other) {
     List<String> names = new ArrayList<>();
@@ -113,15 +129,22 @@ public record LlamaWeights(
       long at = a.segment().mismatch(b.segment());
       if (at >= 0) {
         long element = at / a.storageKind().bytes();
-        return Optional.of(names.get(i) + ": element " + element + " is " + a.get(element) + " vs " + b.get(element));
+        return Optional.of(
+            names.get(i)
+                + ": element "
+                + element
+                + " is "
+                + a.get(element)
+                + " vs "
+                + b.get(element));
       }
     }
     return Optional.empty();
   }
 
   /**
-   * These weights with wq/wk rows in {@code layout} (copies of the permuted tensors; this object
-   * if already in that layout). Every other tensor is shared.
+   * These weights with wq/wk rows in {@code layout} (copies of the permuted tensors; this object if
+   * already in that layout). Every other tensor is shared.
    */
   public LlamaWeights withRopeLayout(RopeLayout layout) {
     RopeLayout from = config.ropeLayout();
@@ -131,8 +154,8 @@ public record LlamaWeights(
     List<LayerWeights> out = new ArrayList<>();
     for (LayerWeights lw : layers) {
       out.add(
-          LayerWeights.from(
-              t -> t.ropeHeads(config) == 0
+          LayerWeights.from(t ->
+              t.ropeHeads(config) == 0
                   ? lw.get(t)
                   : RopePermutation.permuteRows(lw.get(t), t.ropeHeads(config), from, layout)));
     }
@@ -163,14 +186,22 @@ public record LlamaWeights(
       }
       List<Path> bins;
       try (var s = Files.list(model)) {
-        bins = s.filter(p -> {
-          String n = p.getFileName().toString();
-          return n.endsWith(".bin") && !n.startsWith("tok");
-        }).sorted().toList();
+        bins =
+            s.filter(
+                    p -> {
+                      String n = p.getFileName().toString();
+                      return n.endsWith(".bin") && !n.startsWith("tok");
+                    })
+                .sorted()
+                .toList();
       }
       if (bins.size() != 1) {
-        throw new IllegalArgumentException(model + ": expected a HF model directory (config.json +"
-            + " *.safetensors) or exactly one llama2.c checkpoint *.bin, found " + bins.size() + " .bin files");
+        throw new IllegalArgumentException(
+            model
+                + ": expected a HF model directory (config.json +"
+                + " *.safetensors) or exactly one llama2.c checkpoint *.bin, found "
+                + bins.size()
+                + " .bin files");
       }
       return Llama2cCheckpoint.read(bins.getFirst());
     }

@@ -15,8 +15,8 @@ import java.lang.foreign.MemorySegment;
  *   (as a view: (H, D/2, 2, C) → transpose(1, 2) → (H, 2, D/2, C))
  * </pre>
  *
- * <p>With these rows, RoPE-on-halves of the HF model equals RoPE-on-pairs of the Meta model, so
- * q·k and the whole model are the same function. Applying it to a tensor copies the rows.
+ * <p>With these rows, RoPE-on-halves of the HF model equals RoPE-on-pairs of the Meta model, so q·k
+ * and the whole model are the same function. Applying it to a tensor copies the rows.
  */
 public final class RopePermutation {
 
@@ -40,8 +40,8 @@ public final class RopePermutation {
   }
 
   /**
-   * A copy of {@code w} (rows = heads·headDim, cols) with its rows reordered from layout {@code from}
-   * to layout {@code to}; the same tensor if the layouts are equal.
+   * A copy of {@code w} (rows = heads·headDim, cols) with its rows reordered from layout {@code
+   * from} to layout {@code to}; the same tensor if the layouts are equal.
    */
   public static Tensor permuteRows(Tensor w, int heads, RopeLayout from, RopeLayout to) {
     if (from == to) {

@@ -28,8 +28,8 @@ import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * One {@code .safetensors} file, memory-mapped: an unsigned 64-bit little-endian header length N,
- * N bytes of JSON {@code {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__":
+ * One {@code .safetensors} file, memory-mapped: an unsigned 64-bit little-endian header length N, N
+ * bytes of JSON {@code {name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__":
  * {...}}}, then the data; offsets count from the first data byte. Every entry is validated when the
  * file is opened (dtype known, shape, offsets within the data and matching the shape, no two
  * tensors overlapping); tensors are views of the mapping, never copied.
@@ -39,17 +39,34 @@ public final class SafetensorsFile implements TensorSource {
   /** Largest header accepted (the safetensors library's own limit). */
   public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-  /** Duplicate keys would make two tensors share a name: refuse them instead of keeping the last. */
+  /**
+   * Duplicate keys would make two tensors share a name: refuse them instead of keeping the last.
+   */
   private static final ObjectMapper JSON =
       JsonMapper.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
-  /** Every dtype name of the safetensors format, with its element size in bytes (F4: 0 = packed). */
-  private static final Map<String, Integer> KNOWN_DTYPES = Map.ofEntries(
-      Map.entry("BOOL", 1), Map.entry("U8", 1), Map.entry("I8", 1), Map.entry("F8_E5M2", 1),
-      Map.entry("F8_E4M3", 1), Map.entry("F8_E8M0", 1), Map.entry("I16", 2), Map.entry("U16", 2),
-      Map.entry("F16", 2), Map.entry("BF16", 2), Map.entry("I32", 4), Map.entry("U32", 4),
-      Map.entry("F32", 4), Map.entry("I64", 8), Map.entry("U64", 8), Map.entry("F64", 8),
-      Map.entry("C64", 8));
+  /**
+   * Every dtype name of the safetensors format, with its element size in bytes (F4: 0 = packed).
+   */
+  private static final Map<String, Integer> KNOWN_DTYPES =
+      Map.ofEntries(
+          Map.entry("BOOL", 1),
+          Map.entry("U8", 1),
+          Map.entry("I8", 1),
+          Map.entry("F8_E5M2", 1),
+          Map.entry("F8_E4M3", 1),
+          Map.entry("F8_E8M0", 1),
+          Map.entry("I16", 2),
+          Map.entry("U16", 2),
+          Map.entry("F16", 2),
+          Map.entry("BF16", 2),
+          Map.entry("I32", 4),
+          Map.entry("U32", 4),
+          Map.entry("F32", 4),
+          Map.entry("I64", 8),
+          Map.entry("U64", 8),
+          Map.entry("F64", 8),
+          Map.entry("C64", 8));
 
   /** One header entry. */
   public record Entry(String name, String dtype, Shape shape, long begin, long end) {}
@@ -59,7 +76,8 @@ public final class SafetensorsFile implements TensorSource {
   private final Map<String, Entry> entries;
   private final Map<String, String> metadata;
 
-  private SafetensorsFile(Path file, MemorySegment data, Map<String, Entry> entries, Map<String, String> metadata) {
+  private SafetensorsFile(
+      Path file, MemorySegment data, Map<String, Entry> entries, Map<String, String> metadata) {
     this.file = file;
     this.data = data;
     this.entries = entries;
@@ -74,25 +92,43 @@ public final class SafetensorsFile implements TensorSource {
     }
     long size = all.byteSize();
     if (size < 8) {
-      throw bad(file, "the file is " + size + " bytes, shorter than the 8-byte header length;"
-          + " is it empty or truncated?");
+      throw bad(
+          file,
+          "the file is "
+              + size
+              + " bytes, shorter than the 8-byte header length;"
+              + " is it empty or truncated?");
     }
     long n = all.get(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
     if (n < 0 || n > MAX_HEADER_BYTES) {
-      throw bad(file, "the header length is " + Long.toUnsignedString(n) + " bytes; expected at most "
-          + MAX_HEADER_BYTES + " (100 MB): is this file truncated or not safetensors?");
+      throw bad(
+          file,
+          "the header length is "
+              + Long.toUnsignedString(n)
+              + " bytes; expected at most "
+              + MAX_HEADER_BYTES
+              + " (100 MB): is this file truncated or not safetensors?");
     }
     if (8 + n > size) {
-      throw bad(file, "the header length " + n + " runs past the end of the " + size
-          + "-byte file: the file is truncated");
+      throw bad(
+          file,
+          "the header length "
+              + n
+              + " runs past the end of the "
+              + size
+              + "-byte file: the file is truncated");
     }
     if (n < 2 || all.get(ValueLayout.JAVA_BYTE, 8) != '{') {
       throw bad(file, "the header does not start with '{' (wrong magic): not a safetensors file");
     }
     String header;
     try {
-      header = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-          .decode(all.asSlice(8, n).asByteBuffer()).toString();
+      header =
+          StandardCharsets.UTF_8
+              .newDecoder()
+              .onMalformedInput(CodingErrorAction.REPORT)
+              .decode(all.asSlice(8, n).asByteBuffer())
+              .toString();
     } catch (CharacterCodingException e) {
       throw bad(file, "the header is not UTF-8");
     }
@@ -126,11 +162,25 @@ public final class SafetensorsFile implements TensorSource {
       Entry a = byOffset.get(i - 1);
       Entry b = byOffset.get(i);
       if (b.begin() < a.end()) {
-        throw bad(file, "tensors " + a.name() + " [" + a.begin() + ", " + a.end() + ") and " + b.name()
-            + " [" + b.begin() + ", " + b.end() + ") overlap; expected disjoint data_offsets");
+        throw bad(
+            file,
+            "tensors "
+                + a.name()
+                + " ["
+                + a.begin()
+                + ", "
+                + a.end()
+                + ") and "
+                + b.name()
+                + " ["
+                + b.begin()
+                + ", "
+                + b.end()
+                + ") overlap; expected disjoint data_offsets");
       }
     }
-    return new SafetensorsFile(file, data, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
+    return new SafetensorsFile(
+        file, data, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
   }
 
   private static Entry entry(Path file, String name, JsonNode v, long dataLen) {
@@ -140,19 +190,28 @@ public final class SafetensorsFile implements TensorSource {
     }
     Integer elemBytes = KNOWN_DTYPES.get(dtype);
     if (elemBytes == null) {
-      throw bad(file, "tensor " + name + " has unknown dtype '" + dtype + "'; expected one of "
-          + new java.util.TreeSet<>(KNOWN_DTYPES.keySet()));
+      throw bad(
+          file,
+          "tensor "
+              + name
+              + " has unknown dtype '"
+              + dtype
+              + "'; expected one of "
+              + new java.util.TreeSet<>(KNOWN_DTYPES.keySet()));
     }
     JsonNode shapeNode = v.path("shape");
     JsonNode offs = v.path("data_offsets");
     if (!shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
-      throw bad(file, "tensor " + name + " needs \"shape\": [..] and \"data_offsets\": [begin, end]");
+      throw bad(
+          file, "tensor " + name + " needs \"shape\": [..] and \"data_offsets\": [begin, end]");
     }
     long[] dims = new long[shapeNode.size()];
     for (int i = 0; i < dims.length; i++) {
       JsonNode d = shapeNode.get(i);
       if (!d.isIntegralNumber() || !d.canConvertToLong() || d.longValue() < 0) {
-        throw bad(file, "tensor " + name + " has shape " + shapeNode + "; expected non-negative integers");
+        throw bad(
+            file,
+            "tensor " + name + " has shape " + shapeNode + "; expected non-negative integers");
       }
       dims[i] = d.longValue();
     }
@@ -162,15 +221,26 @@ public final class SafetensorsFile implements TensorSource {
     } catch (IllegalArgumentException ex) {
       throw bad(file, "tensor " + name + ": " + ex.getMessage());
     }
-    if (!offs.get(0).isIntegralNumber() || !offs.get(1).isIntegralNumber()
-        || !offs.get(0).canConvertToLong() || !offs.get(1).canConvertToLong()) {
+    if (!offs.get(0).isIntegralNumber()
+        || !offs.get(1).isIntegralNumber()
+        || !offs.get(0).canConvertToLong()
+        || !offs.get(1).canConvertToLong()) {
       throw bad(file, "tensor " + name + " has data_offsets " + offs + "; expected two integers");
     }
     long begin = offs.get(0).longValue();
     long end = offs.get(1).longValue();
     if (begin < 0 || end < begin || end > dataLen) {
-      throw bad(file, "tensor " + name + " has data_offsets [" + begin + ", " + end
-          + "] outside the data section [0, " + dataLen + "]");
+      throw bad(
+          file,
+          "tensor "
+              + name
+              + " has data_offsets ["
+              + begin
+              + ", "
+              + end
+              + "] outside the data section [0, "
+              + dataLen
+              + "]");
     }
     long need;
     try {
@@ -179,8 +249,22 @@ public final class SafetensorsFile implements TensorSource {
       throw bad(file, "tensor " + name + " of shape " + shape + " is too large");
     }
     if (end - begin != need) {
-      throw bad(file, "tensor " + name + " (" + dtype + ", shape " + shape + ") needs " + need
-          + " bytes, but data_offsets [" + begin + ", " + end + "] span " + (end - begin));
+      throw bad(
+          file,
+          "tensor "
+              + name
+              + " ("
+              + dtype
+              + ", shape "
+              + shape
+              + ") needs "
+              + need
+              + " bytes, but data_offsets ["
+              + begin
+              + ", "
+              + end
+              + "] span "
+              + (end - begin));
     }
     return new Entry(name, dtype, shape, begin, end);
   }
@@ -207,7 +291,8 @@ public final class SafetensorsFile implements TensorSource {
     } else if (format == FloatFormat.FP64) {
       return "F64";
     }
-    throw new IllegalArgumentException(format + " has no safetensors dtype; use fp32, fp16 or bf16");
+    throw new IllegalArgumentException(
+        format + " has no safetensors dtype; use fp32, fp16 or bf16");
   }
 
   @Override

@@ -1,7 +1,7 @@
 package io.nanscope.llama.weights;
 
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import java.io.IOException;
@@ -19,11 +19,11 @@ import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Writes safetensors files: the header (with {@code __metadata__}, padded with spaces to a
- * multiple of 8 bytes as the reference writer does), then each tensor's bytes in order. Each file
- * is written to a temporary sibling and renamed into place, so a failure leaves no partial file.
- * Tensor contents are produced one at a time ({@link Item#content}), so a model larger than the
- * heap can be streamed out.
+ * Writes safetensors files: the header (with {@code __metadata__}, padded with spaces to a multiple
+ * of 8 bytes as the reference writer does), then each tensor's bytes in order. Each file is written
+ * to a temporary sibling and renamed into place, so a failure leaves no partial file. Tensor
+ * contents are produced one at a time ({@link Item#content}), so a model larger than the heap can
+ * be streamed out.
  */
 public final class SafetensorsWriter {
 
@@ -45,7 +45,8 @@ public final class SafetensorsWriter {
   }
 
   /** Writes {@code items} to {@code file} (replaced atomically). */
-  public static void write(Path file, List<Item> items, Map<String, String> metadata) throws IOException {
+  public static void write(Path file, List<Item> items, Map<String, String> metadata)
+      throws IOException {
     if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
       throw new UnsupportedOperationException("safetensors writing needs a little-endian platform");
     }
@@ -72,25 +73,34 @@ public final class SafetensorsWriter {
       head.put((byte) ' ');
     }
     head.flip();
-    AtomicFile.writeChannel(file, ch -> {
-      try (Arena arena = Arena.ofConfined()) {
-        AtomicFile.writeFully(ch, head);
-        MemorySegment buf = arena.allocate(CHUNK_BYTES, 64);
-        for (Item it : items) {
-          Tensor t = it.content().get();
-          if (t.format() != it.format() || !t.shape().equals(it.shape())) {
-            throw new IllegalStateException("tensor " + it.name() + " was announced as " + it.format() + " "
-                + it.shape() + " but produced " + t);
+    AtomicFile.writeChannel(
+        file,
+        ch -> {
+          try (Arena arena = Arena.ofConfined()) {
+            AtomicFile.writeFully(ch, head);
+            MemorySegment buf = arena.allocate(CHUNK_BYTES, 64);
+            for (Item it : items) {
+              Tensor t = it.content().get();
+              if (t.format() != it.format() || !t.shape().equals(it.shape())) {
+                throw new IllegalStateException(
+                    "tensor "
+                        + it.name()
+                        + " was announced as "
+                        + it.format()
+                        + " "
+                        + it.shape()
+                        + " but produced "
+                        + t);
+              }
+              MemorySegment src = t.segment();
+              for (long pos = 0; pos < src.byteSize(); pos += CHUNK_BYTES) {
+                long n = Math.min(CHUNK_BYTES, src.byteSize() - pos);
+                MemorySegment.copy(src, pos, buf, 0, n);
+                AtomicFile.writeFully(ch, buf.asSlice(0, n).asByteBuffer());
+              }
+            }
           }
-          MemorySegment src = t.segment();
-          for (long pos = 0; pos < src.byteSize(); pos += CHUNK_BYTES) {
-            long n = Math.min(CHUNK_BYTES, src.byteSize() - pos);
-            MemorySegment.copy(src, pos, buf, 0, n);
-            AtomicFile.writeFully(ch, buf.asSlice(0, n).asByteBuffer());
-          }
-        }
-      }
-    });
+        });
   }
 
   /**
@@ -100,7 +110,8 @@ public final class SafetensorsWriter {
    *
    * @return the shard files, in order
    */
-  public static List<Path> writeSharded(Path dir, List<Item> items, long maxShardBytes, Map<String, String> metadata)
+  public static List<Path> writeSharded(
+      Path dir, List<Item> items, long maxShardBytes, Map<String, String> metadata)
       throws IOException {
     if (maxShardBytes <= 0) {
       throw new IllegalArgumentException("maxShardBytes is " + maxShardBytes + ", expected > 0");

@@ -34,11 +34,13 @@ public final class ShardedSafetensors implements TensorSource {
     try {
       root = JsonMapper.builder().build().readTree(Files.readAllBytes(index));
     } catch (JacksonException e) {
-      throw new IllegalArgumentException(index + ": not valid JSON (" + e.getOriginalMessage() + ")");
+      throw new IllegalArgumentException(
+          index + ": not valid JSON (" + e.getOriginalMessage() + ")");
     }
     JsonNode map = root == null ? null : root.path("weight_map");
     if (map == null || !map.isObject() || map.isEmpty()) {
-      throw new IllegalArgumentException(index + ": no \"weight_map\" object of tensor name -> shard file");
+      throw new IllegalArgumentException(
+          index + ": no \"weight_map\" object of tensor name -> shard file");
     }
     Path dir = index.toAbsolutePath().getParent();
     Map<String, SafetensorsFile> shards = new HashMap<>();
@@ -47,21 +49,31 @@ public final class ShardedSafetensors implements TensorSource {
       String shardName = e.getValue().asString("");
       Path shardPath = dir.resolve(shardName).normalize();
       if (shardName.isEmpty() || !shardPath.getParent().equals(dir.normalize())) {
-        throw new IllegalArgumentException(index + ": tensor " + e.getKey() + " maps to '" + shardName
-            + "'; expected a file name in the same directory");
+        throw new IllegalArgumentException(
+            index
+                + ": tensor "
+                + e.getKey()
+                + " maps to '"
+                + shardName
+                + "'; expected a file name in the same directory");
       }
       SafetensorsFile shard = shards.get(shardName);
       if (shard == null) {
         if (!Files.isRegularFile(shardPath)) {
-          throw new IllegalArgumentException(index + ": shard " + shardName + " (of tensor " + e.getKey()
-              + ") does not exist");
+          throw new IllegalArgumentException(
+              index + ": shard " + shardName + " (of tensor " + e.getKey() + ") does not exist");
         }
         shard = SafetensorsFile.open(shardPath);
         shards.put(shardName, shard);
       }
       if (!shard.has(e.getKey())) {
-        throw new IllegalArgumentException(index + ": tensor " + e.getKey() + " is mapped to " + shardName
-            + ", which does not hold it");
+        throw new IllegalArgumentException(
+            index
+                + ": tensor "
+                + e.getKey()
+                + " is mapped to "
+                + shardName
+                + ", which does not hold it");
       }
       byName.put(e.getKey(), shard);
     }
@@ -71,7 +83,8 @@ public final class ShardedSafetensors implements TensorSource {
   private SafetensorsFile shard(String name) {
     SafetensorsFile f = byName.get(name);
     if (f == null) {
-      throw new IllegalArgumentException(index + ": tensor " + name + " is missing from weight_map");
+      throw new IllegalArgumentException(
+          index + ": tensor " + name + " is missing from weight_map");
     }
     return f;
   }

@@ -9,11 +9,11 @@ import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
- * Creates an output directory all at once: files are written into a hidden sibling
- * {@code .NAME.partial-PID} that is renamed to {@code NAME} only when everything succeeded; on
- * failure it is deleted. So a failed {@code convert} or {@code synth} leaves nothing half-written.
- * Each file inside is written with {@link AtomicFile} (fsync'd); the parent directory is fsync'd
- * after the rename.
+ * Creates an output directory all at once: files are written into a hidden sibling {@code
+ * .NAME.partial-PID} that is renamed to {@code NAME} only when everything succeeded; on failure it
+ * is deleted. So a failed {@code convert} or {@code synth} leaves nothing half-written. Each file
+ * inside is written with {@link AtomicFile} (fsync'd); the parent directory is fsync'd after the
+ * rename.
  */
 public final class StagedDirectory {
 
@@ -33,18 +33,22 @@ public final class StagedDirectory {
     Path target = out.toAbsolutePath().normalize();
     if (Files.exists(target)) {
       if (!Files.isDirectory(target)) {
-        throw new IllegalArgumentException(out + " exists and is not a directory; choose another output directory");
+        throw new IllegalArgumentException(
+            out + " exists and is not a directory; choose another output directory");
       }
       try (Stream<Path> s = Files.list(target)) {
         if (s.findAny().isPresent()) {
-          throw new IllegalArgumentException(out + " already exists and is not empty; choose a new output"
-              + " directory or remove it");
+          throw new IllegalArgumentException(
+              out
+                  + " already exists and is not empty; choose a new output"
+                  + " directory or remove it");
         }
       }
     }
     Path parent = target.getParent();
     Files.createDirectories(parent);
-    Path staging = parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
+    Path staging =
+        parent.resolve("." + target.getFileName() + ".partial-" + ProcessHandle.current().pid());
     deleteRecursively(staging);
     Files.createDirectory(staging);
     try {

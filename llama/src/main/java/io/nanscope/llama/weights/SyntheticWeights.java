@@ -1,7 +1,7 @@
 package io.nanscope.llama.weights;
 
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.LlamaConfig;
@@ -29,7 +29,9 @@ public final class SyntheticWeights {
 
   private SyntheticWeights() {}
 
-  /** The tensor {@code name} of {@code shape}: ones for a vector (a norm gain), else uniform noise. */
+  /**
+   * The tensor {@code name} of {@code shape}: ones for a vector (a norm gain), else uniform noise.
+   */
   public static Tensor tensor(String name, Shape shape, FloatFormat format, long seed) {
     Tensor t = Tensor.zeros(format, shape);
     if (shape.rank() == 1) {
@@ -72,7 +74,10 @@ public final class SyntheticWeights {
       layers.add(LayerWeights.from(t -> tensor(t.hf(li), t.shape(c), format, seed)));
     }
     Tensor norm = tensor(Global.FINAL_NORM.hf(), Global.FINAL_NORM.shape(c), format, seed);
-    Tensor cls = c.tieWordEmbeddings() ? emb : tensor(Global.CLASSIFIER.hf(), Global.CLASSIFIER.shape(c), format, seed);
+    Tensor cls =
+        c.tieWordEmbeddings()
+            ? emb
+            : tensor(Global.CLASSIFIER.hf(), Global.CLASSIFIER.shape(c), format, seed);
     return new LlamaWeights(cf, emb, layers, norm, cls);
   }
 
@@ -80,15 +85,20 @@ public final class SyntheticWeights {
    * Streams a HF-layout model (config.json + sharded safetensors with index) into the existing
    * directory {@code dir}, one tensor in memory at a time.
    */
-  public static void write(LlamaConfig c, FloatFormat format, long seed, Path dir, long maxShardBytes)
+  public static void write(
+      LlamaConfig c, FloatFormat format, long seed, Path dir, long maxShardBytes)
       throws IOException {
     LlamaConfig cf = c.withTorchDtype(LlamaConfig.dtypeName(format));
-    SafetensorsWriter.writeSharded(dir, items(cf, format, seed), maxShardBytes,
+    SafetensorsWriter.writeSharded(
+        dir,
+        items(cf, format, seed),
+        maxShardBytes,
         Map.of("format", "pt", "nanscope", "synthetic seed " + seed));
     AtomicFile.write(dir.resolve(HfCheckpoint.CONFIG), cf.toHfJson());
   }
 
-  private static void add(List<Item> items, String name, Shape shape, FloatFormat format, long seed) {
+  private static void add(
+      List<Item> items, String name, Shape shape, FloatFormat format, long seed) {
     items.add(new Item(name, format, shape, () -> tensor(name, shape, format, seed)));
   }
 

@@ -1,5 +1,6 @@
 /**
- * LlamaWeights records, readers (safetensors with mmap and sharded index, llama2.c .bin), writer (safetensors) and WeightNames, the single HF-to-ours name table.
+ * LlamaWeights records, readers (safetensors with mmap and sharded index, llama2.c .bin), writer
+ * (safetensors) and WeightNames, the single HF-to-ours name table.
  *
  * <p>May import: java.base, tools.jackson, engine, llama.config.
  */

@@ -35,7 +35,8 @@ class GenerateFastTest {
   void generatesContextTemplatesLikeEasyEdit() {
     List<String> prompts = List.of("The", "Therefore", "Because", "I", "You");
     List<GenerateFast.Generation> g =
-        GenerateFast.generations(model, tok, prompts, 2, 10, 5, new SplittableRandom(42), FP32, OpContext.DEFAULT);
+        GenerateFast.generations(
+            model, tok, prompts, 2, 10, 5, new SplittableRandom(42), FP32, OpContext.DEFAULT);
     assertThat(g).hasSize(10);
     for (int i = 0; i < g.size(); i++) {
       int[] prompt = tok.encode(prompts.get(i / 2), true, false);
@@ -43,8 +44,10 @@ class GenerateFastTest {
       assertThat(t).hasSize(10); // max_out_len counts BOS + prompt + generated
       assertThat(Arrays.copyOf(t, prompt.length)).isEqualTo(prompt);
       assertThat(g.get(i).text()).startsWith(prompts.get(i / 2));
-      // every sampled token is one of the 5 most likely at its position (checked on the sequence path)
-      SequenceOutput out = model.forward(SequenceBatch.of(t), FP32, OpContext.DEFAULT, null, Hooks.none());
+      // every sampled token is one of the 5 most likely at its position (checked on the sequence
+      // path)
+      SequenceOutput out =
+          model.forward(SequenceBatch.of(t), FP32, OpContext.DEFAULT, null, Hooks.none());
       for (int pos = prompt.length; pos < t.length; pos++) {
         float[] logits = out.logitsAt(0, pos - 1);
         float mine = logits[t[pos]];
@@ -56,18 +59,32 @@ class GenerateFastTest {
       }
     }
     // seeded: the same seed gives the same texts, another seed (almost surely) others
-    List<String> again = GenerateFast.generate(model, tok, prompts, 2, 10, 5, new SplittableRandom(42), FP32, OpContext.DEFAULT);
+    List<String> again =
+        GenerateFast.generate(
+            model, tok, prompts, 2, 10, 5, new SplittableRandom(42), FP32, OpContext.DEFAULT);
     assertThat(again).isEqualTo(g.stream().map(GenerateFast.Generation::text).toList());
-    assertThat(GenerateFast.generate(model, tok, prompts, 2, 10, 5, new SplittableRandom(43), FP32, OpContext.DEFAULT))
+    assertThat(
+            GenerateFast.generate(
+                model, tok, prompts, 2, 10, 5, new SplittableRandom(43), FP32, OpContext.DEFAULT))
         .isNotEqualTo(again);
   }
 
   @Test
   void topKOneIsGreedy() {
     List<GenerateFast.Generation> g =
-        GenerateFast.generations(model, tok, List.of("Once upon a time"), 1, 30, 1, new SplittableRandom(1), FP32, OpContext.DEFAULT);
+        GenerateFast.generations(
+            model,
+            tok,
+            List.of("Once upon a time"),
+            1,
+            30,
+            1,
+            new SplittableRandom(1),
+            FP32,
+            OpContext.DEFAULT);
     Generator.Result greedy =
-        new Generator(model, tok, FP32, OpContext.DEFAULT).generate("Once upon a time", 30, Sampler.greedy(), null);
+        new Generator(model, tok, FP32, OpContext.DEFAULT)
+            .generate("Once upon a time", 30, Sampler.greedy(), null);
     assertThat(g.getFirst().tokens()).isEqualTo(Arrays.copyOf(greedy.tokens(), 30));
   }
 
@@ -76,14 +93,25 @@ class GenerateFastTest {
     LlamaModel broken = LlamaModel.load(TestPaths.stories260K(), FloatFormat.FP32);
     broken.writableDownProj(0).set(0, Float.NaN);
     assertThat(model.weights().layers().get(0).wDown().get(0)).isNotNaN(); // a separate copy
-    assertThatThrownBy(() -> GenerateFast.generate(broken, tok, List.of("The"), 1, 10, 5, new SplittableRandom(1), FP32, OpContext.DEFAULT))
+    assertThatThrownBy(() ->
+            GenerateFast.generate(
+                broken,
+                tok,
+                List.of("The"),
+                1,
+                10,
+                5,
+                new SplittableRandom(1),
+                FP32,
+                OpContext.DEFAULT))
         .isInstanceOf(InvalidDistributionException.class)
         .hasMessage("probability tensor contains either `inf`, `nan` or element < 0");
   }
 
   @Test
   void topKPutsNanFirstAndBreaksTiesToTheLowerIndex() {
-    assertThat(GenerateFast.topK(new float[] {0.1f, 0.5f, Float.NaN, 0.5f, 0.2f}, 3)).containsExactly(2, 1, 3);
+    assertThat(GenerateFast.topK(new float[] {0.1f, 0.5f, Float.NaN, 0.5f, 0.2f}, 3))
+        .containsExactly(2, 1, 3);
   }
 
   @Test
@@ -92,7 +120,10 @@ class GenerateFastTest {
     assertThat(GenerateFast.text(tok, ids)).isEqualTo("cafe\u0301 end");
   }
 
-  /** Budget: 1e-5 absolute; the FP64 log-softmax of FP32 logits here against Sampling.softmax (FP64, rounded to FP32). */
+  /**
+   * Budget: 1e-5 absolute; the FP64 log-softmax of FP32 logits here against Sampling.softmax (FP64,
+   * rounded to FP32).
+   */
   @Test
   void nextTokenLogProbsMatchTheSoftmaxOfTheDecodeLogits() {
     int[] t = tok.encode("Lily and Tom went to the park", true, false);

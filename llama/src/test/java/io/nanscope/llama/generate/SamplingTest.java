@@ -21,7 +21,8 @@ class SamplingTest {
     assertThat(Sampling.argmax(new float[] {NEG_INF, NEG_INF})).isZero();
     assertThat(Sampling.argmax(new float[] {1, Float.NaN, 9, Float.NaN})).isEqualTo(1);
     assertThat(Sampling.argmax(new float[] {1, Float.POSITIVE_INFINITY, 9})).isEqualTo(1);
-    assertThat(Llama2cSampler.argmax(new float[] {1, Float.NaN, 9, 9})).isEqualTo(2); // run.c skips NaN
+    assertThat(Llama2cSampler.argmax(new float[] {1, Float.NaN, 9, 9}))
+        .isEqualTo(2); // run.c skips NaN
   }
 
   @ParameterizedTest
@@ -35,16 +36,19 @@ class SamplingTest {
 
   @Test
   void multinomialOtherChecksInTorchOrder() {
-    assertThatThrownBy(() -> Sampling.multinomial(new float[] {0f, 0f, -0f}, new SplittableRandom(1)))
+    assertThatThrownBy(
+            () -> Sampling.multinomial(new float[] {0f, 0f, -0f}, new SplittableRandom(1)))
         .isInstanceOf(InvalidDistributionException.class)
         .hasMessage("invalid multinomial distribution (sum of probabilities <= 0)");
     // a NaN is reported before a zero sum, as torch checks validity first
-    assertThatThrownBy(() -> Sampling.multinomial(new float[] {0f, Float.NaN}, new SplittableRandom(1)))
+    assertThatThrownBy(
+            () -> Sampling.multinomial(new float[] {0f, Float.NaN}, new SplittableRandom(1)))
         .hasMessage(InvalidDistributionException.NOT_FINITE_OR_NEGATIVE);
     assertThatThrownBy(() -> Sampling.multinomial(new float[0], new SplittableRandom(1)))
         .hasMessage("cannot sample n_sample > prob_dist.size(-1) samples without replacement");
     // unnormalised weights are fine, as in torch
-    assertThat(Sampling.multinomial(new float[] {0f, 5f, 0f}, new SplittableRandom(1))).isEqualTo(1);
+    assertThat(Sampling.multinomial(new float[] {0f, 5f, 0f}, new SplittableRandom(1)))
+        .isEqualTo(1);
   }
 
   @Test
@@ -73,7 +77,8 @@ class SamplingTest {
     assertThat(p[3]).isZero();
     assertThat(Sampling.softmax(new float[] {1f, Float.NaN})).containsOnly(Float.NaN);
     assertThat(Sampling.softmax(new float[] {1f, Float.POSITIVE_INFINITY})).containsOnly(Float.NaN);
-    assertThat(Sampling.softmax(new float[] {1e38f, -1e38f})).containsExactly(1f, 0f); // no overflow
+    assertThat(Sampling.softmax(new float[] {1e38f, -1e38f}))
+        .containsExactly(1f, 0f); // no overflow
   }
 
   @Test
@@ -90,7 +95,9 @@ class SamplingTest {
   void topPRemovesTheTailWhoseMassIsAtMostOneMinusP() {
     // probs 0.5, 0.3, 0.15, 0.05 (logits = log p). HF with top_p 0.75: ascending cumsum
     // 0.05, 0.20, 0.50, 1.0; remove where <= 0.25 → ids of 0.05 and 0.15 go, 0.3 stays.
-    float[] x = {(float) Math.log(0.3), (float) Math.log(0.05), (float) Math.log(0.5), (float) Math.log(0.15)};
+    float[] x = {
+      (float) Math.log(0.3), (float) Math.log(0.05), (float) Math.log(0.5), (float) Math.log(0.15)
+    };
     float[] y = x.clone();
     Sampling.applyTopP(y, 0.75f);
     assertThat(y).containsExactly(x[0], NEG_INF, x[2], NEG_INF);
@@ -118,7 +125,8 @@ class SamplingTest {
     assertThat(seen[3]).isZero(); // removed by top-k 3
     assertThat(seen[1]).isPositive();
     assertThat(seen[2]).isPositive();
-    assertThatThrownBy(() -> new Sampler(-1f, 0, 1f, 0)).hasMessageContaining("temperature is -1.0");
+    assertThatThrownBy(() -> new Sampler(-1f, 0, 1f, 0))
+        .hasMessageContaining("temperature is -1.0");
     assertThatThrownBy(() -> new Sampler(1f, 0, 0f, 0)).hasMessageContaining("top-p is 0.0");
     assertThatThrownBy(() -> new Sampler(1f, 0, 1f, 1).start().next(new float[] {1f, Float.NaN}))
         .isInstanceOf(InvalidDistributionException.class)
@@ -135,7 +143,11 @@ class SamplingTest {
       s = s.xor(s.shiftRight(12));
       s = s.xor(s.shiftLeft(25)).mod(mod);
       s = s.xor(s.shiftRight(27));
-      long expected = s.multiply(new BigInteger("2545F4914F6CDD1D", 16)).mod(mod).shiftRight(32).longValueExact();
+      long expected =
+          s.multiply(new BigInteger("2545F4914F6CDD1D", 16))
+              .mod(mod)
+              .shiftRight(32)
+              .longValueExact();
       assertThat(sampler.randomU32()).isEqualTo(expected);
     }
     Llama2cSampler f = new Llama2cSampler(1f, 0.9f, 99);

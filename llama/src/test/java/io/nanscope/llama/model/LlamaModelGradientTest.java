@@ -83,7 +83,14 @@ class LlamaModelGradientTest {
         double err = Math.abs(g.getDouble(i) - num);
         maxErr = Math.max(maxErr, err / (1 + Math.abs(num)));
         if (err > 1e-7 * (1 + Math.abs(num))) {
-          failures.add(e.getKey() + "[" + i + "]: backward " + g.getDouble(i) + ", central difference " + num);
+          failures.add(
+              e.getKey()
+                  + "["
+                  + i
+                  + "]: backward "
+                  + g.getDouble(i)
+                  + ", central difference "
+                  + num);
         }
       }
     }
@@ -110,7 +117,9 @@ class LlamaModelGradientTest {
     Hooks plain = Hooks.none().addToMlpOutput(0, 1, 2, new Tape().constant(delta, "delta"));
     for (int j = 0; j < c; j++) {
       double num = numeric(m, delta, j, plain);
-      assertThat(d.grad().getDouble(j)).as("dL/ddelta[%d]", j).isCloseTo(num, org.assertj.core.data.Offset.offset(1e-7 * (1 + Math.abs(num))));
+      assertThat(d.grad().getDouble(j))
+          .as("dL/ddelta[%d]", j)
+          .isCloseTo(num, org.assertj.core.data.Offset.offset(1e-7 * (1 + Math.abs(num))));
     }
     // and the delta changes the loss at all (the test could not pass with a no-op hook)
     assertThat(loss(m, plain)).isNotEqualTo(loss(m, Hooks.none()));
@@ -136,12 +145,15 @@ class LlamaModelGradientTest {
     Hooks plain = Hooks.none().addToResidual(0, 0, 1, new Tape().constant(delta, "delta"));
     for (int j = 0; j < c; j++) {
       double num = numeric(m, delta, j, plain);
-      assertThat(d.grad().getDouble(j)).as("dL/ddelta[%d]", j)
+      assertThat(d.grad().getDouble(j))
+          .as("dL/ddelta[%d]", j)
           .isCloseTo(num, org.assertj.core.data.Offset.offset(1e-7 * (1 + Math.abs(num))));
     }
     // the capture is the residual before the delta: the same as without any addition
-    SequenceOutput bare = m.forward(BATCH, FP64, OpContext.DEFAULT, null, Hooks.none().captureResidual(0, 0, 1));
-    assertThat(out.captured(Hooks.residualKey(0, 0, 1))).isEqualTo(bare.captured(Hooks.residualKey(0, 0, 1)));
+    SequenceOutput bare =
+        m.forward(BATCH, FP64, OpContext.DEFAULT, null, Hooks.none().captureResidual(0, 0, 1));
+    assertThat(out.captured(Hooks.residualKey(0, 0, 1)))
+        .isEqualTo(bare.captured(Hooks.residualKey(0, 0, 1)));
     assertThat(loss(m, plain)).isNotEqualTo(loss(m, Hooks.none()));
   }
 }

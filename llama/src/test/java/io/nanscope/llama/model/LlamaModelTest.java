@@ -10,8 +10,8 @@ import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.TestPaths;
-import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.config.RopeLayout;
+import io.nanscope.llama.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,13 +46,17 @@ class LlamaModelTest {
     }
   }
 
-  /** Budget: bit-identical. Both modes run the same ops, and every kernel reduces a row the same way alone or in a batch. */
+  /**
+   * Budget: bit-identical. Both modes run the same ops, and every kernel reduces a row the same way
+   * alone or in a batch.
+   */
   @ParameterizedTest
   @ValueSource(strings = {"fp32", "pytorch-fp16", "pytorch-bf16"})
   void decodeEqualsSequenceModeAtEveryPosition(String policyName) {
     PrecisionPolicy p = PrecisionPolicy.named(policyName);
     int[] t = tokens("Once upon a time, Lily saw a big dog in the park");
-    SequenceOutput seq = model.forward(SequenceBatch.of(t), p, OpContext.DEFAULT, null, Hooks.none());
+    SequenceOutput seq =
+        model.forward(SequenceBatch.of(t), p, OpContext.DEFAULT, null, Hooks.none());
     DecodeSession d = model.decoder(p, OpContext.DEFAULT);
     for (int pos = 0; pos < t.length; pos++) {
       assertThat(d.position()).isEqualTo(pos);
@@ -60,17 +64,24 @@ class LlamaModelTest {
     }
   }
 
-  /** Budget: bit-identical; Fp32Decoder writes the ops' arithmetic out in float. Both RoPE layouts. */
+  /**
+   * Budget: bit-identical; Fp32Decoder writes the ops' arithmetic out in float. Both RoPE layouts.
+   */
   @Test
   void fastFp32DecoderGivesTheBitsOfTheOpPath() throws IOException {
     int[] t = tokens(GOLDEN_PROMPT);
-    for (LlamaModel m : List.of(model, LlamaModel.of(model.config().withRopeLayout(RopeLayout.HF_ROTATE_HALF),
-        model.weights().withRopeLayout(RopeLayout.HF_ROTATE_HALF)))) {
+    for (LlamaModel m :
+        List.of(
+            model,
+            LlamaModel.of(
+                model.config().withRopeLayout(RopeLayout.HF_ROTATE_HALF),
+                model.weights().withRopeLayout(RopeLayout.HF_ROTATE_HALF)))) {
       DecodeSession fast = m.decoder(FP32, OpContext.DEFAULT);
       DecodeSession ops = m.opDecoder(FP32, OpContext.DEFAULT);
       assertThat(fast).isInstanceOf(Fp32Decoder.class);
       int token = t[0];
-      // all 512 positions in the Meta layout; the rotate_half variant only needs its RoPE pairing checked
+      // all 512 positions in the Meta layout; the rotate_half variant only needs its RoPE pairing
+      // checked
       int n = m == model ? m.config().maxSeqLen() : 96;
       for (int pos = 0; pos < n; pos++) {
         float[] a = fast.next(token);
@@ -92,7 +103,8 @@ class LlamaModelTest {
     int[] t = tokens(GOLDEN_PROMPT);
     DecodeSession packed = new Fp32Decoder(model.weights(), OpContext.DEFAULT, true);
     DecodeSession streamed = new Fp32Decoder(model.weights(), OpContext.DEFAULT, false);
-    DecodeSession streamed2 = new Fp32Decoder(model.weights(), OpContext.DEFAULT.withThreads(2), false);
+    DecodeSession streamed2 =
+        new Fp32Decoder(model.weights(), OpContext.DEFAULT.withThreads(2), false);
     int token = t[0];
     for (int pos = 0; pos < 300; pos++) {
       float[] a = packed.next(token);
@@ -134,8 +146,11 @@ class LlamaModelTest {
   void rightPaddingDoesNotChangeRealPositions() {
     int[] a = tokens("Tom had a red ball");
     int[] b = tokens("The sun was shining and the birds were singing in the tall tree");
-    SequenceOutput both = model.forward(new SequenceBatch(new int[][] {a, b}), FP32, OpContext.DEFAULT, null, Hooks.none());
-    SequenceOutput alone = model.forward(SequenceBatch.of(a), FP32, OpContext.DEFAULT, null, Hooks.none());
+    SequenceOutput both =
+        model.forward(
+            new SequenceBatch(new int[][] {a, b}), FP32, OpContext.DEFAULT, null, Hooks.none());
+    SequenceOutput alone =
+        model.forward(SequenceBatch.of(a), FP32, OpContext.DEFAULT, null, Hooks.none());
     assertThat(both.length()).isEqualTo(b.length);
     for (int pos = 0; pos < a.length; pos++) {
       assertBitIdentical(both.logitsAt(0, pos), alone.logitsAt(0, pos), "row 0 position " + pos);
@@ -151,9 +166,21 @@ class LlamaModelTest {
   @ValueSource(strings = {"fp32", "pytorch-fp16"})
   void logitsAreBitIdenticalWithOneAndTwoThreads(String policyName) {
     PrecisionPolicy p = PrecisionPolicy.named(policyName);
-    SequenceBatch batch = new SequenceBatch(new int[][] {tokens("Once upon a time"), tokens("The cat sat on the mat")});
-    float[] one = model.forward(batch, p, OpContext.DEFAULT.withThreads(1), null, Hooks.none()).logits().value().toFloatArray();
-    float[] two = model.forward(batch, p, OpContext.DEFAULT.withThreads(2), null, Hooks.none()).logits().value().toFloatArray();
+    SequenceBatch batch =
+        new SequenceBatch(
+            new int[][] {tokens("Once upon a time"), tokens("The cat sat on the mat")});
+    float[] one =
+        model
+            .forward(batch, p, OpContext.DEFAULT.withThreads(1), null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
+    float[] two =
+        model
+            .forward(batch, p, OpContext.DEFAULT.withThreads(2), null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     assertBitIdentical(one, two, "sequence logits 1 vs 2 threads");
     DecodeSession d1 = model.decoder(p, OpContext.DEFAULT.withThreads(1));
     DecodeSession d2 = model.decoder(p, OpContext.DEFAULT.withThreads(2));
@@ -172,9 +199,14 @@ class LlamaModelTest {
     int[] a = tokens("Lily and Tom");
     int[] b = tokens("One day, a little dog named Max");
     int layer = 3, row = 1, pos = 4;
-    Hooks hooks = Hooks.none().captureDownProjInput(layer, row, pos).captureMlpOutput(layer, row, pos)
-        .captureResidual(layer, row, pos).captureDownProjInput(0, 0, a.length - 1);
-    SequenceOutput out = model.forward(new SequenceBatch(new int[][] {a, b}), FP32, OpContext.DEFAULT, null, hooks);
+    Hooks hooks =
+        Hooks.none()
+            .captureDownProjInput(layer, row, pos)
+            .captureMlpOutput(layer, row, pos)
+            .captureResidual(layer, row, pos)
+            .captureDownProjInput(0, 0, a.length - 1);
+    SequenceOutput out =
+        model.forward(new SequenceBatch(new int[][] {a, b}), FP32, OpContext.DEFAULT, null, hooks);
     float[] k = out.captured(Hooks.downProjInputKey(layer, row, pos));
     float[] v = out.captured(Hooks.mlpOutputKey(layer, row, pos));
     assertThat(k).hasSize(model.config().hiddenDim());
@@ -189,9 +221,11 @@ class LlamaModelTest {
         exact += (double) w.get((long) c * f + j) * k[j];
         abs += Math.abs((double) w.get((long) c * f + j) * k[j]);
       }
-      assertThat((double) v[c]).isCloseTo(exact, org.assertj.core.data.Offset.offset(abs * f * 0x1p-24 + 1e-30));
+      assertThat((double) v[c])
+          .isCloseTo(exact, org.assertj.core.data.Offset.offset(abs * f * 0x1p-24 + 1e-30));
     }
-    assertThatThrownBy(() -> out.captured("layers.9@0,0")).hasMessageContaining("captured keys are");
+    assertThatThrownBy(() -> out.captured("layers.9@0,0"))
+        .hasMessageContaining("captured keys are");
   }
 
   @Test
@@ -203,11 +237,19 @@ class LlamaModelTest {
       delta.set(j, 0.5f * ((j % 3) - 1));
     }
     int pos = 2;
-    Hooks hooks = Hooks.none().addToMlpOutput(1, 0, pos, new Tape().constant(delta, "delta")).captureMlpOutput(1, 0, pos);
+    Hooks hooks =
+        Hooks.none()
+            .addToMlpOutput(1, 0, pos, new Tape().constant(delta, "delta"))
+            .captureMlpOutput(1, 0, pos);
     SequenceOutput edited = model.forward(batch, FP32, OpContext.DEFAULT, null, hooks);
-    SequenceOutput plain = model.forward(batch, FP32, OpContext.DEFAULT, null, Hooks.none().captureMlpOutput(1, 0, pos));
+    SequenceOutput plain =
+        model.forward(
+            batch, FP32, OpContext.DEFAULT, null, Hooks.none().captureMlpOutput(1, 0, pos));
     // capture is before the addition
-    assertBitIdentical(edited.captured(Hooks.mlpOutputKey(1, 0, pos)), plain.captured(Hooks.mlpOutputKey(1, 0, pos)), "capture");
+    assertBitIdentical(
+        edited.captured(Hooks.mlpOutputKey(1, 0, pos)),
+        plain.captured(Hooks.mlpOutputKey(1, 0, pos)),
+        "capture");
     for (int t = 0; t < a.length; t++) {
       assertBitIdentical(edited.logitsAt(1, t), plain.logitsAt(1, t), "other row");
       if (t < pos) {
@@ -234,7 +276,12 @@ class LlamaModelTest {
         assertThat(p.storage().round(v)).isEqualTo(v);
       }
     }
-    float[] ref = model.forward(SequenceBatch.of(t), FP32, OpContext.DEFAULT, null, Hooks.none()).logits().value().toFloatArray();
+    float[] ref =
+        model
+            .forward(SequenceBatch.of(t), FP32, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     double maxDiff = 0;
     for (int i = 0; i < logits.length; i++) {
       assertThat(Float.isFinite(logits[i])).as("logit %d", i).isTrue();
@@ -246,7 +293,8 @@ class LlamaModelTest {
 
   @Test
   void writableDownProjIsAHeapCopySwappedInOnce() {
-    LlamaModel m = TinyLlama.model(FloatFormat.FP32, io.nanscope.llama.config.RopeLayout.HF_ROTATE_HALF, 3);
+    LlamaModel m =
+        TinyLlama.model(FloatFormat.FP32, io.nanscope.llama.config.RopeLayout.HF_ROTATE_HALF, 3);
     Tensor before = m.weights().layers().get(1).wDown();
     Tensor w = m.writableDownProj(1);
     assertThat(w).isNotSameAs(before);
@@ -254,17 +302,33 @@ class LlamaModelTest {
     assertThat(m.weights().layers().get(1).wDown()).isSameAs(w);
     assertThat(w.toFloatArray()).isEqualTo(before.toFloatArray());
     SequenceBatch batch = SequenceBatch.of(1, 4, 7);
-    float[] l0 = m.forward(batch, FP32, OpContext.DEFAULT, null, Hooks.none()).logits().value().toFloatArray();
+    float[] l0 =
+        m.forward(batch, FP32, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     w.set(0, w.get(0) + 1f);
-    float[] l1 = m.forward(batch, FP32, OpContext.DEFAULT, null, Hooks.none()).logits().value().toFloatArray();
+    float[] l1 =
+        m.forward(batch, FP32, OpContext.DEFAULT, null, Hooks.none())
+            .logits()
+            .value()
+            .toFloatArray();
     assertThat(l1).isNotEqualTo(l0);
   }
 
   @Test
   void badInputIsRejectedWithAMessage() {
-    assertThatThrownBy(() -> new SequenceBatch(new int[][] {{1, 2}, {}})).hasMessageContaining("row 1");
-    assertThatThrownBy(() -> model.forward(SequenceBatch.of(1, 2), FP32, OpContext.DEFAULT, null,
-        Hooks.none().captureMlpOutput(0, 0, 5))).hasMessageContaining("position 5");
-    assertThatThrownBy(() -> model.decoder(FP32, OpContext.DEFAULT).next(512)).hasMessageContaining("vocabulary");
+    assertThatThrownBy(() -> new SequenceBatch(new int[][] {{1, 2}, {}}))
+        .hasMessageContaining("row 1");
+    assertThatThrownBy(() ->
+            model.forward(
+                SequenceBatch.of(1, 2),
+                FP32,
+                OpContext.DEFAULT,
+                null,
+                Hooks.none().captureMlpOutput(0, 0, 5)))
+        .hasMessageContaining("position 5");
+    assertThatThrownBy(() -> model.decoder(FP32, OpContext.DEFAULT).next(512))
+        .hasMessageContaining("vocabulary");
   }
 }

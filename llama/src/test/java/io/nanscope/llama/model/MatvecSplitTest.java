@@ -29,15 +29,19 @@ class MatvecSplitTest {
     int k = 70;
     Tensor x = random(FloatFormat.FP32, 1, k, rnd);
     // 600 rows: two full blocks and a partial one; 1 row; exactly one block
-    Tensor[] ws = {random(FloatFormat.BF16, 600, k, rnd), random(FloatFormat.FP32, 1, k, rnd),
-        random(FloatFormat.FP16, MatvecSplit.ROWS, k, rnd)};
+    Tensor[] ws = {
+      random(FloatFormat.BF16, 600, k, rnd),
+      random(FloatFormat.FP32, 1, k, rnd),
+      random(FloatFormat.FP16, MatvecSplit.ROWS, k, rnd)
+    };
     float[][] outs = {new float[600], new float[1], new float[MatvecSplit.ROWS]};
     MatvecSplit.matvecs(x, ws, outs, threads);
     for (int m = 0; m < ws.length; m++) {
       float[] want = new float[outs[m].length];
       Kernels.matmulNT(x, ws[m], want, 1);
       for (int i = 0; i < want.length; i++) {
-        assertThat(Float.floatToRawIntBits(outs[m][i])).as("matrix %d row %d", m, i)
+        assertThat(Float.floatToRawIntBits(outs[m][i]))
+            .as("matrix %d row %d", m, i)
             .isEqualTo(Float.floatToRawIntBits(want[i]));
       }
     }
@@ -48,12 +52,18 @@ class MatvecSplitTest {
   void aFailingBlockFailsTheCall(int threads) {
     Tensor x = Tensor.zeros(FloatFormat.FP32, Shape.of(1, 8));
     float[][] outs = {new float[600]};
-    assertThatThrownBy(() -> MatvecSplit.matvecs(x, new Tensor[] {Tensor.zeros(FloatFormat.FP32, Shape.of(600, 8))},
-        new float[][] {new float[10]}, threads)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() ->
+            MatvecSplit.matvecs(
+                x,
+                new Tensor[] {Tensor.zeros(FloatFormat.FP32, Shape.of(600, 8))},
+                new float[][] {new float[10]},
+                threads))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("600 rows");
     // a block that fails on a helper thread (x narrower than the weight rows) fails the call
     Tensor[] mismatched = {Tensor.zeros(FloatFormat.FP32, Shape.of(600, 9))};
     assertThatThrownBy(() -> MatvecSplit.matvecs(x, mismatched, outs, threads))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("matmulNT");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("matmulNT");
   }
 }

@@ -31,9 +31,17 @@ final class TinyLlama {
       for (Layer w : Layer.values()) {
         t[w.ordinal()] = random(w.shape(c), format, rnd);
       }
-      layers.add(new LayerWeights(t[Layer.ATTN_NORM.ordinal()], t[Layer.WQ.ordinal()], t[Layer.WK.ordinal()],
-          t[Layer.WV.ordinal()], t[Layer.WO.ordinal()], t[Layer.FFN_NORM.ordinal()], t[Layer.W_GATE.ordinal()],
-          t[Layer.W_UP.ordinal()], t[Layer.W_DOWN.ordinal()]));
+      layers.add(
+          new LayerWeights(
+              t[Layer.ATTN_NORM.ordinal()],
+              t[Layer.WQ.ordinal()],
+              t[Layer.WK.ordinal()],
+              t[Layer.WV.ordinal()],
+              t[Layer.WO.ordinal()],
+              t[Layer.FFN_NORM.ordinal()],
+              t[Layer.W_GATE.ordinal()],
+              t[Layer.W_UP.ordinal()],
+              t[Layer.W_DOWN.ordinal()]));
     }
     Tensor norm = random(Global.FINAL_NORM.shape(c), format, rnd);
     Tensor cls = random(Global.CLASSIFIER.shape(c), format, rnd);

@@ -47,7 +47,9 @@ class TokenizerTest {
     }
   }
 
-  /** llama.cpp's vectors: each string is followed by "\n__ggml_vocab_test__\n"; one id line each. */
+  /**
+   * llama.cpp's vectors: each string is followed by "\n__ggml_vocab_test__\n"; one id line each.
+   */
   static List<Case> llamaCppCases() throws IOException {
     Path dir = TestPaths.llama2Tokenizer().resolve("test-vectors");
     String inp = Files.readString(dir.resolve("ggml-vocab-llama-spm.gguf.inp"));
@@ -55,7 +57,9 @@ class TokenizerTest {
     assertThat(texts.getLast()).isEmpty(); // the file ends with a separator
     texts.removeLast();
     List<String> lines =
-        new ArrayList<>(Arrays.asList(Files.readString(dir.resolve("ggml-vocab-llama-spm.gguf.out")).split("\n", -1)));
+        new ArrayList<>(
+            Arrays.asList(
+                Files.readString(dir.resolve("ggml-vocab-llama-spm.gguf.out")).split("\n", -1)));
     if (lines.size() == texts.size() + 1 && lines.getLast().isEmpty()) {
       lines.removeLast();
     }
@@ -65,7 +69,10 @@ class TokenizerTest {
     List<Case> cases = new ArrayList<>();
     for (int i = 0; i < texts.size(); i++) {
       String l = lines.get(i).strip();
-      int[] ids = l.isEmpty() ? new int[0] : Arrays.stream(l.split(" ")).mapToInt(Integer::parseInt).toArray();
+      int[] ids =
+          l.isEmpty()
+              ? new int[0]
+              : Arrays.stream(l.split(" ")).mapToInt(Integer::parseInt).toArray();
       cases.add(new Case(i, texts.get(i), ids));
     }
     return cases;
@@ -93,7 +100,9 @@ class TokenizerTest {
   @MethodSource("llamaCppCases")
   void decodeInvertsEncode(Case c) {
     for (Tokenizer t : List.of(spm, bin, json)) {
-      assertThat(t.decode(t.encode(c.text(), true, false))).as(c + " via " + t.source()).isEqualTo(c.text());
+      assertThat(t.decode(t.encode(c.text(), true, false)))
+          .as(c + " via " + t.source())
+          .isEqualTo(c.text());
     }
   }
 
@@ -164,11 +173,12 @@ class TokenizerTest {
 
   /**
    * An independent, deliberately naive transcription of run.c's {@code encode}: raw byte pieces
-   * from the file, lookup over every piece (control and byte ones included), code points read
-   * from UTF-8, byte fallback id = byte + 3, and each round merge the best-scoring pair (strict
-   * {@code >}, so leftmost on ties) until none is left.
+   * from the file, lookup over every piece (control and byte ones included), code points read from
+   * UTF-8, byte fallback id = byte + 3, and each round merge the best-scoring pair (strict {@code
+   * >}, so leftmost on ties) until none is left.
    */
-  static int[] runCEncode(Path tokenizerBin, String text, boolean bos, boolean eos) throws IOException {
+  static int[] runCEncode(Path tokenizerBin, String text, boolean bos, boolean eos)
+      throws IOException {
     ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(tokenizerBin)).order(ByteOrder.LITTLE_ENDIAN);
     b.getInt();
     List<String> vocab = new ArrayList<>();
@@ -234,17 +244,26 @@ class TokenizerTest {
 
   static Stream<String> prompts() {
     return Stream.concat(
-        extraStrings().filter(s -> !s.contains("<0x")), // run.c merges literal "<0x0A>" into a byte piece
-        Stream.of("", " ", "Once upon a time", "Lily and Tom went to the park. They saw a big dog!",
-            "  Once", "Once  upon", "The end.\n\nOnce upon a time, there was a little girl named Lily."));
+        extraStrings()
+            .filter(s -> !s.contains("<0x")), // run.c merges literal "<0x0A>" into a byte piece
+        Stream.of(
+            "",
+            " ",
+            "Once upon a time",
+            "Lily and Tom went to the park. They saw a big dog!",
+            "  Once",
+            "Once  upon",
+            "The end.\n\nOnce upon a time, there was a little girl named Lily."));
   }
 
   @ParameterizedTest
   @MethodSource("prompts")
   void tok512EncodesLikeRunC(String prompt) throws IOException {
     Tokenizer tok512 = Tokenizer.readLlama2c(TOK512);
-    assertThat(tok512.encode(prompt, true, false)).containsExactly(runCEncode(TOK512, prompt, true, false));
-    assertThat(tok512.encode(prompt, true, true)).containsExactly(runCEncode(TOK512, prompt, true, true));
+    assertThat(tok512.encode(prompt, true, false))
+        .containsExactly(runCEncode(TOK512, prompt, true, false));
+    assertThat(tok512.encode(prompt, true, true))
+        .containsExactly(runCEncode(TOK512, prompt, true, true));
   }
 
   @ParameterizedTest
@@ -277,10 +296,13 @@ class TokenizerTest {
       assertThat(m.piece(id)).isEqualTo(b.piece(id));
       assertThat(m.score(id)).isEqualTo(b.score(id));
     }
-    assertThat(m.encode("Once upon a time", true, false)).containsExactly(b.encode("Once upon a time", true, false));
+    assertThat(m.encode("Once upon a time", true, false))
+        .containsExactly(b.encode("Once upon a time", true, false));
     // SentencePiece's default normalizer squeezes spaces; run.c does not
-    assertThat(m.encode("Once  upon", true, false)).containsExactly(b.encode("Once upon", true, false));
-    assertThat(b.encode("Once  upon", true, false)).isNotEqualTo(b.encode("Once upon", true, false));
+    assertThat(m.encode("Once  upon", true, false))
+        .containsExactly(b.encode("Once upon", true, false));
+    assertThat(b.encode("Once  upon", true, false))
+        .isNotEqualTo(b.encode("Once upon", true, false));
   }
 
   // ------------------------------------------------------------------ decode quirks
@@ -290,7 +312,8 @@ class TokenizerTest {
     Tokenizer tok512 = Tokenizer.readLlama2c(TOK512);
     int once = tok512.encode("Once", false, false)[0];
     assertThat(tok512.piece(once)).startsWith("▁");
-    assertThat(new String(tok512.llama2cPiece(1, once), StandardCharsets.UTF_8)).isEqualTo(tok512.piece(once).substring(1));
+    assertThat(new String(tok512.llama2cPiece(1, once), StandardCharsets.UTF_8))
+        .isEqualTo(tok512.piece(once).substring(1));
     assertThat(new String(tok512.llama2cPiece(5, once), StandardCharsets.UTF_8)).startsWith(" ");
     assertThat(tok512.llama2cPiece(7, 3 + 0x0A)).containsExactly(0x0A);
     assertThat(tok512.llama2cPiece(7, 3 + 0xE2)).containsExactly(0xE2);
@@ -303,10 +326,10 @@ class TokenizerTest {
   }
 
   /**
-   * run.c prints the prompt before the generated text, so each golden output of
-   * {@code src/test/resources/golden} (made by a C reference of run.c) starts with the printed
-   * prompt: encoding with tok512 and decoding with run.c's quirks must give that prefix, including
-   * the dropped byte-fallback bytes of "Émile" and 🐶 and the kept spaces of "  two  spaces".
+   * run.c prints the prompt before the generated text, so each golden output of {@code
+   * src/test/resources/golden} (made by a C reference of run.c) starts with the printed prompt:
+   * encoding with tok512 and decoding with run.c's quirks must give that prefix, including the
+   * dropped byte-fallback bytes of "Émile" and 🐶 and the kept spaces of " two spaces".
    */
   @Test
   void llama2cDecodeOfThePromptPrefixesEveryGoldenOutput() throws IOException {
@@ -320,11 +343,16 @@ class TokenizerTest {
       String[] f = line.split("\t", -1);
       byte[] out = Files.readAllBytes(golden.resolve(f[0]));
       byte[] prompt = tok512.llama2cDecode(tok512.encode(f[2], true, false));
-      assertThat(Arrays.copyOf(out, Math.min(out.length, prompt.length))).as(f[0]).containsExactly(prompt);
+      assertThat(Arrays.copyOf(out, Math.min(out.length, prompt.length)))
+          .as(f[0])
+          .containsExactly(prompt);
       checked++;
     }
     assertThat(checked).isEqualTo(9);
-    assertThat(new String(tok512.llama2cDecode(tok512.encode("Émile saw a café 🐶", true, false)), StandardCharsets.UTF_8))
+    assertThat(
+            new String(
+                tok512.llama2cDecode(tok512.encode("Émile saw a café 🐶", true, false)),
+                StandardCharsets.UTF_8))
         .isEqualTo("mile saw a café ");
   }
 
@@ -335,7 +363,8 @@ class TokenizerTest {
     assertThat(ids[ids.length - 1]).isEqualTo(2);
     assertThat(spm.decode(ids)).isEqualTo("🦙 x");
     assertThat(spm.decode(new int[] {3 + 0xE2})).isEqualTo("\ufffd"); // lone byte of a 3-byte char
-    assertThatThrownBy(() -> spm.decode(new int[] {32000})).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> spm.decode(new int[] {32000}))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("outside the vocabulary");
   }
 
@@ -363,9 +392,15 @@ class TokenizerTest {
       source.writeHfFiles(dir);
       Tokenizer back = Tokenizer.readHfJson(dir.resolve("tokenizer.json"));
       assertThat(back.vocabSize()).isEqualTo(source.vocabSize());
-      prompts().forEach(p -> assertThat(back.encode(p, true, false)).as(p).containsExactly(source.encode(p, true, false)));
+      prompts()
+          .forEach(p ->
+              assertThat(back.encode(p, true, false))
+                  .as(p)
+                  .containsExactly(source.encode(p, true, false)));
       assertThat(dir.resolve("tokenizer_config.json")).exists();
-      assertThat(dir.resolve("special_tokens_map.json")).content().contains("\"bos_token\" : \"<s>\"");
+      assertThat(dir.resolve("special_tokens_map.json"))
+          .content()
+          .contains("\"bos_token\" : \"<s>\"");
     }
   }
 
@@ -373,10 +408,15 @@ class TokenizerTest {
   @Test
   void metaspaceFormOfTokenizerJsonGivesTheSameIds(@TempDir Path dir) throws IOException {
     var mapper = tools.jackson.databind.json.JsonMapper.builder().build();
-    var root = (tools.jackson.databind.node.ObjectNode) mapper.readTree(LLAMA2.resolve("tokenizer.json").toFile());
+    var root =
+        (tools.jackson.databind.node.ObjectNode)
+            mapper.readTree(LLAMA2.resolve("tokenizer.json").toFile());
     root.putNull("normalizer");
     var meta = root.putObject("pre_tokenizer");
-    meta.put("type", "Metaspace").put("replacement", "▁").put("prepend_scheme", "first").put("split", false);
+    meta.put("type", "Metaspace")
+        .put("replacement", "▁")
+        .put("prepend_scheme", "first")
+        .put("split", false);
     Path f = Files.write(dir.resolve("tokenizer.json"), mapper.writeValueAsBytes(root));
     Tokenizer t = Tokenizer.readHfJson(f);
     for (Case c : llamaCppCases()) {
@@ -393,7 +433,8 @@ class TokenizerTest {
     assertThat(t.vocabSize()).isEqualTo(512);
     assertThat(t.normalization().removeExtraWhitespaces()).isFalse();
     assertThatThrownBy(() -> Tokenizer.readFromDirectory(TestPaths.repoRoot().resolve("llama")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no tokenizer found");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no tokenizer found");
   }
 
   // ------------------------------------------------------------------ bad files
@@ -402,8 +443,10 @@ class TokenizerTest {
   @ValueSource(strings = {"tokenizer.bin", "tokenizer.model", "tokenizer.json"})
   void emptyFileIsRefused(String name, @TempDir Path dir) throws IOException {
     Path f = Files.write(dir.resolve(name), new byte[0]);
-    assertThatThrownBy(() -> Tokenizer.read(f)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining(f.toString()).hasMessageContaining("not a");
+    assertThatThrownBy(() -> Tokenizer.read(f))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(f.toString())
+        .hasMessageContaining("not a");
   }
 
   @ParameterizedTest
@@ -411,15 +454,18 @@ class TokenizerTest {
   void truncatedFileIsRefused(String name, @TempDir Path dir) throws IOException {
     byte[] all = Files.readAllBytes(LLAMA2.resolve(name));
     Path f = Files.write(dir.resolve(name), Arrays.copyOf(all, all.length - 3));
-    assertThatThrownBy(() -> Tokenizer.read(f)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining(f.toString()).hasMessageContaining("not a");
+    assertThatThrownBy(() -> Tokenizer.read(f))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(f.toString())
+        .hasMessageContaining("not a");
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"tokenizer.bin", "tokenizer.model", "tokenizer.json"})
   void weightsFileIsNotATokenizer(String name, @TempDir Path dir) throws IOException {
     Path f = Files.copy(TestPaths.stories260K().resolve("stories260K.bin"), dir.resolve(name));
-    assertThatThrownBy(() -> Tokenizer.read(f)).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> Tokenizer.read(f))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(f.toString());
   }
 
@@ -428,7 +474,8 @@ class TokenizerTest {
     ByteBuffer b = ByteBuffer.allocate(4 + 8).order(ByteOrder.LITTLE_ENDIAN);
     b.putInt(7).putFloat(0f).putInt(1_000_000);
     Path f = Files.write(dir.resolve("tok.bin"), b.array());
-    assertThatThrownBy(() -> Tokenizer.readLlama2c(f)).hasMessageContaining("length 1000000, expected 0..7");
+    assertThatThrownBy(() -> Tokenizer.readLlama2c(f))
+        .hasMessageContaining("length 1000000, expected 0..7");
   }
 
   @Test
@@ -436,6 +483,7 @@ class TokenizerTest {
     // ModelProto { pieces { piece: "a" } trainer_spec { model_type: 1 } }
     byte[] proto = {0x0A, 0x03, 0x0A, 0x01, 'a', 0x12, 0x02, 0x18, 0x01};
     Path f = Files.write(dir.resolve("u.model"), proto);
-    assertThatThrownBy(() -> Tokenizer.readSentencePiece(f)).hasMessageContaining("model_type 1 is not supported");
+    assertThatThrownBy(() -> Tokenizer.readSentencePiece(f))
+        .hasMessageContaining("model_type 1 is not supported");
   }
 }

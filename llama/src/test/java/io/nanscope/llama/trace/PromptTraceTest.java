@@ -22,8 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The trace on the embedded model, checked against numbers computed here independently from an
- * untraced forward pass: the NLL in FP64 from the logits, and the FP16 underflow count of the
- * logit gradient from an FP64 softmax rounded with the JDK's {@code Float.floatToFloat16}.
+ * untraced forward pass: the NLL in FP64 from the logits, and the FP16 underflow count of the logit
+ * gradient from an FP64 softmax rounded with the JDK's {@code Float.floatToFloat16}.
  */
 class PromptTraceTest {
 
@@ -35,13 +35,16 @@ class PromptTraceTest {
   }
 
   static SiteStats row(PromptTrace.Result r, Phase phase, String site, String op) {
-    return r.rows(phase).stream().filter(s -> s.at().site().name().equals(site) && s.at().op().equals(op))
-        .findFirst().orElseThrow(() -> new AssertionError("no " + phase + " row " + site + " " + op));
+    return r.rows(phase).stream()
+        .filter(s -> s.at().site().name().equals(site) && s.at().op().equals(op))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + phase + " row " + site + " " + op));
   }
 
   /** logits of an untraced forward, (T, V) as doubles. */
   static double[][] logits(LlamaModel m, int[] ids, PrecisionPolicy p) {
-    SequenceOutput out = m.forward(SequenceBatch.of(ids), p, OpContext.DEFAULT, new Tape(), Hooks.none());
+    SequenceOutput out =
+        m.forward(SequenceBatch.of(ids), p, OpContext.DEFAULT, new Tape(), Hooks.none());
     double[][] z = new double[ids.length][];
     for (int t = 0; t < ids.length; t++) {
       float[] row = out.logitsAt(0, t);
@@ -101,7 +104,8 @@ class PromptTraceTest {
     assertThat(logitsRow.output().headroomIn(FloatFormat.FP16))
         .isCloseTo(Math.log(65504 / maxLogit) / Math.log(2), within(1e-12));
 
-    // Logit gradient dL/dz = (softmax(z) − onehot)·mask/(T−1), FP32 (log-softmax backward), then cast
+    // Logit gradient dL/dz = (softmax(z) − onehot)·mask/(T−1), FP32 (log-softmax backward), then
+    // cast
     // to FP16 for lm_head: count the non-zero FP32 values that Float.floatToFloat16 rounds to ±0.
     long underflow = 0, nonZero = 0;
     for (int i = 0; i + 1 < t; i++) {
@@ -118,7 +122,8 @@ class PromptTraceTest {
     }
     SiteStats cast = row(r, Phase.BACKWARD, "lm_head.float", "cast.grad");
     assertThat(cast.output().format()).isEqualTo(FloatFormat.FP16);
-    // The FP64 softmax differs from the engine's FP32 one by a few ulps: values within a few ulps of
+    // The FP64 softmax differs from the engine's FP32 one by a few ulps: values within a few ulps
+    // of
     // the FP16 underflow threshold (2^-25) may land on either side. Budget: 0.5% of the count.
     assertThat((double) cast.output().underflow()).isCloseTo(underflow, within(0.005 * underflow));
     assertThat(underflow).isGreaterThan(nonZero / 2); // most logit gradients flush to zero in FP16
@@ -144,9 +149,11 @@ class PromptTraceTest {
     assertThat(one.rows(Phase.BACKWARD)).isEmpty();
     assertThat(two.jsonLines()).isEqualTo(one.jsonLines());
     assertThatThrownBy(() -> PromptTrace.run(m, new int[] {1}, p, 1, true))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least 2 tokens");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least 2 tokens");
     assertThatThrownBy(() -> PromptTrace.run(m, new int[m.config().maxSeqLen() + 1], p, 1, false))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("shorten it");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("shorten it");
     assertThat(PromptTrace.run(m, new int[] {1}, p, 1, false).loss()).isNaN();
   }
 }

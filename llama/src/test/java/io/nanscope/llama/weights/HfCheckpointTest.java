@@ -28,7 +28,8 @@ class HfCheckpointTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"f32", "f16", "bf16"})
-  void stories260KRoundTripsThroughHfSafetensors(String dtype, @TempDir Path tmp) throws IOException {
+  void stories260KRoundTripsThroughHfSafetensors(String dtype, @TempDir Path tmp)
+      throws IOException {
     FloatFormat f = LlamaConfig.formatOf(dtype);
     LlamaWeights original = LlamaWeights.read(TestPaths.stories260K());
     Path out = tmp.resolve("hf");
@@ -41,7 +42,8 @@ class HfCheckpointTest {
     assertThat(back.config().withRopeLayout(RopeLayout.META_INTERLEAVED).withTorchDtype("float32"))
         .isEqualTo(original.config());
     // q/k rows really moved: the file's wq differs from the original's unless permuted back
-    assertThat(back.get(0, Layer.WQ).toFloatArray()).isNotEqualTo(original.get(0, Layer.WQ).to(f).toFloatArray());
+    assertThat(back.get(0, Layer.WQ).toFloatArray())
+        .isNotEqualTo(original.get(0, Layer.WQ).to(f).toFloatArray());
     LlamaWeights unpermuted = back.withRopeLayout(RopeLayout.META_INTERLEAVED);
     LlamaWeights expected = f == FloatFormat.FP32 ? original : original.to(f);
     assertSameWeights(unpermuted, expected);
@@ -54,10 +56,12 @@ class HfCheckpointTest {
     LlamaWeights copy = w.to(FloatFormat.FP32);
     assertThat(w.firstBitwiseDifference(copy)).isEmpty();
     copy.get(2, Layer.W_UP).set(17, Math.nextUp(copy.get(2, Layer.W_UP).get(17)));
-    assertThat(w.firstBitwiseDifference(copy)).hasValueSatisfying(
-        s -> assertThat(s).startsWith("model.layers.2.mlp.up_proj.weight: element 17 is "));
-    assertThat(w.firstBitwiseDifference(w.to(FloatFormat.BF16))).hasValueSatisfying(
-        s -> assertThat(s).startsWith("model.embed_tokens.weight: Tensor[fp32"));
+    assertThat(w.firstBitwiseDifference(copy))
+        .hasValueSatisfying(
+            s -> assertThat(s).startsWith("model.layers.2.mlp.up_proj.weight: element 17 is "));
+    assertThat(w.firstBitwiseDifference(w.to(FloatFormat.BF16)))
+        .hasValueSatisfying(
+            s -> assertThat(s).startsWith("model.embed_tokens.weight: Tensor[fp32"));
   }
 
   @Test
@@ -109,12 +113,17 @@ class HfCheckpointTest {
   void missingTensorIsNamed(@TempDir Path tmp) throws IOException {
     Path dir = converted(tmp);
     SafetensorsFile s = SafetensorsFile.open(dir.resolve("model.safetensors"));
-    List<SafetensorsWriter.Item> keep = s.names().stream().filter(n -> !n.equals("model.layers.3.mlp.up_proj.weight"))
-        .map(n -> SafetensorsWriter.Item.of(n, s.tensor(n))).toList();
+    List<SafetensorsWriter.Item> keep =
+        s.names().stream()
+            .filter(n -> !n.equals("model.layers.3.mlp.up_proj.weight"))
+            .map(n -> SafetensorsWriter.Item.of(n, s.tensor(n)))
+            .toList();
     Path other = tmp.resolve("x.safetensors");
     SafetensorsWriter.write(other, keep, Map.of());
-    Files.move(other, dir.resolve("model.safetensors"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    assertThatThrownBy(() -> LlamaWeights.read(dir)).isInstanceOf(IllegalArgumentException.class)
+    Files.move(
+        other, dir.resolve("model.safetensors"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertThatThrownBy(() -> LlamaWeights.read(dir))
+        .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining(dir.resolve("model.safetensors").toString())
         .hasMessageContaining("tensor model.layers.3.mlp.up_proj.weight is missing");
   }
@@ -123,17 +132,25 @@ class HfCheckpointTest {
   void wrongShapeForTheConfigIsNamed(@TempDir Path tmp) throws IOException {
     Path dir = converted(tmp);
     Path cfg = dir.resolve("config.json");
-    Files.writeString(cfg, Files.readString(cfg).replace("\"intermediate_size\" : 172", "\"intermediate_size\" : 170"));
-    assertThatThrownBy(() -> LlamaWeights.read(dir)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("tensor model.layers.0.mlp.gate_proj.weight has shape (172, 64), the config expects (170, 64)");
+    Files.writeString(
+        cfg,
+        Files.readString(cfg)
+            .replace("\"intermediate_size\" : 172", "\"intermediate_size\" : 170"));
+    assertThatThrownBy(() -> LlamaWeights.read(dir))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(
+            "tensor model.layers.0.mlp.gate_proj.weight has shape (172, 64), the config expects (170, 64)");
   }
 
   @Test
   void absurdConfigIsRefused(@TempDir Path tmp) throws IOException {
     Path dir = converted(tmp);
     Path cfg = dir.resolve("config.json");
-    Files.writeString(cfg, Files.readString(cfg).replace("\"num_hidden_layers\" : 5", "\"num_hidden_layers\" : -5"));
-    assertThatThrownBy(() -> LlamaWeights.read(dir)).hasMessageContaining(cfg.toString())
+    Files.writeString(
+        cfg,
+        Files.readString(cfg).replace("\"num_hidden_layers\" : 5", "\"num_hidden_layers\" : -5"));
+    assertThatThrownBy(() -> LlamaWeights.read(dir))
+        .hasMessageContaining(cfg.toString())
         .hasMessageContaining("nLayers is -5, expected a positive integer");
   }
 
@@ -141,24 +158,34 @@ class HfCheckpointTest {
   void untiedModelWithoutClassifierIsRefused(@TempDir Path tmp) throws IOException {
     Path dir = converted(tmp);
     Path cfg = dir.resolve("config.json");
-    Files.writeString(cfg, Files.readString(cfg).replace("\"tie_word_embeddings\" : true", "\"tie_word_embeddings\" : false"));
-    assertThatThrownBy(() -> LlamaWeights.read(dir)).hasMessageContaining("tensor lm_head.weight is missing");
+    Files.writeString(
+        cfg,
+        Files.readString(cfg)
+            .replace("\"tie_word_embeddings\" : true", "\"tie_word_embeddings\" : false"));
+    assertThatThrownBy(() -> LlamaWeights.read(dir))
+        .hasMessageContaining("tensor lm_head.weight is missing");
   }
 
   @Test
   void directoryWithoutWeightsIsRefused(@TempDir Path tmp) throws IOException {
     Path dir = converted(tmp);
     Files.delete(dir.resolve("model.safetensors"));
-    assertThatThrownBy(() -> LlamaWeights.read(dir)).hasMessageContaining("neither model.safetensors nor");
+    assertThatThrownBy(() -> LlamaWeights.read(dir))
+        .hasMessageContaining("neither model.safetensors nor");
   }
 
   @Test
-  void stagedDirectoryLeavesNothingOnFailureAndRefusesNonEmptyOutput(@TempDir Path tmp) throws IOException {
+  void stagedDirectoryLeavesNothingOnFailureAndRefusesNonEmptyOutput(@TempDir Path tmp)
+      throws IOException {
     Path out = tmp.resolve("out");
-    assertThatThrownBy(() -> StagedDirectory.create(out, dir -> {
-      Files.writeString(dir.resolve("half.txt"), "half");
-      throw new IOException("disk full");
-    })).hasMessage("disk full");
+    assertThatThrownBy(() ->
+            StagedDirectory.create(
+                out,
+                dir -> {
+                  Files.writeString(dir.resolve("half.txt"), "half");
+                  throw new IOException("disk full");
+                }))
+        .hasMessage("disk full");
     try (var s = Files.list(tmp)) {
       assertThat(s.toList()).isEmpty();
     }

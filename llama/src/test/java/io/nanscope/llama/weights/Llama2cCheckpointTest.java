@@ -52,15 +52,22 @@ class Llama2cCheckpointTest {
     long rmsFinal = w3 + 5 * 172 * 64;
     assertThat(rmsFinal + 64 + 2 * 512 * 4).isEqualTo(264_128); // PROVENANCE.md's float count
     assertThat(w.embedding().toFloatArray()).containsExactly(floats(0, 512 * 64));
-    assertThat(w.get(3, Layer.ATTN_NORM).toFloatArray()).containsExactly(floats(rmsAtt + 3 * 64, 64));
-    assertThat(w.get(3, Layer.WQ).toFloatArray()).containsExactly(floats(wq + 3 * 64 * 64, 64 * 64));
-    assertThat(w.get(4, Layer.WK).toFloatArray()).containsExactly(floats(wk + 4 * 32 * 64, 32 * 64));
+    assertThat(w.get(3, Layer.ATTN_NORM).toFloatArray())
+        .containsExactly(floats(rmsAtt + 3 * 64, 64));
+    assertThat(w.get(3, Layer.WQ).toFloatArray())
+        .containsExactly(floats(wq + 3 * 64 * 64, 64 * 64));
+    assertThat(w.get(4, Layer.WK).toFloatArray())
+        .containsExactly(floats(wk + 4 * 32 * 64, 32 * 64));
     assertThat(w.get(0, Layer.WV).toFloatArray()).containsExactly(floats(wv, 32 * 64));
-    assertThat(w.get(2, Layer.WO).toFloatArray()).containsExactly(floats(wo + 2 * 64 * 64, 64 * 64));
+    assertThat(w.get(2, Layer.WO).toFloatArray())
+        .containsExactly(floats(wo + 2 * 64 * 64, 64 * 64));
     assertThat(w.get(1, Layer.FFN_NORM).toFloatArray()).containsExactly(floats(rmsFfn + 64, 64));
-    assertThat(w.get(1, Layer.W_GATE).toFloatArray()).containsExactly(floats(w1 + 172 * 64, 172 * 64));
-    assertThat(w.get(4, Layer.W_DOWN).toFloatArray()).containsExactly(floats(w2 + 4 * 64 * 172, 64 * 172));
-    assertThat(w.get(2, Layer.W_UP).toFloatArray()).containsExactly(floats(w3 + 2 * 172 * 64, 172 * 64));
+    assertThat(w.get(1, Layer.W_GATE).toFloatArray())
+        .containsExactly(floats(w1 + 172 * 64, 172 * 64));
+    assertThat(w.get(4, Layer.W_DOWN).toFloatArray())
+        .containsExactly(floats(w2 + 4 * 64 * 172, 64 * 172));
+    assertThat(w.get(2, Layer.W_UP).toFloatArray())
+        .containsExactly(floats(w3 + 2 * 172 * 64, 172 * 64));
     assertThat(w.finalNorm().toFloatArray()).containsExactly(floats(rmsFinal, 64));
     assertThat(w.get(3, Layer.WQ).segment().isNative()).isTrue(); // a mapped view, not a heap copy
   }
@@ -99,30 +106,44 @@ class Llama2cCheckpointTest {
   @Test
   void badFilesAreRefusedWithTheirName(@TempDir Path dir) throws IOException {
     Path empty = Files.write(dir.resolve("empty.bin"), new byte[0]);
-    assertThatThrownBy(() -> Llama2cCheckpoint.read(empty)).hasMessageContaining(empty.toString())
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(empty))
+        .hasMessageContaining(empty.toString())
         .hasMessageContaining("too short");
     byte[] all = Files.readAllBytes(BIN);
     Path truncated = Files.write(dir.resolve("t.bin"), Arrays.copyOf(all, all.length - 4));
-    assertThatThrownBy(() -> Llama2cCheckpoint.read(truncated)).hasMessageContaining(truncated.toString())
-        .hasMessageContaining("needs exactly 1056540").hasMessageContaining("truncated");
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(truncated))
+        .hasMessageContaining(truncated.toString())
+        .hasMessageContaining("needs exactly 1056540")
+        .hasMessageContaining("truncated");
     Path longer = Files.write(dir.resolve("l.bin"), Arrays.copyOf(all, all.length + 4));
     assertThatThrownBy(() -> Llama2cCheckpoint.read(longer)).hasMessageContaining("1056544 bytes");
     byte[] v1 = all.clone();
     ByteBuffer.wrap(v1).order(ByteOrder.LITTLE_ENDIAN).putInt(0, 0x616b3432);
     Path versioned = Files.write(dir.resolve("v1.bin"), v1);
-    assertThatThrownBy(() -> Llama2cCheckpoint.read(versioned)).hasMessageContaining("magic 'ak42'");
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(versioned))
+        .hasMessageContaining("magic 'ak42'");
     // a valid config (2^61.8 parameters fit in a long) whose file size in bytes does not
     byte[] huge = all.clone();
     ByteBuffer hb = ByteBuffer.wrap(huge).order(ByteOrder.LITTLE_ENDIAN);
-    hb.putInt(0, 65536).putInt(4, 65536).putInt(8, 1 << 27).putInt(12, 2).putInt(16, 2).putInt(20, 32).putInt(24, 16);
+    hb.putInt(0, 65536)
+        .putInt(4, 65536)
+        .putInt(8, 1 << 27)
+        .putInt(12, 2)
+        .putInt(16, 2)
+        .putInt(20, 32)
+        .putInt(24, 16);
     Path hugeFile = Files.write(dir.resolve("huge.bin"), huge);
-    assertThatThrownBy(() -> Llama2cCheckpoint.read(hugeFile)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining(hugeFile.toString()).hasMessageContaining("more than 2^63 bytes");
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(hugeFile))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(hugeFile.toString())
+        .hasMessageContaining("more than 2^63 bytes");
     byte[] absurd = all.clone();
     ByteBuffer.wrap(absurd).order(ByteOrder.LITTLE_ENDIAN).putInt(8, -5);
     Path bad = Files.write(dir.resolve("a.bin"), absurd);
-    assertThatThrownBy(() -> Llama2cCheckpoint.read(bad)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining(bad.toString()).hasMessageContaining("nLayers is -5");
+    assertThatThrownBy(() -> Llama2cCheckpoint.read(bad))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining(bad.toString())
+        .hasMessageContaining("nLayers is -5");
   }
 
   /** The header as a buffer. */

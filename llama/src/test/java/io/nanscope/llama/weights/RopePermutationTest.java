@@ -21,11 +21,14 @@ class RopePermutationTest {
     boolean[] hit = new boolean[rows];
     for (int r = 0; r < rows; r++) {
       int h = RopePermutation.hfRowOf(r, headDim);
-      assertThat(h).isBetween(r / headDim * headDim, r / headDim * headDim + headDim - 1); // stays in its head
+      assertThat(h)
+          .isBetween(
+              r / headDim * headDim, r / headDim * headDim + headDim - 1); // stays in its head
       assertThat(hit[h]).as("row %d hit twice", h).isFalse();
       hit[h] = true;
       assertThat(RopePermutation.metaRowOf(h, headDim)).isEqualTo(r);
-      assertThat(RopePermutation.hfRowOf(RopePermutation.metaRowOf(r, headDim), headDim)).isEqualTo(r);
+      assertThat(RopePermutation.hfRowOf(RopePermutation.metaRowOf(r, headDim), headDim))
+          .isEqualTo(r);
     }
   }
 
@@ -41,8 +44,10 @@ class RopePermutationTest {
   @Test
   void permuteThenUnpermuteIsIdentityOnTensors() {
     Tensor w = random(Shape.of(4 * 8, 5), 1);
-    Tensor hf = RopePermutation.permuteRows(w, 4, RopeLayout.META_INTERLEAVED, RopeLayout.HF_ROTATE_HALF);
-    Tensor back = RopePermutation.permuteRows(hf, 4, RopeLayout.HF_ROTATE_HALF, RopeLayout.META_INTERLEAVED);
+    Tensor hf =
+        RopePermutation.permuteRows(w, 4, RopeLayout.META_INTERLEAVED, RopeLayout.HF_ROTATE_HALF);
+    Tensor back =
+        RopePermutation.permuteRows(hf, 4, RopeLayout.HF_ROTATE_HALF, RopeLayout.META_INTERLEAVED);
     assertThat(hf.toFloatArray()).isNotEqualTo(w.toFloatArray());
     assertThat(back.toFloatArray()).containsExactly(w.toFloatArray());
   }
@@ -57,7 +62,9 @@ class RopePermutationTest {
     int d = 8;
     int c = 6;
     Tensor w = random(Shape.of(heads * d, c), 7);
-    Tensor whf = RopePermutation.permuteRows(w, heads, RopeLayout.META_INTERLEAVED, RopeLayout.HF_ROTATE_HALF);
+    Tensor whf =
+        RopePermutation.permuteRows(
+            w, heads, RopeLayout.META_INTERLEAVED, RopeLayout.HF_ROTATE_HALF);
     double[] x = new double[c];
     SplittableRandom r = new SplittableRandom(3);
     for (int i = 0; i < c; i++) {
@@ -84,7 +91,9 @@ class RopePermutationTest {
         }
       }
       for (int row = 0; row < heads * d; row++) {
-        assertThat(qh[RopePermutation.hfRowOf(row, d)]).as("pos %d row %d", pos, row).isEqualTo(qm[row]);
+        assertThat(qh[RopePermutation.hfRowOf(row, d)])
+            .as("pos %d row %d", pos, row)
+            .isEqualTo(qm[row]);
       }
     }
   }

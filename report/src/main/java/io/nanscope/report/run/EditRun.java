@@ -1,26 +1,24 @@
 package io.nanscope.report.run;
 
+import io.nanscope.editing.alphaedit.AlphaEditEditor;
 import io.nanscope.editing.eval.EditResult;
 import io.nanscope.editing.eval.EditSummary;
 import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
-import io.nanscope.editing.alphaedit.AlphaEditEditor;
 import io.nanscope.editing.finetune.FineTune;
 import io.nanscope.editing.finetune.FineTuneEditor;
 import io.nanscope.editing.hparams.AlphaEditHyperParams;
 import io.nanscope.editing.hparams.EditHyperParams;
 import io.nanscope.editing.hparams.FtHyperParams;
 import io.nanscope.editing.hparams.HyperParamsYaml;
-import io.nanscope.editing.hparams.MemitHyperParams;
-import io.nanscope.editing.keys.TemplateGroups;
-import io.nanscope.editing.memit.MemitEditor;
 import io.nanscope.editing.hparams.LoadedHparams;
+import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.keys.TargetValue;
-import io.nanscope.report.EditReport;
+import io.nanscope.editing.keys.TemplateGroups;
+import io.nanscope.editing.memit.MemitEditor;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -32,11 +30,12 @@ import io.nanscope.editing.stats.KeySecondMoments;
 import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
+import io.nanscope.report.EditReport;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,8 +49,8 @@ import tools.jackson.databind.json.JsonMapper;
 /**
  * {@code nanscope edit} as one library call: reads the hparams and the data set, loads the model,
  * samples ROME's context templates, prepares the key statistics when the hparams adjust by them,
- * runs the {@link EditSession} with EasyEdit's metrics, and prints EasyEdit's log, the summary table
- * and where the results JSON and the HTML report went.
+ * runs the {@link EditSession} with EasyEdit's metrics, and prints EasyEdit's log, the summary
+ * table and where the results JSON and the HTML report went.
  */
 public final class EditRun {
 
@@ -64,25 +63,40 @@ public final class EditRun {
    *     pytorch-fp16} when the hparams say {@code fp16: true}
    * @param dsSize use only the first N records; null for all
    * @param sequential keep every edit instead of restoring after each record
-   * @param batchSize requests per update (1: one edit per record; MEMIT, AlphaEdit and FT take more)
+   * @param batchSize requests per update (1: one edit per record; MEMIT, AlphaEdit and FT take
+   *     more)
    * @param out the results JSON, or null
    * @param report the HTML report, or null
    * @param home where relative paths of the hparams and named policies resolve
    * @param tool the tool and version recorded in computed key statistics
    */
   public record Settings(
-      Path model, Path hparams, Path data, Integer dsSize, boolean sequential, int batchSize, String policy,
-      long seed, boolean fluency, int threads, Path out, Path report, Path home, String tool) {}
+      Path model,
+      Path hparams,
+      Path data,
+      Integer dsSize,
+      boolean sequential,
+      int batchSize,
+      String policy,
+      long seed,
+      boolean fluency,
+      int threads,
+      Path out,
+      Path report,
+      Path home,
+      String tool) {}
 
   /** Runs the edit; {@code o} gets the command's output, {@code err} warnings and progress. */
-  public static void run(Settings s, PrintWriter o, PrintWriter err, KeySecondMoments.Progress progress)
+  public static void run(
+      Settings s, PrintWriter o, PrintWriter err, KeySecondMoments.Progress progress)
       throws IOException {
     LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(s.hparams());
     loaded.warnings().forEach(w -> err.println("warning: " + w));
     EditHyperParams hparams = loaded.hparams();
     boolean fp16 = hparams instanceof RomeHyperParams r && r.fp16();
-    PrecisionPolicy policy = Policies.resolve(s.policy() != null ? s.policy() : fp16 ? "pytorch-fp16" : "fp32",
-        s.home());
+    PrecisionPolicy policy =
+        Policies.resolve(
+            s.policy() != null ? s.policy() : fp16 ? "pytorch-fp16" : "fp32", s.home());
     if (s.batchSize() < 1) {
       throw new IllegalArgumentException("--batch-size must be at least 1, got " + s.batchSize());
     }
@@ -98,58 +112,138 @@ public final class EditRun {
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
     String mode = s.sequential() ? "sequential (no restore)" : "single edits (restored)";
     String alg = hparams.algName();
-    o.println("nanscope edit: " + alg + ", " + records.size() + " record(s) from " + s.data() + ", policy "
-        + policy.name() + ", " + mode + (s.batchSize() > 1 ? ", batches of " + s.batchSize() : ""));
+    o.println(
+        "nanscope edit: "
+            + alg
+            + ", "
+            + records.size()
+            + " record(s) from "
+            + s.data()
+            + ", policy "
+            + policy.name()
+            + ", "
+            + mode
+            + (s.batchSize() > 1 ? ", batches of " + s.batchSize() : ""));
     GenerateFast gen = new GenerateFast(m, tok, policy, ctx);
-    Editor editor = switch (hparams) {
-      case RomeHyperParams h -> {
-        ContextTemplates templates = ContextTemplates.sample(gen, h.contextTemplateLengthParams(), s.seed(),
-            "sampled top-k 5 on the unedited model, policy " + policy.name());
-        o.println("Cached context templates " + templates.pythonList());
-        IntFunction<double[]> c = null;
-        if (h.secondMoment().adjustment()) {
-          c = KeySecondMoments.load(m, tok, policy, ctx, new KeySecondMoments.Source(s.home(), h.statsDir(),
-              h.secondMoment(), h.modules().rewriteModule(), h.layers(), s.model(), s.tool()), progress,
-              err::println);
-        }
-        yield new RomeEditor(m, tok, h, templates, c);
-      }
-      case MemitHyperParams h -> {
-        TemplateGroups templates = TemplateGroups.sample(gen, s.seed(),
-            "sampled top-k 5 on the unedited model, policy " + policy.name());
-        o.println("Cached context templates " + templates.pythonList());
-        yield new MemitEditor(m, tok, h, templates, KeySecondMoments.load(m, tok, policy, ctx,
-            new KeySecondMoments.Source(s.home(), h.statsDir(), h.secondMoment(), h.modules().rewriteModule(),
-                h.layers(), s.model(), s.tool()), progress, err::println));
-      }
-      case AlphaEditHyperParams h -> {
-        TemplateGroups templates = TemplateGroups.sample(gen, s.seed(),
-            "sampled top-k 5 on the unedited model, policy " + policy.name());
-        o.println("Cached context templates " + templates.pythonList());
-        yield new AlphaEditEditor(m, tok, h, templates, KeySecondMoments.load(m, tok, policy, ctx,
-            new KeySecondMoments.Source(s.home(), h.statsDir(), h.secondMoment(), h.modules().rewriteModule(),
-                h.layers(), s.model(), s.tool()), progress, err::println));
-      }
-      case FtHyperParams h -> new FineTuneEditor(m, tok, h, FineTune.Options.of(policy, ctx));
-    };
+    Editor editor =
+        switch (hparams) {
+          case RomeHyperParams h -> {
+            ContextTemplates templates =
+                ContextTemplates.sample(
+                    gen,
+                    h.contextTemplateLengthParams(),
+                    s.seed(),
+                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+            o.println("Cached context templates " + templates.pythonList());
+            IntFunction<double[]> c = null;
+            if (h.secondMoment().adjustment()) {
+              c =
+                  KeySecondMoments.load(
+                      m,
+                      tok,
+                      policy,
+                      ctx,
+                      new KeySecondMoments.Source(
+                          s.home(),
+                          h.statsDir(),
+                          h.secondMoment(),
+                          h.modules().rewriteModule(),
+                          h.layers(),
+                          s.model(),
+                          s.tool()),
+                      progress,
+                      err::println);
+            }
+            yield new RomeEditor(m, tok, h, templates, c);
+          }
+          case MemitHyperParams h -> {
+            TemplateGroups templates =
+                TemplateGroups.sample(
+                    gen,
+                    s.seed(),
+                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+            o.println("Cached context templates " + templates.pythonList());
+            yield new MemitEditor(
+                m,
+                tok,
+                h,
+                templates,
+                KeySecondMoments.load(
+                    m,
+                    tok,
+                    policy,
+                    ctx,
+                    new KeySecondMoments.Source(
+                        s.home(),
+                        h.statsDir(),
+                        h.secondMoment(),
+                        h.modules().rewriteModule(),
+                        h.layers(),
+                        s.model(),
+                        s.tool()),
+                    progress,
+                    err::println));
+          }
+          case AlphaEditHyperParams h -> {
+            TemplateGroups templates =
+                TemplateGroups.sample(
+                    gen,
+                    s.seed(),
+                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+            o.println("Cached context templates " + templates.pythonList());
+            yield new AlphaEditEditor(
+                m,
+                tok,
+                h,
+                templates,
+                KeySecondMoments.load(
+                    m,
+                    tok,
+                    policy,
+                    ctx,
+                    new KeySecondMoments.Source(
+                        s.home(),
+                        h.statsDir(),
+                        h.secondMoment(),
+                        h.modules().rewriteModule(),
+                        h.layers(),
+                        s.model(),
+                        s.tool()),
+                    progress,
+                    err::println));
+          }
+          case FtHyperParams h -> new FineTuneEditor(m, tok, h, FineTune.Options.of(policy, ctx));
+        };
     if (s.batchSize() > 1 && editor instanceof RomeEditor) {
-      throw new IllegalArgumentException("ROME edits one request per update: --batch-size "
-          + s.batchSize() + " needs a batch-editing algorithm (MEMIT, AlphaEdit, FT)");
+      throw new IllegalArgumentException(
+          "ROME edits one request per update: --batch-size "
+              + s.batchSize()
+              + " needs a batch-editing algorithm (MEMIT, AlphaEdit, FT)");
     }
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
-    Evaluator evaluator = new Evaluator(new ModelProbes(m, tok, policy, ctx),
-        s.fluency() ? prompt -> gen.generateOne(prompt, 100, 5, fluencyRng) : null);
+    Evaluator evaluator =
+        new Evaluator(
+            new ModelProbes(m, tok, policy, ctx),
+            s.fluency() ? prompt -> gen.generateOne(prompt, 100, 5, fluencyRng) : null);
     EditReport rep = new EditReport();
-    EditContext ec = EditContext.of(policy, ctx, o::println)
-        .withSteps(rep.curves().listener("edit", TargetValue.StepListener.ALWAYS));
+    EditContext ec =
+        EditContext.of(policy, ctx, o::println)
+            .withSteps(rep.curves().listener("edit", TargetValue.StepListener.ALWAYS));
     List<EditResult> results;
     try (KeySecondMoments.Progress.Bar bar = progress.start("edit", records.size())) {
-      results = EditSession.evaluate(m, editor, ec,
-          new EditSession.Plan(records, s.batchSize(), s.sequential(), true), evaluator, u -> {
-            if (u.detail() instanceof Rome.Outcome outcome) {
-              rep.add(outcome);
-            }
-          }, i -> bar.stepTo(i + 1));
+      results =
+          EditSession.evaluate(
+              m,
+              editor,
+              ec,
+              new EditSession.Plan(records, s.batchSize(), s.sequential(), true),
+              evaluator,
+              u -> {
+                if (u.detail() instanceof Rome.Outcome outcome) {
+                  rep.add(outcome);
+                }
+              },
+              i -> bar.stepTo(i + 1));
     }
     o.println();
     EditSummary pre = EditSummary.of(results, true), post = EditSummary.of(results, false);
@@ -161,9 +255,26 @@ public final class EditRun {
       o.println("results written to " + s.out());
     }
     if (s.report() != null) {
-      rep.build("nanscope edit: " + alg + ", policy " + policy.name(), alg + " (EasyEdit semantics) on " + s.model() + ", "
-          + records.size() + " record(s) from " + s.data() + ", hparams " + s.hparams() + ", policy "
-          + policy.name() + ", " + mode + ", seed " + s.seed() + ".", pre, post)
+      rep.build(
+              "nanscope edit: " + alg + ", policy " + policy.name(),
+              alg
+                  + " (EasyEdit semantics) on "
+                  + s.model()
+                  + ", "
+                  + records.size()
+                  + " record(s) from "
+                  + s.data()
+                  + ", hparams "
+                  + s.hparams()
+                  + ", policy "
+                  + policy.name()
+                  + ", "
+                  + mode
+                  + ", seed "
+                  + s.seed()
+                  + ".",
+              pre,
+              post)
           .write(s.report());
       o.println("report written to " + s.report());
     }
@@ -174,5 +285,4 @@ public final class EditRun {
     ObjectMapper mapper = JsonMapper.builder().enable(SerializationFeature.INDENT_OUTPUT).build();
     AtomicFile.write(target, mapper.writeValueAsBytes(value));
   }
-
 }

@@ -5,7 +5,6 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
-import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.editing.repro.Calibration;
 import io.nanscope.editing.repro.DivisionFactorSweep;
 import io.nanscope.editing.repro.ReproConclusion;
@@ -14,26 +13,26 @@ import io.nanscope.editing.repro.ReproReport;
 import io.nanscope.editing.repro.RunResult;
 import io.nanscope.editing.repro.Scenario;
 import io.nanscope.editing.repro.StressScenario;
-import io.nanscope.report.HeadroomGrid;
-import io.nanscope.report.Report;
-import io.nanscope.report.StepCurves;
-import io.nanscope.engine.format.FloatFormat;
-import io.nanscope.engine.trace.JsonLines;
-import io.nanscope.engine.trace.Phase;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
+import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.engine.trace.JsonLines;
+import io.nanscope.engine.trace.Phase;
+import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.report.HeadroomGrid;
+import io.nanscope.report.Report;
+import io.nanscope.report.StepCurves;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -49,8 +48,8 @@ import java.util.OptionalDouble;
 public final class ReproRun {
 
   /**
-   * The documented default override: inside the window where FP16 fails through the down_proj output
-   * (measured: fails at k.u <= 6e-5, finite at 8e-5; at 3e-5 and below r itself overflows).
+   * The documented default override: inside the window where FP16 fails through the down_proj
+   * output (measured: fails at k.u <= 6e-5, finite at 8e-5; at 3e-5 and below r itself overflows).
    */
   public static final double DEFAULT_DIVISION_FACTOR = 5e-5;
 
@@ -59,10 +58,10 @@ public final class ReproRun {
 
   /**
    * The command's options, paths already defaulted ({@code model}, {@code hparams}, {@code data});
-   * null for an option not given where the command documents a default ({@code scenario},
-   * {@code policy}, {@code divisionFactor}, {@code sweep}, {@code peakSweep}, {@code report}).
-   * {@code policy} is a comma-separated list of policy names or YAML files ({@link Policies}), or
-   * {@code auto}; {@code home} is where named policy files are looked up.
+   * null for an option not given where the command documents a default ({@code scenario}, {@code
+   * policy}, {@code divisionFactor}, {@code sweep}, {@code peakSweep}, {@code report}). {@code
+   * policy} is a comma-separated list of policy names or YAML files ({@link Policies}), or {@code
+   * auto}; {@code home} is where named policy files are looked up.
    */
   public record Settings(
       String scenario,
@@ -176,7 +175,8 @@ public final class ReproRun {
     }
     double factor = divisionFactor != null ? divisionFactor : DEFAULT_DIVISION_FACTOR;
     if (factor == 0 || !Double.isFinite(factor)) {
-      throw new IllegalArgumentException("--division-factor must be finite and non-zero, got " + factor);
+      throw new IllegalArgumentException(
+          "--division-factor must be finite and non-zero, got " + factor);
     }
     Path modelPath = model;
     Path hp = hparams;
@@ -189,20 +189,41 @@ public final class ReproRun {
     Tokenizer tok = Tokenizer.besideModel(modelPath);
     ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
 
-    o.println("nanscope repro: ROME (EasyEdit semantics) on " + modelPath + ", layers " + h.layers() + ", "
-        + records.size() + " record(s) from " + dataPath + ", precisions "
-        + modes.stream().map(ReproPipeline.Mode::label).toList() + ", seed " + seed
-        + (lossScale.equals("dynamic") ? ", dynamic loss scaling of the delta's backward (not EasyEdit)" : ""));
+    o.println(
+        "nanscope repro: ROME (EasyEdit semantics) on "
+            + modelPath
+            + ", layers "
+            + h.layers()
+            + ", "
+            + records.size()
+            + " record(s) from "
+            + dataPath
+            + ", precisions "
+            + modes.stream().map(ReproPipeline.Mode::label).toList()
+            + ", seed "
+            + seed
+            + (lossScale.equals("dynamic")
+                ? ", dynamic loss scaling of the delta's backward (not EasyEdit)"
+                : ""));
     ContextTemplates templates;
     if (context.equals("bare")) {
       templates = ContextTemplates.bare();
     } else {
       PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
       LlamaModel m = source.load(fp32.storage());
-      templates = ContextTemplates.sample(new GenerateFast(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
-          h.contextTemplateLengthParams(), seed, "sampled top-k 5 on the unedited model in fp32, shared by every precision");
+      templates =
+          ContextTemplates.sample(
+              new GenerateFast(m, tok, fp32, OpContext.DEFAULT.withThreads(threads)),
+              h.contextTemplateLengthParams(),
+              seed,
+              "sampled top-k 5 on the unedited model in fp32, shared by every precision");
     }
-    o.println("Cached context templates " + templates.pythonList() + "   (" + templates.description() + ")");
+    o.println(
+        "Cached context templates "
+            + templates.pythonList()
+            + "   ("
+            + templates.description()
+            + ")");
     Report html = report == null ? null : new Report("nanscope repro");
     for (Scenario sc : scenarios) {
       long started = System.nanoTime();
@@ -216,17 +237,36 @@ public final class ReproRun {
         continue;
       }
       boolean disabling = sc == Scenario.DISABLING_EDIT;
-      ReproPipeline.Settings settings = new ReproPipeline.Settings(h, records, templates, seed, threads, !noFluency,
-          disabling || sequential, disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(), !noStats,
-          lossScale.equals("dynamic"));
+      ReproPipeline.Settings settings =
+          new ReproPipeline.Settings(
+              h,
+              records,
+              templates,
+              seed,
+              threads,
+              !noFluency,
+              disabling || sequential,
+              disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(),
+              !noStats,
+              lossScale.equals("dynamic"));
       List<RunResult> runs = new ArrayList<>();
       for (ReproPipeline.Mode mode : modes) {
         o.println();
-        o.println("--- " + mode.label() + " (policy " + mode.policy().name()
-            + mode.fallback().map(f -> ", fallback " + f.name()).orElse("") + ") ---");
+        o.println(
+            "--- "
+                + mode.label()
+                + " (policy "
+                + mode.policy().name()
+                + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
+                + ") ---");
         long t0 = System.nanoTime();
         RunResult r = ReproPipeline.run(source, tok, settings, mode, o::println);
-        err.printf(Locale.ROOT, "[%s %s] %.1f s%n", sc.cliName(), mode.label(), (System.nanoTime() - t0) / 1e9);
+        err.printf(
+            Locale.ROOT,
+            "[%s %s] %.1f s%n",
+            sc.cliName(),
+            mode.label(),
+            (System.nanoTime() - t0) / 1e9);
         runs.add(r);
       }
       o.println();
@@ -243,7 +283,8 @@ public final class ReproRun {
         if (!report.isEmpty()) {
           o.println();
           o.print(report);
-          Path file = out.resolve("first-overflow-" + sc.cliName() + "-" + fileLabel(r.label()) + ".json");
+          Path file =
+              out.resolve("first-overflow-" + sc.cliName() + "-" + fileLabel(r.label()) + ".json");
           ReproReport.writeFirstOverflowJson(file, sc.cliName(), r);
           o.println("  written to " + file);
         }
@@ -256,17 +297,19 @@ public final class ReproRun {
         modes.forEach(m -> byName.putIfAbsent(m.policy().name(), m.policy()));
         List<PrecisionPolicy> policies = List.copyOf(byName.values());
         o.println();
-        o.println("sweep of the k.u override (first record, faithful edit then the override's update and the"
-            + " fluency generation):");
+        o.println(
+            "sweep of the k.u override (first record, faithful edit then the override's update and the"
+                + " fluency generation):");
         DivisionFactorSweep.Result res =
-            DivisionFactorSweep.runPolicies(source, tok, h, templates, records.getFirst(), policies, values, seed,
-                threads);
+            DivisionFactorSweep.runPolicies(
+                source, tok, h, templates, records.getFirst(), policies, values, seed, threads);
         o.print(res.table());
         sw = Optional.of(res);
       }
       o.println();
       o.println("conclusion (" + sc.cliName() + "):");
-      String conclusion = disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs);
+      String conclusion =
+          disabling ? ReproConclusion.disablingEdit(runs, sw) : ReproConclusion.natural(runs);
       o.println(conclusion);
       if (html != null) {
         addToReport(html, sc, runs, sw, conclusion);
@@ -280,49 +323,85 @@ public final class ReproRun {
     }
   }
 
-  /** The stress options, checked before any scenario runs (the layers against the model's config). */
+  /**
+   * The stress options, checked before any scenario runs (the layers against the model's config).
+   */
   private void checkStressOptions() throws IOException {
     Calibration.checkFraction(mlpPeak);
     if (peakSweep != null) {
       peakSweep.forEach(Calibration::checkFraction);
     }
     if (stressEdits < 1 || sweepEdits < 0 || stories < 0 || storyTokens < 2) {
-      throw new IllegalArgumentException("stress: need --edits >= 1, --sweep-edits >= 0, --stories >= 0 and"
-          + " --story-tokens >= 2; got " + stressEdits + ", " + sweepEdits + ", " + stories + ", " + storyTokens);
+      throw new IllegalArgumentException(
+          "stress: need --edits >= 1, --sweep-edits >= 0, --stories >= 0 and"
+              + " --story-tokens >= 2; got "
+              + stressEdits
+              + ", "
+              + sweepEdits
+              + ", "
+              + stories
+              + ", "
+              + storyTokens);
     }
     if (!(residualScale > 0 && Double.isFinite(residualScale))) {
-      throw new IllegalArgumentException("--residual-scale must be finite and > 0, got " + residualScale);
+      throw new IllegalArgumentException(
+          "--residual-scale must be finite and > 0, got " + residualScale);
     }
     Path modelPath = model;
     Calibration.parseLayers(layers, LlamaWeights.read(modelPath).config().nLayers());
   }
 
-  /** The stress scenario: calibrate, sequential edits without restore per precision, the peak sweep. */
-  private void stress(RomeHyperParams h, List<EditRequest> all, Path modelPath, Report html, PrintWriter o,
+  /**
+   * The stress scenario: calibrate, sequential edits without restore per precision, the peak sweep.
+   */
+  private void stress(
+      RomeHyperParams h,
+      List<EditRequest> all,
+      Path modelPath,
+      Report html,
+      PrintWriter o,
       PrintWriter err) {
     if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
-      throw new IllegalArgumentException("the stress scenario compares fixed precisions; --policy auto is not"
-          + " supported there (give a list such as pytorch-fp16,fp32)");
+      throw new IllegalArgumentException(
+          "the stress scenario compares fixed precisions; --policy auto is not"
+              + " supported there (give a list such as pytorch-fp16,fp32)");
     }
-    List<String> policies = policy == null ? List.of("pytorch-fp16", "pytorch-bf16", "fp32")
-        : List.of(policy.split(",")).stream().map(String::trim).toList();
-    StressScenario.Settings s = StressScenario.Settings.builder(modelPath, h, all).fraction(mlpPeak).layers(layers)
-        .residualScale(residualScale).policies(policies).edits(stressEdits)
-        .sweep(noSweep ? List.of() : peakSweep != null ? peakSweep : StressScenario.Settings.DEFAULT_SWEEP,
-            noSweep ? 0 : sweepEdits)
-        .sampledTemplates(context.equals("sampled")).fluencyTokens(noFluency ? 0 : 100).probe(stories, storyTokens)
-        .seed(seed).threads(threads).progress(err::println).build();
+    List<String> policies =
+        policy == null
+            ? List.of("pytorch-fp16", "pytorch-bf16", "fp32")
+            : List.of(policy.split(",")).stream().map(String::trim).toList();
+    StressScenario.Settings s =
+        StressScenario.Settings.builder(modelPath, h, all)
+            .fraction(mlpPeak)
+            .layers(layers)
+            .residualScale(residualScale)
+            .policies(policies)
+            .edits(stressEdits)
+            .sweep(
+                noSweep
+                    ? List.of()
+                    : peakSweep != null ? peakSweep : StressScenario.Settings.DEFAULT_SWEEP,
+                noSweep ? 0 : sweepEdits)
+            .sampledTemplates(context.equals("sampled"))
+            .fluencyTokens(noFluency ? 0 : 100)
+            .probe(stories, storyTokens)
+            .seed(seed)
+            .threads(threads)
+            .progress(err::println)
+            .build();
     StressScenario.Report r = StressScenario.run(s, o::println);
     o.println();
     o.print(r.table());
     for (StressScenario.Outcome oc : r.main().outcomes()) {
-      oc.failure().filter(f -> f.event() != null).ifPresent(f -> {
-        o.println();
-        o.print(oc.report());
-        Path file = out.resolve("first-overflow-stress-" + fileLabel(oc.policy()) + ".jsonl");
-        JsonLines.write(file, List.of(f.event().toJson()));
-        o.println("  written to " + file);
-      });
+      oc.failure()
+          .filter(f -> f.event() != null)
+          .ifPresent(f -> {
+            o.println();
+            o.print(oc.report());
+            Path file = out.resolve("first-overflow-stress-" + fileLabel(oc.policy()) + ".jsonl");
+            JsonLines.write(file, List.of(f.event().toJson()));
+            o.println("  written to " + file);
+          });
     }
     o.println();
     o.println("conclusion (stress):");
@@ -333,8 +412,15 @@ public final class ReproRun {
     }
   }
 
-  /** The scenario's section of the HTML report: table, curves, headroom heatmap, first event, fallbacks, sweep. */
-  private void addToReport(Report html, Scenario sc, List<RunResult> runs, Optional<DivisionFactorSweep.Result> sw,
+  /**
+   * The scenario's section of the HTML report: table, curves, headroom heatmap, first event,
+   * fallbacks, sweep.
+   */
+  private void addToReport(
+      Report html,
+      Scenario sc,
+      List<RunResult> runs,
+      Optional<DivisionFactorSweep.Result> sw,
       String conclusion) {
     html.heading("Scenario " + sc.cliName()).text(sc.description()).text(conclusion);
     html.pre("comparison", ReproReport.comparisonTable(runs));
@@ -347,8 +433,9 @@ public final class ReproRun {
     curves.addTo(html);
     for (RunResult r : runs) {
       if (!r.headroom().isEmpty()) {
-        html.heatmap(HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
-            .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
+        html.heatmap(
+            HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
+                .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
       }
       if (r.anomaly().first().isPresent()) {
         html.heading("First non-finite value, " + sc.cliName() + ", " + r.label());
@@ -372,11 +459,14 @@ public final class ReproRun {
   }
 
   private List<ReproPipeline.Mode> modes() throws IOException {
-    String fb = switch (fallback.trim().toLowerCase(Locale.ROOT)) {
-      case "fp32" -> "fp32";
-      case "bf16", "pytorch-bf16" -> "pytorch-bf16";
-      default -> throw new IllegalArgumentException("--fallback must be fp32 or bf16, got " + fallback);
-    };
+    String fb =
+        switch (fallback.trim().toLowerCase(Locale.ROOT)) {
+          case "fp32" -> "fp32";
+          case "bf16", "pytorch-bf16" -> "pytorch-bf16";
+          default ->
+              throw new IllegalArgumentException(
+                  "--fallback must be fp32 or bf16, got " + fallback);
+        };
     if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
       return List.of(ReproPipeline.Mode.auto(fb));
     }
