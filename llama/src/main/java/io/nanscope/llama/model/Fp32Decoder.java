@@ -93,7 +93,11 @@ final class Fp32Decoder implements DecodeSession {
   private final Linear[][] wQkv, wGateUp;
 
   private final Linear classifier;
-  private final float[] x, xb, q, k, v, att, o, hb, hb2, expNeg, logits, attn;
+  private final float[] x, xb, q, k, v, o, hb, hb2, expNeg, logits, attn;
+
+  /** Scores then probabilities of every head: (H, capacity), grown with the caches. */
+  private float[] att = new float[0];
+
   private final Tensor xbT, attnT, hbT;
   private final float[][] qkv, gateUp;
   private final float[] invFreq, cos, sin, headSum;
@@ -162,7 +166,6 @@ final class Fp32Decoder implements DecodeSession {
     q = new float[heads * headDim];
     k = new float[kvDim];
     v = new float[kvDim];
-    att = new float[Math.multiplyExact(heads, c.maxSeqLen())];
     headSum = new float[heads];
     attn = new float[heads * headDim];
     o = new float[dim];
@@ -492,6 +495,8 @@ final class Fp32Decoder implements DecodeSession {
     }
     int cap = Math.min(c.maxSeqLen(), Math.max(16, 2 * capacity));
     int size = Math.multiplyExact(cap, kvDim);
+    // sized by the positions used, not by T_max: a config may declare 2^28 positions
+    att = new float[Math.multiplyExact(heads, cap)];
     for (int l = 0; l < c.nLayers(); l++) {
       float[] kt = new float[size];
       if (kCache[l] != null) {
