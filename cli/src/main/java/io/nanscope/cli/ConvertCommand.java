@@ -10,7 +10,10 @@ import io.nanscope.llama.weights.StagedDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -31,6 +34,9 @@ import picocli.CommandLine.Spec;
       "everything was written."
     })
 public final class ConvertCommand implements Callable<Integer> {
+
+  /** Licence files beside a model are copied up to this size (the Llama 2 licence is 7 KB). */
+  static final long MAX_LICENCE_BYTES = 1 << 20;
 
   /** The embedded default model, relative to the installation. */
   public static final String DEFAULT_MODEL = "models/stories260K";
@@ -101,6 +107,7 @@ public final class ConvertCommand implements Callable<Integer> {
               + " pieces but the model's vocab_size is "
               + w.config().vocabSize());
     }
+    List<String> skipped = new ArrayList<>();
     StagedDirectory.create(
         out,
         dir -> {
@@ -109,10 +116,22 @@ public final class ConvertCommand implements Callable<Integer> {
           try (var files = Files.list(srcDir)) {
             for (Path p :
                 files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
-              AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
+              // never follow a link out of the model folder, never read a FIFO or device, and
+              // never copy something that is not a licence text into a folder people share
+              if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                skipped.add(p.getFileName() + " (a symbolic link or not a regular file)");
+              } else if (Files.size(p) > MAX_LICENCE_BYTES) {
+                skipped.add(
+                    p.getFileName() + " (" + Files.size(p) + " bytes, more than a licence)");
+              } else {
+                AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
+              }
             }
           }
         });
+    for (String s : skipped) {
+      spec.commandLine().getErr().println("warning: not copied: " + s);
+    }
     LlamaConfig c = w.config();
     long bytes = Files.size(out.resolve(HfCheckpoint.SINGLE));
     PrintWriter o = spec.commandLine().getOut();

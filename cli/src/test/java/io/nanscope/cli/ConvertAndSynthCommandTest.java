@@ -35,6 +35,35 @@ class ConvertAndSynthCommandTest {
 
   static final Path STORIES = repoRoot().resolve(ConvertCommand.DEFAULT_MODEL);
 
+  /** A LICENSE* link to a private file, or a FIFO named LICENSE*, is neither followed nor read. */
+  @Test
+  void convertCopiesOnlyRegularLicenceFilesOfTheModelFolder(@TempDir Path tmp) throws Exception {
+    Path src = Files.createDirectory(tmp.resolve("model"));
+    for (String name :
+        new String[] {
+          "stories260K.bin", "tok512.bin", "tok512.model", "LICENSE-llama2.c-MIT.txt"
+        }) {
+      Files.copy(STORIES.resolve(name), src.resolve(name));
+    }
+    Path secret = Files.writeString(tmp.resolve("private.txt"), "not for sharing");
+    Files.createSymbolicLink(src.resolve("LICENSE-link"), secret);
+    Process fifo = new ProcessBuilder("mkfifo", src.resolve("LICENSE-fifo").toString()).start();
+    assertThat(fifo.waitFor()).isZero();
+    Path out = tmp.resolve("hf");
+    MainTest.Result r =
+        MainTest.run(
+            "convert",
+            "--model",
+            src.resolve("stories260K.bin").toString(),
+            "--out",
+            out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(out.resolve("LICENSE-llama2.c-MIT.txt")).exists();
+    assertThat(out.resolve("LICENSE-link")).doesNotExist();
+    assertThat(out.resolve("LICENSE-fifo")).doesNotExist();
+    assertThat(r.err()).contains("not copied: LICENSE-link").contains("not copied: LICENSE-fifo");
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"f32", "bf16"})
   void convertWritesAnHfDirectoryThatReadsBackToTheSameWeightsAndIds(
