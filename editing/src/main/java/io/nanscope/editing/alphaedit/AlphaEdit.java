@@ -2,6 +2,7 @@ package io.nanscope.editing.alphaedit;
 
 import io.nanscope.editing.hparams.AlphaEditHyperParams;
 import io.nanscope.editing.hparams.ModuleTemplates;
+import io.nanscope.editing.keys.DenseUpdate;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.LayerKeys;
 import io.nanscope.editing.keys.TargetValue;
@@ -20,7 +21,6 @@ import io.nanscope.engine.trace.Site;
 import io.nanscope.engine.trace.Tracer;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -178,7 +178,7 @@ public final class AlphaEdit {
             spread[a][j] = s.round(r[a][j] / (layers.size() - i));
           }
         }
-        log.line("z error " + meanColumnNorm(r));
+        log.line("z error " + DenseUpdate.meanColumnNorm(r));
         NullSpaceProjector proj = projectors.apply(layer);
         if (proj.p().length != f) {
           throw new IllegalArgumentException(
@@ -201,9 +201,9 @@ public final class AlphaEdit {
         }
         Site site = Site.of("layers", layer, "mlp", "down_proj");
         Tensor w = model.writableDownProj(layer);
-        log.line("orig norm " + frobenius(w.toDoubleArray()));
-        log.line("upd norm " + frobenius(delta));
-        Tensor updated = plus(w, delta, true);
+        log.line("orig norm " + DenseUpdate.frobenius(w.toDoubleArray()));
+        log.line("upd norm " + DenseUpdate.frobenius(delta));
+        Tensor updated = DenseUpdate.plus(w, delta, true);
         if (tracer.enabled()) {
           Site a = site.child("alphaedit");
           tracer.record(
@@ -212,8 +212,8 @@ public final class AlphaEdit {
                   "div",
                   Phase.RANK_ONE_UPDATE,
                   -1,
-                  List.of(matrix(s, r)),
-                  matrix(s, spread),
+                  List.of(DenseUpdate.matrix(s, r)),
+                  DenseUpdate.matrix(s, spread),
                   null));
           tracer.record(
               new OpRecord(
@@ -221,7 +221,7 @@ public final class AlphaEdit {
                   "lu_solve",
                   Phase.RANK_ONE_UPDATE,
                   -1,
-                  List.of(matrix(s, k)),
+                  List.of(DenseUpdate.matrix(s, k)),
                   Tensor.ofDoubles(FloatFormat.FP64, Shape.of(c, f), delta),
                   null));
           tracer.record(
@@ -237,13 +237,14 @@ public final class AlphaEdit {
         String weightName =
             ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
         updates.add(
-            new LayerUpdate(layer, weightName, k, proj, delta, updated, nonFinite(updated)));
+            new LayerUpdate(
+                layer, weightName, k, proj, delta, updated, DenseUpdate.nonFinite(updated)));
         originals.add(w.copy());
-        copyInto(plus(w, delta, false), w);
+        DenseUpdate.copyInto(DenseUpdate.plus(w, delta, false), w);
       }
     } finally {
       for (int i = originals.size() - 1; i >= 0; i--) {
-        copyInto(originals.get(i), model.writableDownProj(updates.get(i).layer()));
+        DenseUpdate.copyInto(originals.get(i), model.writableDownProj(updates.get(i).layer()));
       }
     }
     log.line("Deltas successfully computed for " + names(updates));
@@ -258,7 +259,7 @@ public final class AlphaEdit {
   public static void apply(
       LlamaModel model, Outcome outcome, PreservedKeys preserved, EditLog log) {
     for (LayerUpdate l : outcome.layers()) {
-      copyInto(l.updated(), model.writableDownProj(l.layer()));
+      DenseUpdate.copyInto(l.updated(), model.writableDownProj(l.layer()));
       preserved.add(l.layer(), l.keys());
     }
     log.line("New weights successfully inserted into " + names(outcome.layers()));
@@ -320,73 +321,7 @@ public final class AlphaEdit {
     return out;
   }
 
-  private static Tensor matrix(FloatFormat fmt, double[][] x) {
-    int rows = x.length;
-    int cols = x[0].length;
-    double[] flat = new double[rows * cols];
-    for (int i = 0; i < rows; i++) {
-      System.arraycopy(x[i], 0, flat, i * cols, cols);
-    }
-    return Tensor.ofDoubles(fmt, Shape.of(rows, cols), flat);
-  }
-
-  /** W + ΔW in W's format; {@code roundDelta}: {@code w += upd.to(w.dtype)}, else one rounding. */
-  static Tensor plus(Tensor w, double[] delta, boolean roundDelta) {
-    FloatFormat fmt = w.format();
-    double[] sum = new double[delta.length];
-    for (int i = 0; i < delta.length; i++) {
-      sum[i] = w.getDouble(i) + (roundDelta ? fmt.round(delta[i]) : delta[i]);
-    }
-    return Tensor.ofDoubles(fmt, w.shape(), sum);
-  }
-
-  private static long nonFinite(Tensor t) {
-    long bad = 0;
-    for (long i = 0; i < t.size(); i++) {
-      if (!Double.isFinite(t.getDouble(i))) {
-        bad++;
-      }
-    }
-    return bad;
-  }
-
-  private static void copyInto(Tensor src, Tensor dst) {
-    if (src.format() != dst.format() || !src.shape().equals(dst.shape())) {
-      throw new IllegalArgumentException("cannot copy " + src + " into " + dst);
-    }
-    MemorySegment.copy(src.segment(), 0, dst.segment(), 0, src.segment().byteSize());
-  }
-
   private static String names(List<LayerUpdate> updates) {
     return updates.stream().map(l -> "'" + l.weightName() + "'").toList().toString();
-  }
-
-  private static double norm(float[] x) {
-    double s = 0;
-    for (float v : x) {
-      s += (double) v * v;
-    }
-    return Math.sqrt(s);
-  }
-
-  private static double meanColumnNorm(double[][] r) {
-    int n = r[0].length;
-    double sum = 0;
-    for (int j = 0; j < n; j++) {
-      double s = 0;
-      for (double[] row : r) {
-        s += row[j] * row[j];
-      }
-      sum += Math.sqrt(s);
-    }
-    return sum / n;
-  }
-
-  private static double frobenius(double[] x) {
-    double s = 0;
-    for (double v : x) {
-      s += v * v;
-    }
-    return Math.sqrt(s);
   }
 }

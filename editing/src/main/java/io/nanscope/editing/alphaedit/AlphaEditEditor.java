@@ -77,7 +77,7 @@ public final class AlphaEditEditor implements Editor {
   /** After the session wrote the update: its keys join the preserved set (EasyEdit's cache_c). */
   @Override
   public void written(WeightUpdate update, EditLog log) {
-    logInserted(update, log);
+    log.line(update.insertedLine());
     for (AlphaEdit.LayerUpdate l : update.detail(AlphaEdit.Outcome.class).layers()) {
       preserved.add(l.layer(), l.keys());
     }
@@ -94,14 +94,5 @@ public final class AlphaEditEditor implements Editor {
         l ->
             NullSpaceProjector.of(
                 keySecondMoment.apply(l), model.config().hiddenDim(), hp.nullspaceThreshold()));
-  }
-
-  /** EasyEdit's line after the weights are written (the session writes them). */
-  static void logInserted(WeightUpdate update, EditLog log) {
-    log.line(
-        "New weights successfully inserted into "
-            + update.changes().stream()
-                .map(c -> "'" + c.weightName() + "'")
-                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

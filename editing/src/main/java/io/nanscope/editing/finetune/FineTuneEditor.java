@@ -40,7 +40,7 @@ public final class FineTuneEditor implements Editor {
 
   @Override
   public void written(WeightUpdate update, EditLog log) {
-    logInserted(update, log);
+    log.line(update.insertedLine());
   }
 
   @Override
@@ -73,14 +73,5 @@ public final class FineTuneEditor implements Editor {
       }
     }
     return Optional.empty();
-  }
-
-  /** EasyEdit's line after the weights are written (the session writes them). */
-  static void logInserted(WeightUpdate update, EditLog log) {
-    log.line(
-        "New weights successfully inserted into "
-            + update.changes().stream()
-                .map(c -> "'" + c.weightName() + "'")
-                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

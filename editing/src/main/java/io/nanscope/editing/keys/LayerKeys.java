@@ -157,11 +157,11 @@ public final class LayerKeys {
               null);
       log.line(
           "Init norm "
-              + norm(v.init())
+              + DenseUpdate.norm(v.init())
               + " | Delta norm "
-              + norm(v.delta())
+              + DenseUpdate.norm(v.delta())
               + " | Target norm "
-              + norm(v.target()));
+              + DenseUpdate.norm(v.target()));
       values.add(v);
     }
     return List.copyOf(values);
@@ -170,14 +170,5 @@ public final class LayerKeys {
   /** The requests' prompts as {@link #keys} and {@link #residuals} take them. */
   public static List<Prompt> prompts(List<RomeRequest> requests) {
     return requests.stream().map(r -> new Prompt(r.promptTemplate(), r.subject())).toList();
-  }
-
-  /** ‖x‖ in FP64. */
-  static double norm(float[] x) {
-    double s = 0;
-    for (float f : x) {
-      s += (double) f * f;
-    }
-    return Math.sqrt(s);
   }
 }

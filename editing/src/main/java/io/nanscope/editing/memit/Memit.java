@@ -2,6 +2,7 @@ package io.nanscope.editing.memit;
 
 import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.ModuleTemplates;
+import io.nanscope.editing.keys.DenseUpdate;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.LayerKeys;
 import io.nanscope.editing.keys.TargetValue;
@@ -20,7 +21,6 @@ import io.nanscope.engine.trace.Site;
 import io.nanscope.engine.trace.Tracer;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -176,7 +176,7 @@ public final class Memit {
             r[a][j] = s.round(values.get(j).target()[a] - cur[a][j]);
           }
         }
-        log.line("z error " + meanColumnNorm(r));
+        log.line("z error " + DenseUpdate.meanColumnNorm(r));
         Site site = Site.of("layers", layer, "mlp", "down_proj");
         double[] cov = opt.keySecondMoment().apply(layer);
         log.line(
@@ -190,11 +190,11 @@ public final class Memit {
           report(tracer, site, s, r, u, k);
         }
         Tensor w = model.writableDownProj(layer);
-        log.line("orig norm " + frobenius(w.toDoubleArray()));
-        log.line("upd norm " + frobenius(u.delta()));
+        log.line("orig norm " + DenseUpdate.frobenius(w.toDoubleArray()));
+        log.line("upd norm " + DenseUpdate.frobenius(u.delta()));
         String weightName =
             ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
-        Tensor updated = plus(w, u.delta(), true);
+        Tensor updated = DenseUpdate.plus(w, u.delta(), true);
         if (tracer.enabled()) {
           tracer.record(
               new OpRecord(
@@ -208,14 +208,20 @@ public final class Memit {
         }
         updates.add(
             new LayerUpdate(
-                layer, weightName, k, u.spread(), u.delta(), updated, nonFinite(updated)));
+                layer,
+                weightName,
+                k,
+                u.spread(),
+                u.delta(),
+                updated,
+                DenseUpdate.nonFinite(updated)));
         // execute_memit: updated_weight = W + upd (in float64), copied into the dtype parameter.
         originals.add(w.copy());
-        copyInto(plus(w, u.delta(), false), w);
+        DenseUpdate.copyInto(DenseUpdate.plus(w, u.delta(), false), w);
       }
     } finally {
       for (int i = originals.size() - 1; i >= 0; i--) {
-        copyInto(originals.get(i), model.writableDownProj(updates.get(i).layer()));
+        DenseUpdate.copyInto(originals.get(i), model.writableDownProj(updates.get(i).layer()));
       }
     }
     log.line("Deltas successfully computed for " + names(updates));
@@ -225,7 +231,7 @@ public final class Memit {
   /** Writes the updates into the model (even non-finite ones: EasyEdit checks nothing). */
   public static void apply(LlamaModel model, Outcome outcome, EditLog log) {
     for (LayerUpdate l : outcome.layers()) {
-      copyInto(l.updated(), model.writableDownProj(l.layer()));
+      DenseUpdate.copyInto(l.updated(), model.writableDownProj(l.layer()));
     }
     log.line("New weights successfully inserted into " + names(outcome.layers()));
   }
@@ -292,8 +298,8 @@ public final class Memit {
   private static void report(
       Tracer tracer, Site site, FloatFormat s, double[][] r, Update u, double[][] k) {
     Site m = site.child("memit");
-    Tensor rT = matrix(s, r);
-    Tensor kT = matrix(s, k);
+    Tensor rT = DenseUpdate.matrix(s, r);
+    Tensor kT = DenseUpdate.matrix(s, k);
     tracer.record(
         new OpRecord(
             m.child("residual_spread"),
@@ -301,7 +307,7 @@ public final class Memit {
             Phase.RANK_ONE_UPDATE,
             -1,
             List.of(rT),
-            matrix(FloatFormat.FP64, u.spread()),
+            DenseUpdate.matrix(FloatFormat.FP64, u.spread()),
             null));
     tracer.record(
         new OpRecord(
@@ -310,7 +316,7 @@ public final class Memit {
             Phase.RANK_ONE_UPDATE,
             -1,
             List.of(kT),
-            matrix(FloatFormat.FP64, u.adjK()),
+            DenseUpdate.matrix(FloatFormat.FP64, u.adjK()),
             null));
     int c = r.length;
     int f = k.length;
@@ -325,78 +331,8 @@ public final class Memit {
             null));
   }
 
-  private static Tensor matrix(FloatFormat fmt, double[][] x) {
-    int rows = x.length;
-    int cols = x[0].length;
-    double[] flat = new double[rows * cols];
-    for (int i = 0; i < rows; i++) {
-      System.arraycopy(x[i], 0, flat, i * cols, cols);
-    }
-    return Tensor.ofDoubles(fmt, Shape.of(rows, cols), flat);
-  }
-
-  /**
-   * W + ΔW in W's format: {@code roundDelta} rounds ΔW to the format first (apply_memit_to_model's
-   * {@code w += upd.to(w.dtype)}), otherwise the FP64 sum is rounded once (execute_memit's copy).
-   */
-  static Tensor plus(Tensor w, double[] delta, boolean roundDelta) {
-    FloatFormat fmt = w.format();
-    double[] sum = new double[delta.length];
-    for (int i = 0; i < delta.length; i++) {
-      double d = roundDelta ? fmt.round(delta[i]) : delta[i];
-      sum[i] = w.getDouble(i) + d;
-    }
-    return Tensor.ofDoubles(fmt, w.shape(), sum);
-  }
-
-  static long nonFinite(Tensor t) {
-    long bad = 0;
-    for (long i = 0; i < t.size(); i++) {
-      if (!Double.isFinite(t.getDouble(i))) {
-        bad++;
-      }
-    }
-    return bad;
-  }
-
-  static void copyInto(Tensor src, Tensor dst) {
-    if (src.format() != dst.format() || !src.shape().equals(dst.shape())) {
-      throw new IllegalArgumentException("cannot copy " + src + " into " + dst);
-    }
-    MemorySegment.copy(src.segment(), 0, dst.segment(), 0, src.segment().byteSize());
-  }
-
   private static String names(List<LayerUpdate> updates) {
     return updates.stream().map(l -> "'" + l.weightName() + "'").toList().toString();
-  }
-
-  static double norm(float[] x) {
-    double s = 0;
-    for (float f : x) {
-      s += (double) f * f;
-    }
-    return Math.sqrt(s);
-  }
-
-  private static double meanColumnNorm(double[][] r) {
-    int n = r[0].length;
-    double sum = 0;
-    for (int j = 0; j < n; j++) {
-      double s = 0;
-      for (double[] row : r) {
-        s += row[j] * row[j];
-      }
-      sum += Math.sqrt(s);
-    }
-    return sum / n;
-  }
-
-  private static double frobenius(double[] x) {
-    double s = 0;
-    for (double v : x) {
-      s += v * v;
-    }
-    return Math.sqrt(s);
   }
 
   private static boolean allFinite(float[] x) {

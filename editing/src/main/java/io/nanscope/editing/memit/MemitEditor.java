@@ -48,7 +48,7 @@ public final class MemitEditor implements Editor {
 
   @Override
   public void written(WeightUpdate update, EditLog log) {
-    logInserted(update, log);
+    log.line(update.insertedLine());
   }
 
   @Override
@@ -70,14 +70,5 @@ public final class MemitEditor implements Editor {
             : Optional.of(
                 new WeightUpdate.Problem(-1, "MEMIT: a non-finite loss, z or new weight"));
     return WeightUpdate.of(algorithm(), batch, ctx.policy(), changes, problem, o);
-  }
-
-  /** EasyEdit's line after the weights are written (the session writes them). */
-  static void logInserted(WeightUpdate update, EditLog log) {
-    log.line(
-        "New weights successfully inserted into "
-            + update.changes().stream()
-                .map(c -> "'" + c.weightName() + "'")
-                .collect(java.util.stream.Collectors.joining(", ", "[", "]")));
   }
 }

@@ -63,6 +63,12 @@ public record WeightUpdate(
   public record Problem(int step, String what) {}
 
   /** A clean, writable update. */
+  /** EasyEdit's log line after the weights are written: the changed weights' names, in order. */
+  public String insertedLine() {
+    return "New weights successfully inserted into "
+        + changes.stream().map(c -> "'" + c.weightName() + "'").toList();
+  }
+
   public static WeightUpdate of(
       String algorithm,
       List<EditRequest> batch,

@@ -79,6 +79,7 @@ class FrozenPrefixTest {
             p,
             ctx,
             layer,
+            TargetValue.DeltaSite.MLP_OUTPUT,
             hp.valueOptimization(),
             THREE,
             "{}'s favorite toy is a",

@@ -76,8 +76,10 @@ class MemitFormulaTest {
     int p = fmt.info().precisionBits();
     Tensor w = Tensor.ofDoubles(fmt, Shape.of(1, 1), 1.0);
     double d = Math.scalb(1.0, -p) + Math.scalb(1.0, -(2 * p + 2));
-    double once = Memit.plus(w, new double[] {d}, false).getDouble(0);
-    double twice = Memit.plus(w, new double[] {d}, true).getDouble(0);
+    double once =
+        io.nanscope.editing.keys.DenseUpdate.plus(w, new double[] {d}, false).getDouble(0);
+    double twice =
+        io.nanscope.editing.keys.DenseUpdate.plus(w, new double[] {d}, true).getDouble(0);
     assertThat(once).isEqualTo(1.0 + Math.scalb(1.0, 1 - p));
     assertThat(twice).isEqualTo(1.0);
   }

@@ -15,6 +15,7 @@ import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
+import io.nanscope.editing.hparams.SecondMomentSettings;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.keys.TemplateGroups;
@@ -125,92 +126,52 @@ public final class EditRun {
             + mode
             + (s.batchSize() > 1 ? ", batches of " + s.batchSize() : ""));
     GenerateFast gen = new GenerateFast(m, tok, policy, ctx);
+    String sampled = "sampled top-k 5 on the unedited model, policy " + policy.name();
+    KeyStats stats =
+        (dir, settings, module, layers) ->
+            KeySecondMoments.load(
+                m,
+                tok,
+                policy,
+                ctx,
+                new KeySecondMoments.Source(
+                    s.home(), dir, settings, module, layers, s.model(), s.tool()),
+                progress,
+                err::println);
     Editor editor =
         switch (hparams) {
           case RomeHyperParams h -> {
             ContextTemplates templates =
-                ContextTemplates.sample(
-                    gen,
-                    h.contextTemplateLengthParams(),
-                    s.seed(),
-                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+                ContextTemplates.sample(gen, h.contextTemplateLengthParams(), s.seed(), sampled);
             o.println("Cached context templates " + templates.pythonList());
-            IntFunction<double[]> c = null;
-            if (h.secondMoment().adjustment()) {
-              c =
-                  KeySecondMoments.load(
-                      m,
-                      tok,
-                      policy,
-                      ctx,
-                      new KeySecondMoments.Source(
-                          s.home(),
-                          h.statsDir(),
-                          h.secondMoment(),
-                          h.modules().rewriteModule(),
-                          h.layers(),
-                          s.model(),
-                          s.tool()),
-                      progress,
-                      err::println);
-            }
+            IntFunction<double[]> c =
+                h.secondMoment().adjustment()
+                    ? stats.load(
+                        h.statsDir(), h.secondMoment(), h.modules().rewriteModule(), h.layers())
+                    : null;
             yield new RomeEditor(m, tok, h, templates, c);
           }
           case MemitHyperParams h -> {
-            TemplateGroups templates =
-                TemplateGroups.sample(
-                    gen,
-                    s.seed(),
-                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+            TemplateGroups templates = TemplateGroups.sample(gen, s.seed(), sampled);
             o.println("Cached context templates " + templates.pythonList());
             yield new MemitEditor(
                 m,
                 tok,
                 h,
                 templates,
-                KeySecondMoments.load(
-                    m,
-                    tok,
-                    policy,
-                    ctx,
-                    new KeySecondMoments.Source(
-                        s.home(),
-                        h.statsDir(),
-                        h.secondMoment(),
-                        h.modules().rewriteModule(),
-                        h.layers(),
-                        s.model(),
-                        s.tool()),
-                    progress,
-                    err::println));
+                stats.load(
+                    h.statsDir(), h.secondMoment(), h.modules().rewriteModule(), h.layers()));
           }
           case AlphaEditHyperParams h -> {
-            TemplateGroups templates =
-                TemplateGroups.sample(
-                    gen,
-                    s.seed(),
-                    "sampled top-k 5 on the unedited model, policy " + policy.name());
+            TemplateGroups templates = TemplateGroups.sample(gen, s.seed(), sampled);
             o.println("Cached context templates " + templates.pythonList());
             yield new AlphaEditEditor(
                 m,
                 tok,
                 h,
                 templates,
-                KeySecondMoments.load(
-                    m,
-                    tok,
-                    policy,
-                    ctx,
-                    new KeySecondMoments.Source(
-                        s.home(),
-                        h.statsDir(),
-                        h.secondMoment(),
-                        h.modules().rewriteModule(),
-                        h.layers(),
-                        s.model(),
-                        s.tool()),
-                    progress,
-                    err::println));
+                stats.load(
+                    h.statsDir(), h.secondMoment(), h.modules().rewriteModule(), h.layers()));
           }
           case FtHyperParams h -> new FineTuneEditor(m, tok, h, FineTune.Options.of(policy, ctx));
         };
@@ -278,6 +239,14 @@ public final class EditRun {
           .write(s.report());
       o.println("report written to " + s.report());
     }
+  }
+
+  /** Key statistics C of the edited layers, computed once and cached ({@link KeySecondMoments}). */
+  @FunctionalInterface
+  private interface KeyStats {
+    IntFunction<double[]> load(
+        String statsDir, SecondMomentSettings settings, String module, List<Integer> layers)
+        throws IOException;
   }
 
   /** Writes JSON atomically ({@link AtomicFile}: temp sibling, fsync, rename). */
