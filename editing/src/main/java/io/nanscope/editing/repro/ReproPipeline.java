@@ -155,6 +155,7 @@ public final class ReproPipeline {
     LlamaModel model = source.load(policy.storage());
     TraceContext tc = new TraceContext();
     ReproTracer tracer = new ReproTracer(tc, mode.label(), s.collectStats());
+    tracer.anomaly().tokenText(tok::piece);
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads()).withTracer(tracer);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Evaluator evaluator = evaluator(model, tok, policy, ctx, tracer, s.fluency(), fluencyRng);
