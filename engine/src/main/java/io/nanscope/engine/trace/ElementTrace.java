@@ -26,6 +26,7 @@ import java.util.List;
  * @param formula how the op computes this element, in the papers' letters
  * @param operands named scalar values that went into it ({@code x[6,17]}, {@code Σ_c x[6,c]²})
  * @param terms the largest |terms| of its sum (matmul products, RMSNorm squares), largest first
+ * @param termName what a term is, e.g. {@code x[t,c]·W[n,c]} or {@code x[t,c]²} ("" without terms)
  * @param termCount how many terms the sum had (0 when it is not a sum)
  */
 public record ElementTrace(
@@ -42,6 +43,7 @@ public record ElementTrace(
     String formula,
     List<Operand> operands,
     List<Term> terms,
+    String termName,
     long termCount) {
 
   /** A named value that went into the element. */
@@ -74,6 +76,7 @@ public record ElementTrace(
     tokenText = tokenText == null ? "" : tokenText;
     operands = List.copyOf(operands);
     terms = List.copyOf(terms);
+    termName = termName == null ? "" : termName;
   }
 
   @Override
@@ -123,7 +126,9 @@ public record ElementTrace(
     b.append('\n');
     if (!terms.isEmpty()) {
       b.append(indent)
-          .append("  largest |terms| of ")
+          .append("  largest |")
+          .append(termName.isEmpty() ? "terms" : termName)
+          .append("| of ")
           .append(String.format(java.util.Locale.ROOT, "%,d", termCount))
           .append(": ");
       for (int i = 0; i < terms.size(); i++) {
@@ -149,6 +154,7 @@ public record ElementTrace(
         .put("formula", formula)
         .putObjects("operands", operands.stream().map(Operand::toJson).toList())
         .putObjects("terms", terms.stream().map(Term::toJson).toList())
+        .put("term_name", termName)
         .put("term_count", termCount);
   }
 

@@ -59,6 +59,7 @@ final class Operands {
         a.formula,
         a.operands,
         a.terms,
+        a.termName,
         a.termCount);
   }
 
@@ -66,6 +67,7 @@ final class Operands {
       String formula,
       List<ElementTrace.Operand> operands,
       List<ElementTrace.Term> terms,
+      String termName,
       long termCount) {}
 
   private static Analysis analyse(
@@ -83,6 +85,7 @@ final class Operands {
                   r,
                   index,
                   "y[t,n] = Σ_c x[t,c]·W[n,c], t = " + t + ", n = " + j,
+                  "x[t,c]·W[n,c]",
                   c,
                   k -> x.getDouble(t * c + k),
                   k -> w.getDouble(j * c + k),
@@ -100,6 +103,7 @@ final class Operands {
                   r,
                   index,
                   "dx[t,c] = Σ_n dy[t,n]·W[n,c], t = " + t + ", c = " + j,
+                  "dy[t,n]·W[n,c]",
                   n,
                   k -> dy.getDouble(t * n + k),
                   k -> w.getDouble(k * c + j),
@@ -118,6 +122,7 @@ final class Operands {
                   r,
                   index,
                   "dW[n,c] = Σ_t dy[t,n]·x[t,c], n = " + i + ", c = " + j,
+                  "dy[t,n]·x[t,c]",
                   t,
                   k -> dy.getDouble(k * n + i),
                   k -> x.getDouble(k * c + j),
@@ -136,6 +141,7 @@ final class Operands {
                   r,
                   index,
                   "G[i,j] = Σ_t x[t,i]·x[t,j], i = " + i + ", j = " + j,
+                  "x[t,i]·x[t,j]",
                   t,
                   k -> x.getDouble(k * c + i),
                   k -> x.getDouble(k * c + j),
@@ -165,6 +171,7 @@ final class Operands {
       OpRecord r,
       long index,
       String formula,
+      String termName,
       long count,
       java.util.function.LongToDoubleFunction a,
       java.util.function.LongToDoubleFunction b,
@@ -180,7 +187,7 @@ final class Operands {
     List<ElementTrace.Operand> ops = new ArrayList<>();
     ops.add(beforeRounding(r, index));
     ops.add(new ElementTrace.Operand("FP64 re-sum of the products", s));
-    return new Analysis(formula, ops, top.terms(at), count);
+    return new Analysis(formula, ops, top.terms(at), termName, count);
   }
 
   /** RMSNorm row t: x[t,j], w[j], Σ_c x[t,c]², mean, 1/√mean and x[t,j]/√mean. */
@@ -215,7 +222,7 @@ final class Operands {
                 + ", j = "
                 + j
             : "dx[t,j] = rstd·(dy[t,j]·w[j] − x̂[t,j]·mean_c(dy·w·x̂)), t = " + t + ", j = " + j;
-    return new Analysis(formula, ops, top.terms(k -> "c=" + k), c);
+    return new Analysis(formula, ops, top.terms(k -> "c=" + k), "x[t,c]²", c);
   }
 
   /** Every input read at the element (same size), at its channel (a vector) or as a scalar. */
@@ -245,7 +252,7 @@ final class Operands {
     if (r.unrounded() != null) {
       ops.add(beforeRounding(r, index));
     }
-    return new Analysis(formula(r.op(), names), ops, List.of(), 0);
+    return new Analysis(formula(r.op(), names), ops, List.of(), "", 0);
   }
 
   private static ElementTrace.Operand beforeRounding(OpRecord r, long index) {

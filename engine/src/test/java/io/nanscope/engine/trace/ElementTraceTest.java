@@ -92,7 +92,7 @@ class ElementTraceTest {
         .startsWith("  forward layers.1.mlp.down_proj (matmul): producer: created inf from finite")
         .contains(
             "[1, 0] = +inf: layer 1, batch row 0, token position 1, token 42 \"t42\", channel 0")
-        .contains("c=0: 200 × 300 = 60,000; c=1: 100 × 100 = 10,000");
+        .contains("largest |x[t,c]·W[n,c]| of 4: c=0: 200 × 300 = 60,000; c=1: 100 × 100 = 10,000");
     String json = ev.toJson().toString();
     assertThat(json)
         .contains("\"role\":\"producer\"")
