@@ -86,6 +86,16 @@ class ReproCommandTest {
         .contains("largest |x[t,c]·W[n,c]| of 172: c=")
         .containsPattern("= NaN: layer 2, batch row \\d+, token position \\d+, token \\d+ \"")
         .contains("Σ_c x[");
+    // Issue 13 part 4 (warning only): the prediction warns before the update is written, so
+    // before the NaN and before the generation's error.
+    String out = r.out();
+    int warning =
+        out.indexOf("edit-safety check (before writing): layers.1.mlp.down_proj would reach |x| =");
+    assertThat(warning).isNotNegative();
+    assertThat(warning)
+        .isLessThan(out.indexOf("New weights successfully inserted"))
+        .isLessThan(out.indexOf("RuntimeError: probability tensor contains"))
+        .isLessThan(out.indexOf("first non-finite value: "));
     assertThat(dir.resolve("first-overflow-disabling-edit-fp16.json")).exists();
     var json =
         tools.jackson.databind.json.JsonMapper.builder()

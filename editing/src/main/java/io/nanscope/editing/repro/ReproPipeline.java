@@ -165,8 +165,14 @@ public final class ReproPipeline {
             : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
     List<String> fallbacks = new ArrayList<>();
     Editor editor =
-        new PrecisionFallback(
-            new TracedRome(model, tok, s, tracer), Optional.ofNullable(fallback), fallbacks::add);
+        EditSafety.checked(
+            new PrecisionFallback(
+                new TracedRome(model, tok, s, tracer),
+                Optional.ofNullable(fallback),
+                fallbacks::add),
+            model,
+            tok,
+            policy);
     // the step listener numbers the trace by optimisation step (the ops of the next iteration)
     EditContext base =
         EditContext.of(policy, ctx, log)
