@@ -34,7 +34,7 @@ public record FirstNonFinite(
     String limitCrossed,
     List<ElementTrace> elements) {
 
-  /** Elements printed per event by {@link #elementsReport()} (the JSON keeps all). */
+  /** Elements printed per event by {@link #elementsReport(String)} (the JSON keeps all). */
   public static final int ELEMENTS_PRINTED = 2;
 
   public FirstNonFinite {
@@ -58,8 +58,8 @@ public record FirstNonFinite(
   }
 
   /**
-   * {@code producer: created inf from finite inputs} or {@code propagator: turned inputs holding
-   * inf into NaN}.
+   * {@code producer: created inf from finite inputs} or {@code propagator: its inputs already held
+   * inf; it passed it on as NaN}.
    */
   public String roleLine() {
     String made = (newInf ? "inf" : "") + (newInf && newNan ? " and " : "") + (newNan ? "NaN" : "");
