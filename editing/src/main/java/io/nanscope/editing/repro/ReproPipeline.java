@@ -155,6 +155,7 @@ public final class ReproPipeline {
     LlamaModel model = source.load(policy.storage());
     TraceContext tc = new TraceContext();
     ReproTracer tracer = new ReproTracer(tc, mode.label(), s.collectStats());
+    tracer.anomaly().tokenText(tok::piece);
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads()).withTracer(tracer);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Evaluator evaluator = evaluator(model, tok, policy, ctx, tracer, s.fluency(), fluencyRng);
@@ -164,8 +165,14 @@ public final class ReproPipeline {
             : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
     List<String> fallbacks = new ArrayList<>();
     Editor editor =
-        new PrecisionFallback(
-            new TracedRome(model, tok, s, tracer), Optional.ofNullable(fallback), fallbacks::add);
+        EditSafety.checked(
+            new PrecisionFallback(
+                new TracedRome(model, tok, s, tracer),
+                Optional.ofNullable(fallback),
+                fallbacks::add),
+            model,
+            tok,
+            policy);
     // the step listener numbers the trace by optimisation step (the ops of the next iteration)
     EditContext base =
         EditContext.of(policy, ctx, log)

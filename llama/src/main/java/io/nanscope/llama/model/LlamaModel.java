@@ -19,6 +19,7 @@ import io.nanscope.engine.op.Silu;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TokenRows;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.config.RopeLayout;
 import io.nanscope.llama.weights.LayerWeights;
@@ -289,6 +290,7 @@ public final class LlamaModel {
     LlamaWeights w = weights;
     int[] positions = batch.flatPositions();
     Attend attend = attend(ctx, lengths, t);
+    announceRows(ctx, batch.flatTokens(0), positions, t);
     Var x = embed(tape, policy, ctx, w, Map.of(), batch.flatTokens(0));
     for (int l = 0; l < layer; l++) {
       Var[] xd =
@@ -329,6 +331,7 @@ public final class LlamaModel {
     Tape tp = tape != null ? tape : new Tape();
     Map<String, float[]> captured = new LinkedHashMap<>();
     LlamaWeights w = weights;
+    announceRows(ctx, batch.flatTokens(0), batch.flatPositions(), t);
     Var d = tp.constant(prefix.mlpOutput(), "layers." + layer + ".mlp");
     capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, layer, d.value(), t, captured);
     Var x =
@@ -457,6 +460,7 @@ public final class LlamaModel {
       Hooks hooks,
       int t,
       Map<String, float[]> captured) {
+    announceRows(ctx, tokens, positions, t);
     Var x = embed(tape, policy, ctx, w, params, tokens);
     for (int l = 0; l < config.nLayers(); l++) {
       Var[] xd =
@@ -464,6 +468,16 @@ public final class LlamaModel {
       x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
     }
     return head(tape, policy, ctx, w, params, x);
+  }
+
+  /**
+   * Tells an enabled tracer which token and position each flat row of the coming activations holds
+   * (so an anomaly report can name the token of an offending element); nothing when tracing is off.
+   */
+  private static void announceRows(OpContext ctx, int[] tokens, int[] positions, int t) {
+    if (ctx.tracer().enabled()) {
+      ctx.tracer().rows(new TokenRows(tokens, positions, t));
+    }
   }
 
   private Var embed(
