@@ -39,7 +39,7 @@ public final class Kernels {
         cols(b),
         k);
     check(c.length >= (long) m * n, "matmulNT: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.rowsOf(a), Gemm.rowsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), c, threads);
   }
 
   /** {@code c = a · b}: dX = dY·W. a: (M, K); b: (K, N); c: (M, N). */
@@ -54,7 +54,7 @@ public final class Kernels {
         n,
         k);
     check(c.length >= (long) m * n, "matmulNN: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.rowsOf(a), Gemm.columnsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.rowsOf(a), GemmKernel.columnsOf(b), c, threads);
   }
 
   /** {@code c = aᵀ · b}: dW = dYᵀ·X. a: (K, M); b: (K, N); c: (M, N). */
@@ -69,7 +69,7 @@ public final class Kernels {
         n,
         k);
     check(c.length >= (long) m * n, "matmulTN: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.columnsOf(a), GemmKernel.columnsOf(b), c, threads);
   }
 
   /**
@@ -168,11 +168,11 @@ public final class Kernels {
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);
-    Gemm.read(t, (long) r * cols, dst, 0, cols);
+    GemmKernel.read(t, (long) r * cols, dst, 0, cols);
   }
 
   private static int rows(Tensor t) {
-    return Gemm.intRows(t);
+    return GemmKernel.intRows(t);
   }
 
   private static int cols(Tensor t) {

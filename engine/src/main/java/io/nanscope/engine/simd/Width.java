@@ -2,10 +2,10 @@ package io.nanscope.engine.simd;
 
 /**
  * Which GEMM micro-kernel this JVM runs: 512-bit vectors holding the 8 lanes of two outputs ({@link
- * Gemm#kernelPairs}) or 256-bit vectors holding one ({@link Gemm#kernel4x4}). Both give the same
- * bits (the reduction order is defined on 8 lanes per output, {@link Lanes}); only the speed
- * differs, so the choice is made once, at class initialisation ({@code static final}: C2 folds the
- * branch).
+ * GemmKernel#kernelPairs}) or 256-bit vectors holding one ({@link GemmKernel#kernel4x4}). Both give
+ * the same bits (the reduction order is defined on 8 lanes per output, {@link Lanes}); only the
+ * speed differs, so the choice is made once, at class initialisation ({@code static final}: C2
+ * folds the branch).
  *
  * <p>The default is 256: on the machines measured so far the pair kernel was no faster in the
  * blocked GEMM (Zen 4, whose 512-bit FMA is two 256-bit halves; an Intel Xeon with AVX-512 under

@@ -33,7 +33,7 @@ import jdk.incubator.vector.VectorSpecies;
  * per tile, the same fma chain per lane. Small shapes (M·N·K ≤ {@link #SMALL}) skip the blocking
  * ({@link #small}).
  */
-final class Gemm {
+final class GemmKernel {
 
   /** Rows of B per matrix-vector task. */
   static final int MATVEC_ROWS = 256;
@@ -45,7 +45,7 @@ final class Gemm {
   /** 16 FP32 lanes: the two-outputs-per-vector species of {@link #kernelPairs}. */
   static final VectorSpecies<Float> F2 = FloatVector.SPECIES_512;
 
-  private Gemm() {}
+  private GemmKernel() {}
 
   // ---------------------------------------------------------------------------------------------
   // Operand views
