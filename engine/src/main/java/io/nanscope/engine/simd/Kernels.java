@@ -73,8 +73,8 @@ public final class Kernels {
   }
 
   /**
-   * The vector width of the GEMM micro-kernel in this JVM, 256 (default) or 512 bits ({@code
-   * -Dnanscope.simd.width=512}); the results are the same bits either way.
+   * The vector width of the blocked GEMM in this JVM: 512 bits where the preferred species is that
+   * wide, else 256 ({@code -Dnanscope.simd.width=256|512} forces one); the same bits either way.
    */
   public static int gemmWidthBits() {
     return Width.bits();

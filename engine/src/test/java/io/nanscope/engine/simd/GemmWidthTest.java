@@ -16,11 +16,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The GEMM's three paths on one machine, bit for bit against the scalar twin ({@link
  * GemmKernel#ntScalar}, one unblocked ordered dot per output) and so against each other: the
- * 512-bit pair kernel ({@link GemmKernel#kernelPairs}), the 256-bit kernel ({@link
- * GemmKernel#kernel4x4}) in the blocked GEMM, and the small-shape path ({@link GemmKernel#small});
- * both species run on any machine (on one without AVX-512 the 512-bit one is emulated, slowly but
- * with the same lanes). Shapes hit every edge: M and N not multiples of the micro-tiles (8×6 wide,
- * 4×4 narrow), K tails 1..7, K over several K blocks (the last ragged), N over one task block;
+ * 512-bit lane-split GEMM ({@link LaneSplitGemm}), the 256-bit dot-form GEMM ({@link
+ * GemmKernel#blockedDot}), and the small-shape path ({@link GemmKernel#small}); both species run on
+ * any machine (on one without AVX-512 the 512-bit one is emulated, slowly but with the same
+ * arithmetic). Shapes hit every edge: M and N not multiples of the micro-tiles (12×32 wide, 4×4
+ * narrow), K tails 1..7, K over several K blocks (the last ragged), N over one task block;
  * row-major and column views (the staged packing), FP32, BF16 and FP16 storage, 1 and 2 threads;
  * NaN, ±inf, ±0 and subnormals (NaN compared as NaN: see {@link #bits}).
  */
@@ -107,8 +107,11 @@ class GemmWidthTest {
 
   @Test
   void severalKBlocksAndTaskBlocksKeepTheOrder() {
-    // Three K blocks (the last ragged) and a tail of 3; N over one task block; M over MC.
-    int m = GemmKernel.MC + 11, n = GemmKernel.NB + 13, k = 2 * GemmKernel.KC + 96 + 3;
+    // Three K blocks (the last ragged) and a tail of 3; N over one task block; M over MC: for both
+    // blocked GEMMs.
+    int m = Math.max(GemmKernel.MC, LaneSplitGemm.MC) + 11;
+    int n = Math.max(GemmKernel.NB, LaneSplitGemm.NB) + 13;
+    int k = Math.max(2 * GemmKernel.KC, 2 * 8 * LaneSplitGemm.KCQ) + 96 + 3;
     Tensor a = KernelsTest.random(FloatFormat.FP32, m, k, 11);
     for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
       Tensor b = KernelsTest.random(fb, n, k, 12);
@@ -192,12 +195,13 @@ class GemmWidthTest {
   }
 
   @Test
-  void widthIsSelectedByThePropertyAndDefaultsTo256() {
-    assertThat(Width.wide(null)).isFalse();
-    assertThat(Width.wide("256")).isFalse();
-    assertThat(Width.wide("512")).isTrue();
-    assertThat(Width.wide(" 512 ")).isTrue();
-    assertThatThrownBy(() -> Width.wide("1024"))
+  void widthIsSelectedByThePropertyElseByThePreferredSpecies() {
+    assertThat(Width.wide(null, 512)).isTrue();
+    assertThat(Width.wide(null, 256)).isFalse();
+    assertThat(Width.wide("256", 512)).isFalse();
+    assertThat(Width.wide("512", 256)).isTrue();
+    assertThat(Width.wide(" 512 ", 128)).isTrue();
+    assertThatThrownBy(() -> Width.wide("1024", 512))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nanscope.simd.width must be 256 or 512, got '1024'");
     assertThat(Kernels.gemmWidthBits()).isIn(256, 512);
