@@ -19,12 +19,13 @@ import jdk.incubator.vector.VectorSpecies;
  * <p><b>One fixed order.</b> Every primitive here uses the {@code static final} 256-bit species
  * {@link #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore
  * every bit of a result, is the same on AVX2 and AVX-512 machines. The GEMM's 512-bit kernel (in
- * engine.simd) keeps this order by holding the 8 lanes of two outputs per register. A species held
+ * engine.simd, LaneSplitGemm) keeps this order by giving each of an output's 8 lanes its own
+ * accumulator (16 outputs per register) and combining them at the end in this order. A species held
  * in a variable instead of a constant ran ~35× slower.
  *
  * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of
- * engine.simd's GEMM): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 =
- * n − n mod 8, in increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8
+ * engine.simd's GemmKernel): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt;
+ * n8 = n − n mod 8, in increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8
  * lanes are combined as {@code ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))} ({@link #reduce8Scalar}); the
  * tail terms i ≥ n8 are then added one by one in increasing i. Multiplies are fused (fma, one
  * rounding per term).

@@ -4,6 +4,6 @@
  * exported: callers above the engine use engine.op (Fp32Rows for a float decode step).
  *
  * <p>May import: java.base, jdk.incubator.vector, engine.lanes, engine.format, engine.tensor,
- * engine.parallel (Gemm splits its blocks with WorkSplit).
+ * engine.parallel (GemmKernel and LaneSplitGemm split their blocks with WorkSplit).
  */
 package io.nanscope.engine.simd;
