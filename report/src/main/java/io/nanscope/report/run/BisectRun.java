@@ -97,10 +97,13 @@ public final class BisectRun {
    */
   public static int run(Settings s, PrintWriter o, PrintWriter err) throws IOException {
     Scenario sc = Scenario.named(s.scenario());
-    PrecisionPolicy.named(s.policy());
     if (!PrecisionPolicy.BUILT_IN.contains(s.policy().trim().toLowerCase(Locale.ROOT))) {
       throw new IllegalArgumentException(
-          "--policy must be a built-in policy name (" + PrecisionPolicy.BUILT_IN + ")");
+          "--policy must be a built-in policy name, one of "
+              + String.join(", ", PrecisionPolicy.BUILT_IN)
+              + " (the emitted file starts from it), got '"
+              + s.policy()
+              + "'");
     }
     FloatFormat wide = FloatFormat.parse(s.wide());
     if (wide != FloatFormat.FP32 && wide != FloatFormat.BF16) {
