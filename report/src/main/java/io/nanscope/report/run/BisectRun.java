@@ -319,7 +319,9 @@ public final class BisectRun {
         }
       }
     }
-    b.append(" --ds-size ").append(s.dsSize());
+    if (sc != Scenario.STRESS) {
+      b.append(" --ds-size ").append(s.dsSize());
+    }
     if (!s.defaults().contains("model")) {
       b.append(" --model ").append(s.model());
     }
@@ -346,7 +348,7 @@ public final class BisectRun {
     return v == Math.rint(v) && Math.abs(v) < 1e15 ? String.valueOf((long) v) : String.valueOf(v);
   }
 
-  private static void addToReport(
+  static void addToReport(
       Report html,
       Bisection.Result r,
       List<Trial> trials,
