@@ -407,13 +407,11 @@ public final class BisectRun {
       v[row][col] = minimal.contains(c.site()) ? 0 : 1;
     }
     return new Heatmap(
-        "minimal set on the site map: 0 = must run in "
-            + r.widening().wide().name()
-            + ", 1 = candidate left narrow",
+        "minimal set: 0 = runs in " + r.widening().wide().name() + ", 1 = left narrow",
         rowLabels,
         cols,
         v,
-        "in minimal set",
+        "site",
         0,
         1);
   }

@@ -89,7 +89,7 @@ class BisectRunTest {
     assertThat(Files.readString(page))
         .contains("Precision bisection")
         .contains("trials, in the order run")
-        .contains("minimal set on the site map")
+        .contains("minimal set: 0 = runs in fp32")
         .contains("<svg");
   }
 
