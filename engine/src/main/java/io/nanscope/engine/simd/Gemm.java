@@ -1,6 +1,7 @@
 package io.nanscope.engine.simd;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.parallel.WorkSplit;
 import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;

@@ -1,5 +1,6 @@
 package io.nanscope.engine.simd;
 
+import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.tensor.Tensor;
 
 /**

@@ -410,14 +410,15 @@ public final class LlamaModel {
   }
 
   /**
-   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32 and
-   * the tracer is off, the step runs on float arrays ({@link Fp32Decoder}, the same bits as the op
-   * path, tested); otherwise through the ops, like {@link #forward}.
+   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32
+   * ({@link PrecisionPolicy#isAllFp32}) and the tracer is off, the step runs on float arrays
+   * ({@link Fp32Decoder}, the same bits as the op path, tested); otherwise through the ops, like
+   * {@link #forward}.
    */
   public DecodeSession decoder(PrecisionPolicy policy, OpContext ctx) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(ctx, "ctx");
-    return !ctx.tracer().enabled() && allFp32(policy)
+    return !ctx.tracer().enabled() && policy.isAllFp32()
         ? new Fp32Decoder(weights, ctx)
         : opDecoder(policy, ctx);
   }
@@ -425,47 +426,6 @@ public final class LlamaModel {
   /** Decode mode through the engine ops (every policy, traced). */
   DecodeSession opDecoder(PrecisionPolicy policy, OpContext ctx) {
     return new Decoder(policy, ctx, weights);
-  }
-
-  /**
-   * Whether the policy gives FP32 output, accumulation and compute to every op at every site of
-   * this model.
-   */
-  private boolean allFp32(PrecisionPolicy policy) {
-    List<Site> sites =
-        new ArrayList<>(List.of(new Site("embed_tokens"), new Site("norm"), new Site("lm_head")));
-    for (int l = 0; l < config.nLayers(); l++) {
-      Site ls = Site.of("layers", l);
-      for (String n :
-          List.of(
-              "input_layernorm",
-              "post_attention_layernorm",
-              "residual_attn",
-              "residual_mlp",
-              "self_attn",
-              "self_attn.softmax",
-              "self_attn.q_proj",
-              "self_attn.k_proj",
-              "self_attn.v_proj",
-              "self_attn.o_proj",
-              "self_attn.rope_q",
-              "self_attn.rope_k",
-              "mlp.gate_proj",
-              "mlp.up_proj",
-              "mlp.down_proj",
-              "mlp.act",
-              "mlp.act_mul_up")) {
-        sites.add(ls.child(n));
-      }
-    }
-    for (Site s : sites) {
-      for (OpKind k : OpKind.values()) {
-        if (!policy.of(k, s).equals(Precision.FP32)) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   // ------------------------------------------------------------------------------------ the trunk
