@@ -34,6 +34,7 @@ public final class Main {
 
   static {
     COMMANDS.put("help", CommandLine.HelpCommand::new);
+    COMMANDS.put("bisect", BisectCommand::new);
     COMMANDS.put("calibrate", CalibrateCommand::new);
     COMMANDS.put("convert", ConvertCommand::new);
     COMMANDS.put("edit", EditCommand::new);

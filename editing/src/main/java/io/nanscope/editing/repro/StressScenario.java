@@ -576,16 +576,7 @@ public final class StressScenario {
               m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
       Calibration.Profile natural =
           Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
-      ContextTemplates templates =
-          s.templates().isPresent()
-              ? s.templates().get()
-              : s.sampledTemplates()
-                  ? ContextTemplates.sample(
-                      new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
-                      s.hparams().contextTemplateLengthParams(),
-                      s.seed(),
-                      "sampled top-k 5 on the original model, fp32")
-                  : ContextTemplates.bare();
+      ContextTemplates templates = templates(s, m0, tok, ctx);
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
       String setup =
           String.format(
@@ -640,6 +631,58 @@ public final class StressScenario {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The given templates, or EasyEdit's sampled on the original FP32 model, or the bare "{}". */
+  private static ContextTemplates templates(
+      Settings s, LlamaModel m0, Tokenizer tok, OpContext ctx) {
+    return s.templates().isPresent()
+        ? s.templates().get()
+        : s.sampledTemplates()
+            ? ContextTemplates.sample(
+                new GenerateFast(m0, tok, PrecisionPolicy.named("fp32"), ctx),
+                s.hparams().contextTemplateLengthParams(),
+                s.seed(),
+                "sampled top-k 5 on the original model, fp32")
+            : ContextTemplates.bare();
+  }
+
+  /**
+   * The main run's calibrated model (FP32 weights) with what its edits run with, for callers that
+   * drive the sequential edits themselves (the precision bisection).
+   *
+   * @param maxRelativeDifference the calibration's check: max relative FP32 logit difference
+   */
+  public record Prepared(
+      LlamaWeights weights,
+      Tokenizer tok,
+      ContextTemplates templates,
+      RomeHyperParams hp,
+      double maxRelativeDifference) {}
+
+  /** Calibrates {@code s.model()} at {@code s.fraction()} exactly as {@link #run} does. */
+  public static Prepared prepare(Settings s) throws IOException {
+    LlamaWeights original = LlamaWeights.read(s.model());
+    Tokenizer tok = Tokenizer.besideModel(s.model());
+    LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
+    OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
+    LlamaModel m0 = LlamaModel.of(w32.config(), w32);
+    int[] layers = Calibration.parseLayers(s.layers(), w32.config().nLayers());
+    Calibration.Probe probe =
+        Calibration.probe(
+            m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
+    Calibration.Profile natural =
+        Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+    ContextTemplates templates = templates(s, m0, tok, ctx);
+    Calibration.Result cal =
+        Calibration.calibrate(
+            w32, tok, probe, natural, s.fraction(), layers, s.residualScale(), ctx);
+    return new Prepared(
+        cal.weights(),
+        tok,
+        templates,
+        equivariant(s.hparams(), s.residualScale()),
+        cal.maxRelativeDifference());
   }
 
   /**
