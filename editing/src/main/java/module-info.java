@@ -20,4 +20,5 @@ module io.nanscope.editing {
   exports io.nanscope.editing.eval;
   exports io.nanscope.editing.session;
   exports io.nanscope.editing.repro;
+  exports io.nanscope.editing.save;
 }
