@@ -206,12 +206,19 @@ class SaveRevertCommandTest {
     Files.writeString(
         hp,
         Files.readString(Path.of(EditCommandTest.HPARAMS)).replace("layers: [1]", "layers: [9]"));
+    Path noCorpus = tmp.resolve("no-corpus.yaml");
+    Files.writeString(
+        noCorpus,
+        Files.readString(Path.of(EditCommandTest.HPARAMS))
+            .replace("mom2_adjustment: false", "mom2_adjustment: true")
+            .replace("configs/corpus/tinystories-corpus.txt", tmp.resolve("none.txt").toString()));
     String[][] cases = {
       {"--save", tmp.resolve("s").toString(), "add --sequential"},
       {"--sequential", "--save", full.toString(), "already exists and is not empty"},
       {"--sequential", "--save", full.resolve("x").toString(), "is not a directory"},
       {"--out", full.toString(), "is a directory"},
       {"--hparams", hp.toString(), "layers lists 9 but the model has 5 layers"},
+      {"--hparams", noCorpus.toString(), "none.txt does not exist"},
     };
     for (String[] c : cases) {
       List<String> args =

@@ -103,14 +103,18 @@ public final class SavedEdit {
               + format
               + ": load both in the same storage format");
     }
-    Map<String, Tensor> before = original.withRopeLayout(RopeLayout.HF_ROTATE_HALF).byHfName();
-    Map<String, Tensor> after = edited.withRopeLayout(RopeLayout.HF_ROTATE_HALF).byHfName();
+    if (original.config().ropeLayout() != edited.config().ropeLayout()) {
+      throw new IllegalArgumentException(
+          "the source and the edited model order their q/k rows differently: not the same load");
+    }
+    Map<String, Tensor> before = original.byHfName();
+    Map<String, Tensor> after = edited.byHfName();
     if (!before.keySet().equals(after.keySet())) {
       throw new IllegalArgumentException(
           "the source and the edited model have different tensors: not the same model");
     }
-    List<EditManifest.TensorChange> changes = new ArrayList<>();
-    List<SafetensorsWriter.Item> originals = new ArrayList<>();
+    // compared as loaded (a permutation keeps equality), hashed in the saved file's row order
+    List<String> changed = new ArrayList<>();
     for (var e : before.entrySet()) {
       Tensor b = e.getValue();
       Tensor a = after.get(e.getKey());
@@ -119,9 +123,22 @@ public final class SavedEdit {
             e.getKey() + " is " + b + " in the source model but " + a + " in the edited one");
       }
       if (b.segment().mismatch(a.segment()) >= 0) {
-        changes.add(change(e.getKey(), b, TensorDigest.sha256(b), TensorDigest.sha256(a)));
-        originals.add(SafetensorsWriter.Item.of(e.getKey(), b));
+        changed.add(e.getKey());
       }
+    }
+    boolean ropeRows =
+        changed.stream().anyMatch(n -> n.endsWith("q_proj.weight") || n.endsWith("k_proj.weight"));
+    if (ropeRows) { // only then are permuted copies needed (edits write down_proj today)
+      before = original.withRopeLayout(RopeLayout.HF_ROTATE_HALF).byHfName();
+      after = edited.withRopeLayout(RopeLayout.HF_ROTATE_HALF).byHfName();
+    }
+    List<EditManifest.TensorChange> changes = new ArrayList<>();
+    List<SafetensorsWriter.Item> originals = new ArrayList<>();
+    for (String name : changed) {
+      Tensor b = before.get(name);
+      Tensor a = after.get(name);
+      changes.add(change(name, b, TensorDigest.sha256(b), TensorDigest.sha256(a)));
+      originals.add(SafetensorsWriter.Item.of(name, b));
     }
     byte[] hparamsBytes = Files.readAllBytes(edits.hparamsFile());
     List<EditManifest.Edit> editList = new ArrayList<>();

@@ -4,6 +4,7 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.RopeLayout;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.llama.weights.RopePermutation;
 import io.nanscope.llama.weights.TensorDigest;
 import io.nanscope.llama.weights.WeightNames;
 import java.nio.charset.StandardCharsets;
@@ -54,13 +55,22 @@ public final class StatisticsKey {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("this JDK has no SHA-256", e);
     }
-    LlamaWeights w = weights.withRopeLayout(RopeLayout.HF_ROTATE_HALF);
+    LlamaWeights w = weights;
+    RopeLayout layout = w.config().ropeLayout();
     line(md, "nanscope key statistics v1 layer " + layer);
     tensor(md, WeightNames.Global.EMBEDDING.hf(), w.embedding());
     for (int l = 0; l <= layer; l++) {
       for (WeightNames.Layer t : WeightNames.Layer.values()) {
         if (l < layer || t != WeightNames.Layer.W_DOWN) {
-          tensor(md, t.hf(l), w.get(l, t));
+          int heads = t.ropeHeads(w.config());
+          // one permuted copy at a time (not the whole model's wq/wk at once)
+          tensor(
+              md,
+              t.hf(l),
+              heads == 0 || layout == RopeLayout.HF_ROTATE_HALF
+                  ? w.get(l, t)
+                  : RopePermutation.permuteRows(
+                      w.get(l, t), heads, layout, RopeLayout.HF_ROTATE_HALF));
         }
       }
     }

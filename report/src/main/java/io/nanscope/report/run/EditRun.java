@@ -39,6 +39,7 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.report.EditReport;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -144,6 +145,7 @@ public final class EditRun {
     }
     LlamaModel m = LlamaModel.load(s.model(), policy.storage());
     checkLayers(hparams, m.config().nLayers(), s.hparams());
+    checkCorpus(hparams, s.home());
     Tokenizer tok = Tokenizer.besideModel(s.model());
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
     String mode = s.sequential() ? "sequential (no restore)" : "single edits (restored)";
@@ -278,6 +280,26 @@ public final class EditRun {
     }
     if (after != null) {
       after.edited(new Edited(m, tok, policy, hparams, updates));
+    }
+  }
+
+  /**
+   * The corpus of the key statistics must exist before templates are sampled (it is read, and
+   * hashed for the cache key, only after them).
+   */
+  static void checkCorpus(EditHyperParams h, Path home) {
+    SecondMomentSettings mom2 =
+        switch (h) {
+          case RomeHyperParams r -> r.secondMoment().adjustment() ? r.secondMoment() : null;
+          case MemitHyperParams r -> r.secondMoment();
+          case AlphaEditHyperParams r -> r.secondMoment();
+          default -> null;
+        };
+    if (mom2 != null && !Files.isRegularFile(home.resolve(mom2.dataset()))) {
+      throw new IllegalArgumentException(
+          "mom2_dataset "
+              + home.resolve(mom2.dataset())
+              + " does not exist: give a text or JSONL file, or set mom2_adjustment: false");
     }
   }
 
