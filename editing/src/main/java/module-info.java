@@ -19,4 +19,5 @@ module io.nanscope.editing {
   exports io.nanscope.editing.session;
   exports io.nanscope.editing.repro;
   exports io.nanscope.editing.bisect;
+  exports io.nanscope.editing.save;
 }

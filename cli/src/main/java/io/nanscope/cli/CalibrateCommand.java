@@ -8,6 +8,7 @@ import io.nanscope.engine.op.OpContext;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.llama.weights.StagedDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -123,6 +124,7 @@ public final class CalibrateCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           out + " already exists and is not an empty directory; choose a new --out");
     }
+    StagedDirectory.checkTarget(out, "--out"); // also: a writable place, before any work
     Path src = model != null ? model : ConvertCommand.defaultModel();
     if (!Files.exists(src)) {
       throw new IllegalArgumentException("model " + src + " does not exist; pass --model PATH");

@@ -1,7 +1,7 @@
 package io.nanscope.cli;
 
+import io.nanscope.editing.save.HfDirectory;
 import io.nanscope.engine.format.FloatFormat;
-import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.HfCheckpoint;
@@ -10,7 +10,6 @@ import io.nanscope.llama.weights.StagedDirectory;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,9 +33,6 @@ import picocli.CommandLine.Spec;
       "everything was written."
     })
 public final class ConvertCommand implements Callable<Integer> {
-
-  /** Licence files beside a model are copied up to this size (the Llama 2 licence is 7 KB). */
-  static final long MAX_LICENCE_BYTES = 1 << 20;
 
   /** The embedded default model, relative to the installation. */
   public static final String DEFAULT_MODEL = "models/stories260K";
@@ -94,6 +90,7 @@ public final class ConvertCommand implements Callable<Integer> {
     if (!Files.exists(src)) {
       throw new IllegalArgumentException("model " + src + " does not exist; pass --model PATH");
     }
+    StagedDirectory.checkTarget(out, "--out"); // before reading anything
     long t0 = System.nanoTime();
     LlamaWeights w = LlamaWeights.read(src);
     Path srcDir = Files.isDirectory(src) ? src : src.toAbsolutePath().getParent();
@@ -109,26 +106,7 @@ public final class ConvertCommand implements Callable<Integer> {
     }
     List<String> skipped = new ArrayList<>();
     StagedDirectory.create(
-        out,
-        dir -> {
-          HfCheckpoint.write(w, format, dir, 0);
-          tok.writeHfFiles(dir);
-          try (var files = Files.list(srcDir)) {
-            for (Path p :
-                files.filter(p -> p.getFileName().toString().startsWith("LICENSE")).toList()) {
-              // never follow a link out of the model folder, never read a FIFO or device, and
-              // never copy something that is not a licence text into a folder people share
-              if (!Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
-                skipped.add(p.getFileName() + " (a symbolic link or not a regular file)");
-              } else if (Files.size(p) > MAX_LICENCE_BYTES) {
-                skipped.add(
-                    p.getFileName() + " (" + Files.size(p) + " bytes, more than a licence)");
-              } else {
-                AtomicFile.write(dir.resolve(p.getFileName()), out -> Files.copy(p, out));
-              }
-            }
-          }
-        });
+        out, dir -> skipped.addAll(HfDirectory.write(w, format, tok, srcDir, dir)));
     for (String s : skipped) {
       spec.commandLine().getErr().println("warning: not copied: " + s);
     }

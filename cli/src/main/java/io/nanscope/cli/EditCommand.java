@@ -1,9 +1,14 @@
 package io.nanscope.cli;
 
+import io.nanscope.editing.save.SavedEdit;
 import io.nanscope.editing.stats.KeySecondMoments;
+import io.nanscope.llama.model.LlamaModel;
+import io.nanscope.llama.weights.LlamaWeights;
+import io.nanscope.llama.weights.StagedDirectory;
 import io.nanscope.report.run.EditRun;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -97,14 +102,27 @@ public final class EditCommand implements Callable<Integer> {
           "write a self-contained HTML report: loss and avg prob per step, edits, metrics (PNGs beside it)")
   Path report;
 
+  @Option(
+      names = "--save",
+      paramLabel = "DIR",
+      description =
+          "with --sequential: write the edited model to DIR (a Hugging Face directory, must not"
+              + " exist or be empty) with edit-manifest.json and the original weights, so that"
+              + " 'nanscope revert DIR' restores the model bit for bit")
+  Path save;
+
   @Override
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
     TraceCommand.checkWritable(report, "--report");
+    TraceCommand.checkWritable(out, "--out");
+    checkSave(save, sequential);
+    Path modelPath = model != null ? model : ConvertCommand.defaultModel();
+    Path hparamsPath = hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS);
     EditRun.run(
         new EditRun.Settings(
-            model != null ? model : ConvertCommand.defaultModel(),
-            hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS),
+            modelPath,
+            hparamsPath,
             data != null ? data : home().resolve(DEFAULT_DATA),
             dsSize,
             sequential,
@@ -119,8 +137,54 @@ public final class EditCommand implements Callable<Integer> {
             tool()),
         spec.commandLine().getOut(),
         err,
-        progress(err));
+        progress(err),
+        save == null ? null : e -> saveEdited(e, modelPath, hparamsPath, save));
     return 0;
+  }
+
+  /** {@code --save}: before any work, the directory must be usable and the edits kept. */
+  static void checkSave(Path save, boolean sequential) throws IOException {
+    if (save == null) {
+      return;
+    }
+    if (!sequential) {
+      throw new IllegalArgumentException(
+          "--save keeps the edited model, but without --sequential every edit is undone after its"
+              + " record is evaluated: add --sequential");
+    }
+    StagedDirectory.checkTarget(save, "--save");
+  }
+
+  private void saveEdited(EditRun.Edited e, Path modelPath, Path hparamsPath, Path dir)
+      throws IOException {
+    // the source model as the session loaded it, before any edit: the same file, same storage
+    LlamaWeights original = LlamaModel.load(modelPath, e.policy().storage()).weights();
+    SavedEdit.Saved saved =
+        SavedEdit.save(
+            original,
+            e.model().weights(),
+            e.tokenizer(),
+            Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent(),
+            new SavedEdit.Edits(
+                modelPath,
+                tool(),
+                hparamsPath,
+                e.hparams().algName(),
+                e.policy().name(),
+                e.updates()),
+            dir);
+    spec.commandLine()
+        .getOut()
+        .println(
+            "edited model saved to "
+                + dir
+                + " ("
+                + saved.manifest().tensors().size()
+                + " changed tensor(s), "
+                + SavedEdit.MANIFEST
+                + "); 'nanscope revert "
+                + dir
+                + "' restores the original");
   }
 
   /** Progress bars on stderr, for the library's long tasks. */
@@ -130,7 +194,8 @@ public final class EditCommand implements Callable<Integer> {
 
   /** The tool and version recorded in provenance. */
   static String tool() {
-    return "nanscope " + Main.class.getPackage().getImplementationVersion();
+    String v = Main.class.getPackage().getImplementationVersion();
+    return "nanscope " + (v == null ? "0.1.0-SNAPSHOT" : v);
   }
 
   static Path home() {

@@ -41,6 +41,7 @@ public final class Main {
     COMMANDS.put("formats", FormatsCommand::new);
     COMMANDS.put("generate", GenerateCommand::new);
     COMMANDS.put("repro", ReproCommand::new);
+    COMMANDS.put("revert", RevertCommand::new);
     COMMANDS.put("round", RoundCommand::new);
     COMMANDS.put("synth", SynthCommand::new);
     COMMANDS.put("trace", TraceCommand::new);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -102,15 +103,50 @@ class EditCommandTest {
         .contains("key statistics model.layers.1.mlp.down_proj 100%")
         .contains("6/6")
         .contains("computed from 6 texts");
-    Path npz =
-        stats.resolve(
-            "stories260K/tinystories-corpus_stats/model.layers.1.mlp.down_proj_float32_mom2_6.npz");
-    assertThat(npz).isRegularFile();
+    Path cacheDir = stats.resolve("stories260K/tinystories-corpus_stats");
+    Path npz;
+    try (var files = Files.list(cacheDir)) {
+      npz = files.collect(Collectors.toList()).getFirst();
+    }
+    assertThat(Files.list(cacheDir).count()).isEqualTo(1);
+    // EasyEdit's name plus the first 16 hex digits of the content key
+    assertThat(npz.getFileName().toString())
+        .matches("model\\.layers\\.1\\.mlp\\.down_proj_float32_mom2_6-[0-9a-f]{16}\\.npz");
     MainTest.Result second = MainTest.run(args);
     assertThat(second.code()).as(second.err()).isZero();
     assertThat(second.err()).contains("read from " + npz).doesNotContain("key statistics model");
     // Same C, same edit: the two runs print the same log.
     assertThat(second.out()).isEqualTo(first.out());
+
+    // Another model in a folder of the same name: its own C, never the first model's.
+    Path other = Files.createDirectories(tmp.resolve("other/stories260K"));
+    Path stories = ConvertAndSynthCommandTest.STORIES;
+    Files.copy(stories.resolve("tok512.bin"), other.resolve("tok512.bin"));
+    byte[] bin = Files.readAllBytes(stories.resolve("stories260K.bin"));
+    bin[28 + 4 * 100 + 3] ^= 0x01; // one embedding value of token 1, in layer 1's keys' inputs
+    Files.write(other.resolve("stories260K.bin"), bin);
+    args[2] = other.toString();
+    MainTest.Result third = MainTest.run(args);
+    assertThat(third.code()).as(third.err()).isZero();
+    assertThat(third.err()).contains("computed from 6 texts").doesNotContain("read from");
+    Path otherNpz;
+    try (var files = Files.list(cacheDir)) {
+      List<Path> all = files.filter(p -> !p.equals(npz)).toList();
+      assertThat(all).hasSize(1);
+      otherNpz = all.getFirst();
+    }
+    // The other model's C under EasyEdit's unkeyed name is not taken for the first model either.
+    Path legacy = cacheDir.resolve("model.layers.1.mlp.down_proj_float32_mom2_6.npz");
+    Files.copy(otherNpz, legacy);
+    Files.delete(npz);
+    args[2] = MODEL;
+    MainTest.Result fourth = MainTest.run(args);
+    assertThat(fourth.code()).as(fourth.err()).isZero();
+    assertThat(fourth.err())
+        .contains("not using " + legacy)
+        .contains("computed from 6 texts")
+        .doesNotContain("key second moment of model.layers.1.mlp.down_proj read from");
+    assertThat(fourth.out()).isEqualTo(first.out());
   }
 
   /**

@@ -18,14 +18,85 @@ import java.util.function.IntFunction;
 
 /**
  * C = E[k kᵀ] of every edited layer, as an algorithm with {@code mom2_adjustment: true} needs it:
- * read from EasyEdit's cache path under {@code stats_dir} when present, else computed ({@link
- * KeyStatistics}) from {@code mom2_dataset} (a text or JSONL file) and saved there as an
- * EasyEdit-compatible {@code .npz} with its provenance, then read back so that this run and every
- * later run edit with C as stored ({@code mom2_dtype}).
+ * read from the cache under {@code stats_dir} when a file there was computed from the same content
+ * ({@link StatisticsKey}: weights the keys depend on, tokenizer, corpus, policy), else computed
+ * ({@link KeyStatistics}) from {@code mom2_dataset} (a text or JSONL file) and saved as an
+ * EasyEdit-compatible {@code .npz} with its provenance and content key ({@link
+ * SecondMomentFile#keyedPath}), then read back so that this run and every later run edit with C as
+ * stored ({@code mom2_dtype}). The model's folder name only sorts the cache; it never decides
+ * reuse.
  */
 public final class KeySecondMoments {
 
+  /** The longest text the keys are computed over, in tokens (part of the content key). */
+  static final int MAX_LENGTH = 256;
+
   private KeySecondMoments() {}
+
+  /**
+   * C from the cache when it was computed from the same content: the keyed file if its provenance
+   * carries {@code key}; else EasyEdit's unkeyed file if it has no provenance at all (made by
+   * EasyEdit or by hand: used, with a line saying it cannot be checked) or carries {@code key}.
+   * Null: compute. A nanscope file for another content key is never used.
+   */
+  private static SecondMoment cached(
+      Path keyed, Path easyEdit, String key, String module, Consumer<String> messages)
+      throws IOException {
+    if (Files.isRegularFile(keyed)) {
+      SecondMoment c = SecondMomentFile.read(keyed);
+      if (c.provenance().map(p -> key.equals(p.contentKey())).orElse(false)) {
+        messages.accept(
+            "key second moment of "
+                + module
+                + " read from "
+                + keyed
+                + " ("
+                + c.count()
+                + " keys, content key "
+                + key.substring(0, 16)
+                + ")");
+        return c;
+      }
+      messages.accept(
+          "not using " + keyed + ": its provenance lacks this content key; computing C again");
+    }
+    if (Files.isRegularFile(easyEdit)) {
+      SecondMoment c = SecondMomentFile.read(easyEdit);
+      if (c.provenance().isEmpty()) {
+        messages.accept(
+            "key second moment of "
+                + module
+                + " read from "
+                + easyEdit
+                + " ("
+                + c.count()
+                + " keys; a file without provenance, e.g. from EasyEdit: it cannot be checked"
+                + " against this model, delete it to compute C here)");
+        return c;
+      }
+      if (key.equals(c.provenance().get().contentKey())) {
+        messages.accept(
+            "key second moment of " + module + " read from " + easyEdit + " (content key matches)");
+        return c;
+      }
+      messages.accept(
+          "not using "
+              + easyEdit
+              + ": written by nanscope for other content (another model, tokenizer, corpus or"
+              + " policy, or before caches were keyed by content)");
+    }
+    return null;
+  }
+
+  /**
+   * The model's folder (or file) name for EasyEdit's cache layout, from the normalised absolute
+   * path: {@code --model x/..} names x's parent, never {@code ..} (which would put the cache above
+   * {@code stats_dir}).
+   */
+  static String folderName(Path model) {
+    Path p = model.toAbsolutePath().normalize().getFileName();
+    return p == null ? "model" : p.toString();
+  }
 
   /** A progress display of one long task (a bar on the terminal). */
   @FunctionalInterface
@@ -91,30 +162,29 @@ public final class KeySecondMoments {
     SecondMomentSettings s = src.settings();
     Path corpusPath = src.home().resolve(s.dataset());
     String dataset = corpusPath.getFileName().toString().replaceFirst("\\.[^.]*$", "");
+    if (!Files.isRegularFile(corpusPath)) {
+      throw new IllegalArgumentException(
+          "mom2_dataset "
+              + corpusPath
+              + " does not exist: give a text or JSONL"
+              + " file, or set mom2_adjustment: false");
+    }
+    TextCorpus corpus = TextCorpus.read(corpusPath);
     for (int layer : src.layers()) {
       String module = ModuleTemplates.atLayer(src.moduleTemplate(), layer);
-      Path cache =
+      Path easyEdit =
           SecondMomentFile.cachePath(
               src.home().resolve(src.statsDir()),
-              src.modelPath().getFileName().toString(),
+              folderName(src.modelPath()),
               dataset,
               module,
               s.dtype(),
               s.nSamples());
-      SecondMoment c;
-      if (Files.isRegularFile(cache)) {
-        c = SecondMomentFile.read(cache);
-        messages.accept(
-            "key second moment of " + module + " read from " + cache + " (" + c.count() + " keys)");
-      } else {
-        if (!Files.isRegularFile(corpusPath)) {
-          throw new IllegalArgumentException(
-              "mom2_dataset "
-                  + corpusPath
-                  + " does not exist: give a text or JSONL"
-                  + " file, or set mom2_adjustment: false");
-        }
-        TextCorpus corpus = TextCorpus.read(corpusPath);
+      String key =
+          StatisticsKey.of(m.weights(), layer, tok, corpus.sha256(), policy.name(), MAX_LENGTH);
+      Path cache = SecondMomentFile.keyedPath(easyEdit, key);
+      SecondMoment c = cached(cache, easyEdit, key, module, messages);
+      if (c == null) {
         List<String> texts = corpus.first(s.nSamples());
         SecondMomentProvenance prov =
             new SecondMomentProvenance(
@@ -128,7 +198,8 @@ public final class KeySecondMoments {
                 s.dtype(),
                 src.modelPath().toString(),
                 "",
-                src.tool());
+                src.tool(),
+                key);
         int n = texts.size();
         try (Progress.Bar bar = progress.start("key statistics " + module, n)) {
           c =
@@ -139,14 +210,13 @@ public final class KeySecondMoments {
                   ctx,
                   layer,
                   texts,
-                  256,
+                  MAX_LENGTH,
                   Optional.of(prov),
                   i -> bar.stepTo(i + 1));
         }
         SecondMomentFile.write(cache, c, s.dtype(), s.nSamples());
         // Use C as stored (mom2_dtype, e.g. float32), so this run and every later run that reads
-        // the
-        // cache edit with the same C.
+        // the cache edit with the same C.
         c = SecondMomentFile.read(cache);
         messages.accept(
             "key second moment of "

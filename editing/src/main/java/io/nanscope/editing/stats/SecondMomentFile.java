@@ -64,6 +64,21 @@ public final class SecondMomentFile {
   }
 
   /**
+   * Where nanscope caches C: EasyEdit's {@link #cachePath} with the first 16 hex digits of the
+   * content key ({@link StatisticsKey}) before {@code .npz}, e.g. {@code
+   * …/model.layers.5.mlp.down_proj_float32_mom2_100000-0123456789abcdef.npz}; the full key is in
+   * the provenance and checked on read. (EasyEdit finds the file once the suffix is removed.)
+   */
+  public static Path keyedPath(Path easyEditPath, String contentKey) {
+    String name = easyEditPath.getFileName().toString();
+    return easyEditPath.resolveSibling(
+        name.substring(0, name.length() - ".npz".length())
+            + "-"
+            + contentKey.substring(0, 16)
+            + ".npz");
+  }
+
+  /**
    * Writes S rounded to {@code dtype} ("float32": each FP64 sum rounded to nearest-even float once;
    * "float64": as is), the count, the sample size and the provenance, atomically.
    */
@@ -97,9 +112,15 @@ public final class SecondMomentFile {
     arrays.put(SAMPLE_SIZE_KEY, NpyArray.ofLong(sampleSize));
     Map<String, byte[]> other = new LinkedHashMap<>();
     m.provenance()
-        .ifPresent(p ->
-            other.put(
-                PROVENANCE_ENTRY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(p)));
+        .ifPresent(p -> {
+          // without a content key the entry is exactly what earlier versions wrote
+          tools.jackson.databind.node.ObjectNode json = JSON.valueToTree(p);
+          if (p.contentKey() == null) {
+            json.remove("contentKey");
+          }
+          other.put(
+              PROVENANCE_ENTRY, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(json));
+        });
     return new Npz.Contents(arrays, other);
   }
 

@@ -15,6 +15,8 @@ package io.nanscope.editing.stats;
  * @param model the model file
  * @param modelSha256 sha256 of the model file
  * @param tool what wrote the file, e.g. "nanscope 0.1.0"
+ * @param contentKey the {@link StatisticsKey} of the computation (null in files written before
+ *     nanscope keyed its cache by content: such files are not reused)
  */
 public record SecondMomentProvenance(
     String corpus,
@@ -27,4 +29,5 @@ public record SecondMomentProvenance(
     String storedDtype,
     String model,
     String modelSha256,
-    String tool) {}
+    String tool,
+    String contentKey) {}

@@ -25,7 +25,8 @@ class SecondMomentFileTest {
           "float32",
           "models/stories260K/stories260K.bin",
           "b0a507e7",
-          "nanscope test");
+          "nanscope test",
+          null);
 
   /**
    * S[i][j] = (i+1)(j+1)/3 + [i == j], count 4: the values scripts/editing/npz_fixtures.py verify
@@ -82,6 +83,25 @@ class SecondMomentFileTest {
     for (int i = 0; i < 9; i++) {
       assertThat(back.sum()[i]).isEqualTo((double) (float) m.sum()[i]);
     }
+    // the content key of a cache file survives the round trip
+    SecondMomentProvenance keyed =
+        new SecondMomentProvenance(
+            PROVENANCE.corpus(),
+            PROVENANCE.corpusSha256(),
+            PROVENANCE.texts(),
+            PROVENANCE.count(),
+            PROVENANCE.layer(),
+            PROVENANCE.keyFormat(),
+            PROVENANCE.accumulation(),
+            PROVENANCE.storedDtype(),
+            PROVENANCE.model(),
+            PROVENANCE.modelSha256(),
+            PROVENANCE.tool(),
+            "ab".repeat(32));
+    Path withKey = dir.resolve("c.npz");
+    SecondMomentFile.write(
+        withKey, new SecondMoment(m.dim(), m.count(), m.sum(), Optional.of(keyed)), "float32", 2);
+    assertThat(SecondMomentFile.read(withKey).provenance()).contains(keyed);
     Npz.Contents raw = Npz.read(f32);
     assertThat(raw.arrays().keySet())
         .containsExactly("mom2.constructor", "mom2.count", "mom2.mom2", "sample_size");

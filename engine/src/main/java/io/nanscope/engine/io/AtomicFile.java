@@ -9,16 +9,23 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The one way nanscope writes a file: into a temporary sibling ({@code .NAME.HEX.tmp} in the same
- * directory), {@code fsync} of that file, an atomic rename over {@code NAME}, then {@code fsync} of
- * the directory so the rename itself survives a crash. Readers see the old file or the whole new
- * one, never half of one, and a failed write leaves nothing behind (the temporary file is deleted).
+ * The one way nanscope writes a file: into a temporary sibling ({@code .NAME.PID-HEX.tmp} in the
+ * same directory), {@code fsync} of that file, an atomic rename over {@code NAME}, then {@code
+ * fsync} of the directory so the rename itself survives a crash. Readers see the old file or the
+ * whole new one, never half of one, and a failed write leaves nothing behind (the temporary file is
+ * deleted).
+ *
+ * <p>A process killed while writing (SIGKILL, power loss) cannot delete its temporary file. The
+ * next write of the same {@code NAME} deletes every {@code .NAME.PID-*.tmp} whose process {@code
+ * PID} is no longer running ({@link #isStale}); a temporary file of a live writer is never touched.
+ * Readers ignore these files: they only ever open {@code NAME}.
  *
  * <p>The temporary file gets the default permissions (umask), not {@code createTempFile}'s 0600, so
  * traces and reports stay readable by others. The rename is {@link StandardCopyOption#ATOMIC_MOVE}
@@ -84,9 +91,16 @@ public final class AtomicFile {
     Path tmp = null;
     try {
       Files.createDirectories(dir);
+      deleteStaleTemporaries(dir, file.getFileName().toString());
       Path candidate =
           dir.resolve(
-              "." + file.getFileName() + "." + Long.toHexString(System.nanoTime()) + ".tmp");
+              "."
+                  + file.getFileName()
+                  + "."
+                  + ProcessHandle.current().pid()
+                  + "-"
+                  + Long.toHexString(System.nanoTime())
+                  + ".tmp");
       Files.createFile(candidate); // fails on a name clash: never touch another writer's file
       tmp = candidate;
       try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
@@ -115,6 +129,44 @@ public final class AtomicFile {
       }
       throw e;
     }
+  }
+
+  /**
+   * Deletes the temporary siblings {@code .NAME.PID-HEX.tmp} of {@code name} in {@code dir} left by
+   * writers that are no longer running.
+   */
+  static void deleteStaleTemporaries(Path dir, String name) throws IOException {
+    String prefix = "." + name + ".";
+    // a filter, not a glob: the name may hold glob characters ('[', '{', '*')
+    try (DirectoryStream<Path> s =
+        Files.newDirectoryStream(
+            dir,
+            p -> {
+              String n = p.getFileName().toString();
+              return n.length() > prefix.length() + 4 && n.startsWith(prefix) && n.endsWith(".tmp");
+            })) {
+      for (Path p : s) {
+        String middle = p.getFileName().toString();
+        middle = middle.substring(prefix.length(), middle.length() - ".tmp".length());
+        int dash = middle.indexOf('-');
+        if (dash > 0 && isStale(middle.substring(0, dash))) {
+          Files.deleteIfExists(p);
+        }
+      }
+    }
+  }
+
+  /**
+   * Whether {@code pid} (the decimal process id in a temporary or staging name) names no running
+   * process, so its file can only be the leftover of a killed writer. Not a number: not ours, not
+   * stale. A reused pid keeps a leftover until that process ends (never deletes a live file).
+   */
+  public static boolean isStale(String pid) {
+    if (!pid.matches("[0-9]{1,18}")) {
+      return false;
+    }
+    long p = Long.parseLong(pid);
+    return p != ProcessHandle.current().pid() && ProcessHandle.of(p).isEmpty();
   }
 
   /**

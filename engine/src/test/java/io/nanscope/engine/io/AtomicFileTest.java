@@ -105,4 +105,29 @@ class AtomicFileTest {
     assertThat(names(dir)).containsExactly("blocker", "d");
     assertThat(Arrays.asList(d.toFile().list())).containsExactly("inside");
   }
+
+  /**
+   * A writer killed by SIGKILL leaves .NAME.PID-HEX.tmp; the next write of NAME removes those of
+   * processes that are gone and keeps those of live ones and names that are not ours.
+   */
+  @Test
+  void theNextWriteRemovesTemporariesOfDeadWritersOnly(@TempDir Path dir) throws IOException {
+    long self = ProcessHandle.current().pid();
+    long dead = 4_000_000_000L; // above any pid_max (2^22 on Linux): no such process
+    Path f = dir.resolve("r[1].txt"); // glob characters in the name
+    Files.writeString(dir.resolve(".r[1].txt." + dead + "-ab.tmp"), "half");
+    Files.writeString(dir.resolve(".r[1].txt." + self + "-cd.tmp"), "live");
+    Files.writeString(dir.resolve(".r[1].txt.x1-ef.tmp"), "not ours");
+    Files.writeString(dir.resolve(".other.txt." + dead + "-ab.tmp"), "another name");
+    AtomicFile.write(f, "new");
+    assertThat(names(dir))
+        .containsExactlyInAnyOrder(
+            "r[1].txt",
+            ".r[1].txt." + self + "-cd.tmp",
+            ".r[1].txt.x1-ef.tmp",
+            ".other.txt." + dead + "-ab.tmp");
+    assertThat(AtomicFile.isStale(Long.toString(dead))).isTrue();
+    assertThat(AtomicFile.isStale(Long.toString(self))).isFalse();
+    assertThat(AtomicFile.isStale("12a")).isFalse();
+  }
 }

@@ -11,7 +11,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -97,6 +99,56 @@ public record LlamaWeights(
       case FINAL_NORM -> finalNorm;
       case CLASSIFIER -> classifier;
     };
+  }
+
+  /**
+   * Every tensor by its Hugging Face name, in file order (embedding, the layers, final norm,
+   * classifier); the classifier is left out when it is tied to the embedding, as in HF files.
+   */
+  public Map<String, Tensor> byHfName() {
+    Map<String, Tensor> out = new LinkedHashMap<>();
+    out.put(Global.EMBEDDING.hf(), embedding);
+    for (int l = 0; l < layers.size(); l++) {
+      for (Layer t : Layer.values()) {
+        out.put(t.hf(l), get(l, t));
+      }
+    }
+    out.put(Global.FINAL_NORM.hf(), finalNorm);
+    if (!config.tieWordEmbeddings()) {
+      out.put(Global.CLASSIFIER.hf(), classifier);
+    }
+    return out;
+  }
+
+  /**
+   * These weights with the tensors named in {@code replacements} (HF names, {@link #byHfName})
+   * swapped in; every other tensor is shared.
+   *
+   * @throws IllegalArgumentException for an unknown name, or a replacement whose format or shape
+   *     differs from the tensor it replaces
+   */
+  public LlamaWeights withTensors(Map<String, Tensor> replacements) {
+    Map<String, Tensor> all = byHfName();
+    for (var e : replacements.entrySet()) {
+      Tensor old = all.get(e.getKey());
+      if (old == null) {
+        throw new IllegalArgumentException("this model has no tensor named " + e.getKey());
+      }
+      Tensor t = e.getValue();
+      if (t.format() != old.format() || !t.shape().equals(old.shape())) {
+        throw new IllegalArgumentException(
+            "cannot replace " + e.getKey() + " (" + old + ") by " + t + ": format or shape differ");
+      }
+      all.put(e.getKey(), t);
+    }
+    List<LayerWeights> out = new ArrayList<>();
+    for (int l = 0; l < layers.size(); l++) {
+      final int li = l;
+      out.add(LayerWeights.from(t -> all.get(t.hf(li))));
+    }
+    Tensor emb = all.get(Global.EMBEDDING.hf());
+    Tensor cls = config.tieWordEmbeddings() ? emb : all.get(Global.CLASSIFIER.hf());
+    return new LlamaWeights(config, emb, out, all.get(Global.FINAL_NORM.hf()), cls);
   }
 
   /**

@@ -16,6 +16,7 @@ import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.hparams.SecondMomentSettings;
+import io.nanscope.editing.hparams.ValueOptimization;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.keys.TemplateGroups;
@@ -27,6 +28,7 @@ import io.nanscope.editing.rome.RomeEditor;
 import io.nanscope.editing.session.EditContext;
 import io.nanscope.editing.session.EditSession;
 import io.nanscope.editing.session.Editor;
+import io.nanscope.editing.session.WeightUpdate;
 import io.nanscope.editing.stats.KeySecondMoments;
 import io.nanscope.engine.io.AtomicFile;
 import io.nanscope.engine.op.OpContext;
@@ -37,6 +39,7 @@ import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.report.EditReport;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,9 +90,41 @@ public final class EditRun {
       Path home,
       String tool) {}
 
+  /**
+   * The end of a session, for a caller that keeps the edited model ({@code edit --save}).
+   *
+   * @param updates every update of the session in order, refused ones included
+   */
+  public record Edited(
+      LlamaModel model,
+      Tokenizer tokenizer,
+      PrecisionPolicy policy,
+      EditHyperParams hparams,
+      List<WeightUpdate> updates) {}
+
+  /** Called with the edited model after the summary, the results JSON and the report. */
+  @FunctionalInterface
+  public interface AfterEdits {
+    void edited(Edited e) throws IOException;
+  }
+
   /** Runs the edit; {@code o} gets the command's output, {@code err} warnings and progress. */
   public static void run(
       Settings s, PrintWriter o, PrintWriter err, KeySecondMoments.Progress progress)
+      throws IOException {
+    run(s, o, err, progress, null);
+  }
+
+  /**
+   * {@link #run(Settings, PrintWriter, PrintWriter, KeySecondMoments.Progress)}, then {@code
+   * after}.
+   */
+  public static void run(
+      Settings s,
+      PrintWriter o,
+      PrintWriter err,
+      KeySecondMoments.Progress progress,
+      AfterEdits after)
       throws IOException {
     LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(s.hparams());
     loaded.warnings().forEach(w -> err.println("warning: " + w));
@@ -109,6 +144,8 @@ public final class EditRun {
       records = records.subList(0, Math.min(s.dsSize(), records.size()));
     }
     LlamaModel m = LlamaModel.load(s.model(), policy.storage());
+    checkLayers(hparams, m.config().nLayers(), s.hparams());
+    checkCorpus(hparams, s.home());
     Tokenizer tok = Tokenizer.besideModel(s.model());
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
     String mode = s.sequential() ? "sequential (no restore)" : "single edits (restored)";
@@ -191,6 +228,7 @@ public final class EditRun {
         EditContext.of(policy, ctx, o::println)
             .withSteps(rep.curves().listener("edit", TargetValue.StepListener.ALWAYS));
     List<EditResult> results;
+    List<WeightUpdate> updates = new ArrayList<>();
     try (KeySecondMoments.Progress.Bar bar = progress.start("edit", records.size())) {
       results =
           EditSession.evaluate(
@@ -200,6 +238,7 @@ public final class EditRun {
               new EditSession.Plan(records, s.batchSize(), s.sequential(), true),
               evaluator,
               u -> {
+                updates.add(u);
                 if (u.detail() instanceof Rome.Outcome outcome) {
                   rep.add(outcome);
                 }
@@ -238,6 +277,66 @@ public final class EditRun {
               post)
           .write(s.report());
       o.println("report written to " + s.report());
+    }
+    if (after != null) {
+      after.edited(new Edited(m, tok, policy, hparams, updates));
+    }
+  }
+
+  /**
+   * The corpus of the key statistics must exist before templates are sampled (it is read, and
+   * hashed for the cache key, only after them).
+   */
+  static void checkCorpus(EditHyperParams h, Path home) {
+    SecondMomentSettings mom2 =
+        switch (h) {
+          case RomeHyperParams r -> r.secondMoment().adjustment() ? r.secondMoment() : null;
+          case MemitHyperParams r -> r.secondMoment();
+          case AlphaEditHyperParams r -> r.secondMoment();
+          default -> null;
+        };
+    if (mom2 != null && !Files.isRegularFile(home.resolve(mom2.dataset()))) {
+      throw new IllegalArgumentException(
+          "mom2_dataset "
+              + home.resolve(mom2.dataset())
+              + " does not exist: give a text or JSONL file, or set mom2_adjustment: false");
+    }
+  }
+
+  /**
+   * Every edited layer must exist in the model: checked as soon as the model's config is known,
+   * before templates, statistics or any edit.
+   */
+  static void checkLayers(EditHyperParams h, int nLayers, Path file) {
+    for (int layer : h.layers()) {
+      if (layer < 0 || layer >= nLayers) {
+        throw new IllegalArgumentException(
+            file
+                + ": layers lists "
+                + layer
+                + " but the model has "
+                + nLayers
+                + " layers (0 to "
+                + (nLayers - 1)
+                + "); edit a layer that exists");
+      }
+    }
+    ValueOptimization v =
+        switch (h) {
+          case RomeHyperParams r -> r.valueOptimization();
+          case MemitHyperParams r -> r.valueOptimization();
+          case AlphaEditHyperParams r -> r.valueOptimization();
+          default -> null;
+        };
+    if (v != null && v.lossLayer() >= nLayers) {
+      throw new IllegalArgumentException(
+          file
+              + ": v_loss_layer is "
+              + v.lossLayer()
+              + " but the model's last layer is "
+              + (nLayers - 1)
+              + "; set v_loss_layer to at most "
+              + (nLayers - 1));
     }
   }
 
