@@ -577,6 +577,9 @@ public final class StressScenario {
               m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
       Calibration.Profile natural =
           Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      // the original's logits on the probe, the same for every fraction's proof: computed once
+      List<Tensor> originalLogits =
+          Calibration.logits(m0, tok, probe.texts(), PrecisionPolicy.named("fp32"), ctx);
       ContextTemplates templates =
           s.templates().isPresent()
               ? s.templates().get()
@@ -613,6 +616,7 @@ public final class StressScenario {
               tok,
               probe,
               natural,
+              originalLogits,
               layers,
               templates,
               hp,
@@ -630,6 +634,7 @@ public final class StressScenario {
                   tok,
                   probe,
                   natural,
+                  originalLogits,
                   layers,
                   templates,
                   hp,
@@ -685,13 +690,15 @@ public final class StressScenario {
       Tokenizer tok,
       Calibration.Probe probe,
       Calibration.Profile natural,
+      List<Tensor> originalLogits,
       int[] layers,
       ContextTemplates templates,
       RomeHyperParams hp,
       OpContext ctx,
       EditLog log) {
     Calibration.Result cal =
-        Calibration.calibrate(w32, tok, probe, natural, fraction, layers, s.residualScale(), ctx);
+        Calibration.calibrate(
+            w32, tok, probe, natural, originalLogits, fraction, layers, s.residualScale(), ctx);
     List<Outcome> outcomes = new ArrayList<>();
     for (String policyName : s.policies()) {
       PrecisionPolicy policy = PrecisionPolicy.named(policyName);
