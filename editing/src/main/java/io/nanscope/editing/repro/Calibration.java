@@ -314,6 +314,24 @@ public final class Calibration {
       int[] layers,
       double residualScale,
       OpContext ctx) {
+    return calibrate(original, tok, probe, natural, null, fraction, layers, residualScale, ctx);
+  }
+
+  /**
+   * {@link #calibrate(LlamaWeights, Tokenizer, Probe, Profile, double, int[], double, OpContext)}
+   * with the original model's FP32 logits on the probe texts given ({@link #logits}; null to
+   * compute them): a caller that calibrates one model at many fractions computes them once.
+   */
+  public static Result calibrate(
+      LlamaWeights original,
+      Tokenizer tok,
+      Probe probe,
+      Profile natural,
+      List<Tensor> originalLogits,
+      double fraction,
+      int[] layers,
+      double residualScale,
+      OpContext ctx) {
     checkFraction(fraction);
     PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
     LlamaWeights w0 = allFp32(original) ? original : original.to(FloatFormat.FP32);
@@ -326,7 +344,9 @@ public final class Calibration {
         Reparametrisation.mlpScale(
             residualScale == 1 ? w0 : Reparametrisation.residualScale(w0, residualScale), a);
     LlamaModel m1 = LlamaModel.of(w1.config(), w1);
-    double diff = maxRelativeDifference(m0, m1, tok, probe.texts(), fp32, ctx);
+    List<Tensor> reference =
+        originalLogits != null ? originalLogits : logits(m0, tok, probe.texts(), fp32, ctx);
+    double diff = maxRelativeDifference(reference, m1, tok, probe.texts(), fp32, ctx);
     if (!(diff <= MAX_RELATIVE_DIFFERENCE)) {
       throw new IllegalStateException(
           String.format(
@@ -364,10 +384,35 @@ public final class Calibration {
       List<String> texts,
       PrecisionPolicy policy,
       OpContext ctx) {
-    double worst = 0;
+    return maxRelativeDifference(logits(a, tok, texts, policy, ctx), b, tok, texts, policy, ctx);
+  }
+
+  /** The logits of {@code model} on each text (one text per batch), for {@link #calibrate}. */
+  public static List<Tensor> logits(
+      LlamaModel model, Tokenizer tok, List<String> texts, PrecisionPolicy policy, OpContext ctx) {
+    List<Tensor> out = new ArrayList<>(texts.size());
     for (String text : texts) {
-      SequenceBatch batch = new SequenceBatch(new int[][] {encode(tok, text, a)});
-      Tensor la = a.forward(batch, policy, ctx, null, Hooks.none()).logits().value();
+      SequenceBatch batch = new SequenceBatch(new int[][] {encode(tok, text, model)});
+      out.add(model.forward(batch, policy, ctx, null, Hooks.none()).logits().value());
+    }
+    return out;
+  }
+
+  /**
+   * {@link #maxRelativeDifference(LlamaModel, LlamaModel, Tokenizer, List, PrecisionPolicy,
+   * OpContext)} with the first model's logits given ({@link #logits}).
+   */
+  static double maxRelativeDifference(
+      List<Tensor> reference,
+      LlamaModel b,
+      Tokenizer tok,
+      List<String> texts,
+      PrecisionPolicy policy,
+      OpContext ctx) {
+    double worst = 0;
+    for (int t = 0; t < texts.size(); t++) {
+      SequenceBatch batch = new SequenceBatch(new int[][] {encode(tok, texts.get(t), b)});
+      Tensor la = reference.get(t);
       Tensor lb = b.forward(batch, policy, ctx, null, Hooks.none()).logits().value();
       double diff = 0, scale = 0;
       for (long i = 0; i < la.size(); i++) {

@@ -21,6 +21,7 @@ import io.nanscope.engine.trace.CompositeTracer;
 import io.nanscope.engine.trace.FirstNonFinite;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.TensorStats;
 import io.nanscope.engine.trace.TraceContext;
 import io.nanscope.engine.trace.Tracer;
 import io.nanscope.llama.generate.GenerateFast;
@@ -576,6 +577,9 @@ public final class StressScenario {
               m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
       Calibration.Profile natural =
           Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      // the original's logits on the probe, the same for every fraction's proof: computed once
+      List<Tensor> originalLogits =
+          Calibration.logits(m0, tok, probe.texts(), PrecisionPolicy.named("fp32"), ctx);
       ContextTemplates templates = templates(s, m0, tok, ctx);
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
       String setup =
@@ -603,6 +607,7 @@ public final class StressScenario {
               tok,
               probe,
               natural,
+              originalLogits,
               layers,
               templates,
               hp,
@@ -620,6 +625,7 @@ public final class StressScenario {
                   tok,
                   probe,
                   natural,
+                  originalLogits,
                   layers,
                   templates,
                   hp,
@@ -727,13 +733,15 @@ public final class StressScenario {
       Tokenizer tok,
       Calibration.Probe probe,
       Calibration.Profile natural,
+      List<Tensor> originalLogits,
       int[] layers,
       ContextTemplates templates,
       RomeHyperParams hp,
       OpContext ctx,
       EditLog log) {
     Calibration.Result cal =
-        Calibration.calibrate(w32, tok, probe, natural, fraction, layers, s.residualScale(), ctx);
+        Calibration.calibrate(
+            w32, tok, probe, natural, originalLogits, fraction, layers, s.residualScale(), ctx);
     List<Outcome> outcomes = new ArrayList<>();
     for (String policyName : s.policies()) {
       PrecisionPolicy policy = PrecisionPolicy.named(policyName);
@@ -915,12 +923,8 @@ public final class StressScenario {
       if (r.phase() == Phase.FORWARD
           && (site.endsWith("." + Calibration.MLP_PRODUCT) || site.endsWith(".mlp.up_proj"))) {
         Tensor t = r.unrounded() != null ? r.unrounded() : r.output();
-        for (long i = 0; i < t.size(); i++) {
-          double x = Math.abs(t.getDouble(i));
-          if (x > peak && x != Double.POSITIVE_INFINITY) {
-            peak = x;
-          }
-        }
+        // the largest finite |x| (NaN and ±inf skipped), one vector pass
+        peak = Math.max(peak, TensorStats.of(t).maxAbs());
       }
     }
   }

@@ -1,6 +1,7 @@
 package io.nanscope.engine.autograd;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
 
 /**
@@ -64,6 +65,21 @@ public final class Var {
     }
     if (grad == null) {
       grad = g.format() == gradFormat ? g : g.to(gradFormat);
+      return;
+    }
+    if (gradFormat == FloatFormat.FP32
+        && grad.storageKind() == StorageKind.F32
+        && g.storageKind() != StorageKind.F64
+        && grad.size() <= Integer.MAX_VALUE) {
+      // Both are floats: the double sum rounded to FP32 (below) is the float sum, since double
+      // rounding of a sum through 53 bits to 24 is innocuous (53 >= 2*24 + 2); copyFrom stores
+      // each as set(i, f) does, NaN made canonical. The same bits, in bulk.
+      float[] a = grad.toFloatArray();
+      float[] b = g.toFloatArray();
+      for (int i = 0; i < a.length; i++) {
+        a[i] += b[i];
+      }
+      grad.copyFrom(a);
       return;
     }
     for (long i = 0; i < grad.size(); i++) {

@@ -704,11 +704,7 @@ public final class FloatFormat implements BinaryLayout {
     } else if (spec.isIeeeDefault() && this == BF16) {
       RoundingKernels.bf16RoundInPlace(a, from, to);
     } else if (coversFloat && spec.subnormals() == Subnormals.KEEP) {
-      for (int i = from; i < to; i++) {
-        if (Float.isNaN(a[i])) {
-          a[i] = Float.NaN; // FP32/FP64: rounding a float only canonicalises NaN
-        }
-      }
+      RoundingKernels.canonicalNaN(a, from, to); // FP32/FP64: rounding a float only does this
     } else {
       for (int i = from; i < to; i++) {
         a[i] = round(a[i], spec, i);

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -442,5 +443,34 @@ public final class RoundingKernels {
   /** Lane count of the kernels (for tests that pick tail lengths). */
   public static int lanes() {
     return I.length();
+  }
+
+  // ---------------------------------------------------------------- NaN → the canonical NaN
+
+  /**
+   * {@code a[i] = Float.NaN} where {@code a[i]} is a NaN, for i in [from, to): what storing a float
+   * in FP32 or FP64 does to it (every other float is kept as it is). Blocks without a NaN (the
+   * usual case) are only read.
+   */
+  public static void canonicalNaN(float[] a, int from, int to) {
+    FloatVector nan = FloatVector.broadcast(F, Float.NaN);
+    int i = from;
+    for (int bound = from + F.loopBound(to - from); i < bound; i += F.length()) {
+      FloatVector v = FloatVector.fromArray(F, a, i);
+      VectorMask<Float> isNaN = v.compare(VectorOperators.NE, v);
+      if (isNaN.anyTrue()) {
+        v.blend(nan, isNaN).intoArray(a, i);
+      }
+    }
+    canonicalNaNScalar(a, i, to);
+  }
+
+  /** Scalar twin of {@link #canonicalNaN}. */
+  public static void canonicalNaNScalar(float[] a, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (Float.isNaN(a[i])) {
+        a[i] = Float.NaN;
+      }
+    }
   }
 }

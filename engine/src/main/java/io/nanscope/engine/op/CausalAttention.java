@@ -161,18 +161,9 @@ public final class CausalAttention {
       }
     }
     Tensor p = Tensor.ofDoubles(softmax.output(), Shape.of(m.h, tq, tk), probs);
-    if (ctx.tracer().enabled()) {
-      Emit.output(
-          ctx,
-          site.child("softmax"),
-          "attention.softmax",
-          Phase.FORWARD,
-          softmax,
-          p.shape(),
-          probs,
-          q,
-          k);
-    }
+    // probs holds P rounded to its format, and p stores it: reported as it is
+    Emit.recordStored(
+        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, probs, q, k);
     Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }

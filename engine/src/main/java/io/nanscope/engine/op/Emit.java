@@ -202,6 +202,35 @@ final class Emit {
     return out;
   }
 
+  /**
+   * Reports an output the op has already stored: {@code out} holds {@code values}, each already a
+   * value of {@code out}'s format (so the double {@code output} would store the same bits again: a
+   * value of the format rounds to itself in every rounding mode, and a NaN is stored canonical both
+   * ways). Saves rounding a second copy of a large intermediate such as attention's P.
+   */
+  static void recordStored(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Tensor out,
+      double[] values,
+      Tensor... inputs) {
+    if (!ctx.tracer().enabled()) {
+      return;
+    }
+    FloatFormat format = out.format();
+    Tensor unrounded = null;
+    if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
+      float[] f = new float[values.length];
+      for (int i = 0; i < values.length; i++) {
+        f[i] = (float) values[i];
+      }
+      unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), f);
+    }
+    ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+  }
+
   /** Fails with a message naming both shapes unless they are equal. */
   static void sameShape(String op, String aName, Tensor a, String bName, Tensor b) {
     if (!a.shape().equals(b.shape())) {

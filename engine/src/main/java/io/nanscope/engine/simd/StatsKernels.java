@@ -1,6 +1,7 @@
 package io.nanscope.engine.simd;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -21,6 +22,9 @@ public final class StatsKernels {
 
   /** 256 bits, as the other kernels (the counts do not depend on the width). */
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+
+  /** The int lanes of {@link #F}'s bits. */
+  private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
   private StatsKernels() {}
 
@@ -191,4 +195,43 @@ public final class StatsKernels {
       }
     }
   }
+
+  /**
+   * Adds the NaN count of {@code x[0, n)} to {@code counts[0]} and its ±inf count to {@code
+   * counts[1]} (the anomaly tracer's question, asked of every op output). A finite float has |bits|
+   * below {@code 0x7f800000}, a NaN or ±inf at or above it: the vector loop keeps the largest
+   * |bits| per lane (integer max, so the lane order does not matter) and only a block that holds a
+   * non-finite value is counted, by the scalar twin.
+   */
+  public static void countNonFinite(float[] x, int n, long[] counts) {
+    IntVector absMask = IntVector.broadcast(I, 0x7fffffff);
+    IntVector top = IntVector.zero(I);
+    int i = 0;
+    int bound = F.loopBound(n);
+    for (; i < bound; i += F.length()) {
+      top = top.max(FloatVector.fromArray(F, x, i).reinterpretAsInts().and(absMask));
+    }
+    if (top.reduceLanes(VectorOperators.MAX) >= INF_BITS) {
+      countNonFiniteScalar(x, 0, i, counts);
+    }
+    countNonFiniteScalar(x, i, n, counts);
+  }
+
+  /** Scalar twin of {@link #countNonFinite} over {@code [from, to)}. */
+  public static void countNonFiniteScalar(float[] x, int from, int to, long[] counts) {
+    long nan = 0, inf = 0;
+    for (int i = from; i < to; i++) {
+      float v = x[i];
+      if (v != v) {
+        nan++;
+      } else if (Math.abs(v) == Float.POSITIVE_INFINITY) {
+        inf++;
+      }
+    }
+    counts[0] += nan;
+    counts[1] += inf;
+  }
+
+  /** The bits of +inf: |bits| at or above it is NaN or ±inf. */
+  private static final int INF_BITS = 0x7f800000;
 }

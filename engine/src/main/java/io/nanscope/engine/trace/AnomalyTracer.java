@@ -257,17 +257,6 @@ public final class AnomalyTracer implements Tracer {
 
   /** {NaN count, ±inf count}. */
   private static long[] nanAndInf(Tensor t) {
-    long nan = 0;
-    long inf = 0;
-    long n = t.size();
-    for (long i = 0; i < n; i++) {
-      double x = t.getDouble(i);
-      if (Double.isNaN(x)) {
-        nan++;
-      } else if (Double.isInfinite(x)) {
-        inf++;
-      }
-    }
-    return new long[] {nan, inf};
+    return TensorStats.nanAndInf(t);
   }
 }

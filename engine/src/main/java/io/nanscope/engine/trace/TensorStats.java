@@ -169,6 +169,35 @@ public record TensorStats(
         withU && c.unroundedMaxAbs >= 0 ? c.unroundedMaxAbs : Double.NaN);
   }
 
+  /**
+   * {NaN count, ±inf count} of {@code t} as stored: the anomaly tracer's one pass over every op
+   * output. Non-FP64 storage is decoded to floats in chunks (exact) and counted by the vector
+   * kernel; FP64 storage element by element (narrowing a large finite double to float would make an
+   * infinity).
+   */
+  static long[] nanAndInf(Tensor t) {
+    long n = t.size();
+    long[] counts = new long[2];
+    if (t.storageKind() == StorageKind.F64) {
+      for (long i = 0; i < n; i++) {
+        double x = t.getDouble(i);
+        if (Double.isNaN(x)) {
+          counts[0]++;
+        } else if (Double.isInfinite(x)) {
+          counts[1]++;
+        }
+      }
+      return counts;
+    }
+    float[] x = new float[(int) Math.min(CHUNK, n)];
+    for (long from = 0; from < n; from += CHUNK) {
+      int len = (int) Math.min(CHUNK, n - from);
+      decode(t, from, x, len);
+      StatsKernels.countNonFinite(x, len, counts);
+    }
+    return counts;
+  }
+
   /** Elements [from, from + len) of {@code t} as floats (exact for every non-FP64 format). */
   private static void decode(Tensor t, long from, float[] buf, int len) {
     MemorySegment seg = t.segment();

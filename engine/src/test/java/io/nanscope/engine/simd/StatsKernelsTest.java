@@ -78,4 +78,57 @@ class StatsKernelsTest {
       }
     }
   }
+
+  /**
+   * {@link StatsKernels#countNonFinite} against its scalar twin and against a count written here
+   * with {@code Float.isNaN}/{@code Float.isInfinite}: all finite (the vector loop's fast exit),
+   * one NaN or inf in the vector part or in the tail, and random mixes, at the tail sizes.
+   */
+  @Test
+  void nonFiniteCountEqualsTwinAndReference() {
+    SplittableRandom rnd = new SplittableRandom(11);
+    float[] pool = {
+      Float.NaN,
+      Float.intBitsToFloat(0xffc00001), // a negative NaN with a payload
+      Float.POSITIVE_INFINITY,
+      Float.NEGATIVE_INFINITY,
+      0f,
+      -0f,
+      Float.MAX_VALUE,
+      -Float.MAX_VALUE,
+      Float.MIN_VALUE,
+      1.1754942e-38f, // the largest subnormal
+      65504f
+    };
+    for (int n : new int[] {1, 7, 31, 33, 4095}) {
+      for (int kind = 0; kind < 5; kind++) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) {
+          x[i] =
+              kind == 4 && rnd.nextInt(3) == 0
+                  ? pool[rnd.nextInt(pool.length)]
+                  : (float) (rnd.nextGaussian() * 1e30);
+        }
+        if (kind == 1) {
+          x[0] = Float.NaN; // in the vector part when n >= 8
+        } else if (kind == 2) {
+          x[n - 1] = Float.NEGATIVE_INFINITY; // in the tail unless n is a multiple of 8
+        } else if (kind == 3) {
+          x[n / 2] = Float.POSITIVE_INFINITY;
+          x[n - 1] = Float.NaN;
+        }
+        long nan = 0, inf = 0;
+        for (float v : x) {
+          nan += Float.isNaN(v) ? 1 : 0;
+          inf += Float.isInfinite(v) ? 1 : 0;
+        }
+        long[] vec = {3, 4}; // counts are added to what is there
+        long[] twin = {3, 4};
+        StatsKernels.countNonFinite(x, n, vec);
+        StatsKernels.countNonFiniteScalar(x, 0, n, twin);
+        assertThat(vec).as("n=%d kind=%d", n, kind).containsExactly(3 + nan, 4 + inf);
+        assertThat(twin).as("twin n=%d kind=%d", n, kind).containsExactly(3 + nan, 4 + inf);
+      }
+    }
+  }
 }

@@ -90,6 +90,35 @@ class TensorStatsCensusTest {
     assertThat(checked).isEqualTo(formats.size() * 2 * 6);
   }
 
+  /**
+   * {@link TensorStats#nanAndInf} (the anomaly tracer's pass) against a count over {@code
+   * getDouble} written here, for every built-in format (FP64 included: a double above the float
+   * range must stay finite), sizes 1, 7, 31, 33, 4095 and one past a chunk.
+   */
+  @Test
+  void nanAndInfCountsAsTheElementByElementPass() {
+    long seed = 100;
+    int checked = 0;
+    for (FloatFormat f : FloatFormat.builtIns()) {
+      for (int n : new int[] {1, 7, 31, 33, 4095, 4097}) {
+        float[] u = unrounded(f, n, seed++);
+        Tensor out = Tensor.zeros(f, Shape.of(n));
+        for (int i = 0; i < n; i++) {
+          out.setDouble(i, f == FloatFormat.FP64 && i % 5 == 0 ? 1e300 : f.round((double) u[i]));
+        }
+        long nan = 0, inf = 0;
+        for (int i = 0; i < n; i++) {
+          double x = out.getDouble(i);
+          nan += Double.isNaN(x) ? 1 : 0;
+          inf += Double.isInfinite(x) ? 1 : 0;
+        }
+        assertThat(TensorStats.nanAndInf(out)).as("%s n=%d", f, n).containsExactly(nan, inf);
+        checked++;
+      }
+    }
+    assertThat(checked).isEqualTo(FloatFormat.builtIns().size() * 6);
+  }
+
   @Test
   void saturatedOverflowIsCountedOnlyWhereNearestEvenOverflows() {
     Shape sh = Shape.of(3);
