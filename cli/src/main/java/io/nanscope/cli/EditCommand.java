@@ -56,6 +56,13 @@ public final class EditCommand implements Callable<Integer> {
   boolean sequential;
 
   @Option(
+      names = "--eval-at-end",
+      description =
+          "with --sequential: evaluate every record once, after all edits (EasyEdit's"
+              + " sequential_edit=True) instead of right after its own edit")
+  boolean evalAtEnd;
+
+  @Option(
       names = "--batch-size",
       paramLabel = "N",
       defaultValue = "1",
@@ -108,6 +115,7 @@ public final class EditCommand implements Callable<Integer> {
             data != null ? data : home().resolve(DEFAULT_DATA),
             dsSize,
             sequential,
+            evalAtEnd,
             batchSize,
             policyName,
             seed,
