@@ -8,7 +8,6 @@ import io.nanscope.editing.finetune.FineTune;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.memit.Memit;
 import io.nanscope.editing.request.EditRequest;
@@ -465,19 +464,9 @@ public final class ReproPipeline {
     WeightSnapshot applied = WeightSnapshot.of(model);
     try {
       for (Rome.LayerUpdate l : out.layers()) {
-        SubjectKey.AtToken cur =
-            SubjectKey.at(
-                model,
-                tok,
-                p,
-                ctx.withTracer(Tracer.NONE),
-                l.layer(),
-                r.forRome().promptTemplate(),
-                r.subject());
         Tensor w = model.writableDownProj(l.layer());
         RankOneStep step =
-            RankOneStep.of(
-                l.layer(), l.value().target(), cur.output(), l.u(), l.divisionFactor(), w);
+            RankOneStep.of(l.layer(), l.target(), l.keyOutput(), l.u(), l.divisionFactor(), w);
         step.report(tracer, w, l.u());
         applied.overwrite(l.weightName(), l.layer(), l.updated());
       }
