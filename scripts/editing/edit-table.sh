@@ -2,7 +2,8 @@
 # The README's editing results table: Edit Succ., Portability, Locality, Fluency per method, mode
 # and precision on the embedded model, one `nanscope edit` run at a time (docs/editing-results.md).
 #
-#   scripts/editing/edit-table.sh [JOBS_FILE]     (default: the job list below, in that order)
+#   scripts/editing/edit-table.sh [JOBS_FILE]     (default: the job list below, in that order: the
+#   cheap FT rows and the sequential AlphaEdit/MEMIT comparison first)
 #
 # A job line is: NAME HPARAMS POLICY MODE, MODE = single:N (first N records, edit-evaluate-restore)
 # or sequential (all records edited in order, none restored, then every record evaluated:
@@ -27,30 +28,30 @@ jvm=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-ac
 
 default_jobs() {
   cat <<'JOBS'
+seq-ft-m-fp32 configs/ft/stories260K-ftm.yaml fp32 sequential
+seq-ft-l-fp32 configs/ft/stories260K.yaml fp32 sequential
 seq-alphaedit-fp32 configs/alphaedit/stories260K.yaml fp32 sequential
 seq-memit-fp32 configs/memit/stories260K.yaml fp32 sequential
+single-ft-l-fp32 configs/ft/stories260K.yaml fp32 single:10
+single-ft-m-fp32 configs/ft/stories260K-ftm.yaml fp32 single:10
+single-ft-l-fp16 configs/ft/stories260K.yaml pytorch-fp16 single:10
+single-ft-m-fp16 configs/ft/stories260K-ftm.yaml pytorch-fp16 single:10
+single-ft-l-bf16 configs/ft/stories260K.yaml pytorch-bf16 single:10
+single-ft-m-bf16 configs/ft/stories260K-ftm.yaml pytorch-bf16 single:10
 seq-rome-fp32 configs/rome/stories260K.yaml fp32 sequential
 single-rome-fp32 configs/rome/stories260K.yaml fp32 single:10
 single-r-rome-fp32 configs/r-rome/stories260K.yaml fp32 single:10
 single-memit-fp32 configs/memit/stories260K.yaml fp32 single:10
 single-alphaedit-fp32 configs/alphaedit/stories260K.yaml fp32 single:10
-single-ft-l-fp32 configs/ft/stories260K.yaml fp32 single:10
-single-ft-m-fp32 configs/ft/stories260K-ftm.yaml fp32 single:10
 single-rome-fp16 configs/rome/stories260K.yaml pytorch-fp16 single:10
 single-r-rome-fp16 configs/r-rome/stories260K.yaml pytorch-fp16 single:10
 single-memit-fp16 configs/memit/stories260K.yaml pytorch-fp16 single:10
 single-alphaedit-fp16 configs/alphaedit/stories260K.yaml pytorch-fp16 single:10
-single-ft-l-fp16 configs/ft/stories260K.yaml pytorch-fp16 single:10
-single-ft-m-fp16 configs/ft/stories260K-ftm.yaml pytorch-fp16 single:10
 single-rome-bf16 configs/rome/stories260K.yaml pytorch-bf16 single:10
 single-r-rome-bf16 configs/r-rome/stories260K.yaml pytorch-bf16 single:10
 single-memit-bf16 configs/memit/stories260K.yaml pytorch-bf16 single:10
 single-alphaedit-bf16 configs/alphaedit/stories260K.yaml pytorch-bf16 single:10
-single-ft-l-bf16 configs/ft/stories260K.yaml pytorch-bf16 single:10
-single-ft-m-bf16 configs/ft/stories260K-ftm.yaml pytorch-bf16 single:10
 seq-r-rome-fp32 configs/r-rome/stories260K.yaml fp32 sequential
-seq-ft-m-fp32 configs/ft/stories260K-ftm.yaml fp32 sequential
-seq-ft-l-fp32 configs/ft/stories260K.yaml fp32 sequential
 seq-alphaedit-fp16 configs/alphaedit/stories260K.yaml pytorch-fp16 sequential
 seq-memit-fp16 configs/memit/stories260K.yaml pytorch-fp16 sequential
 seq-rome-fp16 configs/rome/stories260K.yaml pytorch-fp16 sequential
