@@ -11,7 +11,8 @@ rows = list(csv.DictReader(open(path), delimiter="\t"))
 def method(job):
     j = job.split("-", 1)[1].rsplit("-", 1)[0]
     return {"rome": "ROME", "r-rome": "R-ROME", "memit": "MEMIT", "alphaedit": "AlphaEdit",
-            "ft-l": "FT-L", "ft-m": "FT-M"}.get(j, j)
+            "alphaedit-memitz": "AlphaEdit, MEMIT's z settings", "ft-l": "FT-L",
+            "ft-m": "FT-M"}.get(j, j)
 
 
 PREC = {"fp32": "FP32", "pytorch-bf16": "BF16", "pytorch-fp16": "FP16"}

@@ -1,6 +1,7 @@
 package io.nanscope.cli;
 
 import io.nanscope.editing.stats.KeySecondMoments;
+import io.nanscope.llama.generate.InvalidDistributionException;
 import io.nanscope.report.run.EditRun;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -108,26 +109,38 @@ public final class EditCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     PrintWriter err = spec.commandLine().getErr();
     TraceCommand.checkWritable(report, "--report");
-    EditRun.run(
-        new EditRun.Settings(
-            model != null ? model : ConvertCommand.defaultModel(),
-            hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS),
-            data != null ? data : home().resolve(DEFAULT_DATA),
-            dsSize,
-            sequential,
-            evalAtEnd,
-            batchSize,
-            policyName,
-            seed,
-            !noFluency,
-            threads,
-            out,
-            report,
-            home(),
-            tool()),
-        spec.commandLine().getOut(),
-        err,
-        progress(err));
+    try {
+      EditRun.run(
+          new EditRun.Settings(
+              model != null ? model : ConvertCommand.defaultModel(),
+              hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS),
+              data != null ? data : home().resolve(DEFAULT_DATA),
+              dsSize,
+              sequential,
+              evalAtEnd,
+              batchSize,
+              policyName,
+              seed,
+              !noFluency,
+              threads,
+              out,
+              report,
+              home(),
+              tool()),
+          spec.commandLine().getOut(),
+          err,
+          progress(err));
+    } catch (InvalidDistributionException e) {
+      // torch.multinomial's RuntimeError in the fluency generation: the edited model's logits are
+      // not finite, and EasyEdit's run stops here too (#290)
+      err.println(
+          "nanscope edit: RuntimeError: "
+              + e.getMessage()
+              + " (fluency generation after an edit: the edited model's logits are not finite, where"
+              + " EasyEdit's run stops too; `nanscope repro --hparams FILE` names the first overflow,"
+              + " --no-fluency evaluates without generating)");
+      return 1;
+    }
     return 0;
   }
 
