@@ -6,8 +6,6 @@ module io.nanscope.editing {
   requires transitive io.nanscope.llama;
   requires tools.jackson.databind;
   requires tools.jackson.dataformat.yaml;
-  requires ejml.core;
-  requires ejml.ddense;
 
   exports io.nanscope.editing.request;
   exports io.nanscope.editing.hparams;

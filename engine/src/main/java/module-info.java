@@ -14,8 +14,5 @@ module io.nanscope.engine {
   exports io.nanscope.engine.trace;
   exports io.nanscope.engine.linalg;
   exports io.nanscope.engine.io;
-  exports io.nanscope.engine.simd to
-      io.nanscope.llama; // the FP32 decode step calls Kernels directly
-  exports io.nanscope.engine.parallel to
-      io.nanscope.llama; // the decode step's matvec split
+// lanes, simd and parallel are internal: llama's FP32 decode step uses op.Fp32Rows
 }

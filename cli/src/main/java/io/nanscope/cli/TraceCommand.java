@@ -3,6 +3,8 @@ package io.nanscope.cli;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.engine.trace.FirstNonFinite;
+import io.nanscope.engine.trace.FloorTable;
 import io.nanscope.engine.trace.Numbers;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.SiteStats;
@@ -16,6 +18,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -37,6 +40,9 @@ import picocli.CommandLine.Spec;
       "see what PyTorch's FP32 upcasts protect."
     })
 public final class TraceCommand implements Callable<Integer> {
+
+  /** Rows of the floor-headroom table. */
+  static final int FLOOR_ROWS = 6;
 
   @Spec CommandSpec spec;
 
@@ -125,7 +131,7 @@ public final class TraceCommand implements Callable<Integer> {
     LlamaModel m = LlamaModel.load(modelPath, policy.storage());
     Tokenizer tok = Tokenizer.besideModel(modelPath);
     int[] ids = tok.encode(prompt, true, false);
-    PromptTrace.Result res = PromptTrace.run(m, ids, policy, threads, backward);
+    PromptTrace.Result res = PromptTrace.run(m, ids, policy, threads, backward, tok::piece);
 
     o.println(
         "nanscope trace: "
@@ -179,9 +185,24 @@ public final class TraceCommand implements Callable<Integer> {
               + ", subnormal "
               + t[2]);
     }
-    if (res.first().isPresent()) {
+    List<SiteStats> floor = FloorTable.nearest(res.rows(), FloatFormat.FP16, FLOOR_ROWS);
+    if (!floor.isEmpty()) {
       o.println();
-      o.print(res.first().get().report());
+      o.println(
+          "floor headroom (underflow): the "
+              + floor.size()
+              + " sites nearest FP16's bottom; log2(min|x|>0 / 2^-24, the smallest subnormal) and"
+              + " log2(min|x|>0 / 2^-14, the smallest normal), in binades; flushed = non-zero before"
+              + " rounding, 0 after");
+      o.print(FloorTable.render(floor, FloatFormat.FP16));
+    }
+    if (res.first().isPresent()) {
+      FirstNonFinite first = res.first().get();
+      o.println();
+      o.print(first.report());
+      o.println("producer and propagator, with the operands of the first offending elements:");
+      o.print(first.elementsReport("  "));
+      res.firstNewNan().filter(e -> e != first).ifPresent(e -> o.print(e.elementsReport("  ")));
       res.chain().stream().limit(20).forEach(l -> o.println(l.describe()));
       if (res.chain().size() > 20) {
         o.println("... " + (res.chain().size() - 20) + " more links (see --jsonl)");

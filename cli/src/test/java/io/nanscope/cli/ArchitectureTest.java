@@ -23,7 +23,8 @@ class ArchitectureTest {
     noClasses()
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage("jdk.incubator.vector..", "io.nanscope.engine.simd..")
+        .resideInAnyPackage(
+            "jdk.incubator.vector..", "io.nanscope.engine.lanes..", "io.nanscope.engine.simd..")
         .check(CLASSES);
   }
 }

@@ -77,7 +77,46 @@ class ReproCommandTest {
         .contains("FAILED: generation of record 0")
         .contains("first non-finite value: record 0 forward layers.1.mlp.down_proj (matmul)")
         .contains("conclusion (disabling-edit):");
+    // Issue 13 part 2: the producer and the propagator, each traced to a token and a channel.
+    assertThat(r.out())
+        .contains("  producer and propagator, with the operands of the first offending elements:")
+        .contains(
+            "    record 0 forward layers.1.mlp.down_proj (matmul): producer: created inf from finite"
+                + " inputs")
+        .contains(
+            "    record 0 forward layers.2.input_layernorm (rmsnorm): propagator: its inputs"
+                + " already held inf; it passed it on as NaN")
+        .containsPattern("= [+-]inf: layer 1, batch row \\d+, token position \\d+, token \\d+ \"")
+        .contains("y[t,n] = Σ_c x[t,c]·W[n,c]")
+        .contains("largest |x[t,c]·W[n,c]| of 172: c=")
+        .containsPattern("= NaN: layer 2, batch row \\d+, token position \\d+, token \\d+ \"")
+        .contains("Σ_c x[");
+    // Issue 13 part 4 (warning only): the prediction warns before the update is written, so
+    // before the NaN and before the generation's error.
+    String out = r.out();
+    int warning =
+        out.indexOf("edit-safety check (before writing): layers.1.mlp.down_proj would reach |x| =");
+    assertThat(warning).isNotNegative();
+    assertThat(warning)
+        .isLessThan(out.indexOf("New weights successfully inserted"))
+        .isLessThan(out.indexOf("RuntimeError: probability tensor contains"))
+        .isLessThan(out.indexOf("first non-finite value: "));
     assertThat(dir.resolve("first-overflow-disabling-edit-fp16.json")).exists();
+    var json =
+        tools.jackson.databind.json.JsonMapper.builder()
+            .build()
+            .readTree(Files.readString(dir.resolve("first-overflow-disabling-edit-fp16.json")));
+    assertThat(json.get("site").asString()).isEqualTo("layers.1.mlp.down_proj");
+    assertThat(json.get("role").asString()).isEqualTo("producer");
+    var el = json.get("elements").get(0);
+    assertThat(el.get("layer").asInt()).isEqualTo(1);
+    assertThat(el.get("token_text").asString()).isNotEmpty();
+    assertThat(el.get("terms").size()).isEqualTo(4);
+    assertThat(Math.abs(el.get("operands").get(0).get("value").asDouble())).isGreaterThan(65504);
+    var nan = json.get("first_nan_event");
+    assertThat(nan.get("site").asString()).isEqualTo("layers.2.input_layernorm");
+    assertThat(nan.get("role").asString()).isEqualTo("propagator");
+    assertThat(nan.get("elements").get(0).get("layer").asInt()).isEqualTo(2);
     assertThat(Files.readString(dir.resolve("r.html")))
         .contains("<svg")
         .contains("layers.1.mlp.down_proj");

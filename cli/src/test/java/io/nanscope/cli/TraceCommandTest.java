@@ -98,14 +98,17 @@ class TraceCommandTest {
         .containsPattern(
             "backward totals over \\d+ sites, [\\d,]+ elements: overflow 0, underflow [1-9]")
         .contains("no op produced a NaN or an inf")
+        .contains("floor headroom (underflow): the 6 sites nearest FP16's bottom")
+        .containsPattern("floor fp16 subnormal +floor fp16 normal +flushed to 0 +flushed %")
         .contains("trace written to " + jsonl)
         .contains("report written to " + html);
     List<String> lines = Files.readAllLines(jsonl);
     assertThat(lines)
         .isNotEmpty()
         .allSatisfy(l -> assertThat(l).startsWith("{\"type\":\"site_stats\""));
-    Document d = checkReport(html, 3);
-    assertThat(count(d, "figure", "heatmap")).isEqualTo(2); // forward and backward
+    Document d = checkReport(html, 5);
+    // forward and backward headroom, then forward and backward floor headroom
+    assertThat(count(d, "figure", "heatmap")).isEqualTo(4);
     assertThat(count(d, "figure", "line-chart")).isEqualTo(1);
     assertThat(count(d, "tr", "hl")).isEqualTo(5);
     try (Stream<Path> s = Files.list(html.getParent())) {
@@ -134,8 +137,8 @@ class TraceCommandTest {
             "0");
     assertThat(r.code()).as(r.err()).isZero();
     assertThat(r.out()).doesNotContainPattern("(?m)^<1 ").doesNotContain("backward totals");
-    Document d = checkReport(html, 2);
-    assertThat(count(d, "figure", "heatmap")).isEqualTo(1);
+    Document d = checkReport(html, 3);
+    assertThat(count(d, "figure", "heatmap")).isEqualTo(2); // headroom and floor headroom
     assertThat(html.resolveSibling("r-trace.jsonl")).isRegularFile();
   }
 

@@ -61,8 +61,7 @@ class ArchitectureTest {
             "io.nanscope.editing.memit..",
             "io.nanscope.editing.finetune..",
             "io.nanscope.editing.alphaedit..",
-            "io.nanscope.editing.repro..",
-            "io.nanscope.editing.run..")
+            "io.nanscope.editing.repro..")
         .check(CLASSES);
   }
 
@@ -77,18 +76,16 @@ class ArchitectureTest {
             "io.nanscope.editing.alphaedit..")
         .should()
         .dependOnClassesThat()
-        .resideInAnyPackage(
-            "io.nanscope.editing.eval..",
-            "io.nanscope.editing.repro..",
-            "io.nanscope.editing.run..",
-            "io.nanscope.editing.report..")
+        .resideInAnyPackage("io.nanscope.editing.eval..", "io.nanscope.editing.repro..")
         .check(CLASSES);
   }
 
   @Test
   void algorithmsDoNotImportEachOther() {
     List<String> algorithms = algorithms();
-    assertThat(algorithms).contains("rome"); // not vacuous: the rule has an algorithm to check
+    // not vacuous: the rule checks the algorithm packages that exist, and the packages the two
+    // rules above name are these
+    assertThat(algorithms).contains("alphaedit", "finetune", "memit", "rome");
     for (String a : algorithms) {
       List<String> others =
           algorithms.stream()

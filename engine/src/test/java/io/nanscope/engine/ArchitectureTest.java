@@ -1,5 +1,6 @@
 package io.nanscope.engine;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -7,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Keeps the dependency arrows of docs/architecture.md honest for the engine module. */
@@ -26,53 +28,56 @@ class ArchitectureTest {
         .check(CLASSES);
   }
 
+  /** The packages that may use the Vector API: the bottom layer and the kernels built on it. */
+  static final List<String> VECTOR_PACKAGES =
+      List.of("io.nanscope.engine.lanes", "io.nanscope.engine.simd");
+
   /**
-   * The Vector API lives in engine.simd only (engine.format reaches it through simd's rounding
-   * kernels). The other modules forbid it in their own ArchitectureTest; bench may use it.
+   * The Vector API lives in engine.lanes and engine.simd only (engine.format reaches it through the
+   * lanes' rounding kernels). The other modules forbid it in their own ArchitectureTest; bench may
+   * use it.
    */
   @Test
-  void vectorApiOnlyInSimd() {
+  void vectorApiOnlyInLanesAndSimd() {
     noClasses()
         .that()
-        .resideOutsideOfPackage("io.nanscope.engine.simd")
+        .resideOutsideOfPackages(VECTOR_PACKAGES.toArray(String[]::new))
         .should()
         .dependOnClassesThat()
         .resideInAPackage("jdk.incubator.vector..")
         .check(CLASSES);
-    // The rule is not vacuous: simd is where the Vector API is used.
-    assertThat(
-            CLASSES.stream()
-                .filter(c -> c.getPackageName().equals("io.nanscope.engine.simd"))
-                .anyMatch(c ->
-                    c.getDirectDependenciesFromSelf().stream()
-                        .anyMatch(d ->
-                            d.getTargetClass()
-                                .getPackageName()
-                                .startsWith("jdk.incubator.vector"))))
-        .isTrue();
+    // Not vacuous: each listed package exists and uses the Vector API.
+    for (String pkg : VECTOR_PACKAGES) {
+      assertThat(
+              CLASSES.stream()
+                  .filter(c -> c.getPackageName().equals(pkg))
+                  .anyMatch(c ->
+                      c.getDirectDependenciesFromSelf().stream()
+                          .anyMatch(d ->
+                              d.getTargetClass()
+                                  .getPackageName()
+                                  .startsWith("jdk.incubator.vector"))))
+          .as("%s uses the Vector API", pkg)
+          .isTrue();
+    }
   }
 
-  /**
-   * No package cycles, except format ↔ simd (FloatFormat calls simd's FP16/BF16 rounding kernels,
-   * which know FloatFormat): that cycle is written down here and in both package-info files until
-   * issue #10 splits a bottom layer out of simd.
-   */
+  /** The bottom layer imports nothing of ours, so everything else may build on it. */
   @Test
-  void noPackageCyclesButFormatAndSimd() {
-    slices()
-        .matching("io.nanscope.engine.(*)..")
+  void lanesIsTheBottomLayer() {
+    classes()
+        .that()
+        .resideInAPackage("io.nanscope.engine.lanes..")
         .should()
-        .beFreeOfCycles()
-        .ignoreDependency(
-            com.tngtech.archunit.base.DescribedPredicate.describe(
-                "a class in engine.format",
-                (com.tngtech.archunit.core.domain.JavaClass c) ->
-                    c.getPackageName().equals("io.nanscope.engine.format")),
-            com.tngtech.archunit.base.DescribedPredicate.describe(
-                "a class in engine.simd",
-                (com.tngtech.archunit.core.domain.JavaClass c) ->
-                    c.getPackageName().equals("io.nanscope.engine.simd")))
+        .onlyDependOnClassesThat()
+        .resideInAnyPackage("io.nanscope.engine.lanes..", "java..", "jdk.incubator.vector..")
         .check(CLASSES);
+  }
+
+  /** No package cycles at all (format ↔ simd was one until engine.lanes was split out of simd). */
+  @Test
+  void noPackageCycles() {
+    slices().matching("io.nanscope.engine.(*)..").should().beFreeOfCycles().check(CLASSES);
   }
 
   @Test

@@ -39,6 +39,7 @@ class ArchitectureTest {
             "io.nanscope.engine.op..",
             "io.nanscope.engine.autograd..",
             "io.nanscope.engine.trace..",
+            "io.nanscope.engine.lanes..",
             "io.nanscope.engine.simd..",
             "io.nanscope.engine.parallel..",
             "io.nanscope.engine.linalg..")

@@ -1,6 +1,7 @@
 package io.nanscope.report;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.trace.FloorHeadroom;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.SiteStats;
 import java.util.ArrayList;
@@ -42,6 +43,27 @@ public record HeadroomGrid(
    * @throws IllegalArgumentException when no row is of that phase
    */
   public static HeadroomGrid of(List<SiteStats> rows, Phase phase, FloatFormat format) {
+    return of(
+        rows,
+        phase,
+        format,
+        s -> s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(format));
+  }
+
+  /**
+   * The floor grid: a cell is the floor headroom {@code log2(min|x|>0 / minSubnormal)} of that
+   * site's output in {@code format} ({@link FloorHeadroom}), the smallest over the rows merged into
+   * it; NaN (blank) when the site ran there without a non-zero value or did not run.
+   */
+  public static HeadroomGrid floorOf(List<SiteStats> rows, Phase phase, FloatFormat format) {
+    return of(rows, phase, format, s -> FloorHeadroom.of(s.output(), format).toSubnormal());
+  }
+
+  private static HeadroomGrid of(
+      List<SiteStats> rows,
+      Phase phase,
+      FloatFormat format,
+      java.util.function.ToDoubleFunction<SiteStats> cell) {
     // A site that ran more than one op in this phase (matmul.dx and matmul.dw in backward) gets one
     // row per op: "mlp.down_proj matmul.dw".
     Map<String, java.util.Set<String>> ops = new LinkedHashMap<>();
@@ -63,13 +85,12 @@ public record HeadroomGrid(
       } else {
         global = true;
       }
-      double h =
-          s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(format);
+      double h = cell.applyAsDouble(s);
       String row =
           ops.get(s.siteInLayer()).size() > 1
               ? s.siteInLayer() + " " + s.at().op()
               : s.siteInLayer();
-      cells.computeIfAbsent(row, k -> new LinkedHashMap<>()).merge(layer, h, Math::min);
+      cells.computeIfAbsent(row, k -> new LinkedHashMap<>()).merge(layer, h, HeadroomGrid::min);
     }
     if (cells.isEmpty()) {
       throw new IllegalArgumentException(
@@ -93,6 +114,11 @@ public record HeadroomGrid(
       }
     }
     return new HeadroomGrid(phase, format, rowLabels, colLabels, values);
+  }
+
+  /** The smaller of two cells, a NaN cell (no value) giving way to the other. */
+  private static double min(double a, double b) {
+    return Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.min(a, b);
   }
 
   /** The smallest finite cell, or NaN when there is none. */

@@ -189,9 +189,14 @@ public final class Report {
    * output stats, the offending values with their bit patterns, and the chain of ops that followed.
    */
   public Report event(FirstNonFinite first, List<ChainLink> chain) {
+    return event("First non-finite value", first, chain);
+  }
+
+  /** An event box with its own title (e.g. the first NaN after an overflow: the propagator). */
+  public Report event(String title, FirstNonFinite first, List<ChainLink> chain) {
     blocks.add(
         new Event(
-            "First non-finite value",
+            Objects.requireNonNull(title, "title"),
             Objects.requireNonNull(first, "first"),
             List.copyOf(chain),
             Map.of()));
@@ -440,6 +445,14 @@ public final class Report {
               + (f.newNan() ? "NaN " : "")
               + (f.inputsFinite() ? "from finite inputs" : "from inputs already holding inf"));
       dt(b, "limit crossed", f.limitCrossed());
+      dt(b, "role", f.roleLine());
+      if (!f.elements().isEmpty()) {
+        b.append("<dt>elements</dt><dd><ul>");
+        for (var el : f.elements()) {
+          b.append("<li><pre>").append(esc(el.describe("").stripTrailing())).append("</pre></li>");
+        }
+        b.append("</ul></dd>");
+      }
     }
     for (Map.Entry<String, ?> kv : e.fields().entrySet()) {
       Object v = kv.getValue();

@@ -75,6 +75,19 @@ public final class TraceReport {
           HeadroomGrid.of(res.rows(), phase, FloatFormat.FP16)
               .heatmap(ph + " headroom in fp16, policy " + p + " (log2 65,504 / max|x|)"));
     }
+    for (Phase phase : List.of(Phase.FORWARD, Phase.BACKWARD)) {
+      if (res.rows(phase).isEmpty()) {
+        continue;
+      }
+      String ph = phase.name().toLowerCase(java.util.Locale.ROOT);
+      r.heatmap(
+          HeadroomGrid.floorOf(res.rows(), phase, FloatFormat.FP16)
+              .heatmap(
+                  ph
+                      + " floor headroom in fp16, policy "
+                      + p
+                      + " (log2 min|x|>0 / 2^-24, the smallest subnormal)"));
+    }
     maxAbsPerLayer(r, res, rankBy);
     List<SiteStats> rows = res.rows();
     List<String> marks = marks(rows, rankBy, tightest);
@@ -116,6 +129,9 @@ public final class TraceReport {
         hl);
     if (res.first().isPresent()) {
       r.event(res.first().get(), res.chain());
+      res.firstNewNan()
+          .filter(e -> e != res.first().get())
+          .ifPresent(e -> r.event("First NaN (" + e.role() + ")", e, List.of()));
     } else {
       r.text("No op produced a NaN or an infinity under " + p + ".");
     }

@@ -1,6 +1,7 @@
 package io.nanscope.report;
 
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
 
 import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
@@ -24,8 +25,15 @@ class ArchitectureTest {
         .resideInAnyPackage(
             "io.nanscope.cli..",
             "jdk.incubator.vector..",
+            "io.nanscope.engine.lanes..",
             "io.nanscope.engine.simd..",
             "io.nanscope.engine.parallel..")
         .check(CLASSES);
+  }
+
+  /** report.run builds on report, never the reverse: one slice per package, no cycle. */
+  @Test
+  void noPackageCycles() {
+    slices().matching("io.nanscope.(**)").should().beFreeOfCycles().check(CLASSES);
   }
 }

@@ -188,6 +188,7 @@ public final class ReproPipeline {
     LlamaModel model = source.load(policy.storage());
     TraceContext tc = new TraceContext();
     ReproTracer tracer = new ReproTracer(tc, mode.label(), s.collectStats());
+    tracer.anomaly().tokenText(tok::piece);
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads()).withTracer(tracer);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Evaluator evaluator = evaluator(model, tok, policy, ctx, tracer, s.fluency(), fluencyRng);
@@ -203,7 +204,12 @@ public final class ReproPipeline {
     }
     Editor inner =
         algorithm == null ? new TracedRome(model, tok, s, tracer) : algorithm.create(model, tok);
-    Editor editor = new PrecisionFallback(inner, Optional.ofNullable(fallback), fallbacks::add);
+    Editor editor =
+        EditSafety.checked(
+            new PrecisionFallback(inner, Optional.ofNullable(fallback), fallbacks::add),
+            model,
+            tok,
+            policy);
     // the step listener numbers the trace by optimisation step (the ops of the next iteration)
     EditContext base =
         EditContext.of(policy, ctx, log)

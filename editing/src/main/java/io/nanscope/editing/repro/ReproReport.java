@@ -338,6 +338,10 @@ public final class ReproReport {
         .filter(c -> c.nan() > 0)
         .findFirst()
         .ifPresent(c -> j.put("first_nan", c.toJson()));
+    r.anomaly()
+        .firstNewNan()
+        .filter(n -> n != e)
+        .ifPresent(n -> j.put("first_nan_event", n.toJson()));
     j.putObjects("chain", condensed(chain).stream().map(ChainLink::toJson).toList());
     r.firstFailure().ifPresent(f -> j.put("failure", f.describe()));
     JsonLines.write(file, List.of(j));

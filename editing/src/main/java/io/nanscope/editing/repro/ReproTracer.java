@@ -4,6 +4,7 @@ import io.nanscope.engine.trace.AnomalyTracer;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.StatsTracer;
+import io.nanscope.engine.trace.TokenRows;
 import io.nanscope.engine.trace.TraceContext;
 import io.nanscope.engine.trace.Tracer;
 import java.util.EnumSet;
@@ -80,6 +81,12 @@ public final class ReproTracer implements Tracer {
   @Override
   public boolean enabled() {
     return true;
+  }
+
+  /** The model's token rows go to the anomaly tracer, which names tokens in its reports. */
+  @Override
+  public void rows(TokenRows rows) {
+    anomaly.rows(rows);
   }
 
   @Override

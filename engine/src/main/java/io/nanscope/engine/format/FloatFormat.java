@@ -1,6 +1,8 @@
 package io.nanscope.engine.format;
 
-import io.nanscope.engine.simd.RoundingKernels;
+import io.nanscope.engine.lanes.Binary16;
+import io.nanscope.engine.lanes.BinaryLayout;
+import io.nanscope.engine.lanes.RoundingKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.math.BigDecimal;
@@ -26,7 +28,7 @@ import java.util.Objects;
  * never through an intermediate format. NaN becomes the canonical quiet NaN (sign and payload
  * dropped).
  */
-public final class FloatFormat {
+public final class FloatFormat implements BinaryLayout {
 
   /** IEEE binary64: the reference format. */
   public static final FloatFormat FP64 = new FloatFormat("fp64", 53, 11, false);
@@ -38,10 +40,10 @@ public final class FloatFormat {
   public static final FloatFormat TF32 = new FloatFormat("tf32", 11, 8, false);
 
   /** bfloat16: FP32's exponent range with 8 significand bits. */
-  public static final FloatFormat BF16 = new FloatFormat("bf16", 8, 8, false);
+  public static final FloatFormat BF16 = of(Binary16.BF16);
 
   /** IEEE binary16 (half): max 65504. */
-  public static final FloatFormat FP16 = new FloatFormat("fp16", 11, 5, false);
+  public static final FloatFormat FP16 = of(Binary16.FP16);
 
   /** OCP FP8 E5M2: IEEE-like, max 57344, has infinities. */
   public static final FloatFormat FP8_E5M2 = new FloatFormat("fp8-e5m2", 3, 5, false);
@@ -110,6 +112,11 @@ public final class FloatFormat {
     } else {
       decode8 = null;
     }
+  }
+
+  /** The 16-bit formats are defined with the lane kernels that round to them (engine.lanes). */
+  private static FloatFormat of(Binary16 layout) {
+    return new FloatFormat(layout.name(), layout.precisionBits(), layout.exponentBits(), false);
   }
 
   /**
@@ -216,12 +223,25 @@ public final class FloatFormat {
             + VALID_NAMES);
   }
 
+  @Override
   public String name() {
     return name;
   }
 
   public FormatInfo info() {
     return info;
+  }
+
+  /** Significand bits with the hidden bit: {@code info().precisionBits()}. */
+  @Override
+  public int precisionBits() {
+    return p;
+  }
+
+  /** Exponent bits: {@code info().exponentBits()}. */
+  @Override
+  public int exponentBits() {
+    return info.exponentBits();
   }
 
   /** Storage bytes per element: 1, 2, 4 (also TF32, held in a 32-bit container) or 8. */
@@ -601,7 +621,7 @@ public final class FloatFormat {
   /** Encodes {@code x}, rounded nearest-even, as a 16-bit pattern (16-bit formats only). */
   public short encode16(float x) {
     if (this == FP16) {
-      return Float.isNaN(x) ? (short) 0x7E00 : Float.floatToFloat16(x);
+      return Float.isNaN(x) ? (short) nanBits : Float.floatToFloat16(x);
     }
     if (this == BF16) {
       return RoundingKernels.bf16Encode(x);

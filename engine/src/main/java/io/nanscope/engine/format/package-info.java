@@ -1,8 +1,8 @@
 /**
  * Number formats: FloatFormat, FormatInfo, Rounding, overflow and subnormal rules, scalar and bulk
- * rounding, classification. The ONE place where a rounding rule is defined.
+ * rounding, classification. The ONE place where a rounding rule is defined: FP16 and BF16 are built
+ * from engine.lanes' Binary16 and round in bulk with its bit kernels, whose thresholds it derives.
  *
- * <p>May import: java.base, engine.simd (FloatFormat calls the FP16/BF16 rounding kernels, so
- * format and simd import each other today: issue #10 splits a bottom layer out of simd).
+ * <p>May import: java.base, engine.lanes.
  */
 package io.nanscope.engine.format;

@@ -29,7 +29,7 @@ public final class MatMul {
   /** y = x·Wᵀ. x: (T, C); W: (N, C); y: (T, N) in {@code p.output()}. */
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w) {
     Emit.check(w.shape().rank() == 2, "matmul at " + site + ": W must be (N, C), got " + w.shape());
-    double[] y = Gemm.nt(p.accumulate(), x, w, ctx.threads());
+    double[] y = AccumulatorGemm.nt(p.accumulate(), x, w, ctx.threads());
     return Emit.output(
         ctx, site, "matmul", Phase.FORWARD, p, outShape(x, w.shape().dim(0)), y, x, w);
   }
@@ -43,7 +43,7 @@ public final class MatMul {
       Tensor w,
       Shape xShape,
       FloatFormat format) {
-    double[] dx = Gemm.nn(p.accumulate(), dy, w, ctx.threads());
+    double[] dx = AccumulatorGemm.nn(p.accumulate(), dy, w, ctx.threads());
     return Emit.output(ctx, site, "matmul.dx", Phase.BACKWARD, format, xShape, dx, dy, w);
   }
 
@@ -52,7 +52,7 @@ public final class MatMul {
       OpContext ctx, Site site, Precision p, Tensor dy, Tensor x, FloatFormat format) {
     Tensor dy2 = dy.reshape(Shape.of(dy.shape().rows(), dy.shape().cols()));
     Tensor x2 = x.reshape(Shape.of(x.shape().rows(), x.shape().cols()));
-    double[] dw = Gemm.tn(p.accumulate(), dy2, x2, ctx.threads());
+    double[] dw = AccumulatorGemm.tn(p.accumulate(), dy2, x2, ctx.threads());
     return Emit.output(
         ctx,
         site,
@@ -73,7 +73,7 @@ public final class MatMul {
    */
   public static Tensor gram(OpContext ctx, Site site, Precision p, Tensor x) {
     Tensor x2 = x.reshape(Shape.of(x.shape().rows(), x.shape().cols()));
-    double[] g = Gemm.tn(p.accumulate(), x2, x2, ctx.threads());
+    double[] g = AccumulatorGemm.tn(p.accumulate(), x2, x2, ctx.threads());
     long c = x2.shape().cols();
     return Emit.output(ctx, site, "gram", Phase.FORWARD, p, Shape.of(c, c), g, x);
   }

@@ -364,6 +364,16 @@ public final class PrecisionPolicy {
     return byKind.get(kind);
   }
 
+  /**
+   * Whether every op runs in {@link Precision#FP32} at every site: every op kind's precision and
+   * every site override's is FP32. Then a step written on float arrays with {@link Fp32Rows} gives
+   * the op path's bits, whatever the model's site names.
+   */
+  public boolean isAllFp32() {
+    return byKind.values().stream().allMatch(Precision.FP32::equals)
+        && overrides.stream().allMatch(o -> o.precision.equals(Precision.FP32));
+  }
+
   /** One line per op kind and site override, for trace headers and {@code --help}. */
   public String describe() {
     StringBuilder b = new StringBuilder("policy " + name + " (storage " + storage + ")\n");

@@ -1,5 +1,6 @@
 package io.nanscope.engine.simd;
 
+import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.tensor.Tensor;
 
 /**
@@ -39,7 +40,7 @@ public final class Kernels {
         cols(b),
         k);
     check(c.length >= (long) m * n, "matmulNT: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.rowsOf(a), Gemm.rowsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), c, threads);
   }
 
   /** {@code c = a · b}: dX = dY·W. a: (M, K); b: (K, N); c: (M, N). */
@@ -54,7 +55,7 @@ public final class Kernels {
         n,
         k);
     check(c.length >= (long) m * n, "matmulNN: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.rowsOf(a), Gemm.columnsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.rowsOf(a), GemmKernel.columnsOf(b), c, threads);
   }
 
   /** {@code c = aᵀ · b}: dW = dYᵀ·X. a: (K, M); b: (K, N); c: (M, N). */
@@ -69,12 +70,12 @@ public final class Kernels {
         n,
         k);
     check(c.length >= (long) m * n, "matmulTN: c holds %d, needs %d", c.length, (long) m * n);
-    Gemm.nt(Gemm.columnsOf(a), Gemm.columnsOf(b), c, threads);
+    GemmKernel.nt(GemmKernel.columnsOf(a), GemmKernel.columnsOf(b), c, threads);
   }
 
   /**
-   * The vector width of the GEMM micro-kernel in this JVM, 256 (default) or 512 bits ({@code
-   * -Dnanscope.simd.width=512}); the results are the same bits either way.
+   * The vector width of the blocked GEMM in this JVM: 512 bits where the preferred species is that
+   * wide, else 256 ({@code -Dnanscope.simd.width=256|512} forces one); the same bits either way.
    */
   public static int gemmWidthBits() {
     return Width.bits();
@@ -168,11 +169,11 @@ public final class Kernels {
   /** Row {@code r} of a rank-2 view of {@code t}, decoded to FP32 into {@code dst}. */
   public static void decodeRow(Tensor t, int r, float[] dst) {
     int cols = cols(t);
-    Gemm.read(t, (long) r * cols, dst, 0, cols);
+    GemmKernel.read(t, (long) r * cols, dst, 0, cols);
   }
 
   private static int rows(Tensor t) {
-    return Gemm.intRows(t);
+    return GemmKernel.intRows(t);
   }
 
   private static int cols(Tensor t) {

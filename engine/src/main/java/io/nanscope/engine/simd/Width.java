@@ -1,32 +1,34 @@
 package io.nanscope.engine.simd;
 
+import jdk.incubator.vector.FloatVector;
+
 /**
- * Which GEMM micro-kernel this JVM runs: 512-bit vectors holding the 8 lanes of two outputs ({@link
- * Gemm#kernelPairs}) or 256-bit vectors holding one ({@link Gemm#kernel4x4}). Both give the same
- * bits (the reduction order is defined on 8 lanes per output, {@link Lanes}); only the speed
+ * Which blocked GEMM this JVM runs: {@link LaneSplitGemm} with 512-bit vectors (16 outputs per
+ * register, each output's 8 canonical lane sums in separate accumulators) or {@link
+ * GemmKernel#blockedDot} with 256-bit vectors (one output's 8 lanes per register). Both give the
+ * same bits (the reduction order is defined on 8 lanes per output, {@link Lanes}); only the speed
  * differs, so the choice is made once, at class initialisation ({@code static final}: C2 folds the
  * branch).
  *
- * <p>The default is 256: on the machines measured so far the pair kernel was no faster in the
- * blocked GEMM (Zen 4, whose 512-bit FMA is two 256-bit halves; an Intel Xeon with AVX-512 under
- * KVM, where it is bound by the L2 bandwidth of its B panel: docs/kernels.md). {@code
- * -Dnanscope.simd.width=512} selects it where the CPU has AVX-512 (on a CPU without, the 512-bit
- * species is emulated: correct, slow); {@code 256} forces the default.
+ * <p>The default is 512 where the JVM's preferred float species is at least 512 bits (the CPU has
+ * AVX-512 and HotSpot uses it), else 256. {@code -Dnanscope.simd.width=512} or {@code 256} forces
+ * one (on a CPU without AVX-512 the 512-bit species is emulated: correct, slow).
  */
 final class Width {
 
   /** The system property that selects the width: {@code 256} or {@code 512}. */
   static final String PROPERTY = "nanscope.simd.width";
 
-  /** True when the GEMM runs the 512-bit pair kernel. */
-  static final boolean WIDE = wide(System.getProperty(PROPERTY));
+  /** True when the blocked GEMM runs the 512-bit {@link LaneSplitGemm}. */
+  static final boolean WIDE =
+      wide(System.getProperty(PROPERTY), FloatVector.SPECIES_PREFERRED.vectorBitSize());
 
   private Width() {}
 
-  /** The decision from the property's value (null when unset). */
-  static boolean wide(String value) {
+  /** The decision from the property's value (null when unset) and the preferred vector bits. */
+  static boolean wide(String value, int preferredBits) {
     if (value == null) {
-      return false;
+      return preferredBits >= 512;
     }
     return switch (value.strip()) {
       case "512" -> true;

@@ -2,12 +2,12 @@ package io.nanscope.engine.trace;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.FormatInfo;
-import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
  * Finds where non-finite values are born: the first op whose output holds a NaN or an infinity that
@@ -33,6 +33,9 @@ public final class AnomalyTracer implements Tracer {
   /** Offending values kept per event by default. */
   public static final int DEFAULT_MAX_OFFENDING = 8;
 
+  /** Offending elements traced back to their operands per event ({@link ElementTrace}). */
+  public static final int DEFAULT_MAX_TRACED = 3;
+
   /** Chain links kept by default. */
   public static final int DEFAULT_MAX_CHAIN = 10_000;
 
@@ -44,6 +47,8 @@ public final class AnomalyTracer implements Tracer {
   private final List<ChainLink> chain = new ArrayList<>();
   private long opsSeen;
   private long chainDropped;
+  private TokenRows rows;
+  private IntFunction<String> tokenText;
 
   public AnomalyTracer(Mode mode, TraceContext context, int maxOffending, int maxChain) {
     if (maxOffending < 0 || maxChain < 0) {
@@ -69,6 +74,20 @@ public final class AnomalyTracer implements Tracer {
   @Override
   public boolean enabled() {
     return true;
+  }
+
+  /**
+   * Names tokens in the reports: {@code text} turns a token id into its text (e.g. a tokenizer's
+   * piece). Without it, elements carry the token id only.
+   */
+  public synchronized AnomalyTracer tokenText(IntFunction<String> text) {
+    this.tokenText = text;
+    return this;
+  }
+
+  @Override
+  public synchronized void rows(TokenRows rows) {
+    this.rows = rows;
   }
 
   @Override
@@ -113,6 +132,14 @@ public final class AnomalyTracer implements Tracer {
   /** The first event of the run, if any. */
   public synchronized Optional<FirstNonFinite> first() {
     return events.isEmpty() ? Optional.empty() : Optional.of(events.getFirst());
+  }
+
+  /**
+   * The first event that created NaN (the first NaN of the run: after an overflow, typically the
+   * propagator that turned inf into NaN), if any.
+   */
+  public synchronized Optional<FirstNonFinite> firstNewNan() {
+    return events.stream().filter(FirstNonFinite::newNan).findFirst();
   }
 
   /** Every event, in execution order. */
@@ -160,6 +187,7 @@ public final class AnomalyTracer implements Tracer {
     Tensor unrounded = r.unrounded();
     TensorStats outStats = TensorStats.of(out, unrounded);
     List<OffendingValue> offending = new ArrayList<>();
+    List<ElementTrace> elements = new ArrayList<>();
     double crossed = Double.NaN; // largest finite |unrounded| among outputs that became non-finite
     boolean unroundedInf = false;
     long n = out.size();
@@ -176,12 +204,17 @@ public final class AnomalyTracer implements Tracer {
       unroundedInf |= Double.isInfinite(u);
       if (offending.size() < maxOffending) {
         offending.add(
-            new OffendingValue(i, coordinates(out.shape(), i), x, BitPattern.of(out, i), u));
+            new OffendingValue(
+                i, Operands.coordinates(out.shape(), i), x, BitPattern.of(out, i), u));
+      }
+      if (elements.size() < Math.min(maxOffending, DEFAULT_MAX_TRACED)) {
+        elements.add(Operands.trace(r, i, rows, tokenText));
       }
     }
     String limit =
         limitCrossed(out, unrounded != null, newInf, inputsFinite, crossed, unroundedInf);
-    return new FirstNonFinite(at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit);
+    return new FirstNonFinite(
+        at, inputs, outStats, newNan, newInf, inputsFinite, offending, limit, elements);
   }
 
   private static String limitCrossed(
@@ -220,17 +253,6 @@ public final class AnomalyTracer implements Tracer {
     return inputsFinite
         ? "NaN from finite inputs: an invalid operation inside the op (inf - inf, 0 * inf, 0 / 0)"
         : "NaN from inputs holding inf (inf - inf, 0 * inf, inf / inf)";
-  }
-
-  private static long[] coordinates(Shape shape, long flat) {
-    long[] strides = shape.strides();
-    long[] c = new long[strides.length];
-    long rest = flat;
-    for (int a = 0; a < strides.length; a++) {
-      c[a] = strides[a] == 0 ? 0 : rest / strides[a];
-      rest -= c[a] * strides[a];
-    }
-    return c;
   }
 
   /** {NaN count, ±inf count}. */

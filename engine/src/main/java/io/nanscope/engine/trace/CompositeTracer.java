@@ -48,6 +48,15 @@ public final class CompositeTracer implements Tracer {
   }
 
   @Override
+  public void rows(TokenRows rows) {
+    for (Tracer t : parts) {
+      if (t.enabled()) {
+        t.rows(rows);
+      }
+    }
+  }
+
+  @Override
   public void record(OpRecord record) {
     NonFiniteException stop = null;
     for (Tracer t : parts) {

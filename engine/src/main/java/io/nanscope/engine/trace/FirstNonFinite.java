@@ -20,6 +20,8 @@ import java.util.List;
  * @param offending the first few non-finite output elements, with their bits
  * @param limitCrossed the limit the values crossed, e.g. {@code |x| = 66,975 > maxFinite 65,504 of
  *     fp16 (values ≥ 65,520 round to inf)}
+ * @param elements the first few offending elements traced back to their place in the model (layer,
+ *     token, channel) and to the operand values that produced them
  */
 public record FirstNonFinite(
     OpLocation at,
@@ -29,11 +31,58 @@ public record FirstNonFinite(
     boolean newInf,
     boolean inputsFinite,
     List<OffendingValue> offending,
-    String limitCrossed) {
+    String limitCrossed,
+    List<ElementTrace> elements) {
+
+  /** Elements printed per event by {@link #elementsReport(String)} (the JSON keeps all). */
+  public static final int ELEMENTS_PRINTED = 2;
 
   public FirstNonFinite {
     inputs = List.copyOf(inputs);
     offending = List.copyOf(offending);
+    elements = List.copyOf(elements);
+  }
+
+  /**
+   * Whether this op created the non-finite values from finite inputs (a producer: where the
+   * overflow happened) rather than only passing on an inf it received, as NaN or inf (a propagator:
+   * RMSNorm's {@code inf·0 = NaN} after an overflow upstream).
+   */
+  public boolean producer() {
+    return inputsFinite;
+  }
+
+  /** {@code producer} or {@code propagator}. */
+  public String role() {
+    return producer() ? "producer" : "propagator";
+  }
+
+  /**
+   * {@code producer: created inf from finite inputs} or {@code propagator: its inputs already held
+   * inf; it passed it on as NaN}.
+   */
+  public String roleLine() {
+    String made = (newInf ? "inf" : "") + (newInf && newNan ? " and " : "") + (newNan ? "NaN" : "");
+    return producer()
+        ? "producer: created " + made + " from finite inputs"
+        : "propagator: its inputs already held inf; it passed it on as " + made;
+  }
+
+  /**
+   * The event's role and its first {@value #ELEMENTS_PRINTED} offending elements with their place
+   * in the model and their operands, each line indented by {@code indent}.
+   */
+  public String elementsReport(String indent) {
+    StringBuilder b = new StringBuilder(indent);
+    b.append(at.describe()).append(": ").append(roleLine()).append('\n');
+    for (int i = 0; i < Math.min(ELEMENTS_PRINTED, elements.size()); i++) {
+      b.append(elements.get(i).describe(indent + "  "));
+    }
+    long more = output.nonFinite() - Math.min(ELEMENTS_PRINTED, elements.size());
+    if (more > 0) {
+      b.append(indent).append("  … ").append(more).append(" more non-finite output values\n");
+    }
+    return b.toString();
   }
 
   /**
@@ -88,6 +137,8 @@ public record FirstNonFinite(
         .put("limit_crossed", limitCrossed)
         .putObjects("inputs", inputs.stream().map(TensorStats::toJson).toList())
         .put("output", output.toJson())
-        .putObjects("offending", offending.stream().map(OffendingValue::toJson).toList());
+        .putObjects("offending", offending.stream().map(OffendingValue::toJson).toList())
+        .put("role", role())
+        .putObjects("elements", elements.stream().map(ElementTrace::toJson).toList());
   }
 }

@@ -27,4 +27,11 @@ public interface Tracer {
    * the run at the first op that produced a NaN/inf its inputs did not hold.
    */
   void record(OpRecord record);
+
+  /**
+   * The caller (the model) announces what the rows of the activations of the records that follow
+   * are, so a report can name the token of an offending element. Called only while {@link
+   * #enabled()}; the default ignores it.
+   */
+  default void rows(TokenRows rows) {}
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import java.util.SplittableRandom;
@@ -15,14 +16,14 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The GEMM's three paths on one machine, bit for bit against the scalar twin ({@link
- * Gemm#ntScalar}, one unblocked ordered dot per output) and so against each other: the 512-bit pair
- * kernel ({@link Gemm#kernelPairs}), the 256-bit kernel ({@link Gemm#kernel4x4}) in the blocked
- * GEMM, and the small-shape path ({@link Gemm#small}); both species run on any machine (on one
- * without AVX-512 the 512-bit one is emulated, slowly but with the same lanes). Shapes hit every
- * edge: M and N not multiples of the micro-tiles (8×6 wide, 4×4 narrow), K tails 1..7, K over
- * several K blocks (the last ragged), N over one task block; row-major and column views (the staged
- * packing), FP32, BF16 and FP16 storage, 1 and 2 threads; NaN, ±inf, ±0 and subnormals (NaN
- * compared as NaN: see {@link #bits}).
+ * GemmKernel#ntScalar}, one unblocked ordered dot per output) and so against each other: the
+ * 512-bit lane-split GEMM ({@link LaneSplitGemm}), the 256-bit dot-form GEMM ({@link
+ * GemmKernel#blockedDot}), and the small-shape path ({@link GemmKernel#small}); both species run on
+ * any machine (on one without AVX-512 the 512-bit one is emulated, slowly but with the same
+ * arithmetic). Shapes hit every edge: M and N not multiples of the micro-tiles (12×32 wide, 4×4
+ * narrow), K tails 1..7, K over several K blocks (the last ragged), N over one task block;
+ * row-major and column views (the staged packing), FP32, BF16 and FP16 storage, 1 and 2 threads;
+ * NaN, ±inf, ±0 and subnormals (NaN compared as NaN: see {@link #bits}).
  */
 class GemmWidthTest {
 
@@ -69,26 +70,27 @@ class GemmWidthTest {
   }
 
   static void assertAllPathsEqualTwin(Tensor a, Tensor b, boolean columns, String what) {
-    Gemm.Rows ra = Gemm.rowsOf(a);
-    Gemm.Rows rb = columns ? Gemm.columnsOf(KernelsTest.transpose(b)) : Gemm.rowsOf(b);
+    GemmKernel.Rows ra = GemmKernel.rowsOf(a);
+    GemmKernel.Rows rb =
+        columns ? GemmKernel.columnsOf(KernelsTest.transpose(b)) : GemmKernel.rowsOf(b);
     int m = ra.count, n = rb.count;
     float[] twin = new float[m * n];
-    Gemm.ntScalar(ra, rb, twin);
+    GemmKernel.ntScalar(ra, rb, twin);
     int[] expected = bits(twin);
     for (int threads : new int[] {1, 2}) {
       for (boolean wide : new boolean[] {true, false}) {
         float[] c = new float[m * n];
-        Gemm.blocked(ra, rb, c, threads, wide);
+        GemmKernel.blocked(ra, rb, c, threads, wide);
         assertThat(bits(c))
             .as("%s, %s, %d threads", what, wide ? "512" : "256", threads)
             .isEqualTo(expected);
       }
     }
     float[] c = new float[m * n];
-    Gemm.small(ra, rb, c);
+    GemmKernel.small(ra, rb, c);
     assertThat(bits(c)).as("%s, small path", what).isEqualTo(expected);
     c = new float[m * n];
-    Gemm.nt(ra, rb, c, 2);
+    GemmKernel.nt(ra, rb, c, 2);
     assertThat(bits(c)).as("%s, nt as routed", what).isEqualTo(expected);
   }
 
@@ -106,17 +108,20 @@ class GemmWidthTest {
 
   @Test
   void severalKBlocksAndTaskBlocksKeepTheOrder() {
-    // Three K blocks (the last ragged) and a tail of 3; N over one task block; M over MC.
-    int m = Gemm.MC + 11, n = Gemm.NB + 13, k = 2 * Gemm.KC + 96 + 3;
+    // Three K blocks (the last ragged) and a tail of 3; N over one task block; M over MC: for both
+    // blocked GEMMs.
+    int m = Math.max(GemmKernel.MC, LaneSplitGemm.MC) + 11;
+    int n = Math.max(GemmKernel.NB, LaneSplitGemm.NB) + 13;
+    int k = Math.max(2 * GemmKernel.KC, 2 * 8 * LaneSplitGemm.KCQ) + 96 + 3;
     Tensor a = KernelsTest.random(FloatFormat.FP32, m, k, 11);
     for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
       Tensor b = KernelsTest.random(fb, n, k, 12);
       float[] twin = new float[m * n];
-      Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+      GemmKernel.ntScalar(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), twin);
       for (int threads : new int[] {1, 3}) {
         for (boolean wide : new boolean[] {true, false}) {
           float[] c = new float[m * n];
-          Gemm.blocked(Gemm.rowsOf(a), Gemm.rowsOf(b), c, threads, wide);
+          GemmKernel.blocked(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), c, threads, wide);
           assertThat(bits(c)).as("%s %s %d threads", fb, wide, threads).isEqualTo(bits(twin));
         }
       }
@@ -151,7 +156,7 @@ class GemmWidthTest {
     Tensor b = Tensor.of(FloatFormat.FP32, Shape.of(n, k), bv);
     assertAllPathsEqualTwin(a, b, false, "special values");
     float[] c = new float[m * n];
-    Gemm.blocked(Gemm.rowsOf(a), Gemm.rowsOf(b), c, 1, true);
+    GemmKernel.blocked(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), c, 1, true);
     assertThat(c[0]).isNaN(); // a NaN reaches its row
     assertThat(Float.isInfinite(c[2 * n + 2])).as("finite row · column with -inf").isTrue();
     assertThat(c[3 * n + 10]).isEqualTo(Float.POSITIVE_INFINITY); // 3e38 · 3e38 overflows
@@ -191,12 +196,13 @@ class GemmWidthTest {
   }
 
   @Test
-  void widthIsSelectedByThePropertyAndDefaultsTo256() {
-    assertThat(Width.wide(null)).isFalse();
-    assertThat(Width.wide("256")).isFalse();
-    assertThat(Width.wide("512")).isTrue();
-    assertThat(Width.wide(" 512 ")).isTrue();
-    assertThatThrownBy(() -> Width.wide("1024"))
+  void widthIsSelectedByThePropertyElseByThePreferredSpecies() {
+    assertThat(Width.wide(null, 512)).isTrue();
+    assertThat(Width.wide(null, 256)).isFalse();
+    assertThat(Width.wide("256", 512)).isFalse();
+    assertThat(Width.wide("512", 256)).isTrue();
+    assertThat(Width.wide(" 512 ", 128)).isTrue();
+    assertThatThrownBy(() -> Width.wide("1024", 512))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nanscope.simd.width must be 256 or 512, got '1024'");
     assertThat(Kernels.gemmWidthBits()).isIn(256, 512);

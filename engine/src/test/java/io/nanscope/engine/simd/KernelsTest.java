@@ -87,7 +87,7 @@ class KernelsTest {
     assertThat(nt2).as("1 vs 2 threads").isEqualTo(nt1);
 
     float[] twin = new float[m * n];
-    Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+    GemmKernel.ntScalar(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), twin);
     assertThat(nt1).as("scalar twin").isEqualTo(twin);
 
     float[] nn = new float[m * n];
@@ -127,7 +127,7 @@ class KernelsTest {
 
   @Test
   void largeBlockedShapeIsThreadIndependentAndMatchesTwin() {
-    // Two B panels (N > Gemm.NB), two K blocks (the second ragged) and several M tiles.
+    // Two B panels (N > GemmKernel.NB), two K blocks (the second ragged) and several M tiles.
     int m = 37, n = 300, k = 1000;
     for (FloatFormat fb : FORMATS) {
       Tensor a = random(FloatFormat.FP32, m, k, 1);
@@ -141,7 +141,7 @@ class KernelsTest {
       assertThat(c2).isEqualTo(c1);
       assertThat(c3).isEqualTo(c1);
       float[] twin = new float[m * n];
-      Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+      GemmKernel.ntScalar(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), twin);
       assertThat(c1).isEqualTo(twin);
     }
   }
@@ -150,12 +150,12 @@ class KernelsTest {
   void kBlockedGemmKeepsTheUnblockedOrderBitForBit() {
     // Several K blocks, the last one ragged, plus a tail of 5; M and N each over one task's block,
     // so tasks split both ways; the twin is one unblocked ordered dot per output.
-    int m = Gemm.MC + 13, n = Gemm.NB + 9, k = 2 * Gemm.KC + 200 + 5;
+    int m = GemmKernel.MC + 13, n = GemmKernel.NB + 9, k = 2 * GemmKernel.KC + 200 + 5;
     Tensor a = random(FloatFormat.FP32, m, k, 5);
     float[] twin = new float[m * n];
     for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
       Tensor b = random(fb, n, k, 6);
-      Gemm.ntScalar(Gemm.rowsOf(a), Gemm.rowsOf(b), twin);
+      GemmKernel.ntScalar(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), twin);
       for (int threads : new int[] {1, 2, 3}) {
         float[] c = new float[m * n];
         Kernels.matmulNT(a, b, c, threads);
@@ -207,7 +207,7 @@ class KernelsTest {
       float[] c = new float[n];
       Kernels.matmulNT(x, w, c, 2);
       float[] twin = new float[n];
-      Gemm.ntScalar(Gemm.rowsOf(x), Gemm.rowsOf(w), twin);
+      GemmKernel.ntScalar(GemmKernel.rowsOf(x), GemmKernel.rowsOf(w), twin);
       assertThat(c).as("0x%04x", sp[0]).isEqualTo(twin);
       for (int j = 0; j < n; j++) {
         assertThat(Float.isFinite(c[j])).as("row %d", j).isEqualTo(j != 1 && j != 6 && j != 12);

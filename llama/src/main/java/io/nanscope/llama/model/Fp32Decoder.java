@@ -1,9 +1,9 @@
 package io.nanscope.llama.model;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.op.Fp32Rows;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.Precision;
-import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.LlamaConfig;
@@ -21,32 +21,32 @@ import java.util.concurrent.atomic.AtomicLong;
  * FP32, which for + − × ÷ of two floats is the float operation itself):
  *
  * <ul>
- *   <li>linear layers: the ordered dot of {@code MatMul} ({@link Kernels#matmulNT}, or {@link
- *       Kernels#dotColumns} on a transposed copy: the same order, the same bits);
+ *   <li>linear layers: the ordered dot of {@code MatMul} ({@link Fp32Rows#matvecs}, or {@link
+ *       Fp32Rows#dotColumns} on a transposed copy: the same order, the same bits);
  *   <li>RMSNorm: Σx² sequential in float, {@code rstd = (float)(1/√(float)(mean + ε))} in double as
  *       {@code RmsNorm}, then {@code w·(x·rstd)};
  *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
  *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k in {@link Kernels#dot}'s order as the op, times {@code (float)(1/√D)},
- *       softmax with {@code (float)Math.exp(x − max)} ({@link Kernels#mathExp}: the same bits, 4
- *       lanes at a time), sequential sum, division; P·v sequential over keys;
+ *   <li>attention: q·k in {@link Fp32Rows#dot}'s order as the op, times {@code (float)(1/√D)},
+ *       softmax with {@code (float)Math.exp(x − max)} ({@link Fp32Rows#exp}: the same bits, 4 lanes
+ *       at a time), sequential sum, division; P·v sequential over keys;
  *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
  *       in float.
  * </ul>
  *
  * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
  * every weight W (N, K) transposed once into float panels of 8 columns of Wᵀ, and its matvecs run
- * {@link Kernels#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a
+ * {@link Fp32Rows#dotColumns} (8 outputs per vector, no per-output lane reduction: the rows of a
  * small model are too short to amortise one); bigger models stream W from its storage with {@link
- * Kernels#matmulNT} (bandwidth-bound), split over threads by {@link MatvecSplit}. Keys are cached
+ * Fp32Rows#matvecs} (bandwidth-bound, split over threads by row blocks). Keys are cached
  * transposed, (Hkv·D, T) per layer, so the scores of a head are one {@code dotColumns}; values stay
- * (T, Hkv·D) for {@link Kernels#weightedRows}. cos/sin are computed once per position, not once per
- * layer. Buffers are allocated once; the caches grow by doubling.
+ * (T, Hkv·D) for {@link Fp32Rows#weightedRows}. cos/sin are computed once per position, not once
+ * per layer. Buffers are allocated once; the caches grow by doubling.
  *
  * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
  * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
- * packed path runs the step on the kernels' scalar twins ({@link Kernels#dotColumnsScalar}, {@link
- * Kernels#weightedRowsScalar}, {@link Kernels#mathExpScalar}: bit-identical, tested) for the first
+ * packed path runs the step on the kernels' scalar twins ({@link Fp32Rows#dotColumnsScalar}, {@link
+ * Fp32Rows#weightedRowsScalar}, {@link Fp32Rows#expScalar}: bit-identical, tested) for the first
  * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
  * kernels (docs/startup.md has the measurements). The scalar step is its own method ({@code
  * nextScalar}), so that the vector step's compiled code holds no scalar branch.
@@ -55,7 +55,7 @@ final class Fp32Decoder implements DecodeSession {
 
   /**
    * Largest model (bytes of its linear weights in FP32) whose weights are transposed into a heap
-   * copy for {@link Kernels#dotColumns}: stories-sized models (260K: 1 MB; 110M: 0.4 GB stays
+   * copy for {@link Fp32Rows#dotColumns}: stories-sized models (260K: 1 MB; 110M: 0.4 GB stays
    * streamed). Above it a row is long enough for the streamed matvec to amortise its reduction.
    */
   static final long PACK_LIMIT_BYTES = 64L << 20;
@@ -211,7 +211,7 @@ final class Fp32Decoder implements DecodeSession {
     float[] wt = new float[Math.multiplyExact(n + (-n & 7), kk)];
     float[] row = new float[kk];
     for (int j = 0; j < n; j++) {
-      Kernels.decodeRow(weight, j, row);
+      Fp32Rows.decodeRow(weight, j, row);
       int base = (j / 8) * 8 * kk + j % 8;
       for (int p = 0; p < kk; p++) {
         wt[base + 8 * p] = row[p];
@@ -243,7 +243,7 @@ final class Fp32Decoder implements DecodeSession {
     if (scalarPosition()) {
       return nextScalar(token);
     }
-    Kernels.decodeRow(w.embedding(), token, x);
+    Fp32Rows.decodeRow(w.embedding(), token, x);
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
@@ -265,7 +265,7 @@ final class Fp32Decoder implements DecodeSession {
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
-      Kernels.mathExp(expNeg, 0, expNeg, 0, hidden);
+      Fp32Rows.exp(expNeg, 0, expNeg, 0, hidden);
       for (int i = 0; i < hidden; i++) {
         hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
       }
@@ -295,7 +295,7 @@ final class Fp32Decoder implements DecodeSession {
    * had run during warm-up) and the decode lost ~10% (DecodeCpuTime, docs/startup.md).
    */
   private float[] nextScalar(int token) {
-    Kernels.decodeRow(w.embedding(), token, x);
+    Fp32Rows.decodeRow(w.embedding(), token, x);
     ropeAngles();
     for (int l = 0; l < c.nLayers(); l++) {
       rmsnorm(xb, x, attnNorm[l]);
@@ -320,7 +320,7 @@ final class Fp32Decoder implements DecodeSession {
       for (int i = 0; i < hidden; i++) {
         expNeg[i] = -hb[i];
       }
-      Kernels.mathExpScalar(expNeg, 0, expNeg, 0, hidden);
+      Fp32Rows.expScalar(expNeg, 0, expNeg, 0, hidden);
       for (int i = 0; i < hidden; i++) {
         hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
       }
@@ -335,9 +335,9 @@ final class Fp32Decoder implements DecodeSession {
     return logits.clone();
   }
 
-  /** out = W·in on packed weights, {@link Kernels#dotColumns}'s scalar twin. */
+  /** out = W·in on packed weights, {@link Fp32Rows#dotColumns}'s scalar twin. */
   private static void matvecScalar(Linear lin, float[] in, float[] out) {
-    Kernels.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
+    Fp32Rows.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
   }
 
   /**
@@ -349,7 +349,7 @@ final class Fp32Decoder implements DecodeSession {
     int group = heads / kvHeads, n = pos + 1;
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
-      Kernels.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      Fp32Rows.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
       float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
@@ -360,7 +360,7 @@ final class Fp32Decoder implements DecodeSession {
         att[t] -= max;
       }
     }
-    Kernels.mathExpScalar(att, 0, att, 0, heads * n);
+    Fp32Rows.expScalar(att, 0, att, 0, heads * n);
     for (int h = 0; h < heads; h++) {
       float sum = 0f;
       for (int t = h * n, end = t + n; t < end; t++) {
@@ -369,7 +369,7 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRowsScalar(
+      Fp32Rows.weightedRowsScalar(
           att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }
@@ -386,12 +386,12 @@ final class Fp32Decoder implements DecodeSession {
       for (int m = 0; m < lins.length; m++) {
         ws[m] = lins[m].w();
       }
-      MatvecSplit.matvecs(inT, ws, outs, threads);
+      Fp32Rows.matvecs(inT, ws, outs, threads);
       return;
     }
     for (int m = 0; m < lins.length; m++) {
       Linear lin = lins[m];
-      Kernels.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
+      Fp32Rows.dotColumns(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), outs[m], 0, lin.n());
     }
   }
 
@@ -433,15 +433,16 @@ final class Fp32Decoder implements DecodeSession {
   /**
    * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
    * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query
-   * with the cached keys ({@link Kernels#dotColumns} over the transposed cache: {@link
-   * Kernels#dot}'s bits), the softmax is sequential in float, P·v is {@link Kernels#weightedRows}.
+   * with the cached keys ({@link Fp32Rows#dotColumns} over the transposed cache: {@link
+   * Fp32Rows#dot}'s bits), the softmax is sequential in float, P·v is {@link
+   * Fp32Rows#weightedRows}.
    */
   private void attention(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
     // att: (H, n), the scores and then the probabilities of every head
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
-      Kernels.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
+      Fp32Rows.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
       float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
         float s = att[t] * scale;
@@ -452,7 +453,7 @@ final class Fp32Decoder implements DecodeSession {
         att[t] -= max;
       }
     }
-    Kernels.mathExp(att, 0, att, 0, heads * n);
+    Fp32Rows.exp(att, 0, att, 0, heads * n);
     // each head's sum is sequential in t; four heads at a time are four independent chains
     int h = 0;
     for (; h + 4 <= heads; h += 4) {
@@ -480,7 +481,7 @@ final class Fp32Decoder implements DecodeSession {
       for (int t = h * n, end = t + n; t < end; t++) {
         att[t] = att[t] / sum;
       }
-      Kernels.weightedRows(
+      Fp32Rows.weightedRows(
           att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
   }

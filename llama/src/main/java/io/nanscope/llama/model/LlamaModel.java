@@ -19,6 +19,7 @@ import io.nanscope.engine.op.Silu;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TokenRows;
 import io.nanscope.llama.config.LlamaConfig;
 import io.nanscope.llama.config.RopeLayout;
 import io.nanscope.llama.weights.LayerWeights;
@@ -289,6 +290,7 @@ public final class LlamaModel {
     LlamaWeights w = weights;
     int[] positions = batch.flatPositions();
     Attend attend = attend(ctx, lengths, t);
+    announceRows(ctx, batch.flatTokens(0), positions, t);
     Var x = embed(tape, policy, ctx, w, Map.of(), batch.flatTokens(0));
     for (int l = 0; l < layer; l++) {
       Var[] xd =
@@ -329,6 +331,7 @@ public final class LlamaModel {
     Tape tp = tape != null ? tape : new Tape();
     Map<String, float[]> captured = new LinkedHashMap<>();
     LlamaWeights w = weights;
+    announceRows(ctx, batch.flatTokens(0), batch.flatPositions(), t);
     Var d = tp.constant(prefix.mlpOutput(), "layers." + layer + ".mlp");
     capture(hooks, Hooks.Kind.CAPTURE_MLP_OUTPUT, layer, d.value(), t, captured);
     Var x =
@@ -410,14 +413,15 @@ public final class LlamaModel {
   }
 
   /**
-   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32 and
-   * the tracer is off, the step runs on float arrays ({@link Fp32Decoder}, the same bits as the op
-   * path, tested); otherwise through the ops, like {@link #forward}.
+   * Decode mode: a fresh KV cache over the current weights. When every op of the policy is FP32
+   * ({@link PrecisionPolicy#isAllFp32}) and the tracer is off, the step runs on float arrays
+   * ({@link Fp32Decoder}, the same bits as the op path, tested); otherwise through the ops, like
+   * {@link #forward}.
    */
   public DecodeSession decoder(PrecisionPolicy policy, OpContext ctx) {
     Objects.requireNonNull(policy, "policy");
     Objects.requireNonNull(ctx, "ctx");
-    return !ctx.tracer().enabled() && allFp32(policy)
+    return !ctx.tracer().enabled() && policy.isAllFp32()
         ? new Fp32Decoder(weights, ctx)
         : opDecoder(policy, ctx);
   }
@@ -425,47 +429,6 @@ public final class LlamaModel {
   /** Decode mode through the engine ops (every policy, traced). */
   DecodeSession opDecoder(PrecisionPolicy policy, OpContext ctx) {
     return new Decoder(policy, ctx, weights);
-  }
-
-  /**
-   * Whether the policy gives FP32 output, accumulation and compute to every op at every site of
-   * this model.
-   */
-  private boolean allFp32(PrecisionPolicy policy) {
-    List<Site> sites =
-        new ArrayList<>(List.of(new Site("embed_tokens"), new Site("norm"), new Site("lm_head")));
-    for (int l = 0; l < config.nLayers(); l++) {
-      Site ls = Site.of("layers", l);
-      for (String n :
-          List.of(
-              "input_layernorm",
-              "post_attention_layernorm",
-              "residual_attn",
-              "residual_mlp",
-              "self_attn",
-              "self_attn.softmax",
-              "self_attn.q_proj",
-              "self_attn.k_proj",
-              "self_attn.v_proj",
-              "self_attn.o_proj",
-              "self_attn.rope_q",
-              "self_attn.rope_k",
-              "mlp.gate_proj",
-              "mlp.up_proj",
-              "mlp.down_proj",
-              "mlp.act",
-              "mlp.act_mul_up")) {
-        sites.add(ls.child(n));
-      }
-    }
-    for (Site s : sites) {
-      for (OpKind k : OpKind.values()) {
-        if (!policy.of(k, s).equals(Precision.FP32)) {
-          return false;
-        }
-      }
-    }
-    return true;
   }
 
   // ------------------------------------------------------------------------------------ the trunk
@@ -497,6 +460,7 @@ public final class LlamaModel {
       Hooks hooks,
       int t,
       Map<String, float[]> captured) {
+    announceRows(ctx, tokens, positions, t);
     Var x = embed(tape, policy, ctx, w, params, tokens);
     for (int l = 0; l < config.nLayers(); l++) {
       Var[] xd =
@@ -504,6 +468,16 @@ public final class LlamaModel {
       x = fromMlpOutput(tape, policy, ctx, hooks, t, captured, l, xd[0], xd[1]);
     }
     return head(tape, policy, ctx, w, params, x);
+  }
+
+  /**
+   * Tells an enabled tracer which token and position each flat row of the coming activations holds
+   * (so an anomaly report can name the token of an offending element); nothing when tracing is off.
+   */
+  private static void announceRows(OpContext ctx, int[] tokens, int[] positions, int t) {
+    if (ctx.tracer().enabled()) {
+      ctx.tracer().rows(new TokenRows(tokens, positions, t));
+    }
   }
 
   private Var embed(

@@ -28,6 +28,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 /**
  * One traced pass of the model over a prompt — the {@code trace} command's measurement, reusable by
@@ -51,6 +52,9 @@ public final class PromptTrace {
    * @param rows one row per traced op, in execution order
    * @param first the first op whose output held a NaN or inf its inputs did not, if any
    * @param chain the ops with non-finite outputs from the first event on
+   * @param jsonLines the stats rows, then the anomaly events and chain, as JSON Lines
+   * @param events every op that created a NaN or inf its inputs did not hold, in order; each with
+   *     its role (producer or propagator) and its first offending elements traced to their operands
    */
   public record Result(
       PrecisionPolicy policy,
@@ -60,13 +64,20 @@ public final class PromptTrace {
       List<SiteStats> rows,
       Optional<FirstNonFinite> first,
       List<ChainLink> chain,
-      List<String> jsonLines) {
+      List<String> jsonLines,
+      List<FirstNonFinite> events) {
 
     public Result {
       tokens = tokens.clone();
       rows = List.copyOf(rows);
       chain = List.copyOf(chain);
       jsonLines = List.copyOf(jsonLines);
+      events = List.copyOf(events);
+    }
+
+    /** The first event that created NaN (after an overflow: the propagator), if any. */
+    public Optional<FirstNonFinite> firstNewNan() {
+      return events.stream().filter(FirstNonFinite::newNan).findFirst();
     }
 
     /** The rows of one phase. */
@@ -112,6 +123,21 @@ public final class PromptTrace {
    */
   public static Result run(
       LlamaModel model, int[] tokens, PrecisionPolicy policy, int threads, boolean backward) {
+    return run(model, tokens, policy, threads, backward, null);
+  }
+
+  /**
+   * {@link #run(LlamaModel, int[], PrecisionPolicy, int, boolean)}, naming tokens in the anomaly
+   * events with {@code tokenText} (a token id to its text, e.g. a tokenizer's piece; null for ids
+   * only).
+   */
+  public static Result run(
+      LlamaModel model,
+      int[] tokens,
+      PrecisionPolicy policy,
+      int threads,
+      boolean backward,
+      IntFunction<String> tokenText) {
     int t = tokens.length;
     if (t == 0) {
       throw new IllegalArgumentException(
@@ -131,7 +157,7 @@ public final class PromptTrace {
     }
     TraceContext tc = new TraceContext().setLabel(policy.name());
     StatsTracer stats = new StatsTracer(tc);
-    AnomalyTracer anomaly = AnomalyTracer.recording(tc);
+    AnomalyTracer anomaly = AnomalyTracer.recording(tc).tokenText(tokenText);
     OpContext ctx =
         OpContext.DEFAULT.withThreads(threads).withTracer(CompositeTracer.of(stats, anomaly));
     Tape tape = new Tape();
@@ -159,6 +185,14 @@ public final class PromptTrace {
     stats.rows().forEach(r -> json.add(r.toJson().toString()));
     anomaly.toJson().forEach(j -> json.add(j.toString()));
     return new Result(
-        policy, tokens, loss, backward, stats.rows(), anomaly.first(), anomaly.chain(), json);
+        policy,
+        tokens,
+        loss,
+        backward,
+        stats.rows(),
+        anomaly.first(),
+        anomaly.chain(),
+        json,
+        anomaly.events());
   }
 }

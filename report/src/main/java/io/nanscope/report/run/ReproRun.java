@@ -29,8 +29,11 @@ import io.nanscope.editing.stats.KeySecondMoments;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.engine.trace.FirstNonFinite;
+import io.nanscope.engine.trace.FloorTable;
 import io.nanscope.engine.trace.JsonLines;
 import io.nanscope.engine.trace.Phase;
+import io.nanscope.engine.trace.SiteStats;
 import io.nanscope.llama.generate.GenerateFast;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
@@ -293,6 +296,7 @@ public final class ReproRun {
         for (RunResult r : runs) {
           o.println();
           o.print(ReproReport.headroom(r));
+          o.print(floor(r));
         }
       }
       for (RunResult r : runs) {
@@ -300,6 +304,7 @@ public final class ReproRun {
         if (!report.isEmpty()) {
           o.println();
           o.print(report);
+          o.print(elements(r));
           Path file =
               out.resolve("first-overflow-" + sc.cliName() + "-" + fileLabel(r.label()) + ".json");
           ReproReport.writeFirstOverflowJson(file, sc.cliName(), r);
@@ -338,6 +343,43 @@ public final class ReproRun {
       o.println();
       o.println("report written to " + report + " (" + written.size() + " files)");
     }
+  }
+
+  /** Rows of the floor-headroom table of a run. */
+  static final int FLOOR_ROWS = 6;
+
+  /**
+   * Underflow beside the headroom report: the sites of the edits nearest FP16's bottom, with their
+   * floor headroom and the share of values flushed to zero or made subnormal; empty without stats.
+   */
+  static String floor(RunResult r) {
+    List<SiteStats> rows = FloorTable.nearest(r.headroom(), FloatFormat.FP16, FLOOR_ROWS);
+    if (rows.isEmpty()) {
+      return "";
+    }
+    return "floor headroom of the edits ("
+        + r.label()
+        + "; the sites nearest FP16's bottom: log2(min|x|>0 / 2^-24, the smallest subnormal) and"
+        + " log2(min|x|>0 / 2^-14, the smallest normal), in binades; flushed = non-zero before"
+        + " rounding, 0 after):\n"
+        + FloorTable.render(rows, FloatFormat.FP16);
+  }
+
+  /**
+   * The producer (the first event) and, when another op created the first NaN, the propagator, each
+   * with its first offending elements traced to their place (layer, token, channel) and operands.
+   */
+  static String elements(RunResult r) {
+    FirstNonFinite first = r.anomaly().first().orElseThrow();
+    StringBuilder b =
+        new StringBuilder(
+            "  producer and propagator, with the operands of the first offending elements:\n");
+    b.append(first.elementsReport("    "));
+    r.anomaly()
+        .firstNewNan()
+        .filter(e -> e != first)
+        .ifPresent(e -> b.append(e.elementsReport("    ")));
+    return b.toString();
   }
 
   /**
@@ -642,10 +684,23 @@ public final class ReproRun {
         html.heatmap(
             HeadroomGrid.of(r.headroom(), Phase.FORWARD, FloatFormat.FP16)
                 .heatmap("FP16 headroom of the edit's forward, " + r.label() + " (binades)"));
+        if (r.headroom().stream().anyMatch(s -> s.at().phase() == Phase.BACKWARD)) {
+          html.heatmap(
+              HeadroomGrid.floorOf(r.headroom(), Phase.BACKWARD, FloatFormat.FP16)
+                  .heatmap(
+                      "FP16 floor headroom of the edit's backward, "
+                          + r.label()
+                          + " (binades above 2^-24)"));
+        }
       }
       if (r.anomaly().first().isPresent()) {
         html.heading("First non-finite value, " + sc.cliName() + ", " + r.label());
-        html.event(r.anomaly().first().get(), r.anomaly().chain());
+        FirstNonFinite first = r.anomaly().first().get();
+        html.event(first, r.anomaly().chain());
+        r.anomaly()
+            .firstNewNan()
+            .filter(e -> e != first)
+            .ifPresent(e -> html.event("First NaN (" + e.role() + ")", e, List.of()));
         Path trace = out.resolve("trace-" + sc.cliName() + "-" + fileLabel(r.label()) + ".jsonl");
         r.anomaly().writeJsonl(trace);
         html.attach(trace, "the anomaly trace (events, then the chain) of " + r.label());

@@ -1,4 +1,4 @@
-package io.nanscope.engine.simd;
+package io.nanscope.engine.lanes;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -40,26 +40,51 @@ public final class RoundingKernels {
   private static final ValueLayout.OfShort SHORT =
       ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ORDER);
 
-  // FP32 bit patterns (magnitudes) that bound the FP16 cases.
+  // FP32 bit patterns (magnitudes) that bound the FP16 cases, from Binary16.FP16's widths. Static
+  // final, so C2 folds them into the lane bodies as immediates.
   /** 2^-14, FP16 minNormal: below it the result is subnormal or zero. */
-  private static final int F16_MIN_NORMAL = 0x38800000;
+  private static final int F16_MIN_NORMAL = Binary16.FP16.minNormalBits();
 
   /** 65520 = 65504 + ulp/2: from here on nearest-even gives infinity. */
-  private static final int F16_OVERFLOW = 0x477FF000;
+  private static final int F16_OVERFLOW = Binary16.FP16.overflowBits();
+
+  /** 0x0FFF: added with the lowest kept bit, rounds the 13 dropped bits to nearest-even. */
+  private static final int F16_BELOW_HALF = Binary16.FP16.belowHalf();
+
+  private static final int F16_DROPPED = Binary16.FP16.droppedBits();
+
+  /** 0x7E00, FP16's canonical quiet NaN. */
+  private static final short F16_NAN = Binary16.FP16.quietNaN();
+
+  /** 0x7FFF: the BF16 counterpart of {@link #F16_BELOW_HALF} (16 dropped bits). */
+  private static final int BF16_BELOW_HALF = Binary16.BF16.belowHalf();
+
+  private static final int BF16_DROPPED = Binary16.BF16.droppedBits();
+
+  /** 0x7FC0, BF16's canonical quiet NaN. */
+  private static final short BF16_NAN = Binary16.BF16.quietNaN();
+
+  /** 0x7C00, FP16's +infinity. */
+  private static final int F16_INF = Binary16.FP16.infBits();
 
   private static final int F32_INF = 0x7F800000;
+
+  /** FP32's canonical quiet NaN. */
+  private static final int F32_NAN = 0x7FC00000;
 
   /** FP32 quiet-NaN bit. */
   private static final int QUIET = 0x00400000;
 
   /** (127 - 15) << 23: rebiases an FP32 exponent to FP16. */
-  private static final int REBIAS = 0x38000000;
+  private static final int REBIAS = Binary16.FP16.rebias();
 
   /**
    * 0.5f: adding it to |x| < 2^-14 rounds |x| to a multiple of 2^-24 (the ulp of 0.5f),
    * nearest-even.
    */
-  private static final int HALF = 0x3F000000;
+  private static final int HALF = Binary16.FP16.subnormalRounderBits();
+
+  private static final float HALF_F = Float.intBitsToFloat(HALF);
 
   // The FP16 and BF16 loops below are written out separately on purpose: selecting the lane body
   // with a flag inside one loop merges two vector values in a phi, which C2 boxes (measured 5-20x
@@ -76,14 +101,14 @@ public final class RoundingKernels {
     int sign = (b >>> 16) & 0x8000;
     int h;
     if (a > F32_INF) {
-      return (short) 0x7E00;
+      return F16_NAN;
     } else if (a >= F16_OVERFLOW) {
-      h = 0x7C00;
+      h = F16_INF;
     } else if (a >= F16_MIN_NORMAL) {
       // Round the low 13 bits to nearest-even; a carry moves into the exponent correctly.
-      h = (a - REBIAS + 0x0FFF + ((a >>> 13) & 1)) >>> 13;
+      h = (a - REBIAS + F16_BELOW_HALF + ((a >>> F16_DROPPED) & 1)) >>> F16_DROPPED;
     } else {
-      h = Float.floatToRawIntBits(Float.intBitsToFloat(a) + 0.5f) - HALF;
+      h = Float.floatToRawIntBits(Float.intBitsToFloat(a) + HALF_F) - HALF;
     }
     return (short) (h | sign);
   }
@@ -98,13 +123,13 @@ public final class RoundingKernels {
     int a = b & 0x7FFFFFFF;
     int r;
     if (a > F32_INF) {
-      return Float.intBitsToFloat(0x7FC00000);
+      return Float.intBitsToFloat(F32_NAN);
     } else if (a >= F16_OVERFLOW) {
       r = F32_INF;
     } else if (a >= F16_MIN_NORMAL) {
-      r = (a + 0x0FFF + ((a >>> 13) & 1)) & ~0x1FFF;
+      r = (a + F16_BELOW_HALF + ((a >>> F16_DROPPED) & 1)) & -(1 << F16_DROPPED);
     } else {
-      r = Float.floatToRawIntBits((Float.intBitsToFloat(a) + 0.5f) - 0.5f);
+      r = Float.floatToRawIntBits((Float.intBitsToFloat(a) + HALF_F) - HALF_F);
     }
     return Float.intBitsToFloat(r | (b & 0x80000000));
   }
@@ -137,10 +162,10 @@ public final class RoundingKernels {
   public static short bf16Encode(float x) {
     int b = Float.floatToRawIntBits(x);
     if ((b & 0x7FFFFFFF) > F32_INF) {
-      return (short) 0x7FC0;
+      return BF16_NAN;
     }
     // Round the low 16 bits to nearest-even; a carry out of the largest binade gives infinity.
-    return (short) ((b + 0x7FFF + ((b >>> 16) & 1)) >>> 16);
+    return (short) ((b + BF16_BELOW_HALF + ((b >>> BF16_DROPPED) & 1)) >>> BF16_DROPPED);
   }
 
   /** BF16 bits → FP32, exact. */
@@ -154,22 +179,25 @@ public final class RoundingKernels {
     IntVector a = b.and(0x7FFFFFFF);
     IntVector sign = b.lanewise(VectorOperators.LSHR, 16).and(0x8000);
     IntVector normal =
-        a.sub(REBIAS - 0x0FFF)
-            .add(a.lanewise(VectorOperators.LSHR, 13).and(1))
-            .lanewise(VectorOperators.LSHR, 13);
-    IntVector sub = a.reinterpretAsFloats().add(0.5f).reinterpretAsInts().sub(HALF);
+        a.sub(REBIAS - F16_BELOW_HALF)
+            .add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
+            .lanewise(VectorOperators.LSHR, F16_DROPPED);
+    IntVector sub = a.reinterpretAsFloats().add(HALF_F).reinterpretAsInts().sub(HALF);
     IntVector h = normal.blend(sub, a.lt(F16_MIN_NORMAL));
-    h = h.blend(0x7C00, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
-    return h.blend(0x7E00, a.compare(VectorOperators.GT, F32_INF));
+    h = h.blend(F16_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
+    return h.blend(F16_NAN, a.compare(VectorOperators.GT, F32_INF));
   }
 
   private static IntVector fp16RoundLanes(IntVector b) {
     IntVector a = b.and(0x7FFFFFFF);
-    IntVector normal = a.add(a.lanewise(VectorOperators.LSHR, 13).and(1)).add(0x0FFF).and(~0x1FFF);
-    IntVector sub = a.reinterpretAsFloats().add(0.5f).sub(0.5f).reinterpretAsInts();
+    IntVector normal =
+        a.add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
+            .add(F16_BELOW_HALF)
+            .and(-(1 << F16_DROPPED));
+    IntVector sub = a.reinterpretAsFloats().add(HALF_F).sub(HALF_F).reinterpretAsInts();
     IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
     r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
-    return r.blend(0x7FC00000, a.compare(VectorOperators.GT, F32_INF));
+    return r.blend(F32_NAN, a.compare(VectorOperators.GT, F32_INF));
   }
 
   private static IntVector fp16DecodeLanes(IntVector h) {
@@ -193,15 +221,18 @@ public final class RoundingKernels {
   /** BF16 bits in the low 16 bits of each lane (upper bits garbage). */
   private static IntVector bf16EncodeLanes(IntVector b) {
     IntVector r =
-        b.add(0x7FFF)
-            .add(b.lanewise(VectorOperators.LSHR, 16).and(1))
-            .lanewise(VectorOperators.LSHR, 16);
-    return r.blend(0x7FC0, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+        b.add(BF16_BELOW_HALF)
+            .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+            .lanewise(VectorOperators.LSHR, BF16_DROPPED);
+    return r.blend(BF16_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
   }
 
   private static IntVector bf16RoundLanes(IntVector b) {
-    IntVector r = b.add(0x7FFF).add(b.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xFFFF0000);
-    return r.blend(0x7FC00000, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+    IntVector r =
+        b.add(BF16_BELOW_HALF)
+            .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+            .and(-(1 << BF16_DROPPED));
+    return r.blend(F32_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
   }
 
   private static ShortVector narrow(IntVector v) {
@@ -231,12 +262,12 @@ public final class RoundingKernels {
       int i = start;
       for (int bound = start + S.loopBound(end - start); i < bound; i += S.length()) {
         ShortVector h = ShortVector.fromArray(S, dst, dstOff + i);
-        h.blend((short) 0x7E00, h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) 0x7C00))
+        h.blend(F16_NAN, h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) F16_INF))
             .intoArray(dst, dstOff + i);
       }
       for (; i < end; i++) {
-        if ((dst[dstOff + i] & 0x7FFF) > 0x7C00) {
-          dst[dstOff + i] = 0x7E00;
+        if ((dst[dstOff + i] & 0x7FFF) > F16_INF) {
+          dst[dstOff + i] = F16_NAN;
         }
       }
     }

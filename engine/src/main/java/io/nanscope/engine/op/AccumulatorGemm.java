@@ -10,9 +10,9 @@ import io.nanscope.engine.tensor.Tensor;
  * threaded, deterministic); with an FP64 or 16-bit accumulator they run here, sequentially over k
  * through {@link Reduce#dot}: the reference and teaching paths, which Kernels does not provide.
  */
-final class Gemm {
+final class AccumulatorGemm {
 
-  private Gemm() {}
+  private AccumulatorGemm() {}
 
   private static boolean kernels(FloatFormat acc, Tensor a, Tensor b) {
     return acc == FloatFormat.FP32

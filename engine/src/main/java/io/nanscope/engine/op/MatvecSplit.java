@@ -1,4 +1,4 @@
-package io.nanscope.llama.model;
+package io.nanscope.engine.op;
 
 import io.nanscope.engine.parallel.WorkSplit;
 import io.nanscope.engine.simd.Kernels;

@@ -1,6 +1,7 @@
 package io.nanscope.engine.simd;
 
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.parallel.WorkSplit;
 import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
@@ -10,7 +11,6 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * GEMM with FP32 accumulation in "dot form": {@code c[i, j] = Σ_k a[i, k] · b[j, k]} where both
@@ -19,21 +19,21 @@ import jdk.incubator.vector.VectorSpecies;
  * tail), so c is bit-identical to {@link #ntScalar} for any M, N, tiling, thread count and machine
  * vector width; in particular a row computed alone (decode, M = 1) equals the same row of a batch.
  *
- * <p>Blocking: a task owns a block of c of at most {@link #MC} × {@link #NB} outputs (tasks split
- * N, and M when N alone has too few blocks) and walks K in blocks of {@link #KC}: the B panel (NB ×
- * KC, decoded to FP32) stays in L2, each A tile (4 × KC) and B micro-panel in L1; the micro-kernel
- * computes a 4×4 block with 16 vector accumulators and 8 loads per 16 fmas, and keeps the
- * accumulators of the task's block in a scratch between K blocks, so every lane's fma chain is the
- * unblocked one. NN and TN reuse the same core by reading b (and a) column-wise into the panels. M
- * = 1 with row-major B (matrix-vector, decode) skips the panel and streams B straight from its
- * storage (16-bit weights decoded in registers): that path is bound by memory bandwidth.
+ * <p>Two blocked GEMMs, the same bits, chosen by {@link Width}: on a CPU with 512-bit vectors
+ * {@link LaneSplitGemm} (16 outputs per register, the 8 lane sums of each output kept in separate
+ * accumulators: an outer-product micro-kernel), elsewhere {@link #blockedDot}, described here. A
+ * task owns a block of c of at most {@link #MC} × {@link #NB} outputs (tasks split N, and M when N
+ * alone has too few blocks) and walks K in blocks of {@link #KC}: the B panel (NB × KC, decoded to
+ * FP32) stays in L2, each A tile (4 × KC) and B micro-panel in L1; the micro-kernel computes a 4×4
+ * block with 16 vector accumulators and 8 loads per 16 fmas, and keeps the accumulators of the
+ * task's block in a scratch between K blocks, so every lane's fma chain is the unblocked one. NN
+ * and TN reuse the same core by reading b (and a) column-wise into the panels. M = 1 with row-major
+ * B (matrix-vector, decode) skips the panel and streams B straight from its storage (16-bit weights
+ * decoded in registers): that path is bound by memory bandwidth.
  *
- * <p>With {@code -Dnanscope.simd.width=512} ({@link Width}) the blocked GEMM runs {@link
- * #kernelPairs} instead: 512-bit registers each holding the 8 lanes of two outputs, 8 × 6 outputs
- * per tile, the same fma chain per lane. Small shapes (M·N·K ≤ {@link #SMALL}) skip the blocking
- * ({@link #small}).
+ * <p>Small shapes (M·N·K ≤ {@link #SMALL}) skip the blocking ({@link #small}).
  */
-final class Gemm {
+final class GemmKernel {
 
   /** Rows of B per matrix-vector task. */
   static final int MATVEC_ROWS = 256;
@@ -42,10 +42,7 @@ final class Gemm {
   private static final int NR = 4;
   private static final int W = Lanes.W;
 
-  /** 16 FP32 lanes: the two-outputs-per-vector species of {@link #kernelPairs}. */
-  static final VectorSpecies<Float> F2 = FloatVector.SPECIES_512;
-
-  private Gemm() {}
+  private GemmKernel() {}
 
   // ---------------------------------------------------------------------------------------------
   // Operand views
@@ -150,32 +147,41 @@ final class Gemm {
   }
 
   /**
-   * The blocked GEMM (K ≥ 1, any M, N ≥ 1) with the micro-kernel chosen explicitly: {@code wide}
-   * runs {@link #kernelPairs} (512-bit vectors, each holding the 8 lanes of two outputs), else
-   * {@link #kernel4x4} (256-bit). The bits are the same; the tests run both on one machine.
+   * The blocked GEMM (K ≥ 1, any M, N ≥ 1) at the width chosen explicitly: {@code wide} runs {@link
+   * LaneSplitGemm} (512-bit vectors of 16 outputs, the 8 lane sums of each kept apart), else {@link
+   * #blockedDot} (256-bit vectors each holding the 8 lanes of one output). The bits are the same;
+   * the tests run both on one machine.
    */
   static void blocked(Rows a, Rows b, float[] c, int threads, boolean wide) {
+    if (wide) {
+      LaneSplitGemm.nt(a, b, c, threads);
+    } else {
+      blockedDot(a, b, c, threads);
+    }
+  }
+
+  /**
+   * The 256-bit blocked GEMM in dot form: {@link #kernel4x4} tiles of 4 × 4 outputs, each output's
+   * 8 lanes in one vector ({@link #block}).
+   */
+  static void blockedDot(Rows a, Rows b, float[] c, int threads) {
     int m = a.count, n = b.count, k = a.k;
-    int nr = wide ? NRW : NR;
     int nBlocks = WorkSplit.blocks(n, NB);
-    int mr = wide ? MRW : MR;
-    int mTiles = WorkSplit.blocks(m, mr);
+    int mTiles = WorkSplit.blocks(m, MR);
     // At most MC rows per task (at most 2 MB of accumulators); more M chunks when N alone has too
     // few blocks for every thread (x2 for balance).
     int mChunks =
         Math.max(WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
-    int mc = WorkSplit.blocks(mTiles, mChunks) * mr;
+    int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
     int chunks = WorkSplit.blocks(m, mc);
     WorkSplit.run(
         nBlocks * chunks,
         threads,
         () -> {
           int kcMax = Math.min(KC, k - k % W);
-          int nb = WorkSplit.blocks(Math.min(NB, n), nr) * nr; // small N: small scratch
-          int dup = wide ? 2 : 1; // the wide A tile holds each 8-step twice
+          int nb = WorkSplit.blocks(Math.min(NB, n), NR) * NR; // small N: small scratch
           float[] panel = new float[Math.max(1, nb * kcMax)];
-          float[] tile = new float[Math.max(1, dup * mr * kcMax)];
-          float[] stage = wide ? new float[Math.max(1, STAGE_ROWS * kcMax)] : null;
+          float[] tile = new float[Math.max(1, MR * kcMax)];
           float[] acc = new float[mc * nb * W];
           float[] aTail = new float[mc * W];
           float[] bTail = new float[nb * W];
@@ -184,11 +190,7 @@ final class Gemm {
             int jn = Math.min(NB, n - j0);
             int i0 = (task % chunks) * mc;
             int mi = Math.min(mc, m - i0);
-            if (wide) {
-              blockWide(a, b, i0, mi, j0, jn, c, n, panel, tile, stage, acc, aTail, bTail);
-            } else {
-              block(a, b, i0, mi, j0, jn, c, n, panel, tile, acc, aTail, bTail);
-            }
+            block(a, b, i0, mi, j0, jn, c, n, panel, tile, acc, aTail, bTail);
           };
         });
   }
@@ -287,144 +289,6 @@ final class Gemm {
       Arrays.fill(acc, 0, WorkSplit.blocks(mi, MR) * jTiles * MR * NR * W, 0f);
     }
     finish(acc, mi, MR, jn, NR, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
-  }
-
-  /**
-   * {@link #block} for {@link #kernelPairs}: the B panel holds pairs of rows interleaved by 8-steps
-   * ({@link #packPairs}), the A tile each 8-step of a row twice ({@link #packTwice}), and the
-   * micro-tile is {@link #MRW} × {@link #NRW} outputs. Its accumulators are stored in the same
-   * layout as {@link #block}'s ((r·NRW + s)·8 within a tile), so {@link #finish} is shared.
-   */
-  private static void blockWide(
-      Rows a,
-      Rows b,
-      int i0,
-      int mi,
-      int j0,
-      int jn,
-      float[] c,
-      int ldc,
-      float[] panel,
-      float[] tile,
-      float[] stage,
-      float[] acc,
-      float[] aTail,
-      float[] bTail) {
-    int k = a.k;
-    int k8 = k - k % W;
-    int jTiles = WorkSplit.blocks(jn, NRW);
-    int t = k - k8;
-    a.fill(i0, mi, k8, t, aTail);
-    b.fill(j0, jn, k8, t, bTail);
-    for (int p0 = 0; p0 < k8; p0 += KC) {
-      int kl = Math.min(KC, k8 - p0);
-      if (direct(b)) {
-        packPairs(b.t, (long) j0 * k + p0, jn, k, kl, panel, 0);
-      } else {
-        for (int r = 0; r < jn; r += STAGE_ROWS) {
-          int rows = Math.min(STAGE_ROWS, jn - r);
-          b.fill(j0 + r, rows, p0, kl, stage);
-          packPairs(stage, rows, kl, panel, r * kl);
-        }
-      }
-      boolean aDirect = direct(a);
-      for (int i = 0; i < mi; i += MRW) {
-        int rows = Math.min(MRW, mi - i);
-        if (aDirect) {
-          packTwice(a.t, (long) (i0 + i) * k + p0, rows, k, kl, tile);
-        } else {
-          a.fill(i0 + i, rows, p0, kl, stage);
-          packTwice(stage, rows, kl, tile);
-        }
-        int accRow = (i / MRW) * jTiles;
-        for (int jj = 0; jj < jTiles; jj++) {
-          kernelPairs(tile, panel, jj * NRW * kl, kl, acc, (accRow + jj) * MRW * NRW * W, p0 == 0);
-        }
-      }
-    }
-    if (k8 == 0) {
-      Arrays.fill(acc, 0, WorkSplit.blocks(mi, MRW) * jTiles * MRW * NRW * W, 0f);
-    }
-    finish(acc, mi, MRW, jn, NRW, jTiles, aTail, bTail, t, c, i0 * ldc + j0, ldc);
-  }
-
-  /**
-   * Rows {@code [0, rows)} of {@code src} (each {@code kl} floats, kl a multiple of 8; rows is even
-   * except at the panel's end) into pair layout from {@code dst[off]}: rows 2q and 2q + 1 form pair
-   * q of 2·kl floats, where 8-step p (k in [8p, 8p + 8)) of row 2q + h is at 16p + 8h.
-   */
-  static void packPairs(float[] src, int rows, int kl, float[] dst, int off) {
-    for (int r = 0; r < rows; r++) {
-      int d = off + (r >> 1) * 2 * kl + (r & 1) * W;
-      int s = r * kl;
-      for (int p = 0; p < kl; p += W, d += 2 * W) {
-        FloatVector.fromArray(Lanes.F, src, s + p).intoArray(dst, d);
-      }
-    }
-  }
-
-  /**
-   * True when the wide path packs the rows straight from storage with vector loads: row-major FP32
-   * or BF16 (decoded in registers, exact). FP16 (decoded by the JDK intrinsic) and column views go
-   * through {@link Rows#fill} and a staging buffer.
-   */
-  private static boolean direct(Rows r) {
-    StorageKind kind = r.t.storageKind();
-    return r.rowMajor
-        && (kind == StorageKind.F32
-            || (kind == StorageKind.BITS16 && r.t.format() == FloatFormat.BF16));
-  }
-
-  /** 8 values of a direct ({@link #direct}) tensor at element {@code index}, as FP32. */
-  private static FloatVector load8(MemorySegment seg, boolean bf16, long index) {
-    return bf16 ? Lanes.decodeBf16(seg, index) : loadF32(seg, index);
-  }
-
-  /**
-   * {@link #packPairs(float[], int, int, float[], int)} reading rows of stride {@code k} at {@code
-   * index}.
-   */
-  static void packPairs(Tensor t, long index, int rows, int k, int kl, float[] dst, int off) {
-    MemorySegment seg = t.segment();
-    boolean bf16 = t.storageKind() == StorageKind.BITS16;
-    for (int r = 0; r < rows; r++) {
-      int d = off + (r >> 1) * 2 * kl + (r & 1) * W;
-      long s = index + (long) r * k;
-      for (int p = 0; p < kl; p += W, d += 2 * W) {
-        load8(seg, bf16, s + p).intoArray(dst, d);
-      }
-    }
-  }
-
-  /**
-   * {@link #packTwice(float[], int, int, float[])} reading rows of stride {@code k} at {@code
-   * index}.
-   */
-  static void packTwice(Tensor t, long index, int rows, int k, int kl, float[] dst) {
-    MemorySegment seg = t.segment();
-    boolean bf16 = t.storageKind() == StorageKind.BITS16;
-    for (int r = 0; r < rows; r++) {
-      int d = r * 2 * kl;
-      long s = index + (long) r * k;
-      for (int p = 0; p < kl; p += W, d += 2 * W) {
-        FloatVector v = load8(seg, bf16, s + p);
-        v.intoArray(dst, d);
-        v.intoArray(dst, d + W);
-      }
-    }
-  }
-
-  /** Rows of {@code src} ({@code kl} floats each) into {@code dst}, each 8-step written twice. */
-  static void packTwice(float[] src, int rows, int kl, float[] dst) {
-    for (int r = 0; r < rows; r++) {
-      int d = r * 2 * kl;
-      int s = r * kl;
-      for (int p = 0; p < kl; p += W, d += 2 * W) {
-        FloatVector v = FloatVector.fromArray(Lanes.F, src, s + p);
-        v.intoArray(dst, d);
-        v.intoArray(dst, d + W);
-      }
-    }
   }
 
   /**
@@ -550,122 +414,6 @@ final class Gemm {
     c31.intoArray(acc, accOff + 13 * W);
     c32.intoArray(acc, accOff + 14 * W);
     c33.intoArray(acc, accOff + 15 * W);
-  }
-
-  /** Rows of A per wide micro-tile. */
-  static final int MRW = 8;
-
-  /** Pairs of B rows per wide micro-tile. */
-  private static final int NQ = 3;
-
-  /** Outputs per row of the wide micro-tile. */
-  static final int NRW = 2 * NQ;
-
-  /** Rows staged at a time when the wide path packs the B panel (16 × KC floats, 32 KB). */
-  private static final int STAGE_ROWS = 16;
-
-  private static final float[] ZEROS_WIDE = new float[MRW * NRW * W];
-
-  /**
-   * The 512-bit micro-kernel: an {@link #MRW} × {@link #NRW} block of outputs in 24 vectors of 16
-   * lanes, each holding the 8 lanes of two outputs (r, 2q) and (r, 2q + 1) side by side. A row of
-   * the tile ({@link #packTwice}: each 8-step twice) times pair q of the panel ({@link #packPairs}:
-   * rows 2q and 2q + 1 interleaved by 8-steps) is, lane for lane, the fma of {@link #kernel4x4} for
-   * both outputs: lane l of output (r, s) still sums the terms k ≡ l (mod 8) in increasing k, so
-   * the bits are the same. 8 rows per B load: the B micro-panel streams from L2 at half the bytes
-   * per fma of a 4-row tile (4 rows ran no faster than the 256-bit kernel: L2-bound). Accumulators
-   * are at {@code acc[accOff + (r·NRW + s)·8]}, the layout {@link #finish} reads.
-   */
-  static void kernelPairs(
-      float[] at, float[] bp, int bOff, int kl, float[] acc, int accOff, boolean first) {
-    int len = 2 * kl;
-    float[] in = first ? ZEROS_WIDE : acc;
-    int inOff = first ? 0 : accOff;
-    FloatVector c00 = FloatVector.fromArray(F2, in, inOff + 0 * W);
-    FloatVector c01 = FloatVector.fromArray(F2, in, inOff + 2 * W);
-    FloatVector c02 = FloatVector.fromArray(F2, in, inOff + 4 * W);
-    FloatVector c10 = FloatVector.fromArray(F2, in, inOff + 6 * W);
-    FloatVector c11 = FloatVector.fromArray(F2, in, inOff + 8 * W);
-    FloatVector c12 = FloatVector.fromArray(F2, in, inOff + 10 * W);
-    FloatVector c20 = FloatVector.fromArray(F2, in, inOff + 12 * W);
-    FloatVector c21 = FloatVector.fromArray(F2, in, inOff + 14 * W);
-    FloatVector c22 = FloatVector.fromArray(F2, in, inOff + 16 * W);
-    FloatVector c30 = FloatVector.fromArray(F2, in, inOff + 18 * W);
-    FloatVector c31 = FloatVector.fromArray(F2, in, inOff + 20 * W);
-    FloatVector c32 = FloatVector.fromArray(F2, in, inOff + 22 * W);
-    FloatVector c40 = FloatVector.fromArray(F2, in, inOff + 24 * W);
-    FloatVector c41 = FloatVector.fromArray(F2, in, inOff + 26 * W);
-    FloatVector c42 = FloatVector.fromArray(F2, in, inOff + 28 * W);
-    FloatVector c50 = FloatVector.fromArray(F2, in, inOff + 30 * W);
-    FloatVector c51 = FloatVector.fromArray(F2, in, inOff + 32 * W);
-    FloatVector c52 = FloatVector.fromArray(F2, in, inOff + 34 * W);
-    FloatVector c60 = FloatVector.fromArray(F2, in, inOff + 36 * W);
-    FloatVector c61 = FloatVector.fromArray(F2, in, inOff + 38 * W);
-    FloatVector c62 = FloatVector.fromArray(F2, in, inOff + 40 * W);
-    FloatVector c70 = FloatVector.fromArray(F2, in, inOff + 42 * W);
-    FloatVector c71 = FloatVector.fromArray(F2, in, inOff + 44 * W);
-    FloatVector c72 = FloatVector.fromArray(F2, in, inOff + 46 * W);
-    for (int p = 0; p < len; p += 2 * W) {
-      FloatVector y0 = FloatVector.fromArray(F2, bp, bOff + 0 * len + p);
-      FloatVector y1 = FloatVector.fromArray(F2, bp, bOff + 1 * len + p);
-      FloatVector y2 = FloatVector.fromArray(F2, bp, bOff + 2 * len + p);
-      FloatVector x = FloatVector.fromArray(F2, at, p);
-      c00 = x.fma(y0, c00);
-      c01 = x.fma(y1, c01);
-      c02 = x.fma(y2, c02);
-      x = FloatVector.fromArray(F2, at, 1 * len + p);
-      c10 = x.fma(y0, c10);
-      c11 = x.fma(y1, c11);
-      c12 = x.fma(y2, c12);
-      x = FloatVector.fromArray(F2, at, 2 * len + p);
-      c20 = x.fma(y0, c20);
-      c21 = x.fma(y1, c21);
-      c22 = x.fma(y2, c22);
-      x = FloatVector.fromArray(F2, at, 3 * len + p);
-      c30 = x.fma(y0, c30);
-      c31 = x.fma(y1, c31);
-      c32 = x.fma(y2, c32);
-      x = FloatVector.fromArray(F2, at, 4 * len + p);
-      c40 = x.fma(y0, c40);
-      c41 = x.fma(y1, c41);
-      c42 = x.fma(y2, c42);
-      x = FloatVector.fromArray(F2, at, 5 * len + p);
-      c50 = x.fma(y0, c50);
-      c51 = x.fma(y1, c51);
-      c52 = x.fma(y2, c52);
-      x = FloatVector.fromArray(F2, at, 6 * len + p);
-      c60 = x.fma(y0, c60);
-      c61 = x.fma(y1, c61);
-      c62 = x.fma(y2, c62);
-      x = FloatVector.fromArray(F2, at, 7 * len + p);
-      c70 = x.fma(y0, c70);
-      c71 = x.fma(y1, c71);
-      c72 = x.fma(y2, c72);
-    }
-    c00.intoArray(acc, accOff + 0 * W);
-    c01.intoArray(acc, accOff + 2 * W);
-    c02.intoArray(acc, accOff + 4 * W);
-    c10.intoArray(acc, accOff + 6 * W);
-    c11.intoArray(acc, accOff + 8 * W);
-    c12.intoArray(acc, accOff + 10 * W);
-    c20.intoArray(acc, accOff + 12 * W);
-    c21.intoArray(acc, accOff + 14 * W);
-    c22.intoArray(acc, accOff + 16 * W);
-    c30.intoArray(acc, accOff + 18 * W);
-    c31.intoArray(acc, accOff + 20 * W);
-    c32.intoArray(acc, accOff + 22 * W);
-    c40.intoArray(acc, accOff + 24 * W);
-    c41.intoArray(acc, accOff + 26 * W);
-    c42.intoArray(acc, accOff + 28 * W);
-    c50.intoArray(acc, accOff + 30 * W);
-    c51.intoArray(acc, accOff + 32 * W);
-    c52.intoArray(acc, accOff + 34 * W);
-    c60.intoArray(acc, accOff + 36 * W);
-    c61.intoArray(acc, accOff + 38 * W);
-    c62.intoArray(acc, accOff + 40 * W);
-    c70.intoArray(acc, accOff + 42 * W);
-    c71.intoArray(acc, accOff + 44 * W);
-    c72.intoArray(acc, accOff + 46 * W);
   }
 
   // ---------------------------------------------------------------------------------------------

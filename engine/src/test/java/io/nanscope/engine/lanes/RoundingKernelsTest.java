@@ -1,4 +1,4 @@
-package io.nanscope.engine.simd;
+package io.nanscope.engine.lanes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.nanscope.llama.model;
+package io.nanscope.engine.op;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

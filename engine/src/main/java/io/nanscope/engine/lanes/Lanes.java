@@ -1,6 +1,5 @@
-package io.nanscope.engine.simd;
+package io.nanscope.engine.lanes;
 
-import io.nanscope.engine.format.FloatFormat;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -19,30 +18,31 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p><b>One fixed order.</b> Every primitive here uses the {@code static final} 256-bit species
  * {@link #F} (8 FP32 lanes) whatever the machine prefers, so the reduction order, and therefore
- * every bit of a result, is the same on AVX2 and AVX-512 machines. The GEMM's 512-bit kernel
- * ({@link Gemm#kernelPairs}) keeps this order by holding the 8 lanes of two outputs per register. A
- * species held in a variable instead of a constant ran ~35× slower.
+ * every bit of a result, is the same on AVX2 and AVX-512 machines. The GEMM's 512-bit kernel (in
+ * engine.simd, LaneSplitGemm) keeps this order by giving each of an output's 8 lanes its own
+ * accumulator (16 outputs per register) and combining them at the end in this order. A species held
+ * in a variable instead of a constant ran ~35× slower.
  *
- * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of {@link
- * Gemm}): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt; n8 = n − n mod 8,
- * in increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8 lanes are
- * combined as {@code ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))} ({@link #reduce8Scalar}); the tail
- * terms i ≥ n8 are then added one by one in increasing i. Multiplies are fused (fma, one rounding
- * per term).
+ * <p><b>The ordered reduction</b> ({@link #dot}, {@link #sum}, and every GEMM output of
+ * engine.simd's GemmKernel): for n terms, lane l (0..7) accumulates the terms i ≡ l (mod 8), i &lt;
+ * n8 = n − n mod 8, in increasing i (one {@code Math.fma} per term for dot, one add for sum); the 8
+ * lanes are combined as {@code ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7))} ({@link #reduce8Scalar}); the
+ * tail terms i ≥ n8 are then added one by one in increasing i. Multiplies are fused (fma, one
+ * rounding per term).
  */
 public final class Lanes {
 
   /** The FP32 species of every kernel: 256 bits, 8 lanes, fixed for determinism (see above). */
-  static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+  public static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
   /** 8 × 16-bit lanes (128 bits): the raw FP16/BF16 patterns that decode into one {@link #F}. */
-  static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+  public static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
 
   /** 8 × 32-bit int lanes, for the bit manipulation of the 16-bit decode. */
-  static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+  public static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
 
   /** Lanes per vector of {@link #F}; the period of the ordered reduction. */
-  static final int W = 8;
+  public static final int W = 8;
 
   private static final VectorShuffle<Float> ROT4 = VectorShuffle.iota(F, 4, 1, true);
   private static final VectorShuffle<Float> ROT2 = VectorShuffle.iota(F, 2, 1, true);
@@ -54,7 +54,7 @@ public final class Lanes {
   // Ordered reduction of 8 lanes
 
   /** {@code ((v0+v4)+(v2+v6)) + ((v1+v5)+(v3+v7))}: the fixed lane-combining order. */
-  static float reduce8(FloatVector v) {
+  public static float reduce8(FloatVector v) {
     FloatVector t = v.add(v.rearrange(ROT4)); // t_l = v_l + v_(l+4)
     FloatVector u = t.add(t.rearrange(ROT2)); // u_l = t_l + t_(l+2)
     return u.add(u.rearrange(ROT1)).lane(0); // u_0 + u_1
@@ -68,7 +68,7 @@ public final class Lanes {
    * vector adds and 8 gathers instead of 8 × 3 shuffles, adds and a lane extract), written to
    * {@code out[outOff .. outOff + 8)} (a returned vector would be boxed where C2 does not inline).
    */
-  static void reduce8x8(float[] acc, int off, float[] out, int outOff) {
+  public static void reduce8x8(float[] acc, int off, float[] out, int outOff) {
     FloatVector t0 = FloatVector.fromArray(F, acc, off, STRIDE8, 0);
     FloatVector t1 = FloatVector.fromArray(F, acc, off + 1, STRIDE8, 0);
     FloatVector t2 = FloatVector.fromArray(F, acc, off + 2, STRIDE8, 0);
@@ -81,7 +81,7 @@ public final class Lanes {
   }
 
   /** Scalar twin of {@link #reduce8}: lanes at {@code lane[off..off+8)}. */
-  static float reduce8Scalar(float[] lane, int off) {
+  public static float reduce8Scalar(float[] lane, int off) {
     float t0 = lane[off] + lane[off + 4];
     float t1 = lane[off + 1] + lane[off + 5];
     float t2 = lane[off + 2] + lane[off + 6];
@@ -400,7 +400,7 @@ public final class Lanes {
     }
   }
 
-  static FloatVector exp(FloatVector x) {
+  public static FloatVector exp(FloatVector x) {
     FloatVector xc = x.max(EXP_LO).min(EXP_HI);
     FloatVector kf = xc.mul(LOG2E).add(ROUND_MAGIC).sub(ROUND_MAGIC);
     FloatVector r = kf.fma(FloatVector.broadcast(F, -LN2_HI), xc);
@@ -512,7 +512,7 @@ public final class Lanes {
   }
 
   /** The double approximation of e^x that {@link #mathExp} rounds, in scalar (for its tests). */
-  static double mathExpApprox(float x) {
+  public static double mathExpApprox(float x) {
     double t = Math.fma(x, LOG2E_D, MAGIC_D);
     double kd = t - MAGIC_D;
     double r = Math.fma(kd, -LN2_HI_D, x) + kd * -LN2_LO_D;
@@ -535,7 +535,7 @@ public final class Lanes {
   // 65,536 patterns.
 
   /** 8 BF16 patterns at element {@code index} of a 16-bit segment, decoded to FP32 in registers. */
-  static FloatVector decodeBf16(MemorySegment seg, long index) {
+  public static FloatVector decodeBf16(MemorySegment seg, long index) {
     ShortVector s = ShortVector.fromMemorySegment(S, seg, index * 2, ByteOrder.LITTLE_ENDIAN);
     IntVector bits = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
     return bits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
@@ -554,7 +554,7 @@ public final class Lanes {
    * 2^112 once more overflows to ±∞ exactly when the value is ≥ 2^16 (exponent all ones: the
    * largest finite FP16 is 65504), and the final 2^−112 is exact for every finite value.
    */
-  static FloatVector decodeFp16Finite(MemorySegment seg, long index) {
+  public static FloatVector decodeFp16Finite(MemorySegment seg, long index) {
     ShortVector s = ShortVector.fromMemorySegment(S, seg, index * 2, ByteOrder.LITTLE_ENDIAN);
     IntVector h = (IntVector) s.convertShape(VectorOperators.S2I, I, 0);
     return h.lanewise(VectorOperators.LSHL, 13)
@@ -570,9 +570,8 @@ public final class Lanes {
    * of {@code seg} into {@code dst[off..off+n)}.
    */
   public static void decode16(
-      FloatFormat format, MemorySegment seg, long index, float[] dst, int off, int n) {
-    requireBits16(format);
-    if (format == FloatFormat.FP16) {
+      BinaryLayout format, MemorySegment seg, long index, float[] dst, int off, int n) {
+    if (isFp16(format)) {
       for (int i = 0; i < n; i++) {
         dst[off + i] =
             Float.float16ToFloat(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i));
@@ -586,19 +585,29 @@ public final class Lanes {
     decode16Scalar(format, seg, index + n8, dst, off + n8, n - n8);
   }
 
-  /** Scalar twin of {@link #decode16(FloatFormat, MemorySegment, long, float[], int, int)}. */
+  /**
+   * Scalar twin of {@link #decode16(BinaryLayout, MemorySegment, long, float[], int, int)}: {@link
+   * Float#float16ToFloat} for FP16, {@link RoundingKernels#bf16Decode(short)} for BF16 (the decodes
+   * FloatFormat uses).
+   */
   public static void decode16Scalar(
-      FloatFormat format, MemorySegment seg, long index, float[] dst, int off, int n) {
-    requireBits16(format);
+      BinaryLayout format, MemorySegment seg, long index, float[] dst, int off, int n) {
+    boolean fp16 = isFp16(format);
     for (int i = 0; i < n; i++) {
-      dst[off + i] = format.decode16(seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i));
+      short bits = seg.getAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, index + i);
+      dst[off + i] = fp16 ? Float.float16ToFloat(bits) : RoundingKernels.bf16Decode(bits);
     }
   }
 
-  static void requireBits16(FloatFormat format) {
-    if (format != FloatFormat.FP16 && format != FloatFormat.BF16) {
-      throw new IllegalArgumentException(
-          "16-bit decode needs FP16 or BF16 storage, got " + format.name());
+  /** True for FP16, false for BF16; anything else is refused. */
+  private static boolean isFp16(BinaryLayout format) {
+    if (Binary16.FP16.matches(format)) {
+      return true;
     }
+    if (Binary16.BF16.matches(format)) {
+      return false;
+    }
+    throw new IllegalArgumentException(
+        "16-bit decode needs FP16 or BF16 storage, got " + format.name());
   }
 }

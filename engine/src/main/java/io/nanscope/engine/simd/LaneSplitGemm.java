@@ -1,0 +1,361 @@
+package io.nanscope.engine.simd;
+
+import io.nanscope.engine.lanes.Lanes;
+import io.nanscope.engine.parallel.WorkSplit;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The blocked GEMM of {@link GemmKernel} at 512 bits, with the outputs across the vector and the 8
+ * canonical lane sums of every output kept apart: the bits of the dot form ({@link Lanes}), which
+ * do not depend on the vector width.
+ *
+ * <p>The canonical order gives output (i, j) eight sums, lane l holding {@code S_l = fma(a[i,
+ * 8(Q−1)+l], b[j, 8(Q−1)+l], … fma(a[i, l], b[j, l], +0))} (Q = ⌊K/8⌋ steps, sequential), then
+ * combines {@code ((S0+S4)+(S2+S6))+((S1+S5)+(S3+S7))} and adds the K mod 8 tail terms one by one.
+ * Lane l alone is an ordinary GEMM over the Q terms k ≡ l (mod 8) with a sum sequential in k, so it
+ * runs as an outer-product micro-kernel: a vector of 16 consecutive outputs j of one row i is
+ * updated by a broadcast a[i, k] times the vector of b[j.., k]; every output's fma chain is the
+ * same whatever the vector holds. This class runs the eight lane GEMMs side by side, keeps their
+ * partial sums in eight planes between K blocks, and combines the planes at the end lanewise in
+ * {@link Lanes#reduce8}'s order (per output, the same adds in the same order).
+ *
+ * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A task owns at most {@link
+ * #MC} × {@link #NB} outputs; per K block of {@link #KCQ} steps per lane (8·KCQ terms) it packs its
+ * B panel lane by lane ({@link #packPanel}, a transpose done with gathers from staged rows), then
+ * for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) runs the micro-kernel over the
+ * task's A micro-panels of that lane (12 rows each, contiguous, streamed). The planes (8 × MC × NB
+ * floats, 2 MB) are loaded and stored once per micro-kernel call.
+ */
+final class LaneSplitGemm {
+
+  private static final int W = Lanes.W;
+
+  /** Steps per lane in one K block (8·KCQ terms of k): the micro-kernel's loop length. */
+  static final int KCQ = 64;
+
+  /** B rows (outputs j) per task: the B panel (NB × 8·KCQ floats, 512 KB). */
+  static final int NB = 256;
+
+  /**
+   * Most A rows per task (a multiple of {@link #MR}): the B panel's pack is amortised over them.
+   */
+  static final int MC = 252;
+
+  /** Rows (i) and outputs (j) of the micro-tile: 24 accumulators of 16 lanes. */
+  static final int MR = 12, NR = 32;
+
+  private static final int TILE = MR * NR;
+
+  static final VectorSpecies<Float> V16 = FloatVector.SPECIES_512;
+
+  private static final float[] ZEROS = new float[TILE];
+
+  // Block sizes, measured on an Intel Xeon (KVM, 2 vCPUs, L2 2 MB per core), FP32 2048³, one
+  // thread, CPU time, machine under load (GFLOP/s): KCQ/NB/MC 128/128/512: 72-78; 64/128/512:
+  // 76-85; 64/256/252: 92-97; 128/128/252: 86; 64/128/252: 83; 64/512/252: 90-92; 128/256/256: 89.
+
+  private LaneSplitGemm() {}
+
+  /** c = a·bᵀ (M, N) with K ≥ 1 and M, N ≥ 1. */
+  static void nt(GemmKernel.Rows a, GemmKernel.Rows b, float[] c, int threads) {
+    int m = a.count, n = b.count;
+    int nBlocks = WorkSplit.blocks(n, NB);
+    int mTiles = WorkSplit.blocks(m, MR);
+    // At most MC rows per task; more M chunks when N alone has too few blocks for every thread.
+    int mChunks =
+        Math.max(WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
+    int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
+    int chunks = WorkSplit.blocks(m, mc);
+    int k = a.k;
+    int qn = k / W, t = k - W * qn;
+    float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
+    float[] aTail = new float[m * t];
+    packA(a, qn, ap, aTail);
+    WorkSplit.run(
+        nBlocks * chunks,
+        threads,
+        () -> {
+          int kcq = Math.max(1, Math.min(KCQ, qn));
+          int nbp = WorkSplit.blocks(Math.min(NB, n), NR) * NR;
+          Scratch s = new Scratch();
+          s.ap = ap;
+          s.aTail = aTail;
+          s.mTiles = mTiles;
+          s.stage = new float[NR * W * kcq];
+          s.panel = new float[nbp * W * kcq];
+          s.planes = new float[W * mc * nbp];
+          s.bTail = new float[Math.max(1, nbp * t)];
+          s.bTailT = new float[Math.max(1, nbp * t)];
+          s.index = new int[NR];
+          return task -> {
+            int j0 = (task / chunks) * NB;
+            int i0 = (task % chunks) * mc;
+            block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
+          };
+        });
+  }
+
+  /** A task's buffers, allocated once per thread and call ({@code ap}, {@code aTail} shared). */
+  private static final class Scratch {
+    float[] ap, aTail, stage, panel, planes, bTail, bTailT;
+    int mTiles;
+    int[] index;
+  }
+
+  /**
+   * Packs all of A once, K block by K block and lane by lane: A row i = 12·it + r, step q = q0 + u
+   * of the K block at q0 (kq steps) goes to {@code ap[q0·8·M' + ((l·T + it)·kq + u)·12 + r]} (T
+   * tiles, M' = 12T rows; rows past M stay zero), so one lane's micro-panels of consecutive tiles
+   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}.
+   */
+  private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail) {
+    int m = a.count, k = a.k, t = k - W * qn, mr = MR;
+    int mTiles = WorkSplit.blocks(m, mr);
+    float[] row = new float[k];
+    for (int i = 0; i < m; i++) {
+      a.fill(i, 1, row);
+      int it = i / mr, r = i % mr;
+      for (int q0 = 0; q0 < qn; q0 += KCQ) {
+        int kq = Math.min(KCQ, qn - q0);
+        int base = q0 * W * mTiles * mr;
+        for (int l = 0; l < W; l++) {
+          int d = base + (l * mTiles + it) * kq * mr + r;
+          for (int q = q0; q < q0 + kq; q++, d += mr) {
+            ap[d] = row[W * q + l];
+          }
+        }
+      }
+      System.arraycopy(row, W * qn, aTail, i * t, t);
+    }
+  }
+
+  private static void block(
+      GemmKernel.Rows a,
+      GemmKernel.Rows b,
+      int i0,
+      int mi,
+      int j0,
+      int jn,
+      float[] c,
+      int ldc,
+      Scratch s) {
+    int mr = MR, nr = NR;
+    int k = a.k, qn = k / W, k8 = W * qn, t = k - k8;
+    int iTiles = WorkSplit.blocks(mi, mr), jTiles = WorkSplit.blocks(jn, nr);
+    int it0 = i0 / mr;
+    for (int q0 = 0; q0 < qn; q0 += KCQ) {
+      int kq = Math.min(KCQ, qn - q0);
+      packPanel(b, j0, jn, W * q0, kq, jTiles, s);
+      // BLIS order: a B micro-panel (one lane, kq × 32 floats, 8 KB) stays in L1 while the A
+      // micro-panels of that lane stream past it (contiguous in s.ap, so the prefetchers follow).
+      for (int jt = 0; jt < jTiles; jt++) {
+        for (int l = 0; l < W; l++) {
+          int bOff = (l * jTiles + jt) * kq * NR;
+          int accOff = (jt * W + l) * iTiles * TILE;
+          int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
+          for (int it = 0; it < iTiles; it++, accOff += TILE, aOff += kq * MR) {
+            kernel(s.ap, aOff, s.panel, bOff, kq, s.planes, accOff, q0 == 0);
+          }
+        }
+      }
+    }
+    if (qn == 0) {
+      Arrays.fill(s.planes, 0, iTiles * jTiles * W * TILE, 0f);
+    }
+    if (t > 0) {
+      b.fill(j0, jn, k8, t, s.bTail);
+      int nbp = jTiles * nr;
+      Arrays.fill(s.bTailT, 0, nbp * t, 0f);
+      for (int j = 0; j < jn; j++) {
+        for (int p = 0; p < t; p++) {
+          s.bTailT[p * nbp + j] = s.bTail[j * t + p];
+        }
+      }
+    }
+    finish(s, i0, mi, jn, iTiles, jTiles, t, c, i0 * ldc + j0, ldc);
+  }
+
+  /**
+   * Packs B rows [j0, j0 + jn), terms [p0, p0 + 8·kq), lane by lane: {@code panel[((l·jTiles +
+   * jt)·kq + q)·32 + jr] = b[j0 + 32jt + jr, p0 + 8q + l]}, zero past row jn. Each micro-panel's 32
+   * rows are staged (decoded to FP32, row-major) and gathered column by column.
+   */
+  private static void packPanel(
+      GemmKernel.Rows b, int j0, int jn, int p0, int kq, int jTiles, Scratch s) {
+    int kl = W * kq;
+    float[] stage = s.stage, panel = s.panel;
+    int[] index = s.index;
+    for (int jr = 0; jr < NR; jr++) {
+      index[jr] = jr * kl;
+    }
+    for (int jt = 0; jt < jTiles; jt++) {
+      int rows = Math.min(NR, jn - jt * NR);
+      b.fill(j0 + jt * NR, rows, p0, kl, stage);
+      if (rows < NR) {
+        Arrays.fill(stage, rows * kl, NR * kl, 0f);
+      }
+      for (int l = 0; l < W; l++) {
+        int d = (l * jTiles + jt) * kq * NR;
+        for (int q = 0; q < kq; q++, d += NR) {
+          FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(panel, d);
+          FloatVector.fromArray(V16, stage, W * q + l, index, 16).intoArray(panel, d + 16);
+        }
+      }
+    }
+  }
+
+  /**
+   * The end of every output of a task's block: the lanewise combine of its 8 planes in {@link
+   * Lanes#reduce8}'s order, then the sequential fma tail over the last {@code t} terms, into c[cOff
+   * + r·ldc + j].
+   */
+  private static void finish(
+      Scratch s,
+      int i0,
+      int mi,
+      int jn,
+      int iTiles,
+      int jTiles,
+      int t,
+      float[] c,
+      int cOff,
+      int ldc) {
+    VectorSpecies<Float> v = V16;
+    int vl = 16, mr = MR, nr = NR, tileFloats = TILE;
+    int nbp = jTiles * nr;
+    float[] pl = s.planes;
+    for (int i = 0; i < mi; i++) {
+      int it = i / mr, r = i % mr;
+      for (int j = 0; j < jn; j += vl) {
+        int jt = j / nr, jr = j % nr;
+        int o = ((jt * W) * iTiles + it) * tileFloats + r * nr + jr;
+        int ls = iTiles * tileFloats; // from one lane's plane to the next
+        FloatVector s0 = FloatVector.fromArray(v, pl, o);
+        FloatVector s1 = FloatVector.fromArray(v, pl, o + ls);
+        FloatVector s2 = FloatVector.fromArray(v, pl, o + 2 * ls);
+        FloatVector s3 = FloatVector.fromArray(v, pl, o + 3 * ls);
+        FloatVector s4 = FloatVector.fromArray(v, pl, o + 4 * ls);
+        FloatVector s5 = FloatVector.fromArray(v, pl, o + 5 * ls);
+        FloatVector s6 = FloatVector.fromArray(v, pl, o + 6 * ls);
+        FloatVector s7 = FloatVector.fromArray(v, pl, o + 7 * ls);
+        FloatVector sum = s0.add(s4).add(s2.add(s6)).add(s1.add(s5).add(s3.add(s7)));
+        for (int p = 0; p < t; p++) {
+          FloatVector x = FloatVector.broadcast(v, s.aTail[(i0 + i) * t + p]);
+          sum = x.fma(FloatVector.fromArray(v, s.bTailT, p * nbp + j), sum);
+        }
+        if (j + vl <= jn) {
+          sum.intoArray(c, cOff + i * ldc + j);
+        } else {
+          VectorMask<Float> m = v.indexInRange(j, jn);
+          sum.intoArray(c, cOff + i * ldc + j, m);
+        }
+      }
+    }
+  }
+
+  /**
+   * The micro-kernel: a 12 × 32 block of one lane's partial sums in 24 vectors (row r, outputs 16v
+   * .. 16v + 16 in c_rv) over {@code kq} steps, {@code c_rv = fma(a[r, q], b[16v.., q], c_rv)} with
+   * a[r, q] at {@code at[aOff + 12q + r]} (broadcast) and b at {@code bp[bOff + 32q + 16v]}. Sums
+   * start from {@code acc[accOff + 32r + 16v]}, or from +0 when {@code first} (as the dot form's
+   * lanes do), and are stored back there.
+   */
+  static void kernel(
+      float[] at, int aOff, float[] bp, int bOff, int kq, float[] acc, int accOff, boolean first) {
+    float[] in = first ? ZEROS : acc;
+    int io = first ? 0 : accOff;
+    VectorSpecies<Float> v = V16;
+    FloatVector c00 = FloatVector.fromArray(v, in, io), c01 = FloatVector.fromArray(v, in, io + 16);
+    FloatVector c10 = FloatVector.fromArray(v, in, io + 32);
+    FloatVector c11 = FloatVector.fromArray(v, in, io + 48);
+    FloatVector c20 = FloatVector.fromArray(v, in, io + 64);
+    FloatVector c21 = FloatVector.fromArray(v, in, io + 80);
+    FloatVector c30 = FloatVector.fromArray(v, in, io + 96);
+    FloatVector c31 = FloatVector.fromArray(v, in, io + 112);
+    FloatVector c40 = FloatVector.fromArray(v, in, io + 128);
+    FloatVector c41 = FloatVector.fromArray(v, in, io + 144);
+    FloatVector c50 = FloatVector.fromArray(v, in, io + 160);
+    FloatVector c51 = FloatVector.fromArray(v, in, io + 176);
+    FloatVector c60 = FloatVector.fromArray(v, in, io + 192);
+    FloatVector c61 = FloatVector.fromArray(v, in, io + 208);
+    FloatVector c70 = FloatVector.fromArray(v, in, io + 224);
+    FloatVector c71 = FloatVector.fromArray(v, in, io + 240);
+    FloatVector c80 = FloatVector.fromArray(v, in, io + 256);
+    FloatVector c81 = FloatVector.fromArray(v, in, io + 272);
+    FloatVector c90 = FloatVector.fromArray(v, in, io + 288);
+    FloatVector c91 = FloatVector.fromArray(v, in, io + 304);
+    FloatVector ca0 = FloatVector.fromArray(v, in, io + 320);
+    FloatVector ca1 = FloatVector.fromArray(v, in, io + 336);
+    FloatVector cb0 = FloatVector.fromArray(v, in, io + 352);
+    FloatVector cb1 = FloatVector.fromArray(v, in, io + 368);
+    for (int q = 0; q < kq; q++) {
+      int b = bOff + 32 * q, a = aOff + 12 * q;
+      FloatVector y0 = FloatVector.fromArray(v, bp, b);
+      FloatVector y1 = FloatVector.fromArray(v, bp, b + 16);
+      FloatVector x = FloatVector.broadcast(v, at[a]);
+      c00 = x.fma(y0, c00);
+      c01 = x.fma(y1, c01);
+      x = FloatVector.broadcast(v, at[a + 1]);
+      c10 = x.fma(y0, c10);
+      c11 = x.fma(y1, c11);
+      x = FloatVector.broadcast(v, at[a + 2]);
+      c20 = x.fma(y0, c20);
+      c21 = x.fma(y1, c21);
+      x = FloatVector.broadcast(v, at[a + 3]);
+      c30 = x.fma(y0, c30);
+      c31 = x.fma(y1, c31);
+      x = FloatVector.broadcast(v, at[a + 4]);
+      c40 = x.fma(y0, c40);
+      c41 = x.fma(y1, c41);
+      x = FloatVector.broadcast(v, at[a + 5]);
+      c50 = x.fma(y0, c50);
+      c51 = x.fma(y1, c51);
+      x = FloatVector.broadcast(v, at[a + 6]);
+      c60 = x.fma(y0, c60);
+      c61 = x.fma(y1, c61);
+      x = FloatVector.broadcast(v, at[a + 7]);
+      c70 = x.fma(y0, c70);
+      c71 = x.fma(y1, c71);
+      x = FloatVector.broadcast(v, at[a + 8]);
+      c80 = x.fma(y0, c80);
+      c81 = x.fma(y1, c81);
+      x = FloatVector.broadcast(v, at[a + 9]);
+      c90 = x.fma(y0, c90);
+      c91 = x.fma(y1, c91);
+      x = FloatVector.broadcast(v, at[a + 10]);
+      ca0 = x.fma(y0, ca0);
+      ca1 = x.fma(y1, ca1);
+      x = FloatVector.broadcast(v, at[a + 11]);
+      cb0 = x.fma(y0, cb0);
+      cb1 = x.fma(y1, cb1);
+    }
+    // Straight-line stores: putting the accumulators in an array would make C2 box them.
+    c00.intoArray(acc, accOff);
+    c01.intoArray(acc, accOff + 16);
+    c10.intoArray(acc, accOff + 32);
+    c11.intoArray(acc, accOff + 48);
+    c20.intoArray(acc, accOff + 64);
+    c21.intoArray(acc, accOff + 80);
+    c30.intoArray(acc, accOff + 96);
+    c31.intoArray(acc, accOff + 112);
+    c40.intoArray(acc, accOff + 128);
+    c41.intoArray(acc, accOff + 144);
+    c50.intoArray(acc, accOff + 160);
+    c51.intoArray(acc, accOff + 176);
+    c60.intoArray(acc, accOff + 192);
+    c61.intoArray(acc, accOff + 208);
+    c70.intoArray(acc, accOff + 224);
+    c71.intoArray(acc, accOff + 240);
+    c80.intoArray(acc, accOff + 256);
+    c81.intoArray(acc, accOff + 272);
+    c90.intoArray(acc, accOff + 288);
+    c91.intoArray(acc, accOff + 304);
+    ca0.intoArray(acc, accOff + 320);
+    ca1.intoArray(acc, accOff + 336);
+    cb0.intoArray(acc, accOff + 352);
+    cb1.intoArray(acc, accOff + 368);
+  }
+}
