@@ -2,6 +2,7 @@ package io.nanscope.cli;
 
 import io.nanscope.editing.save.SavedEdit;
 import io.nanscope.editing.stats.KeySecondMoments;
+import io.nanscope.llama.generate.InvalidDistributionException;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.weights.LlamaWeights;
 import io.nanscope.llama.weights.StagedDirectory;
@@ -59,6 +60,13 @@ public final class EditCommand implements Callable<Integer> {
 
   @Option(names = "--sequential", description = "keep every edit (no restore between records)")
   boolean sequential;
+
+  @Option(
+      names = "--eval-at-end",
+      description =
+          "with --sequential: evaluate every record once, after all edits (EasyEdit's"
+              + " sequential_edit=True) instead of right after its own edit")
+  boolean evalAtEnd;
 
   @Option(
       names = "--batch-size",
@@ -119,26 +127,39 @@ public final class EditCommand implements Callable<Integer> {
     checkSave(save, sequential);
     Path modelPath = model != null ? model : ConvertCommand.defaultModel();
     Path hparamsPath = hparams != null ? hparams : home().resolve(DEFAULT_HPARAMS);
-    EditRun.run(
-        new EditRun.Settings(
-            modelPath,
-            hparamsPath,
-            data != null ? data : home().resolve(DEFAULT_DATA),
-            dsSize,
-            sequential,
-            batchSize,
-            policyName,
-            seed,
-            !noFluency,
-            threads,
-            out,
-            report,
-            home(),
-            tool()),
-        spec.commandLine().getOut(),
-        err,
-        progress(err),
-        save == null ? null : e -> saveEdited(e, modelPath, hparamsPath, save));
+    try {
+      EditRun.run(
+          new EditRun.Settings(
+              modelPath,
+              hparamsPath,
+              data != null ? data : home().resolve(DEFAULT_DATA),
+              dsSize,
+              sequential,
+              evalAtEnd,
+              batchSize,
+              policyName,
+              seed,
+              !noFluency,
+              threads,
+              out,
+              report,
+              home(),
+              tool()),
+          spec.commandLine().getOut(),
+          err,
+          progress(err),
+          save == null ? null : e -> saveEdited(e, modelPath, hparamsPath, save));
+    } catch (InvalidDistributionException e) {
+      // torch.multinomial's RuntimeError in the fluency generation: the edited model's logits are
+      // not finite, and EasyEdit's run stops here too (#290)
+      err.println(
+          "nanscope edit: RuntimeError: "
+              + e.getMessage()
+              + " (fluency generation after an edit: the edited model's logits are not finite, where"
+              + " EasyEdit's run stops too; `nanscope repro --hparams FILE` names the first overflow,"
+              + " --no-fluency evaluates without generating)");
+      return 1;
+    }
     return 0;
   }
 

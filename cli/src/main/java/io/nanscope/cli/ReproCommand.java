@@ -49,8 +49,37 @@ public final class ReproCommand implements Callable<Integer> {
       names = "--hparams",
       paramLabel = "FILE",
       description =
-          "EasyEdit ROME hyperparameters YAML (default: " + EditCommand.DEFAULT_HPARAMS + ")")
+          "EasyEdit hyperparameters YAML; its alg_name picks the algorithm (default: "
+              + EditCommand.DEFAULT_HPARAMS
+              + ")")
   Path hparams;
+
+  @Option(
+      names = "--alg",
+      paramLabel = "NAME",
+      description =
+          "algorithm with its embedded-model hparams: ROME, R-ROME, MEMIT, AlphaEdit, FT-L, FT-M"
+              + " (configs/<alg>/stories260K*.yaml); MEMIT, AlphaEdit and FT run the natural"
+              + " scenario")
+  String alg;
+
+  /** The embedded model's hparams file of an algorithm name, case-insensitive. */
+  static String hparamsOf(String alg) {
+    return switch (alg.trim().toUpperCase(java.util.Locale.ROOT)) {
+      case "ROME" -> "configs/rome/stories260K.yaml";
+      case "R-ROME", "RROME" -> "configs/r-rome/stories260K.yaml";
+      case "MEMIT" -> "configs/memit/stories260K.yaml";
+      case "ALPHAEDIT" -> "configs/alphaedit/stories260K.yaml";
+      case "FT-L", "FT" -> "configs/ft/stories260K.yaml";
+      case "FT-M" -> "configs/ft/stories260K-ftm.yaml";
+      default ->
+          throw new IllegalArgumentException(
+              "--alg "
+                  + alg
+                  + " is not known; expected ROME, R-ROME, MEMIT, AlphaEdit, FT-L or FT-M (or give"
+                  + " --hparams FILE)");
+    };
+  }
 
   @Option(
       names = "--data",
@@ -220,11 +249,19 @@ public final class ReproCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (alg != null && hparams != null) {
+      throw new IllegalArgumentException(
+          "give --alg or --hparams, not both: the hparams file's alg_name picks the algorithm");
+    }
+    Path hp =
+        alg != null
+            ? EditCommand.home().resolve(hparamsOf(alg))
+            : hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS);
     ReproRun.run(
         new ReproRun.Settings(
             scenario,
             model != null ? model : ConvertCommand.defaultModel(),
-            hparams != null ? hparams : EditCommand.home().resolve(EditCommand.DEFAULT_HPARAMS),
+            hp,
             data != null ? data : EditCommand.home().resolve(EditCommand.DEFAULT_DATA),
             dsSize,
             seed,

@@ -233,4 +233,48 @@ class EditCommandTest {
         .asString()
         .contains("--ds-size");
   }
+
+  /**
+   * FT-M in FP16 writes inf at the first edit (PyTorch-style FP16 Adam); the fluency generation
+   * then raises the multinomial error, and {@code edit} stops with one line and exit code 1, as
+   * EasyEdit's run stops. {@code --sequential --eval-at-end} needs {@code --sequential}.
+   */
+  @Test
+  void aNonFiniteEditStopsAtTheMultinomialErrorWithOneLine() {
+    Path root = Path.of(HPARAMS).getParent().getParent();
+    MainTest.Result r =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            root.resolve("ft/stories260K-ftm.yaml").toString(),
+            "--data",
+            DATA,
+            "--ds-size",
+            "1",
+            "--policy",
+            "pytorch-fp16");
+    assertThat(r.code()).as(r.err()).isEqualTo(1);
+    assertThat(r.err().lines().filter(l -> l.startsWith("nanscope edit:")).toList())
+        .singleElement()
+        .satisfies(l ->
+            assertThat(l)
+                .startsWith(
+                    "nanscope edit: RuntimeError: probability tensor contains either `inf`,"));
+    MainTest.Result bad =
+        MainTest.run(
+            "edit",
+            "--model",
+            MODEL,
+            "--hparams",
+            HPARAMS,
+            "--data",
+            DATA,
+            "--eval-at-end",
+            "--ds-size",
+            "1");
+    assertThat(bad.code()).isEqualTo(Main.EXIT_BAD_INPUT);
+    assertThat(bad.err()).contains("add --sequential");
+  }
 }

@@ -25,6 +25,11 @@ class ReproCommandTest {
           {"repro", "--context", "none"},
           {"repro", "--division-factor", "0"},
           {"repro", "--loss-scale", "static"},
+          {"repro", "--alg", "bogus"},
+          {"repro", "--alg", "MEMIT", "--hparams", "configs/memit/stories260K.yaml"},
+          {"repro", "--alg", "MEMIT", "--scenario", "disabling-edit"},
+          {"repro", "--alg", "FT-M", "--scenario", "stress"},
+          {"repro", "--alg", "AlphaEdit", "--loss-scale", "dynamic"},
         }) {
       Result r = MainTest.run(args);
       assertThat(r.code()).as(String.join(" ", args) + ": " + r.err()).isEqualTo(2);
@@ -119,5 +124,41 @@ class ReproCommandTest {
       assertThat(files.filter(p -> p.toString().endsWith(".png")).count())
           .isGreaterThanOrEqualTo(3);
     }
+  }
+
+  /**
+   * {@code repro} with FT-M's hparams file (alg_name FT) in FP16: the natural scenario runs FT, and
+   * the first-overflow report names Adam's update, where PyTorch-style FP16 moments divide by zero.
+   */
+  @Test
+  void fineTuneRunsInTheNaturalScenarioAndNamesItsFirstOverflow(@TempDir Path dir)
+      throws Exception {
+    Path root = Path.of("").toAbsolutePath();
+    while (!Files.exists(root.resolve("mvnw"))) {
+      root = root.getParent();
+    }
+    Result r =
+        MainTest.run(
+            "repro",
+            "--policy",
+            "pytorch-fp16",
+            "--ds-size",
+            "1",
+            "--no-fluency",
+            "--model",
+            root.resolve("models/stories260K").toString(),
+            "--hparams",
+            root.resolve("configs/ft/stories260K-ftm.yaml").toString(),
+            "--data",
+            root.resolve("configs/edits/tinystories-edits.json").toString(),
+            "--out",
+            dir.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out())
+        .contains("nanscope repro: FT-M (EasyEdit semantics)")
+        .contains("scenario natural (FT-M)")
+        .contains("first non-finite value: record 0 optimizer adam.layers.3.mlp.down_proj.weight")
+        .contains("conclusion (natural, FT-M):");
+    assertThat(dir.resolve("first-overflow-natural-FT-M-fp16.json")).exists();
   }
 }

@@ -38,6 +38,8 @@ class EditReportTest {
             2.029,
             overridden,
             v,
+            new float[2],
+            new float[2],
             Tensor.zeros(FloatFormat.FP16, Shape.of(2, 2)),
             nonFinite);
     return new Rome.Outcome(new RomeRequest("{} likes", subject, " doll"), List.of(l));

@@ -3,7 +3,6 @@ package io.nanscope.editing.repro;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
 import io.nanscope.editing.session.WeightSnapshot;
@@ -164,19 +163,10 @@ public final class DivisionFactorSweep {
               EditLog.NONE);
       Rome.LayerUpdate l = o.layers().getFirst();
       computed.add(l.computedDivisionFactor());
-      SubjectKey.AtToken cur =
-          SubjectKey.at(
-              model,
-              tok,
-              policy,
-              quiet,
-              layer,
-              request.forRome().promptTemplate(),
-              request.subject());
       Tensor w = model.writableDownProj(layer);
       for (int v = 0; v < values.size(); v++) {
         RankOneStep step =
-            RankOneStep.of(layer, l.value().target(), cur.output(), l.u(), values.get(v), w);
+            RankOneStep.of(layer, l.target(), l.keyOutput(), l.u(), values.get(v), w);
         double maxW = maxAbsFinite(step.updated());
         if (step.nonFiniteWeights() > 0 || ReproPipeline.countNonFinite(step.r()) > 0) {
           String what =

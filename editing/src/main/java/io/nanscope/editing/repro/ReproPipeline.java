@@ -1,12 +1,15 @@
 package io.nanscope.editing.repro;
 
+import io.nanscope.editing.alphaedit.AlphaEdit;
 import io.nanscope.editing.eval.EditMetrics;
 import io.nanscope.editing.eval.Evaluator;
 import io.nanscope.editing.eval.ModelProbes;
+import io.nanscope.editing.finetune.FineTune;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
-import io.nanscope.editing.keys.SubjectKey;
+import io.nanscope.editing.keys.TargetValue;
+import io.nanscope.editing.memit.Memit;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.RankOneUpdate;
 import io.nanscope.editing.rome.Rome;
@@ -70,10 +73,23 @@ public final class ReproPipeline {
   }
 
   /**
+   * Builds the editor of one precision run on that run's fresh model, for an algorithm other than
+   * ROME (MEMIT, AlphaEdit, FT): its forward and backward passes and its own sites (MEMIT: the
+   * residual spread and the covariance solve) report to the tracer through {@code
+   * EditContext.ops()}. The pipeline wraps it in the {@link PrecisionFallback}.
+   */
+  @FunctionalInterface
+  public interface EditorFactory {
+    Editor create(LlamaModel model, Tokenizer tok);
+  }
+
+  /**
    * What to run.
    *
-   * @param templates ROME's context templates, the same for every precision (so runs differ only in
-   *     the edit's numerics)
+   * @param hp ROME's (or R-ROME's) hyperparameters; null when the run is given an {@link
+   *     EditorFactory}
+   * @param templates ROME's context templates (null with an {@link EditorFactory}), the same for
+   *     every precision (so runs differ only in the edit's numerics)
    * @param seed seed of the fluency sampling (seed + 1, as {@code edit})
    * @param fluency whether to run the fluency generation
    * @param sequential keep every edit (EasyEdit's behaviour in June 2024) instead of restoring
@@ -147,8 +163,25 @@ public final class ReproPipeline {
     return PrecisionFallback.shortName(policy);
   }
 
-  /** Runs the pipeline; {@code log} receives EasyEdit's log lines and the fallback lines. */
+  /** Runs the pipeline with ROME ({@link Settings#hp}). */
   public static RunResult run(ModelSource source, Tokenizer tok, Settings s, Mode mode, EditLog log)
+      throws IOException {
+    return run(source, tok, s, mode, log, null);
+  }
+
+  /**
+   * Runs the pipeline; {@code log} receives EasyEdit's log lines and the fallback lines.
+   *
+   * @param algorithm the editor of an algorithm other than ROME, or null for ROME with {@link
+   *     Settings#hp} (its right vectors and rank-one updates reported to the tracer)
+   */
+  public static RunResult run(
+      ModelSource source,
+      Tokenizer tok,
+      Settings s,
+      Mode mode,
+      EditLog log,
+      EditorFactory algorithm)
       throws IOException {
     PrecisionPolicy policy = mode.policy();
     PrecisionPolicy fallback = mode.fallback().orElse(null);
@@ -164,12 +197,16 @@ public final class ReproPipeline {
             ? null
             : evaluator(model, tok, fallback, ctx, tracer, s.fluency(), fluencyRng);
     List<String> fallbacks = new ArrayList<>();
+    if (algorithm != null && s.divisionFactorOverride().isPresent()) {
+      throw new IllegalArgumentException(
+          "the Division Factor override is ROME's (kᵀu): the disabling-edit scenario runs ROME"
+              + " and R-ROME only");
+    }
+    Editor inner =
+        algorithm == null ? new TracedRome(model, tok, s, tracer) : algorithm.create(model, tok);
     Editor editor =
         EditSafety.checked(
-            new PrecisionFallback(
-                new TracedRome(model, tok, s, tracer),
-                Optional.ofNullable(fallback),
-                fallbacks::add),
+            new PrecisionFallback(inner, Optional.ofNullable(fallback), fallbacks::add),
             model,
             tok,
             policy);
@@ -316,25 +353,66 @@ public final class ReproPipeline {
       // it
       storyNll = storyNll(model, tok, fallback, ctx.withTracer(Tracer.NONE));
     }
-    Rome.Outcome out = RomeEditor.outcome(u);
-    Rome.LayerUpdate first = out.layers().getFirst();
-    long nonFiniteUpdate =
-        out.layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum();
+    EditFigures f = EditFigures.of(u);
     return new RecordOutcome(
         i,
         r.subject(),
         r.targetNew(),
-        first.value().steps(),
-        first.divisionFactor(),
-        first.computedDivisionFactor(),
-        first.overridden(),
-        nonFiniteUpdate,
+        f.steps(),
+        f.divisionFactor(),
+        f.computedDivisionFactor(),
+        f.overridden(),
+        f.nonFiniteUpdate(),
         a.written(),
         u.policy().name(),
         Optional.ofNullable(editProblem),
         post,
         storyNll,
         Optional.ofNullable(failure));
+  }
+
+  /**
+   * What the comparison reads from an update: the optimisation steps of the first request (ROME:
+   * compute_v of the first layer; MEMIT and AlphaEdit: compute_z; FT: the batch losses, as loss =
+   * nll), kᵀu (ROME only, NaN otherwise) and the non-finite entries of the new weights.
+   */
+  private record EditFigures(
+      List<TargetValue.Step> steps,
+      double divisionFactor,
+      double computedDivisionFactor,
+      boolean overridden,
+      long nonFiniteUpdate) {
+
+    static EditFigures of(WeightUpdate u) {
+      if (u.detail() instanceof Rome.Outcome out) {
+        Rome.LayerUpdate first = out.layers().getFirst();
+        return new EditFigures(
+            first.value().steps(),
+            first.divisionFactor(),
+            first.computedDivisionFactor(),
+            first.overridden(),
+            out.layers().stream().mapToLong(Rome.LayerUpdate::nonFiniteWeights).sum());
+      }
+      List<TargetValue.Step> steps =
+          switch (u.detail()) {
+            case Memit.Outcome o -> o.values().getFirst().steps();
+            case AlphaEdit.Outcome o -> o.values().getFirst().steps();
+            case FineTune.Outcome o -> {
+              List<TargetValue.Step> out = new ArrayList<>();
+              for (int k = 0; k < o.steps().size(); k++) {
+                double loss = o.steps().get(k).loss();
+                out.add(new TargetValue.Step(k, loss, loss, 0, 0, Double.NaN));
+              }
+              yield out;
+            }
+            default -> List.of();
+          };
+      long nonFinite = 0;
+      for (WeightUpdate.Change c : u.changes()) {
+        nonFinite += RankOneUpdate.nonFinite(c.value());
+      }
+      return new EditFigures(steps, Double.NaN, Double.NaN, false, nonFinite);
+    }
   }
 
   /**
@@ -392,19 +470,9 @@ public final class ReproPipeline {
     WeightSnapshot applied = WeightSnapshot.of(model);
     try {
       for (Rome.LayerUpdate l : out.layers()) {
-        SubjectKey.AtToken cur =
-            SubjectKey.at(
-                model,
-                tok,
-                p,
-                ctx.withTracer(Tracer.NONE),
-                l.layer(),
-                r.forRome().promptTemplate(),
-                r.subject());
         Tensor w = model.writableDownProj(l.layer());
         RankOneStep step =
-            RankOneStep.of(
-                l.layer(), l.value().target(), cur.output(), l.u(), l.divisionFactor(), w);
+            RankOneStep.of(l.layer(), l.target(), l.keyOutput(), l.u(), l.divisionFactor(), w);
         step.report(tracer, w, l.u());
         applied.overwrite(l.weightName(), l.layer(), l.updated());
       }

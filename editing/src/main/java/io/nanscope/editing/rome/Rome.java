@@ -155,6 +155,9 @@ public final class Rome {
    * @param u (F) left vector; @param r (C) right vector
    * @param divisionFactor kᵀu as used (the override when there is one)
    * @param computedDivisionFactor kᵀu as computed
+   * @param target (C) v* as the update uses it (R-ROME without prefix keys: W k + δ)
+   * @param keyOutput (C) the W k that r subtracts: the bare prompt's (ROME) or the template mean
+   *     (R-ROME); r = round(round(target − keyOutput) / divisionFactor)
    * @param updated the new W_down (C, F), not yet written into the model
    */
   public record LayerUpdate(
@@ -166,6 +169,8 @@ public final class Rome {
       double computedDivisionFactor,
       boolean overridden,
       TargetValue.Result value,
+      float[] target,
+      float[] keyOutput,
       Tensor updated,
       long nonFiniteWeights) {}
 
@@ -344,6 +349,8 @@ public final class Rome {
                 computedFactor,
                 opt.divisionFactorOverride().isPresent(),
                 v,
+                target,
+                outAt,
                 updated,
                 RankOneUpdate.nonFinite(updated)));
         // execute_rome applies each layer's update before computing the next one.

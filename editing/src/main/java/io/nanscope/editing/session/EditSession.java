@@ -195,4 +195,56 @@ public final class EditSession {
             });
     return perEdit.stream().flatMap(List::stream).toList();
   }
+
+  /**
+   * EasyEdit's {@code sequential_edit=True}: every record evaluated on the unedited model, then
+   * every update computed and written in order (none restored), then every record evaluated once on
+   * the model that holds all of them (locality against the pre-edit argmax ids). This is the
+   * protocol of sequential-editing papers (AlphaEdit: 2,000 edits, then the metrics); {@link
+   * #evaluate} with {@code keep} evaluates each record right after its own edit instead.
+   *
+   * @param onUpdate sees every update before it is written (reports)
+   * @param progress called with each edited record's index, then each evaluated one's
+   */
+  public static List<EditResult> evaluateAfterAll(
+      LlamaModel model,
+      Editor editor,
+      EditContext ctx,
+      List<EditRequest> records,
+      int batchSize,
+      Evaluator evaluator,
+      Consumer<WeightUpdate> onUpdate,
+      IntConsumer progress) {
+    List<Evaluator.Evaluated> pre = new ArrayList<>();
+    for (EditRequest r : records) {
+      pre.add(evaluator.evaluate(r, null));
+    }
+    double[] seconds = new double[records.size()];
+    run(
+        model,
+        editor,
+        ctx,
+        new Plan(records, batchSize, true, false),
+        new Hooks<Applied>() {
+          @Override
+          public void beforeWrite(int edit, WeightUpdate update) {
+            onUpdate.accept(update);
+          }
+
+          @Override
+          public Applied after(Applied a, List<Evaluator.Evaluated> unused) {
+            for (int k = 0; k < a.batch().size(); k++) {
+              seconds[a.first() + k] = a.seconds();
+              progress.accept(a.first() + k);
+            }
+            return a;
+          }
+        });
+    List<EditResult> out = new ArrayList<>();
+    for (int i = 0; i < records.size(); i++) {
+      Evaluator.Evaluated post = evaluator.evaluate(records.get(i), pre.get(i).localityIds());
+      out.add(new EditResult(i, records.get(i), seconds[i], pre.get(i).metrics(), post.metrics()));
+    }
+    return out;
+  }
 }

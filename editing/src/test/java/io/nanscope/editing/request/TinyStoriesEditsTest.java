@@ -72,6 +72,35 @@ class TinyStoriesEditsTest {
     }
   }
 
+  /**
+   * The 100-record set written by scripts/editing/MakeEditSet.java follows its documented rule:
+   * every target differs from the model's greedy word (the ground truth), portability asks for the
+   * target under an alias, and no locality probe holds the edited subject's key token.
+   */
+  @Test
+  void theGeneratedHundredRecordSetFollowsItsRule() throws IOException {
+    Tokenizer tok = Tokenizer.readFromDirectory(RepoPaths.inRepo("models/stories260K"));
+    List<EditRequest> edits =
+        EditDatasets.knowEdit(RepoPaths.inRepo("configs/edits/tinystories-edits-100.json"));
+    assertThat(edits).hasSize(100);
+    assertThat(edits.stream().map(EditRequest::prompt).distinct()).hasSize(100);
+    for (EditRequest r : edits) {
+      assertThat(r.targetNew()).matches("[a-z]+");
+      assertThat(r.groundTruth()).as(r.prompt()).isPresent().get().isNotEqualTo(r.targetNew());
+      assertThat(r.rephrase()).as(r.prompt()).isPresent();
+      assertThat(r.portability().get("Subject_Aliasing"))
+          .singleElement()
+          .satisfies(p -> assertThat(p.answer()).isEqualTo(r.targetNew()));
+      int key = keyToken(tok, r);
+      assertThat(r.locality().get("Relation_Specificity")).hasSize(2);
+      for (PromptAnswer probe : r.locality().get("Relation_Specificity")) {
+        assertThat(tok.encode(probe.prompt() + " " + probe.answer(), true, false))
+            .as("%s: probe \"%s\"", r.subject(), probe.prompt())
+            .doesNotContain(key);
+      }
+    }
+  }
+
   private static int keyToken(Tokenizer tok, EditRequest r) {
     RomeRequest rome = r.forRome();
     int[] ids =

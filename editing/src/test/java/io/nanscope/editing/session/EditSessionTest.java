@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.nanscope.editing.RepoPaths;
 import io.nanscope.editing.eval.EditMetrics;
+import io.nanscope.editing.eval.EditResult;
 import io.nanscope.editing.eval.Evaluator;
+import io.nanscope.editing.eval.ModelProbes;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.llama.model.LlamaModel;
+import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.WeightNames;
 import java.util.ArrayList;
 import java.util.List;
@@ -233,5 +236,51 @@ class EditSessionTest {
     assertThatThrownBy(() -> new EditSession.Plan(records(1), 0, false, false))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("at least 1");
+  }
+
+  /**
+   * EasyEdit's sequential_edit=True: the fluency generation of each evaluation records the weight
+   * entry the model holds then; pre-edit evaluations see the unedited model, every post-edit one
+   * the model with all three edits.
+   */
+  @Test
+  void evaluateAfterAllEditsFirstThenEvaluatesOnTheFinalModel() throws Exception {
+    LlamaModel m = model();
+    double w0 = entry0(m);
+    FakeEditor e = new FakeEditor(m, FloatFormat.FP16, 0);
+    List<Double> atEvaluation = new ArrayList<>();
+    Evaluator evaluator =
+        new Evaluator(
+            new ModelProbes(
+                m,
+                Tokenizer.readFromDirectory(RepoPaths.inRepo("models/stories260K")),
+                FP32,
+                OpContext.DEFAULT),
+            prompt -> {
+              atEvaluation.add(entry0(m));
+              return "the cat sat on the mat";
+            });
+    List<Integer> progress = new ArrayList<>();
+    List<EditResult> results =
+        EditSession.evaluateAfterAll(
+            m,
+            e,
+            EditContext.of(FP32, OpContext.DEFAULT, line -> {}),
+            records(3),
+            1,
+            evaluator,
+            u -> {},
+            progress::add);
+    float w = (float) w0;
+    List<Double> seenByCompute = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      seenByCompute.add((double) w);
+      w = (float) (w + 1.0);
+    }
+    assertThat(e.seen).isEqualTo(seenByCompute);
+    assertThat(atEvaluation).containsExactly(w0, w0, w0, (double) w, (double) w, (double) w);
+    assertThat(results).extracting(EditResult::caseId).containsExactly(0, 1, 2);
+    assertThat(progress).containsExactly(0, 1, 2);
+    assertThat(entry0(m)).isEqualTo((double) w);
   }
 }

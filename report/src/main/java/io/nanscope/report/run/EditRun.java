@@ -45,6 +45,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import tools.jackson.databind.ObjectMapper;
 import tools.jackson.databind.SerializationFeature;
@@ -67,6 +68,8 @@ public final class EditRun {
    *     pytorch-fp16} when the hparams say {@code fp16: true}
    * @param dsSize use only the first N records; null for all
    * @param sequential keep every edit instead of restoring after each record
+   * @param evalAtEnd with {@code sequential}: evaluate every record after all edits ({@link
+   *     EditSession#evaluateAfterAll}), not right after its own
    * @param batchSize requests per update (1: one edit per record; MEMIT, AlphaEdit and FT take
    *     more)
    * @param out the results JSON, or null
@@ -80,6 +83,7 @@ public final class EditRun {
       Path data,
       Integer dsSize,
       boolean sequential,
+      boolean evalAtEnd,
       int batchSize,
       String policy,
       long seed,
@@ -148,7 +152,16 @@ public final class EditRun {
     checkCorpus(hparams, s.home());
     Tokenizer tok = Tokenizer.besideModel(s.model());
     OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
-    String mode = s.sequential() ? "sequential (no restore)" : "single edits (restored)";
+    if (s.evalAtEnd() && !s.sequential()) {
+      throw new IllegalArgumentException(
+          "--eval-at-end evaluates after all edits of a sequential run: add --sequential");
+    }
+    String mode =
+        s.sequential()
+            ? s.evalAtEnd()
+                ? "sequential (no restore), evaluated after all edits"
+                : "sequential (no restore)"
+            : "single edits (restored)";
     String alg = hparams.algName();
     o.println(
         "nanscope edit: "
@@ -230,20 +243,32 @@ public final class EditRun {
     List<EditResult> results;
     List<WeightUpdate> updates = new ArrayList<>();
     try (KeySecondMoments.Progress.Bar bar = progress.start("edit", records.size())) {
+      Consumer<WeightUpdate> onUpdate =
+          u -> {
+            updates.add(u);
+            if (u.detail() instanceof Rome.Outcome outcome) {
+              rep.add(outcome);
+            }
+          };
       results =
-          EditSession.evaluate(
-              m,
-              editor,
-              ec,
-              new EditSession.Plan(records, s.batchSize(), s.sequential(), true),
-              evaluator,
-              u -> {
-                updates.add(u);
-                if (u.detail() instanceof Rome.Outcome outcome) {
-                  rep.add(outcome);
-                }
-              },
-              i -> bar.stepTo(i + 1));
+          s.evalAtEnd()
+              ? EditSession.evaluateAfterAll(
+                  m,
+                  editor,
+                  ec,
+                  records,
+                  s.batchSize(),
+                  evaluator,
+                  onUpdate,
+                  i -> bar.stepTo(i + 1))
+              : EditSession.evaluate(
+                  m,
+                  editor,
+                  ec,
+                  new EditSession.Plan(records, s.batchSize(), s.sequential(), true),
+                  evaluator,
+                  onUpdate,
+                  i -> bar.stepTo(i + 1));
     }
     o.println();
     EditSummary pre = EditSummary.of(results, true), post = EditSummary.of(results, false);

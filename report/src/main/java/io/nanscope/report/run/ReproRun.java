@@ -1,10 +1,20 @@
 package io.nanscope.report.run;
 
+import io.nanscope.editing.alphaedit.AlphaEditEditor;
+import io.nanscope.editing.finetune.FineTune;
+import io.nanscope.editing.finetune.FineTuneEditor;
+import io.nanscope.editing.hparams.AlphaEditHyperParams;
+import io.nanscope.editing.hparams.EditHyperParams;
+import io.nanscope.editing.hparams.FtHyperParams;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.LoadedHparams;
+import io.nanscope.editing.hparams.MemitHyperParams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
+import io.nanscope.editing.hparams.SecondMomentSettings;
 import io.nanscope.editing.keys.ContextTemplates;
+import io.nanscope.editing.keys.TemplateGroups;
+import io.nanscope.editing.memit.MemitEditor;
 import io.nanscope.editing.repro.Calibration;
 import io.nanscope.editing.repro.DivisionFactorSweep;
 import io.nanscope.editing.repro.ReproConclusion;
@@ -15,6 +25,7 @@ import io.nanscope.editing.repro.Scenario;
 import io.nanscope.editing.repro.StressScenario;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
+import io.nanscope.editing.stats.KeySecondMoments;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
@@ -40,6 +51,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.function.IntFunction;
 
 /**
  * {@code nanscope repro} as one library call: the labelled scenarios (natural, disabling-edit,
@@ -162,6 +174,11 @@ public final class ReproRun {
   }
 
   private void run(PrintWriter o, PrintWriter err) throws IOException {
+    LoadedHparams<? extends EditHyperParams> any = HyperParamsYaml.read(hparams);
+    if (!(any.hparams() instanceof RomeHyperParams)) {
+      runOther(any, o, err);
+      return;
+    }
     List<Scenario> scenarios = scenarios();
     List<ReproPipeline.Mode> modes = modes();
     if (scenarios.contains(Scenario.STRESS)) {
@@ -363,6 +380,195 @@ public final class ReproRun {
         .filter(e -> e != first)
         .ifPresent(e -> b.append(e.elementsReport("    ")));
     return b.toString();
+  }
+
+  /**
+   * MEMIT, AlphaEdit or FT in the natural scenario, side by side in each precision: the same
+   * pipeline, comparison table, headroom, first-overflow report and conclusion as ROME's. The
+   * context templates and the key statistics C are computed once, in FP32 on the unedited model,
+   * and shared by every precision (as ROME's templates are), so the runs differ only in the edit's
+   * numerics. The disabling-edit scenario overrides ROME's kᵀu and the stress scenario edits with
+   * ROME, so neither applies here.
+   */
+  private void runOther(
+      LoadedHparams<? extends EditHyperParams> loaded, PrintWriter o, PrintWriter err)
+      throws IOException {
+    EditHyperParams h = loaded.hparams();
+    String alg = algorithmLabel(h);
+    if (scenario != null && Scenario.named(scenario) != Scenario.NATURAL) {
+      throw new IllegalArgumentException(
+          alg
+              + " runs in the natural scenario only (disabling-edit overrides ROME's Division"
+              + " Factor kᵀu, stress edits with ROME): use --scenario natural, or a ROME or R-ROME"
+              + " hparams file");
+    }
+    List<ReproPipeline.Mode> modes = modes();
+    if (dsSize < 1) {
+      throw new IllegalArgumentException("--ds-size must be at least 1, got " + dsSize);
+    }
+    if (!lossScale.equals("none")) {
+      throw new IllegalArgumentException(
+          "--loss-scale dynamic is implemented for ROME's v* only; drop it for " + alg);
+    }
+    if (!context.equals("sampled")) {
+      throw new IllegalArgumentException(
+          "--context bare is ROME's; " + alg + " samples its context templates");
+    }
+    loaded.warnings().forEach(w -> err.println("warning: " + w));
+    List<EditRequest> all = EditDatasets.read(data);
+    List<EditRequest> records = all.subList(0, Math.min(dsSize, all.size()));
+    Path modelPath = model;
+    Tokenizer tok = Tokenizer.besideModel(modelPath);
+    ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
+    o.println(
+        "nanscope repro: "
+            + alg
+            + " (EasyEdit semantics) on "
+            + modelPath
+            + ", layers "
+            + h.layers()
+            + ", "
+            + records.size()
+            + " record(s) from "
+            + data
+            + ", precisions "
+            + modes.stream().map(ReproPipeline.Mode::label).toList()
+            + ", seed "
+            + seed);
+    PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
+    OpContext ctx = OpContext.DEFAULT.withThreads(threads);
+    LlamaModel unedited = source.load(fp32.storage());
+    ReproPipeline.EditorFactory factory;
+    if (h instanceof FtHyperParams ft) {
+      factory = (m, t) -> new FineTuneEditor(m, t, ft, FineTune.Options.of(fp32, ctx));
+    } else {
+      TemplateGroups templates =
+          TemplateGroups.sample(
+              new GenerateFast(unedited, tok, fp32, ctx),
+              seed,
+              "sampled top-k 5 on the unedited model in fp32, shared by every precision");
+      o.println(
+          "Cached context templates "
+              + templates.pythonList()
+              + "   ("
+              + templates.description()
+              + ")");
+      SecondMomentSettings sm;
+      String statsDir, module;
+      if (h instanceof MemitHyperParams mh) {
+        sm = mh.secondMoment();
+        statsDir = mh.statsDir();
+        module = mh.modules().rewriteModule();
+      } else {
+        AlphaEditHyperParams ah = (AlphaEditHyperParams) h;
+        sm = ah.secondMoment();
+        statsDir = ah.statsDir();
+        module = ah.modules().rewriteModule();
+      }
+      IntFunction<double[]> c =
+          KeySecondMoments.load(
+              unedited,
+              tok,
+              fp32,
+              ctx,
+              new KeySecondMoments.Source(
+                  home, statsDir, sm, module, h.layers(), modelPath, "nanscope repro"),
+              KeySecondMoments.Progress.NONE,
+              err::println);
+      factory =
+          switch (h) {
+            case MemitHyperParams mh -> (m, t) -> new MemitEditor(m, t, mh, templates, c);
+            case AlphaEditHyperParams ah -> (m, t) -> new AlphaEditEditor(m, t, ah, templates, c);
+            default -> throw new IllegalStateException("no repro editor for " + alg);
+          };
+    }
+    Scenario sc = Scenario.NATURAL;
+    long started = System.nanoTime();
+    o.println();
+    o.println("=".repeat(100));
+    o.println("scenario " + sc.cliName() + " (" + alg + "): " + sc.description());
+    o.println("=".repeat(100));
+    ReproPipeline.Settings settings =
+        new ReproPipeline.Settings(
+            null,
+            records,
+            null,
+            seed,
+            threads,
+            !noFluency,
+            sequential,
+            OptionalDouble.empty(),
+            !noStats,
+            false);
+    List<RunResult> runs = new ArrayList<>();
+    for (ReproPipeline.Mode mode : modes) {
+      o.println();
+      o.println(
+          "--- "
+              + mode.label()
+              + " (policy "
+              + mode.policy().name()
+              + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
+              + ") ---");
+      long t0 = System.nanoTime();
+      runs.add(ReproPipeline.run(source, tok, settings, mode, o::println, factory));
+      err.printf(
+          Locale.ROOT,
+          "[%s %s %s] %.1f s%n",
+          sc.cliName(),
+          alg,
+          mode.label(),
+          (System.nanoTime() - t0) / 1e9);
+    }
+    o.println();
+    o.println("comparison (" + sc.cliName() + ", " + alg + "):");
+    o.print(ReproReport.comparisonTable(runs));
+    if (!noStats) {
+      for (RunResult r : runs) {
+        o.println();
+        o.print(ReproReport.headroom(r));
+      }
+    }
+    for (RunResult r : runs) {
+      String text = ReproReport.firstOverflow(r);
+      if (!text.isEmpty()) {
+        o.println();
+        o.print(text);
+        Path file =
+            out.resolve(
+                "first-overflow-"
+                    + sc.cliName()
+                    + "-"
+                    + fileLabel(alg)
+                    + "-"
+                    + fileLabel(r.label())
+                    + ".json");
+        ReproReport.writeFirstOverflowJson(file, sc.cliName(), r);
+        o.println("  written to " + file);
+      }
+      r.fallbacks().forEach(line -> o.println("[" + r.label() + "] " + line));
+    }
+    o.println();
+    o.println("conclusion (" + sc.cliName() + ", " + alg + "):");
+    String conclusion = ReproConclusion.natural(runs);
+    o.println(conclusion);
+    if (report != null) {
+      Report html = new Report("nanscope repro " + alg);
+      addToReport(html, sc, runs, Optional.empty(), conclusion);
+      List<Path> written = html.write(report);
+      o.println();
+      o.println("report written to " + report + " (" + written.size() + " files)");
+    }
+    err.printf(
+        Locale.ROOT, "[%s %s] %.1f s%n", sc.cliName(), alg, (System.nanoTime() - started) / 1e9);
+  }
+
+  /** EasyEdit's alg_name, FT told apart by its objective (FT-L: prompt_last, FT-M: target_new). */
+  static String algorithmLabel(EditHyperParams h) {
+    if (h instanceof FtHyperParams ft) {
+      return ft.objectiveOptimization().equals("prompt_last") ? "FT-L" : "FT-M";
+    }
+    return h.algName();
   }
 
   /**
