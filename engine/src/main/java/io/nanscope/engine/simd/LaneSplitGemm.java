@@ -79,7 +79,7 @@ final class LaneSplitGemm {
     int qn = k / W, t = k - W * qn;
     float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
     float[] aTail = new float[m * t];
-    packA(a, qn, ap, aTail);
+    packA(a, qn, ap, aTail, threads);
     WorkSplit.run(
         nBlocks * chunks,
         threads,
@@ -120,27 +120,41 @@ final class LaneSplitGemm {
    * Packs all of A once, K block by K block and lane by lane: A row i = 12·it + r, step q = q0 + u
    * of the K block at q0 (kq steps) goes to {@code ap[q0·8·M' + ((l·T + it)·kq + u)·12 + r]} (T
    * tiles, M' = 12T rows; rows past M stay zero), so one lane's micro-panels of consecutive tiles
-   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}.
+   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}. Tile by tile (12 rows
+   * staged, then written in order of q and lane), split over the threads in runs of tiles.
    */
-  private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail) {
+  private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail, int threads) {
     int m = a.count, k = a.k, t = k - W * qn, mr = MR;
     int mTiles = WorkSplit.blocks(m, mr);
-    float[] row = new float[k];
-    for (int i = 0; i < m; i++) {
-      a.fill(i, 1, row);
-      int it = i / mr, r = i % mr;
-      for (int q0 = 0; q0 < qn; q0 += KCQ) {
-        int kq = Math.min(KCQ, qn - q0);
-        int base = q0 * W * mTiles * mr;
-        for (int l = 0; l < W; l++) {
-          int d = base + (l * mTiles + it) * kq * mr + r;
-          for (int q = q0; q < q0 + kq; q++, d += mr) {
-            ap[d] = row[W * q + l];
-          }
-        }
-      }
-      System.arraycopy(row, W * qn, aTail, i * t, t);
-    }
+    int run = 8;
+    WorkSplit.run(
+        WorkSplit.blocks(mTiles, run),
+        threads,
+        () -> {
+          float[] stage = new float[mr * k];
+          return task -> {
+            for (int it = task * run; it < Math.min(mTiles, task * run + run); it++) {
+              int rows = Math.min(mr, m - it * mr);
+              a.fill(it * mr, rows, stage);
+              for (int q0 = 0; q0 < qn; q0 += KCQ) {
+                int kq = Math.min(KCQ, qn - q0);
+                int base = q0 * W * mTiles * mr + it * kq * mr;
+                int lane = mTiles * kq * mr; // from one lane's micro-panels to the next
+                for (int q = q0; q < q0 + kq; q++) {
+                  int d = base + (q - q0) * mr;
+                  for (int l = 0; l < W; l++, d += lane) {
+                    for (int r = 0; r < rows; r++) {
+                      ap[d + r] = stage[r * k + W * q + l];
+                    }
+                  }
+                }
+              }
+              for (int r = 0; r < rows; r++) {
+                System.arraycopy(stage, r * k + W * qn, aTail, (it * mr + r) * t, t);
+              }
+            }
+          };
+        });
   }
 
   private static void block(
