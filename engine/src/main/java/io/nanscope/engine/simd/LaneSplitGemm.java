@@ -23,11 +23,13 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link Lanes#reduce8}'s order (per output, the same adds in the same order).
  *
  * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A task owns at most {@link
- * #MC} × {@link #NB} outputs; per K block of {@link #KCQ} steps per lane (8·KCQ terms) it packs its
- * B panel lane by lane ({@link #packPanel}, a transpose done with gathers from staged rows), then
- * for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) runs the micro-kernel over the
- * task's A micro-panels of that lane (12 rows each, contiguous, streamed). The planes (8 × MC × NB
- * floats, 2 MB) are loaded and stored once per micro-kernel call.
+ * #MC} × {@link #NB} outputs. Its B panel (NB rows, all of K) is packed lane by lane, K block by K
+ * block ({@link #packPanel}, a transpose done with gathers from staged rows), and kept for the
+ * thread's next task when that task has the same rows (tasks run M chunk by M chunk within a B
+ * block, so B is packed about once per thread and call). Per K block of {@link #KCQ} steps per lane
+ * (8·KCQ terms), for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) it runs the
+ * micro-kernel over the task's A micro-panels of that lane (12 rows each, contiguous, streamed).
+ * The planes (8 × MC × NB floats, 960 KB) are loaded and stored once per micro-kernel call.
  */
 final class LaneSplitGemm {
 
@@ -36,13 +38,14 @@ final class LaneSplitGemm {
   /** Steps per lane in one K block (8·KCQ terms of k): the micro-kernel's loop length. */
   static final int KCQ = 64;
 
-  /** B rows (outputs j) per task: the B panel (NB × 8·KCQ floats, 512 KB). */
+  /** B rows (outputs j) per task: one K block of the B panel is NB × 8·KCQ floats, 512 KB. */
   static final int NB = 256;
 
   /**
-   * Most A rows per task (a multiple of {@link #MR}): the B panel's pack is amortised over them.
+   * Most A rows per task (a multiple of {@link #MR}): with the planes, 8 × MC × NB floats, kept
+   * well inside L2 next to the B panel's K block and the A block.
    */
-  static final int MC = 252;
+  static final int MC = 120;
 
   /** Rows (i) and outputs (j) of the micro-tile: 24 accumulators of 16 lanes. */
   static final int MR = 12, NR = 32;
@@ -56,6 +59,9 @@ final class LaneSplitGemm {
   // Block sizes, measured on an Intel Xeon (KVM, 2 vCPUs, L2 2 MB per core), FP32 2048³, one
   // thread, CPU time, machine under load (GFLOP/s): KCQ/NB/MC 128/128/512: 72-78; 64/128/512:
   // 76-85; 64/256/252: 92-97; 128/128/252: 86; 64/128/252: 83; 64/512/252: 90-92; 128/256/256: 89.
+  // With B packed once per thread and call (medians of 5, load 5-7): 64/256/252: 96-100;
+  // 64/256/120: 99-103; 64/256/72: 99; 128/256/120: 105; 128/128/120: 92; 128/384/120: 106;
+  // 64/512/120: 106. 512x11008x4096 and 4096³: 64/256/120 100-103, 64/256/252 99-102.
 
   private LaneSplitGemm() {}
 
@@ -73,7 +79,7 @@ final class LaneSplitGemm {
     int qn = k / W, t = k - W * qn;
     float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
     float[] aTail = new float[m * t];
-    packA(a, qn, ap, aTail);
+    packA(a, qn, ap, aTail, threads);
     WorkSplit.run(
         nBlocks * chunks,
         threads,
@@ -85,7 +91,8 @@ final class LaneSplitGemm {
           s.aTail = aTail;
           s.mTiles = mTiles;
           s.stage = new float[NR * W * kcq];
-          s.panel = new float[nbp * W * kcq];
+          s.panel = new float[Math.max(1, Math.multiplyExact(nbp * W, qn))];
+          s.panelJ0 = -1;
           s.planes = new float[W * mc * nbp];
           s.bTail = new float[Math.max(1, nbp * t)];
           s.bTailT = new float[Math.max(1, nbp * t)];
@@ -102,6 +109,10 @@ final class LaneSplitGemm {
   private static final class Scratch {
     float[] ap, aTail, stage, panel, planes, bTail, bTailT;
     int mTiles;
+
+    /** The first B row of the panel packed in {@code panel} (all of K), or -1 before the first. */
+    int panelJ0;
+
     int[] index;
   }
 
@@ -109,27 +120,41 @@ final class LaneSplitGemm {
    * Packs all of A once, K block by K block and lane by lane: A row i = 12·it + r, step q = q0 + u
    * of the K block at q0 (kq steps) goes to {@code ap[q0·8·M' + ((l·T + it)·kq + u)·12 + r]} (T
    * tiles, M' = 12T rows; rows past M stay zero), so one lane's micro-panels of consecutive tiles
-   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}.
+   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}. Tile by tile (12 rows
+   * staged, then written in order of q and lane), split over the threads in runs of tiles.
    */
-  private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail) {
+  private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail, int threads) {
     int m = a.count, k = a.k, t = k - W * qn, mr = MR;
     int mTiles = WorkSplit.blocks(m, mr);
-    float[] row = new float[k];
-    for (int i = 0; i < m; i++) {
-      a.fill(i, 1, row);
-      int it = i / mr, r = i % mr;
-      for (int q0 = 0; q0 < qn; q0 += KCQ) {
-        int kq = Math.min(KCQ, qn - q0);
-        int base = q0 * W * mTiles * mr;
-        for (int l = 0; l < W; l++) {
-          int d = base + (l * mTiles + it) * kq * mr + r;
-          for (int q = q0; q < q0 + kq; q++, d += mr) {
-            ap[d] = row[W * q + l];
-          }
-        }
-      }
-      System.arraycopy(row, W * qn, aTail, i * t, t);
-    }
+    int run = 8;
+    WorkSplit.run(
+        WorkSplit.blocks(mTiles, run),
+        threads,
+        () -> {
+          float[] stage = new float[mr * k];
+          return task -> {
+            for (int it = task * run; it < Math.min(mTiles, task * run + run); it++) {
+              int rows = Math.min(mr, m - it * mr);
+              a.fill(it * mr, rows, stage);
+              for (int q0 = 0; q0 < qn; q0 += KCQ) {
+                int kq = Math.min(KCQ, qn - q0);
+                int base = q0 * W * mTiles * mr + it * kq * mr;
+                int lane = mTiles * kq * mr; // from one lane's micro-panels to the next
+                for (int q = q0; q < q0 + kq; q++) {
+                  int d = base + (q - q0) * mr;
+                  for (int l = 0; l < W; l++, d += lane) {
+                    for (int r = 0; r < rows; r++) {
+                      ap[d + r] = stage[r * k + W * q + l];
+                    }
+                  }
+                }
+              }
+              for (int r = 0; r < rows; r++) {
+                System.arraycopy(stage, r * k + W * qn, aTail, (it * mr + r) * t, t);
+              }
+            }
+          };
+        });
   }
 
   private static void block(
@@ -146,14 +171,22 @@ final class LaneSplitGemm {
     int k = a.k, qn = k / W, k8 = W * qn, t = k - k8;
     int iTiles = WorkSplit.blocks(mi, mr), jTiles = WorkSplit.blocks(jn, nr);
     int it0 = i0 / mr;
+    // The B panel of rows [j0, j0 + jn) is packed for all of K at once and kept while this thread's
+    // tasks stay on the same rows (consecutive tasks share j0): B is packed about once per thread
+    // per call, not once per M chunk.
+    boolean pack = s.panelJ0 != j0;
+    s.panelJ0 = j0;
     for (int q0 = 0; q0 < qn; q0 += KCQ) {
       int kq = Math.min(KCQ, qn - q0);
-      packPanel(b, j0, jn, W * q0, kq, jTiles, s);
+      int pOff = q0 * W * jTiles * nr;
+      if (pack) {
+        packPanel(b, j0, jn, W * q0, kq, jTiles, s, pOff);
+      }
       // BLIS order: a B micro-panel (one lane, kq × 32 floats, 8 KB) stays in L1 while the A
       // micro-panels of that lane stream past it (contiguous in s.ap, so the prefetchers follow).
       for (int jt = 0; jt < jTiles; jt++) {
         for (int l = 0; l < W; l++) {
-          int bOff = (l * jTiles + jt) * kq * NR;
+          int bOff = pOff + (l * jTiles + jt) * kq * NR;
           int accOff = (jt * W + l) * iTiles * TILE;
           int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
           for (int it = 0; it < iTiles; it++, accOff += TILE, aOff += kq * MR) {
@@ -165,7 +198,7 @@ final class LaneSplitGemm {
     if (qn == 0) {
       Arrays.fill(s.planes, 0, iTiles * jTiles * W * TILE, 0f);
     }
-    if (t > 0) {
+    if (t > 0 && pack) {
       b.fill(j0, jn, k8, t, s.bTail);
       int nbp = jTiles * nr;
       Arrays.fill(s.bTailT, 0, nbp * t, 0f);
@@ -179,12 +212,12 @@ final class LaneSplitGemm {
   }
 
   /**
-   * Packs B rows [j0, j0 + jn), terms [p0, p0 + 8·kq), lane by lane: {@code panel[((l·jTiles +
-   * jt)·kq + q)·32 + jr] = b[j0 + 32jt + jr, p0 + 8q + l]}, zero past row jn. Each micro-panel's 32
-   * rows are staged (decoded to FP32, row-major) and gathered column by column.
+   * Packs B rows [j0, j0 + jn), terms [p0, p0 + 8·kq), lane by lane: {@code panel[pOff + ((l·jTiles
+   * + jt)·kq + q)·32 + jr] = b[j0 + 32jt + jr, p0 + 8q + l]}, zero past row jn. Each micro-panel's
+   * 32 rows are staged (decoded to FP32, row-major) and gathered column by column.
    */
   private static void packPanel(
-      GemmKernel.Rows b, int j0, int jn, int p0, int kq, int jTiles, Scratch s) {
+      GemmKernel.Rows b, int j0, int jn, int p0, int kq, int jTiles, Scratch s, int pOff) {
     int kl = W * kq;
     float[] stage = s.stage, panel = s.panel;
     int[] index = s.index;
@@ -198,7 +231,7 @@ final class LaneSplitGemm {
         Arrays.fill(stage, rows * kl, NR * kl, 0f);
       }
       for (int l = 0; l < W; l++) {
-        int d = (l * jTiles + jt) * kq * NR;
+        int d = pOff + (l * jTiles + jt) * kq * NR;
         for (int q = 0; q < kq; q++, d += NR) {
           FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(panel, d);
           FloatVector.fromArray(V16, stage, W * q + l, index, 16).intoArray(panel, d + 16);
