@@ -4,9 +4,9 @@
 # over the same positions of the same prompt. Prints median and range of tokens/s for each and the
 # ratio of medians. Then the same on CPU time (the shared machine's load inflates wall time): the
 # decoding thread's CPU time (DecodeCpuTime, 1 thread) against the C reference's user+sys time.
-# Then what a user waits for (scripts/bench_process.py, docs/startup.md): whole-process wall and
-# CPU time and time to first byte of `./nanscope generate` (the same 256 positions) against the C
-# reference's whole process, and of --version, formats, round, trace and one edit record.
+# Then what a user waits for (scripts/bench_process.py, docs/guide/startup.md): whole-process wall
+# and CPU time and time to first byte of `./nanscope generate` (the same 256 positions) against the
+# C reference's whole process, and of --version, formats, round, trace and one edit record.
 # Takes about 10 minutes on the loaded 2-core machine. Extra arguments go to JMH (-p threads=1).
 # --process-only: only the whole-process part (about 7 minutes). BENCH_RUNS: runs per whole-process
 # row (default 10). LLAMA2C_RUN=path: also time llama2.c's own run (built outside the repository).

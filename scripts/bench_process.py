@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Whole-process times of the commands a user runs (scripts/bench-decode.sh runs this; see
-docs/startup.md): wall time from fork to exit, CPU time (user+sys of the process and its threads),
-and for generate the time to the first byte on stdout (the first piece is written after position 0,
-as llama2.c's run writes it). Rows are run round-robin (run i of every row, then run i + 1), so the
-machine's load drifts over all rows alike; the 1-minute load average is printed with every row.
+docs/guide/startup.md): wall time from fork to exit, CPU time (user+sys of the process and its
+threads), and for generate the time to the first byte on stdout (the first piece is written after
+position 0, as llama2.c's run writes it). Rows are run round-robin (run i of every row, then
+run i + 1), so the machine's load drifts over all rows alike; the 1-minute load average is printed
+with every row.
 
 usage: bench_process.py ROOT REFRUN RUNS [LLAMA2C_RUN [BASELINE]]
 ROOT: the repository; REFRUN: the built scripts/golden/refrun.c; LLAMA2C_RUN: optional, llama2.c's

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks the `nanscope` launcher (docs/startup.md): no rebuild when nothing changed, a rebuild and a
-# new AOT cache when a main source changes, the cache used (the CLI's classes come from it) and
-# remade when the jar is newer, NANSCOPE_AOT=0, stdout holding only the command's output, and the
-# one-line error (exit 2) without a JDK 25. Rebuilds the CLI once (~1 minute). Exit 0: all passed.
+# Checks the `nanscope` launcher (docs/guide/startup.md): no rebuild when nothing changed, a rebuild
+# and a new AOT cache when a main source changes, the cache used (the CLI's classes come from it)
+# and remade when the jar is newer, NANSCOPE_AOT=0, stdout holding only the command's output, and
+# the one-line error (exit 2) without a JDK 25. Rebuilds the CLI once (~1 minute). Exit 0: all
+# passed.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"

@@ -1,5 +1,5 @@
 // Writes a larger in-domain edit set for the embedded model, by a fixed rule, from the model's own
-// greedy continuations (configs/edits/tinystories-edits-100.json; docs/editing-data.md).
+// greedy continuations (configs/edits/tinystories-edits-100.json; docs/guide/editing-data.md).
 //
 //   scripts/editing/make-edit-set.sh [N] [OUT.json]          (defaults: 100, the file above)
 //

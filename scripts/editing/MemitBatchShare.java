@@ -1,6 +1,6 @@
 // How much of its own residual each request of a MEMIT batch gets written at its key, and how much
 // of the other requests' residuals leaks in: a diagnostic of why a MEMIT batch of all 15 in-domain
-// records does not edit (docs/memit.md).
+// records does not edit (docs/lab/2026-12-06-memit-alphaedit.md).
 //
 //   scripts/editing/memit-batch-share.sh [HPARAMS.yaml] [DATA.json] [N]
 //

@@ -1,5 +1,6 @@
 // Edit Succ. / Portability / Locality of MEMIT or AlphaEdit on an edit set (no fluency), with the
-// existing evaluator (editing.eval.Evaluator): the figures of docs/memit.md.
+// existing evaluator (editing.eval.Evaluator): the figures of
+// docs/lab/2026-12-06-memit-alphaedit.md.
 //
 //   scripts/editing/memit-figures.sh HPARAMS.yaml single|sequential|batch [POLICY] [DATA.json] [N] [log]
 //

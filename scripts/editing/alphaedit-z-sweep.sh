@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Is AlphaEdit's weak edit here (docs/memit.md: 35.56 vs MEMIT's 77.78 Edit Succ., single edits)
-# caused by its z settings, EasyEdit's Llama-3 values (clamp_norm_factor 0.75, v_lr 0.1,
-# v_weight_decay 0.5) instead of MEMIT's (4, 0.5, 1e-3)? Sweeps those three, every other key of
-# configs/alphaedit/stories260K.yaml unchanged, single edits on the 15 shipped records, no fluency,
-# through scripts/editing/edit-table.sh (one run at a time, nice 10). Results:
+# Is AlphaEdit's weak edit here (docs/lab/2026-12-06-memit-alphaedit.md: 35.56 vs MEMIT's 77.78 Edit
+# Succ., single edits) caused by its z settings, EasyEdit's Llama-3 values (clamp_norm_factor 0.75,
+# v_lr 0.1, v_weight_decay 0.5) instead of MEMIT's (4, 0.5, 1e-3)? Sweeps those three, every other
+# key of configs/alphaedit/stories260K.yaml unchanged, single edits on the 15 shipped records, no
+# fluency, through scripts/editing/edit-table.sh (one run at a time, nice 10). Results:
 # out/alphaedit-z-sweep/table.tsv (z_loss_* = the final z-optimisation loss of each edit).
 #   scripts/editing/alphaedit-z-sweep.sh
 set -euo pipefail

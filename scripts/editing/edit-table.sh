@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's editing results table: Edit Succ., Portability, Locality, Fluency per method, mode
-# and precision on the embedded model, one `nanscope edit` run at a time (docs/editing-results.md).
+# and precision on the embedded model, one `nanscope edit` run at a time
+# (docs/lab/2026-12-06-editing-results.md).
 #
 #   scripts/editing/edit-table.sh [JOBS_FILE]     (default: the job list below, in that order: the
 #   cheap FT rows and the sequential AlphaEdit/MEMIT comparison first)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Prints out/edit-table/table.tsv (scripts/editing/edit-table.sh) as the Markdown table of
-README.md and docs/editing-results.md. Usage: python3 scripts/editing/edit_table_md.py [TSV]"""
+README.md and docs/lab/2026-12-06-editing-results.md.
+Usage: python3 scripts/editing/edit_table_md.py [TSV]"""
 import csv
 import sys
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Writes the larger in-domain edit set by a fixed rule (see MakeEditSet.java, docs/editing-data.md).
+# Writes the larger in-domain edit set by a fixed rule (see MakeEditSet.java,
+# docs/guide/editing-data.md).
 #   scripts/editing/make-edit-set.sh [N] [OUT.json]    (defaults: 100, configs/edits/tinystories-edits-100.json)
 set -euo pipefail
 cd "$(dirname "$0")/../.."

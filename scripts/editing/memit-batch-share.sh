@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Own share and cross-talk of each request in a MEMIT batch (see MemitBatchShare.java, docs/memit.md).
+# Own share and cross-talk of each request in a MEMIT batch (see MemitBatchShare.java,
+# docs/lab/2026-12-06-memit-alphaedit.md).
 #   scripts/editing/memit-batch-share.sh [HPARAMS.yaml] [DATA.json] [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the @FuzzTest methods (committed; ./test replays them).
 
-Seeds are small valid files plus the hostile cases found by hand (docs/reliability.md). Run from the
-repository root: python3 scripts/fuzz/make-corpus.py. Jazzer adds the crashing inputs it finds to the
-same directories when fuzzing (scripts/fuzz.sh); those are committed with the fix.
+Seeds are small valid files plus the hostile cases found by hand (docs/guide/reliability.md). Run
+from the repository root: python3 scripts/fuzz/make-corpus.py. Jazzer adds the crashing inputs it
+finds to the same directories when fuzzing (scripts/fuzz.sh); those are committed with the fix.
 """
 import json
 import os

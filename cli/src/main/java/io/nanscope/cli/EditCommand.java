@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
             + " log lines, pre- and post-edit metrics (rewrite, rephrase, portability, locality, fluency), a"
             + " summary table and an EasyEdit-shaped results JSON. Single-edit mode restores the weights after"
             + " each record (verified bit for bit); --sequential keeps every edit. A progress bar goes to"
-            + " stderr. See docs/rome.md.")
+            + " stderr. See docs/guide/rome.md.")
 public final class EditCommand implements Callable<Integer> {
 
   static final String DEFAULT_HPARAMS = "configs/rome/stories260K.yaml";

@@ -35,7 +35,8 @@ import tools.jackson.databind.json.JsonMapper;
       "Rounds values to a number format: result, bits, class, overflow/underflow.",
       "Bits are split as sign | exponent | mantissa; class is normal, subnormal, zero, inf or nan.",
       "A value is rounded once, exactly from its text (no intermediate double): 1e400 overflows and",
-      "1e-400 underflows by the format's rules. Names are case-insensitive; aliases: see docs/formats.md.",
+      "1e-400 underflows by the format's rules. Names are case-insensitive; aliases: see",
+      "docs/guide/formats.md.",
       "--subnormals flush sets results that are subnormal AFTER rounding to +-0 in every rounding mode",
       "(as hardware flush-to-zero does), so up/down can then land on the other side of the input.",
       "Example: nanscope round --format fp16 65519 65520 1e-8"

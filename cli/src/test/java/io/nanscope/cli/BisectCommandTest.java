@@ -14,11 +14,14 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code bisect}: bad input is refused with one line and exit code 2 before any work; {@code
  * --replay} runs a policy file on the disabling edit (bare context, 1 record: two runs, a few
  * seconds) and judges it like a trial. The search itself is tested in editing ({@code
- * BisectionTest}); the real scenarios are a command run once (docs/bisect.md).
+ * BisectionTest}); the real scenarios are a command run once (docs/lab/2026-12-06-bisect.md).
  */
 class BisectCommandTest {
 
-  /** The 1-minimal set `bisect --scenario disabling-edit --context bare` found (docs/bisect.md). */
+  /**
+   * The 1-minimal set `bisect --scenario disabling-edit --context bare` found
+   * (docs/lab/2026-12-06-bisect.md).
+   */
   static final List<String> MINIMAL =
       List.of(
           "layers.1.mlp.down_proj",

@@ -5,7 +5,7 @@
  * and post-edit metrics ({@link io.nanscope.editing.session.EditSession}), the one place that
  * writes and restores weights bit for bit ({@link io.nanscope.editing.session.WeightSnapshot}), and
  * the transactional precision fallback around any editor ({@link
- * io.nanscope.editing.session.PrecisionFallback}). See docs/editing-session.md.
+ * io.nanscope.editing.session.PrecisionFallback}). See docs/guide/editing-session.md.
  *
  * <p>May import: java.base, engine, llama, editing.request, editing.keys, editing.eval.
  */

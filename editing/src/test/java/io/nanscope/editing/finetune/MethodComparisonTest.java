@@ -34,7 +34,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
  * Edit Succ. and Locality of FT-L, FT-M, R-ROME and ROME on the embedded model's edit set ({@code
  * configs/edits/tinystories-edits.json}, 15 records), single edits restored after each, FP32, seed
  * 42, no fluency — EasyEdit's metrics through {@link Evaluator} and {@link EditSession}. Prints the
- * table (docs/finetune.md quotes it) and checks what must hold whatever the exact figures.
+ * table (docs/lab/2026-12-06-finetune-r-rome.md quotes it) and checks what must hold whatever the
+ * exact figures.
  *
  * <p>A results run, not part of the default suite (60 ROME/R-ROME optimisations: 2–8 minutes here):
  * {@code ./mvnw -B -o -pl editing -am verify -Dtest=MethodComparisonTest

@@ -498,7 +498,7 @@ final class GemmKernel {
    * for finite weights; a row holding an inf or NaN weight gets a non-finite result there, and any
    * non-finite result is recomputed from the exactly decoded row (same ordered dot, so the bits are
    * those of {@link #ntScalar} either way). Measured against the former decode into L1 scratch
-   * through {@code Float.float16ToFloat}: see docs/kernels.md.
+   * through {@code Float.float16ToFloat}: see docs/guide/kernels.md.
    */
   private static void matvec4Fp16(
       float[] x, MemorySegment seg, int j, int k, float[] c, float[] tail, float[] row) {

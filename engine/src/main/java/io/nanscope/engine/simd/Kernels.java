@@ -146,7 +146,7 @@ public final class Kernels {
   /**
    * Scalar twin of {@link #dotColumns}: the same bits (tested against it), plain Java. Fast from a
    * process's first calls, while the vector kernel still runs in the interpreter (the decode step's
-   * warm-up, docs/startup.md).
+   * warm-up, docs/guide/startup.md).
    */
   public static void dotColumnsScalar(
       float[] x, int xo, float[] w, int wo, int ld, int panel, int k, float[] y, int yo, int n) {

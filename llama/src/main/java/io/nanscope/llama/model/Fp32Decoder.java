@@ -48,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * packed path runs the step on the kernels' scalar twins ({@link Fp32Rows#dotColumnsScalar}, {@link
  * Fp32Rows#weightedRowsScalar}, {@link Fp32Rows#expScalar}: bit-identical, tested) for the first
  * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
- * kernels (docs/startup.md has the measurements). The scalar step is its own method ({@code
+ * kernels (docs/guide/startup.md has the measurements). The scalar step is its own method ({@code
  * nextScalar}), so that the vector step's compiled code holds no scalar branch.
  */
 final class Fp32Decoder implements DecodeSession {
@@ -292,7 +292,7 @@ final class Fp32Decoder implements DecodeSession {
    * {@link #next}'s step (after its checks and {@link #grow}) on the kernels' scalar twins, packed
    * weights only: the same operations in the same order, line for line. Kept apart from the vector
    * step: with both in one method C2 compiled the scalar branches into the steady-state code (they
-   * had run during warm-up) and the decode lost ~10% (DecodeCpuTime, docs/startup.md).
+   * had run during warm-up) and the decode lost ~10% (DecodeCpuTime, docs/guide/startup.md).
    */
   private float[] nextScalar(int token) {
     Fp32Rows.decodeRow(w.embedding(), token, x);
