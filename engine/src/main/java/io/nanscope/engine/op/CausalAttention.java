@@ -117,6 +117,139 @@ public final class CausalAttention {
       int kvHeads,
       boolean[] keyMask,
       boolean skipMasked) {
+    if (floatPath(gemm, softmax, q, k, v)) {
+      return forwardFloats(ctx, site, q, k, v, heads, kvHeads, keyMask, skipMasked);
+    }
+    return forwardDoubles(ctx, site, gemm, softmax, q, k, v, heads, kvHeads, keyMask, skipMasked);
+  }
+
+  /**
+   * Whether the forward runs on floats: both precisions all FP32 with IEEE rounding (what {@link
+   * PrecisionPolicy#isAllFp32()} gives every site) and no FP64 input. The 16-bit policies keep the
+   * double path.
+   */
+  private static boolean floatPath(Precision gemm, Precision softmax, Tensor... inputs) {
+    if (!gemm.equals(Precision.FP32) || !softmax.equals(Precision.FP32)) {
+      return false;
+    }
+    for (Tensor t : inputs) {
+      if (t.format() == FloatFormat.FP64) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * The all-FP32 forward on floats, through the row kernels of the FP32 decode step: the double
+   * path's steps with its roundings written as float operations, so the same bits (tested against
+   * {@link #forwardDoubles}). Per score: {@link Reduce#dot} with FP32 copies is {@link
+   * Fp32Rows#dot}; rounding to FP32 is the identity on it; {@code (float)(s·scale)} and {@code
+   * (float)(s + finfo.min)} of two floats are the float product and sum. The row is {@link
+   * Softmax#rowsFp32}, which equals {@link Softmax#row} with compute and accumulate FP32; P rounded
+   * to FP32 is P. {@code o_i = Σ_j P_ij·v_j} sequential in j from +0 with product then sum ({@link
+   * Reduce#axpy} in FP32) is {@link Fp32Rows#weightedRows}. Which masked keys are skipped is
+   * decided exactly as there ({@link MaskedTail} on the same values).
+   */
+  private static Forward forwardFloats(
+      OpContext ctx,
+      Site site,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      int heads,
+      int kvHeads,
+      boolean[] keyMask,
+      boolean skipMasked) {
+    Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
+    int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
+    float[] qf = q.toFloatArray(), kf = k.toFloatArray(), vf = v.toFloatArray();
+    float scale = (float) (1.0 / Math.sqrt(d));
+    float maskMin = -Float.MAX_VALUE;
+    // P (H, Tq, Tk) is what backward reads; masked entries that are skipped stay exact +0.
+    float[] probs = new float[Math.multiplyExact(Math.multiplyExact(m.h, tq), tk)];
+    float[] scores = new float[tk];
+    float[] out = new float[Math.multiplyExact(tq, qs)];
+    int maskLen = skipMasked ? prefixLength(keyMask, tk) : -1;
+    boolean anyMasked = maskLen >= 0 && Math.min(tk - tq + 1, maskLen) < tk;
+    double[] qv = anyMasked ? q.toDoubleArray() : null;
+    MaskedTail tail =
+        anyMasked
+            ? MaskedTail.forward(
+                m, Precision.FP32, Precision.FP32, qv, k.toDoubleArray(), v.toDoubleArray())
+            : null;
+    for (int h = 0; h < m.h; h++) {
+      int kvh = h / m.group();
+      for (int i = 0; i < tq; i++) {
+        int row = (h * tq + i) * tk, qo = i * qs + h * d;
+        int lim = tail == null ? tk : Math.min(tk - tq + i + 1, maskLen);
+        if (lim <= 0) {
+          lim = tk;
+        }
+        scoresFp32(m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, 0, lim, scores);
+        if (lim < tk && !tail.vanishes(qv, qo, kvh, lim, maxOf(scores, lim))) {
+          scoresFp32(m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, lim, tk, scores);
+          lim = tk;
+        }
+        Softmax.rowsFp32(scores, 0, 1, lim, probs, row);
+        Fp32Rows.weightedRows(probs, row, vf, kvh * d, ks, lim, out, qo, d);
+      }
+    }
+    Tensor p = Tensor.ofFloats(FloatFormat.FP32, Shape.of(m.h, tq, tk), probs);
+    // an FP32 P is stored as computed: recordStored reads values only for narrower formats
+    Emit.recordStored(
+        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, null, q, k);
+    Tensor o =
+        Emit.output(ctx, site, "attention", Phase.FORWARD, Precision.FP32, q.shape(), out, q, k, v);
+    return new Forward(o, p);
+  }
+
+  /**
+   * S''_ij of query row qo (head group kvh) for keys j in [from, to), on floats: the scaled FP32
+   * dot, plus {@code finfo.min} where key j is masked.
+   */
+  private static void scoresFp32(
+      Dims m,
+      float[] qf,
+      int qo,
+      float[] kf,
+      int kvh,
+      float scale,
+      float maskMin,
+      boolean[] keyMask,
+      int i,
+      int from,
+      int to,
+      float[] scores) {
+    int ks = m.hkv * m.d;
+    for (int j = from; j < to; j++) {
+      float s = Fp32Rows.dot(qf, qo, kf, j * ks + kvh * m.d, m.d) * scale;
+      scores[j] = m.visible(i, j, keyMask) ? s : s + maskMin;
+    }
+  }
+
+  /** max over x[0, n), NaN if any is NaN (as the softmax's own max). */
+  private static double maxOf(float[] x, int n) {
+    float mx = Float.NEGATIVE_INFINITY;
+    for (int j = 0; j < n; j++) {
+      mx = Math.max(mx, x[j]);
+    }
+    return mx;
+  }
+
+  /** The double path of the forward (any precision; the float path's oracle in the tests). */
+  static Forward forwardDoubles(
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      int heads,
+      int kvHeads,
+      boolean[] keyMask,
+      boolean skipMasked) {
     Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     double[] qv = q.toDoubleArray(), kv = k.toDoubleArray(), vv = v.toDoubleArray();

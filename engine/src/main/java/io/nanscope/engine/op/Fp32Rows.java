@@ -13,10 +13,13 @@ import io.nanscope.engine.tensor.Tensor;
  *   <li>{@link MatMul}: {@link #matvecs} (W streamed from its storage, split over threads by row
  *       blocks) and {@link #dotColumns} (Wᵀ packed in FP32 panels of 8 columns), both the ordered
  *       dot of {@link #dot};
- *   <li>{@link CausalAttention}: scores with {@link #dotColumns} over a transposed key cache,
- *       {@code exp} with {@link #exp}, P·v with {@link #weightedRows};
- *   <li>{@link Silu}: {@link #exp} of −x.
+ *   <li>{@link CausalAttention}: scores with {@link #dotColumns} over a transposed key cache, P·v
+ *       with {@link #weightedRows}.
  * </ul>
+ *
+ * <p>The element-wise ops keep their row kernels on the op class, where their FP32 forward calls
+ * them: {@link RmsNorm#rowFp32}, {@link Rope#rotateFp32} (with {@link Rope#anglesFp32}), {@link
+ * SwiGlu#rowFp32} ({@link Silu#rowFp32}) and {@link Softmax#rowsFp32}.
  *
  * <p>The {@code ...Scalar} methods are the kernels' scalar twins (the same bits, plain Java): a
  * decode step runs them while C2 has not yet compiled the vector kernels.

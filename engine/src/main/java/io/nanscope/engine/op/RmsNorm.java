@@ -43,26 +43,62 @@ public final class RmsNorm {
   }
 
   /**
-   * The float path (compute and accumulate FP32), the double path's steps in the same order: the
-   * squares and their sum sequentially in FP32 ({@code s += x·x}, index 0 first, as {@link
-   * Reduce#sum} does in FP32), the mean as an FP32 quotient (C is exact in FP32), the rsqrt as
-   * {@code 1.0 / Math.sqrt} in double rounded once to FP32 (as before), then x·rstd, x̂ rounded to
-   * the output format and w·x̂ through the vector kernels.
+   * The FP32 row kernel's reduction: {@code rstd = (float)(1/√(Σx²/C + ε))} with the squares and
+   * their sum sequential in FP32 ({@code s += x·x}, index 0 first, as {@link Reduce#sum} does in
+   * FP32), the mean an FP32 quotient (C is exact in FP32; {@code (float)((double) s / C)} is the
+   * same value, 53 ≥ 2·24 + 2), {@code mean + ε} in FP32 and the rsqrt as {@code 1.0 / Math.sqrt}
+   * in double rounded once to FP32, as the double path with compute FP32. Scalar: the sum's order
+   * is the result.
+   */
+  static float rstdFp32(float[] x, int xo, int c, float eps) {
+    float s = 0f;
+    for (int j = 0; j < c; j++) {
+      float v = x[xo + j];
+      s += v * v;
+    }
+    float mean = s / c;
+    return (float) (1.0 / Math.sqrt(mean + eps));
+  }
+
+  /**
+   * The FP32 row kernel of RMSNorm, shared by the op's float path (FP32 output) and llama's FP32
+   * decode step: {@code y[yo+j] = w[j]·(x[xo+j]·rstd)} in FP32 with {@link #rstdFp32}; returns
+   * rstd. x and y may be the same row.
+   */
+  public static float rowFp32(float[] x, int xo, float[] w, float eps, float[] y, int yo, int c) {
+    float rs = rstdFp32(x, xo, c, eps);
+    ElementwiseKernels.scale(rs, x, xo, y, yo, c);
+    ElementwiseKernels.mul(w, 0, y, yo, y, yo, c);
+    return rs;
+  }
+
+  /** Scalar twin of {@link #rowFp32} (the same bits). */
+  public static float rowFp32Scalar(
+      float[] x, int xo, float[] w, float eps, float[] y, int yo, int c) {
+    float rs = rstdFp32(x, xo, c, eps);
+    ElementwiseKernels.scaleScalar(rs, x, xo, y, yo, c);
+    ElementwiseKernels.mulScalar(w, 0, y, yo, y, yo, c);
+    return rs;
+  }
+
+  /**
+   * The float path (compute and accumulate FP32), the double path's steps in the same order: FP32
+   * output with IEEE rounding is {@link #rowFp32}; otherwise x̂ = x·rstd ({@link #rstdFp32}) is
+   * rounded to the output format before w·x̂.
    */
   private static Forward forwardFloats(
       OpContext ctx, Site site, Precision p, Tensor x, Tensor w, double eps, int t, int c) {
     float[] xv = x.toFloatArray(), wv = w.toFloatArray();
     double[] rstd = new double[t];
     float e = (float) eps;
+    boolean fp32Out = p.output() == FloatFormat.FP32 && p.rounding().isIeeeDefault();
     for (int r = 0; r < t; r++) {
       int o = r * c;
-      float s = 0f;
-      for (int j = 0; j < c; j++) {
-        float v = xv[o + j];
-        s += v * v; // sequential: the order of the double path's FP32 sum
+      if (fp32Out) {
+        rstd[r] = rowFp32(xv, o, wv, e, xv, o, c);
+        continue;
       }
-      float mean = s / c;
-      float rs = (float) (1.0 / Math.sqrt(mean + e));
+      float rs = rstdFp32(xv, o, c, e);
       rstd[r] = rs;
       ElementwiseKernels.scale(rs, xv, o, xv, o, c);
       Emit.roundOutput(p, xv, o, o + c, o);

@@ -72,6 +72,62 @@ public final class Rope {
   }
 
   /**
+   * θ_i = base^{−2i/D} for i &lt; D/2 with every step rounded to FP32, as {@link #rotate} computes
+   * them for compute FP32 (HF's {@code inv_freq}, llama2.c's {@code powf}).
+   */
+  public static float[] inverseFrequenciesFp32(double base, int d) {
+    float[] invFreq = new float[d / 2];
+    for (int i = 0; i < d / 2; i++) {
+      float e = (float) ((2.0 * i) / d);
+      invFreq[i] = (float) (1.0 / (float) Math.pow(base, e));
+    }
+    return invFreq;
+  }
+
+  /**
+   * {@code cos[i], sin[i]} of the FP32 angle {@code pos·θ_i}, each rounded to FP32: the table
+   * {@link #rotateFp32} reads for one position (the decode step builds it once per position).
+   */
+  public static void anglesFp32(int pos, float[] invFreq, float[] cos, float[] sin) {
+    for (int i = 0; i < invFreq.length; i++) {
+      float angle = (float) (pos * (double) invFreq[i]);
+      cos[i] = (float) Math.cos(angle);
+      sin[i] = (float) Math.sin(angle);
+    }
+  }
+
+  /**
+   * The FP32 row kernel of RoPE, shared by the op's FP32 path and llama's FP32 decode step: each of
+   * the {@code heads} heads of {@code d} in the row {@code x[xo …]} rotated by the table of {@link
+   * #anglesFp32}, {@code a' = a·c − b·s}, {@code b' = b·c + a·s} in FP32, into {@code y[yo …]} (x
+   * and y may be the same row: each pair is read before it is written). The backward passes the
+   * table with −sin. Scalar: two products and a sum per element, nothing to vectorise across the
+   * strided pairs of the interleaved layout.
+   */
+  public static void rotateFp32(
+      float[] x,
+      int xo,
+      float[] y,
+      int yo,
+      int heads,
+      int d,
+      Layout layout,
+      float[] cos,
+      float[] sin) {
+    int half = d / 2;
+    boolean interleaved = layout == Layout.INTERLEAVED;
+    for (int h = 0; h < heads; h++) {
+      for (int i = 0; i < half; i++) {
+        int ja = h * d + (interleaved ? 2 * i : i);
+        int jb = interleaved ? ja + 1 : ja + half;
+        float a = x[xo + ja], b = x[xo + jb], c = cos[i], s = sin[i];
+        y[yo + ja] = a * c - b * s;
+        y[yo + jb] = b * c + a * s;
+      }
+    }
+  }
+
+  /**
    * {@link #rotate} on floats, for compute FP32 (every input a float), or compute FP16/BF16 with x
    * stored in the compute format. The angles, cos and sin are computed exactly as there (double,
    * rounded once to the compute format). FP32: each product and the sum are FP32 operations on
@@ -97,6 +153,20 @@ public final class Rope {
     boolean narrow = cf != FloatFormat.FP32;
     FloatFormat af = FloatFormat.FP32;
     float[] y = new float[x.length];
+    if (!narrow) { // compute FP32: the row kernel, the same angles and the same operations
+      float[] invFreq = inverseFrequenciesFp32(base, d), cos = new float[d / 2];
+      float[] sin = new float[d / 2];
+      for (int r = 0; r < t; r++) {
+        anglesFp32(positions[r], invFreq, cos, sin);
+        if (!forward) {
+          for (int i = 0; i < sin.length; i++) {
+            sin[i] = -sin[i]; // (float) −Math.sin(angle): rounding is symmetric
+          }
+        }
+        rotateFp32(x, r * hd, y, r * hd, heads, d, layout, cos, sin);
+      }
+      return y;
+    }
     for (int r = 0; r < t; r++) {
       for (int i = 0; i < d / 2; i++) {
         double invFreq =
@@ -109,13 +179,8 @@ public final class Rope {
           int ia = r * hd + h * d + (layout == Layout.INTERLEAVED ? 2 * i : i);
           int ib = layout == Layout.INTERLEAVED ? ia + 1 : ia + d / 2;
           float a = x[ia], b = x[ib];
-          if (narrow) {
-            y[ia] = cf.round(cf.round(a * c) - cf.round(b * s));
-            y[ib] = cf.round(cf.round(b * c) + cf.round(a * s));
-          } else {
-            y[ia] = a * c - b * s;
-            y[ib] = b * c + a * s;
-          }
+          y[ia] = cf.round(cf.round(a * c) - cf.round(b * s));
+          y[ib] = cf.round(cf.round(b * c) + cf.round(a * s));
         }
       }
     }

@@ -58,10 +58,25 @@ public final class Silu {
     }
   }
 
+  /**
+   * The FP32 row kernel of SiLU, shared by the op's float path and (through {@link SwiGlu#rowFp32})
+   * llama's FP32 decode step: {@code y[yo+i] = x / (1 + (float) Math.exp(−x))}, each step an FP32
+   * operation ({@code ElementwiseKernels.silu}). x and y may be the same row; {@code scratch} holds
+   * n floats and aliases neither.
+   */
+  public static void rowFp32(float[] x, int xo, float[] y, int yo, int n, float[] scratch) {
+    ElementwiseKernels.silu(x, xo, y, yo, n, scratch);
+  }
+
+  /** Scalar twin of {@link #rowFp32} (the same bits). */
+  public static void rowFp32Scalar(float[] x, int xo, float[] y, int yo, int n) {
+    ElementwiseKernels.siluScalar(x, xo, y, yo, n);
+  }
+
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x) {
     if (Emit.floatPath(p, x)) {
       float[] v = x.toFloatArray();
-      ElementwiseKernels.silu(v, 0, v, 0, v.length, new float[v.length]);
+      rowFp32(v, 0, v, 0, v.length, new float[v.length]);
       return Emit.output(ctx, site, "silu", Phase.FORWARD, p, x.shape(), v, x);
     }
     return forwardDoubles(ctx, site, p, x);

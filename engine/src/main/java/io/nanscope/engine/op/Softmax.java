@@ -73,23 +73,65 @@ public final class Softmax {
   }
 
   /**
-   * {@link #row} with compute and accumulate FP32, on floats: the max as before ({@code Math.max}
-   * propagates NaN and orders −0 below +0 for float as for double), then x − m, {@code (float)
-   * Math.exp} (bit for bit through {@link Kernels#mathExp}), the sequential FP32 sum and the
-   * quotients.
+   * The FP32 row kernel of softmax, shared by the op's float path and llama's FP32 decode step
+   * (attention's rows): {@code rows} rows of n, {@code x[xo + r·n …]} into {@code out[oo + r·n …]}
+   * (out may be x). {@link #row} with compute and accumulate FP32, on floats: the max as there
+   * ({@code Math.max} propagates NaN and orders −0 below +0 for float as for double), then x − m,
+   * {@code (float) Math.exp} (bit for bit through {@link Kernels#mathExp}, one call for all rows),
+   * the sequential FP32 sum of each row (index 0 first: {@link Reduce#sum}'s FP32 order; four rows
+   * at a time are four independent chains, the same bits) and the quotients.
    */
-  static void rowFloats(float[] x, int xo, int n, float[] out, int oo) {
+  public static void rowsFp32(float[] x, int xo, int rows, int n, float[] out, int oo) {
+    for (int r = 0; r < rows; r++) {
+      ElementwiseKernels.subtract(x, xo + r * n, max(x, xo + r * n, n), out, oo + r * n, n);
+    }
+    Kernels.mathExp(out, oo, out, oo, rows * n);
+    int r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+      for (int j = oo + r * n, end = j + n; j < end; j++) {
+        s0 += out[j];
+        s1 += out[j + n];
+        s2 += out[j + 2 * n];
+        s3 += out[j + 3 * n];
+      }
+      ElementwiseKernels.divide(out, oo + r * n, s0, out, oo + r * n, n);
+      ElementwiseKernels.divide(out, oo + (r + 1) * n, s1, out, oo + (r + 1) * n, n);
+      ElementwiseKernels.divide(out, oo + (r + 2) * n, s2, out, oo + (r + 2) * n, n);
+      ElementwiseKernels.divide(out, oo + (r + 3) * n, s3, out, oo + (r + 3) * n, n);
+    }
+    for (; r < rows; r++) {
+      int o = oo + r * n;
+      ElementwiseKernels.divide(out, o, sum(out, o, n), out, o, n);
+    }
+  }
+
+  /** Scalar twin of {@link #rowsFp32} (the same bits, one row at a time). */
+  public static void rowsFp32Scalar(float[] x, int xo, int rows, int n, float[] out, int oo) {
+    for (int r = 0; r < rows; r++) {
+      int i = xo + r * n, o = oo + r * n;
+      ElementwiseKernels.subtractScalar(x, i, max(x, i, n), out, o, n);
+      Kernels.mathExpScalar(out, o, out, o, n);
+      ElementwiseKernels.divideScalar(out, o, sum(out, o, n), out, o, n);
+    }
+  }
+
+  /** max of x[xo … xo+n) with {@code Math.max} (NaN wins), −inf for an empty row. */
+  private static float max(float[] x, int xo, int n) {
     float m = Float.NEGATIVE_INFINITY;
     for (int j = 0; j < n; j++) {
       m = Math.max(m, x[xo + j]);
     }
-    ElementwiseKernels.subtract(x, xo, m, out, oo, n);
-    Kernels.mathExp(out, oo, out, oo, n);
+    return m;
+  }
+
+  /** Sequential FP32 sum of x[xo … xo+n), index 0 first. */
+  private static float sum(float[] x, int xo, int n) {
     float s = 0f;
     for (int j = 0; j < n; j++) {
-      s += out[oo + j]; // sequential, index 0 first: Reduce.sum's FP32 order
+      s += x[xo + j];
     }
-    ElementwiseKernels.divide(out, oo, s, out, oo, n);
+    return s;
   }
 
   /** Whether the float forms of the rows apply: compute and accumulate FP32, no FP64 input. */
@@ -117,9 +159,7 @@ public final class Softmax {
     int rows = Math.toIntExact(x.shape().rows());
     if (floatRows(p, p.output(), x)) {
       float[] xv = x.toFloatArray();
-      for (int r = 0; r < rows; r++) {
-        rowFloats(xv, r * n, n, xv, r * n);
-      }
+      rowsFp32(xv, 0, rows, n, xv, 0);
       return Emit.output(ctx, site, "softmax", Phase.FORWARD, p, x.shape(), xv, x);
     }
     return forwardDoubles(ctx, site, p, x);

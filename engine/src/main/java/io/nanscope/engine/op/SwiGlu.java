@@ -25,13 +25,34 @@ public final class SwiGlu {
 
   private SwiGlu() {}
 
+  /**
+   * The FP32 row kernel of SwiGLU, shared by the op's float path (FP32 output) and llama's FP32
+   * decode step: {@code h[ho+i] = silu(g[go+i])·u[uo+i]}, {@link Silu#rowFp32} then the FP32
+   * product. h may be the row g or u; {@code scratch} holds n floats and aliases none of them.
+   */
+  public static void rowFp32(
+      float[] g, int go, float[] u, int uo, float[] h, int ho, int n, float[] scratch) {
+    Silu.rowFp32(g, go, h, ho, n, scratch);
+    ElementwiseKernels.mul(h, ho, u, uo, h, ho, n);
+  }
+
+  /** Scalar twin of {@link #rowFp32} (the same bits). */
+  public static void rowFp32Scalar(float[] g, int go, float[] u, int uo, float[] h, int ho, int n) {
+    Silu.rowFp32Scalar(g, go, h, ho, n);
+    ElementwiseKernels.mulScalar(h, ho, u, uo, h, ho, n);
+  }
+
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor g, Tensor u) {
     Emit.sameShape("swiglu at " + site, "gate", g, "up", u);
     if (Emit.floatPath(p, g, u)) {
-      float[] s = g.toFloatArray();
-      ElementwiseKernels.silu(s, 0, s, 0, s.length, new float[s.length]);
-      Emit.roundOutput(p, s, 0, s.length, 0); // silu(g) materialised in the output format
-      ElementwiseKernels.mul(s, 0, u.toFloatArray(), 0, s, 0, s.length);
+      float[] s = g.toFloatArray(), uv = u.toFloatArray(), scratch = new float[s.length];
+      if (p.output() == FloatFormat.FP32 && p.rounding().isIeeeDefault()) {
+        rowFp32(s, 0, uv, 0, s, 0, s.length, scratch); // silu(g) stays FP32
+      } else {
+        Silu.rowFp32(s, 0, s, 0, s.length, scratch);
+        Emit.roundOutput(p, s, 0, s.length, 0); // silu(g) materialised in the output format
+        ElementwiseKernels.mul(s, 0, uv, 0, s, 0, s.length);
+      }
       return Emit.output(ctx, site, "swiglu", Phase.FORWARD, p, g.shape(), s, g, u);
     }
     return forwardDoubles(ctx, site, p, g, u);

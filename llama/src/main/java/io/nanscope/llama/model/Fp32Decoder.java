@@ -4,6 +4,10 @@ import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.Fp32Rows;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.Precision;
+import io.nanscope.engine.op.RmsNorm;
+import io.nanscope.engine.op.Rope;
+import io.nanscope.engine.op.Softmax;
+import io.nanscope.engine.op.SwiGlu;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.config.LlamaConfig;
@@ -16,22 +20,19 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The decode step for the all-FP32 policy without a tracer, on float arrays: llama2.c's {@code
- * forward()} shape, with the arithmetic of the engine ops written out in float so that it gives the
- * same bits as the op path (tested at every position; the ops compute in double and round once to
- * FP32, which for + − × ÷ of two floats is the float operation itself):
+ * forward()} shape, built from the FP32 row kernels the engine ops run on their own FP32 path, so
+ * that it gives the op path's bits (tested at every position):
  *
  * <ul>
  *   <li>linear layers: the ordered dot of {@code MatMul} ({@link Fp32Rows#matvecs}, or {@link
  *       Fp32Rows#dotColumns} on a transposed copy: the same order, the same bits);
- *   <li>RMSNorm: Σx² sequential in float, {@code rstd = (float)(1/√(float)(mean + ε))} in double as
- *       {@code RmsNorm}, then {@code w·(x·rstd)};
- *   <li>RoPE: cos/sin of {@code pos·θ_i} rounded to float, tabulated once per position exactly as
- *       {@code Rope} computes them; {@code a·c − b·s}, {@code b·c + a·s} in float;
- *   <li>attention: q·k in {@link Fp32Rows#dot}'s order as the op, times {@code (float)(1/√D)},
- *       softmax with {@code (float)Math.exp(x − max)} ({@link Fp32Rows#exp}: the same bits, 4 lanes
- *       at a time), sequential sum, division; P·v sequential over keys;
- *   <li>SiLU {@code x / (1 + (float)Math.exp(−x))} (mathExp again), then {@code ·up}; residual adds
- *       in float.
+ *   <li>RMSNorm: {@link RmsNorm#rowFp32};
+ *   <li>RoPE: {@link Rope#rotateFp32} with the cos/sin table of {@link Rope#anglesFp32}, built once
+ *       per position (not once per layer);
+ *   <li>attention: q·k in {@link Fp32Rows#dot}'s order as the op, times {@code (float)(1/√D)}, the
+ *       softmax of every head with {@link Softmax#rowsFp32}, P·v with {@link
+ *       Fp32Rows#weightedRows};
+ *   <li>the MLP's gating: {@link SwiGlu#rowFp32}; residual adds in float.
  * </ul>
  *
  * <p>Layout for speed (same arithmetic): a model whose weights fit {@link #PACK_LIMIT_BYTES} gets
@@ -46,9 +47,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Warm-up (same bits): the vector kernels are slow until C2 has compiled them (the interpreter
  * and C1 box every vector), which on a small model is longer than a whole {@code generate}. So the
  * packed path runs the step on the kernels' scalar twins ({@link Fp32Rows#dotColumnsScalar}, {@link
- * Fp32Rows#weightedRowsScalar}, {@link Fp32Rows#expScalar}: bit-identical, tested) for the first
- * {@link #SCALAR_WARM_UP_MACS} multiply-adds of linear layers the process decodes, then the vector
- * kernels (docs/guide/startup.md has the measurements). The scalar step is its own method ({@code
+ * Fp32Rows#weightedRowsScalar}, {@link RmsNorm#rowFp32Scalar}, {@link Softmax#rowsFp32Scalar},
+ * {@link SwiGlu#rowFp32Scalar}: bit-identical, tested) for the first {@link #SCALAR_WARM_UP_MACS}
+ * multiply-adds of linear layers the process decodes, then the vector kernels
+ * (docs/guide/startup.md has the measurements). The scalar step is its own method ({@code
  * nextScalar}), so that the vector step's compiled code holds no scalar branch.
  */
 final class Fp32Decoder implements DecodeSession {
@@ -83,7 +85,7 @@ final class Fp32Decoder implements DecodeSession {
   private final LlamaWeights w;
   private final int threads;
   private final int dim, hidden, heads, kvHeads, headDim, kvDim, vocab;
-  private final boolean interleaved;
+  private final Rope.Layout layout;
   private final float eps, scale;
   private final float[][] attnNorm, ffnNorm;
   private final float[] finalNorm;
@@ -100,7 +102,7 @@ final class Fp32Decoder implements DecodeSession {
 
   private final Tensor xbT, attnT, hbT;
   private final float[][] qkv, gateUp;
-  private final float[] invFreq, cos, sin, headSum;
+  private final float[] invFreq, cos, sin;
 
   /** Per layer: keys transposed (Hkv·D, capacity), values (capacity, Hkv·D). */
   private final float[][] kCache, vCache;
@@ -140,7 +142,8 @@ final class Fp32Decoder implements DecodeSession {
     headDim = c.headDim();
     kvDim = c.kvDim();
     vocab = c.vocabSize();
-    interleaved = c.ropeLayout() == RopeLayout.META_INTERLEAVED;
+    layout =
+        c.ropeLayout() == RopeLayout.META_INTERLEAVED ? Rope.Layout.INTERLEAVED : Rope.Layout.HALF;
     eps = (float) Precision.round(FloatFormat.FP32, c.normEps());
     scale = (float) (1.0 / Math.sqrt(headDim));
     int layers = c.nLayers();
@@ -166,7 +169,6 @@ final class Fp32Decoder implements DecodeSession {
     q = new float[heads * headDim];
     k = new float[kvDim];
     v = new float[kvDim];
-    headSum = new float[heads];
     attn = new float[heads * headDim];
     o = new float[dim];
     hb = new float[hidden];
@@ -178,14 +180,9 @@ final class Fp32Decoder implements DecodeSession {
     hbT = wrap(hb);
     qkv = new float[][] {q, k, v};
     gateUp = new float[][] {hb, hb2};
-    invFreq = new float[headDim / 2];
+    invFreq = Rope.inverseFrequenciesFp32(c.ropeTheta(), headDim);
     cos = new float[headDim / 2];
     sin = new float[headDim / 2];
-    for (int i = 0; i < headDim / 2; i++) {
-      // as Rope: the angle in FP32
-      float p = (float) ((2.0 * i) / headDim);
-      invFreq[i] = (float) (1.0 / (float) Math.pow(c.ropeTheta(), p));
-    }
     kCache = new float[layers][];
     vCache = new float[layers][];
   }
@@ -244,12 +241,12 @@ final class Fp32Decoder implements DecodeSession {
       return nextScalar(token);
     }
     Fp32Rows.decodeRow(w.embedding(), token, x);
-    ropeAngles();
+    Rope.anglesFp32(pos, invFreq, cos, sin);
     for (int l = 0; l < c.nLayers(); l++) {
-      rmsnorm(xb, x, attnNorm[l]);
+      RmsNorm.rowFp32(x, 0, attnNorm[l], eps, xb, 0, dim);
       matvecs(xb, xbT, wQkv[l], qkv);
-      rope(q, heads);
-      rope(k, kvHeads);
+      Rope.rotateFp32(q, 0, q, 0, heads, headDim, layout, cos, sin);
+      Rope.rotateFp32(k, 0, k, 0, kvHeads, headDim, layout, cos, sin);
       float[] kc = kCache[l];
       for (int i = 0; i < kvDim; i++) {
         kc[i * capacity + pos] = k[i];
@@ -260,21 +257,15 @@ final class Fp32Decoder implements DecodeSession {
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
-      rmsnorm(xb, x, ffnNorm[l]);
+      RmsNorm.rowFp32(x, 0, ffnNorm[l], eps, xb, 0, dim);
       matvecs(xb, xbT, wGateUp[l], gateUp);
-      for (int i = 0; i < hidden; i++) {
-        expNeg[i] = -hb[i];
-      }
-      Fp32Rows.exp(expNeg, 0, expNeg, 0, hidden);
-      for (int i = 0; i < hidden; i++) {
-        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
-      }
+      SwiGlu.rowFp32(hb, 0, hb2, 0, hb, 0, hidden, expNeg);
       matvec(wDown[l], hb, hbT, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
-    rmsnorm(xb, x, finalNorm);
+    RmsNorm.rowFp32(x, 0, finalNorm, eps, xb, 0, dim);
     matvec(classifier, xb, xbT, logits);
     pos++;
     return logits.clone();
@@ -296,14 +287,14 @@ final class Fp32Decoder implements DecodeSession {
    */
   private float[] nextScalar(int token) {
     Fp32Rows.decodeRow(w.embedding(), token, x);
-    ropeAngles();
+    Rope.anglesFp32(pos, invFreq, cos, sin);
     for (int l = 0; l < c.nLayers(); l++) {
-      rmsnorm(xb, x, attnNorm[l]);
+      RmsNorm.rowFp32Scalar(x, 0, attnNorm[l], eps, xb, 0, dim);
       for (int m = 0; m < 3; m++) {
         matvecScalar(wQkv[l][m], xb, qkv[m]);
       }
-      rope(q, heads);
-      rope(k, kvHeads);
+      Rope.rotateFp32(q, 0, q, 0, heads, headDim, layout, cos, sin);
+      Rope.rotateFp32(k, 0, k, 0, kvHeads, headDim, layout, cos, sin);
       float[] kc = kCache[l];
       for (int i = 0; i < kvDim; i++) {
         kc[i * capacity + pos] = k[i];
@@ -314,22 +305,16 @@ final class Fp32Decoder implements DecodeSession {
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
-      rmsnorm(xb, x, ffnNorm[l]);
+      RmsNorm.rowFp32Scalar(x, 0, ffnNorm[l], eps, xb, 0, dim);
       matvecScalar(wGateUp[l][0], xb, hb);
       matvecScalar(wGateUp[l][1], xb, hb2);
-      for (int i = 0; i < hidden; i++) {
-        expNeg[i] = -hb[i];
-      }
-      Fp32Rows.expScalar(expNeg, 0, expNeg, 0, hidden);
-      for (int i = 0; i < hidden; i++) {
-        hb[i] = hb[i] / (1f + expNeg[i]) * hb2[i];
-      }
+      SwiGlu.rowFp32Scalar(hb, 0, hb2, 0, hb, 0, hidden);
       matvecScalar(wDown[l], hb, o);
       for (int i = 0; i < dim; i++) {
         x[i] += o[i];
       }
     }
-    rmsnorm(xb, x, finalNorm);
+    RmsNorm.rowFp32Scalar(x, 0, finalNorm, eps, xb, 0, dim);
     matvecScalar(classifier, xb, logits);
     pos++;
     return logits.clone();
@@ -340,35 +325,18 @@ final class Fp32Decoder implements DecodeSession {
     Fp32Rows.dotColumnsScalar(in, 0, lin.wt(), 0, 8, 8 * lin.k(), lin.k(), out, 0, lin.n());
   }
 
-  /**
-   * {@link #attention} on the scalar twins: each head's scores, max, exp, sequential sum (the
-   * vector step sums four heads at a time, each head still sequential in t: the same bits),
-   * division and P·v.
-   */
+  /** {@link #attention} on the scalar twins: each head's scores, softmax and P·v. */
   private void attentionScalar(float[] kc, float[] vc) {
     int group = heads / kvHeads, n = pos + 1;
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
       Fp32Rows.dotColumnsScalar(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
-      float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
-        float s = att[t] * scale;
-        att[t] = s;
-        max = Math.max(max, s);
-      }
-      for (int t = a; t < a + n; t++) {
-        att[t] -= max;
+        att[t] *= scale;
       }
     }
-    Fp32Rows.expScalar(att, 0, att, 0, heads * n);
+    Softmax.rowsFp32Scalar(att, 0, heads, n, att, 0);
     for (int h = 0; h < heads; h++) {
-      float sum = 0f;
-      for (int t = h * n, end = t + n; t < end; t++) {
-        sum += att[t];
-      }
-      for (int t = h * n, end = t + n; t < end; t++) {
-        att[t] = att[t] / sum;
-      }
       Fp32Rows.weightedRowsScalar(
           att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
@@ -395,46 +363,11 @@ final class Fp32Decoder implements DecodeSession {
     }
   }
 
-  private void rmsnorm(float[] out, float[] in, float[] weight) {
-    float ss = 0f;
-    for (int i = 0; i < dim; i++) {
-      ss += in[i] * in[i];
-    }
-    float mean = (float) ((double) ss / dim);
-    float rstd = (float) (1.0 / Math.sqrt(mean + eps));
-    for (int i = 0; i < dim; i++) {
-      out[i] = weight[i] * (in[i] * rstd);
-    }
-  }
-
-  /** cos/sin of pos·θ_i rounded to float, as Rope computes them: once per position. */
-  private void ropeAngles() {
-    for (int i = 0; i < headDim / 2; i++) {
-      float angle = (float) (pos * (double) invFreq[i]);
-      cos[i] = (float) Math.cos(angle);
-      sin[i] = (float) Math.sin(angle);
-    }
-  }
-
-  /** Rotates each head's pairs by pos·θ_i. */
-  private void rope(float[] vec, int nHeads) {
-    int half = headDim / 2;
-    for (int h = 0; h < nHeads; h++) {
-      for (int i = 0; i < half; i++) {
-        int ia = h * headDim + (interleaved ? 2 * i : i);
-        int ib = interleaved ? ia + 1 : ia + half;
-        float a = vec[ia], b = vec[ib], cs = cos[i], sn = sin[i];
-        vec[ia] = a * cs - b * sn;
-        vec[ib] = b * cs + a * sn;
-      }
-    }
-  }
-
   /**
    * Causal GQA attention of the current query over positions 0…pos, as {@code CausalAttention}
    * computes it with an FP32 accumulator: the scores of a head are the ordered dots of its query
    * with the cached keys ({@link Fp32Rows#dotColumns} over the transposed cache: {@link
-   * Fp32Rows#dot}'s bits), the softmax is sequential in float, P·v is {@link
+   * Fp32Rows#dot}'s bits), the softmax is {@link Softmax#rowsFp32}, P·v is {@link
    * Fp32Rows#weightedRows}.
    */
   private void attention(float[] kc, float[] vc) {
@@ -443,44 +376,12 @@ final class Fp32Decoder implements DecodeSession {
     for (int h = 0; h < heads; h++) {
       int a = h * n, ko = (h / group) * headDim;
       Fp32Rows.dotColumns(q, h * headDim, kc, ko * capacity, capacity, 8, headDim, att, a, n);
-      float max = Float.NEGATIVE_INFINITY;
       for (int t = a; t < a + n; t++) {
-        float s = att[t] * scale;
-        att[t] = s;
-        max = Math.max(max, s);
-      }
-      for (int t = a; t < a + n; t++) {
-        att[t] -= max;
+        att[t] *= scale;
       }
     }
-    Fp32Rows.exp(att, 0, att, 0, heads * n);
-    // each head's sum is sequential in t; four heads at a time are four independent chains
-    int h = 0;
-    for (; h + 4 <= heads; h += 4) {
-      float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
-      for (int t = h * n, end = t + n; t < end; t++) {
-        s0 += att[t];
-        s1 += att[t + n];
-        s2 += att[t + 2 * n];
-        s3 += att[t + 3 * n];
-      }
-      headSum[h] = s0;
-      headSum[h + 1] = s1;
-      headSum[h + 2] = s2;
-      headSum[h + 3] = s3;
-    }
-    for (; h < heads; h++) {
-      float s0 = 0f;
-      for (int t = h * n, end = t + n; t < end; t++) {
-        s0 += att[t];
-      }
-      headSum[h] = s0;
-    }
-    for (h = 0; h < heads; h++) {
-      float sum = headSum[h];
-      for (int t = h * n, end = t + n; t < end; t++) {
-        att[t] = att[t] / sum;
-      }
+    Softmax.rowsFp32(att, 0, heads, n, att, 0);
+    for (int h = 0; h < heads; h++) {
       Fp32Rows.weightedRows(
           att, h * n, vc, (h / group) * headDim, kvDim, n, attn, h * headDim, headDim);
     }
