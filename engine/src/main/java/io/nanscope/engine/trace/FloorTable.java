@@ -74,39 +74,10 @@ public final class FloorTable {
             percent(f.subnormalPercent())
           });
     }
-    int[] width = new int[HEADER.length];
-    for (String[] line : cells) {
-      for (int c = 0; c < line.length; c++) {
-        width[c] = Math.max(width[c], line[c].length());
-      }
-    }
-    StringBuilder b = new StringBuilder();
-    for (int r = 0; r < cells.size(); r++) {
-      line(b, cells.get(r), width);
-      if (r == 0) {
-        String[] rule = new String[HEADER.length];
-        for (int c = 0; c < rule.length; c++) {
-          rule[c] = "-".repeat(width[c]);
-        }
-        line(b, rule, width);
-      }
-    }
-    return b.toString();
+    return TextTable.render(cells, c -> c >= FIRST_NUMERIC || c == 0);
   }
 
   private static String percent(double p) {
     return Double.isNaN(p) ? "-" : String.format(Locale.ROOT, "%.1f", p);
-  }
-
-  private static void line(StringBuilder b, String[] line, int[] width) {
-    StringBuilder l = new StringBuilder();
-    for (int c = 0; c < line.length; c++) {
-      if (c > 0) {
-        l.append("  ");
-      }
-      String pad = " ".repeat(width[c] - line[c].length());
-      l.append(c >= FIRST_NUMERIC || c == 0 ? pad + line[c] : line[c] + pad);
-    }
-    b.append(l.toString().stripTrailing()).append('\n');
   }
 }

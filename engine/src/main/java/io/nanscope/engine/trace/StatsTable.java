@@ -73,36 +73,7 @@ public final class StatsTable {
     for (int i = 0; i < rows.size(); i++) {
       cells.add(cells(rows.get(i), marks[i]));
     }
-    int[] width = new int[HEADER.length];
-    for (String[] line : cells) {
-      for (int c = 0; c < line.length; c++) {
-        width[c] = Math.max(width[c], line[c].length());
-      }
-    }
-    StringBuilder b = new StringBuilder();
-    for (int r = 0; r < cells.size(); r++) {
-      appendLine(b, cells.get(r), width);
-      if (r == 0) {
-        String[] rule = new String[HEADER.length];
-        for (int c = 0; c < rule.length; c++) {
-          rule[c] = "-".repeat(width[c]);
-        }
-        appendLine(b, rule, width);
-      }
-    }
-    return b.toString();
-  }
-
-  private static void appendLine(StringBuilder b, String[] line, int[] width) {
-    StringBuilder l = new StringBuilder();
-    for (int c = 0; c < line.length; c++) {
-      if (c > 0) {
-        l.append("  ");
-      }
-      String pad = " ".repeat(width[c] - line[c].length());
-      l.append(c >= FIRST_NUMERIC || c == 1 ? pad + line[c] : line[c] + pad);
-    }
-    b.append(l.toString().stripTrailing()).append('\n');
+    return TextTable.render(cells, c -> c >= FIRST_NUMERIC || c == 1);
   }
 
   private static String[] cells(SiteStats s, String mark) {
