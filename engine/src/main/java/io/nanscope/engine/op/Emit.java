@@ -138,6 +138,15 @@ final class Emit {
   }
 
   /**
+   * One float rounded to {@code p.output()} with {@code p.rounding()} and stochastic draw {@code
+   * index}: the float form of {@code p.roundOutput(v, index)} (v is a float, so the double path
+   * rounds the same value once).
+   */
+  static float roundOutput(Precision p, float v, long index) {
+    return (float) p.roundOutput(v, index);
+  }
+
+  /**
    * {@link #output(OpContext, Site, String, Phase, Precision, Shape, double[], Tensor...)} on
    * floats.
    */
@@ -227,6 +236,29 @@ final class Emit {
         f[i] = (float) values[i];
       }
       unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), f);
+    }
+    ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+  }
+
+  /**
+   * {@link #recordStored(OpContext, Site, String, Phase, Tensor, double[], Tensor...)} for values
+   * held as floats (each already a value of {@code out}'s format); {@code values} is not modified.
+   */
+  static void recordStored(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Tensor out,
+      float[] values,
+      Tensor... inputs) {
+    if (!ctx.tracer().enabled()) {
+      return;
+    }
+    FloatFormat format = out.format();
+    Tensor unrounded = null;
+    if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
+      unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), values.clone());
     }
     ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
   }
