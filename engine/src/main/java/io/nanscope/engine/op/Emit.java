@@ -7,6 +7,7 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -193,7 +194,7 @@ final class Emit {
     boolean traced = ctx.tracer().enabled();
     Tensor unrounded = null;
     if (traced && format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-      unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, values.clone());
+      unrounded = fp32Over(shape, values.clone());
     }
     Tensor out;
     if (spec.isIeeeDefault()) {
@@ -242,7 +243,9 @@ final class Emit {
 
   /**
    * {@link #recordStored(OpContext, Site, String, Phase, Tensor, double[], Tensor...)} for values
-   * held as floats (each already a value of {@code out}'s format); {@code values} is not modified.
+   * held as floats (each already a value of {@code out}'s format). With a tracer and a format
+   * narrower than FP32, the record's unrounded tensor is {@code values} itself: the caller must not
+   * change it afterwards.
    */
   static void recordStored(
       OpContext ctx,
@@ -258,9 +261,19 @@ final class Emit {
     FloatFormat format = out.format();
     Tensor unrounded = null;
     if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-      unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), values.clone());
+      unrounded = fp32Over(out.shape(), values);
     }
     ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+  }
+
+  /**
+   * An FP32 tensor over {@code values} itself (no copy), NaNs made canonical in place: the bytes
+   * {@code Tensor.ofFloats(FP32, shape, values)} would store (it rounds to FP32 in place, which for
+   * floats only makes NaNs canonical, then copies). The caller gives up {@code values}.
+   */
+  private static Tensor fp32Over(Shape shape, float[] values) {
+    FloatFormat.FP32.roundInPlace(values, 0, values.length);
+    return Tensor.wrap(FloatFormat.FP32, shape, MemorySegment.ofArray(values));
   }
 
   /** Fails with a message naming both shapes unless they are equal. */
