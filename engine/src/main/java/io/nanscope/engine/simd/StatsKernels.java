@@ -75,10 +75,13 @@ public final class StatsKernels {
     // Compares, and/or and blends only (no mask negation: C2 boxes some of it). On the bits: |x| as
     // the int b = bits & 0x7fffffff orders like the float for every non-NaN
     // (b < INF_BITS finite, = INF_BITS ±inf, > INF_BITS NaN), so every test is an int compare
-    // and the extremes are int max/min. Counts are kept per lane (a true lane adds 1 through
-    // the mask's −1 lanes) and summed once at the end: no per-vector mask popcount.
+    // and the extremes are int max/min. Counts are kept per lane (a true lane adds a blended 1)
+    // and summed once at the end: no per-vector mask popcount. Blends take vectors, not scalars
+    // (the scalar forms were not intrinsified here, nor a mask's toVector through a helper).
     IntVector absMask = IntVector.broadcast(I, 0x7fffffff);
     IntVector infBits = IntVector.broadcast(I, INF_BITS);
+    IntVector zeroI = IntVector.zero(I);
+    IntVector oneI = IntVector.broadcast(I, 1);
     IntVector vmax = IntVector.zero(I); // finite |x| bits, 0 when none
     IntVector vmin = infBits; // finite non-zero |x| bits, INF_BITS when none
     IntVector nan = IntVector.zero(I), pos = nan, neg = nan, zero = nan, below = nan;
@@ -91,13 +94,13 @@ public final class StatsKernels {
         IntVector b = bits.and(absMask);
         VectorMask<Integer> nonFinite = b.compare(VectorOperators.GE, INF_BITS);
         VectorMask<Integer> isZero = b.compare(VectorOperators.EQ, 0);
-        nan = nan.sub(minusOnes(b.compare(VectorOperators.GT, INF_BITS)));
-        pos = pos.sub(minusOnes(bits.compare(VectorOperators.EQ, INF_BITS)));
-        neg = neg.sub(minusOnes(bits.compare(VectorOperators.EQ, NEG_INF_BITS)));
-        zero = zero.sub(minusOnes(isZero));
-        below = below.sub(minusOnes(b.compare(VectorOperators.LT, minBits)));
-        vmax = vmax.max(b.blend(0, nonFinite));
-        vmin = vmin.min(b.blend(INF_BITS, isZero.or(nonFinite)));
+        nan = nan.add(zeroI.blend(oneI, b.compare(VectorOperators.GT, INF_BITS)));
+        pos = pos.add(zeroI.blend(oneI, bits.compare(VectorOperators.EQ, INF_BITS)));
+        neg = neg.add(zeroI.blend(oneI, bits.compare(VectorOperators.EQ, NEG_INF_BITS)));
+        zero = zero.add(zeroI.blend(oneI, isZero));
+        below = below.add(zeroI.blend(oneI, b.compare(VectorOperators.LT, minBits)));
+        vmax = vmax.max(b.blend(zeroI, nonFinite));
+        vmin = vmin.min(b.blend(infBits, isZero.or(nonFinite)));
       }
     } else {
       // With unrounded values: a lean loop for the common block (every x and u finite, no u
@@ -111,10 +114,10 @@ public final class StatsKernels {
         topX = topX.max(b);
         topU = topU.max(ub);
         VectorMask<Integer> isZero = b.compare(VectorOperators.EQ, 0);
-        zero = zero.sub(minusOnes(isZero));
-        below = below.sub(minusOnes(b.compare(VectorOperators.LT, minBits)));
-        vmin = vmin.min(b.blend(INF_BITS, isZero));
-        under = under.sub(minusOnes(isZero.and(ub.compare(VectorOperators.GT, 0))));
+        zero = zero.add(zeroI.blend(oneI, isZero));
+        below = below.add(zeroI.blend(oneI, b.compare(VectorOperators.LT, minBits)));
+        vmin = vmin.min(b.blend(infBits, isZero));
+        under = under.add(zeroI.blend(oneI, isZero.and(ub.compare(VectorOperators.GT, 0))));
       }
       int tx = topX.reduceLanes(VectorOperators.MAX), tu = topU.reduceLanes(VectorOperators.MAX);
       if (tx >= INF_BITS || tu > maxBits) {
@@ -212,11 +215,6 @@ public final class StatsKernels {
     c.minAbsNonZero = Math.min(c.minAbsNonZero, vmin.reduceLanes(VectorOperators.MIN));
     c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, umax.reduceLanes(VectorOperators.MAX));
     addScalar(x, u, i, n, maxFinite, minNormal, hasInfinity, c);
-  }
-
-  /** −1 in every true lane of {@code m}, 0 elsewhere. */
-  private static IntVector minusOnes(VectorMask<Integer> m) {
-    return (IntVector) m.toVector();
   }
 
   /** The sum of the lanes (per-lane counts, exact in int: each at most n / 8). */
