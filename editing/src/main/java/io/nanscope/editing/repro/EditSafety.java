@@ -28,18 +28,20 @@ import java.util.Locale;
 import java.util.Set;
 
 /**
- * An edit-safety check (issue 13, part 4, warning only): before a W_down update is written, predict
- * the largest |x| that layer L's {@code down_proj} output and the residual stream after it ({@code
+ * An edit-safety check (issue 13, part 4): before a W_down update is written, predict the largest
+ * |x| that layer L's {@code down_proj} output and the residual stream after it ({@code
  * residual_mlp}) would reach on the request's probe prompts with the new weights, and warn when
- * that crosses the format's overflow threshold (65,520 for FP16).
+ * that crosses the format's overflow threshold (65,520 for FP16); under the precision fallback
+ * ({@code --policy auto}) refuse the update ({@link #checked(Editor, LlamaModel, Tokenizer,
+ * PrecisionPolicy, boolean, java.util.function.Consumer)}).
  *
  * <p>The prediction runs the unedited model (untraced) up to layer L's MLP on each probe — the
  * layers below L do not see the update, so their values are exact — and captures the down_proj
  * input k_t (F) at every position and the residual after attention x_t (C). With the new W′ (C, F)
- * the down_proj output is then {@code y′_t = W′·k_t} (summed here in FP64 from the stored values;
- * the op sums in its FP32 accumulator, so the figure can differ in the last digits) and the
- * residual {@code x_t + y′_t}. Sites above L are not predicted: the next RMSNorm renormalises a
- * finite residual, and turns an infinite one into NaN.
+ * the down_proj output is then {@code y′_t = W′·k_t} (the figure is an FP64 sum of the stored
+ * values, found with FP32 SIMD dots, {@link #predict}; the op sums in its FP32 accumulator, so it
+ * can differ in the last digits) and the residual {@code x_t + y′_t}. Sites above L are not
+ * predicted: the next RMSNorm renormalises a finite residual, and turns an infinite one into NaN.
  */
 public final class EditSafety {
 
