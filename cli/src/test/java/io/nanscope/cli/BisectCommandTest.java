@@ -164,4 +164,41 @@ class BisectCommandTest {
         .contains("rank_one_update layers.1.mlp.down_proj.update (div)")
         .contains("FAILS (non-finite)");
   }
+
+  /**
+   * FT-M (natural scenario, 1 record, no fluency; 8 short trials): FP16 fails in Adam's update,
+   * where eps = 1e-8 is 0 in FP16, and the search finds the optimiser state site alone, 1-minimal,
+   * with a policy file that replays finite.
+   */
+  @Test
+  void ftmIsFixedByItsOptimiserStateAlone(@TempDir Path dir) throws Exception {
+    Path root = Path.of("").toAbsolutePath();
+    while (!Files.exists(root.resolve("mvnw"))) {
+      root = root.getParent();
+    }
+    Path out = dir.resolve("ftm.yaml");
+    Result r =
+        MainTest.run(
+            "bisect",
+            "--scenario",
+            "natural",
+            "--no-fluency",
+            "--model",
+            root.resolve("models/stories260K").toString(),
+            "--hparams",
+            root.resolve("configs/ft/stories260K-ftm.yaml").toString(),
+            "--data",
+            root.resolve("configs/edits/tinystories-edits.json").toString(),
+            "--out",
+            out.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isZero();
+    assertThat(r.out())
+        .contains("natural (FT-M)")
+        .contains("optimizer adam.layers.3.mlp.down_proj.weight")
+        .contains("minimal set (1 sites): [adam.layers.3.mlp.down_proj.weight]")
+        .contains("none can be dropped (1-minimal)")
+        .contains("passes: every value finite, metrics within tolerance");
+    assertThat(Files.readString(out))
+        .contains("\"adam.layers.3.mlp.down_proj.weight\": {output: fp32");
+  }
 }
