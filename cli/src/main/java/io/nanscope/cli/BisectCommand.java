@@ -53,8 +53,18 @@ public final class BisectCommand implements Callable<Integer> {
       names = "--hparams",
       paramLabel = "FILE",
       description =
-          "EasyEdit ROME hyperparameters YAML (default: " + EditCommand.DEFAULT_HPARAMS + ")")
+          "EasyEdit hyperparameters YAML; its alg_name picks the algorithm (default: "
+              + EditCommand.DEFAULT_HPARAMS
+              + ")")
   Path hparams;
+
+  @Option(
+      names = "--alg",
+      paramLabel = "NAME",
+      description =
+          "algorithm with its embedded-model hparams, as repro --alg: ROME, R-ROME, MEMIT,"
+              + " AlphaEdit, FT-L, FT-M; MEMIT, AlphaEdit and FT run the natural scenario")
+  String alg;
 
   @Option(
       names = "--data",
@@ -198,6 +208,13 @@ public final class BisectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (alg != null && hparams != null) {
+      throw new IllegalArgumentException(
+          "give --alg or --hparams, not both: the hparams file's alg_name picks the algorithm");
+    }
+    if (alg != null) {
+      hparams = EditCommand.home().resolve(ReproCommand.hparamsOf(alg));
+    }
     Set<String> defaults = new HashSet<>();
     if (model == null) {
       defaults.add("model");

@@ -116,6 +116,13 @@ public final class ReproCommand implements Callable<Integer> {
   String fallback;
 
   @Option(
+      names = "--allow-unsafe-edits",
+      description =
+          "--policy auto: write an edit the edit-safety check predicts will overflow downstream"
+              + " (a warning only, as fixed policies do) instead of refusing it")
+  boolean allowUnsafeEdits;
+
+  @Option(
       names = "--division-factor",
       paramLabel = "X",
       description = "disabling-edit: the LABELLED k.u override of the first record (default: 5e-5)")
@@ -267,6 +274,7 @@ public final class ReproCommand implements Callable<Integer> {
             seed,
             policy,
             fallback,
+            allowUnsafeEdits,
             divisionFactor,
             sweep,
             noSweep,

@@ -7,6 +7,7 @@ import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.LayerKeys;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.keys.TemplateGroups;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.engine.format.FloatFormat;
@@ -169,13 +170,15 @@ public final class AlphaEdit {
         double[][] cur = LayerKeys.residuals(model, tok, opt.policy(), opt.ctx(), zLayer, prompts);
         int c = cur.length;
         int f = k.length;
-        // targets = zs − cur_zs and resid = targets / (m − i), both in the model dtype.
+        // targets = zs − cur_zs and resid = targets / (m − i), both in the model dtype (the update
+        // site's format when a policy widens it).
+        FloatFormat uf = UpdateSite.format(opt.policy(), layer);
         double[][] r = new double[c][n];
         double[][] spread = new double[c][n];
         for (int a = 0; a < c; a++) {
           for (int j = 0; j < n; j++) {
-            r[a][j] = s.round(values.get(j).target()[a] - cur[a][j]);
-            spread[a][j] = s.round(r[a][j] / (layers.size() - i));
+            r[a][j] = uf.round(values.get(j).target()[a] - cur[a][j]);
+            spread[a][j] = uf.round(r[a][j] / (layers.size() - i));
           }
         }
         log.line("z error " + DenseUpdate.meanColumnNorm(r));
@@ -203,7 +206,7 @@ public final class AlphaEdit {
         Tensor w = model.writableDownProj(layer);
         log.line("orig norm " + DenseUpdate.frobenius(w.toDoubleArray()));
         log.line("upd norm " + DenseUpdate.frobenius(delta));
-        Tensor updated = DenseUpdate.plus(w, delta, true);
+        Tensor updated = DenseUpdate.plus(w, delta, uf);
         if (tracer.enabled()) {
           Site a = site.child("alphaedit");
           tracer.record(
@@ -212,8 +215,8 @@ public final class AlphaEdit {
                   "div",
                   Phase.RANK_ONE_UPDATE,
                   -1,
-                  List.of(DenseUpdate.matrix(s, r)),
-                  DenseUpdate.matrix(s, spread),
+                  List.of(DenseUpdate.matrix(uf, r)),
+                  DenseUpdate.matrix(uf, spread),
                   null));
           tracer.record(
               new OpRecord(
@@ -226,7 +229,7 @@ public final class AlphaEdit {
                   null));
           tracer.record(
               new OpRecord(
-                  site.child("weight"),
+                  UpdateSite.of(layer),
                   "alphaedit_update",
                   Phase.RANK_ONE_UPDATE,
                   -1,

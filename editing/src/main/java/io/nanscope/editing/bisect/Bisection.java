@@ -1,5 +1,6 @@
 package io.nanscope.editing.bisect;
 
+import io.nanscope.editing.keys.OptimiserStateSite;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.trace.SiteStats;
@@ -339,7 +340,7 @@ public final class Bisection {
     for (SiteStats s : traced.stats()) {
       double h =
           s.output().nonFinite() > 0 ? Double.NEGATIVE_INFINITY : s.output().headroomIn(storage);
-      headroom.merge(s.at().site().name(), h, Math::min);
+      headroom.merge(OptimiserStateSite.policySite(s.at().site().name()), h, Math::min);
     }
     List<String> sites = oracle.sites();
     record Keyed(String site, int cls, double h, int index) {}

@@ -2,6 +2,7 @@ package io.nanscope.editing.bisect;
 
 import io.nanscope.editing.eval.EditMetrics;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.OptimiserStateSite;
 import io.nanscope.editing.repro.RecordOutcome;
 import io.nanscope.editing.repro.ReproPipeline;
 import io.nanscope.editing.repro.RunResult;
@@ -33,9 +34,13 @@ public final class ReproOracle implements Oracle {
   private final ReproPipeline.ModelSource source;
   private final Tokenizer tok;
   private final ReproPipeline.Settings settings;
-  private final int layers;
+  private final List<String> sites;
+  private final String algorithm;
+  private final ReproPipeline.EditorFactory factory;
 
   /**
+   * ROME ({@link ReproPipeline.Settings#hp}).
+   *
    * @param scenario the scenario's name, for the description
    * @param layers the model's layer count (its site map)
    */
@@ -45,23 +50,54 @@ public final class ReproOracle implements Oracle {
       Tokenizer tok,
       ReproPipeline.Settings settings,
       int layers) {
+    this(
+        scenario,
+        source,
+        tok,
+        settings,
+        SiteMap.sites(layers, settings.hp().layers()),
+        settings.hp().algName(),
+        null);
+  }
+
+  /**
+   * Any algorithm: {@code factory} makes its editor for each trial's model (null: ROME with {@link
+   * ReproPipeline.Settings#hp}), as {@code repro --alg} runs it.
+   *
+   * @param sites the run's site map ({@link SiteMap#sites(int, java.util.Collection, List)}: the
+   *     update sites of the layers the algorithm writes, its optimiser state sites)
+   * @param algorithm its name, for the description
+   */
+  public ReproOracle(
+      String scenario,
+      ReproPipeline.ModelSource source,
+      Tokenizer tok,
+      ReproPipeline.Settings settings,
+      List<String> sites,
+      String algorithm,
+      ReproPipeline.EditorFactory factory) {
     this.scenario = scenario;
     this.source = source;
     this.tok = tok;
     this.settings = settings;
-    this.layers = layers;
+    this.sites = List.copyOf(sites);
+    this.algorithm = algorithm;
+    this.factory = factory;
   }
 
   @Override
   public String describe() {
     return scenario
-        + ": "
+        + " ("
+        + algorithm
+        + "): "
         + settings.records().size()
         + " record(s), "
         + (settings.sequential() ? "sequential" : "single")
         + " edits, "
-        + settings.templates().templates().size()
-        + " context template(s)"
+        + (settings.templates() != null
+            ? settings.templates().templates().size() + " context template(s)"
+            : "the algorithm's context templates")
         + settings.divisionFactorOverride().stream()
             .mapToObj(f -> ", labelled k.u override " + f + " on the first record")
             .findFirst()
@@ -72,7 +108,7 @@ public final class ReproOracle implements Oracle {
 
   @Override
   public List<String> sites() {
-    return SiteMap.sites(layers);
+    return sites;
   }
 
   @Override
@@ -92,7 +128,9 @@ public final class ReproOracle implements Oracle {
             s.dynamicLossScale());
     RunResult r;
     try {
-      r = ReproPipeline.run(source, tok, run, ReproPipeline.Mode.fixed(policy), EditLog.NONE);
+      r =
+          ReproPipeline.run(
+              source, tok, run, ReproPipeline.Mode.fixed(policy), EditLog.NONE, factory);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -129,7 +167,7 @@ public final class ReproOracle implements Oracle {
     List<String> born = new ArrayList<>();
     List<String> carried = new ArrayList<>();
     for (ChainLink l : r.anomaly().chain()) {
-      String site = l.at().site().name();
+      String site = OptimiserStateSite.policySite(l.at().site().name());
       if (l.origin()) {
         if (!born.contains(site)) {
           born.add(site);

@@ -1,17 +1,22 @@
 package io.nanscope.editing.bisect;
 
+import io.nanscope.editing.keys.OptimiserStateSite;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpKind;
 import io.nanscope.engine.op.PrecisionPolicy;
 import io.nanscope.engine.trace.Site;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 
 /**
  * The named sites a precision policy can give their own format in a Llama model, in execution
  * order: the sites {@code LlamaModel} looks its precision up for ({@code policy.of(kind, site)}),
  * plus the two additions ROME's v* optimisation makes ({@code layers.L.mlp.delta}, {@code
- * layers.L.delta}).
+ * layers.L.delta}) and, in an edited layer, the weight update ({@code
+ * layers.L.mlp.down_proj.update}: the right vector and rank-one update of ROME, the residual and ΔW
+ * of MEMIT and AlphaEdit; see {@code editing.keys.UpdateSite}).
  *
  * <p>What a site override widens: the op's output, its accumulator and its element-wise
  * intermediates. The op's backward writes each input's gradient in that input's own format (the
@@ -43,21 +48,47 @@ public final class SiteMap {
           "mlp.act",
           "mlp.act_mul_up",
           "mlp.down_proj",
+          "mlp.down_proj.update",
           "mlp.delta",
           "residual_mlp",
           "delta");
 
-  /** Every site of a model with {@code layers} layers, in execution order. */
+  /**
+   * Every site of a model with {@code layers} layers, in execution order, without update sites (no
+   * layer edited).
+   */
   public static List<String> sites(int layers) {
+    return sites(layers, List.of());
+  }
+
+  /**
+   * Every site of a model with {@code layers} layers, in execution order; the weight update site
+   * ({@code layers.L.mlp.down_proj.update}, {@link UpdateSite}) only in the {@code edited} layers,
+   * where the edit computes one.
+   */
+  public static List<String> sites(int layers, Collection<Integer> edited) {
+    return sites(layers, edited, List.of());
+  }
+
+  /**
+   * The same, then {@code optimiserState}: the optimiser state sites of the run ({@code
+   * adam.<weight>}, {@link OptimiserStateSite}), after the head.
+   */
+  public static List<String> sites(
+      int layers, Collection<Integer> edited, List<String> optimiserState) {
     List<String> out = new ArrayList<>();
     out.add("embed_tokens");
     for (int l = 0; l < layers; l++) {
       for (String s : IN_LAYER) {
+        if (s.endsWith(UpdateSite.SUFFIX) && !edited.contains(l)) {
+          continue;
+        }
         out.add("layers." + l + "." + s);
       }
     }
     out.add("norm");
     out.add("lm_head");
+    out.addAll(optimiserState);
     return out;
   }
 
@@ -80,6 +111,17 @@ public final class SiteMap {
    * (fewer significand bits or a smaller largest finite value): only those sites can be widened.
    */
   public static boolean narrower(PrecisionPolicy policy, String site, FloatFormat wide) {
+    if (UpdateSite.is(site) || OptimiserStateSite.is(site)) {
+      FloatFormat out =
+          UpdateSite.is(site)
+              ? UpdateSite.format(policy, layer(site))
+              : policy
+                  .siteOverride(new Site(site))
+                  .map(io.nanscope.engine.op.Precision::output)
+                  .orElse(policy.storage());
+      return out.info().precisionBits() < wide.info().precisionBits()
+          || out.info().maxFinite() < wide.info().maxFinite();
+    }
     Site s = new Site(site);
     for (OpKind k : OpKind.values()) {
       FloatFormat out = policy.of(k, s).output();

@@ -169,7 +169,7 @@ public final class StressOracle implements Oracle {
 
   @Override
   public List<String> sites() {
-    return SiteMap.sites(prepared.weights().config().nLayers());
+    return SiteMap.sites(prepared.weights().config().nLayers(), prepared.hp().layers());
   }
 
   @Override

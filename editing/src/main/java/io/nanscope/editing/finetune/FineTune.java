@@ -3,6 +3,7 @@ package io.nanscope.editing.finetune;
 import io.nanscope.editing.hparams.FtHyperParams;
 import io.nanscope.editing.hparams.ModuleTemplates;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.OptimiserStateSite;
 import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.autograd.Adam;
@@ -49,9 +50,11 @@ import java.util.Objects;
  * <p>Precision: the forward and backward run in the {@link PrecisionPolicy} (weights in its storage
  * format, their gradient in the same format, as PyTorch's {@code .grad}); Adam's state is in the
  * weight's format by default — {@code torch.optim.Adam} creates it with {@code zeros_like(param)} —
- * or in {@link Options#adamStateFormat} when set (FP32 moments, a labelled option). ΔW, W₀ ± ε and
- * W₀ + ΔW are computed in FP32 and rounded once to the weight's format, as PyTorch's kernels do.
- * The tracer sees the model's sites, the losses ({@code loss.b.*}), Adam ({@code
+ * or in {@link Options#adamStateFormat} when set (FP32 moments, a labelled option), else in the
+ * output format of a policy site override of {@code adam.<first trained weight>} ({@code
+ * OptimiserStateSite}; one Adam, so one state format for every trained weight). ΔW, W₀ ± ε and W₀ +
+ * ΔW are computed in FP32 and rounded once to the weight's format, as PyTorch's kernels do. The
+ * tracer sees the model's sites, the losses ({@code loss.b.*}), Adam ({@code
  * adam.layers.L.mlp.down_proj.weight.*}) and {@code
  * ft.layers.L.mlp.down_proj.weight.{norm_constraint,delta,updated}}.
  *
@@ -206,7 +209,9 @@ public final class FineTune {
             0.999,
             1e-8,
             hp.weightDecay(),
-            opt.adamStateFormat() != null ? opt.adamStateFormat() : wf);
+            opt.adamStateFormat() != null
+                ? opt.adamStateFormat()
+                : OptimiserStateSite.format(opt.policy(), sites[0], wf));
 
     List<FtLoss.Batch> batches = new ArrayList<>();
     List<Integer> sizes = new ArrayList<>();

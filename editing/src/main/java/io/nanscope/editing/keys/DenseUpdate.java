@@ -29,10 +29,18 @@ public final class DenseUpdate {
    * {@code w += upd.to(w.dtype)}), otherwise the FP64 sum is rounded once (execute_memit's copy).
    */
   public static Tensor plus(Tensor w, double[] delta, boolean roundDelta) {
+    return roundDelta ? plus(w, delta, w.format()) : plus(w, delta, null);
+  }
+
+  /**
+   * W + ΔW in W's format with ΔW rounded first to {@code deltaFormat} (the update site's format,
+   * {@link UpdateSite}), or not rounded when it is null; the sum is rounded once to W's format.
+   */
+  public static Tensor plus(Tensor w, double[] delta, FloatFormat deltaFormat) {
     FloatFormat fmt = w.format();
     double[] sum = new double[delta.length];
     for (int i = 0; i < delta.length; i++) {
-      double d = roundDelta ? fmt.round(delta[i]) : delta[i];
+      double d = deltaFormat != null ? deltaFormat.round(delta[i]) : delta[i];
       sum[i] = w.getDouble(i) + d;
     }
     return Tensor.ofDoubles(fmt, w.shape(), sum);

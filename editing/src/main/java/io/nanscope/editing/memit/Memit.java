@@ -7,6 +7,7 @@ import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.LayerKeys;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.keys.TemplateGroups;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.engine.format.FloatFormat;
@@ -156,7 +157,6 @@ public final class Memit {
             opt.listener());
     List<LayerKeys.Prompt> prompts = LayerKeys.prompts(requests);
     int n = requests.size();
-    FloatFormat s = opt.policy().storage();
     Tracer tracer = opt.ctx().tracer();
     List<LayerUpdate> updates = new ArrayList<>();
     List<Tensor> originals = new ArrayList<>();
@@ -169,11 +169,12 @@ public final class Memit {
         log.line("Writing " + n + " key/value pair(s) into layer " + layer);
         double[][] cur = LayerKeys.residuals(model, tok, opt.policy(), opt.ctx(), zLayer, prompts);
         int c = cur.length;
-        // R = zs − cur_zs in the model dtype.
+        // R = zs − cur_zs in the model dtype (the update site's format when a policy widens it).
+        FloatFormat uf = UpdateSite.format(opt.policy(), layer);
         double[][] r = new double[c][n];
         for (int a = 0; a < c; a++) {
           for (int j = 0; j < n; j++) {
-            r[a][j] = s.round(values.get(j).target()[a] - cur[a][j]);
+            r[a][j] = uf.round(values.get(j).target()[a] - cur[a][j]);
           }
         }
         log.line("z error " + DenseUpdate.meanColumnNorm(r));
@@ -187,18 +188,18 @@ public final class Memit {
                 + ".");
         Update u = update(cov, k, r, hp.mom2UpdateWeight(), layers.size() - i);
         if (tracer.enabled()) {
-          report(tracer, site, s, r, u, k);
+          report(tracer, site, uf, r, u, k);
         }
         Tensor w = model.writableDownProj(layer);
         log.line("orig norm " + DenseUpdate.frobenius(w.toDoubleArray()));
         log.line("upd norm " + DenseUpdate.frobenius(u.delta()));
         String weightName =
             ModuleTemplates.atLayer(hp.modules().rewriteModule(), layer) + ".weight";
-        Tensor updated = DenseUpdate.plus(w, u.delta(), true);
+        Tensor updated = DenseUpdate.plus(w, u.delta(), uf);
         if (tracer.enabled()) {
           tracer.record(
               new OpRecord(
-                  site.child("weight"),
+                  UpdateSite.of(layer),
                   "memit_update",
                   Phase.RANK_ONE_UPDATE,
                   -1,

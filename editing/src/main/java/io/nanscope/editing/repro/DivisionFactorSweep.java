@@ -3,6 +3,7 @@ package io.nanscope.editing.repro;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
 import io.nanscope.editing.session.WeightSnapshot;
@@ -166,7 +167,14 @@ public final class DivisionFactorSweep {
       Tensor w = model.writableDownProj(layer);
       for (int v = 0; v < values.size(); v++) {
         RankOneStep step =
-            RankOneStep.of(layer, l.target(), l.keyOutput(), l.u(), values.get(v), w);
+            RankOneStep.of(
+                layer,
+                l.target(),
+                l.keyOutput(),
+                l.u(),
+                values.get(v),
+                w,
+                UpdateSite.format(policy, layer));
         double maxW = maxAbsFinite(step.updated());
         if (step.nonFiniteWeights() > 0 || ReproPipeline.countNonFinite(step.r()) > 0) {
           String what =

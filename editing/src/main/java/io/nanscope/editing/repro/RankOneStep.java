@@ -1,5 +1,6 @@
 package io.nanscope.editing.repro;
 
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.rome.RankOneUpdate;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.tensor.Shape;
@@ -31,6 +32,7 @@ import java.util.List;
  * @param updated (C, F) the new W_down, not written anywhere
  * @param updatedUnrounded (C, F) W + round(r ⊗ u) before the last rounding (FP32), null for FP32
  *     weights
+ * @param updateFormat the format diff, r and r ⊗ u are rounded to (the update site's)
  */
 public record RankOneStep(
     int layer,
@@ -40,7 +42,8 @@ public record RankOneStep(
     float[] rUnrounded,
     Tensor updated,
     Tensor updatedUnrounded,
-    long nonFiniteWeights) {
+    long nonFiniteWeights,
+    FloatFormat updateFormat) {
 
   /**
    * @param target v* (C); @param curOutput W k at the subject of the bare prompt (C)
@@ -48,7 +51,22 @@ public record RankOneStep(
    */
   public static RankOneStep of(
       int layer, float[] target, float[] curOutput, float[] u, double divisionFactor, Tensor w) {
-    FloatFormat fmt = w.format();
+    return of(layer, target, curOutput, u, divisionFactor, w, w.format());
+  }
+
+  /**
+   * The same with diff, r and the update matrix rounded to {@code updateFormat}, the update site's
+   * format ({@code UpdateSite.format}); W′ is rounded to W's format.
+   */
+  public static RankOneStep of(
+      int layer,
+      float[] target,
+      float[] curOutput,
+      float[] u,
+      double divisionFactor,
+      Tensor w,
+      FloatFormat updateFormat) {
+    FloatFormat fmt = updateFormat;
     int c = target.length;
     float[] diff = new float[c];
     float[] r = new float[c];
@@ -59,9 +77,9 @@ public record RankOneStep(
       rRaw[i] = (float) q;
       r[i] = (float) fmt.round(q);
     }
-    Tensor updated = RankOneUpdate.updated(w, u, r);
+    Tensor updated = RankOneUpdate.updated(w, u, r, fmt);
     Tensor raw = null;
-    if (fmt != FloatFormat.FP32) {
+    if (w.format() != FloatFormat.FP32) {
       int f = u.length;
       raw = Tensor.zeros(FloatFormat.FP32, w.shape());
       for (int i = 0; i < c; i++) {
@@ -72,19 +90,20 @@ public record RankOneStep(
       }
     }
     return new RankOneStep(
-        layer, divisionFactor, diff, r, rRaw, updated, raw, RankOneUpdate.nonFinite(updated));
+        layer, divisionFactor, diff, r, rRaw, updated, raw, RankOneUpdate.nonFinite(updated), fmt);
   }
 
   /**
-   * Reports the right vector ({@code rome.right_vector}, op {@code div}) and the update ({@code
-   * layers.L.mlp.down_proj.weight}, op {@code rank_one_update}) to {@code tracer} as phase
-   * RANK_ONE_UPDATE records.
+   * Reports the right vector (op {@code div}) and the new weights W′ (op {@code rank_one_update})
+   * to {@code tracer} as phase RANK_ONE_UPDATE records, both at the update site {@code
+   * layers.L.mlp.down_proj.update} ({@link UpdateSite}): the site a policy widens to change them,
+   * so a first-overflow report and {@code bisect} name it.
    */
   public void report(Tracer tracer, Tensor w, float[] u) {
     if (!tracer.enabled()) {
       return;
     }
-    FloatFormat fmt = w.format();
+    FloatFormat fmt = updateFormat;
     Tensor diffT = Tensor.of(fmt, Shape.of(diff.length), diff);
     Tensor rT = Tensor.of(fmt, Shape.of(r.length), r);
     Tensor rRaw =
@@ -92,23 +111,16 @@ public record RankOneStep(
             ? null
             : Tensor.of(FloatFormat.FP32, Shape.of(r.length), rUnrounded);
     Tensor factor = Tensor.of(FloatFormat.FP32, Shape.of(1), (float) divisionFactor);
-    Site site = Site.of("layers", layer, "mlp", "down_proj");
+    Site site = UpdateSite.of(layer);
+    tracer.record(
+        new OpRecord(site, "div", Phase.RANK_ONE_UPDATE, -1, List.of(diffT, factor), rT, rRaw));
     tracer.record(
         new OpRecord(
-            site.child("right_vector"),
-            "div",
-            Phase.RANK_ONE_UPDATE,
-            -1,
-            List.of(diffT, factor),
-            rT,
-            rRaw));
-    tracer.record(
-        new OpRecord(
-            site.child("weight"),
+            site,
             "rank_one_update",
             Phase.RANK_ONE_UPDATE,
             -1,
-            List.of(w, Tensor.of(fmt, Shape.of(u.length), u), rT),
+            List.of(w, Tensor.of(w.format(), Shape.of(u.length), u), rT),
             updated,
             updatedUnrounded));
   }

@@ -9,6 +9,7 @@ import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.EditLog;
 import io.nanscope.editing.keys.TargetValue;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.memit.Memit;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.RankOneUpdate;
@@ -133,7 +134,21 @@ public final class ReproPipeline {
    * @param policy e.g. {@code pytorch-fp16}, or a custom policy read from YAML
    * @param fallback the fallback policy for auto, empty otherwise
    */
-  public record Mode(PrecisionPolicy policy, Optional<PrecisionPolicy> fallback) {
+  public record Mode(
+      PrecisionPolicy policy, Optional<PrecisionPolicy> fallback, boolean allowUnsafeEdits) {
+
+    /**
+     * With a fallback, an edit the edit-safety check predicts will overflow downstream is refused
+     * ({@link EditSafety#checked}); {@link #allowingUnsafeEdits} writes it with a warning instead.
+     */
+    public Mode(PrecisionPolicy policy, Optional<PrecisionPolicy> fallback) {
+      this(policy, fallback, false);
+    }
+
+    /** The explicit opt-out of the refusal: predicted overflows are only warned about. */
+    public Mode allowingUnsafeEdits() {
+      return new Mode(policy, fallback, true);
+    }
 
     /** A built-in policy by name (fails early on a bad name). */
     public static Mode fixed(String policy) {
@@ -209,7 +224,9 @@ public final class ReproPipeline {
             new PrecisionFallback(inner, Optional.ofNullable(fallback), fallbacks::add),
             model,
             tok,
-            policy);
+            policy,
+            fallback != null && !mode.allowUnsafeEdits(),
+            fallbacks::add);
     // the step listener numbers the trace by optimisation step (the ops of the next iteration)
     EditContext base =
         EditContext.of(policy, ctx, log)
@@ -472,7 +489,14 @@ public final class ReproPipeline {
       for (Rome.LayerUpdate l : out.layers()) {
         Tensor w = model.writableDownProj(l.layer());
         RankOneStep step =
-            RankOneStep.of(l.layer(), l.target(), l.keyOutput(), l.u(), l.divisionFactor(), w);
+            RankOneStep.of(
+                l.layer(),
+                l.target(),
+                l.keyOutput(),
+                l.u(),
+                l.divisionFactor(),
+                w,
+                UpdateSite.format(p, l.layer()));
         step.report(tracer, w, l.u());
         applied.overwrite(l.weightName(), l.layer(), l.updated());
       }

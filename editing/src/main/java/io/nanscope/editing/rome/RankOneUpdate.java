@@ -29,6 +29,15 @@ public final class RankOneUpdate {
    * @param r (C) right vector
    */
   public static Tensor updated(Tensor w, float[] u, float[] r) {
+    return updated(w, u, r, w.format());
+  }
+
+  /**
+   * The updated weights with the update matrix {@code u ⊗ r} rounded to {@code updateFormat} (the
+   * update site's format, {@code UpdateSite}); W' is rounded once to W's format. With {@code
+   * updateFormat} = W's format this is {@link #updated(Tensor, float[], float[])}.
+   */
+  public static Tensor updated(Tensor w, float[] u, float[] r, FloatFormat updateFormat) {
     int c = Math.toIntExact(w.shape().dim(0));
     int f = Math.toIntExact(w.shape().dim(1));
     if (u.length != f || r.length != c) {
@@ -49,7 +58,7 @@ public final class RankOneUpdate {
     for (int i = 0; i < c; i++) {
       for (int j = 0; j < f; j++) {
         long at = (long) i * f + j;
-        double upd = fmt.round((double) r[i] * u[j]);
+        double upd = updateFormat.round((double) r[i] * u[j]);
         out.setDouble(at, fmt.round(w.getDouble(at) + upd));
       }
     }

@@ -9,6 +9,7 @@ import io.nanscope.editing.keys.PyFloat;
 import io.nanscope.editing.keys.SubjectKey;
 import io.nanscope.editing.keys.SubjectPositions;
 import io.nanscope.editing.keys.TargetValue;
+import io.nanscope.editing.keys.UpdateSite;
 import io.nanscope.editing.request.RomeRequest;
 import io.nanscope.editing.session.WeightSnapshot;
 import io.nanscope.engine.autograd.LossScaler;
@@ -303,19 +304,21 @@ public final class Rome {
             target = v.target();
           }
         }
-        // r = (v* − W k) / (kᵀu), each step rounded to the model's format as torch does in its
-        // dtype.
+        // r = (v* − W k) / (kᵀu), each step rounded to the update site's format: the model's
+        // format as torch does in its dtype, unless the policy widens
+        // layers.L.mlp.down_proj.update.
+        FloatFormat uf = UpdateSite.format(opt.policy(), layer);
         float[] diff = new float[target.length];
         for (int i = 0; i < diff.length; i++) {
-          diff[i] = fmt.round(target[i] - outAt[i]);
+          diff[i] = uf.round(target[i] - outAt[i]);
         }
-        double computedFactor = fmt.round(dot(keyIn, u));
+        double computedFactor = uf.round(dot(keyIn, u));
         double factor = opt.divisionFactorOverride().orElse(computedFactor);
         float[] r = new float[diff.length];
         for (int i = 0; i < r.length; i++) {
-          r[i] = (float) fmt.round(diff[i] / factor);
+          r[i] = (float) uf.round(diff[i] / factor);
         }
-        log.line("Delta norm: " + PyFloat.repr(fmt.round(norm(diff))));
+        log.line("Delta norm: " + PyFloat.repr(uf.round(norm(diff))));
         double before = fmt.round(norm(v.init()));
         double after = fmt.round(norm(target));
         log.line(
@@ -335,10 +338,10 @@ public final class Rome {
         } else {
           log.line("Division Factor: " + PyFloat.repr(factor));
         }
-        log.line("Right vector norm: " + PyFloat.repr(fmt.round(norm(r))));
+        log.line("Right vector norm: " + PyFloat.repr(uf.round(norm(r))));
         log.line("Right vector shape: (" + r.length + ",)");
         Tensor w = model.writableDownProj(layer);
-        Tensor updated = RankOneUpdate.updated(w, u, r);
+        Tensor updated = RankOneUpdate.updated(w, u, r, uf);
         updates.add(
             new LayerUpdate(
                 layer,

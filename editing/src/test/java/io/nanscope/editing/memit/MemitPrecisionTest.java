@@ -125,7 +125,7 @@ class MemitPrecisionTest {
               s + "memit.residual_spread div fp64",
               s + "memit.covariance_solve cholesky_solve fp64",
               s + "memit.delta matmul fp64",
-              s + "weight memit_update " + policy.storage().name());
+              s + "update memit_update " + policy.storage().name());
     }
     assertThat(sites).anyMatch(x -> x.equals("layers.2.delta add_rows " + policy.storage().name()));
     assertThat(sites)
@@ -177,7 +177,7 @@ class MemitPrecisionTest {
           .contains(
               s + "alphaedit.residual_spread div " + policy.storage().name(),
               s + "alphaedit.projected_solve lu_solve fp64",
-              s + "weight alphaedit_update " + policy.storage().name());
+              s + "update alphaedit_update " + policy.storage().name());
     }
     AlphaEdit.apply(model, ao, kept, line -> {});
     assertThat(kept.layers()).as("apply keeps the batch's keys for the next edits").isEqualTo(2);

@@ -121,6 +121,64 @@ class EditSafetyTest {
     assertThat(first.output().infinities()).isPositive();
   }
 
+  /**
+   * The fast prediction (FP32 SIMD dots, FP64 only where the FP32 error bound reaches the maximum)
+   * gives exactly the FP64 reference's figures — the value, the probe, the position, the token — on
+   * the unedited W_down, scaled by 2^8 and 2^16, and with a seeded random perturbation, over four
+   * probes.
+   */
+  @Test
+  void fastPredictionEqualsTheFp64Reference() throws Exception {
+    LlamaModel m = LlamaModel.load(MODEL, FloatFormat.FP16);
+    Tokenizer tok = Tokenizer.readFromDirectory(MODEL);
+    List<String> probes =
+        List.of(PROBE, "Once upon a time", "Tom went to the park with his dog", "The sky is");
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(13);
+    Tensor noisy = scaled(m, 1f);
+    for (long i = 0; i < noisy.size(); i++) {
+      noisy.set(i, noisy.get(i) + (float) rnd.nextGaussian() * 0.5f);
+    }
+    for (Tensor w : List.of(scaled(m, 1f), scaled(m, 256f), scaled(m, 65536f), noisy)) {
+      List<EditSafety.Predicted> fast =
+          EditSafety.predict(m, tok, probes, 1, w, FP16, OpContext.DEFAULT);
+      List<EditSafety.Predicted> ref =
+          EditSafety.predictReference(m, tok, probes, 1, w, FP16, OpContext.DEFAULT);
+      assertThat(fast).hasSize(2).isEqualTo(ref);
+    }
+  }
+
+  /**
+   * FP32 sites are not predicted (an FP32 run does no probe forward); a policy with down_proj in
+   * FP32 and the residual in FP16 predicts the residual only, with the reference's figure.
+   */
+  @Test
+  void fp32SitesAreSkipped() throws Exception {
+    LlamaModel m = LlamaModel.load(MODEL, FloatFormat.FP32);
+    Tokenizer tok = Tokenizer.readFromDirectory(MODEL);
+    Tensor w = scaled(m, 65536f);
+    assertThat(
+            EditSafety.predict(
+                m, tok, List.of(PROBE), 1, w, PrecisionPolicy.named("fp32"), OpContext.DEFAULT))
+        .isEmpty();
+    LlamaModel m16 = LlamaModel.load(MODEL, FloatFormat.FP16);
+    Tensor w16 = scaled(m16, 65536f);
+    PrecisionPolicy downWide =
+        PrecisionPolicy.fromMap(
+            java.util.Map.of(
+                "base",
+                "pytorch-fp16",
+                "sites",
+                java.util.Map.of("layers.1.mlp.down_proj", java.util.Map.of("output", "fp32"))));
+    List<EditSafety.Predicted> p =
+        EditSafety.predict(m16, tok, List.of(PROBE), 1, w16, downWide, OpContext.DEFAULT);
+    assertThat(p).extracting(EditSafety.Predicted::site).containsExactly("layers.1.residual_mlp");
+    assertThat(p.getFirst())
+        .isEqualTo(
+            EditSafety.predictReference(
+                    m16, tok, List.of(PROBE), 1, w16, downWide, OpContext.DEFAULT)
+                .get(1));
+  }
+
   /** The FP16 threshold: 65,520 rounds to inf, the largest value below it to 65,504. */
   @Test
   void overflowIsJudgedAtTheRoundingThreshold() {

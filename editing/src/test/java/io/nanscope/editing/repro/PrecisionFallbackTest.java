@@ -11,7 +11,13 @@ import java.util.OptionalDouble;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code --policy auto --fallback fp32} on the disabling-edit scenario (2 records, bare context):
+ * {@code --policy auto --fallback fp32} on the disabling-edit scenario (bare context).
+ *
+ * <p>By default the edit-safety check predicts that the first edit overflows FP16 downstream, and
+ * auto refuses it: the weights stay as they were, the refusal is labelled in the log and the
+ * fallback lines, and the run finishes without any fallback of a forward.
+ *
+ * <p>With the explicit opt-out ({@code --allow-unsafe-edits}, 2 records), auto writes it as before:
  * the FP16 generation after the first edit fails and is redone in FP32; the second edit's FP16 loss
  * is NaN at step 0, so the edit is redone in FP32; the run finishes and no weight tensor holds a
  * NaN or inf, checked tensor by tensor from the raw bits.
@@ -19,7 +25,45 @@ import org.junit.jupiter.api.Test;
 class PrecisionFallbackTest {
 
   @Test
-  void autoFinishesWithEveryWeightFinite() throws Exception {
+  void autoRefusesAnEditPredictedToOverflow() throws Exception {
+    ReproFixture f = new ReproFixture();
+    List<String> log = new ArrayList<>();
+    RunResult r =
+        ReproPipeline.run(
+            f.source(),
+            f.tok,
+            f.settings(1, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
+            ReproPipeline.Mode.auto("fp32"),
+            log::add);
+
+    assertThat(r.finished()).isTrue();
+    assertThat(r.fallbacks())
+        .singleElement()
+        .satisfies(l ->
+            assertThat(l)
+                .startsWith(
+                    "refused the update of edit 0 (edit-safety check: layers.1.mlp.down_proj"
+                        + " would reach |x| = ")
+                .contains("> maxFinite 65,504 of fp16)")
+                .endsWith("the weights are unchanged; --allow-unsafe-edits writes it"));
+    int warning =
+        log.indexOf(
+            log.stream()
+                .filter(l -> l.startsWith("edit-safety check (before writing): layers.1."))
+                .findFirst()
+                .orElseThrow());
+    assertThat(log.indexOf(r.fallbacks().getFirst())).isGreaterThan(warning);
+    assertThat(log).noneMatch(l -> l.startsWith("New weights successfully inserted"));
+    assertThat(r.records().getFirst().post()).isPresent();
+    LlamaModel m = f.loaded.getLast();
+    LlamaModel unedited =
+        LlamaModel.load(f.root.resolve("models/stories260K"), m.writableDownProj(1).format());
+    assertThat(RomeEditorCrc.of(m.writableDownProj(1)))
+        .isEqualTo(RomeEditorCrc.of(unedited.weights().get(1, WeightNames.Layer.W_DOWN)));
+  }
+
+  @Test
+  void autoWithTheOptOutWritesItAndFinishesWithEveryWeightFinite() throws Exception {
     ReproFixture f = new ReproFixture();
     List<String> log = new ArrayList<>();
     RunResult r =
@@ -27,7 +71,7 @@ class PrecisionFallbackTest {
             f.source(),
             f.tok,
             f.settings(2, true, OptionalDouble.of(ReproFixture.OVERRIDE), false),
-            ReproPipeline.Mode.auto("fp32"),
+            ReproPipeline.Mode.auto("fp32").allowingUnsafeEdits(),
             log::add);
 
     assertThat(r.finished()).isTrue();

@@ -179,4 +179,37 @@ class ReproAlgorithmsTest {
     assertThat(r.records().getFirst().nonFiniteUpdate()).isPositive();
     assertThat(ReproReport.firstOverflow(r)).contains("adam.layers.3.mlp.down_proj.weight");
   }
+
+  /**
+   * The same run with the optimiser state site {@code adam.layers.3.mlp.down_proj.weight} in FP32
+   * ({@code editing.keys.OptimiserStateSite}): Adam's moments are FP32, eps is representable, and
+   * no optimiser site goes non-finite; the update is finite.
+   */
+  @Test
+  void fineTuneInFp16WithTheOptimiserStateSiteWidenedHasAFiniteUpdate() throws Exception {
+    FtHyperParams hp =
+        HyperParamsYaml.readFt(f.root.resolve("configs/ft/stories260K-ftm.yaml")).hparams();
+    ReproPipeline.EditorFactory ft =
+        (m, t) -> new FineTuneEditor(m, t, hp, FineTune.Options.of(FP32, OpContext.DEFAULT));
+    PrecisionPolicy wideState =
+        PrecisionPolicy.fromMap(
+            java.util.Map.of(
+                "base",
+                "pytorch-fp16",
+                "sites",
+                java.util.Map.of(
+                    "adam.layers.3.mlp.down_proj.weight", java.util.Map.of("output", "fp32"))));
+
+    RunResult r =
+        ReproPipeline.run(
+            f.source(),
+            f.tok,
+            settings(1, OptionalDouble.empty()),
+            ReproPipeline.Mode.fixed(wideState),
+            line -> {},
+            ft);
+
+    assertThat(r.anomaly().chain()).noneMatch(l -> l.at().site().name().startsWith("adam."));
+    assertThat(r.records().getFirst().nonFiniteUpdate()).isZero();
+  }
 }

@@ -365,6 +365,20 @@ public final class PrecisionPolicy {
   }
 
   /**
+   * The precision of the first site override matching {@code site}, empty when none does. For steps
+   * that are not engine ops and whose default is not an op kind's precision (an editing algorithm's
+   * weight update: the storage format unless a site override widens it).
+   */
+  public java.util.Optional<Precision> siteOverride(Site site) {
+    for (SiteOverride o : overrides) {
+      if (o.regex.matcher(site.name()).matches()) {
+        return java.util.Optional.of(o.precision);
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
+  /**
    * Whether every op runs in {@link Precision#FP32} at every site: every op kind's precision and
    * every site override's is FP32. Then a step written on float arrays with {@link Fp32Rows} gives
    * the op path's bits, whatever the model's site names.

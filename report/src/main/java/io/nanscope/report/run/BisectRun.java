@@ -7,11 +7,14 @@ import io.nanscope.editing.bisect.SiteMap;
 import io.nanscope.editing.bisect.StressOracle;
 import io.nanscope.editing.bisect.Trial;
 import io.nanscope.editing.bisect.Widening;
+import io.nanscope.editing.hparams.EditHyperParams;
+import io.nanscope.editing.hparams.FtHyperParams;
 import io.nanscope.editing.hparams.HyperParamsYaml;
 import io.nanscope.editing.hparams.LoadedHparams;
 import io.nanscope.editing.hparams.Policies;
 import io.nanscope.editing.hparams.RomeHyperParams;
 import io.nanscope.editing.keys.ContextTemplates;
+import io.nanscope.editing.keys.OptimiserStateSite;
 import io.nanscope.editing.repro.ReproPipeline;
 import io.nanscope.editing.repro.Scenario;
 import io.nanscope.editing.repro.StressScenario;
@@ -123,13 +126,30 @@ public final class BisectRun {
         new Bisection.Settings(widening, s.lossTolerance(), s.accuracyTolerance());
     PrecisionPolicy replayPolicy =
         s.replay() == null ? null : Policies.resolve(s.replay().toString(), s.home());
-    LoadedHparams<RomeHyperParams> loaded = HyperParamsYaml.readRome(s.hparams());
+    LoadedHparams<? extends EditHyperParams> loaded = HyperParamsYaml.read(s.hparams());
+    EditHyperParams any = loaded.hparams();
+    if (!(any instanceof RomeHyperParams)) {
+      String alg = ReproRun.algorithmLabel(any);
+      if (sc != Scenario.NATURAL) {
+        throw new IllegalArgumentException(
+            alg
+                + " runs in the natural scenario only (disabling-edit overrides ROME's Division"
+                + " Factor kᵀu, stress edits with ROME): use --scenario natural, or ROME/R-ROME");
+      }
+      if (!s.context().equals("sampled")) {
+        throw new IllegalArgumentException(
+            "--context bare is ROME's; " + alg + " samples its context templates");
+      }
+    }
     loaded.warnings().forEach(w -> err.println("warning: " + w));
-    RomeHyperParams h = loaded.hparams();
     List<EditRequest> all = EditDatasets.read(s.data());
     long t0 = System.nanoTime();
     Oracle oracle =
-        sc == Scenario.STRESS ? stressOracle(s, h, all, widening, err) : reproOracle(s, sc, h, all);
+        any instanceof RomeHyperParams h
+            ? sc == Scenario.STRESS
+                ? stressOracle(s, h, all, widening, err)
+                : reproOracle(s, sc, h, all)
+            : otherOracle(s, any, all, err);
     o.println("nanscope bisect: " + oracle.describe());
     o.println(
         String.format(
@@ -270,6 +290,52 @@ public final class BisectRun {
             false);
     LlamaConfig config = m.config();
     return new ReproOracle(sc.cliName(), source, tok, settings, config.nLayers());
+  }
+
+  /**
+   * MEMIT, AlphaEdit or FT in the natural scenario, each trial one {@code repro} pipeline run of
+   * the algorithm ({@link ReproRun#otherEditor}: context templates and key statistics computed once
+   * in FP32 and shared). Its sites: the model's, the update sites of MEMIT's and AlphaEdit's edited
+   * layers, FT's optimiser state ({@code adam.<weight>}).
+   */
+  private static Oracle otherOracle(
+      Settings s, EditHyperParams h, List<EditRequest> all, PrintWriter err) throws IOException {
+    List<EditRequest> records = all.subList(0, Math.min(s.dsSize(), all.size()));
+    Tokenizer tok = Tokenizer.besideModel(s.model());
+    Path modelPath = s.model();
+    ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
+    ReproPipeline.EditorFactory factory =
+        ReproRun.otherEditor(
+            h, source, tok, s.seed(), s.threads(), s.home(), modelPath, err::println, err::println);
+    int layers = LlamaModel.load(modelPath, FloatFormat.FP32).config().nLayers();
+    boolean ft = h instanceof FtHyperParams;
+    List<String> state =
+        ft
+            ? h.layers().stream()
+                .sorted()
+                .map(l -> OptimiserStateSite.of("layers." + l + ".mlp.down_proj.weight").name())
+                .toList()
+            : List.of();
+    ReproPipeline.Settings settings =
+        new ReproPipeline.Settings(
+            null,
+            records,
+            null,
+            s.seed(),
+            s.threads(),
+            !s.noFluency(),
+            false,
+            OptionalDouble.empty(),
+            false,
+            false);
+    return new ReproOracle(
+        Scenario.NATURAL.cliName(),
+        source,
+        tok,
+        settings,
+        SiteMap.sites(layers, ft ? List.of() : h.layers(), state),
+        ReproRun.algorithmLabel(h),
+        factory);
   }
 
   private static Oracle stressOracle(

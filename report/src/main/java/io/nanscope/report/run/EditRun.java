@@ -21,6 +21,7 @@ import io.nanscope.editing.keys.ContextTemplates;
 import io.nanscope.editing.keys.TargetValue;
 import io.nanscope.editing.keys.TemplateGroups;
 import io.nanscope.editing.memit.MemitEditor;
+import io.nanscope.editing.repro.EditSafety;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
 import io.nanscope.editing.rome.Rome;
@@ -231,6 +232,10 @@ public final class EditRun {
               + s.batchSize()
               + " needs a batch-editing algorithm (MEMIT, AlphaEdit, FT)");
     }
+    // the edit-safety check: a warning before a single-request update that would overflow
+    // downstream in a 16-bit format is written (FP32 sites are not predicted, so FP32 costs
+    // nothing)
+    editor = EditSafety.checked(editor, m, tok, policy);
     SplittableRandom fluencyRng = new SplittableRandom(s.seed() + 1);
     Evaluator evaluator =
         new Evaluator(

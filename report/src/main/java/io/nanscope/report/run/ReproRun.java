@@ -87,6 +87,7 @@ public final class ReproRun {
       long seed,
       String policy,
       String fallback,
+      boolean allowUnsafeEdits,
       Double divisionFactor,
       List<Double> sweep,
       boolean noSweep,
@@ -116,6 +117,7 @@ public final class ReproRun {
   private final long seed;
   private final String policy;
   private final String fallback;
+  private final boolean allowUnsafeEdits;
   private final Double divisionFactor;
   private final List<Double> sweep;
   private final boolean noSweep;
@@ -146,6 +148,7 @@ public final class ReproRun {
     this.seed = s.seed();
     this.policy = s.policy();
     this.fallback = s.fallback();
+    this.allowUnsafeEdits = s.allowUnsafeEdits();
     this.divisionFactor = s.divisionFactor();
     this.sweep = s.sweep();
     this.noSweep = s.noSweep();
@@ -435,53 +438,8 @@ public final class ReproRun {
             + modes.stream().map(ReproPipeline.Mode::label).toList()
             + ", seed "
             + seed);
-    PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
-    OpContext ctx = OpContext.DEFAULT.withThreads(threads);
-    LlamaModel unedited = source.load(fp32.storage());
-    ReproPipeline.EditorFactory factory;
-    if (h instanceof FtHyperParams ft) {
-      factory = (m, t) -> new FineTuneEditor(m, t, ft, FineTune.Options.of(fp32, ctx));
-    } else {
-      TemplateGroups templates =
-          TemplateGroups.sample(
-              new GenerateFast(unedited, tok, fp32, ctx),
-              seed,
-              "sampled top-k 5 on the unedited model in fp32, shared by every precision");
-      o.println(
-          "Cached context templates "
-              + templates.pythonList()
-              + "   ("
-              + templates.description()
-              + ")");
-      SecondMomentSettings sm;
-      String statsDir, module;
-      if (h instanceof MemitHyperParams mh) {
-        sm = mh.secondMoment();
-        statsDir = mh.statsDir();
-        module = mh.modules().rewriteModule();
-      } else {
-        AlphaEditHyperParams ah = (AlphaEditHyperParams) h;
-        sm = ah.secondMoment();
-        statsDir = ah.statsDir();
-        module = ah.modules().rewriteModule();
-      }
-      IntFunction<double[]> c =
-          KeySecondMoments.load(
-              unedited,
-              tok,
-              fp32,
-              ctx,
-              new KeySecondMoments.Source(
-                  home, statsDir, sm, module, h.layers(), modelPath, "nanscope repro"),
-              KeySecondMoments.Progress.NONE,
-              err::println);
-      factory =
-          switch (h) {
-            case MemitHyperParams mh -> (m, t) -> new MemitEditor(m, t, mh, templates, c);
-            case AlphaEditHyperParams ah -> (m, t) -> new AlphaEditEditor(m, t, ah, templates, c);
-            default -> throw new IllegalStateException("no repro editor for " + alg);
-          };
-    }
+    ReproPipeline.EditorFactory factory =
+        otherEditor(h, source, tok, seed, threads, home, modelPath, o::println, err::println);
     Scenario sc = Scenario.NATURAL;
     long started = System.nanoTime();
     o.println();
@@ -561,6 +519,75 @@ public final class ReproRun {
     }
     err.printf(
         Locale.ROOT, "[%s %s] %.1f s%n", sc.cliName(), alg, (System.nanoTime() - started) / 1e9);
+  }
+
+  /**
+   * The editor factory of MEMIT, AlphaEdit or FT as {@code repro} runs them (and {@code bisect}):
+   * the context templates and the key statistics C computed once, in FP32 on the unedited model,
+   * and shared by every run, so the runs differ only in the edit's numerics.
+   *
+   * @param out receives the "Cached context templates" line
+   * @param progress receives the key statistics' progress
+   */
+  static ReproPipeline.EditorFactory otherEditor(
+      EditHyperParams h,
+      ReproPipeline.ModelSource source,
+      Tokenizer tok,
+      long seed,
+      int threads,
+      Path home,
+      Path modelPath,
+      java.util.function.Consumer<String> out,
+      java.util.function.Consumer<String> progress)
+      throws IOException {
+    PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
+    OpContext ctx = OpContext.DEFAULT.withThreads(threads);
+    LlamaModel unedited = source.load(fp32.storage());
+    ReproPipeline.EditorFactory factory;
+    if (h instanceof FtHyperParams ft) {
+      factory = (m, t) -> new FineTuneEditor(m, t, ft, FineTune.Options.of(fp32, ctx));
+    } else {
+      TemplateGroups templates =
+          TemplateGroups.sample(
+              new GenerateFast(unedited, tok, fp32, ctx),
+              seed,
+              "sampled top-k 5 on the unedited model in fp32, shared by every precision");
+      out.accept(
+          "Cached context templates "
+              + templates.pythonList()
+              + "   ("
+              + templates.description()
+              + ")");
+      SecondMomentSettings sm;
+      String statsDir, module;
+      if (h instanceof MemitHyperParams mh) {
+        sm = mh.secondMoment();
+        statsDir = mh.statsDir();
+        module = mh.modules().rewriteModule();
+      } else {
+        AlphaEditHyperParams ah = (AlphaEditHyperParams) h;
+        sm = ah.secondMoment();
+        statsDir = ah.statsDir();
+        module = ah.modules().rewriteModule();
+      }
+      IntFunction<double[]> c =
+          KeySecondMoments.load(
+              unedited,
+              tok,
+              fp32,
+              ctx,
+              new KeySecondMoments.Source(
+                  home, statsDir, sm, module, h.layers(), modelPath, "nanscope repro"),
+              KeySecondMoments.Progress.NONE,
+              progress);
+      factory =
+          switch (h) {
+            case MemitHyperParams mh -> (m, t) -> new MemitEditor(m, t, mh, templates, c);
+            case AlphaEditHyperParams ah -> (m, t) -> new AlphaEditEditor(m, t, ah, templates, c);
+            default -> throw new IllegalStateException("no repro editor for " + h.algName());
+          };
+    }
+    return factory;
   }
 
   /** EasyEdit's alg_name, FT told apart by its objective (FT-L: prompt_last, FT-M: target_new). */
@@ -729,7 +756,12 @@ public final class ReproRun {
                   "--fallback must be fp32 or bf16, got " + fallback);
         };
     if (policy != null && policy.trim().equalsIgnoreCase("auto")) {
-      return List.of(ReproPipeline.Mode.auto(fb));
+      ReproPipeline.Mode auto = ReproPipeline.Mode.auto(fb);
+      return List.of(allowUnsafeEdits ? auto.allowingUnsafeEdits() : auto);
+    }
+    if (allowUnsafeEdits) {
+      throw new IllegalArgumentException(
+          "--allow-unsafe-edits applies to --policy auto only (other policies warn and write)");
     }
     List<String> names = policy == null ? SIDE_BY_SIDE : List.of(policy.split(","));
     List<ReproPipeline.Mode> modes = new ArrayList<>();
