@@ -12,13 +12,14 @@ import java.util.function.Consumer;
  *
  * <p>Thread-safe; sinks are called under this object's lock, one line at a time.
  */
-final class InOrder {
+public final class InOrder {
 
   private final List<List<Runnable>> held;
   private final boolean[] finished;
   private int head; // the first run not yet finished: its lines pass straight through
 
-  InOrder(int runs) {
+  /** For runs 0..runs-1. */
+  public InOrder(int runs) {
     held = new ArrayList<>(runs);
     for (int i = 0; i < runs; i++) {
       held.add(new ArrayList<>());
@@ -27,7 +28,7 @@ final class InOrder {
   }
 
   /** Run {@code k}'s lines to {@code sink}, in the sequential order. */
-  Consumer<String> to(int k, Consumer<String> sink) {
+  public Consumer<String> to(int k, Consumer<String> sink) {
     return line -> emit(k, () -> sink.accept(line));
   }
 
@@ -45,7 +46,7 @@ final class InOrder {
   /**
    * Run {@code k} printed its last line: releases the held lines of the runs after it, in order.
    */
-  synchronized void finish(int k) {
+  public synchronized void finish(int k) {
     finished[k] = true;
     while (head < finished.length && finished[head]) {
       head++;

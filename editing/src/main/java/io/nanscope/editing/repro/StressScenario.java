@@ -40,10 +40,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import java.util.function.IntConsumer;
 
 /**
  * The {@code stress} scenario of {@code nanscope repro}: on a model calibrated by {@link
@@ -786,7 +783,7 @@ public final class StressScenario {
     }
     Outcome[][] outcomes = new Outcome[nf][np];
     InOrder lines = new InOrder(nf * np);
-    claimInOrder(
+    SideBySide.claimInOrder(
         tasks.size(),
         s.jobs(),
         i -> {
@@ -845,58 +842,6 @@ public final class StressScenario {
               fractions.get(f), cal.factors(), cal.maxRelativeDifference(), List.of(outcomes[f])));
     }
     return runs;
-  }
-
-  /**
-   * Runs tasks 0..n-1 on up to {@code jobs} threads (the caller's among them), each thread claiming
-   * the next unclaimed task in increasing order; returns when all have run. The first failure is
-   * rethrown (the others added to it as suppressed), after the tasks already claimed have finished;
-   * tasks not yet claimed then are skipped.
-   */
-  static void claimInOrder(int n, int jobs, IntConsumer task) {
-    AtomicInteger next = new AtomicInteger();
-    AtomicReference<Throwable> failure = new AtomicReference<>();
-    Runnable loop =
-        () -> {
-          for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
-            if (failure.get() != null) {
-              return;
-            }
-            try {
-              task.accept(i);
-            } catch (RuntimeException | Error e) {
-              if (!failure.compareAndSet(null, e)) {
-                failure.get().addSuppressed(e);
-              }
-            }
-          }
-        };
-    List<Thread> helpers = new ArrayList<>();
-    for (int j = 1; j < Math.min(jobs, n); j++) {
-      helpers.add(Thread.ofPlatform().name("stress-job-" + j).daemon().start(loop));
-    }
-    loop.run();
-    boolean interrupted = false;
-    for (Thread t : helpers) {
-      while (true) {
-        try {
-          t.join();
-          break;
-        } catch (InterruptedException e) {
-          interrupted = true;
-        }
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    Throwable f = failure.get();
-    if (f instanceof RuntimeException re) {
-      throw re;
-    }
-    if (f instanceof Error err) {
-      throw err;
-    }
   }
 
   /** One precision's sequential run on a fresh model over the calibrated weights. */

@@ -163,56 +163,6 @@ class StressScenarioTest {
   }
 
   @Test
-  void linesOfConcurrentRunsComeOutInTheSequentialOrder() {
-    List<String> out = new ArrayList<>();
-    InOrder lines = new InOrder(3);
-    var r0 = lines.to(0, out::add);
-    var r1 = lines.to(1, out::add);
-    var r2 = lines.to(2, s -> out.add("err " + s));
-    r2.accept("c1"); // run 2 first: held
-    r1.accept("b1");
-    r0.accept("a1"); // the head run: straight through
-    assertThat(out).containsExactly("a1");
-    lines.finish(2);
-    r1.accept("b2");
-    assertThat(out).containsExactly("a1");
-    r0.accept("a2");
-    lines.finish(0); // releases run 1's lines; run 1 now passes through
-    assertThat(out).containsExactly("a1", "a2", "b1", "b2");
-    r1.accept("b3");
-    lines.finish(1); // run 2 had finished: its lines follow
-    assertThat(out).containsExactly("a1", "a2", "b1", "b2", "b3", "err c1");
-    assertThatThrownBy(() -> r0.accept("late")).hasMessageContaining("after it finished");
-  }
-
-  @Test
-  void everyTaskRunsOnceAndTheFirstFailureIsRethrown() {
-    for (int jobs : new int[] {1, 2, 5}) {
-      int[] runs = new int[7];
-      StressScenario.claimInOrder(
-          7,
-          jobs,
-          i -> {
-            synchronized (runs) {
-              runs[i]++;
-            }
-          });
-      assertThat(runs).containsOnly(1);
-      assertThatThrownBy(() ->
-              StressScenario.claimInOrder(
-                  3,
-                  jobs,
-                  i -> {
-                    if (i == 1) {
-                      throw new IllegalStateException("task 1 failed");
-                    }
-                  }))
-          .isInstanceOf(IllegalStateException.class)
-          .hasMessage("task 1 failed");
-    }
-  }
-
-  @Test
   void badSettingsAreRejected() {
     assertThatThrownBy(() -> quick(records).fraction(1.5).build())
         .hasMessageContaining("--mlp-peak");
