@@ -30,6 +30,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.function.BiConsumer;
 import tools.jackson.databind.SerializationFeature;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -177,12 +178,47 @@ public final class Calibration {
   /** Runs the probe set through {@code model} under {@code policy} and collects per-site maxima. */
   public static Profile profile(
       LlamaModel model, Tokenizer tok, Probe probe, PrecisionPolicy policy, OpContext ctx) {
+    return traced(model, tok, probe, policy, ctx, (i, logits) -> {});
+  }
+
+  /**
+   * A probe profile and the logits of each probe text (one text per batch), in probe order.
+   *
+   * @param logits (T_i, V) per text
+   */
+  public record Measurement(Profile profile, List<Tensor> logits) {
+    public Measurement {
+      logits = List.copyOf(logits);
+    }
+  }
+
+  /**
+   * {@link #profile} and {@link #logits} from one forward per text instead of two: the profile's
+   * tracer only reads each op's output, so the logits are those of an untraced forward, bit for bit
+   * (tested).
+   */
+  public static Measurement measure(
+      LlamaModel model, Tokenizer tok, Probe probe, PrecisionPolicy policy, OpContext ctx) {
+    List<Tensor> logits = new ArrayList<>(probe.texts().size());
+    Profile p = traced(model, tok, probe, policy, ctx, (i, l) -> logits.add(l));
+    return new Measurement(p, logits);
+  }
+
+  /** The probe profile; each text's logits (T_i, V) go to {@code logits} with the text's index. */
+  private static Profile traced(
+      LlamaModel model,
+      Tokenizer tok,
+      Probe probe,
+      PrecisionPolicy policy,
+      OpContext ctx,
+      BiConsumer<Integer, Tensor> logits) {
     TraceContext tc = new TraceContext().setLabel("calibration probe");
     StatsTracer stats = new StatsTracer(tc, Set.of(Phase.FORWARD));
     OpContext c = ctx.withTracer(stats);
-    for (String text : probe.texts()) {
-      model.forward(
-          new SequenceBatch(new int[][] {encode(tok, text, model)}), policy, c, null, Hooks.none());
+    for (int i = 0; i < probe.texts().size(); i++) {
+      SequenceBatch batch =
+          new SequenceBatch(new int[][] {encode(tok, probe.texts().get(i), model)});
+      logits.accept(i, model.forward(batch, policy, c, null, Hooks.none()).logits().value());
     }
     return new Profile(stats.bySite());
   }
@@ -336,7 +372,19 @@ public final class Calibration {
     PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
     LlamaWeights w0 = allFp32(original) ? original : original.to(FloatFormat.FP32);
     LlamaModel m0 = LlamaModel.of(w0.config(), w0);
-    Profile before = natural != null ? natural : profile(m0, tok, probe, fp32, ctx);
+    Profile before;
+    List<Tensor> reference;
+    if (natural != null && originalLogits != null) {
+      before = natural;
+      reference = originalLogits;
+    } else if (natural != null) {
+      before = natural;
+      reference = logits(m0, tok, probe.texts(), fp32, ctx);
+    } else {
+      Measurement m = measure(m0, tok, probe, fp32, ctx);
+      before = m.profile();
+      reference = originalLogits != null ? originalLogits : m.logits();
+    }
     int n = w0.config().nLayers();
     double[] peaks = before.mlpPeaks(n);
     double[] a = factors(peaks, fraction, layers);
@@ -344,9 +392,18 @@ public final class Calibration {
         Reparametrisation.mlpScale(
             residualScale == 1 ? w0 : Reparametrisation.residualScale(w0, residualScale), a);
     LlamaModel m1 = LlamaModel.of(w1.config(), w1);
-    List<Tensor> reference =
-        originalLogits != null ? originalLogits : logits(m0, tok, probe.texts(), fp32, ctx);
-    double diff = maxRelativeDifference(reference, m1, tok, probe.texts(), fp32, ctx);
+    // The proof and the calibrated profile from the same forwards (the tracer does not change the
+    // logits): one forward per probe text instead of two.
+    double[] worst = {0};
+    Profile after =
+        traced(
+            m1,
+            tok,
+            probe,
+            fp32,
+            ctx,
+            (i, lb) -> worst[0] = Math.max(worst[0], relativeDifference(reference.get(i), lb)));
+    double diff = worst[0];
     if (!(diff <= MAX_RELATIVE_DIFFERENCE)) {
       throw new IllegalStateException(
           String.format(
@@ -356,7 +413,6 @@ public final class Calibration {
               diff,
               MAX_RELATIVE_DIFFERENCE));
     }
-    Profile after = profile(m1, tok, probe, fp32, ctx);
     return new Result(
         fraction,
         layers.clone(),
@@ -412,21 +468,27 @@ public final class Calibration {
     double worst = 0;
     for (int t = 0; t < texts.size(); t++) {
       SequenceBatch batch = new SequenceBatch(new int[][] {encode(tok, texts.get(t), b)});
-      Tensor la = reference.get(t);
       Tensor lb = b.forward(batch, policy, ctx, null, Hooks.none()).logits().value();
-      double diff = 0, scale = 0;
-      for (long i = 0; i < la.size(); i++) {
-        double x = la.getDouble(i), y = lb.getDouble(i);
-        diff = Double.isNaN(y - x) ? Double.POSITIVE_INFINITY : Math.max(diff, Math.abs(y - x));
-        scale = Math.max(scale, Math.abs(x));
-        if (diff == Double.POSITIVE_INFINITY) {
-          break;
-        }
-      }
-      worst =
-          Math.max(worst, scale == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / scale);
+      worst = Math.max(worst, relativeDifference(reference.get(t), lb));
     }
     return worst;
+  }
+
+  /**
+   * {@code max_i |a_i − b_i| / max_i |a_i|} over one text's logits (+inf once a difference is NaN
+   * or infinite; 0/0 = 0).
+   */
+  private static double relativeDifference(Tensor la, Tensor lb) {
+    double diff = 0, scale = 0;
+    for (long i = 0; i < la.size(); i++) {
+      double x = la.getDouble(i), y = lb.getDouble(i);
+      diff = Double.isNaN(y - x) ? Double.POSITIVE_INFINITY : Math.max(diff, Math.abs(y - x));
+      scale = Math.max(scale, Math.abs(x));
+      if (diff == Double.POSITIVE_INFINITY) {
+        break;
+      }
+    }
+    return scale == 0 ? (diff == 0 ? 0 : Double.POSITIVE_INFINITY) : diff / scale;
   }
 
   static boolean allFp32(LlamaWeights w) {

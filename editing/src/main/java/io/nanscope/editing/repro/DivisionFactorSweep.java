@@ -147,64 +147,77 @@ public final class DivisionFactorSweep {
     }
     int layer = hp.layers().getFirst();
     List<Cell> cells = new ArrayList<>();
-    List<Double> computed = new ArrayList<>();
     Cell[][] grid = new Cell[values.size()][policies.size()];
+    List<Integer> columns = new ArrayList<>();
     for (int p = 0; p < policies.size(); p++) {
-      PrecisionPolicy policy = policies.get(p);
-      LlamaModel model = source.load(policy.storage());
-      OpContext quiet = OpContext.DEFAULT.withThreads(threads);
-      Rome.Outcome o =
-          Rome.compute(
-              model,
-              tok,
-              hp,
-              request.forRome(),
-              templates,
-              Rome.Options.of(policy, quiet),
-              EditLog.NONE);
-      Rome.LayerUpdate l = o.layers().getFirst();
-      computed.add(l.computedDivisionFactor());
-      Tensor w = model.writableDownProj(layer);
-      for (int v = 0; v < values.size(); v++) {
-        RankOneStep step =
-            RankOneStep.of(
-                layer,
-                l.target(),
-                l.keyOutput(),
-                l.u(),
-                values.get(v),
-                w,
-                UpdateSite.format(policy, layer));
-        double maxW = maxAbsFinite(step.updated());
-        if (step.nonFiniteWeights() > 0 || ReproPipeline.countNonFinite(step.r()) > 0) {
-          String what =
-              step.nonFiniteWeights() > 0
-                  ? "rank-one update (" + step.nonFiniteWeights() + " NaN/inf weights)"
-                  : "rank-one update (r non-finite)";
-          grid[v][p] =
-              new Cell(values.get(v), policy.name(), what, false, maxW, step.nonFiniteWeights());
-          continue;
-        }
-        WeightSnapshot applied = WeightSnapshot.of(model);
-        applied.overwrite(l.weightName(), layer, step.updated());
-        try {
-          ReproTracer tracer =
-              new ReproTracer(new TraceContext(), ReproPipeline.shortName(policy.name()), false);
-          tracer.stage(ReproTracer.Stage.GENERATION);
-          GenerateFast gen = new GenerateFast(model, tok, policy, quiet.withTracer(tracer));
-          boolean error = false;
-          try {
-            gen.generateOne(request.filledPrompt(), 100, 5, new SplittableRandom(seed + 1));
-          } catch (InvalidDistributionException e) {
-            error = true;
-          }
-          String where = tracer.anomaly().first().map(DivisionFactorSweep::where).orElse("-");
-          grid[v][p] = new Cell(values.get(v), policy.name(), where, error, maxW, 0);
-        } finally {
-          applied.restore();
-        }
-      }
+      columns.add(p);
     }
+    // each precision is an independent run (its own model and tracer): side by side
+    List<Double> computed =
+        SideBySide.map(
+            columns,
+            Runtime.getRuntime().availableProcessors(),
+            line -> {},
+            line -> {},
+            (p, out, err) -> {
+              PrecisionPolicy policy = policies.get(p);
+              LlamaModel model = source.load(policy.storage());
+              OpContext quiet = OpContext.DEFAULT.withThreads(threads);
+              Rome.Outcome o =
+                  Rome.compute(
+                      model,
+                      tok,
+                      hp,
+                      request.forRome(),
+                      templates,
+                      Rome.Options.of(policy, quiet),
+                      EditLog.NONE);
+              Rome.LayerUpdate l = o.layers().getFirst();
+              Tensor w = model.writableDownProj(layer);
+              for (int v = 0; v < values.size(); v++) {
+                RankOneStep step =
+                    RankOneStep.of(
+                        layer,
+                        l.target(),
+                        l.keyOutput(),
+                        l.u(),
+                        values.get(v),
+                        w,
+                        UpdateSite.format(policy, layer));
+                double maxW = maxAbsFinite(step.updated());
+                if (step.nonFiniteWeights() > 0 || ReproPipeline.countNonFinite(step.r()) > 0) {
+                  String what =
+                      step.nonFiniteWeights() > 0
+                          ? "rank-one update (" + step.nonFiniteWeights() + " NaN/inf weights)"
+                          : "rank-one update (r non-finite)";
+                  grid[v][p] =
+                      new Cell(
+                          values.get(v), policy.name(), what, false, maxW, step.nonFiniteWeights());
+                  continue;
+                }
+                WeightSnapshot applied = WeightSnapshot.of(model);
+                applied.overwrite(l.weightName(), layer, step.updated());
+                try {
+                  ReproTracer tracer =
+                      new ReproTracer(
+                          new TraceContext(), ReproPipeline.shortName(policy.name()), false);
+                  tracer.stage(ReproTracer.Stage.GENERATION);
+                  GenerateFast gen = new GenerateFast(model, tok, policy, quiet.withTracer(tracer));
+                  boolean error = false;
+                  try {
+                    gen.generateOne(request.filledPrompt(), 100, 5, new SplittableRandom(seed + 1));
+                  } catch (InvalidDistributionException e) {
+                    error = true;
+                  }
+                  String where =
+                      tracer.anomaly().first().map(DivisionFactorSweep::where).orElse("-");
+                  grid[v][p] = new Cell(values.get(v), policy.name(), where, error, maxW, 0);
+                } finally {
+                  applied.restore();
+                }
+              }
+              return l.computedDivisionFactor();
+            });
     for (Cell[] row : grid) {
       cells.addAll(List.of(row));
     }

@@ -37,6 +37,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
 
 /**
@@ -81,6 +84,8 @@ public final class StressScenario {
    * @param probeStories, probeStoryTokens the calibration probe set's sampled stories
    * @param seed every random choice (probe stories, templates, fluency sampling)
    * @param threads GEMM threads (results do not depend on it)
+   * @param jobs calibrations and precision runs side by side (each is independent of the others, so
+   *     results and the order of every printed line do not depend on it)
    * @param progress one line per finished edit
    */
   public record Settings(
@@ -102,6 +107,7 @@ public final class StressScenario {
       int probeStoryTokens,
       long seed,
       int threads,
+      int jobs,
       Consumer<String> progress) {
 
     /** The default peak fraction: findings Part B's failing calibration (T = 60k ≈ 0.92·65,504). */
@@ -128,10 +134,11 @@ public final class StressScenario {
           || sweepEdits < 0
           || editsAfterFailure < 0
           || fluencyTokens < 0
-          || threads < 1) {
+          || threads < 1
+          || jobs < 1) {
         throw new IllegalArgumentException(
             "need edits >= 1, sweep edits >= 0, edits after failure >= 0,"
-                + " fluency tokens >= 0 and threads >= 1; got "
+                + " fluency tokens >= 0, threads >= 1 and jobs >= 1; got "
                 + edits
                 + ", "
                 + sweepEdits
@@ -140,7 +147,9 @@ public final class StressScenario {
                 + ", "
                 + fluencyTokens
                 + ", "
-                + threads);
+                + threads
+                + ", "
+                + jobs);
       }
       if (!(residualScale > 0 && Double.isFinite(residualScale))) {
         throw new IllegalArgumentException(
@@ -154,7 +163,8 @@ public final class StressScenario {
      * A builder with the defaults: fraction 0.92 on the late layers, no residual scale,
      * pytorch-fp16, pytorch-bf16 and fp32, 20 edits, the sweep 0.5–0.95 with 10 edits each,
      * EasyEdit's sampled templates, 100-token fluency, one edit after the failure, 24 probe stories
-     * of 256 tokens (findings Part B), seed 42, one thread.
+     * of 256 tokens (findings Part B), seed 42, one GEMM thread, as many jobs as available
+     * processors.
      */
     public static Builder builder(Path model, RomeHyperParams hparams, List<EditRequest> records) {
       return new Builder(model, hparams, records);
@@ -178,6 +188,7 @@ public final class StressScenario {
       b.probeStoryTokens = probeStoryTokens;
       b.seed = seed;
       b.threads = threads;
+      b.jobs = jobs;
       b.progress = progress;
       return b;
     }
@@ -203,6 +214,7 @@ public final class StressScenario {
     private int probeStoryTokens = 256;
     private long seed = 42;
     private int threads = 1;
+    private int jobs = Runtime.getRuntime().availableProcessors();
     private Consumer<String> progress = s -> {};
 
     private Builder(Path model, RomeHyperParams hparams, List<EditRequest> records) {
@@ -282,6 +294,15 @@ public final class StressScenario {
       return this;
     }
 
+    /**
+     * Calibrations and precision runs side by side (default: the available processors; the results
+     * do not depend on it).
+     */
+    public Builder jobs(int n) {
+      jobs = n;
+      return this;
+    }
+
     public Builder progress(Consumer<String> p) {
       progress = p;
       return this;
@@ -307,6 +328,7 @@ public final class StressScenario {
           probeStoryTokens,
           seed,
           threads,
+          jobs,
           progress);
     }
   }
@@ -575,11 +597,12 @@ public final class StressScenario {
       Calibration.Probe probe =
           Calibration.probe(
               m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
-      Calibration.Profile natural =
-          Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
-      // the original's logits on the probe, the same for every fraction's proof: computed once
-      List<Tensor> originalLogits =
-          Calibration.logits(m0, tok, probe.texts(), PrecisionPolicy.named("fp32"), ctx);
+      // the natural profile and the original's logits on the probe (the same for every
+      // fraction's proof), from one forward per probe text, once
+      Calibration.Measurement original0 =
+          Calibration.measure(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      Calibration.Profile natural = original0.profile();
+      List<Tensor> originalLogits = original0.logits();
       ContextTemplates templates = templates(s, m0, tok, ctx);
       RomeHyperParams hp = equivariant(s.hparams(), s.residualScale());
       String setup =
@@ -598,11 +621,15 @@ public final class StressScenario {
               s.fluencyTokens(),
               s.records().size(),
               s.seed());
-      Run main =
-          runFraction(
+      List<Double> fractions = new ArrayList<>();
+      fractions.add(s.fraction());
+      if (s.sweepEdits() > 0) {
+        fractions.addAll(s.sweepFractions());
+      }
+      List<Run> runs =
+          runFractions(
               s,
-              s.fraction(),
-              s.edits(),
+              fractions,
               w32,
               tok,
               probe,
@@ -613,26 +640,8 @@ public final class StressScenario {
               hp,
               ctx,
               log);
-      List<Run> sweep = new ArrayList<>();
-      if (s.sweepEdits() > 0) {
-        for (double f : s.sweepFractions()) {
-          sweep.add(
-              runFraction(
-                  s,
-                  f,
-                  s.sweepEdits(),
-                  w32,
-                  tok,
-                  probe,
-                  natural,
-                  originalLogits,
-                  layers,
-                  templates,
-                  hp,
-                  ctx,
-                  EditLog.NONE));
-        }
-      }
+      Run main = runs.getFirst();
+      List<Run> sweep = runs.subList(1, runs.size());
       return new Report(setup, main, sweep, s.sweepEdits());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -677,12 +686,20 @@ public final class StressScenario {
     Calibration.Probe probe =
         Calibration.probe(
             m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
-    Calibration.Profile natural =
-        Calibration.profile(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+    Calibration.Measurement natural =
+        Calibration.measure(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
     ContextTemplates templates = templates(s, m0, tok, ctx);
     Calibration.Result cal =
         Calibration.calibrate(
-            w32, tok, probe, natural, s.fraction(), layers, s.residualScale(), ctx);
+            w32,
+            tok,
+            probe,
+            natural.profile(),
+            natural.logits(),
+            s.fraction(),
+            layers,
+            s.residualScale(),
+            ctx);
     return new Prepared(
         cal.weights(),
         tok,
@@ -725,10 +742,17 @@ public final class StressScenario {
         h.maxLength());
   }
 
-  private static Run runFraction(
+  /**
+   * Calibrates at each fraction (the first: the main run, with {@code s.edits()} edits and {@code
+   * log}; the others: the sweep, with {@code s.sweepEdits()} edits and no log) and runs each
+   * precision's sequential edits, on up to {@code s.jobs()} threads. Every calibration and every
+   * precision run is independent of the others (its own model, tracer and fluency sampler, single
+   * threaded unless {@code s.threads()} says otherwise), so the results do not depend on the number
+   * of jobs; the log and progress lines are released in the order of the one-thread run.
+   */
+  private static List<Run> runFractions(
       Settings s,
-      double fraction,
-      int edits,
+      List<Double> fractions,
       LlamaWeights w32,
       Tokenizer tok,
       Calibration.Probe probe,
@@ -739,19 +763,106 @@ public final class StressScenario {
       RomeHyperParams hp,
       OpContext ctx,
       EditLog log) {
-    Calibration.Result cal =
-        Calibration.calibrate(
-            w32, tok, probe, natural, originalLogits, fraction, layers, s.residualScale(), ctx);
-    List<Outcome> outcomes = new ArrayList<>();
-    for (String policyName : s.policies()) {
-      PrecisionPolicy policy = PrecisionPolicy.named(policyName);
-      LlamaWeights w =
-          policy.storage() == FloatFormat.FP32 ? cal.weights() : cal.weights().to(policy.storage());
-      LlamaModel model = LlamaModel.of(w.config(), w);
-      String tag = String.format(Locale.ROOT, "[stress %.3g %s]", fraction, policy.name());
-      outcomes.add(sequential(s, model, tok, hp, templates, policy, ctx, edits, log, tag));
+    int nf = fractions.size(), np = s.policies().size();
+    // Claim order: calibrations 0 and 1, the runs of 0, calibration 2, the runs of 1, ...: a
+    // calibration is claimed before any run that needs it (so a run's wait always ends) and one
+    // fraction ahead (so a second thread rarely waits); one thread gets the sequential order.
+    List<int[]> tasks = new ArrayList<>(); // {fraction, policy or -1 for the calibration}
+    tasks.add(new int[] {0, -1});
+    for (int f = 0; f < nf; f++) {
+      if (f + 1 < nf) {
+        tasks.add(new int[] {f + 1, -1});
+      }
+      for (int p = 0; p < np; p++) {
+        tasks.add(new int[] {f, p});
+      }
     }
-    return new Run(fraction, cal.factors(), cal.maxRelativeDifference(), outcomes);
+    List<CompletableFuture<Calibration.Result>> cals = new ArrayList<>(nf);
+    for (int f = 0; f < nf; f++) {
+      cals.add(new CompletableFuture<>());
+    }
+    Outcome[][] outcomes = new Outcome[nf][np];
+    InOrder lines = new InOrder(nf * np);
+    SideBySide.claimInOrder(
+        tasks.size(),
+        s.jobs(),
+        i -> {
+          int f = tasks.get(i)[0], p = tasks.get(i)[1];
+          if (p < 0) {
+            try {
+              cals.get(f)
+                  .complete(
+                      Calibration.calibrate(
+                          w32,
+                          tok,
+                          probe,
+                          natural,
+                          originalLogits,
+                          fractions.get(f),
+                          layers,
+                          s.residualScale(),
+                          ctx));
+            } catch (RuntimeException | Error e) {
+              cals.get(f).completeExceptionally(e);
+              throw e;
+            }
+            return;
+          }
+          Calibration.Result cal;
+          try {
+            cal = cals.get(f).join();
+          } catch (CompletionException | CancellationException e) {
+            lines.finish(f * np + p);
+            return; // the calibration's own task reports its failure
+          }
+          int k = f * np + p;
+          try {
+            Settings own = s.toBuilder().progress(lines.to(k, s.progress())).build();
+            EditLog runLog = f == 0 ? lines.to(k, log::line)::accept : EditLog.NONE;
+            outcomes[f][p] =
+                sequential(
+                    own,
+                    cal,
+                    s.policies().get(p),
+                    tok,
+                    hp,
+                    templates,
+                    ctx,
+                    f == 0 ? s.edits() : s.sweepEdits(),
+                    runLog);
+          } finally {
+            lines.finish(k);
+          }
+        });
+    List<Run> runs = new ArrayList<>(nf);
+    for (int f = 0; f < nf; f++) {
+      Calibration.Result cal = cals.get(f).join();
+      runs.add(
+          new Run(
+              fractions.get(f), cal.factors(), cal.maxRelativeDifference(), List.of(outcomes[f])));
+    }
+    return runs;
+  }
+
+  /** One precision's sequential run on a fresh model over the calibrated weights. */
+  private static Outcome sequential(
+      Settings s,
+      Calibration.Result cal,
+      String policyName,
+      Tokenizer tok,
+      RomeHyperParams hp,
+      ContextTemplates templates,
+      OpContext ctx,
+      int edits,
+      EditLog log) {
+    PrecisionPolicy policy = PrecisionPolicy.named(policyName);
+    // the FP32 run edits its own heap copy of W_down (LlamaModel.writableDownProj): the calibrated
+    // weights are only read, by every run
+    LlamaWeights w =
+        policy.storage() == FloatFormat.FP32 ? cal.weights() : cal.weights().to(policy.storage());
+    LlamaModel model = LlamaModel.of(w.config(), w);
+    String tag = String.format(Locale.ROOT, "[stress %.3g %s]", cal.fraction(), policy.name());
+    return sequential(s, model, tok, hp, templates, policy, ctx, edits, log, tag);
   }
 
   /**

@@ -10,6 +10,7 @@ import io.nanscope.editing.request.EditRequest;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.op.OpContext;
 import io.nanscope.engine.op.PrecisionPolicy;
+import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import io.nanscope.llama.weights.LlamaWeights;
@@ -65,6 +66,53 @@ class CalibrationTest {
     assertThat(probe.texts()).contains("Lily's favorite toy is a", "The toy Lily likes best is a");
     assertThat(probe.texts().size())
         .isBetween(7, 8); // 2 stories + 3 prompts + 3 rephrases (distinct)
+  }
+
+  @Test
+  void measureGivesTheProfileAndTheUntracedLogitsBitForBit() {
+    LlamaModel m = LlamaModel.of(w.config(), w);
+    PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
+    Calibration.Measurement one = Calibration.measure(m, tok, probe, fp32, CTX);
+    assertThat(one.profile().sites()).isEqualTo(natural.sites());
+    List<Tensor> untraced = Calibration.logits(m, tok, probe.texts(), fp32, CTX);
+    assertThat(one.logits()).hasSameSizeAs(probe.texts());
+    for (int i = 0; i < untraced.size(); i++) {
+      assertThat(one.logits().get(i).shape()).isEqualTo(untraced.get(i).shape());
+      assertThat(bits(one.logits().get(i))).isEqualTo(bits(untraced.get(i)));
+    }
+  }
+
+  @Test
+  void theProofAndTheCalibratedProfileFromOnePassEqualTheSeparatePasses() {
+    int[] layers = {3, 4};
+    PrecisionPolicy fp32 = PrecisionPolicy.named("fp32");
+    LlamaModel m0 = LlamaModel.of(w.config(), w);
+    Calibration.Measurement before = Calibration.measure(m0, tok, probe, fp32, CTX);
+    Calibration.Result fused =
+        Calibration.calibrate(
+            w, tok, probe, before.profile(), before.logits(), 0.8, layers, 1, CTX);
+    Calibration.Result measured =
+        Calibration.calibrate(w, tok, probe, null, null, 0.8, layers, 1, CTX);
+    // the two separate passes: the proof against the original, the profile of the calibrated model
+    LlamaModel m1 = LlamaModel.of(w.config(), fused.weights());
+    double separateDiff = Calibration.maxRelativeDifference(m0, m1, tok, probe.texts(), fp32, CTX);
+    Calibration.Profile separateAfter = Calibration.profile(m1, tok, probe, fp32, CTX);
+    for (Calibration.Result r : List.of(fused, measured)) {
+      assertThat(r.maxRelativeDifference()).isEqualTo(separateDiff);
+      assertThat(r.after().sites()).isEqualTo(separateAfter.sites());
+      assertThat(r.before().sites()).isEqualTo(natural.sites());
+      assertThat(r.calibratedPeaks()).isEqualTo(separateAfter.mlpPeaks(w.config().nLayers()));
+    }
+    assertThat(separateDiff).isGreaterThan(0).isLessThanOrEqualTo(1e-5);
+  }
+
+  private static int[] bits(Tensor t) {
+    float[] f = t.toFloatArray();
+    int[] b = new int[f.length];
+    for (int i = 0; i < f.length; i++) {
+      b[i] = Float.floatToRawIntBits(f[i]);
+    }
+    return b;
   }
 
   @Test

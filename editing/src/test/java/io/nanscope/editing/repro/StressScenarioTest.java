@@ -127,6 +127,42 @@ class StressScenarioTest {
   }
 
   @Test
+  void jobsChangeNeitherTheResultsNorTheOrderOfAnyLine() {
+    List<String> reports = new ArrayList<>();
+    List<List<String>> logs = new ArrayList<>(), progresses = new ArrayList<>();
+    for (int jobs : new int[] {1, 2, 3}) {
+      List<String> log = new ArrayList<>(), progress = new ArrayList<>();
+      StressScenario.Report r =
+          StressScenario.run(
+              quick(records.subList(0, 2))
+                  .fraction(0.9)
+                  .sweep(List.of(0.5, 1.0), 2)
+                  .probe(1, 24)
+                  .fluencyTokens(8)
+                  .jobs(jobs)
+                  .progress(progress::add)
+                  .build(),
+              log::add);
+      StringBuilder all = new StringBuilder(r.table()).append(r.conclusion());
+      List<StressScenario.Run> runs = new ArrayList<>(List.of(r.main()));
+      runs.addAll(r.sweep());
+      for (StressScenario.Run run : runs) {
+        for (StressScenario.Outcome o : run.outcomes()) {
+          all.append(o.report()).append(o.peak()).append(o.lastLossLine());
+        }
+      }
+      reports.add(all.toString());
+      logs.add(log);
+      progresses.add(progress);
+    }
+    assertThat(logs.getFirst()).isNotEmpty();
+    assertThat(progresses.getFirst()).hasSize(3 * 2 * 2);
+    assertThat(reports).allSatisfy(x -> assertThat(x).isEqualTo(reports.getFirst()));
+    assertThat(logs).allSatisfy(x -> assertThat(x).isEqualTo(logs.getFirst()));
+    assertThat(progresses).allSatisfy(x -> assertThat(x).isEqualTo(progresses.getFirst()));
+  }
+
+  @Test
   void badSettingsAreRejected() {
     assertThatThrownBy(() -> quick(records).fraction(1.5).build())
         .hasMessageContaining("--mlp-peak");

@@ -22,6 +22,7 @@ import io.nanscope.editing.repro.ReproPipeline;
 import io.nanscope.editing.repro.ReproReport;
 import io.nanscope.editing.repro.RunResult;
 import io.nanscope.editing.repro.Scenario;
+import io.nanscope.editing.repro.SideBySide;
 import io.nanscope.editing.repro.StressScenario;
 import io.nanscope.editing.request.EditDatasets;
 import io.nanscope.editing.request.EditRequest;
@@ -272,26 +273,33 @@ public final class ReproRun {
               disabling ? OptionalDouble.of(factor) : OptionalDouble.empty(),
               !noStats,
               lossScale.equals("dynamic"));
-      List<RunResult> runs = new ArrayList<>();
-      for (ReproPipeline.Mode mode : modes) {
-        o.println();
-        o.println(
-            "--- "
-                + mode.label()
-                + " (policy "
-                + mode.policy().name()
-                + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
-                + ") ---");
-        long t0 = System.nanoTime();
-        RunResult r = ReproPipeline.run(source, tok, settings, mode, o::println);
-        err.printf(
-            Locale.ROOT,
-            "[%s %s] %.1f s%n",
-            sc.cliName(),
-            mode.label(),
-            (System.nanoTime() - t0) / 1e9);
-        runs.add(r);
-      }
+      // the precisions are independent runs: side by side, their lines in the one-thread order
+      List<RunResult> runs =
+          SideBySide.map(
+              modes,
+              Runtime.getRuntime().availableProcessors(),
+              o::println,
+              err::println,
+              (mode, out, timing) -> {
+                out.accept("");
+                out.accept(
+                    "--- "
+                        + mode.label()
+                        + " (policy "
+                        + mode.policy().name()
+                        + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
+                        + ") ---");
+                long t0 = System.nanoTime();
+                RunResult r = ReproPipeline.run(source, tok, settings, mode, out::accept);
+                timing.accept(
+                    String.format(
+                        Locale.ROOT,
+                        "[%s %s] %.1f s",
+                        sc.cliName(),
+                        mode.label(),
+                        (System.nanoTime() - t0) / 1e9));
+                return r;
+              });
       o.println();
       o.println("comparison (" + sc.cliName() + "):");
       o.print(ReproReport.comparisonTable(runs));
