@@ -74,12 +74,25 @@ public final class Main {
   public static final int EXIT_BAD_INPUT = 2;
 
   public static void main(String[] args) {
-    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+    if (isVersion(args) || GenerateCommand.simple(args) != null) {
+      // Nothing on these two paths registers a shutdown hook or leaves a file to delete on exit:
+      // halt after flushing skips System.exit's set-up of the platform logger it asks whether to
+      // log the exit (~40 classes, the java.logging configuration).
+      System.out.flush();
+      System.err.flush();
+      Runtime.getRuntime().halt(code);
+    }
+    System.exit(code);
+  }
+
+  private static boolean isVersion(String[] args) {
+    return args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"));
   }
 
   /** Runs the command line; returns the exit code (tests call this instead of {@link #main}). */
   public static int run(String[] args, PrintWriter out, PrintWriter err) {
-    if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+    if (isVersion(args)) {
       out.println(versionLine()); // what picocli prints for --version (MainTest compares)
       out.flush();
       return 0;

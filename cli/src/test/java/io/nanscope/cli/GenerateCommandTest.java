@@ -283,4 +283,40 @@ class GenerateCommandTest {
         .isEqualTo(
             Files.readString(GOLDEN.resolve("once_upon_a_time.n64.txt"), StandardCharsets.UTF_8));
   }
+
+  /** The tokens/s figure is written as Formatter's %.2f writes it (Locale.ROOT), bit for bit. */
+  @Test
+  void twoDecimalsIsFormattersPercentPoint2f() {
+    SplittableRandom random = new SplittableRandom(2);
+    List<Double> xs =
+        new ArrayList<>(
+            List.of(
+                0.0,
+                0.005,
+                0.015,
+                0.125,
+                0.375,
+                1.005,
+                2.675,
+                238.425,
+                1e-9,
+                99.995,
+                999999.995,
+                1e7,
+                1e22,
+                4.35,
+                Double.MIN_VALUE,
+                Double.MAX_VALUE,
+                Double.NaN,
+                Double.POSITIVE_INFINITY));
+    for (int i = 0; i < 20_000; i++) {
+      xs.add(random.nextDouble() * Math.pow(10, random.nextInt(-3, 9)));
+      xs.add(random.nextInt(0, 10_000_000) / 1000.0); // ties at the third decimal
+    }
+    for (double x : xs) {
+      assertThat(GenerateCommand.twoDecimals(x))
+          .as("%s", x)
+          .isEqualTo(String.format(java.util.Locale.ROOT, "%.2f", x));
+    }
+  }
 }
