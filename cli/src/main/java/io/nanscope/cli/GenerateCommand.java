@@ -10,8 +10,6 @@ import io.nanscope.llama.model.LlamaModel;
 import io.nanscope.llama.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.math.BigDecimal;
-import java.math.RoundingMode;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharsetDecoder;
@@ -224,15 +222,49 @@ public final class GenerateCommand implements Callable<Integer> {
   }
 
   /**
-   * {@code x} as {@code String.format(Locale.ROOT, "%.2f", x)} writes it for x >= 0 (the shortest
-   * decimal of x rounded half up; GenerateCommandTest compares), without the Formatter and the
-   * locale data it loads (~50 classes at the end of every generate).
+   * {@code x} as {@code String.format(Locale.ROOT, "%.2f", x)} writes it: the shortest decimal of x
+   * ({@link Double#toString}) rounded half up to two places (GenerateCommandTest compares the two).
+   * Written out because Formatter loads the locale data (~50 classes) and BigDecimal builds
+   * BigInteger's tables in the interpreter, both at the end of every generate.
    */
   static String twoDecimals(double x) {
     if (!Double.isFinite(x)) {
-      return Double.toString(x); // "NaN", "Infinity", as Formatter writes them
+      return Double.toString(x); // "NaN", "Infinity", "-Infinity", as Formatter writes them
     }
-    return BigDecimal.valueOf(x).setScale(2, RoundingMode.HALF_UP).toPlainString();
+    String s = Double.toString(Math.abs(x)); // "123.456", "1.0E-5" or "1.2345E7"
+    int e = s.indexOf('E');
+    String mantissa = e < 0 ? s : s.substring(0, e);
+    int dot = mantissa.indexOf('.');
+    StringBuilder digits = new StringBuilder(mantissa).deleteCharAt(dot); // x = 0.digits * 10^point
+    int point = dot + (e < 0 ? 0 : Integer.parseInt(s, e + 1, s.length(), 10));
+    int keep = point + 2; // the digits of 100x
+    StringBuilder hundredths = new StringBuilder();
+    if (keep >= digits.length()) {
+      hundredths.append(digits).repeat('0', keep - digits.length());
+    } else if (keep >= 0) {
+      hundredths.append(digits, 0, keep);
+      if (digits.charAt(keep) >= '5') { // half up: the digits after it only add to it
+        int i = keep - 1;
+        while (i >= 0 && hundredths.charAt(i) == '9') {
+          hundredths.setCharAt(i--, '0');
+        }
+        if (i >= 0) {
+          hundredths.setCharAt(i, (char) (hundredths.charAt(i) + 1));
+        } else {
+          hundredths.insert(0, '1');
+        }
+      }
+    }
+    while (hundredths.length() > 3 && hundredths.charAt(0) == '0') {
+      hundredths.deleteCharAt(0);
+    }
+    if (hundredths.length() < 3) {
+      hundredths.insert(0, "000", 0, 3 - hundredths.length());
+    }
+    hundredths.insert(hundredths.length() - 2, '.');
+    return Double.doubleToRawLongBits(x) < 0
+        ? hundredths.insert(0, '-').toString()
+        : hundredths.toString();
   }
 
   /**

@@ -308,7 +308,17 @@ class GenerateCommandTest {
                 Double.MIN_VALUE,
                 Double.MAX_VALUE,
                 Double.NaN,
-                Double.POSITIVE_INFINITY));
+                Double.POSITIVE_INFINITY,
+                9.995,
+                0.995,
+                0.0049999,
+                1e-3,
+                5e-3,
+                4.5e-3,
+                Double.NEGATIVE_INFINITY,
+                -0.0,
+                -1.005,
+                -0.001));
     for (int i = 0; i < 20_000; i++) {
       xs.add(random.nextDouble() * Math.pow(10, random.nextInt(-3, 9)));
       xs.add(random.nextInt(0, 10_000_000) / 1000.0); // ties at the third decimal
