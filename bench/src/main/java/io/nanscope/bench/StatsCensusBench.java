@@ -42,6 +42,14 @@ public class StatsCensusBench {
   @Param({"fp16", "fp32"})
   public String format;
 
+  /**
+   * {@code wide}: magnitudes 2^−30…2^18 (FP16 overflows and flushes in every block: the rare-value
+   * pass); {@code finite}: 2^−30…2^14 (every value within FP16's range, as in a run without
+   * overflow: the common pass).
+   */
+  @Param({"wide", "finite"})
+  public String range;
+
   Tensor out;
   Tensor unrounded;
 
@@ -50,7 +58,9 @@ public class StatsCensusBench {
     SplittableRandom rnd = new SplittableRandom(9);
     float[] u = new float[n];
     for (int i = 0; i < n; i++) {
-      u[i] = (float) Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, 18));
+      u[i] =
+          (float)
+              Math.scalb(rnd.nextDouble(-2, 2), rnd.nextInt(-30, range.equals("wide") ? 18 : 14));
     }
     FloatFormat f = FloatFormat.parse(format);
     unrounded = Tensor.of(FloatFormat.FP32, Shape.of(n), u);

@@ -3,6 +3,7 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
+import io.nanscope.engine.simd.ElementwiseKernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
@@ -118,18 +119,23 @@ public final class CausalAttention {
       boolean[] keyMask,
       boolean skipMasked) {
     if (floatPath(gemm, softmax, q, k, v)) {
-      return forwardFloats(ctx, site, q, k, v, heads, kvHeads, keyMask, skipMasked);
+      return forwardFloats(ctx, site, gemm, softmax, q, k, v, heads, kvHeads, keyMask, skipMasked);
     }
     return forwardDoubles(ctx, site, gemm, softmax, q, k, v, heads, kvHeads, keyMask, skipMasked);
   }
 
   /**
-   * Whether the forward runs on floats: both precisions all FP32 with IEEE rounding (what {@link
-   * PrecisionPolicy#isAllFp32()} gives every site) and no FP64 input. The 16-bit policies keep the
-   * double path.
+   * Whether the op runs on floats: both precisions keep their element-wise intermediates and their
+   * running sums in FP32 (all FP32, and the pytorch-fp16/bf16 policies: storage S, FP32 inside),
+   * both output formats are ones a float rounds to ({@link Emit#roundsFromFloat}), and no input is
+   * FP64. Then every value the double path forms is a float (see {@link #forwardFloats}), and
+   * {@code naive}/{@code strict} policies (compute or accumulate in S) keep the double path.
    */
   private static boolean floatPath(Precision gemm, Precision softmax, Tensor... inputs) {
-    if (!gemm.equals(Precision.FP32) || !softmax.equals(Precision.FP32)) {
+    if (!fp32Inside(gemm)
+        || !fp32Inside(softmax)
+        || !Emit.roundsFromFloat(gemm.output())
+        || !Emit.roundsFromFloat(softmax.output())) {
       return false;
     }
     for (Tensor t : inputs) {
@@ -140,20 +146,41 @@ public final class CausalAttention {
     return true;
   }
 
+  private static boolean fp32Inside(Precision p) {
+    return p.accumulate() == FloatFormat.FP32 && p.compute() == FloatFormat.FP32;
+  }
+
   /**
-   * The all-FP32 forward on floats, through the row kernels of the FP32 decode step: the double
-   * path's steps with its roundings written as float operations, so the same bits (tested against
-   * {@link #forwardDoubles}). Per score: {@link Reduce#dot} with FP32 copies is {@link
-   * Fp32Rows#dot}; rounding to FP32 is the identity on it; {@code (float)(s·scale)} and {@code
-   * (float)(s + finfo.min)} of two floats are the float product and sum. The row is {@link
-   * Softmax#rowsFp32}, which equals {@link Softmax#row} with compute and accumulate FP32; P rounded
-   * to FP32 is P. {@code o_i = Σ_j P_ij·v_j} sequential in j from +0 with product then sum ({@link
-   * Reduce#axpy} in FP32) is {@link Fp32Rows#weightedRows}. Which masked keys are skipped is
-   * decided exactly as there ({@link MaskedTail} on the same values).
+   * The forward on floats, for every precision {@link #floatPath} admits: the double path's steps
+   * with its roundings written as float operations, so the same bits (tested against {@link
+   * #forwardDoubles}). Write R for rounding to {@code gemm.output()} (the identity for FP32) and
+   * R_P for {@code softmax.output()}. Every value the double path holds is a float, because every
+   * step ends in a rounding to FP32 or to a narrower format:
+   *
+   * <ul>
+   *   <li>the score {@code R(q·k)}: {@link Reduce#dot} with FP32 copies is {@link Fp32Rows#dot}; R
+   *       of that float is {@link Emit#roundOutput} on floats (the same single rounding, the same
+   *       stochastic index row + j);
+   *   <li>{@code R(R_32(s·scale))}: s and scale are floats, their double product is exact (48 ≤ 53
+   *       bits), so R_32 of it is the float product; then R;
+   *   <li>masked keys {@code R(R_32(s + finfo.min))}: the double sum of two floats is correctly
+   *       rounded and 53 ≥ 2·24 + 2, so R_32 of it is the float sum (Figueroa 1995); then R;
+   *   <li>the row softmax with compute and accumulate FP32 is {@link Softmax#rowsFp32} (its
+   *       javadoc); then R_P of each float;
+   *   <li>{@code o_i = Σ_j P_ij·v_j} sequential in j from +0, product then sum in FP32 ({@link
+   *       Reduce#axpy}) is {@link Fp32Rows#weightedRows}; o is rounded once by {@link Emit#output}.
+   * </ul>
+   *
+   * <p>Nothing here needs FP64: no value is rounded to a 16-bit format from anything but a float
+   * the double path also rounds (a double that is a float rounds to S exactly as the float does).
+   * Which masked keys are skipped is decided exactly as there ({@link MaskedTail} on the same
+   * values).
    */
   private static Forward forwardFloats(
       OpContext ctx,
       Site site,
+      Precision gemm,
+      Precision softmax,
       Tensor q,
       Tensor k,
       Tensor v,
@@ -164,8 +191,8 @@ public final class CausalAttention {
     Dims m = dims(site, q, k, v, heads, kvHeads, keyMask);
     int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
     float[] qf = q.toFloatArray(), kf = k.toFloatArray(), vf = v.toFloatArray();
-    float scale = (float) (1.0 / Math.sqrt(d));
-    float maskMin = -Float.MAX_VALUE;
+    float scale = (float) (1.0 / Math.sqrt(d)); // R_32(1/√D), as gemm.roundCompute
+    float maskMin = (float) -gemm.output().info().maxFinite(); // a float: roundsFromFloat(output)
     // P (H, Tq, Tk) is what backward reads; masked entries that are skipped stay exact +0.
     float[] probs = new float[Math.multiplyExact(Math.multiplyExact(m.h, tq), tk)];
     float[] scores = new float[tk];
@@ -175,8 +202,7 @@ public final class CausalAttention {
     double[] qv = anyMasked ? q.toDoubleArray() : null;
     MaskedTail tail =
         anyMasked
-            ? MaskedTail.forward(
-                m, Precision.FP32, Precision.FP32, qv, k.toDoubleArray(), v.toDoubleArray())
+            ? MaskedTail.forward(m, gemm, softmax, qv, k.toDoubleArray(), v.toDoubleArray())
             : null;
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
@@ -186,29 +212,30 @@ public final class CausalAttention {
         if (lim <= 0) {
           lim = tk;
         }
-        scoresFp32(m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, 0, lim, scores);
+        scoresFloats(gemm, m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, row, 0, lim, scores);
         if (lim < tk && !tail.vanishes(qv, qo, kvh, lim, maxOf(scores, lim))) {
-          scoresFp32(m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, lim, tk, scores);
+          scoresFloats(gemm, m, qf, qo, kf, kvh, scale, maskMin, keyMask, i, row, lim, tk, scores);
           lim = tk;
         }
         Softmax.rowsFp32(scores, 0, 1, lim, probs, row);
+        Emit.roundOutput(softmax, probs, row, row + lim, row);
         Fp32Rows.weightedRows(probs, row, vf, kvh * d, ks, lim, out, qo, d);
       }
     }
-    Tensor p = Tensor.ofFloats(FloatFormat.FP32, Shape.of(m.h, tq, tk), probs);
-    // an FP32 P is stored as computed: recordStored reads values only for narrower formats
+    Tensor p = Tensor.ofFloats(softmax.output(), Shape.of(m.h, tq, tk), probs);
+    // probs holds P rounded to its format, and p stores it: reported as it is
     Emit.recordStored(
-        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, null, q, k);
-    Tensor o =
-        Emit.output(ctx, site, "attention", Phase.FORWARD, Precision.FP32, q.shape(), out, q, k, v);
+        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, probs, q, k);
+    Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }
 
   /**
-   * S''_ij of query row qo (head group kvh) for keys j in [from, to), on floats: the scaled FP32
-   * dot, plus {@code finfo.min} where key j is masked.
+   * S''_ij of query row qo (head group kvh, P row offset row) for keys j in [from, to), on floats:
+   * {@code R(R(R(q·k)·scale))}, then {@code R(· + finfo.min)} where key j is masked.
    */
-  private static void scoresFp32(
+  private static void scoresFloats(
+      Precision gemm,
       Dims m,
       float[] qf,
       int qo,
@@ -218,13 +245,21 @@ public final class CausalAttention {
       float maskMin,
       boolean[] keyMask,
       int i,
+      int row,
       int from,
       int to,
       float[] scores) {
     int ks = m.hkv * m.d;
     for (int j = from; j < to; j++) {
-      float s = Fp32Rows.dot(qf, qo, kf, j * ks + kvh * m.d, m.d) * scale;
-      scores[j] = m.visible(i, j, keyMask) ? s : s + maskMin;
+      scores[j] = Fp32Rows.dot(qf, qo, kf, j * ks + kvh * m.d, m.d);
+    }
+    Emit.roundOutput(gemm, scores, from, to, row + from);
+    ElementwiseKernels.scale(scale, scores, from, scores, from, to - from);
+    Emit.roundOutput(gemm, scores, from, to, row + from);
+    for (int j = from; j < to; j++) {
+      if (!m.visible(i, j, keyMask)) {
+        scores[j] = Emit.roundOutput(gemm, scores[j] + maskMin, row + j);
+      }
     }
   }
 
@@ -433,6 +468,26 @@ public final class CausalAttention {
           0);
     }
 
+    /** {@link #backward} from float arrays (the same values, the same decisions). */
+    static MaskedTail backward(
+        Dims m, Precision gemm, Precision softmax, float[] qf, float[] kf, float[] vf, float[] g) {
+      if (!plain(gemm, softmax) || !finite(qf) || !finite(kf) || !finite(vf) || !finite(g)) {
+        return null;
+      }
+      double[] vv = new double[vf.length];
+      for (int i = 0; i < vf.length; i++) {
+        vv[i] = vf[i];
+      }
+      return of(
+          m,
+          gemm,
+          vv,
+          1.0,
+          gemm.output().info().maxFinite(),
+          softmax.compute().info().maxFinite(),
+          0);
+    }
+
     private static MaskedTail of(
         Dims m,
         Precision gemm,
@@ -479,6 +534,12 @@ public final class CausalAttention {
       return s <= firstLimit / 4 && s + dotBound <= secondLimit / 4;
     }
 
+    /** {@link #gradientVanishes(double[], int, int, int, double)} for a float dO. */
+    boolean gradientVanishes(float[] g, int go, int kvh, int lim, double dotBound) {
+      double s = norm(g, go, m.d) * suffixMax[kvh * (m.tk + 1) + lim] * gamma * Math.abs(scale);
+      return s <= firstLimit / 4 && s + dotBound <= secondLimit / 4;
+    }
+
     /** ‖x_o‖·max over the suffix, with the rounding slack and the scale. */
     private double bound(double[] x, int xo, int kvh, int lim) {
       return norm(x, xo, m.d) * suffixMax[kvh * (m.tk + 1) + lim] * gamma * Math.abs(scale);
@@ -507,6 +568,23 @@ public final class CausalAttention {
         }
       }
       return true;
+    }
+
+    private static boolean finite(float[] x) {
+      for (float a : x) {
+        if (!Float.isFinite(a)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static double norm(float[] x, int o, int n) {
+      double s = 0;
+      for (int c = 0; c < n; c++) {
+        s += (double) x[o + c] * x[o + c];
+      }
+      return Math.sqrt(s);
     }
 
     private static double norm(double[] x, int o, int n) {
@@ -547,6 +625,211 @@ public final class CausalAttention {
    * Tk) dS would: heads outer, queries inner). {@code skipMasked = false} is the dense twin.
    */
   static Grads backward(
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor dOut,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor probs,
+      int heads,
+      int kvHeads,
+      FloatFormat dqFormat,
+      FloatFormat dkFormat,
+      FloatFormat dvFormat,
+      boolean skipMasked) {
+    if (floatPath(gemm, softmax, dOut, q, k, v, probs)
+        && gradFromFloat(dqFormat)
+        && gradFromFloat(dkFormat)
+        && gradFromFloat(dvFormat)) {
+      return backwardFloats(
+          ctx,
+          site,
+          gemm,
+          softmax,
+          dOut,
+          q,
+          k,
+          v,
+          probs,
+          heads,
+          kvHeads,
+          dqFormat,
+          dkFormat,
+          dvFormat,
+          skipMasked);
+    }
+    return backwardDoubles(
+        ctx,
+        site,
+        gemm,
+        softmax,
+        dOut,
+        q,
+        k,
+        v,
+        probs,
+        heads,
+        kvHeads,
+        dqFormat,
+        dkFormat,
+        dvFormat,
+        skipMasked);
+  }
+
+  private static boolean gradFromFloat(FloatFormat f) {
+    return f == null || Emit.roundsFromFloat(f);
+  }
+
+  /**
+   * The backward on floats, for every precision {@link #floatPath} admits (and gradient formats a
+   * float rounds to): the double path's steps with its roundings as float operations, the same bits
+   * (tested against {@link #backwardDoubles}). With R = rounding to {@code gemm.output()} and R_P
+   * to {@code softmax.output()}:
+   *
+   * <ul>
+   *   <li>{@code dP_ij = R(dO_i·v_j)}: {@link Reduce#dot} with FP32 copies is {@link Fp32Rows#dot},
+   *       then R of the float ({@link Emit#roundOutput}, index row + j);
+   *   <li>the softmax backward with compute and accumulate FP32 ({@link Softmax#rowBackward}):
+   *       {@code Σ = Σ_k dP_ik·P_ik} sequential in FP32 from +0, then {@code R_32(P_ij · R_32(dP_ij
+   *       − Σ))}: the double difference of two floats rounded to FP32 is the float difference (53 ≥
+   *       2·24 + 2, Figueroa 1995), the double product of two floats is exact, so both are the
+   *       float operations;
+   *   <li>{@code dS_ij = R(R_32(R_P(dS''_ij)·scale))}: R_P, the float product, R;
+   *   <li>{@code dQ_i = Σ_j dS_ij·k_j} sequential in j from +0 ({@link Reduce#axpy} in FP32 on a
+   *       zeroed row) is {@link Fp32Rows#weightedRows}; {@code dK_j += dS_ij·q_i} and {@code dV_j
+   *       += P_ij·dO_i} in the order (h, i) are {@link ElementwiseKernels#addOuter} per row, the
+   *       float product then the float sum as {@link Reduce#axpy} in FP32.
+   * </ul>
+   *
+   * <p>The masked-tail decisions (which trailing P = +0 keys are skipped, the bound on Σ, the
+   * non-finite fallback) read the same values in double, so they decide the same.
+   */
+  private static Grads backwardFloats(
+      OpContext ctx,
+      Site site,
+      Precision gemm,
+      Precision softmax,
+      Tensor dOut,
+      Tensor q,
+      Tensor k,
+      Tensor v,
+      Tensor probs,
+      int heads,
+      int kvHeads,
+      FloatFormat dqFormat,
+      FloatFormat dkFormat,
+      FloatFormat dvFormat,
+      boolean skipMasked) {
+    Dims m = dims(site, q, k, v, heads, kvHeads, null);
+    int tq = m.tq, tk = m.tk, d = m.d, qs = m.h * d, ks = m.hkv * d;
+    float[] qf = q.toFloatArray(), kf = k.toFloatArray(), vf = v.toFloatArray();
+    float[] g = dOut.toFloatArray(), pv = probs.toFloatArray();
+    float scale = (float) (1.0 / Math.sqrt(d)); // R_32(1/√D), as gemm.roundCompute
+    MaskedTail tail = skipMasked ? MaskedTail.backward(m, gemm, softmax, qf, kf, vf, g) : null;
+    float[] dqv = dqFormat != null ? new float[qf.length] : null;
+    float[] dkv = dkFormat != null ? new float[Math.multiplyExact(tk, ks)] : null;
+    float[] dvv = dvFormat != null ? new float[Math.multiplyExact(tk, ks)] : null;
+    float[] dp = new float[tk];
+    float[] ds = new float[tk]; // one row of dS, scaled by 1/√D
+    for (int h = 0; h < m.h; h++) {
+      int kvh = h / m.group();
+      for (int i = 0; i < tq; i++) {
+        int row = (h * tq + i) * tk, go = i * qs + h * d;
+        int lim = tk;
+        if (tail != null) {
+          while (lim > 0 && Float.floatToRawIntBits(pv[row + lim - 1]) == 0) {
+            lim--;
+          }
+          if (lim == 0) {
+            lim = tk;
+          }
+        }
+        dpFloats(gemm, g, go, vf, kvh, ks, d, row, 0, lim, dp);
+        if (lim < tk) {
+          double dotBound = 0;
+          for (int j = 0; j < lim; j++) {
+            dotBound += Math.abs((double) dp[j] * pv[row + j]);
+          }
+          if (!tail.gradientVanishes(g, go, kvh, lim, 2 * dotBound)) {
+            dpFloats(gemm, g, go, vf, kvh, ks, d, row, lim, tk, dp);
+            lim = tk;
+          }
+        }
+        softmaxBackwardFp32(pv, row, dp, lim, ds);
+        if (lim < tk && !Float.isFinite(ds[lim - 1])) { // Σ_k P_ik·dP_ik was not finite
+          dpFloats(gemm, g, go, vf, kvh, ks, d, row, lim, tk, dp);
+          lim = tk;
+          softmaxBackwardFp32(pv, row, dp, lim, ds);
+        }
+        Emit.roundOutput(softmax, ds, 0, lim, row);
+        ElementwiseKernels.scale(scale, ds, 0, ds, 0, lim);
+        Emit.roundOutput(gemm, ds, 0, lim, row);
+        if (dqv != null) { // dQ_i = Σ_j dS_ij·k_j, sequential in j from +0
+          Fp32Rows.weightedRows(ds, 0, kf, kvh * d, ks, lim, dqv, go, d);
+        }
+        if (dkv != null) { // dK_j += dS_ij·q_i
+          ElementwiseKernels.addOuter(ds, 0, qf, go, dkv, kvh * d, ks, lim, d);
+        }
+        if (dvv != null) { // dV_j += P_ij·dO_i
+          ElementwiseKernels.addOuter(pv, row, g, go, dvv, kvh * d, ks, lim, d);
+        }
+      }
+    }
+    Tensor dq = null, dk = null, dv = null;
+    if (dqv != null) {
+      dq =
+          Emit.output(ctx, site, "attention.dq", Phase.BACKWARD, dqFormat, q.shape(), dqv, dOut, k);
+    }
+    if (dkv != null) {
+      dk =
+          Emit.output(ctx, site, "attention.dk", Phase.BACKWARD, dkFormat, k.shape(), dkv, dOut, q);
+    }
+    if (dvv != null) {
+      dv =
+          Emit.output(
+              ctx, site, "attention.dv", Phase.BACKWARD, dvFormat, v.shape(), dvv, dOut, probs);
+    }
+    return new Grads(dq, dk, dv);
+  }
+
+  /** dP_ij = R(dO_i·v_j) for j in [from, to), on floats. */
+  private static void dpFloats(
+      Precision gemm,
+      float[] g,
+      int go,
+      float[] vf,
+      int kvh,
+      int ks,
+      int d,
+      int row,
+      int from,
+      int to,
+      float[] dp) {
+    for (int j = from; j < to; j++) {
+      dp[j] = Fp32Rows.dot(g, go, vf, j * ks + kvh * d, d);
+    }
+    Emit.roundOutput(gemm, dp, from, to, row + from);
+  }
+
+  /**
+   * {@code ds_j = P_j·(dP_j − Σ_k dP_k·P_k)} over j in [0, n), all in FP32 ({@link
+   * Softmax#rowBackward} with compute and accumulate FP32, on floats): Σ sequential from +0,
+   * product then sum.
+   */
+  private static void softmaxBackwardFp32(float[] p, int po, float[] dp, int n, float[] ds) {
+    float dot = 0f;
+    for (int j = 0; j < n; j++) {
+      dot += dp[j] * p[po + j];
+    }
+    ElementwiseKernels.subtract(dp, 0, dot, ds, 0, n);
+    ElementwiseKernels.mul(p, po, ds, 0, ds, 0, n);
+  }
+
+  /** The double path of the backward (any precision; the float path's oracle in the tests). */
+  static Grads backwardDoubles(
       OpContext ctx,
       Site site,
       Precision gemm,

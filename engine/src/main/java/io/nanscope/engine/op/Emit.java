@@ -7,6 +7,7 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
+import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
@@ -138,6 +139,15 @@ final class Emit {
   }
 
   /**
+   * One float rounded to {@code p.output()} with {@code p.rounding()} and stochastic draw {@code
+   * index}: the float form of {@code p.roundOutput(v, index)} (v is a float, so the double path
+   * rounds the same value once).
+   */
+  static float roundOutput(Precision p, float v, long index) {
+    return (float) p.roundOutput(v, index);
+  }
+
+  /**
    * {@link #output(OpContext, Site, String, Phase, Precision, Shape, double[], Tensor...)} on
    * floats.
    */
@@ -184,7 +194,7 @@ final class Emit {
     boolean traced = ctx.tracer().enabled();
     Tensor unrounded = null;
     if (traced && format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-      unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, values.clone());
+      unrounded = fp32Over(shape, values.clone());
     }
     Tensor out;
     if (spec.isIeeeDefault()) {
@@ -229,6 +239,41 @@ final class Emit {
       unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), f);
     }
     ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+  }
+
+  /**
+   * {@link #recordStored(OpContext, Site, String, Phase, Tensor, double[], Tensor...)} for values
+   * held as floats (each already a value of {@code out}'s format). With a tracer and a format
+   * narrower than FP32, the record's unrounded tensor is {@code values} itself: the caller must not
+   * change it afterwards.
+   */
+  static void recordStored(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Tensor out,
+      float[] values,
+      Tensor... inputs) {
+    if (!ctx.tracer().enabled()) {
+      return;
+    }
+    FloatFormat format = out.format();
+    Tensor unrounded = null;
+    if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
+      unrounded = fp32Over(out.shape(), values);
+    }
+    ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+  }
+
+  /**
+   * An FP32 tensor over {@code values} itself (no copy), NaNs made canonical in place: the bytes
+   * {@code Tensor.ofFloats(FP32, shape, values)} would store (it rounds to FP32 in place, which for
+   * floats only makes NaNs canonical, then copies). The caller gives up {@code values}.
+   */
+  private static Tensor fp32Over(Shape shape, float[] values) {
+    FloatFormat.FP32.roundInPlace(values, 0, values.length);
+    return Tensor.wrap(FloatFormat.FP32, shape, MemorySegment.ofArray(values));
   }
 
   /** Fails with a message naming both shapes unless they are equal. */

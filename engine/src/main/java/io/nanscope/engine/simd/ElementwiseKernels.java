@@ -28,6 +28,9 @@ public final class ElementwiseKernels {
 
   private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
 
+  /** 8 lanes, for rows as short as one attention head. */
+  private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+
   private ElementwiseKernels() {}
 
   // ---------------------------------------------------------------- y = a · b
@@ -124,6 +127,44 @@ public final class ElementwiseKernels {
   public static void divideScalar(float[] x, int xo, float d, float[] y, int yo, int n) {
     for (int i = 0; i < n; i++) {
       y[yo + i] = x[xo + i] / d;
+    }
+  }
+
+  // ---------------------------------------------------------------- y += a ⊗ x
+
+  /**
+   * {@code y[yo + j·ld + c] = y[yo + j·ld + c] + a[ao+j] · x[xo+c]} for j in [0, n), c in [0, d): a
+   * rank-1 update, each element gaining one more term of its running sum, the product rounded and
+   * then the sum (no fma). Attention's backward: {@code dK_j += dS_ij·q_i} and {@code dV_j +=
+   * P_ij·dO_i} for every key j of one query row. Vectors run along c with 8 lanes (a head dimension
+   * D is a multiple of 8 in every Llama), so D = 8 is one vector.
+   */
+  public static void addOuter(
+      float[] a, int ao, float[] x, int xo, float[] y, int yo, int ld, int n, int d) {
+    int d8 = H.loopBound(d);
+    for (int j = 0; j < n; j++) {
+      float aj = a[ao + j];
+      int r = yo + j * ld;
+      FloatVector av = FloatVector.broadcast(H, aj);
+      for (int c = 0; c < d8; c += H.length()) {
+        FloatVector.fromArray(H, y, r + c)
+            .add(av.mul(FloatVector.fromArray(H, x, xo + c)))
+            .intoArray(y, r + c);
+      }
+      for (int c = d8; c < d; c++) {
+        y[r + c] = y[r + c] + aj * x[xo + c];
+      }
+    }
+  }
+
+  /** Scalar twin of {@link #addOuter}. */
+  public static void addOuterScalar(
+      float[] a, int ao, float[] x, int xo, float[] y, int yo, int ld, int n, int d) {
+    for (int j = 0; j < n; j++) {
+      float aj = a[ao + j];
+      for (int c = 0; c < d; c++) {
+        y[yo + j * ld + c] = y[yo + j * ld + c] + aj * x[xo + c];
+      }
     }
   }
 

@@ -59,22 +59,70 @@ class StatsKernelsTest {
       6.1e-5f,
       Float.MIN_VALUE,
       448f,
+      -480f,
       1f,
-      -2.5f
+      -2.5f,
+      Float.intBitsToFloat(0xffc00001), // a negative NaN with a payload
+      -70000f,
+      Float.MAX_VALUE,
+      3.3895314e38f, // BF16's maxFinite
+      1.1754942e-38f, // FP32's largest subnormal
+      0.015625f // FP8 E4M3's minNormal
     };
-    for (boolean hasInf : new boolean[] {true, false}) {
-      for (int n : new int[] {1, 7, 31, 33, 4095}) {
+    // FP16's, BF16's and FP8 E4M3's (maxFinite, minNormal)
+    float[][] limits = {
+      {65504f, 6.1035156e-5f}, {3.3895314e38f, 1.17549435e-38f}, {448f, 0.015625f}
+    };
+    for (float[] lim : limits) {
+      for (boolean hasInf : new boolean[] {true, false}) {
+        for (int n : new int[] {1, 7, 31, 33, 4095}) {
+          float[] x = new float[n], u = new float[n];
+          for (int i = 0; i < n; i++) {
+            x[i] =
+                rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : (float) rnd.nextGaussian();
+            u[i] = rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : x[i];
+          }
+          for (float[] uu : new float[][] {u, null}) {
+            StatsKernels.Census v = new StatsKernels.Census(), s = new StatsKernels.Census();
+            StatsKernels.add(x, uu, n, lim[0], lim[1], hasInf, v);
+            StatsKernels.addScalar(x, uu, 0, n, lim[0], lim[1], hasInf, s);
+            same(v, s, "max=" + lim[0] + " n=" + n + " inf=" + hasInf + " u=" + (uu != null));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * The vector pass's common case (every x and u finite, no u beyond maxFinite: its lean loop)
+   * against the scalar twin: zeros, ±0, subnormals, underflows (x = 0, u ≠ 0), values at maxFinite,
+   * at the tail sizes; and one NaN, inf or too-large u put in to send the block back to the twin.
+   */
+  @Test
+  void commonBlocksEqualScalarTwin() {
+    SplittableRandom rnd = new SplittableRandom(8);
+    float[] pool = {0f, -0f, 1e-7f, -3e-6f, 6.1035156e-5f, 65504f, -65504f, Float.MIN_VALUE};
+    for (int n : new int[] {1, 7, 8, 31, 33, 4095}) {
+      for (int kind = 0; kind < 4; kind++) {
         float[] x = new float[n], u = new float[n];
         for (int i = 0; i < n; i++) {
-          x[i] = rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : (float) rnd.nextGaussian();
-          u[i] = rnd.nextInt(3) == 0 ? pool[rnd.nextInt(pool.length)] : x[i];
+          x[i] = rnd.nextInt(4) == 0 ? pool[rnd.nextInt(pool.length)] : (float) rnd.nextGaussian();
+          int r = rnd.nextInt(6);
+          u[i] = r == 0 && x[i] == 0 ? 1e-9f : r == 1 ? Math.nextUp(x[i]) : x[i];
         }
-        for (float[] uu : new float[][] {u, null}) {
-          StatsKernels.Census v = new StatsKernels.Census(), s = new StatsKernels.Census();
-          StatsKernels.add(x, uu, n, 65504f, 6.1035156e-5f, hasInf, v);
-          StatsKernels.addScalar(x, uu, 0, n, 65504f, 6.1035156e-5f, hasInf, s);
-          same(v, s, "n=" + n + " inf=" + hasInf + " u=" + (uu != null));
+        if (kind == 1) {
+          x[n / 2] = Float.NaN;
+        } else if (kind == 2) {
+          u[n - 1] = 65520f; // beyond maxFinite: the saturation / overflow count decides
+          x[n - 1] = 65504f;
+        } else if (kind == 3) {
+          x[0] = Float.NEGATIVE_INFINITY;
         }
+        StatsKernels.Census v = new StatsKernels.Census(), s = new StatsKernels.Census();
+        StatsKernels.add(x, u, n, 65504f, 6.1035156e-5f, true, v);
+        StatsKernels.addScalar(x, u, 0, n, 65504f, 6.1035156e-5f, true, s);
+        same(v, s, "common n=" + n + " kind=" + kind);
+        assertThat(v.count).isEqualTo(n);
       }
     }
   }
