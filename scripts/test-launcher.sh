@@ -30,6 +30,9 @@ grep -q "making the JVM's AOT cache" "$err"; check "new AOT cache after the rebu
 log="$(mktemp)"
 NANSCOPE_JAVA_OPTS="-Xlog:class+load:file=$log" ./nanscope --version >/dev/null 2>"$err"
 grep -q "io.nanscope.cli.Main source: shared objects file" "$log"; check "the CLI's classes come from the AOT cache" $?
+NANSCOPE_JAVA_OPTS="-Xlog:class+load:file=$log" ./nanscope --help >/dev/null 2>"$err"
+grep -q "picocli.CommandLine source: shared objects file" "$log"
+check "picocli's classes come from the AOT cache (cli/src/build/OldClassFiles.java)" $?
 NANSCOPE_AOT=0 NANSCOPE_JAVA_OPTS="-Xlog:class+load:file=$log" ./nanscope --version >/dev/null 2>"$err"
 grep -q "io.nanscope.cli.Main source: file:" "$log"; check "NANSCOPE_AOT=0 runs without the cache" $?
 

@@ -16,8 +16,9 @@ import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
-import java.util.Locale;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,6 +36,28 @@ import picocli.CommandLine.Spec;
       "seeded multinomial draw (Hugging Face's order)."
     })
 public final class GenerateCommand implements Callable<Integer> {
+
+  // The defaults, one place for picocli's annotations and for simple() below.
+  static final String DEFAULT_STEPS = "256";
+  static final String DEFAULT_TEMPERATURE = "0";
+  static final String DEFAULT_TOP_K = "0";
+  static final String DEFAULT_TOP_P = "1";
+  static final String DEFAULT_SEED = "42";
+  static final String DEFAULT_POLICY = "fp32";
+  static final String DEFAULT_THREADS = "1";
+
+  /** The options {@link #simple} reads: all of this command's but -h/--help and -V/--version. */
+  static final List<String> OPTIONS =
+      List.of(
+          "--model",
+          "--prompt",
+          "--steps",
+          "--temperature",
+          "--top-k",
+          "--top-p",
+          "--seed",
+          "--policy",
+          "--threads");
 
   @Spec CommandSpec spec;
 
@@ -56,7 +79,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(
       names = "--steps",
-      defaultValue = "256",
+      defaultValue = DEFAULT_STEPS,
       paramLabel = "N",
       description =
           "positions incl. BOS and the prompt; 0 = the model's maximum (default: ${DEFAULT-VALUE})")
@@ -64,35 +87,35 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(
       names = "--temperature",
-      defaultValue = "0",
+      defaultValue = DEFAULT_TEMPERATURE,
       paramLabel = "T",
       description = "0 = greedy (default: ${DEFAULT-VALUE})")
   float temperature;
 
   @Option(
       names = "--top-k",
-      defaultValue = "0",
+      defaultValue = DEFAULT_TOP_K,
       paramLabel = "K",
       description = "0 = off (default: ${DEFAULT-VALUE})")
   int topK;
 
   @Option(
       names = "--top-p",
-      defaultValue = "1",
+      defaultValue = DEFAULT_TOP_P,
       paramLabel = "P",
       description = "1 = off (default: ${DEFAULT-VALUE})")
   float topP;
 
   @Option(
       names = "--seed",
-      defaultValue = "42",
+      defaultValue = DEFAULT_SEED,
       paramLabel = "S",
       description = "sampling seed (default: ${DEFAULT-VALUE})")
   long seed;
 
   @Option(
       names = "--policy",
-      defaultValue = "fp32",
+      defaultValue = DEFAULT_POLICY,
       paramLabel = "NAME",
       description =
           "precision policy: fp32, pytorch-fp16, pytorch-bf16, naive-fp16, naive-bf16, strict-fp16,"
@@ -101,14 +124,66 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(
       names = "--threads",
-      defaultValue = "1",
+      defaultValue = DEFAULT_THREADS,
       paramLabel = "N",
       description =
           "threads for the matrix kernels; results do not depend on it (default: ${DEFAULT-VALUE})")
   int threads;
 
+  /**
+   * The command for {@code args} when it is {@code generate} followed by {@code --option value}
+   * pairs of {@link #OPTIONS}, each at most once, {@code --prompt} among them, and every value one
+   * that picocli reads the same way without a second thought: it does not start with {@code -} or
+   * {@code @} (an option name, a negative number or an {@code @file} for picocli), and a number is
+   * what {@link Integer#parseInt}, {@link Long#parseLong} and {@link Float#parseFloat} read (the
+   * converters picocli uses for these types); and {@code picocli.trimQuotes} is not set. Otherwise
+   * null, and the command line goes through picocli (help, errors, {@code --name=value}, anything
+   * unusual). Main runs generate this way to skip picocli's start-up; GenerateCommandTest checks
+   * that both read the same fields.
+   */
+  static GenerateCommand simple(String[] args) {
+    if (args.length < 3 || args.length % 2 == 0 || !args[0].equals("generate")) {
+      return null;
+    }
+    if (System.getProperty("picocli.trimQuotes") != null) {
+      return null; // the one picocli property that changes how it reads such a line
+    }
+    String[] values = new String[OPTIONS.size()];
+    for (int i = 1; i < args.length; i += 2) {
+      int o = OPTIONS.indexOf(args[i]);
+      String value = args[i + 1];
+      if (o < 0 || values[o] != null || value.startsWith("-") || value.startsWith("@")) {
+        return null;
+      }
+      values[o] = value;
+    }
+    if (values[1] == null) {
+      return null; // --prompt is required: picocli says so
+    }
+    GenerateCommand c = new GenerateCommand();
+    try {
+      c.model = values[0] == null ? null : Path.of(values[0]);
+      c.prompt = values[1];
+      c.steps = Integer.parseInt(values[2] == null ? DEFAULT_STEPS : values[2]);
+      c.temperature = Float.parseFloat(values[3] == null ? DEFAULT_TEMPERATURE : values[3]);
+      c.topK = Integer.parseInt(values[4] == null ? DEFAULT_TOP_K : values[4]);
+      c.topP = Float.parseFloat(values[5] == null ? DEFAULT_TOP_P : values[5]);
+      c.seed = Long.parseLong(values[6] == null ? DEFAULT_SEED : values[6]);
+      c.policy = values[7] == null ? DEFAULT_POLICY : values[7];
+      c.threads = Integer.parseInt(values[8] == null ? DEFAULT_THREADS : values[8]);
+    } catch (NumberFormatException | InvalidPathException e) {
+      return null; // picocli's message
+    }
+    return c;
+  }
+
   @Override
   public Integer call() throws IOException {
+    return run(spec.commandLine().getOut(), spec.commandLine().getErr());
+  }
+
+  /** Generates; text to {@code out}, the tokens/s line to {@code err}; returns the exit code. */
+  int run(PrintWriter out, PrintWriter err) throws IOException {
     PrecisionPolicy p = Policies.resolve(policy, EditCommand.home());
     Sampler sampler = new Sampler(temperature, topK, topP, seed);
     if (threads < 1) {
@@ -128,23 +203,68 @@ public final class GenerateCommand implements Callable<Integer> {
         p.storage() == FloatFormat.FP32 ? LlamaModel.load(src) : LlamaModel.load(src, p.storage());
     Tokenizer tok = Tokenizer.besideModel(src);
     Generator g = new Generator(m, tok, p, OpContext.DEFAULT.withThreads(threads));
-    PrintWriter out = spec.commandLine().getOut();
     Utf8Stream text = new Utf8Stream(out);
     Generator.Result r = g.generate(prompt, steps, sampler, text::write);
     text.finish();
     out.println();
     out.flush();
-    spec.commandLine()
-        .getErr()
-        .printf(
-            Locale.ROOT,
-            "achieved tok/s: %.2f (%d positions, policy %s, %d thread%s)%n",
-            r.tokensPerSecond(),
-            r.positions(),
-            p.name(),
-            threads,
-            threads == 1 ? "" : "s");
+    err.println(
+        "achieved tok/s: "
+            + twoDecimals(r.tokensPerSecond())
+            + " ("
+            + r.positions()
+            + " positions, policy "
+            + p.name()
+            + ", "
+            + threads
+            + (threads == 1 ? " thread)" : " threads)"));
     return 0;
+  }
+
+  /**
+   * {@code x} as {@code String.format(Locale.ROOT, "%.2f", x)} writes it: the shortest decimal of x
+   * ({@link Double#toString}) rounded half up to two places (GenerateCommandTest compares the two).
+   * Written out because Formatter loads the locale data (~50 classes) and BigDecimal builds
+   * BigInteger's tables in the interpreter, both at the end of every generate.
+   */
+  static String twoDecimals(double x) {
+    if (!Double.isFinite(x)) {
+      return Double.toString(x); // "NaN", "Infinity", "-Infinity", as Formatter writes them
+    }
+    String s = Double.toString(Math.abs(x)); // "123.456", "1.0E-5" or "1.2345E7"
+    int e = s.indexOf('E');
+    String mantissa = e < 0 ? s : s.substring(0, e);
+    int dot = mantissa.indexOf('.');
+    StringBuilder digits = new StringBuilder(mantissa).deleteCharAt(dot); // x = 0.digits * 10^point
+    int point = dot + (e < 0 ? 0 : Integer.parseInt(s, e + 1, s.length(), 10));
+    int keep = point + 2; // the digits of 100x
+    StringBuilder hundredths = new StringBuilder();
+    if (keep >= digits.length()) {
+      hundredths.append(digits).repeat('0', keep - digits.length());
+    } else if (keep >= 0) {
+      hundredths.append(digits, 0, keep);
+      if (digits.charAt(keep) >= '5') { // half up: the digits after it only add to it
+        int i = keep - 1;
+        while (i >= 0 && hundredths.charAt(i) == '9') {
+          hundredths.setCharAt(i--, '0');
+        }
+        if (i >= 0) {
+          hundredths.setCharAt(i, (char) (hundredths.charAt(i) + 1));
+        } else {
+          hundredths.insert(0, '1');
+        }
+      }
+    }
+    while (hundredths.length() > 3 && hundredths.charAt(0) == '0') {
+      hundredths.deleteCharAt(0);
+    }
+    if (hundredths.length() < 3) {
+      hundredths.insert(0, "000", 0, 3 - hundredths.length());
+    }
+    hundredths.insert(hundredths.length() - 2, '.');
+    return Double.doubleToRawLongBits(x) < 0
+        ? hundredths.insert(0, '-').toString()
+        : hundredths.toString();
   }
 
   /**

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.util.Map;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -37,10 +35,10 @@ class MainTest {
 
   @Test
   void everyCommandIsRegisteredUnderItsOwnName() {
-    for (Map.Entry<String, Supplier<Object>> e : Main.COMMANDS.entrySet()) {
-      assertThat(new CommandLine(e.getValue().get()).getCommandName()).isEqualTo(e.getKey());
+    for (String name : Main.COMMANDS) {
+      assertThat(new CommandLine(Main.command(name)).getCommandName()).isEqualTo(name);
     }
-    assertThat(run("--help").out()).contains(Main.COMMANDS.keySet().stream().skip(1).toList());
+    assertThat(run("--help").out()).contains(Main.COMMANDS.stream().skip(1).toList());
   }
 
   @Test
@@ -48,11 +46,25 @@ class MainTest {
     assertThat(Main.commandLine("round", "1").getSubcommands().keySet()).containsExactly("round");
     assertThat(Main.commandLine("--version").getSubcommands()).isEmpty();
     assertThat(Main.commandLine("help", "round").getSubcommands().keySet())
-        .containsExactlyElementsOf(Main.COMMANDS.keySet());
+        .containsExactlyElementsOf(Main.COMMANDS);
     assertThat(Main.commandLine("no-such-command").getSubcommands()).hasSameSizeAs(Main.COMMANDS);
     Result v = run("--version");
     assertThat(v.code()).isZero();
     assertThat(v.out()).startsWith("nanscope ").contains(" on Java ");
+  }
+
+  /** {@code --version} skips picocli and prints what picocli prints, exit 0. */
+  @Test
+  void versionWithoutPicocliIsPicoclisVersion() {
+    for (String v : new String[] {"--version", "-V"}) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int code = Main.viaPicocli(new String[] {v}, new PrintWriter(out), new PrintWriter(err));
+      Result fast = run(v);
+      assertThat(fast).isEqualTo(new Result(code, out.toString(), err.toString()));
+      assertThat(fast.code()).isZero();
+      assertThat(fast.out()).isEqualTo(Main.versionLine() + System.lineSeparator());
+    }
   }
 
   /** The handlers reach a subcommand added on its own: bad input is one line and exit 2. */

@@ -206,12 +206,13 @@ final class Fp32Decoder implements DecodeSession {
       return new Linear(weight, null, n, kk);
     }
     float[] wt = new float[Math.multiplyExact(n + (-n & 7), kk)];
-    float[] row = new float[kk];
+    // one bulk copy (or exact 16-bit decode) of all rows: a decodeRow call per row cost ~30 ms of
+    // interpreted MemorySegment.copy calls at start-up on stories260K (docs/guide/startup.md)
+    float[] rows = weight.toFloatArray();
     for (int j = 0; j < n; j++) {
-      Fp32Rows.decodeRow(weight, j, row);
       int base = (j / 8) * 8 * kk + j % 8;
-      for (int p = 0; p < kk; p++) {
-        wt[base + 8 * p] = row[p];
+      for (int p = 0, r = j * kk; p < kk; p++) {
+        wt[base + 8 * p] = rows[r + p];
       }
     }
     return new Linear(null, wt, n, kk);
