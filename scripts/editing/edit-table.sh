@@ -12,7 +12,8 @@
 # configs/edits/tinystories-edits-100.json). Results go to OUT (default out/edit-table/): per job
 # NAME.log (stdout), NAME.json (results, with each edit's wall time), and one row appended to
 # table.tsv. A job whose NAME.json exists is skipped, so an interrupted run resumes. The CLI jar is
-# copied first, so a rebuild during the run cannot change what runs. Runs under `nice -n 10`.
+# copied first, so a rebuild during the run cannot change what runs. Runs under `nice -n NICE`
+# (default 10).
 # EXTRA: more `edit` options for every job (e.g. --no-fluency).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -81,7 +82,7 @@ while read -r name hparams policy mode; do
   esac
   echo "$(date -u +%H:%M:%S) $name: ${args[*]}" >&2
   t0=$(date +%s.%N)
-  if nice -n 10 "${jvm[@]}" -jar "$OUT/nanscope.jar" "${args[@]}" >"$OUT/$name.log" 2>"$OUT/$name.err"; then
+  if nice -n "${NICE:-10}" "${jvm[@]}" -jar "$OUT/nanscope.jar" "${args[@]}" >"$OUT/$name.log" 2>"$OUT/$name.err"; then
     t1=$(date +%s.%N)
     mv "$OUT/$name.json.tmp" "$OUT/$name.json"
     python3 - "$OUT/$name.log" "$OUT/$name.json" "$name" "$hparams" "$policy" "$mode" "$t0" "$t1" >> "$OUT/table.tsv" <<'PY'

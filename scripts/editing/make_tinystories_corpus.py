@@ -4,7 +4,8 @@ from templates written for nanscope (original text, no TinyStories data), for th
 C = E[k k^T] of the embedded model. Deterministic: fixed seed, stdlib `random` only.
 
 Output: one story per paragraph, stories separated by one blank line.
-Usage: python3 scripts/editing/make_tinystories_corpus.py [N_STORIES]   (default 300)
+Usage: python3 scripts/editing/make_tinystories_corpus.py [N_STORIES [OUT]]   (default 300, the
+bundled file; the first N stories of a longer run are the N of a shorter one)
 """
 import random
 import sys
@@ -91,10 +92,11 @@ def story(rng):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
     rng = random.Random(SEED)
+    out = Path(sys.argv[2]).resolve() if len(sys.argv) > 2 else OUT
     stories = [story(rng) for _ in range(n)]
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("\n\n".join(stories) + "\n", encoding="utf-8")
-    print(f"wrote {n} stories, {sum(len(s.split()) for s in stories)} words to {OUT.relative_to(ROOT)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n\n".join(stories) + "\n", encoding="utf-8")
+    print(f"wrote {n} stories, {sum(len(s.split()) for s in stories)} words to {out}")
 
 
 if __name__ == "__main__":
