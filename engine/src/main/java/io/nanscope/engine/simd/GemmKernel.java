@@ -72,25 +72,16 @@ final class GemmKernel {
      * Writes columns {@code [p0, p0 + len)} of rows {@code [r0, r0 + n)} to {@code dst[(r − r0)·len
      * + (p − p0)]} (one K block of the rows, packed).
      */
-    final void fill(int r0, int n, int p0, int len, float[] dst) {
-      fill(r0, n, p0, len, dst, len);
-    }
-
-    /**
-     * As {@link #fill(int, int, int, int, float[])} with rows {@code stride ≥ len} floats apart in
-     * dst: {@code dst[(r − r0)·stride + (p − p0)]} (a stride off a power of two keeps the rows of a
-     * staged block out of each other's L1 sets).
-     */
-    abstract void fill(int r0, int n, int p0, int len, float[] dst, int stride);
+    abstract void fill(int r0, int n, int p0, int len, float[] dst);
   }
 
   /** The rows of a row-major (R, K) tensor. */
   static Rows rowsOf(Tensor t) {
     return new Rows(t, intRows(t), intCols(t), true) {
       @Override
-      void fill(int r0, int n, int p0, int len, float[] dst, int stride) {
+      void fill(int r0, int n, int p0, int len, float[] dst) {
         for (int r = 0; r < n; r++) {
-          read(t, (long) (r0 + r) * k + p0, dst, r * stride, len);
+          read(t, (long) (r0 + r) * k + p0, dst, r * len, len);
         }
       }
     };
@@ -100,13 +91,13 @@ final class GemmKernel {
   static Rows columnsOf(Tensor t) {
     return new Rows(t, intCols(t), intRows(t), false) {
       @Override
-      void fill(int r0, int n, int p0, int len, float[] dst, int stride) {
+      void fill(int r0, int n, int p0, int len, float[] dst) {
         float[] line = new float[n];
-        long rowStride = count;
+        long stride = count;
         for (int p = 0; p < len; p++) {
-          read(t, (p0 + p) * rowStride + r0, line, 0, n);
+          read(t, (p0 + p) * stride + r0, line, 0, n);
           for (int r = 0; r < n; r++) {
-            dst[r * stride + p] = line[r];
+            dst[r * len + p] = line[r];
           }
         }
       }

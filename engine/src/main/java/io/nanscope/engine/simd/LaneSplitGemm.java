@@ -18,82 +18,66 @@ import jdk.incubator.vector.VectorSpecies;
  * Lane l alone is an ordinary GEMM over the Q terms k ≡ l (mod 8) with a sum sequential in k, so it
  * runs as an outer-product micro-kernel: a vector of 16 consecutive outputs j of one row i is
  * updated by a broadcast a[i, k] times the vector of b[j.., k]; every output's fma chain is the
- * same whatever the vector holds.
+ * same whatever the vector holds. This class runs the eight lane GEMMs side by side, keeps their
+ * partial sums in eight planes between K blocks, and combines the planes at the end lanewise in
+ * {@link Lanes#reduce8}'s order (per output, the same adds in the same order).
  *
- * <p>Blocking: K is not blocked. One micro-kernel call runs one lane of a 12 × 32 tile over all Q
- * steps from +0, so its 24 accumulators are stored once and never loaded again; after the 8 lanes
- * of a 12-row panel, the panel's 8 partial-sum planes (8 × 12 × NB floats, at most 96 KB) are
- * combined lanewise in {@link Lanes#reduce8}'s order (per output, the same adds in the same order)
- * and the tail is added. A is packed once per call, tile by tile and lane by lane, all Q steps of
- * one lane contiguous ({@link #packA}): a micro-panel of 12 × Q floats (at most 24 KB for K ≤ 4096)
- * stays in L1 while the B micro-panels of that lane stream past it from L2. A task owns at most
- * {@link #MC} rows × {@code nb} columns, nb chosen from K so that its B panel (nb rows, all of K,
- * packed lane by lane by {@link #packPanel}) stays near 1 MB; the panel is kept for the thread's
- * next task when that task has the same rows.
+ * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A task owns at most {@link
+ * #MC} × {@link #NB} outputs. Its B panel (NB rows, all of K) is packed lane by lane, K block by K
+ * block ({@link #packPanel}, a transpose done with gathers from staged rows), and kept for the
+ * thread's next task when that task has the same rows (tasks run M chunk by M chunk within a B
+ * block, so B is packed about once per thread and call). Per K block of {@link #KCQ} steps per lane
+ * (8·KCQ terms), for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) it runs the
+ * micro-kernel over the task's A micro-panels of that lane (12 rows each, contiguous, streamed).
+ * The planes (8 × MC × NB floats, 960 KB) are loaded and stored once per micro-kernel call.
  */
 final class LaneSplitGemm {
 
   private static final int W = Lanes.W;
 
-  /** Steps per lane staged at a time by the packs (8·KCQ terms of k). */
+  /** Steps per lane in one K block (8·KCQ terms of k): the micro-kernel's loop length. */
   static final int KCQ = 64;
 
-  /**
-   * Steps per lane in one micro-kernel call at most (2048 terms of k): its A micro-panel (12 KB)
-   * and a B micro-panel streaming past it (32 KB) fit this Xeon's 48 KB L1 together.
-   */
-  static final int KRUN = 256;
-
-  /** Most B rows (outputs j) per task; fewer for long K ({@link #columnsPerTask}). */
+  /** B rows (outputs j) per task: one K block of the B panel is NB × 8·KCQ floats, 512 KB. */
   static final int NB = 256;
 
-  /** Most A rows per task (a multiple of {@link #MR}); A is streamed, this only bounds a task. */
-  static final int MC = 240;
+  /**
+   * Most A rows per task (a multiple of {@link #MR}): with the planes, 8 × MC × NB floats, kept
+   * well inside L2 next to the B panel's K block and the A block.
+   */
+  static final int MC = 120;
 
   /** Rows (i) and outputs (j) of the micro-tile: 24 accumulators of 16 lanes. */
   static final int MR = 12, NR = 32;
 
   private static final int TILE = MR * NR;
 
-  private static final float[] ZEROS = new float[TILE];
-
-  /** Floats of a task's B panel (nb × K) aimed at: 1 MB, half of this Xeon's L2 per core. */
-  private static final int PANEL_FLOATS = 1 << 18;
-
   static final VectorSpecies<Float> V16 = FloatVector.SPECIES_512;
 
-  /** The 12 lanes of a 16-lane vector that hold one step of an A micro-panel. */
-  private static final VectorMask<Float> ROWS12 = VectorMask.fromLong(V16, (1L << MR) - 1);
+  private static final float[] ZEROS = new float[TILE];
+
+  // Block sizes, measured on an Intel Xeon (KVM, 2 vCPUs, L2 2 MB per core), FP32 2048³, one
+  // thread, CPU time, machine under load (GFLOP/s): KCQ/NB/MC 128/128/512: 72-78; 64/128/512:
+  // 76-85; 64/256/252: 92-97; 128/128/252: 86; 64/128/252: 83; 64/512/252: 90-92; 128/256/256: 89.
+  // With B packed once per thread and call (medians of 5, load 5-7): 64/256/252: 96-100;
+  // 64/256/120: 99-103; 64/256/72: 99; 128/256/120: 105; 128/128/120: 92; 128/384/120: 106;
+  // 64/512/120: 106. 512x11008x4096 and 4096³: 64/256/120 100-103, 64/256/252 99-102.
 
   private LaneSplitGemm() {}
-
-  /** B rows per task for a K: the panel near {@link #PANEL_FLOATS}, 32 to {@link #NB} rows. */
-  static int columnsPerTask(int k) {
-    return Math.max(NR, Math.min(NB, PANEL_FLOATS / Math.max(1, k) / NR * NR));
-  }
-
-  /**
-   * Floats between staged rows of a K chunk (8·KCQ terms) in the packs: 16 more than the chunk, so
-   * that the rows do not all fall into the same L1 sets.
-   */
-  private static int stageStride(int kcq) {
-    return W * kcq + 16;
-  }
 
   /** c = a·bᵀ (M, N) with K ≥ 1 and M, N ≥ 1. */
   static void nt(GemmKernel.Rows a, GemmKernel.Rows b, float[] c, int threads) {
     int m = a.count, n = b.count;
-    int k = a.k;
-    int nb = columnsPerTask(k);
-    int nBlocks = WorkSplit.blocks(n, nb);
+    int nBlocks = WorkSplit.blocks(n, NB);
     int mTiles = WorkSplit.blocks(m, MR);
     // At most MC rows per task; more M chunks when N alone has too few blocks for every thread.
     int mChunks =
         Math.max(WorkSplit.blocks(m, MC), Math.min(mTiles, WorkSplit.blocks(2 * threads, nBlocks)));
     int mc = WorkSplit.blocks(mTiles, mChunks) * MR;
     int chunks = WorkSplit.blocks(m, mc);
+    int k = a.k;
     int qn = k / W, t = k - W * qn;
-    float[] ap = new float[Math.max(1, Math.multiplyExact(mTiles * MR, W * qn))];
+    float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
     float[] aTail = new float[m * t];
     packA(a, qn, ap, aTail, threads);
     WorkSplit.run(
@@ -101,25 +85,22 @@ final class LaneSplitGemm {
         threads,
         () -> {
           int kcq = Math.max(1, Math.min(KCQ, qn));
-          int nbp = WorkSplit.blocks(Math.min(nb, n), NR) * NR;
+          int nbp = WorkSplit.blocks(Math.min(NB, n), NR) * NR;
           Scratch s = new Scratch();
           s.ap = ap;
           s.aTail = aTail;
-          s.sb = stageStride(kcq);
-          s.stage = new float[NR * s.sb];
+          s.mTiles = mTiles;
+          s.stage = new float[NR * W * kcq];
           s.panel = new float[Math.max(1, Math.multiplyExact(nbp * W, qn))];
           s.panelJ0 = -1;
-          s.planes = new float[W * MR * nbp];
+          s.planes = new float[W * mc * nbp];
           s.bTail = new float[Math.max(1, nbp * t)];
           s.bTailT = new float[Math.max(1, nbp * t)];
           s.index = new int[NR];
-          for (int jr = 0; jr < NR; jr++) {
-            s.index[jr] = jr * s.sb;
-          }
           return task -> {
-            int j0 = (task / chunks) * nb;
+            int j0 = (task / chunks) * NB;
             int i0 = (task % chunks) * mc;
-            block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(nb, n - j0), c, n, s);
+            block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
           };
         });
   }
@@ -127,9 +108,7 @@ final class LaneSplitGemm {
   /** A task's buffers, allocated once per thread and call ({@code ap}, {@code aTail} shared). */
   private static final class Scratch {
     float[] ap, aTail, stage, panel, planes, bTail, bTailT;
-
-    /** Floats between the staged rows of B in {@code stage}. */
-    int sb;
+    int mTiles;
 
     /** The first B row of the panel packed in {@code panel} (all of K), or -1 before the first. */
     int panelJ0;
@@ -138,45 +117,40 @@ final class LaneSplitGemm {
   }
 
   /**
-   * Packs all of A once, tile by tile and lane by lane: A row i = 12·it + r, step q goes to {@code
-   * ap[((it·8 + l)·Q + q)·12 + r]} (rows past M stay zero), so one lane's micro-panel of a tile (12
-   * × Q floats) is contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}. 12 rows × 8·KCQ
-   * terms are staged at a time, then gathered (12 rows per step and lane); split over the threads
-   * in runs of tiles.
+   * Packs all of A once, K block by K block and lane by lane: A row i = 12·it + r, step q = q0 + u
+   * of the K block at q0 (kq steps) goes to {@code ap[q0·8·M' + ((l·T + it)·kq + u)·12 + r]} (T
+   * tiles, M' = 12T rows; rows past M stay zero), so one lane's micro-panels of consecutive tiles
+   * are contiguous; the tail terms k ≥ 8Q go to {@code aTail[i·t + p]}. Tile by tile (12 rows
+   * staged, then written in order of q and lane), split over the threads in runs of tiles.
    */
   private static void packA(GemmKernel.Rows a, int qn, float[] ap, float[] aTail, int threads) {
     int m = a.count, k = a.k, t = k - W * qn, mr = MR;
     int mTiles = WorkSplit.blocks(m, mr);
     int run = 8;
-    int sa = stageStride(Math.max(1, Math.min(KCQ, qn)));
     WorkSplit.run(
         WorkSplit.blocks(mTiles, run),
         threads,
         () -> {
-          float[] stage = new float[Math.max(mr * sa, mr * t)];
-          int[] index = new int[16];
-          for (int r = 0; r < mr; r++) {
-            index[r] = r * sa;
-          }
+          float[] stage = new float[mr * k];
           return task -> {
             for (int it = task * run; it < Math.min(mTiles, task * run + run); it++) {
               int rows = Math.min(mr, m - it * mr);
-              if (rows < mr) {
-                Arrays.fill(stage, 0f); // rows past M pack as zeros
-              }
+              a.fill(it * mr, rows, stage);
               for (int q0 = 0; q0 < qn; q0 += KCQ) {
                 int kq = Math.min(KCQ, qn - q0);
-                a.fill(it * mr, rows, W * q0, W * kq, stage, sa);
-                for (int l = 0; l < W; l++) {
-                  int d = ((it * W + l) * qn + q0) * mr;
-                  for (int q = 0; q < kq; q++, d += mr) {
-                    FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(ap, d, ROWS12);
+                int base = q0 * W * mTiles * mr + it * kq * mr;
+                int lane = mTiles * kq * mr; // from one lane's micro-panels to the next
+                for (int q = q0; q < q0 + kq; q++) {
+                  int d = base + (q - q0) * mr;
+                  for (int l = 0; l < W; l++, d += lane) {
+                    for (int r = 0; r < rows; r++) {
+                      ap[d + r] = stage[r * k + W * q + l];
+                    }
                   }
                 }
               }
-              if (t > 0) {
-                a.fill(it * mr, rows, W * qn, t, stage, t);
-                System.arraycopy(stage, 0, aTail, it * mr * t, rows * t);
+              for (int r = 0; r < rows; r++) {
+                System.arraycopy(stage, r * k + W * qn, aTail, (it * mr + r) * t, t);
               }
             }
           };
@@ -197,98 +171,101 @@ final class LaneSplitGemm {
     int k = a.k, qn = k / W, k8 = W * qn, t = k - k8;
     int iTiles = WorkSplit.blocks(mi, mr), jTiles = WorkSplit.blocks(jn, nr);
     int it0 = i0 / mr;
-    int nbp = jTiles * nr;
-    // The B panel of rows [j0, j0 + jn) is packed for all of K and kept while this thread's tasks
-    // stay on the same rows (consecutive tasks share j0).
-    if (s.panelJ0 != j0) {
-      s.panelJ0 = j0;
-      packPanel(b, j0, jn, qn, jTiles, s);
-      if (t > 0) {
-        b.fill(j0, jn, k8, t, s.bTail);
-        Arrays.fill(s.bTailT, 0, nbp * t, 0f);
-        for (int j = 0; j < jn; j++) {
-          for (int p = 0; p < t; p++) {
-            s.bTailT[p * nbp + j] = s.bTail[j * t + p];
-          }
-        }
+    // The B panel of rows [j0, j0 + jn) is packed for all of K at once and kept while this thread's
+    // tasks stay on the same rows (consecutive tasks share j0): B is packed about once per thread
+    // per call, not once per M chunk.
+    boolean pack = s.panelJ0 != j0;
+    s.panelJ0 = j0;
+    for (int q0 = 0; q0 < qn; q0 += KCQ) {
+      int kq = Math.min(KCQ, qn - q0);
+      int pOff = q0 * W * jTiles * nr;
+      if (pack) {
+        packPanel(b, j0, jn, W * q0, kq, jTiles, s, pOff);
       }
-    }
-    int cOff = i0 * ldc + j0;
-    if (qn == 0) {
-      Arrays.fill(s.planes, 0, W * jTiles * TILE, 0f);
-    }
-    for (int it = 0; it < iTiles; it++) {
-      // BLIS order: one lane's A micro-panel (12 × kq floats, at most 12 KB) stays in L1 while the
-      // B micro-panels of that lane (32 × kq, contiguous) stream past it from L2. Runs of KRUN
-      // steps; a later run carries the row tile's planes on (loaded back while still in cache).
-      for (int q0 = 0; q0 < qn; q0 += KRUN) {
-        int kq = Math.min(KRUN, qn - q0);
+      // BLIS order: a B micro-panel (one lane, kq × 32 floats, 8 KB) stays in L1 while the A
+      // micro-panels of that lane stream past it (contiguous in s.ap, so the prefetchers follow).
+      for (int jt = 0; jt < jTiles; jt++) {
         for (int l = 0; l < W; l++) {
-          int aOff = (((it0 + it) * W + l) * qn + q0) * mr;
-          for (int jt = 0; jt < jTiles; jt++) {
-            int p = l * jTiles + jt;
-            kernel(s.ap, aOff, s.panel, (p * qn + q0) * nr, kq, s.planes, p * TILE, q0 == 0);
+          int bOff = pOff + (l * jTiles + jt) * kq * NR;
+          int accOff = (jt * W + l) * iTiles * TILE;
+          int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
+          for (int it = 0; it < iTiles; it++, accOff += TILE, aOff += kq * MR) {
+            kernel(s.ap, aOff, s.panel, bOff, kq, s.planes, accOff, q0 == 0);
           }
         }
       }
-      finish(s, i0, it, Math.min(mr, mi - it * mr), jn, jTiles, nbp, t, c, cOff, ldc);
     }
+    if (qn == 0) {
+      Arrays.fill(s.planes, 0, iTiles * jTiles * W * TILE, 0f);
+    }
+    if (t > 0 && pack) {
+      b.fill(j0, jn, k8, t, s.bTail);
+      int nbp = jTiles * nr;
+      Arrays.fill(s.bTailT, 0, nbp * t, 0f);
+      for (int j = 0; j < jn; j++) {
+        for (int p = 0; p < t; p++) {
+          s.bTailT[p * nbp + j] = s.bTail[j * t + p];
+        }
+      }
+    }
+    finish(s, i0, mi, jn, iTiles, jTiles, t, c, i0 * ldc + j0, ldc);
   }
 
   /**
-   * Packs B rows [j0, j0 + jn), all Q steps, lane by lane: {@code panel[((l·jTiles + jt)·Q + q)·32
-   * + jr] = b[j0 + 32jt + jr, 8q + l]}, zero past row jn. Each micro-panel's 32 rows are staged
-   * 8·KCQ terms at a time (decoded to FP32, {@code s.sb} floats apart) and gathered column by
-   * column.
+   * Packs B rows [j0, j0 + jn), terms [p0, p0 + 8·kq), lane by lane: {@code panel[pOff + ((l·jTiles
+   * + jt)·kq + q)·32 + jr] = b[j0 + 32jt + jr, p0 + 8q + l]}, zero past row jn. Each micro-panel's
+   * 32 rows are staged (decoded to FP32, row-major) and gathered column by column.
    */
-  private static void packPanel(GemmKernel.Rows b, int j0, int jn, int qn, int jTiles, Scratch s) {
-    int sb = s.sb;
+  private static void packPanel(
+      GemmKernel.Rows b, int j0, int jn, int p0, int kq, int jTiles, Scratch s, int pOff) {
+    int kl = W * kq;
     float[] stage = s.stage, panel = s.panel;
     int[] index = s.index;
+    for (int jr = 0; jr < NR; jr++) {
+      index[jr] = jr * kl;
+    }
     for (int jt = 0; jt < jTiles; jt++) {
       int rows = Math.min(NR, jn - jt * NR);
+      b.fill(j0 + jt * NR, rows, p0, kl, stage);
       if (rows < NR) {
-        Arrays.fill(stage, 0f); // rows past jn pack as zeros
+        Arrays.fill(stage, rows * kl, NR * kl, 0f);
       }
-      for (int q0 = 0; q0 < qn; q0 += KCQ) {
-        int kq = Math.min(KCQ, qn - q0);
-        b.fill(j0 + jt * NR, rows, W * q0, W * kq, stage, sb);
-        for (int l = 0; l < W; l++) {
-          int d = ((l * jTiles + jt) * qn + q0) * NR;
-          for (int q = 0; q < kq; q++, d += NR) {
-            FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(panel, d);
-            FloatVector.fromArray(V16, stage, W * q + l, index, 16).intoArray(panel, d + 16);
-          }
+      for (int l = 0; l < W; l++) {
+        int d = pOff + (l * jTiles + jt) * kq * NR;
+        for (int q = 0; q < kq; q++, d += NR) {
+          FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(panel, d);
+          FloatVector.fromArray(V16, stage, W * q + l, index, 16).intoArray(panel, d + 16);
         }
       }
     }
   }
 
   /**
-   * The end of every output of row tile {@code it} of a task's block ({@code rows} rows): the
-   * lanewise combine of its 8 planes in {@link Lanes#reduce8}'s order, then the sequential fma tail
-   * over the last {@code t} terms, into c[cOff + i·ldc + j].
+   * The end of every output of a task's block: the lanewise combine of its 8 planes in {@link
+   * Lanes#reduce8}'s order, then the sequential fma tail over the last {@code t} terms, into c[cOff
+   * + r·ldc + j].
    */
   private static void finish(
       Scratch s,
       int i0,
-      int it,
-      int rows,
+      int mi,
       int jn,
+      int iTiles,
       int jTiles,
-      int nbp,
       int t,
       float[] c,
       int cOff,
       int ldc) {
     VectorSpecies<Float> v = V16;
-    int vl = 16, nr = NR;
-    int ls = jTiles * TILE; // from one lane's plane to the next
+    int vl = 16, mr = MR, nr = NR, tileFloats = TILE;
+    int nbp = jTiles * nr;
     float[] pl = s.planes;
-    for (int r = 0; r < rows; r++) {
-      int i = it * MR + r;
+    for (int i = 0; i < mi; i++) {
+      int it = i / mr, r = i % mr;
       for (int j = 0; j < jn; j += vl) {
-        int o = (j / nr) * TILE + r * nr + j % nr;
+        int jt = j / nr, jr = j % nr;
+        int o = ((jt * W) * iTiles + it) * tileFloats + r * nr + jr;
+        int ls = iTiles * tileFloats; // from one lane's plane to the next
         FloatVector s0 = FloatVector.fromArray(v, pl, o);
         FloatVector s1 = FloatVector.fromArray(v, pl, o + ls);
         FloatVector s2 = FloatVector.fromArray(v, pl, o + 2 * ls);

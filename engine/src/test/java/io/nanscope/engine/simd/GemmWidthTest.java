@@ -112,8 +112,7 @@ class GemmWidthTest {
     // blocked GEMMs.
     int m = Math.max(GemmKernel.MC, LaneSplitGemm.MC) + 11;
     int n = Math.max(GemmKernel.NB, LaneSplitGemm.NB) + 13;
-    // (for the 512-bit GEMM: two micro-kernel runs, the second ragged, and ragged pack chunks)
-    int k = Math.max(2 * GemmKernel.KC, 8 * LaneSplitGemm.KRUN + 8 * LaneSplitGemm.KCQ) + 96 + 3;
+    int k = Math.max(2 * GemmKernel.KC, 2 * 8 * LaneSplitGemm.KCQ) + 96 + 3;
     Tensor a = KernelsTest.random(FloatFormat.FP32, m, k, 11);
     for (FloatFormat fb : new FloatFormat[] {FloatFormat.FP32, FloatFormat.BF16}) {
       Tensor b = KernelsTest.random(fb, n, k, 12);
