@@ -282,13 +282,7 @@ public final class ReproRun {
               err::println,
               (mode, out, timing) -> {
                 out.accept("");
-                out.accept(
-                    "--- "
-                        + mode.label()
-                        + " (policy "
-                        + mode.policy().name()
-                        + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
-                        + ") ---");
+                out.accept(modeHeader(mode));
                 long t0 = System.nanoTime();
                 RunResult r = ReproPipeline.run(source, tok, settings, mode, out::accept);
                 timing.accept(
@@ -469,13 +463,7 @@ public final class ReproRun {
     List<RunResult> runs = new ArrayList<>();
     for (ReproPipeline.Mode mode : modes) {
       o.println();
-      o.println(
-          "--- "
-              + mode.label()
-              + " (policy "
-              + mode.policy().name()
-              + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
-              + ") ---");
+      o.println(modeHeader(mode));
       long t0 = System.nanoTime();
       runs.add(ReproPipeline.run(source, tok, settings, mode, o::println, factory));
       err.printf(
@@ -781,5 +769,15 @@ public final class ReproRun {
 
   private static String fileLabel(String label) {
     return label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
+  }
+
+  /** The line that opens a mode's section of the repro output. */
+  private static String modeHeader(ReproPipeline.Mode mode) {
+    return "--- "
+        + mode.label()
+        + " (policy "
+        + mode.policy().name()
+        + mode.fallback().map(f -> ", fallback " + f.name()).orElse("")
+        + ") ---";
   }
 }
