@@ -47,7 +47,10 @@ java=("$JAVA_HOME/bin/java" --add-modules jdk.incubator.vector --enable-native-a
 cpu_time() { local side=$1; shift
   local cp="$out/after/benchmarks.jar"
   [ "$side" = before ] && cp="$BEFORE/benchmarks.jar:$cp"
-  "${java[@]}" -Xmx10g -cp "$cp" io.nanscope.bench.OpPathCpuTime "$@" 2>>"$out/cpu.log" | sed "s/^{/{\"side\":\"$side\",/"; }
+  # No scalar warm-up in the decoder: its budget (2^28 multiply-adds, shared per process) would
+  # put the first ~1,000 positions, i.e. several measured rounds, on the scalar twins.
+  "${java[@]}" -Xmx10g -Dnanscope.decode.scalarWarmUpMacs=0 -cp "$cp" \
+    io.nanscope.bench.OpPathCpuTime "$@" 2>>"$out/cpu.log" | sed "s/^{/{\"side\":\"$side\",/"; }
 nanscope_cmd() { echo "${java[@]}" -XX:+UseParallelGC -Dnanscope.home="$PWD" -jar "$(jar_of "$1" nanscope.jar)"; }
 timed() { local label=$1 side=$2; shift 2   # whole process: wall, user, sys, max RSS
   /usr/bin/time -f "{\"side\":\"$side\",\"what\":\"$label\",\"wall_s\":%e,\"user_s\":%U,\"sys_s\":%S,\"rss_kb\":%M}" \
