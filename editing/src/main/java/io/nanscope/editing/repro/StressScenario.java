@@ -588,19 +588,14 @@ public final class StressScenario {
    */
   public static Report run(Settings s, EditLog log) {
     try {
-      LlamaWeights original = LlamaWeights.read(s.model());
-      Tokenizer tok = Tokenizer.besideModel(s.model());
-      LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
-      OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
-      LlamaModel m0 = LlamaModel.of(w32.config(), w32);
-      int[] layers = Calibration.parseLayers(s.layers(), w32.config().nLayers());
-      Calibration.Probe probe =
-          Calibration.probe(
-              m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
-      // the natural profile and the original's logits on the probe (the same for every
-      // fraction's proof), from one forward per probe text, once
-      Calibration.Measurement original0 =
-          Calibration.measure(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      Setup su = Setup.of(s);
+      LlamaWeights w32 = su.w32();
+      Tokenizer tok = su.tok();
+      OpContext ctx = su.ctx();
+      LlamaModel m0 = su.m0();
+      int[] layers = su.layers();
+      Calibration.Probe probe = su.probe();
+      Calibration.Measurement original0 = su.natural();
       Calibration.Profile natural = original0.profile();
       List<Tensor> originalLogits = original0.logits();
       ContextTemplates templates = templates(s, m0, tok, ctx);
@@ -675,34 +670,54 @@ public final class StressScenario {
       RomeHyperParams hp,
       double maxRelativeDifference) {}
 
+  /**
+   * What {@link #run} and {@link #prepare} start from: the model in FP32, its tokenizer, the probe,
+   * and the natural FP32 profile with the original's logits on the probe (the same for every
+   * fraction's proof), from one forward per probe text.
+   */
+  private record Setup(
+      LlamaWeights w32,
+      Tokenizer tok,
+      OpContext ctx,
+      LlamaModel m0,
+      int[] layers,
+      Calibration.Probe probe,
+      Calibration.Measurement natural) {
+
+    static Setup of(Settings s) throws IOException {
+      LlamaWeights original = LlamaWeights.read(s.model());
+      Tokenizer tok = Tokenizer.besideModel(s.model());
+      LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
+      OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
+      LlamaModel m0 = LlamaModel.of(w32.config(), w32);
+      int[] layers = Calibration.parseLayers(s.layers(), w32.config().nLayers());
+      Calibration.Probe probe =
+          Calibration.probe(
+              m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
+      Calibration.Measurement natural =
+          Calibration.measure(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
+      return new Setup(w32, tok, ctx, m0, layers, probe, natural);
+    }
+  }
+
   /** Calibrates {@code s.model()} at {@code s.fraction()} exactly as {@link #run} does. */
   public static Prepared prepare(Settings s) throws IOException {
-    LlamaWeights original = LlamaWeights.read(s.model());
-    Tokenizer tok = Tokenizer.besideModel(s.model());
-    LlamaWeights w32 = Calibration.allFp32(original) ? original : original.to(FloatFormat.FP32);
-    OpContext ctx = OpContext.DEFAULT.withThreads(s.threads());
-    LlamaModel m0 = LlamaModel.of(w32.config(), w32);
-    int[] layers = Calibration.parseLayers(s.layers(), w32.config().nLayers());
-    Calibration.Probe probe =
-        Calibration.probe(
-            m0, tok, s.records(), s.probeStories(), s.probeStoryTokens(), s.seed(), ctx);
-    Calibration.Measurement natural =
-        Calibration.measure(m0, tok, probe, PrecisionPolicy.named("fp32"), ctx);
-    ContextTemplates templates = templates(s, m0, tok, ctx);
+    Setup su = Setup.of(s);
+    ContextTemplates templates = templates(s, su.m0(), su.tok(), su.ctx());
     Calibration.Result cal =
         Calibration.calibrate(
-            w32,
-            tok,
-            probe,
-            natural.profile(),
-            natural.logits(),
+            su.w32(),
+            su.tok(),
+            su.probe(),
+            su.natural().profile(),
+            su.natural().logits(),
             s.fraction(),
-            layers,
+            su.layers(),
             s.residualScale(),
-            ctx);
+            su.ctx());
     return new Prepared(
         cal.weights(),
-        tok,
+        su.tok(),
         templates,
         equivariant(s.hparams(), s.residualScale()),
         cal.maxRelativeDifference());
