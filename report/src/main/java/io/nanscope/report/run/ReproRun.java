@@ -214,18 +214,7 @@ public final class ReproRun {
     ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
 
     o.println(
-        "nanscope repro: ROME (EasyEdit semantics) on "
-            + modelPath
-            + ", layers "
-            + h.layers()
-            + ", "
-            + records.size()
-            + " record(s) from "
-            + dataPath
-            + ", precisions "
-            + modes.stream().map(ReproPipeline.Mode::label).toList()
-            + ", seed "
-            + seed
+        header("ROME", modelPath, h.layers(), records.size(), dataPath, modes)
             + (lossScale.equals("dynamic")
                 ? ", dynamic loss scaling of the delta's backward (not EasyEdit)"
                 : ""));
@@ -425,21 +414,7 @@ public final class ReproRun {
     Path modelPath = model;
     Tokenizer tok = Tokenizer.besideModel(modelPath);
     ReproPipeline.ModelSource source = storage -> LlamaModel.load(modelPath, storage);
-    o.println(
-        "nanscope repro: "
-            + alg
-            + " (EasyEdit semantics) on "
-            + modelPath
-            + ", layers "
-            + h.layers()
-            + ", "
-            + records.size()
-            + " record(s) from "
-            + data
-            + ", precisions "
-            + modes.stream().map(ReproPipeline.Mode::label).toList()
-            + ", seed "
-            + seed);
+    o.println(header(alg, modelPath, h.layers(), records.size(), data, modes));
     ReproPipeline.EditorFactory factory =
         otherEditor(h, source, tok, seed, threads, home, modelPath, o::println, err::println);
     Scenario sc = Scenario.NATURAL;
@@ -769,6 +744,30 @@ public final class ReproRun {
 
   private static String fileLabel(String label) {
     return label.replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
+  }
+
+  /** The first line of the repro output: the algorithm, model, edit layers, records, precisions. */
+  private String header(
+      String alg,
+      Path modelPath,
+      List<Integer> layers,
+      int records,
+      Path data,
+      List<ReproPipeline.Mode> modes) {
+    return "nanscope repro: "
+        + alg
+        + " (EasyEdit semantics) on "
+        + modelPath
+        + ", layers "
+        + layers
+        + ", "
+        + records
+        + " record(s) from "
+        + data
+        + ", precisions "
+        + modes.stream().map(ReproPipeline.Mode::label).toList()
+        + ", seed "
+        + seed;
   }
 
   /** The line that opens a mode's section of the repro output. */
