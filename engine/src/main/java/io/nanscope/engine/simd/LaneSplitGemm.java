@@ -83,8 +83,12 @@ final class LaneSplitGemm {
     float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
     float[] aTail = new float[m * t];
     packA(a, qn, ap, aTail, threads);
+    // With enough B blocks for every thread, a task is a whole B block (all its M chunks): each B
+    // block is then packed by one thread only. Otherwise a task is one M chunk of a B block, and
+    // threads that share a B block each pack it.
+    boolean byB = nBlocks >= 4 * threads;
     WorkSplit.run(
-        nBlocks * chunks,
+        byB ? nBlocks : nBlocks * chunks,
         threads,
         () -> {
           int kcq = Math.max(1, Math.min(KCQ, qn));
@@ -101,9 +105,12 @@ final class LaneSplitGemm {
           s.bTailT = new float[Math.max(1, nbp * t)];
           s.index = new int[NR];
           return task -> {
-            int j0 = (task / chunks) * NB;
-            int i0 = (task % chunks) * mc;
-            block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
+            int first = byB ? task * chunks : task, last = byB ? first + chunks : task + 1;
+            for (int x = first; x < last; x++) {
+              int j0 = (x / chunks) * NB;
+              int i0 = (x % chunks) * mc;
+              block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
+            }
           };
         });
   }
