@@ -4,8 +4,12 @@ import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.simd.Kernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -28,8 +32,10 @@ import jdk.incubator.vector.VectorSpecies;
  * [tile][k][32]}, 48 KB per micro-panel at kc = 384) and run every 12 × 32 tile: the accumulators
  * are loaded from c (zero in the first K block) and stored back to c. {@code probe.order=a} keeps
  * one A micro-panel in L1 while the B micro-panels of the block stream past (BLIS's order), {@code
- * b} the opposite. Prints {@code CpuTimeBench}'s JSON lines with weights "main" and "seq", main and
- * the probe interleaved call by call.
+ * b} the opposite. The packed B block is 64-byte aligned native memory, read as the engine reads
+ * its B panel (so that neither form splits its B loads over two cache lines). Prints {@code
+ * CpuTimeBench}'s JSON lines with weights "main" and "seq", main and the probe interleaved call by
+ * call.
  */
 public final class SequentialGemmProbe {
 
@@ -135,13 +141,17 @@ public final class SequentialGemmProbe {
   }
 
   static final class Scratch {
-    final float[] ap, bp, tile = new float[MR * NR];
+    final float[] ap, tile = new float[MR * NR];
+
+    /** The packed B block, 64-byte aligned as the engine's B panel. */
+    final MemorySegment bp;
+
     final int[] index = new int[NR];
 
     Scratch(int m, int n, int k) {
       int kc = Math.min(KC, k);
       ap = new float[(Math.min(MC, m) + MR) * kc];
-      bp = new float[(Math.min(NC, n) + NR) * kc];
+      bp = Arena.ofAuto().allocate(4L * (Math.min(NC, n) + NR) * kc, 64);
       for (int jr = 0; jr < NR; jr++) {
         index[jr] = jr * k;
       }
@@ -229,19 +239,21 @@ public final class SequentialGemmProbe {
   /** bp[(jt·kl + q)·32 + jr] = b[j0 + 32jt + jr, p0 + q], zero past row jn (gathers). */
   private static void packB(float[] b, int j0, int jn, int p0, int kl, int k, Scratch s) {
     int jTiles = (jn + NR - 1) / NR;
-    float[] bp = s.bp;
+    MemorySegment bp = s.bp;
+    ByteOrder le = ByteOrder.LITTLE_ENDIAN;
     for (int jt = 0; jt < jTiles; jt++) {
       int rows = Math.min(NR, jn - jt * NR), d = jt * kl * NR;
       int src = (j0 + jt * NR) * k + p0;
       if (rows == NR) {
         for (int q = 0; q < kl; q++, d += NR) {
-          FloatVector.fromArray(V, b, src + q, s.index, 0).intoArray(bp, d);
-          FloatVector.fromArray(V, b, src + q, s.index, 16).intoArray(bp, d + 16);
+          FloatVector.fromArray(V, b, src + q, s.index, 0).intoMemorySegment(bp, 4L * d, le);
+          FloatVector.fromArray(V, b, src + q, s.index, 16).intoMemorySegment(bp, 4L * d + 64, le);
         }
       } else {
         for (int q = 0; q < kl; q++, d += NR) {
           for (int jr = 0; jr < NR; jr++) {
-            bp[d + jr] = jr < rows ? b[src + jr * k + q] : 0f;
+            bp.setAtIndex(
+                ValueLayout.JAVA_FLOAT_UNALIGNED, d + jr, jr < rows ? b[src + jr * k + q] : 0f);
           }
         }
       }
@@ -255,7 +267,7 @@ public final class SequentialGemmProbe {
   static void kernel(
       float[] at,
       int aOff,
-      float[] bp,
+      MemorySegment bp,
       int bOff,
       int kq,
       float[] c,
@@ -290,44 +302,45 @@ public final class SequentialGemmProbe {
     FloatVector ca1 = first ? z : FloatVector.fromArray(v, c, oa + 16);
     FloatVector cb0 = first ? z : FloatVector.fromArray(v, c, ob);
     FloatVector cb1 = first ? z : FloatVector.fromArray(v, c, ob + 16);
-    for (int q = 0; q < kq; q++) {
-      int b = bOff + 32 * q, a = aOff + 12 * q;
-      FloatVector y0 = FloatVector.fromArray(v, bp, b);
-      FloatVector y1 = FloatVector.fromArray(v, bp, b + 16);
-      FloatVector x = FloatVector.broadcast(v, at[a]);
+    ByteOrder le = ByteOrder.LITTLE_ENDIAN;
+    long bEnd = 4L * (bOff + 32 * kq);
+    for (long b = 4L * bOff, a = aOff; b < bEnd; b += 128, a += 12) {
+      FloatVector y0 = FloatVector.fromMemorySegment(v, bp, b, le);
+      FloatVector y1 = FloatVector.fromMemorySegment(v, bp, b + 64, le);
+      FloatVector x = FloatVector.broadcast(v, at[(int) a]);
       c00 = x.fma(y0, c00);
       c01 = x.fma(y1, c01);
-      x = FloatVector.broadcast(v, at[a + 1]);
+      x = FloatVector.broadcast(v, at[(int) a + 1]);
       c10 = x.fma(y0, c10);
       c11 = x.fma(y1, c11);
-      x = FloatVector.broadcast(v, at[a + 2]);
+      x = FloatVector.broadcast(v, at[(int) a + 2]);
       c20 = x.fma(y0, c20);
       c21 = x.fma(y1, c21);
-      x = FloatVector.broadcast(v, at[a + 3]);
+      x = FloatVector.broadcast(v, at[(int) a + 3]);
       c30 = x.fma(y0, c30);
       c31 = x.fma(y1, c31);
-      x = FloatVector.broadcast(v, at[a + 4]);
+      x = FloatVector.broadcast(v, at[(int) a + 4]);
       c40 = x.fma(y0, c40);
       c41 = x.fma(y1, c41);
-      x = FloatVector.broadcast(v, at[a + 5]);
+      x = FloatVector.broadcast(v, at[(int) a + 5]);
       c50 = x.fma(y0, c50);
       c51 = x.fma(y1, c51);
-      x = FloatVector.broadcast(v, at[a + 6]);
+      x = FloatVector.broadcast(v, at[(int) a + 6]);
       c60 = x.fma(y0, c60);
       c61 = x.fma(y1, c61);
-      x = FloatVector.broadcast(v, at[a + 7]);
+      x = FloatVector.broadcast(v, at[(int) a + 7]);
       c70 = x.fma(y0, c70);
       c71 = x.fma(y1, c71);
-      x = FloatVector.broadcast(v, at[a + 8]);
+      x = FloatVector.broadcast(v, at[(int) a + 8]);
       c80 = x.fma(y0, c80);
       c81 = x.fma(y1, c81);
-      x = FloatVector.broadcast(v, at[a + 9]);
+      x = FloatVector.broadcast(v, at[(int) a + 9]);
       c90 = x.fma(y0, c90);
       c91 = x.fma(y1, c91);
-      x = FloatVector.broadcast(v, at[a + 10]);
+      x = FloatVector.broadcast(v, at[(int) a + 10]);
       ca0 = x.fma(y0, ca0);
       ca1 = x.fma(y1, ca1);
-      x = FloatVector.broadcast(v, at[a + 11]);
+      x = FloatVector.broadcast(v, at[(int) a + 11]);
       cb0 = x.fma(y0, cb0);
       cb1 = x.fma(y1, cb1);
     }
