@@ -25,14 +25,16 @@ import jdk.incubator.vector.VectorSpecies;
  * partial sums in eight planes between K blocks, and combines the planes at the end lanewise in
  * {@link Lanes#reduce8}'s order (per output, the same adds in the same order).
  *
- * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A task owns at most {@link
- * #MC} × {@link #NB} outputs. Its B panel (NB rows, all of K) is packed lane by lane, K block by K
- * block ({@link #packPanel}, a transpose done with gathers from staged rows), and kept for the
- * thread's next task when that task has the same rows (tasks run M chunk by M chunk within a B
- * block, so B is packed about once per thread and call). Per K block of {@link #KCQ} steps per lane
- * (8·KCQ terms), for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) it runs the
- * micro-kernel over the task's A micro-panels of that lane (12 rows each, contiguous, streamed).
- * The planes (8 × MC × NB floats, 960 KB) are loaded and stored once per micro-kernel call.
+ * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A block of c has at most
+ * {@link #MC} × {@link #NB} outputs; a task is a whole B block (all its M chunks) when there are at
+ * least 4 B blocks per thread, else one M chunk of a B block. The B panel of a block (NB rows, all
+ * of K) is packed lane by lane, K block by K block ({@link #packPanel}, a transpose done with
+ * gathers from staged rows) into the thread's 64-byte aligned native buffer, and kept while the
+ * thread's blocks have the same rows. Per K block of {@link #KCQ} steps per lane (8·KCQ terms),
+ * lane by lane and row tile by row tile, an A micro-panel (12 rows, 12 KB) stays in L1 while the
+ * lane's B micro-panels of the block (32 columns, 32 KB each) stream past it from L2. The planes (8
+ * × MC × NB floats, 960 KB) are stored once per micro-kernel call and loaded only when K spans more
+ * than one K block.
  */
 final class LaneSplitGemm {
 
@@ -41,12 +43,12 @@ final class LaneSplitGemm {
   /** Steps per lane in one K block (8·KCQ terms of k): the micro-kernel's loop length. */
   static final int KCQ = 256;
 
-  /** B rows (outputs j) per task: one K block of the B panel is NB × 8·KCQ floats, 512 KB. */
+  /** B rows (outputs j) per block: one lane's part of a K block of the panel is NB × KCQ floats. */
   static final int NB = 256;
 
   /**
-   * Most A rows per task (a multiple of {@link #MR}): with the planes, 8 × MC × NB floats, kept
-   * well inside L2 next to the B panel's K block and the A block.
+   * Most A rows per block of c (a multiple of {@link #MR}): the planes, 8 × MC × NB floats, fit in
+   * L2 next to one lane's part of the B panel's K block.
    */
   static final int MC = 120;
 
@@ -65,6 +67,9 @@ final class LaneSplitGemm {
   // With B packed once per thread and call (medians of 5, load 5-7): 64/256/252: 96-100;
   // 64/256/120: 99-103; 64/256/72: 99; 128/256/120: 105; 128/128/120: 92; 128/384/120: 106;
   // 64/512/120: 106. 512x11008x4096 and 4096³: 64/256/120 100-103, 64/256/252 99-102.
+  // Lane-outer runs with the B panel aligned (2026-12-07, load 1-2, medians of 5, 1024³ / 2048³ /
+  // 512x11008x4096): 256/256/120 97 / 108 / 113; 256/512/120 99 / 119 / 115; 256/128/240 109 / 102
+  // / 113; 256/256/240 104 / 113 / 111; 128/256/120 100 / 109 / 113; 256/512/60 95 / 112 / 109.
 
   private LaneSplitGemm() {}
 
