@@ -222,7 +222,7 @@ final class LaneSplitGemm {
         packPanel(b, j0, jn, W * q0, kq, jTiles, s, pOff);
       }
       // Lane by lane, an A micro-panel (one lane, 12 × kq floats, 12 KB) stays in L1 while the
-      // lane's B micro-panels of the task (32 × kq each, the lane's part of the K block: NB × kq
+      // lane's B micro-panels of the block (32 × kq each, the lane's part of the K block: NB × kq
       // floats, 256 KB, in L2) stream past it.
       for (int l = 0; l < W; l++) {
         int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
@@ -376,7 +376,8 @@ final class LaneSplitGemm {
     FloatVector cb1 = FloatVector.fromArray(v, in, io + 368);
     // One long induction variable over B's byte offsets: with an int step index and the offset
     // computed from it, C2 re-loaded the segment's address and bounds-checked every load of B in
-    // the loop (2048³ 111 against 114-121 GFLOP/s with this form, the lab note of 2026-12-07).
+    // the loop (2048³ 111 against 114-121 GFLOP/s with this form; docs/lab/
+    // 2026-12-07-gemm-sequential-probe.md).
     long bEnd = 4L * (bOff + 32 * kq);
     for (long b = 4L * bOff, a = aOff; b < bEnd; b += 128, a += 12) {
       FloatVector y0 = FloatVector.fromMemorySegment(v, bp, b, ByteOrder.LITTLE_ENDIAN);
