@@ -2,6 +2,9 @@ package io.nanscope.engine.simd;
 
 import io.nanscope.engine.lanes.Lanes;
 import io.nanscope.engine.parallel.WorkSplit;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
@@ -22,28 +25,30 @@ import jdk.incubator.vector.VectorSpecies;
  * partial sums in eight planes between K blocks, and combines the planes at the end lanewise in
  * {@link Lanes#reduce8}'s order (per output, the same adds in the same order).
  *
- * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A task owns at most {@link
- * #MC} × {@link #NB} outputs. Its B panel (NB rows, all of K) is packed lane by lane, K block by K
- * block ({@link #packPanel}, a transpose done with gathers from staged rows), and kept for the
- * thread's next task when that task has the same rows (tasks run M chunk by M chunk within a B
- * block, so B is packed about once per thread and call). Per K block of {@link #KCQ} steps per lane
- * (8·KCQ terms), for each B micro-panel (one lane, 32 columns: 8 KB, held in L1) it runs the
- * micro-kernel over the task's A micro-panels of that lane (12 rows each, contiguous, streamed).
- * The planes (8 × MC × NB floats, 960 KB) are loaded and stored once per micro-kernel call.
+ * <p>Blocking. A is packed once per call, lane by lane ({@link #packA}). A block of c has at most
+ * {@link #MC} × {@link #NB} outputs; a task is a whole B block (all its M chunks) when there are at
+ * least 4 B blocks per thread, else one M chunk of a B block. The B panel of a block (NB rows, all
+ * of K) is packed lane by lane, K block by K block ({@link #packPanel}, a transpose done with
+ * gathers from staged rows) into the thread's 64-byte aligned native buffer, and kept while the
+ * thread's blocks have the same rows. Per K block of {@link #KCQ} steps per lane (8·KCQ terms),
+ * lane by lane and row tile by row tile, an A micro-panel (12 rows, 12 KB) stays in L1 while the
+ * lane's B micro-panels of the block (32 columns, 32 KB each) stream past it from L2. The planes (8
+ * × MC × NB floats, 960 KB) are stored once per micro-kernel call and loaded only when K spans more
+ * than one K block.
  */
 final class LaneSplitGemm {
 
   private static final int W = Lanes.W;
 
   /** Steps per lane in one K block (8·KCQ terms of k): the micro-kernel's loop length. */
-  static final int KCQ = 64;
+  static final int KCQ = 256;
 
-  /** B rows (outputs j) per task: one K block of the B panel is NB × 8·KCQ floats, 512 KB. */
+  /** B rows (outputs j) per block: one lane's part of a K block of the panel is NB × KCQ floats. */
   static final int NB = 256;
 
   /**
-   * Most A rows per task (a multiple of {@link #MR}): with the planes, 8 × MC × NB floats, kept
-   * well inside L2 next to the B panel's K block and the A block.
+   * Most A rows per block of c (a multiple of {@link #MR}): the planes, 8 × MC × NB floats, fit in
+   * L2 next to one lane's part of the B panel's K block.
    */
   static final int MC = 120;
 
@@ -62,6 +67,9 @@ final class LaneSplitGemm {
   // With B packed once per thread and call (medians of 5, load 5-7): 64/256/252: 96-100;
   // 64/256/120: 99-103; 64/256/72: 99; 128/256/120: 105; 128/128/120: 92; 128/384/120: 106;
   // 64/512/120: 106. 512x11008x4096 and 4096³: 64/256/120 100-103, 64/256/252 99-102.
+  // Lane-outer runs with the B panel aligned (2026-12-07, load 1-2, medians of 5, 1024³ / 2048³ /
+  // 512x11008x4096): 256/256/120 97 / 108 / 113; 256/512/120 99 / 119 / 115; 256/128/240 109 / 102
+  // / 113; 256/256/240 104 / 113 / 111; 128/256/120 100 / 109 / 113; 256/512/60 95 / 112 / 109.
 
   private LaneSplitGemm() {}
 
@@ -80,8 +88,12 @@ final class LaneSplitGemm {
     float[] ap = new float[Math.multiplyExact(mTiles * MR, W * qn)];
     float[] aTail = new float[m * t];
     packA(a, qn, ap, aTail, threads);
+    // With enough B blocks for every thread, a task is a whole B block (all its M chunks): each B
+    // block is then packed by one thread only. Otherwise a task is one M chunk of a B block, and
+    // threads that share a B block each pack it.
+    boolean byB = nBlocks >= 4 * threads;
     WorkSplit.run(
-        nBlocks * chunks,
+        byB ? nBlocks : nBlocks * chunks,
         threads,
         () -> {
           int kcq = Math.max(1, Math.min(KCQ, qn));
@@ -91,23 +103,50 @@ final class LaneSplitGemm {
           s.aTail = aTail;
           s.mTiles = mTiles;
           s.stage = new float[NR * W * kcq];
-          s.panel = new float[Math.max(1, Math.multiplyExact(nbp * W, qn))];
+          s.panel = panelFor(Math.max(1, Math.multiplyExact(nbp * W, qn)));
           s.panelJ0 = -1;
           s.planes = new float[W * mc * nbp];
           s.bTail = new float[Math.max(1, nbp * t)];
           s.bTailT = new float[Math.max(1, nbp * t)];
           s.index = new int[NR];
           return task -> {
-            int j0 = (task / chunks) * NB;
-            int i0 = (task % chunks) * mc;
-            block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
+            int first = byB ? task * chunks : task, last = byB ? first + chunks : task + 1;
+            for (int x = first; x < last; x++) {
+              int j0 = (x / chunks) * NB;
+              int i0 = (x % chunks) * mc;
+              block(a, b, i0, Math.min(mc, m - i0), j0, Math.min(NB, n - j0), c, n, s);
+            }
           };
         });
   }
 
+  /** Each thread's B panel buffer, kept between calls and replaced when a call needs more. */
+  private static final ThreadLocal<MemorySegment> PANEL = new ThreadLocal<>();
+
+  /**
+   * A B panel of at least {@code floats} floats, 64-byte aligned: every 512-bit load of B then
+   * reads one cache line. A float[] gives no alignment control (its data starts 16 bytes into the
+   * object, and a large array starts at a GC region boundary, so every load of a 32-float
+   * micro-panel row would split two lines: measured 2048³ 98.5 → 117 GFLOP/s with the data offset
+   * by 48 bytes, see docs/lab/2026-12-07-gemm-sequential-probe.md). Native memory from an automatic
+   * arena: freed by the GC once no thread holds it.
+   */
+  private static MemorySegment panelFor(long floats) {
+    MemorySegment p = PANEL.get();
+    if (p == null || p.byteSize() < 4 * floats) {
+      p = Arena.ofAuto().allocate(4 * floats, 64);
+      PANEL.set(p);
+    }
+    return p;
+  }
+
   /** A task's buffers, allocated once per thread and call ({@code ap}, {@code aTail} shared). */
   private static final class Scratch {
-    float[] ap, aTail, stage, panel, planes, bTail, bTailT;
+    float[] ap, aTail, stage, planes, bTail, bTailT;
+
+    /** The B panel, 64-byte aligned ({@link #panelFor}). */
+    MemorySegment panel;
+
     int mTiles;
 
     /** The first B row of the panel packed in {@code panel} (all of K), or -1 before the first. */
@@ -182,14 +221,15 @@ final class LaneSplitGemm {
       if (pack) {
         packPanel(b, j0, jn, W * q0, kq, jTiles, s, pOff);
       }
-      // BLIS order: a B micro-panel (one lane, kq × 32 floats, 8 KB) stays in L1 while the A
-      // micro-panels of that lane stream past it (contiguous in s.ap, so the prefetchers follow).
-      for (int jt = 0; jt < jTiles; jt++) {
-        for (int l = 0; l < W; l++) {
-          int bOff = pOff + (l * jTiles + jt) * kq * NR;
-          int accOff = (jt * W + l) * iTiles * TILE;
-          int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
-          for (int it = 0; it < iTiles; it++, accOff += TILE, aOff += kq * MR) {
+      // Lane by lane, an A micro-panel (one lane, 12 × kq floats, 12 KB) stays in L1 while the
+      // lane's B micro-panels of the block (32 × kq each, the lane's part of the K block: NB × kq
+      // floats, 256 KB, in L2) stream past it.
+      for (int l = 0; l < W; l++) {
+        int aOff = q0 * W * s.mTiles * MR + (l * s.mTiles + it0) * kq * MR;
+        for (int it = 0; it < iTiles; it++, aOff += kq * MR) {
+          int bOff = pOff + l * jTiles * kq * NR;
+          int accOff = (l * iTiles + it) * TILE;
+          for (int jt = 0; jt < jTiles; jt++, bOff += kq * NR, accOff += W * iTiles * TILE) {
             kernel(s.ap, aOff, s.panel, bOff, kq, s.planes, accOff, q0 == 0);
           }
         }
@@ -219,7 +259,8 @@ final class LaneSplitGemm {
   private static void packPanel(
       GemmKernel.Rows b, int j0, int jn, int p0, int kq, int jTiles, Scratch s, int pOff) {
     int kl = W * kq;
-    float[] stage = s.stage, panel = s.panel;
+    float[] stage = s.stage;
+    MemorySegment panel = s.panel;
     int[] index = s.index;
     for (int jr = 0; jr < NR; jr++) {
       index[jr] = jr * kl;
@@ -233,8 +274,10 @@ final class LaneSplitGemm {
       for (int l = 0; l < W; l++) {
         int d = pOff + (l * jTiles + jt) * kq * NR;
         for (int q = 0; q < kq; q++, d += NR) {
-          FloatVector.fromArray(V16, stage, W * q + l, index, 0).intoArray(panel, d);
-          FloatVector.fromArray(V16, stage, W * q + l, index, 16).intoArray(panel, d + 16);
+          FloatVector.fromArray(V16, stage, W * q + l, index, 0)
+              .intoMemorySegment(panel, 4L * d, ByteOrder.LITTLE_ENDIAN);
+          FloatVector.fromArray(V16, stage, W * q + l, index, 16)
+              .intoMemorySegment(panel, 4L * d + 64, ByteOrder.LITTLE_ENDIAN);
         }
       }
     }
@@ -297,7 +340,14 @@ final class LaneSplitGemm {
    * lanes do), and are stored back there.
    */
   static void kernel(
-      float[] at, int aOff, float[] bp, int bOff, int kq, float[] acc, int accOff, boolean first) {
+      float[] at,
+      int aOff,
+      MemorySegment bp,
+      int bOff,
+      int kq,
+      float[] acc,
+      int accOff,
+      boolean first) {
     float[] in = first ? ZEROS : acc;
     int io = first ? 0 : accOff;
     VectorSpecies<Float> v = V16;
@@ -324,44 +374,48 @@ final class LaneSplitGemm {
     FloatVector ca1 = FloatVector.fromArray(v, in, io + 336);
     FloatVector cb0 = FloatVector.fromArray(v, in, io + 352);
     FloatVector cb1 = FloatVector.fromArray(v, in, io + 368);
-    for (int q = 0; q < kq; q++) {
-      int b = bOff + 32 * q, a = aOff + 12 * q;
-      FloatVector y0 = FloatVector.fromArray(v, bp, b);
-      FloatVector y1 = FloatVector.fromArray(v, bp, b + 16);
-      FloatVector x = FloatVector.broadcast(v, at[a]);
+    // One long induction variable over B's byte offsets: with an int step index and the offset
+    // computed from it, C2 re-loaded the segment's address and bounds-checked every load of B in
+    // the loop (2048³ 111 against 114-121 GFLOP/s with this form; docs/lab/
+    // 2026-12-07-gemm-sequential-probe.md).
+    long bEnd = 4L * (bOff + 32 * kq);
+    for (long b = 4L * bOff, a = aOff; b < bEnd; b += 128, a += 12) {
+      FloatVector y0 = FloatVector.fromMemorySegment(v, bp, b, ByteOrder.LITTLE_ENDIAN);
+      FloatVector y1 = FloatVector.fromMemorySegment(v, bp, b + 64, ByteOrder.LITTLE_ENDIAN);
+      FloatVector x = FloatVector.broadcast(v, at[(int) a]);
       c00 = x.fma(y0, c00);
       c01 = x.fma(y1, c01);
-      x = FloatVector.broadcast(v, at[a + 1]);
+      x = FloatVector.broadcast(v, at[(int) a + 1]);
       c10 = x.fma(y0, c10);
       c11 = x.fma(y1, c11);
-      x = FloatVector.broadcast(v, at[a + 2]);
+      x = FloatVector.broadcast(v, at[(int) a + 2]);
       c20 = x.fma(y0, c20);
       c21 = x.fma(y1, c21);
-      x = FloatVector.broadcast(v, at[a + 3]);
+      x = FloatVector.broadcast(v, at[(int) a + 3]);
       c30 = x.fma(y0, c30);
       c31 = x.fma(y1, c31);
-      x = FloatVector.broadcast(v, at[a + 4]);
+      x = FloatVector.broadcast(v, at[(int) a + 4]);
       c40 = x.fma(y0, c40);
       c41 = x.fma(y1, c41);
-      x = FloatVector.broadcast(v, at[a + 5]);
+      x = FloatVector.broadcast(v, at[(int) a + 5]);
       c50 = x.fma(y0, c50);
       c51 = x.fma(y1, c51);
-      x = FloatVector.broadcast(v, at[a + 6]);
+      x = FloatVector.broadcast(v, at[(int) a + 6]);
       c60 = x.fma(y0, c60);
       c61 = x.fma(y1, c61);
-      x = FloatVector.broadcast(v, at[a + 7]);
+      x = FloatVector.broadcast(v, at[(int) a + 7]);
       c70 = x.fma(y0, c70);
       c71 = x.fma(y1, c71);
-      x = FloatVector.broadcast(v, at[a + 8]);
+      x = FloatVector.broadcast(v, at[(int) a + 8]);
       c80 = x.fma(y0, c80);
       c81 = x.fma(y1, c81);
-      x = FloatVector.broadcast(v, at[a + 9]);
+      x = FloatVector.broadcast(v, at[(int) a + 9]);
       c90 = x.fma(y0, c90);
       c91 = x.fma(y1, c91);
-      x = FloatVector.broadcast(v, at[a + 10]);
+      x = FloatVector.broadcast(v, at[(int) a + 10]);
       ca0 = x.fma(y0, ca0);
       ca1 = x.fma(y1, ca1);
-      x = FloatVector.broadcast(v, at[a + 11]);
+      x = FloatVector.broadcast(v, at[(int) a + 11]);
       cb0 = x.fma(y0, cb0);
       cb1 = x.fma(y1, cb1);
     }

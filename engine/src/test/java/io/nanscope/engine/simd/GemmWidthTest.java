@@ -129,6 +129,25 @@ class GemmWidthTest {
   }
 
   @Test
+  void wholeBBlockTasksKeepTheOrder() {
+    // N over 12 task blocks (the last ragged) and M over 3 row chunks: with 1, 2 and 3 threads the
+    // 512-bit GEMM runs a whole B block per task (every M chunk of it, B packed once), with 4 it
+    // splits the M chunks of a block over tasks; K over one pack chunk with a tail of 5.
+    int m = 2 * LaneSplitGemm.MC + 17;
+    int n = 11 * LaneSplitGemm.NB + 45;
+    int k = 8 * 13 + 5;
+    Tensor a = KernelsTest.random(FloatFormat.FP32, m, k, 21);
+    Tensor b = KernelsTest.random(FloatFormat.FP32, n, k, 22);
+    float[] twin = new float[m * n];
+    GemmKernel.ntScalar(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), twin);
+    for (int threads = 1; threads <= 4; threads++) {
+      float[] c = new float[m * n];
+      GemmKernel.blocked(GemmKernel.rowsOf(a), GemmKernel.rowsOf(b), c, threads, true);
+      assertThat(bits(c)).as("%d threads", threads).isEqualTo(bits(twin));
+    }
+  }
+
+  @Test
   void specialValuesReachTheSameOutputsOnEveryPath() {
     int m = 13, n = 11, k = 77;
     float[] av = new float[m * k];
