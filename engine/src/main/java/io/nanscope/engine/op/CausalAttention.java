@@ -223,9 +223,18 @@ public final class CausalAttention {
       }
     }
     Tensor p = Tensor.ofFloats(softmax.output(), Shape.of(m.h, tq, tk), probs);
-    // probs holds P rounded to its format, and p stores it: reported as it is
+    // probs holds P rounded to its format (every entry rounded by roundOutput or a skipped +0),
+    // and p stores it: reported as it is
     Emit.recordStored(
-        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, probs, q, k);
+        ctx,
+        site.child("softmax"),
+        "attention.softmax",
+        Phase.FORWARD,
+        p,
+        probs,
+        Emit.roundsToCanonical(softmax),
+        q,
+        k);
     Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }
