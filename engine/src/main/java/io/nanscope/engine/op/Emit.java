@@ -8,6 +8,7 @@ import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TensorStats;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -74,7 +75,7 @@ final class Emit {
         for (int i = 0; i < values.length; i++) {
           f[i] = (float) values[i];
         }
-        unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, f); // = set(i, (float) v), in bulk
+        unrounded = fp32Over(shape, f); // = set(i, (float) v), without a second copy
       }
       ctx.tracer()
           .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
@@ -259,7 +260,7 @@ final class Emit {
       for (int i = 0; i < values.length; i++) {
         f[i] = (float) values[i];
       }
-      unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), f);
+      unrounded = fp32Over(out.shape(), f);
     }
     ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
   }
@@ -278,14 +279,16 @@ final class Emit {
       Tensor out,
       float[] values,
       Tensor... inputs) {
-    recordStored(ctx, site, op, phase, out, values, false, inputs);
+    recordStored(ctx, site, op, phase, out, values, false, null, inputs);
   }
 
   /**
    * {@link #recordStored(OpContext, Site, String, Phase, Tensor, float[], Tensor...)} where the
    * caller may vouch that every NaN of {@code values} is already canonical ({@code canonical}: each
    * value came out of {@link #roundOutput(Precision, float[], int, int, long)} with a precision for
-   * which {@link #roundsToCanonical} holds, or is +0), so the NaN pass over them is skipped.
+   * which {@link #roundsToCanonical} holds, or is +0), so the NaN pass over them is skipped; and
+   * {@code stats}, when not null, is the record's {@code TensorStats.of(out, unrounded)} the op
+   * counted in its own loop ({@link OpRecord#stats()}).
    */
   static void recordStored(
       OpContext ctx,
@@ -295,6 +298,7 @@ final class Emit {
       Tensor out,
       float[] values,
       boolean canonical,
+      TensorStats stats,
       Tensor... inputs) {
     if (!ctx.tracer().enabled()) {
       return;
@@ -307,7 +311,8 @@ final class Emit {
               ? Tensor.wrap(FloatFormat.FP32, out.shape(), MemorySegment.ofArray(values))
               : fp32Over(out.shape(), values);
     }
-    ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+    ctx.tracer()
+        .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded, stats));
   }
 
   /**

@@ -540,19 +540,33 @@ public final class StatsKernels {
     if (tx >= INF_BITS) {
       return false;
     }
-    BitCensus tail = new BitCensus();
-    if (!census32Scalar(x, xOff + i, n - i, minNormalBits, tail)) {
-      return false;
+    // The tail inline (no BitCensus allocated per call)
+    long tailZero = 0, tailBelow = 0;
+    int tailTop = -1, tailMin = Integer.MAX_VALUE;
+    for (int k = i; k < n; k++) {
+      int b = Float.floatToRawIntBits(x[xOff + k]) & 0x7fffffff;
+      if (b >= INF_BITS) {
+        return false;
+      }
+      tailTop = Math.max(tailTop, b);
+      if (b == 0) {
+        tailZero++;
+      } else {
+        tailMin = Math.min(tailMin, b);
+      }
+      if (b < minNormalBits) {
+        tailBelow++;
+      }
     }
     c.count += n;
-    c.zero += sum(zero) + tail.zero;
-    c.below += sum(below) + tail.below;
+    c.zero += sum(zero) + tailZero;
+    c.below += sum(below) + tailBelow;
     if (i > 0) {
       c.topX = Math.max(c.topX, tx);
       c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
     }
-    c.topX = Math.max(c.topX, tail.topX);
-    c.minNonZero = Math.min(c.minNonZero, tail.minNonZero);
+    c.topX = Math.max(c.topX, tailTop);
+    c.minNonZero = Math.min(c.minNonZero, tailMin);
     return true;
   }
 

@@ -151,8 +151,7 @@ public record TensorStats(
     int maxFiniteU = Float.floatToRawIntBits(maxFinite);
     HeapView xs = bits16 || bits32 ? HeapView.of(output) : null;
     HeapView us = bits16 && unrounded != null ? HeapView.of(unrounded) : null;
-    float[] x = new float[(int) Math.min(CHUNK, n)];
-    float[] u = unrounded == null ? null : new float[x.length];
+    float[] x = null, u = null; // decode buffers, for the blocks the bit census refuses
     for (long from = 0; from < n; from += CHUNK) {
       int len = (int) Math.min(CHUNK, n - from);
       if (bits16) {
@@ -179,6 +178,10 @@ public record TensorStats(
             xs.floats(output, from, len), xs.offset(from), len, minNormal32, bc)) {
           continue;
         }
+      }
+      if (x == null) {
+        x = new float[(int) Math.min(CHUNK, n)];
+        u = unrounded == null ? null : new float[x.length];
       }
       decode(output, from, x, len);
       if (u != null) {
@@ -227,6 +230,33 @@ public record TensorStats(
         withU ? c.overflow : 0,
         withU ? c.underflow : 0,
         withU && c.unroundedMaxAbs >= 0 ? c.unroundedMaxAbs : Double.NaN);
+  }
+
+  /**
+   * The stats of a tensor of format {@code f} whose values, as floats, were counted by the bit
+   * census ({@link StatsKernels#census32} on each block, every block common) and whose unrounded
+   * values, if it has any ({@code withUnrounded}), are those same floats: an op output already
+   * rounded to its format and reported as it is (attention's P). Then nothing overflowed or
+   * underflowed and the largest unrounded magnitude is the largest stored one: the record {@link
+   * #of(Tensor, Tensor)} gives for that output and unrounded tensor.
+   */
+  public static TensorStats ofStoredFloats(
+      FloatFormat f, StatsKernels.BitCensus c, boolean withUnrounded) {
+    double max = c.topX >= 0 ? Float.intBitsToFloat(c.topX) : 0;
+    return new TensorStats(
+        f,
+        c.count,
+        max,
+        c.minNonZero == Integer.MAX_VALUE ? 0 : Float.intBitsToFloat(c.minNonZero),
+        0,
+        0,
+        0,
+        c.below - c.zero,
+        c.zero,
+        withUnrounded,
+        0,
+        0,
+        withUnrounded && c.count > 0 ? max : Double.NaN);
   }
 
   /** The value of magnitude bits of {@code f}'s 16-bit storage, or of a float. */
