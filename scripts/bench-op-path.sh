@@ -12,7 +12,9 @@
 #      layer it would be zero), 21 prompts of 18–22 tokens + the KL prompt; FLOPs counted (OpPathCpuTime's javadoc), GFLOP/s
 #      per CPU second as a share of our own FP32-accumulated GEMM (Kernels.matmulNT, BF16 weights,
 #      440×11008×4096) measured in the same run, both on 1 thread;
-#   4. ./nanscope edit (15 records): seconds per edit, FP32 and pytorch-fp16, whole process.
+#   4. ./nanscope edit (15 records): seconds per edit, FP32 and pytorch-fp16, whole process;
+#   5. the stats tracer's cost: stats / tracer-off CPU time of the same forward (fp32, pytorch-fp16,
+#      pytorch-bf16), both modes interleaved in one JVM per side.
 #
 #   scripts/bench-op-path.sh [all|quick]     quick (default) skips the repro; all runs it (12–20 min)
 #
@@ -70,6 +72,16 @@ fi
 
 for side in "${sides[@]}"; do
   cpu_time "$side" forward models/stories260K 256 3 "$rounds" >>"$out/forward.jsonl"
+done
+
+# The stats tracer's cost: the same forward with a StatsTracer against tracer off, interleaved in
+# one JVM per side (OpPathForwardCpuTime, thread CPU ms per forward; its first round dropped).
+for side in "${sides[@]}"; do
+  cp="$out/after/benchmarks.jar"
+  [ "$side" = before ] && cp="$BEFORE/benchmarks.jar:$cp"
+  "${java[@]}" -Xmx4g -cp "$cp" io.nanscope.bench.OpPathForwardCpuTime models/stories260K 256 3 3 3 \
+    fp32,pytorch-fp16,pytorch-bf16 2>>"$out/cpu.log" \
+    | sed "s/^{/{\"side\":\"$side\",\"what\":\"tracer\",/" >>"$out/tracer.jsonl"
 done
 
 # The JMH view of the same forward (wall time), when the bench jar has helper elementwise's class.
@@ -132,6 +144,15 @@ for side in sides:
         print(f"  fp16 / fp32 time {f32 / med(tok['op-path pytorch-fp16']):.2f}x   bf16 / fp32 time "
               f"{f32 / med(tok['op-path pytorch-bf16']):.2f}x   (target <= 1.3)")
         print(f"  fp32 op path / Fp32Decoder tokens/s {f32 / med(tok['fp32-decoder']):.3f}   (target >= 0.25)")
+    tr = {r["case"]: r["ms"][len(r["ms"]) // 3:] for r in rows
+          if r.get("side") == side and r["what"] == "tracer"}
+    if tr:
+        parts = []
+        for pol in ["fp32", "pytorch-fp16", "pytorch-bf16"]:
+            off, st = tr.get(pol + " off"), tr.get(pol + " stats")
+            if off and st:
+                parts.append(f"{pol} {med(st) / med(off):.3f} ({med(off):.1f} / {med(st):.1f} ms)")
+        print("  tracer stats / off: " + ",  ".join(parts) + "   (target <= 1.10)")
     g = vals(side, "gemm", None, "gflops_per_cpu_s")
     print(f"GEMM 440x11008x4096 bf16, 1 thread: GFLOP/CPU s {fmt(g)}")
     for variant in ["whole", "frozen"]:

@@ -763,6 +763,28 @@ public final class FloatFormat implements BinaryLayout {
   }
 
   /**
+   * {@link #encode16(float[], int, short[], int, int)} that also makes every NaN of {@code src}
+   * canonical in place ({@link Float#NaN}), in the same pass for FP16/BF16: a traced op stores its
+   * output and keeps {@code src} as its unrounded FP32 values without copying them.
+   */
+  public void encode16Canonical(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    Objects.checkFromIndexSize(srcOff, n, src.length);
+    Objects.checkFromIndexSize(dstOff, n, dst.length);
+    if (this == FP16) {
+      RoundingKernels.fp16EncodeCanonical(src, srcOff, dst, dstOff, n);
+    } else if (this == BF16) {
+      RoundingKernels.bf16EncodeCanonical(src, srcOff, dst, dstOff, n);
+    } else {
+      for (int i = 0; i < n; i++) {
+        dst[dstOff + i] = encode16(src[srcOff + i]);
+        if (Float.isNaN(src[srcOff + i])) {
+          src[srcOff + i] = Float.NaN;
+        }
+      }
+    }
+  }
+
+  /**
    * Encodes {@code n} floats into native-order 16-bit lanes of {@code dst} from byte {@code
    * dstByteOff}.
    */

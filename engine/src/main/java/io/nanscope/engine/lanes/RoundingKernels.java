@@ -445,6 +445,74 @@ public final class RoundingKernels {
     return I.length();
   }
 
+  // ---------------------------------------------------------------- encode, keeping the source
+
+  /**
+   * {@code dst[dstOff + i] = fp16Encode(src[srcOff + i])} for {@code i < n}, and every NaN of
+   * {@code src} made canonical in place ({@link Float#NaN}; every other float is left as it is): in
+   * one pass, what a traced op needs to store its FP16 output and keep its unrounded values as FP32
+   * bytes ({@link #canonicalNaN}) without a second copy. The NaN test is the one {@link
+   * #fp16Encode(float[], int, short[], int, int)} already makes on the shorts (a NaN encodes to a
+   * NaN, nothing else does): a vector without one is not written back.
+   */
+  public static void fp16EncodeCanonical(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    for (int start = 0; start < n; start += BLOCK) {
+      int end = Math.min(n, start + BLOCK);
+      for (int i = start; i < end; i++) {
+        dst[dstOff + i] = Float.floatToFloat16(src[srcOff + i]);
+      }
+      int i = start;
+      for (int bound = start + S.loopBound(end - start); i < bound; i += S.length()) {
+        ShortVector h = ShortVector.fromArray(S, dst, dstOff + i);
+        VectorMask<Short> nan = h.and((short) 0x7FFF).compare(VectorOperators.GT, (short) F16_INF);
+        if (nan.anyTrue()) {
+          h.blend(F16_NAN, nan).intoArray(dst, dstOff + i);
+          canonicalNaNScalar(src, srcOff + i, srcOff + i + S.length());
+        }
+      }
+      fp16EncodeCanonicalScalar(src, srcOff + i, dst, dstOff + i, end - i);
+    }
+  }
+
+  /** Scalar twin of {@link #fp16EncodeCanonical}. */
+  public static void fp16EncodeCanonicalScalar(
+      float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    for (int i = 0; i < n; i++) {
+      float x = src[srcOff + i];
+      dst[dstOff + i] = fp16Encode(x);
+      if (x != x) {
+        src[srcOff + i] = Float.NaN;
+      }
+    }
+  }
+
+  /** The BF16 form of {@link #fp16EncodeCanonical}: NaN lanes found on the floats. */
+  public static void bf16EncodeCanonical(float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    FloatVector nanF = FloatVector.broadcast(F, Float.NaN);
+    int i = 0;
+    for (int bound = I.loopBound(n); i < bound; i += I.length()) {
+      IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
+      narrow(bf16EncodeLanes(b)).intoArray(dst, dstOff + i);
+      VectorMask<Integer> nan = b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF);
+      if (nan.anyTrue()) {
+        b.reinterpretAsFloats().blend(nanF, nan.cast(F)).intoArray(src, srcOff + i);
+      }
+    }
+    bf16EncodeCanonicalScalar(src, srcOff + i, dst, dstOff + i, n - i);
+  }
+
+  /** Scalar twin of {@link #bf16EncodeCanonical}. */
+  public static void bf16EncodeCanonicalScalar(
+      float[] src, int srcOff, short[] dst, int dstOff, int n) {
+    for (int i = 0; i < n; i++) {
+      float x = src[srcOff + i];
+      dst[dstOff + i] = bf16Encode(x);
+      if (x != x) {
+        src[srcOff + i] = Float.NaN;
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- NaN → the canonical NaN
 
   /**

@@ -36,6 +36,25 @@ final class AccumulatorGemm {
     return d;
   }
 
+  /**
+   * Whether {@link #nt} would compute on the FP32 kernels: then {@link #ntFloats} gives the same
+   * values as floats (nt widens exactly those floats).
+   */
+  static boolean floatResult(FloatFormat acc, Tensor a, Tensor b) {
+    return kernels(acc, a, b);
+  }
+
+  /** {@link #nt} on the FP32 kernels, without widening: only when {@link #floatResult}. */
+  static float[] ntFloats(Tensor a, Tensor b, int threads) {
+    int m = rows(a), k = cols(a), n = rows(b);
+    Emit.check(
+        cols(b) == k,
+        "matmul: x is " + a.shape() + " but W is " + b.shape() + "; expected W (N, " + k + ")");
+    float[] c = new float[Math.multiplyExact(m, n)];
+    Kernels.matmulNT(a, b, c, threads);
+    return c;
+  }
+
   /** a·bᵀ. a: (M, K); b: (N, K); result: (M, N). */
   static double[] nt(FloatFormat acc, Tensor a, Tensor b, int threads) {
     int m = rows(a), k = cols(a), n = rows(b);

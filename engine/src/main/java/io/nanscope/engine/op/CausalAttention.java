@@ -4,10 +4,12 @@ import io.nanscope.engine.autograd.Tape;
 import io.nanscope.engine.autograd.Var;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.simd.ElementwiseKernels;
+import io.nanscope.engine.simd.StatsKernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TensorStats;
 
 /**
  * Causal scaled dot-product attention with grouped-query heads (Vaswani et al. 2017 eq. 1; GQA,
@@ -204,6 +206,12 @@ public final class CausalAttention {
         anyMasked
             ? MaskedTail.forward(m, gemm, softmax, qv, k.toDoubleArray(), v.toDoubleArray())
             : null;
+    // Traced: P's stats counted head by head while the head's (Tq, Tk) block is in cache (the bit
+    // census of its floats, the masked +0 entries included); a head with NaN or inf leaves the
+    // count to the tracer's own pass.
+    FloatFormat pf = softmax.output();
+    StatsKernels.BitCensus pc = ctx.tracer().enabled() ? new StatsKernels.BitCensus() : null;
+    int minNormalBits = Float.floatToRawIntBits((float) pf.info().minNormal());
     for (int h = 0; h < m.h; h++) {
       int kvh = h / m.group();
       for (int i = 0; i < tq; i++) {
@@ -221,11 +229,26 @@ public final class CausalAttention {
         Emit.roundOutput(softmax, probs, row, row + lim, row);
         Fp32Rows.weightedRows(probs, row, vf, kvh * d, ks, lim, out, qo, d);
       }
+      if (pc != null && !StatsKernels.census32(probs, h * tq * tk, tq * tk, minNormalBits, pc)) {
+        pc = null;
+      }
     }
-    Tensor p = Tensor.ofFloats(softmax.output(), Shape.of(m.h, tq, tk), probs);
-    // probs holds P rounded to its format, and p stores it: reported as it is
+    Tensor p = Tensor.ofFloats(pf, Shape.of(m.h, tq, tk), probs);
+    // probs holds P rounded to its format (every entry rounded by roundOutput or a skipped +0),
+    // and p stores it: reported as it is
     Emit.recordStored(
-        ctx, site.child("softmax"), "attention.softmax", Phase.FORWARD, p, probs, q, k);
+        ctx,
+        site.child("softmax"),
+        "attention.softmax",
+        Phase.FORWARD,
+        p,
+        probs,
+        Emit.roundsToCanonical(softmax),
+        pc == null
+            ? null
+            : TensorStats.ofStoredFloats(pf, pc, pf != FloatFormat.FP32 && pf != FloatFormat.FP64),
+        q,
+        k);
     Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);
     return new Forward(o, p);
   }

@@ -3,10 +3,12 @@ package io.nanscope.engine.op;
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.RoundingSpec;
 import io.nanscope.engine.tensor.Shape;
+import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TensorStats;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -73,7 +75,7 @@ final class Emit {
         for (int i = 0; i < values.length; i++) {
           f[i] = (float) values[i];
         }
-        unrounded = Tensor.ofFloats(FloatFormat.FP32, shape, f); // = set(i, (float) v), in bulk
+        unrounded = fp32Over(shape, f); // = set(i, (float) v), without a second copy
       }
       ctx.tracer()
           .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
@@ -139,6 +141,17 @@ final class Emit {
   }
 
   /**
+   * Whether {@link #roundOutput(Precision, float[], int, int, long)} leaves every NaN canonical
+   * ({@link Float#NaN}): FP16 and BF16 nearest-even with IEEE overflow, whose vector kernels store
+   * the canonical NaN for every NaN lane (RoundingKernels' fp16/bf16RoundInPlace). Other precisions
+   * are not vouched for (FP32 output leaves a NaN as it is).
+   */
+  static boolean roundsToCanonical(Precision p) {
+    return p.rounding().isIeeeDefault()
+        && (p.output() == FloatFormat.FP16 || p.output() == FloatFormat.BF16);
+  }
+
+  /**
    * One float rounded to {@code p.output()} with {@code p.rounding()} and stochastic draw {@code
    * index}: the float form of {@code p.roundOutput(v, index)} (v is a float, so the double path
    * rounds the same value once).
@@ -193,10 +206,21 @@ final class Emit {
       Tensor... inputs) {
     boolean traced = ctx.tracer().enabled();
     Tensor unrounded = null;
+    Tensor out;
+    if (traced && spec.isIeeeDefault() && StorageKind.of(format) == StorageKind.BITS16) {
+      // One pass: the 16-bit output encoded from values (the bits Tensor.ofFloats stores) and the
+      // NaNs of values made canonical, so that values itself is the unrounded FP32 tensor.
+      short[] bits = new short[values.length];
+      format.encode16Canonical(values, 0, bits, 0, values.length);
+      out = Tensor.wrap(format, shape, MemorySegment.ofArray(bits));
+      unrounded = Tensor.wrap(FloatFormat.FP32, shape, MemorySegment.ofArray(values));
+      ctx.tracer()
+          .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+      return out;
+    }
     if (traced && format != FloatFormat.FP32 && format != FloatFormat.FP64) {
       unrounded = fp32Over(shape, values.clone());
     }
-    Tensor out;
     if (spec.isIeeeDefault()) {
       out = Tensor.ofFloats(format, shape, values);
     } else {
@@ -236,7 +260,7 @@ final class Emit {
       for (int i = 0; i < values.length; i++) {
         f[i] = (float) values[i];
       }
-      unrounded = Tensor.ofFloats(FloatFormat.FP32, out.shape(), f);
+      unrounded = fp32Over(out.shape(), f);
     }
     ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
   }
@@ -255,15 +279,40 @@ final class Emit {
       Tensor out,
       float[] values,
       Tensor... inputs) {
+    recordStored(ctx, site, op, phase, out, values, false, null, inputs);
+  }
+
+  /**
+   * {@link #recordStored(OpContext, Site, String, Phase, Tensor, float[], Tensor...)} where the
+   * caller may vouch that every NaN of {@code values} is already canonical ({@code canonical}: each
+   * value came out of {@link #roundOutput(Precision, float[], int, int, long)} with a precision for
+   * which {@link #roundsToCanonical} holds, or is +0), so the NaN pass over them is skipped; and
+   * {@code stats}, when not null, is the record's {@code TensorStats.of(out, unrounded)} the op
+   * counted in its own loop ({@link OpRecord#stats()}).
+   */
+  static void recordStored(
+      OpContext ctx,
+      Site site,
+      String op,
+      Phase phase,
+      Tensor out,
+      float[] values,
+      boolean canonical,
+      TensorStats stats,
+      Tensor... inputs) {
     if (!ctx.tracer().enabled()) {
       return;
     }
     FloatFormat format = out.format();
     Tensor unrounded = null;
     if (format != FloatFormat.FP32 && format != FloatFormat.FP64) {
-      unrounded = fp32Over(out.shape(), values);
+      unrounded =
+          canonical
+              ? Tensor.wrap(FloatFormat.FP32, out.shape(), MemorySegment.ofArray(values))
+              : fp32Over(out.shape(), values);
     }
-    ctx.tracer().record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded));
+    ctx.tracer()
+        .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded, stats));
   }
 
   /**

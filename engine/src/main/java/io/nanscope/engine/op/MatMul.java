@@ -29,9 +29,16 @@ public final class MatMul {
   /** y = x·Wᵀ. x: (T, C); W: (N, C); y: (T, N) in {@code p.output()}. */
   public static Tensor forward(OpContext ctx, Site site, Precision p, Tensor x, Tensor w) {
     Emit.check(w.shape().rank() == 2, "matmul at " + site + ": W must be (N, C), got " + w.shape());
+    Shape shape = outShape(x, w.shape().dim(0));
+    if (AccumulatorGemm.floatResult(p.accumulate(), x, w) && p.output() != FloatFormat.FP64) {
+      // The FP32 kernels' floats, rounded once to the output by Emit's float form: the same bits
+      // as widening them to doubles first, and a traced 16-bit output is encoded and its
+      // unrounded copy kept in one pass.
+      float[] y = AccumulatorGemm.ntFloats(x, w, ctx.threads());
+      return Emit.output(ctx, site, "matmul", Phase.FORWARD, p, shape, y, x, w);
+    }
     double[] y = AccumulatorGemm.nt(p.accumulate(), x, w, ctx.threads());
-    return Emit.output(
-        ctx, site, "matmul", Phase.FORWARD, p, outShape(x, w.shape().dim(0)), y, x, w);
+    return Emit.output(ctx, site, "matmul", Phase.FORWARD, p, shape, y, x, w);
   }
 
   /** dX = dY·W. dY: (T, N); W: (N, C); dX: (T, C) in {@code format}. */

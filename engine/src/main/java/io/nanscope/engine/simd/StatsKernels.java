@@ -2,8 +2,10 @@ package io.nanscope.engine.simd;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -305,6 +307,304 @@ public final class StatsKernels {
     }
     counts[0] += nan;
     counts[1] += inf;
+  }
+
+  // ---------------------------------------------------------------- the census on the bits
+
+  /** The widest int lanes (512 bits with AVX-512): the bit census's counts do not depend on it. */
+  private static final VectorSpecies<Integer> WI = IntVector.SPECIES_PREFERRED;
+
+  /** Float lanes of {@link #WI}'s width. */
+  private static final VectorSpecies<Float> WF = FloatVector.SPECIES_PREFERRED;
+
+  /** 16-bit lanes, as many as {@link #WI} has (half its width): widened one to one. */
+  private static final VectorSpecies<Short> WS =
+      VectorSpecies.of(short.class, VectorShape.forBitSize(WI.vectorBitSize() / 2));
+
+  /**
+   * What the bit census adds up over the common blocks of a tensor: every stored value finite and,
+   * with unrounded values, every unrounded value finite and within maxFinite. There NaN, ±inf,
+   * overflow and saturation counts are all 0, so the census is counts and extremes of magnitudes,
+   * kept as the magnitude bits ({@code bits & 0x7fff} of a 16-bit value, {@code bits & 0x7fffffff}
+   * of a float): for a sign-magnitude format they order as the values do, so the largest bits are
+   * the bits of the largest value and the caller decodes them once per tensor.
+   */
+  public static final class BitCensus {
+    public long count;
+    public long zero;
+
+    /** |x| below minNormal, zeros included (subnormal = below − zero). */
+    public long below;
+
+    /** Stored zero, unrounded non-zero. */
+    public long underflow;
+
+    /** Largest |x| bits (−1 when no element was counted). */
+    public int topX = -1;
+
+    /** Smallest non-zero |x| bits ({@link Integer#MAX_VALUE} when none). */
+    public int minNonZero = Integer.MAX_VALUE;
+
+    /** Largest |u| bits (−1 when no unrounded value was counted). */
+    public int topU = -1;
+  }
+
+  /**
+   * Counts {@code x[xOff, xOff + n)}, 16-bit values whose magnitude bits reach {@code infBits} at
+   * ±inf and NaN and {@code minNormalBits} at minNormal (FP16: 0x7c00, 0x0400; BF16: 0x7f80,
+   * 0x0080), into {@code c} if the block is common (every |bits| below {@code infBits}) and returns
+   * true; otherwise adds nothing and returns false (the caller counts the block on its full path).
+   * One pass over the 16-bit storage, no decoding: every test is an integer sum of shifted
+   * differences (no masks), so the loop is adds, shifts and min/max only.
+   */
+  public static boolean census16(
+      short[] x, int xOff, int n, int infBits, int minNormalBits, BitCensus c) {
+    IntVector top = IntVector.zero(WI), zero = top, below = top;
+    IntVector minNz = IntVector.broadcast(WI, Integer.MAX_VALUE);
+    int i = 0;
+    for (int bound = WI.loopBound(n); i < bound; i += WI.length()) {
+      IntVector b = widen(ShortVector.fromArray(WS, x, xOff + i)).and(0x7fff);
+      IntVector bm1 = b.sub(1); // −1 only for ±0
+      top = top.max(b);
+      zero = zero.add(bm1.lanewise(VectorOperators.LSHR, 31));
+      below = below.add(b.sub(minNormalBits).lanewise(VectorOperators.LSHR, 31));
+      minNz = minNz.min(bm1.and(0x7fffffff)); // ±0 → MAX_VALUE, else |bits| − 1
+    }
+    int tx = top.reduceLanes(VectorOperators.MAX);
+    if (tx >= infBits) {
+      return false;
+    }
+    BitCensus tail = new BitCensus();
+    if (!census16Scalar(x, xOff + i, n - i, infBits, minNormalBits, tail)) {
+      return false;
+    }
+    c.count += n;
+    c.zero += sum(zero) + tail.zero;
+    c.below += sum(below) + tail.below;
+    if (i > 0) {
+      c.topX = Math.max(c.topX, tx);
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+    }
+    c.topX = Math.max(c.topX, tail.topX);
+    c.minNonZero = Math.min(c.minNonZero, tail.minNonZero);
+    return true;
+  }
+
+  /** Scalar twin of {@link #census16(short[], int, int, int, int, BitCensus)}. */
+  public static boolean census16Scalar(
+      short[] x, int xOff, int n, int infBits, int minNormalBits, BitCensus c) {
+    long zero = 0, below = 0;
+    int top = -1, minNz = Integer.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      int b = x[xOff + i] & 0x7fff;
+      if (b >= infBits) {
+        return false;
+      }
+      top = Math.max(top, b);
+      if (b == 0) {
+        zero++;
+      } else {
+        minNz = Math.min(minNz, b);
+      }
+      if (b < minNormalBits) {
+        below++;
+      }
+    }
+    c.count += n;
+    c.zero += zero;
+    c.below += below;
+    c.topX = Math.max(c.topX, top);
+    c.minNonZero = Math.min(c.minNonZero, minNz);
+    return true;
+  }
+
+  /**
+   * {@link #census16(short[], int, int, int, int, BitCensus)} with the unrounded values {@code
+   * u[uOff, uOff + n)}: the block is common when, besides every stored value, every |u| is at most
+   * maxFinite ({@code maxFiniteU}, the float bits of maxFinite), so that u is finite and no value
+   * overflowed or saturated. Adds the underflow count (stored ±0, u non-zero) and the largest |u|.
+   */
+  public static boolean census16(
+      short[] x,
+      int xOff,
+      float[] u,
+      int uOff,
+      int n,
+      int infBits,
+      int minNormalBits,
+      int maxFiniteU,
+      BitCensus c) {
+    IntVector top = IntVector.zero(WI), topU = top, zero = top, below = top, under = top;
+    IntVector minNz = IntVector.broadcast(WI, Integer.MAX_VALUE);
+    int i = 0;
+    for (int bound = WI.loopBound(n); i < bound; i += WI.length()) {
+      IntVector b = widen(ShortVector.fromArray(WS, x, xOff + i)).and(0x7fff);
+      IntVector ub = FloatVector.fromArray(WF, u, uOff + i).reinterpretAsInts().and(0x7fffffff);
+      IntVector bm1 = b.sub(1);
+      IntVector isZero = bm1.lanewise(VectorOperators.LSHR, 31); // 1 for ±0, else 0
+      top = top.max(b);
+      topU = topU.max(ub);
+      zero = zero.add(isZero);
+      below = below.add(b.sub(minNormalBits).lanewise(VectorOperators.LSHR, 31));
+      minNz = minNz.min(bm1.and(0x7fffffff));
+      // ub + 0x7fffffff carries into the sign bit exactly when ub ≠ 0
+      under = under.add(isZero.and(ub.add(0x7fffffff).lanewise(VectorOperators.LSHR, 31)));
+    }
+    int tx = top.reduceLanes(VectorOperators.MAX), tu = topU.reduceLanes(VectorOperators.MAX);
+    if (tx >= infBits || tu > maxFiniteU) {
+      return false;
+    }
+    BitCensus tail = new BitCensus();
+    if (!census16Scalar(
+        x, xOff + i, u, uOff + i, n - i, infBits, minNormalBits, maxFiniteU, tail)) {
+      return false;
+    }
+    c.count += n;
+    c.zero += sum(zero) + tail.zero;
+    c.below += sum(below) + tail.below;
+    c.underflow += sum(under) + tail.underflow;
+    if (i > 0) {
+      c.topX = Math.max(c.topX, tx);
+      c.topU = Math.max(c.topU, tu);
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+    }
+    c.topX = Math.max(c.topX, tail.topX);
+    c.topU = Math.max(c.topU, tail.topU);
+    c.minNonZero = Math.min(c.minNonZero, tail.minNonZero);
+    return true;
+  }
+
+  /**
+   * Scalar twin of {@link #census16(short[], int, float[], int, int, int, int, int, BitCensus)}.
+   */
+  public static boolean census16Scalar(
+      short[] x,
+      int xOff,
+      float[] u,
+      int uOff,
+      int n,
+      int infBits,
+      int minNormalBits,
+      int maxFiniteU,
+      BitCensus c) {
+    long zero = 0, below = 0, under = 0;
+    int top = -1, topU = -1, minNz = Integer.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      int b = x[xOff + i] & 0x7fff;
+      int ub = Float.floatToRawIntBits(u[uOff + i]) & 0x7fffffff;
+      if (b >= infBits || ub > maxFiniteU) {
+        return false;
+      }
+      top = Math.max(top, b);
+      topU = Math.max(topU, ub);
+      if (b == 0) {
+        zero++;
+        if (ub != 0) {
+          under++;
+        }
+      } else {
+        minNz = Math.min(minNz, b);
+      }
+      if (b < minNormalBits) {
+        below++;
+      }
+    }
+    c.count += n;
+    c.zero += zero;
+    c.below += below;
+    c.underflow += under;
+    c.topX = Math.max(c.topX, top);
+    c.topU = Math.max(c.topU, topU);
+    c.minNonZero = Math.min(c.minNonZero, minNz);
+    return true;
+  }
+
+  /**
+   * The bit census of floats {@code x[xOff, xOff + n)} without unrounded values (an FP32 output):
+   * common when every value is finite; {@code minNormalBits} is the float bits of the format's
+   * minNormal. Returns false, adding nothing, for a block holding NaN or ±inf.
+   */
+  public static boolean census32(float[] x, int xOff, int n, int minNormalBits, BitCensus c) {
+    IntVector top = IntVector.zero(WI), zero = top, below = top;
+    IntVector minNz = IntVector.broadcast(WI, Integer.MAX_VALUE);
+    int i = 0;
+    for (int bound = WI.loopBound(n); i < bound; i += WI.length()) {
+      IntVector b = FloatVector.fromArray(WF, x, xOff + i).reinterpretAsInts().and(0x7fffffff);
+      IntVector bm1 = b.sub(1);
+      top = top.max(b);
+      zero = zero.add(bm1.lanewise(VectorOperators.LSHR, 31));
+      below = below.add(b.sub(minNormalBits).lanewise(VectorOperators.LSHR, 31));
+      minNz = minNz.min(bm1.and(0x7fffffff));
+    }
+    int tx = top.reduceLanes(VectorOperators.MAX);
+    if (tx >= INF_BITS) {
+      return false;
+    }
+    // The tail inline (no BitCensus allocated per call)
+    long tailZero = 0, tailBelow = 0;
+    int tailTop = -1, tailMin = Integer.MAX_VALUE;
+    for (int k = i; k < n; k++) {
+      int b = Float.floatToRawIntBits(x[xOff + k]) & 0x7fffffff;
+      if (b >= INF_BITS) {
+        return false;
+      }
+      tailTop = Math.max(tailTop, b);
+      if (b == 0) {
+        tailZero++;
+      } else {
+        tailMin = Math.min(tailMin, b);
+      }
+      if (b < minNormalBits) {
+        tailBelow++;
+      }
+    }
+    c.count += n;
+    c.zero += sum(zero) + tailZero;
+    c.below += sum(below) + tailBelow;
+    if (i > 0) {
+      c.topX = Math.max(c.topX, tx);
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+    }
+    c.topX = Math.max(c.topX, tailTop);
+    c.minNonZero = Math.min(c.minNonZero, tailMin);
+    return true;
+  }
+
+  /** Scalar twin of {@link #census32}. */
+  public static boolean census32Scalar(float[] x, int xOff, int n, int minNormalBits, BitCensus c) {
+    long zero = 0, below = 0;
+    int top = -1, minNz = Integer.MAX_VALUE;
+    for (int i = 0; i < n; i++) {
+      int b = Float.floatToRawIntBits(x[xOff + i]) & 0x7fffffff;
+      if (b >= INF_BITS) {
+        return false;
+      }
+      top = Math.max(top, b);
+      if (b == 0) {
+        zero++;
+      } else {
+        minNz = Math.min(minNz, b);
+      }
+      if (b < minNormalBits) {
+        below++;
+      }
+    }
+    c.count += n;
+    c.zero += zero;
+    c.below += below;
+    c.topX = Math.max(c.topX, top);
+    c.minNonZero = Math.min(c.minNonZero, minNz);
+    return true;
+  }
+
+  /** The smallest non-zero |bits| from lanes of {@code |bits| − 1} (zeros as MAX_VALUE). */
+  private static int nonZeroMin(IntVector minNz) {
+    int m = minNz.reduceLanes(VectorOperators.MIN);
+    return m == Integer.MAX_VALUE ? m : m + 1;
+  }
+
+  private static IntVector widen(ShortVector v) {
+    return (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, WI, 0);
   }
 
   /** The bits of +inf: |bits| at or above it is NaN or ±inf. */

@@ -15,6 +15,9 @@ import java.util.List;
  * @param unrounded the output before rounding to its format, in FP32 (or null when the output is
  *     FP32 or the op did not keep it); overflow = finite here but ±inf or saturated in {@code
  *     output}, underflow = non-zero here but zero in {@code output}
+ * @param stats {@code TensorStats.of(output, unrounded)} when the op counted it in its own loop
+ *     (attention's P, row by row while the row is in cache), else null: a tracer that wants the
+ *     stats uses it instead of a pass of its own ({@link #statsOf()})
  */
 public record OpRecord(
     Site site,
@@ -23,4 +26,23 @@ public record OpRecord(
     int step,
     List<Tensor> inputs,
     Tensor output,
-    Tensor unrounded) {}
+    Tensor unrounded,
+    TensorStats stats) {
+
+  /** A record without precomputed stats. */
+  public OpRecord(
+      Site site,
+      String op,
+      Phase phase,
+      int step,
+      List<Tensor> inputs,
+      Tensor output,
+      Tensor unrounded) {
+    this(site, op, phase, step, inputs, output, unrounded, null);
+  }
+
+  /** The stats of the output (with its unrounded values): the op's own count, or one pass now. */
+  public TensorStats statsOf() {
+    return stats != null ? stats : TensorStats.of(output, unrounded);
+  }
+}

@@ -11,7 +11,8 @@ import java.util.Set;
  * Records the stats of every op output it sees (one {@link SiteStats} row per record), for the
  * per-site headroom table: layer, site, max|x|, headroom in FP16/BF16, overflow / underflow /
  * subnormal counts. Phases can be filtered (e.g. forward and backward only). Cost: one pass over
- * each output (and its unrounded copy) per record.
+ * each output (and its unrounded copy) per record, unless the op counted it in its own loop ({@link
+ * OpRecord#stats()}).
  */
 public final class StatsTracer implements Tracer {
 
@@ -45,11 +46,7 @@ public final class StatsTracer implements Tracer {
     if (!phases.contains(r.phase())) {
       return;
     }
-    rows.add(
-        new SiteStats(
-            OpLocation.of(index, context.snapshot(), r),
-            1,
-            TensorStats.of(r.output(), r.unrounded())));
+    rows.add(new SiteStats(OpLocation.of(index, context.snapshot(), r), 1, r.statsOf()));
   }
 
   /** Every row, in execution order. */

@@ -119,10 +119,15 @@ public record TensorStats(
   private static final int CHUNK = 4096;
 
   /**
-   * {@link #of(Tensor, Tensor)} through the vector kernel, for a format whose limits are floats:
+   * {@link #of(Tensor, Tensor)} through the vector kernels, for a format whose limits are floats:
    * the same counts and extremes as the scalar {@link Accumulator} (every value is a float, so the
-   * comparisons in FP32 decide as they do in double). A block holding a saturation candidate is
-   * decided here with the format's own rounding, as the Accumulator does.
+   * comparisons in FP32 decide as they do in double). Each block of {@link #CHUNK} elements is
+   * first offered to the bit census ({@link StatsKernels#census16} on FP16/BF16 storage, {@link
+   * StatsKernels#census32} on FP32 storage without unrounded values), which reads the stored bits
+   * without decoding them and counts the block if it is common (all finite, nothing beyond
+   * maxFinite before rounding). Any other block is decoded and counted by {@link StatsKernels#add};
+   * a block holding a saturation candidate is decided there with the format's own rounding, as the
+   * Accumulator does.
    */
   private static TensorStats census(
       Tensor output, Tensor unrounded, float maxFinite, float minNormal) {
@@ -130,10 +135,54 @@ public record TensorStats(
     long n = output.size();
     boolean hasInfinity = f.info().hasInfinity();
     StatsKernels.Census c = new StatsKernels.Census();
-    float[] x = new float[(int) Math.min(CHUNK, n)];
-    float[] u = unrounded == null ? null : new float[x.length];
+    StatsKernels.BitCensus bc = new StatsKernels.BitCensus();
+    // The bit census's sources: heap arrays read in place, or chunk copies for other storage.
+    boolean bits16 =
+        output.storageKind() == StorageKind.BITS16
+            && (f == FloatFormat.FP16 || f == FloatFormat.BF16)
+            && (unrounded == null || unrounded.storageKind() == StorageKind.F32);
+    boolean bits32 = output.storageKind() == StorageKind.F32 && unrounded == null;
+    int inf16 = 0, minNormal16 = 0;
+    if (bits16) {
+      inf16 = f.encode16(Float.POSITIVE_INFINITY) & 0x7fff;
+      minNormal16 = f.encode16(minNormal) & 0x7fff;
+    }
+    int minNormal32 = Float.floatToRawIntBits(minNormal);
+    int maxFiniteU = Float.floatToRawIntBits(maxFinite);
+    HeapView xs = bits16 || bits32 ? HeapView.of(output) : null;
+    HeapView us = bits16 && unrounded != null ? HeapView.of(unrounded) : null;
+    float[] x = null, u = null; // decode buffers, for the blocks the bit census refuses
     for (long from = 0; from < n; from += CHUNK) {
       int len = (int) Math.min(CHUNK, n - from);
+      if (bits16) {
+        short[] xb = xs.shorts(output, from, len);
+        int xo = xs.offset(from);
+        boolean common =
+            us == null
+                ? StatsKernels.census16(xb, xo, len, inf16, minNormal16, bc)
+                : StatsKernels.census16(
+                    xb,
+                    xo,
+                    us.floats(unrounded, from, len),
+                    us.offset(from),
+                    len,
+                    inf16,
+                    minNormal16,
+                    maxFiniteU,
+                    bc);
+        if (common) {
+          continue;
+        }
+      } else if (bits32) {
+        if (StatsKernels.census32(
+            xs.floats(output, from, len), xs.offset(from), len, minNormal32, bc)) {
+          continue;
+        }
+      }
+      if (x == null) {
+        x = new float[(int) Math.min(CHUNK, n)];
+        u = unrounded == null ? null : new float[x.length];
+      }
       decode(output, from, x, len);
       if (u != null) {
         decode(unrounded, from, u, len);
@@ -152,6 +201,20 @@ public record TensorStats(
         c.saturationCandidates = 0;
       }
     }
+    // The common blocks' census joins the others': magnitude bits decoded once (exact).
+    c.count += bc.count;
+    c.zero += bc.zero;
+    c.subnormal += bc.below - bc.zero;
+    c.underflow += bc.underflow;
+    if (bc.topX >= 0) {
+      c.maxAbs = Math.max(c.maxAbs, magnitude(f, bits16, bc.topX));
+    }
+    if (bc.minNonZero != Integer.MAX_VALUE) {
+      c.minAbsNonZero = Math.min(c.minAbsNonZero, magnitude(f, bits16, bc.minNonZero));
+    }
+    if (bc.topU >= 0) {
+      c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, Float.intBitsToFloat(bc.topU));
+    }
     boolean withU = unrounded != null;
     return new TensorStats(
         f,
@@ -167,6 +230,96 @@ public record TensorStats(
         withU ? c.overflow : 0,
         withU ? c.underflow : 0,
         withU && c.unroundedMaxAbs >= 0 ? c.unroundedMaxAbs : Double.NaN);
+  }
+
+  /**
+   * The stats of a tensor of format {@code f} whose values, as floats, were counted by the bit
+   * census ({@link StatsKernels#census32} on each block, every block common) and whose unrounded
+   * values, if it has any ({@code withUnrounded}), are those same floats: an op output already
+   * rounded to its format and reported as it is (attention's P). Then nothing overflowed or
+   * underflowed and the largest unrounded magnitude is the largest stored one: the record {@link
+   * #of(Tensor, Tensor)} gives for that output and unrounded tensor.
+   */
+  public static TensorStats ofStoredFloats(
+      FloatFormat f, StatsKernels.BitCensus c, boolean withUnrounded) {
+    double max = c.topX >= 0 ? Float.intBitsToFloat(c.topX) : 0;
+    return new TensorStats(
+        f,
+        c.count,
+        max,
+        c.minNonZero == Integer.MAX_VALUE ? 0 : Float.intBitsToFloat(c.minNonZero),
+        0,
+        0,
+        0,
+        c.below - c.zero,
+        c.zero,
+        withUnrounded,
+        0,
+        0,
+        withUnrounded && c.count > 0 ? max : Double.NaN);
+  }
+
+  /** The value of magnitude bits of {@code f}'s 16-bit storage, or of a float. */
+  private static float magnitude(FloatFormat f, boolean bits16, int bits) {
+    return bits16 ? f.decode16((short) bits) : Float.intBitsToFloat(bits);
+  }
+
+  /**
+   * A tensor's storage as the heap array behind it (read in place, at the tensor's offset in it),
+   * or, for other storage, chunk copies into a scratch array.
+   */
+  private static final class HeapView {
+    private final Object array; // short[] or float[], or null: copy chunks
+    private final int base; // element index of the tensor's first element in array
+    private short[] shortScratch;
+    private float[] floatScratch;
+
+    private HeapView(Object array, int base) {
+      this.array = array;
+      this.base = base;
+    }
+
+    static HeapView of(Tensor t) {
+      MemorySegment seg = t.segment();
+      Object a = seg.heapBase().orElse(null);
+      int width = t.storageKind() == StorageKind.F32 ? Float.BYTES : Short.BYTES;
+      boolean usable =
+          (a instanceof short[] && width == Short.BYTES)
+              || (a instanceof float[] && width == Float.BYTES);
+      if (!usable || seg.address() % width != 0) {
+        return new HeapView(null, 0);
+      }
+      return new HeapView(a, (int) (seg.address() / width));
+    }
+
+    /** Index in the returned array of element {@code from}. */
+    int offset(long from) {
+      return array == null ? 0 : (int) (base + from);
+    }
+
+    short[] shorts(Tensor t, long from, int len) {
+      if (array != null) {
+        return (short[]) array;
+      }
+      if (shortScratch == null) {
+        shortScratch = new short[CHUNK];
+      }
+      MemorySegment.copy(
+          t.segment(), ValueLayout.JAVA_SHORT_UNALIGNED, 2 * from, shortScratch, 0, len);
+      return shortScratch;
+    }
+
+    float[] floats(Tensor t, long from, int len) {
+      if (array != null) {
+        return (float[]) array;
+      }
+      if (floatScratch == null) {
+        floatScratch = new float[CHUNK];
+      }
+      MemorySegment.copy(
+          t.segment(), ValueLayout.JAVA_FLOAT_UNALIGNED, 4 * from, floatScratch, 0, len);
+      return floatScratch;
+    }
   }
 
   /**

@@ -280,4 +280,42 @@ class RoundingKernelsTest {
       }
     }
   }
+
+  /**
+   * The fused encoders (16-bit output + the source's NaNs made canonical in one pass) vs the JDK's
+   * {@link Float#floatToFloat16} (FP16, NaN → the canonical 0x7E00) and the BF16 twin (checked
+   * exactly in RoundingReferenceTest), and vs their own scalar twins; the source afterwards holds
+   * every non-NaN float bit for bit and {@link Float#NaN} for every NaN (negative NaNs and payloads
+   * included).
+   */
+  @ParameterizedTest
+  @ValueSource(ints = {1, 7, 31, 33, 4095, 5000})
+  void encodeCanonicalStoresTheEncodingAndCanonicalNaNs(int n) {
+    int off = 5; // unaligned start
+    float[] src = adversarial(n + off, 17 + n);
+    float[][] sources = {src.clone(), src.clone(), src.clone(), src.clone()};
+    short[][] dst = new short[4][n + off];
+    RoundingKernels.fp16EncodeCanonical(sources[0], off, dst[0], off, n);
+    RoundingKernels.fp16EncodeCanonicalScalar(sources[1], off, dst[1], off, n);
+    RoundingKernels.bf16EncodeCanonical(sources[2], off, dst[2], off, n);
+    RoundingKernels.bf16EncodeCanonicalScalar(sources[3], off, dst[3], off, n);
+    for (int i = 0; i < n + off; i++) {
+      float x = src[i];
+      String at = "i=" + i + " x=0x" + Integer.toHexString(Float.floatToRawIntBits(x));
+      boolean inside = i >= off;
+      short wantH = !inside ? 0 : Float.isNaN(x) ? (short) 0x7E00 : Float.floatToFloat16(x);
+      short wantB = !inside ? 0 : RoundingKernels.bf16Encode(x);
+      int wantSrc =
+          inside && Float.isNaN(x) ? 0x7FC00000 : Float.floatToRawIntBits(x); // outside: untouched
+      assertThat(dst[0][i]).as("fp16 " + at).isEqualTo(wantH);
+      assertThat(dst[1][i]).as("fp16 twin " + at).isEqualTo(wantH);
+      assertThat(dst[2][i]).as("bf16 " + at).isEqualTo(wantB);
+      assertThat(dst[3][i]).as("bf16 twin " + at).isEqualTo(wantB);
+      for (int k = 0; k < 4; k++) {
+        assertThat(Float.floatToRawIntBits(sources[k][i]))
+            .as("source " + k + " " + at)
+            .isEqualTo(wantSrc);
+      }
+    }
+  }
 }

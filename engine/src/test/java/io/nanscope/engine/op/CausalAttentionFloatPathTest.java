@@ -11,6 +11,7 @@ import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.OpRecord;
 import io.nanscope.engine.trace.Site;
+import io.nanscope.engine.trace.TensorStats;
 import io.nanscope.engine.trace.Tracer;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -163,6 +164,7 @@ class CausalAttentionFloatPathTest {
     assertThat(a.out().format()).isEqualTo(b.out().format());
     assertThat(a.probs().format()).isEqualTo(b.probs().format());
     sameRecords(what + " forward", ca, cb);
+    statsAsTheTracersPass(what, ca);
     CausalAttention.Forward untraced =
         CausalAttention.forward(OpContext.DEFAULT, S, g, p, q, k, v, h, hkv, mask, skip);
     assertThat(bytes(untraced.out())).as("%s: o untraced", what).isEqualTo(bytes(b.out()));
@@ -206,6 +208,32 @@ class CausalAttentionFloatPathTest {
     assertThat(bytes(da.dk())).as("%s: dK", what).isEqualTo(bytes(db.dk()));
     assertThat(bytes(da.dv())).as("%s: dV", what).isEqualTo(bytes(db.dv()));
     sameRecords(what + " backward", ga, gb);
+  }
+
+  /** Records whose stats the op counted itself, and P records left to the tracer's pass. */
+  private static int fusedStats, tracerStats;
+
+  /**
+   * P's stats counted in attention's own loop ({@link OpRecord#stats()}, the bit census head by
+   * head) are the record the tracer's pass gives ({@code TensorStats.of(output, unrounded)}), field
+   * for field; a P holding NaN or ±inf carries none.
+   */
+  private static void statsAsTheTracersPass(String what, Collect c) {
+    for (OpRecord r : c.records) {
+      if (!r.op().equals("attention.softmax")) {
+        assertThat(r.stats()).as("%s: %s carries no stats", what, r.op()).isNull();
+        continue;
+      }
+      TensorStats pass = TensorStats.of(r.output(), r.unrounded());
+      if (r.stats() == null) {
+        tracerStats++;
+        assertThat(pass.nonFinite()).as("%s: P without stats is not finite", what).isPositive();
+      } else {
+        fusedStats++;
+        assertThat(r.stats()).as("%s: P's stats", what).isEqualTo(pass);
+        assertThat(r.statsOf()).isSameAs(r.stats());
+      }
+    }
   }
 
   @Test
@@ -290,6 +318,8 @@ class CausalAttentionFloatPathTest {
       }
     }
     assertThat(cases).isEqualTo(CASES.size() * 4 * 3 * 3 * 7 * 2);
+    assertThat(fusedStats).as("P records with the op's own stats").isGreaterThan(1000);
+    assertThat(tracerStats).as("P records left to the tracer (NaN or inf)").isPositive();
   }
 
   @Test

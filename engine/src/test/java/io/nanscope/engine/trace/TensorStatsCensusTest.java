@@ -130,4 +130,85 @@ class TensorStatsCensusTest {
     assertThat(s.unroundedMaxAbs()).isEqualTo(1e6);
     assertThat(s).isEqualTo(TensorStats.scalar(out, u));
   }
+
+  /**
+   * Tensors made mostly of common blocks (what the bit census counts without decoding): every
+   * unrounded value within the format's range, with zeros, underflows and subnormals, over several
+   * chunks; in some cases one chunk holds a NaN, an inf or a saturated overflow (that chunk is
+   * counted the old way, the others by the bit census). The storage is a heap array, a slice of one
+   * (an offset into it) or native memory (chunk copies): each equal to the element-by-element pass.
+   */
+  @Test
+  void bitCensusBlocksAsTheScalarPass() {
+    SplittableRandom rnd = new SplittableRandom(77);
+    int checked = 0;
+    for (FloatFormat f : List.of(FloatFormat.FP16, FloatFormat.BF16, FloatFormat.FP32)) {
+      double max = f.info().maxFinite(), tiny = f.info().minSubnormal();
+      for (int n : new int[] {1, 7, 31, 33, 4095, 3 * 4096 + 33}) {
+        for (int kind = 0; kind < 4; kind++) {
+          int pad = 6; // rows before the slice
+          float[] u = new float[n + pad];
+          for (int i = 0; i < u.length; i++) {
+            int r = rnd.nextInt(8);
+            u[i] =
+                r == 0
+                    ? 0f
+                    : r == 1
+                        ? (float) (tiny * rnd.nextInt(1, 40) / 3)
+                        : (float) Math.scalb(rnd.nextDouble(-1, 1), rnd.nextInt(-30, 15));
+          }
+          int at = pad + (n > 8192 ? 4096 + 17 : n / 2);
+          switch (kind) {
+            case 1 -> u[at] = Float.NaN;
+            case 2 -> u[at] = Float.NEGATIVE_INFINITY;
+            case 3 -> u[at] = (float) Math.min(max * 1.5, Float.MAX_VALUE);
+            default -> {}
+          }
+          RoundingSpec spec =
+              kind == 3
+                  ? RoundingSpec.NEAREST_EVEN.withOverflow(Overflow.SATURATE)
+                  : RoundingSpec.NEAREST_EVEN;
+          Shape whole = Shape.of(n + pad, 1);
+          Tensor ut = Tensor.of(FloatFormat.FP32, whole, u);
+          Tensor out = Tensor.zeros(f, whole);
+          for (int i = 0; i < u.length; i++) {
+            out.setDouble(i, f.round((double) u[i], spec, i));
+          }
+          Tensor sliceOut = out.slice(pad, n + pad), sliceU = ut.slice(pad, n + pad);
+          java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+          Tensor nativeOut =
+              Tensor.wrap(
+                  f,
+                  sliceOut.shape(),
+                  arena.allocate(sliceOut.segment().byteSize()).copyFrom(sliceOut.segment()));
+          Tensor nativeU =
+              Tensor.wrap(
+                  FloatFormat.FP32,
+                  sliceU.shape(),
+                  arena.allocate(sliceU.segment().byteSize()).copyFrom(sliceU.segment()));
+          Tensor uOrNull = f == FloatFormat.FP32 ? null : ut;
+          String what = f + " n=" + n + " kind=" + kind;
+          assertThat(TensorStats.of(out, uOrNull))
+              .as(what + " heap")
+              .isEqualTo(TensorStats.scalar(out, uOrNull));
+          assertThat(TensorStats.of(out))
+              .as(what + " heap, stored only")
+              .isEqualTo(TensorStats.scalar(out, null));
+          TensorStats wantSlice =
+              TensorStats.scalar(sliceOut, f == FloatFormat.FP32 ? null : sliceU);
+          assertThat(TensorStats.of(sliceOut, f == FloatFormat.FP32 ? null : sliceU))
+              .as(what + " slice")
+              .isEqualTo(wantSlice);
+          assertThat(TensorStats.of(nativeOut, f == FloatFormat.FP32 ? null : nativeU))
+              .as(what + " native")
+              .isEqualTo(wantSlice);
+          if (kind == 0 && n >= 4095) {
+            assertThat(wantSlice.zero()).as(what + " has zeros").isPositive();
+          }
+          checked++;
+        }
+      }
+    }
+    assertThat(checked).isEqualTo(3 * 6 * 4);
+  }
 }
