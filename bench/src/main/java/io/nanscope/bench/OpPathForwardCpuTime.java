@@ -77,12 +77,24 @@ public final class OpPathForwardCpuTime {
         runs.get(c).run();
       } while (System.nanoTime() < end);
     }
+    boolean timeline = Boolean.getBoolean("nanscope.bench.timeline");
     for (int r = 0; r < rounds; r++) {
       for (int c = 0; c < runs.size(); c++) {
         for (int k = 0; k < reps; k++) {
+          long w0 = System.currentTimeMillis();
           long t0 = mx.getCurrentThreadCpuTime();
           runs.get(c).run();
-          times.get(c).add((mx.getCurrentThreadCpuTime() - t0) / 1e6);
+          double ms = (mx.getCurrentThreadCpuTime() - t0) / 1e6;
+          times.get(c).add(ms);
+          if (timeline) { // wall-clock window of each timed forward, to match profiler samples
+            System.err.printf(
+                Locale.ROOT,
+                "timeline %s|%d|%d|%.3f%n",
+                names.get(c),
+                w0,
+                System.currentTimeMillis(),
+                ms);
+          }
         }
       }
     }

@@ -175,82 +175,26 @@ public final class RoundingKernels {
   }
 
   // ---------------------------------------------------------------- lane bodies
-
-  private static IntVector fp16EncodeLanes(IntVector b) {
-    IntVector a = b.and(0x7FFFFFFF);
-    IntVector sign = b.lanewise(VectorOperators.LSHR, 16).and(0x8000);
-    IntVector normal =
-        a.sub(REBIAS - F16_BELOW_HALF)
-            .add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
-            .lanewise(VectorOperators.LSHR, F16_DROPPED);
-    IntVector sub = a.reinterpretAsFloats().add(HALF_F).reinterpretAsInts().sub(HALF);
-    IntVector h = normal.blend(sub, a.lt(F16_MIN_NORMAL));
-    h = h.blend(F16_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
-    return h.blend(F16_NAN, a.compare(VectorOperators.GT, F32_INF));
-  }
-
-  private static IntVector fp16RoundLanes(IntVector b) {
-    IntVector a = b.and(0x7FFFFFFF);
-    IntVector normal =
-        a.add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
-            .add(F16_BELOW_HALF)
-            .and(-(1 << F16_DROPPED));
-    IntVector sub = a.reinterpretAsFloats().add(HALF_F).sub(HALF_F).reinterpretAsInts();
-    IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
-    r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
-    return r.blend(F32_NAN, a.compare(VectorOperators.GT, F32_INF));
-  }
-
-  private static IntVector fp16DecodeLanes(IntVector h) {
-    IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
-    IntVector m = h.and(0x7FFF);
-    IntVector o = m.lanewise(VectorOperators.LSHL, 13);
-    IntVector exp = m.and(0x7C00);
-    IntVector sub =
-        o.add(F16_MIN_NORMAL)
-            .reinterpretAsFloats()
-            .sub(Float.intBitsToFloat(F16_MIN_NORMAL))
-            .reinterpretAsInts();
-    IntVector r = o.add(REBIAS);
-    IntVector infNan = o.add(0x70000000);
-    infNan = infNan.blend(infNan.or(QUIET), m.and(0x3FF).compare(VectorOperators.NE, 0));
-    r = r.blend(infNan, exp.eq(0x7C00));
-    r = r.blend(sub, exp.eq(0));
-    return r.or(sign);
-  }
-
-  /** BF16 bits in the low 16 bits of each lane (upper bits garbage). */
-  private static IntVector bf16EncodeLanes(IntVector b) {
-    IntVector r =
-        b.add(BF16_BELOW_HALF)
-            .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
-            .lanewise(VectorOperators.LSHR, BF16_DROPPED);
-    return r.blend(BF16_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
-  }
-
-  private static IntVector bf16RoundLanes(IntVector b) {
-    IntVector r =
-        b.add(BF16_BELOW_HALF)
-            .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
-            .and(-(1 << BF16_DROPPED));
-    return r.blend(F32_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
-  }
-
-  private static ShortVector narrow(IntVector v) {
-    return (ShortVector) v.convertShape(VectorOperators.I2S, S, 0);
-  }
-
-  private static IntVector widen(ShortVector v) {
-    return (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-  }
+  //
+  // Each vector loop below writes its lane body out in full instead of calling a helper that takes
+  // or returns a vector. A helper is a method of its own: while its callers still run in C1 it is
+  // called once per vector, so C2 may compile it alone first, with its vector arguments boxed and
+  // its Vector API calls not intrinsified (a large method), and then refuse to inline it into the
+  // callers it compiles later ("already compiled into a big method"). Whether that happens depends
+  // on which compilation finishes first, so it differed from JVM to JVM: a pytorch-bf16 forward
+  // took 49-53 ms instead of 31-35 in about half the JVMs, a third of it in IntVector.blendTemplate
+  // under a boxed bf16 lane body (docs/lab/2026-12-07-stats-census.md, "One JVM in two"). The JDK's
+  // own Vector API methods are force-inlined, so a loop that calls only them compiles as one unit.
+  // The scalar twins above state what each body computes.
 
   // ---------------------------------------------------------------- FP16 bulk
 
   /**
    * {@code dst[dstOff + i] = fp16Encode(src[srcOff + i])} for {@code i < n}. Array to array, the
    * plain {@link Float#floatToFloat16} loop (a HotSpot intrinsic that C2 vectorises to vcvtps2ph)
-   * followed by a NaN-canonicalising pass over the shorts beats {@link #fp16EncodeLanes} in cache
-   * (see RoundingBench); a NaN test inside that loop would stop C2 from vectorising it.
+   * followed by a NaN-canonicalising pass over the shorts beats the lane body of {@link
+   * #fp16Encode(float[], int, MemorySegment, long, int)} in cache (see RoundingBench); a NaN test
+   * inside that loop would stop C2 from vectorising it.
    */
   public static void fp16Encode(float[] src, int srcOff, short[] dst, int dstOff, int n) {
     for (int start = 0;
@@ -282,7 +226,19 @@ public final class RoundingKernels {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
-      narrow(fp16EncodeLanes(b)).intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
+      // fp16Encode(float) per lane
+      IntVector a = b.and(0x7FFFFFFF);
+      IntVector sign = b.lanewise(VectorOperators.LSHR, 16).and(0x8000);
+      IntVector normal =
+          a.sub(REBIAS - F16_BELOW_HALF)
+              .add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
+              .lanewise(VectorOperators.LSHR, F16_DROPPED);
+      IntVector sub = a.reinterpretAsFloats().add(HALF_F).reinterpretAsInts().sub(HALF);
+      IntVector h = normal.blend(sub, a.lt(F16_MIN_NORMAL));
+      h = h.blend(F16_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(sign);
+      h = h.blend(F16_NAN, a.compare(VectorOperators.GT, F32_INF));
+      ((ShortVector) h.convertShape(VectorOperators.I2S, S, 0))
+          .intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
     }
     for (; i < n; i++) {
       dst.set(SHORT, dstByteOff + 2L * i, fp16Encode(src[srcOff + i]));
@@ -293,8 +249,26 @@ public final class RoundingKernels {
   public static void fp16Decode(short[] src, int srcOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
-      IntVector h = widen(ShortVector.fromArray(S, src, srcOff + i));
-      fp16DecodeLanes(h).reinterpretAsFloats().intoArray(dst, dstOff + i);
+      IntVector h =
+          (IntVector)
+              ShortVector.fromArray(S, src, srcOff + i)
+                  .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+      // fp16Decode(short) per lane
+      IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+      IntVector m = h.and(0x7FFF);
+      IntVector o = m.lanewise(VectorOperators.LSHL, 13);
+      IntVector exp = m.and(0x7C00);
+      IntVector sub =
+          o.add(F16_MIN_NORMAL)
+              .reinterpretAsFloats()
+              .sub(Float.intBitsToFloat(F16_MIN_NORMAL))
+              .reinterpretAsInts();
+      IntVector r = o.add(REBIAS);
+      IntVector infNan = o.add(0x70000000);
+      infNan = infNan.blend(infNan.or(QUIET), m.and(0x3FF).compare(VectorOperators.NE, 0));
+      r = r.blend(infNan, exp.eq(0x7C00));
+      r = r.blend(sub, exp.eq(0));
+      r.or(sign).reinterpretAsFloats().intoArray(dst, dstOff + i);
     }
     for (; i < n; i++) {
       dst[dstOff + i] = fp16Decode(src[srcOff + i]);
@@ -306,8 +280,26 @@ public final class RoundingKernels {
       MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
-      IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
-      fp16DecodeLanes(h).reinterpretAsFloats().intoArray(dst, dstOff + i);
+      IntVector h =
+          (IntVector)
+              ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER)
+                  .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
+      // fp16Decode(short) per lane
+      IntVector sign = h.and(0x8000).lanewise(VectorOperators.LSHL, 16);
+      IntVector m = h.and(0x7FFF);
+      IntVector o = m.lanewise(VectorOperators.LSHL, 13);
+      IntVector exp = m.and(0x7C00);
+      IntVector sub =
+          o.add(F16_MIN_NORMAL)
+              .reinterpretAsFloats()
+              .sub(Float.intBitsToFloat(F16_MIN_NORMAL))
+              .reinterpretAsInts();
+      IntVector r = o.add(REBIAS);
+      IntVector infNan = o.add(0x70000000);
+      infNan = infNan.blend(infNan.or(QUIET), m.and(0x3FF).compare(VectorOperators.NE, 0));
+      r = r.blend(infNan, exp.eq(0x7C00));
+      r = r.blend(sub, exp.eq(0));
+      r.or(sign).reinterpretAsFloats().intoArray(dst, dstOff + i);
     }
     for (; i < n; i++) {
       dst[dstOff + i] = fp16Decode(src.get(SHORT, srcByteOff + 2L * i));
@@ -317,7 +309,8 @@ public final class RoundingKernels {
   /**
    * {@code a[i] = fp16Round(a[i])} for {@code from <= i < to}. On arrays, as in {@link
    * #fp16Encode(float[], int, short[], int, int)}, the vectorised JDK round trip plus a
-   * NaN-canonicalising pass beats {@link #fp16RoundLanes}; segments use the lanes.
+   * NaN-canonicalising pass beats the lane body of {@link #fp16RoundInPlace(MemorySegment, long,
+   * long)}; segments use the lanes.
    */
   public static void fp16RoundInPlace(float[] a, int from, int to) {
     for (int start = from; start < to; start += BLOCK) { // block: the NaN pass reads from L1
@@ -348,7 +341,17 @@ public final class RoundingKernels {
     for (; i < bound; i += I.length()) {
       long at = byteOff + 4 * i;
       IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
-      fp16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+      // fp16Round(float) per lane
+      IntVector a = b.and(0x7FFFFFFF);
+      IntVector normal =
+          a.add(a.lanewise(VectorOperators.LSHR, F16_DROPPED).and(1))
+              .add(F16_BELOW_HALF)
+              .and(-(1 << F16_DROPPED));
+      IntVector sub = a.reinterpretAsFloats().add(HALF_F).sub(HALF_F).reinterpretAsInts();
+      IntVector r = normal.blend(sub, a.lt(F16_MIN_NORMAL));
+      r = r.blend(F32_INF, a.compare(VectorOperators.GE, F16_OVERFLOW)).or(b.and(0x80000000));
+      r = r.blend(F32_NAN, a.compare(VectorOperators.GT, F32_INF));
+      r.reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
     }
     for (; i < count; i++) {
       long at = byteOff + 4 * i;
@@ -363,7 +366,13 @@ public final class RoundingKernels {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
-      narrow(bf16EncodeLanes(b)).intoArray(dst, dstOff + i);
+      // bf16Encode(float) per lane, in the low 16 bits (the narrowing drops the upper ones)
+      IntVector r =
+          b.add(BF16_BELOW_HALF)
+              .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+              .lanewise(VectorOperators.LSHR, BF16_DROPPED);
+      r = r.blend(BF16_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+      ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoArray(dst, dstOff + i);
     }
     for (; i < n; i++) {
       dst[dstOff + i] = bf16Encode(src[srcOff + i]);
@@ -378,7 +387,14 @@ public final class RoundingKernels {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
-      narrow(bf16EncodeLanes(b)).intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
+      // bf16Encode(float) per lane, in the low 16 bits (the narrowing drops the upper ones)
+      IntVector r =
+          b.add(BF16_BELOW_HALF)
+              .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+              .lanewise(VectorOperators.LSHR, BF16_DROPPED);
+      r = r.blend(BF16_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+      ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0))
+          .intoMemorySegment(dst, dstByteOff + 2L * i, ORDER);
     }
     for (; i < n; i++) {
       dst.set(SHORT, dstByteOff + 2L * i, bf16Encode(src[srcOff + i]));
@@ -389,7 +405,10 @@ public final class RoundingKernels {
   public static void bf16Decode(short[] src, int srcOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
-      IntVector h = widen(ShortVector.fromArray(S, src, srcOff + i));
+      IntVector h =
+          (IntVector)
+              ShortVector.fromArray(S, src, srcOff + i)
+                  .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
       h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
     }
     for (; i < n; i++) {
@@ -402,7 +421,10 @@ public final class RoundingKernels {
       MemorySegment src, long srcByteOff, float[] dst, int dstOff, int n) {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
-      IntVector h = widen(ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER));
+      IntVector h =
+          (IntVector)
+              ShortVector.fromMemorySegment(S, src, srcByteOff + 2L * i, ORDER)
+                  .convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
       h.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstOff + i);
     }
     for (; i < n; i++) {
@@ -415,7 +437,13 @@ public final class RoundingKernels {
     int i = from;
     for (int bound = from + I.loopBound(to - from); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, a, i).reinterpretAsInts();
-      bf16RoundLanes(b).reinterpretAsFloats().intoArray(a, i);
+      // bf16Decode(bf16Encode(float)) per lane
+      IntVector r =
+          b.add(BF16_BELOW_HALF)
+              .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+              .and(-(1 << BF16_DROPPED));
+      r = r.blend(F32_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+      r.reinterpretAsFloats().intoArray(a, i);
     }
     for (; i < to; i++) {
       a[i] = bf16Decode(bf16Encode(a[i]));
@@ -432,7 +460,13 @@ public final class RoundingKernels {
     for (; i < bound; i += I.length()) {
       long at = byteOff + 4 * i;
       IntVector b = FloatVector.fromMemorySegment(F, seg, at, ORDER).reinterpretAsInts();
-      bf16RoundLanes(b).reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
+      // bf16Decode(bf16Encode(float)) per lane
+      IntVector r =
+          b.add(BF16_BELOW_HALF)
+              .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+              .and(-(1 << BF16_DROPPED));
+      r = r.blend(F32_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+      r.reinterpretAsFloats().intoMemorySegment(seg, at, ORDER);
     }
     for (; i < count; i++) {
       long at = byteOff + 4 * i;
@@ -492,7 +526,13 @@ public final class RoundingKernels {
     int i = 0;
     for (int bound = I.loopBound(n); i < bound; i += I.length()) {
       IntVector b = FloatVector.fromArray(F, src, srcOff + i).reinterpretAsInts();
-      narrow(bf16EncodeLanes(b)).intoArray(dst, dstOff + i);
+      // bf16Encode(float) per lane, in the low 16 bits (the narrowing drops the upper ones)
+      IntVector r =
+          b.add(BF16_BELOW_HALF)
+              .add(b.lanewise(VectorOperators.LSHR, BF16_DROPPED).and(1))
+              .lanewise(VectorOperators.LSHR, BF16_DROPPED);
+      r = r.blend(BF16_NAN, b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF));
+      ((ShortVector) r.convertShape(VectorOperators.I2S, S, 0)).intoArray(dst, dstOff + i);
       VectorMask<Integer> nan = b.and(0x7FFFFFFF).compare(VectorOperators.GT, F32_INF);
       if (nan.anyTrue()) {
         b.reinterpretAsFloats().blend(nanF, nan.cast(F)).intoArray(src, srcOff + i);

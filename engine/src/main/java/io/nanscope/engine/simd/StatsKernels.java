@@ -126,11 +126,11 @@ public final class StatsKernels {
         addWithRare(x, u, n, maxFinite, minNormal, hasInfinity, c);
         return;
       }
-      long zeros = sum(zero);
+      long zeros = (long) zero.reduceLanes(VectorOperators.ADD);
       c.count += i;
       c.zero += zeros;
-      c.subnormal += sum(below) - zeros;
-      c.underflow += sum(under);
+      c.subnormal += (long) below.reduceLanes(VectorOperators.ADD) - zeros;
+      c.underflow += (long) under.reduceLanes(VectorOperators.ADD);
       if (i > 0) {
         c.maxAbs = Math.max(c.maxAbs, Float.intBitsToFloat(tx));
         c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, Float.intBitsToFloat(tu));
@@ -140,13 +140,14 @@ public final class StatsKernels {
       addScalar(x, u, i, n, maxFinite, minNormal, hasInfinity, c);
       return;
     }
-    long zeros = sum(zero);
+    long zeros = (long) zero.reduceLanes(VectorOperators.ADD);
     c.count += i;
-    c.nan += sum(nan);
-    c.posInf += sum(pos);
-    c.negInf += sum(neg);
+    c.nan += (long) nan.reduceLanes(VectorOperators.ADD);
+    c.posInf += (long) pos.reduceLanes(VectorOperators.ADD);
+    c.negInf += (long) neg.reduceLanes(VectorOperators.ADD);
     c.zero += zeros;
-    c.subnormal += sum(below) - zeros; // |x| < minNormal and not ±0
+    c.subnormal +=
+        (long) below.reduceLanes(VectorOperators.ADD) - zeros; // |x| < minNormal and not ±0
     c.maxAbs = Math.max(c.maxAbs, Float.intBitsToFloat(vmax.reduceLanes(VectorOperators.MAX)));
     c.minAbsNonZero =
         Math.min(c.minAbsNonZero, Float.intBitsToFloat(vmin.reduceLanes(VectorOperators.MIN)));
@@ -217,11 +218,6 @@ public final class StatsKernels {
     c.minAbsNonZero = Math.min(c.minAbsNonZero, vmin.reduceLanes(VectorOperators.MIN));
     c.unroundedMaxAbs = Math.max(c.unroundedMaxAbs, umax.reduceLanes(VectorOperators.MAX));
     addScalar(x, u, i, n, maxFinite, minNormal, hasInfinity, c);
-  }
-
-  /** The sum of the lanes (per-lane counts, exact in int: each at most n / 8). */
-  private static long sum(IntVector v) {
-    return v.reduceLanes(VectorOperators.ADD);
   }
 
   /** Scalar twin of {@link #add} over {@code [from, to)}. */
@@ -363,7 +359,11 @@ public final class StatsKernels {
     IntVector minNz = IntVector.broadcast(WI, Integer.MAX_VALUE);
     int i = 0;
     for (int bound = WI.loopBound(n); i < bound; i += WI.length()) {
-      IntVector b = widen(ShortVector.fromArray(WS, x, xOff + i)).and(0x7fff);
+      IntVector b =
+          ((IntVector)
+                  ShortVector.fromArray(WS, x, xOff + i)
+                      .convertShape(VectorOperators.ZERO_EXTEND_S2I, WI, 0))
+              .and(0x7fff);
       IntVector bm1 = b.sub(1); // −1 only for ±0
       top = top.max(b);
       zero = zero.add(bm1.lanewise(VectorOperators.LSHR, 31));
@@ -379,11 +379,11 @@ public final class StatsKernels {
       return false;
     }
     c.count += n;
-    c.zero += sum(zero) + tail.zero;
-    c.below += sum(below) + tail.below;
+    c.zero += (long) zero.reduceLanes(VectorOperators.ADD) + tail.zero;
+    c.below += (long) below.reduceLanes(VectorOperators.ADD) + tail.below;
     if (i > 0) {
       c.topX = Math.max(c.topX, tx);
-      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz.reduceLanes(VectorOperators.MIN)));
     }
     c.topX = Math.max(c.topX, tail.topX);
     c.minNonZero = Math.min(c.minNonZero, tail.minNonZero);
@@ -438,7 +438,11 @@ public final class StatsKernels {
     IntVector minNz = IntVector.broadcast(WI, Integer.MAX_VALUE);
     int i = 0;
     for (int bound = WI.loopBound(n); i < bound; i += WI.length()) {
-      IntVector b = widen(ShortVector.fromArray(WS, x, xOff + i)).and(0x7fff);
+      IntVector b =
+          ((IntVector)
+                  ShortVector.fromArray(WS, x, xOff + i)
+                      .convertShape(VectorOperators.ZERO_EXTEND_S2I, WI, 0))
+              .and(0x7fff);
       IntVector ub = FloatVector.fromArray(WF, u, uOff + i).reinterpretAsInts().and(0x7fffffff);
       IntVector bm1 = b.sub(1);
       IntVector isZero = bm1.lanewise(VectorOperators.LSHR, 31); // 1 for ±0, else 0
@@ -460,13 +464,13 @@ public final class StatsKernels {
       return false;
     }
     c.count += n;
-    c.zero += sum(zero) + tail.zero;
-    c.below += sum(below) + tail.below;
-    c.underflow += sum(under) + tail.underflow;
+    c.zero += (long) zero.reduceLanes(VectorOperators.ADD) + tail.zero;
+    c.below += (long) below.reduceLanes(VectorOperators.ADD) + tail.below;
+    c.underflow += (long) under.reduceLanes(VectorOperators.ADD) + tail.underflow;
     if (i > 0) {
       c.topX = Math.max(c.topX, tx);
       c.topU = Math.max(c.topU, tu);
-      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz.reduceLanes(VectorOperators.MIN)));
     }
     c.topX = Math.max(c.topX, tail.topX);
     c.topU = Math.max(c.topU, tail.topU);
@@ -559,11 +563,11 @@ public final class StatsKernels {
       }
     }
     c.count += n;
-    c.zero += sum(zero) + tailZero;
-    c.below += sum(below) + tailBelow;
+    c.zero += (long) zero.reduceLanes(VectorOperators.ADD) + tailZero;
+    c.below += (long) below.reduceLanes(VectorOperators.ADD) + tailBelow;
     if (i > 0) {
       c.topX = Math.max(c.topX, tx);
-      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz));
+      c.minNonZero = Math.min(c.minNonZero, nonZeroMin(minNz.reduceLanes(VectorOperators.MIN)));
     }
     c.topX = Math.max(c.topX, tailTop);
     c.minNonZero = Math.min(c.minNonZero, tailMin);
@@ -597,14 +601,17 @@ public final class StatsKernels {
     return true;
   }
 
-  /** The smallest non-zero |bits| from lanes of {@code |bits| − 1} (zeros as MAX_VALUE). */
-  private static int nonZeroMin(IntVector minNz) {
-    int m = minNz.reduceLanes(VectorOperators.MIN);
-    return m == Integer.MAX_VALUE ? m : m + 1;
-  }
-
-  private static IntVector widen(ShortVector v) {
-    return (IntVector) v.convertShape(VectorOperators.ZERO_EXTEND_S2I, WI, 0);
+  /**
+   * The smallest non-zero |bits| from the least lane of {@code |bits| − 1} (zeros as MAX_VALUE).
+   *
+   * <p>No method of this class takes or returns a vector: the lane sums and the widening are
+   * written out where they are used. A helper that took a vector could be compiled by C2 on its own
+   * first, with the vector boxed and its Vector API calls not intrinsified, and then not be inlined
+   * into the kernels compiled after it (the JVM-to-JVM slowdown of
+   * docs/lab/2026-12-07-stats-census.md, "One JVM in two").
+   */
+  private static int nonZeroMin(int leastLane) {
+    return leastLane == Integer.MAX_VALUE ? leastLane : leastLane + 1;
   }
 
   /** The bits of +inf: |bits| at or above it is NaN or ±inf. */
