@@ -9,7 +9,6 @@ import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.Tensor;
 import io.nanscope.engine.trace.Phase;
 import io.nanscope.engine.trace.Site;
-import io.nanscope.engine.trace.TensorStats;
 
 /**
  * Causal scaled dot-product attention with grouped-query heads (Vaswani et al. 2017 eq. 1; GQA,
@@ -244,9 +243,7 @@ public final class CausalAttention {
         p,
         probs,
         Emit.roundsToCanonical(softmax),
-        pc == null
-            ? null
-            : TensorStats.ofStoredFloats(pf, pc, pf != FloatFormat.FP32 && pf != FloatFormat.FP64),
+        pc,
         q,
         k);
     Tensor o = Emit.output(ctx, site, "attention", Phase.FORWARD, gemm, q.shape(), out, q, k, v);

@@ -2,6 +2,7 @@ package io.nanscope.engine.op;
 
 import io.nanscope.engine.format.FloatFormat;
 import io.nanscope.engine.format.RoundingSpec;
+import io.nanscope.engine.simd.StatsKernels;
 import io.nanscope.engine.tensor.Shape;
 import io.nanscope.engine.tensor.StorageKind;
 import io.nanscope.engine.tensor.Tensor;
@@ -287,8 +288,9 @@ final class Emit {
    * caller may vouch that every NaN of {@code values} is already canonical ({@code canonical}: each
    * value came out of {@link #roundOutput(Precision, float[], int, int, long)} with a precision for
    * which {@link #roundsToCanonical} holds, or is +0), so the NaN pass over them is skipped; and
-   * {@code stats}, when not null, is the record's {@code TensorStats.of(out, unrounded)} the op
-   * counted in its own loop ({@link OpRecord#stats()}).
+   * {@code census}, when not null, is the bit census of {@code values} the op counted in its own
+   * loop (every block common): the record then carries its stats ({@link OpRecord#stats()}, {@link
+   * TensorStats#ofStoredFloats}) and the tracer makes no pass of its own.
    */
   static void recordStored(
       OpContext ctx,
@@ -298,7 +300,7 @@ final class Emit {
       Tensor out,
       float[] values,
       boolean canonical,
-      TensorStats stats,
+      StatsKernels.BitCensus census,
       Tensor... inputs) {
     if (!ctx.tracer().enabled()) {
       return;
@@ -311,6 +313,8 @@ final class Emit {
               ? Tensor.wrap(FloatFormat.FP32, out.shape(), MemorySegment.ofArray(values))
               : fp32Over(out.shape(), values);
     }
+    TensorStats stats =
+        census == null ? null : TensorStats.ofStoredFloats(format, census, unrounded != null);
     ctx.tracer()
         .record(new OpRecord(site, op, phase, ctx.step(), List.of(inputs), out, unrounded, stats));
   }
