@@ -123,6 +123,24 @@ public final class Lanes {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // The sequential order of the GEMM family
+
+  /**
+   * {@code Σ a[ao+i]·b[bo+i]} as one fma chain in increasing i from +0: {@code s = +0; s =
+   * fma(a[ao+i], b[bo+i], s)} for i = 0 … n − 1. The definition of every output of the GEMM family
+   * (engine.simd's matmulNT/NN/TN and the decode matvecs), which vectorise it across outputs (8 or
+   * 16 outputs per register, one chain each), never across k, so the bits do not depend on the
+   * vector width. Error bound |s − exact| ≤ γ(n)·Σ|a_i·b_i|, γ(n) = n·u/(1 − n·u), u = 2^−24.
+   */
+  public static float dotSequential(float[] a, int ao, float[] b, int bo, int n) {
+    float s = 0f;
+    for (int i = 0; i < n; i++) {
+      s = Math.fma(a[ao + i], b[bo + i], s);
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // sum
 
   /** {@code Σ a[off+i]}, i in [0, n), in the ordered-reduction order. */

@@ -49,6 +49,34 @@ class LanesTest {
   }
 
   @ParameterizedTest
+  @ValueSource(ints = {0, 1, 7, 8, 9, 31, 33, 64, 4095, 4096})
+  void dotSequentialIsWithinGammaNOfFp64(int n) {
+    SplittableRandom rnd = new SplittableRandom(50 + n);
+    float[] a = randoms(rnd, n + 3);
+    float[] b = randoms(rnd, n + 5);
+    float got = Lanes.dotSequential(a, 3, b, 5, n);
+    double exact = 0, abs = 0;
+    for (int i = 0; i < n; i++) {
+      exact += (double) a[3 + i] * b[5 + i];
+      abs += Math.abs((double) a[3 + i] * b[5 + i]);
+    }
+    // Each term passes through at most n fmas of the one chain.
+    assertThat(Math.abs(got - exact)).isLessThanOrEqualTo(gamma(n) * abs);
+  }
+
+  @Test
+  void dotSequentialIsOneChainInIncreasingIFromPlusZero() {
+    // 2^24 + 1 + 1 − 2^24 in order: each +1 is absorbed (ties to even), so the chain gives 0;
+    // any pairing of the two 1s first would give 2. A product of −0 from +0 stays +0.
+    float[] a = {0x1p24f, 1, 1, -0x1p24f};
+    float[] ones = {1, 1, 1, 1};
+    assertThat(Lanes.dotSequential(a, 0, ones, 0, 4)).isEqualTo(0f);
+    float s = Lanes.dotSequential(new float[] {-0f}, 0, new float[] {1f}, 0, 1);
+    assertThat(Float.floatToRawIntBits(s)).isEqualTo(Float.floatToRawIntBits(0f));
+    assertThat(Lanes.dotSequential(a, 0, ones, 0, 0)).isEqualTo(0f);
+  }
+
+  @ParameterizedTest
   @ValueSource(ints = {0, 1, 7, 8, 31, 33, 4095})
   void sumMatchesTwinAndFp64WithinBudget(int n) {
     float[] a = randoms(new SplittableRandom(100 + n), n + 1);
